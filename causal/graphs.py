@@ -1,0 +1,132 @@
+"""Causal-graph helpers on networkx DiGraphs: parents, ancestors, causal order, do() mutilation, edge metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import asdict, dataclass
+
+import networkx as nx
+import numpy as np
+
+
+class NotADAGError(ValueError):
+    """Raised when a graph that must be acyclic contains a directed cycle."""
+
+
+def assert_dag(graph: nx.DiGraph) -> None:
+    """Raise `NotADAGError` naming one cycle if `graph` is not a directed acyclic graph."""
+    if not nx.is_directed_acyclic_graph(graph):
+        cycle = nx.find_cycle(graph)
+        raise NotADAGError(f"graph is not a DAG; it contains the cycle {cycle}")
+
+
+def is_dag(graph: nx.DiGraph) -> bool:
+    """True when `graph` has no directed cycle."""
+    return nx.is_directed_acyclic_graph(graph)
+
+
+def parents(graph: nx.DiGraph, node: Hashable) -> list[Hashable]:
+    """Direct causes of `node`, in the graph's node order."""
+    preds = set(graph.predecessors(node))
+    return [n for n in graph.nodes if n in preds]
+
+
+def children(graph: nx.DiGraph, node: Hashable) -> list[Hashable]:
+    """Direct effects of `node`, in the graph's node order."""
+    succ = set(graph.successors(node))
+    return [n for n in graph.nodes if n in succ]
+
+
+def ancestors(graph: nx.DiGraph, node: Hashable) -> set[Hashable]:
+    """All nodes with a directed path to `node` (excluding `node`)."""
+    return nx.ancestors(graph, node)
+
+
+def descendants(graph: nx.DiGraph, node: Hashable) -> set[Hashable]:
+    """All nodes reachable from `node` by a directed path (excluding `node`)."""
+    return nx.descendants(graph, node)
+
+
+def causal_order(graph: nx.DiGraph) -> list[Hashable]:
+    """A deterministic topological order: by longest-path depth from the roots, ties broken by node order.
+
+    Nodes at the same depth keep the order in which they were added to the graph, so the same graph always
+    gives the same order.
+    """
+    assert_dag(graph)
+    position = {node: i for i, node in enumerate(graph.nodes)}
+    depth: dict[Hashable, int] = {}
+    for node in nx.topological_sort(graph):
+        depth[node] = max((depth[p] + 1 for p in graph.predecessors(node)), default=0)
+    return sorted(graph.nodes, key=lambda n: (depth[n], position[n]))
+
+
+def causal_rank(graph: nx.DiGraph, nodes: Iterable[Hashable] | None = None) -> np.ndarray:
+    """Position of each node (in `nodes` order, default graph order) within `causal_order(graph)`."""
+    order = {node: i for i, node in enumerate(causal_order(graph))}
+    return np.array([order[n] for n in (graph.nodes if nodes is None else nodes)], dtype=np.int64)
+
+
+def mutilate(graph: nx.DiGraph, targets: Iterable[Hashable]) -> nx.DiGraph:
+    """The graph under do(targets): a copy with every edge into an intervened node removed."""
+    mutilated = graph.copy()
+    for node in targets:
+        if node not in mutilated:
+            raise KeyError(f"cannot intervene on {node!r}: not a node of the graph")
+        mutilated.remove_edges_from(list(mutilated.in_edges(node)))
+    return mutilated
+
+
+def adjacency_matrix(graph: nx.DiGraph, nodes: Iterable[Hashable] | None = None) -> np.ndarray:
+    """Boolean matrix B with B[i, j] = True iff nodes[i] -> nodes[j] is an edge."""
+    order = list(graph.nodes if nodes is None else nodes)
+    return nx.to_numpy_array(graph, nodelist=order, dtype=bool, weight=None)
+
+
+def graph_from_adjacency(matrix: np.ndarray, nodes: Iterable[Hashable]) -> nx.DiGraph:
+    """Inverse of `adjacency_matrix`: a DiGraph with the given node order and an edge per True entry."""
+    order = list(nodes)
+    matrix = np.asarray(matrix, dtype=bool)
+    if matrix.shape != (len(order), len(order)):
+        raise ValueError(f"adjacency matrix has shape {matrix.shape}, expected {(len(order), len(order))}")
+    graph = nx.DiGraph()
+    graph.add_nodes_from(order)
+    rows, cols = np.nonzero(matrix)
+    graph.add_edges_from((order[i], order[j]) for i, j in zip(rows, cols, strict=True))
+    return graph
+
+
+@dataclass(frozen=True)
+class EdgeMetrics:
+    """Directed-edge agreement between an estimated and a true graph."""
+
+    precision: float
+    recall: float
+    f1: float
+    shd: int
+    true_positives: int
+    n_estimated: int
+    n_true: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Plain dict, for JSON and tables."""
+        return asdict(self)
+
+
+def edge_metrics(estimated: nx.DiGraph, truth: nx.DiGraph) -> EdgeMetrics:
+    """Precision, recall and F1 of the estimated directed edges, and the structural Hamming distance (SHD).
+
+    SHD counts the edge insertions, deletions and reversals that turn `estimated` into `truth`; a reversed edge
+    counts once. Precision is 0 for an empty estimate, recall 0 for an empty truth.
+    """
+    est = set(estimated.edges)
+    true = set(truth.edges)
+    tp = len(est & true)
+    precision = tp / len(est) if est else 0.0
+    recall = tp / len(true) if true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+    reversed_edges = {(a, b) for (a, b) in est - true if (b, a) in true and (b, a) not in est}
+    missing = {(a, b) for (a, b) in true - est if (b, a) not in reversed_edges}
+    extra = est - true - reversed_edges
+    shd = len(missing) + len(extra) + len(reversed_edges)
+    return EdgeMetrics(precision, recall, f1, shd, tp, len(est), len(true))

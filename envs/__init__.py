@@ -1,0 +1,18 @@
+"""dogym.envs: Gymnasium environments; importing this module registers every env under the ``dogym/`` namespace."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+#: env id -> (entry point, max_episode_steps or None, default kwargs). Registration is idempotent.
+ENV_SPECS: dict[str, tuple[str, int | None, dict]] = {}
+
+
+def register_envs() -> None:
+    """Register every dogym env with Gymnasium (safe to call repeatedly)."""
+    for env_id, (entry_point, max_steps, kwargs) in ENV_SPECS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=entry_point, max_episode_steps=max_steps, kwargs=dict(kwargs))
+
+
+register_envs()
