@@ -5,7 +5,11 @@ from __future__ import annotations
 import gymnasium as gym
 
 #: env id -> (entry point, max_episode_steps or None, default kwargs). Registration is idempotent.
-ENV_SPECS: dict[str, tuple[str, int | None, dict]] = {}
+ENV_SPECS: dict[str, tuple[str, int | None, dict]] = {
+    "dogym/FaultAlarm-v0": ("dogym.envs.fault_alarm:FaultAlarmEnv", 100, {}),
+    "dogym/FaultAlarmPoisson-v0": ("dogym.envs.fault_alarm:FaultAlarmEnv", 100, {"dynamics": "poisson"}),
+    "dogym/FaultAlarmSmall-v0": ("dogym.envs.fault_alarm:FaultAlarmSmallEnv", 100, {}),
+}
 
 
 def register_envs() -> None:

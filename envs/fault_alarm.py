@@ -1,0 +1,291 @@
+"""FaultAlarm: alarm root-cause troubleshooting in a telecom network (FaultAlarmRL of seed 002)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import networkx as nx
+import numpy as np
+from gymnasium import spaces
+
+from dogym.causal.alarm_graph import alarm_graph
+from dogym.causal.graphs import causal_order
+from dogym.causal.hawkes import TopologicalHawkesModel
+from dogym.envs.alarm_dynamics import AlarmDynamics, BranchingDynamics, DynamicsConfig, PoissonDynamics
+from dogym.envs.validation import discrete_action, merge_config
+
+DYNAMICS = {"branching": BranchingDynamics, "poisson": PoissonDynamics}
+REWARD_MODES = ("paper", "authors")
+
+
+class FaultAlarmEnv(gym.Env):
+    """Clear cascading alarms in a network of devices by acting on their root causes.
+
+    Alarms of 18 types (`dogym.causal.ALARM_TYPES`) on 50 devices propagate along the true alarm-type DAG of
+    Table 3 of seed 002 and a random device topology, as a topological Hawkes process (`dogym.causal.hawkes`)
+    with the parameters of Table 2. Each step covers `time_range` time units in which root-cause alarms (on the
+    10 highest-degree devices x the 5 earliest types of the causal order) arrive with probability `p_root`,
+    noise alarms with probability `p_noise`, and every active alarm keeps exciting children on its own device
+    (hop 0) or its neighbours (hop 1) through an exponential kernel; children cascade within the step. At most
+    `max_copies` active alarms per (device, type); a small fraction of pairs is transient (alarms expire).
+
+    Spaces:
+        action: Discrete(n_devices * n_types); a = device * n_types + type clears every active alarm of that
+            pair and all their descendants (in the branching dynamics); ancestors stay. Acting on an inactive
+            pair is legal and wastes the step.
+        observation: Box(n_devices * n_types * 2,) float32, laid out as [device, type, channel] flattened:
+            channel 0 is the active count (0..max_copies), channel 1 the time since the pair's newest active alarm
+            divided by time_range * step_max, clipped to [0, 1] (0 for inactive pairs).
+
+    Reward: (N_t - N_{t+1}) / N_t - t / step_max, with N_t the active alarms before the action, N_{t+1} after the
+        step's propagation and t the 1-based step number ("paper" mode, the default). In "authors" mode N_t
+        excludes the alarms the action cleared directly (the authors' code).
+
+    Termination: no alarm active, or more than `max_alarms` active (the cascade exploded). Truncation: at
+        `step_max` steps through the registered TimeLimit.
+
+    Info keys (reset and step): action_mask (bool per action, True where a pair is active), n_alarms,
+        root_causes (pairs holding an alarm with no active cause: the actions that clear whole cascades), time.
+        Step only: n_alarms_before, n_cleared, cleared_pairs, action_effective, acted_device, acted_type,
+        device_counts_before/after (per-type counts on the acted device), neighbour_counts_before/after
+        (per-type counts summed over its topology neighbours), exploded.
+
+    The model (topology, hops, alpha, mu) is fixed by `model_seed`; episodes are random only through
+    `reset(seed=...)`. `action_masks()` returns the mask for sb3-contrib's MaskablePPO.
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    @staticmethod
+    def default_config() -> dict[str, Any]:
+        """Every option with its default (the paper-scale FaultAlarm-v0)."""
+        return {
+            "n_devices": 50,
+            "type_graph": None,  # networkx DiGraph over type names; None = Table 3 of seed 002
+            "model_seed": 0,
+            "max_hop": 2,
+            "hop_normalization": "rw",  # "rw": D^-1 A D^-1 (authors' code), "sym": D^-1/2 A D^-1/2 (paper)
+            "alpha_range": (1e-4, 1.3e-3),
+            "mu_range": (5e-4, 8e-4),
+            "same_device_fraction": 54 / 94,
+            "kernel_decay": 0.0002,  # kernel time constant 5000 = 100 steps; calibrated to the reference behaviour
+            "time_range": 50.0,
+            "n_root_devices": 10,
+            "n_root_types": 5,
+            "p_root": 0.2,
+            "p_noise": 0.1,
+            "max_copies": 10,
+            "max_alarms": 1000,
+            "transient_fraction": 0.1,
+            "transient_mean_duration": 100.0,
+            "n_initial_roots": 5,
+            "min_initial_alarms": 20,
+            "max_warmup_steps": 200,
+            "step_max": 100,
+            "reward_mode": "paper",
+            "dynamics": "branching",
+        }
+
+    def __init__(self, render_mode: str | None = None, **options: Any) -> None:
+        cfg = merge_config(self.default_config(), options, type(self).__name__)
+        if cfg["dynamics"] not in DYNAMICS:
+            raise ValueError(f"dynamics must be one of {sorted(DYNAMICS)}, got {cfg['dynamics']!r}")
+        if cfg["reward_mode"] not in REWARD_MODES:
+            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {cfg['reward_mode']!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        self.config = cfg
+        self.render_mode = render_mode
+        graph = alarm_graph() if cfg["type_graph"] is None else nx.DiGraph(cfg["type_graph"])
+        self.model = TopologicalHawkesModel.generate(
+            graph,
+            cfg["n_devices"],
+            cfg["model_seed"],
+            alpha_range=tuple(cfg["alpha_range"]),
+            mu_range=tuple(cfg["mu_range"]),
+            same_device_fraction=cfg["same_device_fraction"],
+            decay=cfg["kernel_decay"],
+            max_hop=cfg["max_hop"],
+            normalization=cfg["hop_normalization"],
+        )
+        self.n_devices, self.n_types = self.model.n_devices, self.model.n_types
+        self.n_pairs = self.model.n_pairs
+        self.type_names = self.model.type_names
+        order = causal_order(graph)
+        self.type_rank = np.array([order.index(name) for name in self.type_names], dtype=np.int64)
+        self.root_candidates = self._root_candidates(order)
+        self.transient_pairs = self._transient_pairs()
+        dyn_cfg = DynamicsConfig(
+            time_range=float(cfg["time_range"]),
+            p_root=cfg["p_root"],
+            p_noise=cfg["p_noise"],
+            max_copies=cfg["max_copies"],
+            max_alarms=cfg["max_alarms"],
+            transient_mean_duration=cfg["transient_mean_duration"],
+        )
+        self.dynamics: AlarmDynamics = DYNAMICS[cfg["dynamics"]](
+            self.model, dyn_cfg, self.root_candidates, self.transient_pairs
+        )
+        self.dynamics.reset()
+        self.action_space = spaces.Discrete(self.n_pairs)
+        high = np.empty((self.n_devices, self.n_types, 2), dtype=np.float32)
+        high[..., 0], high[..., 1] = cfg["max_copies"], 1.0
+        self.observation_space = spaces.Box(0.0, high.ravel(), dtype=np.float32)
+        self._steps = 0
+        self._last_info: dict[str, Any] = {}
+
+    # Ground truth exposed for oracles, evaluation and structure learning ---------------------------------
+    @property
+    def true_graph(self) -> nx.DiGraph:
+        """The true alarm-type DAG (with each edge's hop and alpha)."""
+        return self.model.type_graph()
+
+    @property
+    def topology(self) -> nx.Graph:
+        """The device topology as an undirected networkx graph over device indices."""
+        return nx.from_numpy_array(self.model.adjacency.astype(int))
+
+    def root_causes(self) -> np.ndarray:
+        """Pairs that currently hold an alarm with no active cause (the true root causes)."""
+        return self.dynamics.root_pairs()
+
+    def action_masks(self) -> np.ndarray:
+        """Bool mask over actions, True where the (device, type) pair has an active alarm."""
+        return self.dynamics.counts() > 0
+
+    # Gymnasium API -----------------------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode: one root alarm on each of `n_initial_roots` distinct root types, then let the
+        cascade run (with injections) until at least `min_initial_alarms` are active."""
+        super().reset(seed=seed)
+        cfg = self.config
+        dyn = self.dynamics
+        dyn.reset()
+        self._steps = 0
+        cand_types = self.root_candidates % self.n_types
+        types = self.np_random.permutation(np.unique(cand_types))[: cfg["n_initial_roots"]]
+        roots = np.array([self.np_random.choice(self.root_candidates[cand_types == t]) for t in types])
+        dyn.add(roots, np.zeros(len(roots)), self.np_random)
+        for _ in range(cfg["max_warmup_steps"]):
+            if dyn.n_alarms >= cfg["min_initial_alarms"]:
+                break
+            dyn.advance(self.np_random)
+        counts = dyn.counts()
+        info = self._base_info(counts)
+        self._last_info = info
+        return self._observation(counts), info
+
+    def step(self, action: Any):
+        """Clear the chosen pair, let the alarms propagate for one time range, and score the change."""
+        a = discrete_action(action, self.n_pairs, type(self).__name__)
+        cfg = self.config
+        dyn = self.dynamics
+        self._steps += 1
+        device, typ = divmod(a, self.n_types)
+        before = dyn.counts()
+        n_before = int(before.sum())
+        cleared = dyn.clear(a)
+        dyn.advance(self.np_random)
+        counts = dyn.counts()
+        n_after = int(counts.sum())
+        reference = n_before - cleared.n_cleared if cfg["reward_mode"] == "authors" else n_before
+        progress = (reference - n_after) / reference if reference > 0 else 0.0
+        reward = float(progress - self._steps / cfg["step_max"])
+        exploded = n_after > cfg["max_alarms"]
+        terminated = exploded or n_after == 0
+        grid_before, grid_after = before.reshape(self.n_devices, self.n_types), counts.reshape(self.n_devices, -1)
+        neighbours = self.model.adjacency[device]
+        info = self._base_info(counts)
+        info.update(
+            n_alarms_before=n_before,
+            n_cleared=cleared.n_cleared,
+            cleared_pairs=cleared.pairs,
+            action_effective=cleared.n_cleared > 0,
+            acted_device=device,
+            acted_type=typ,
+            device_counts_before=grid_before[device].copy(),
+            device_counts_after=grid_after[device].copy(),
+            neighbour_counts_before=grid_before[neighbours].sum(axis=0),
+            neighbour_counts_after=grid_after[neighbours].sum(axis=0),
+            exploded=exploded,
+        )
+        self._last_info = info
+        return self._observation(counts), reward, terminated, False, info
+
+    def render(self) -> str | np.ndarray | None:
+        """ "ansi": a table of active alarms; "rgb_array": a device x type heat map of active counts."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'rgb_array'")
+            return None
+        counts = self.dynamics.counts().reshape(self.n_devices, self.n_types)
+        if self.render_mode == "ansi":
+            return self._render_text(counts)
+        return self._render_heatmap(counts)
+
+    # Helpers -----------------------------------------------------------------------------------------------
+    def _root_candidates(self, order: list[str]) -> np.ndarray:
+        degree = self.model.adjacency.sum(axis=1)
+        devices = np.argsort(-degree, kind="stable")[: self.config["n_root_devices"]]
+        types = [self.type_names.index(name) for name in order[: self.config["n_root_types"]]]
+        return np.sort((devices[:, None] * self.n_types + np.array(types)[None, :]).ravel())
+
+    def _transient_pairs(self) -> np.ndarray:
+        rng = np.random.default_rng([self.config["model_seed"], 1])
+        n = round(self.config["transient_fraction"] * self.n_pairs)
+        return np.sort(rng.choice(self.n_pairs, size=n, replace=False))
+
+    def _observation(self, counts: np.ndarray) -> np.ndarray:
+        horizon = self.config["time_range"] * self.config["step_max"]
+        age = (self.dynamics.time - self.dynamics.latest_time()) / horizon
+        obs = np.empty((self.n_pairs, 2), dtype=np.float32)
+        obs[:, 0] = counts
+        obs[:, 1] = np.where(counts > 0, np.clip(age, 0.0, 1.0), 0.0)
+        return obs.ravel()
+
+    def _base_info(self, counts: np.ndarray) -> dict[str, Any]:
+        return {
+            "action_mask": counts > 0,
+            "n_alarms": int(counts.sum()),
+            "root_causes": self.dynamics.root_pairs(),
+            "time": float(self.dynamics.time),
+        }
+
+    def _render_text(self, counts: np.ndarray) -> str:
+        width = max(len(n) for n in self.type_names)
+        lines = [f"t={self.dynamics.time:.0f} step={self._steps} active alarms={int(counts.sum())}"]
+        lines.append(f"{'device':>6}  {'type':<{width}}  count")
+        for device, typ in zip(*np.nonzero(counts), strict=True):
+            lines.append(f"{device:>6}  {self.type_names[typ]:<{width}}  {counts[device, typ]:>5}")
+        return "\n".join(lines) + "\n"
+
+    def _render_heatmap(self, counts: np.ndarray, cell: int = 8) -> np.ndarray:
+        level = counts.T / max(self.config["max_copies"], 1)  # types as rows, devices as columns
+        image = np.empty((*level.shape, 3), dtype=np.float64)
+        image[..., 0] = 1.0
+        image[..., 1] = 1.0 - level
+        image[..., 2] = 1.0 - level
+        image[counts.T == 0] = 0.95
+        return (np.kron(image, np.ones((cell, cell, 1))) * 255).astype(np.uint8)
+
+
+class FaultAlarmSmallEnv(FaultAlarmEnv):
+    """FaultAlarm at test scale: 10 devices and the 8 earliest alarm types of Table 3 (its induced subgraph).
+
+    Same dynamics, spaces (Discrete(80), Box(160,)), reward and info as `FaultAlarmEnv`; see its docstring.
+    """
+
+    @staticmethod
+    def default_config() -> dict[str, Any]:
+        """FaultAlarm-v0's options with small sizes."""
+        graph = alarm_graph()
+        return {
+            **FaultAlarmEnv.default_config(),
+            "n_devices": 10,
+            "type_graph": graph.subgraph(causal_order(graph)[:8]).copy(),
+            "n_root_devices": 3,
+            "n_root_types": 3,
+            "n_initial_roots": 3,
+            "min_initial_alarms": 8,
+            "max_alarms": 200,
+        }
