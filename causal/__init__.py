@@ -38,3 +38,37 @@ __all__ = [
     "mutilate",
     "parents",
 ]
+
+# --- IT-system identification (seed 000): SCMs, interventions, GPs, loss (5)
+from dogym.causal.gp import (  # noqa: E402
+    CausalKernel,
+    FantasyBase,
+    GaussianProcess,
+    StationaryKernel,
+    fit_hyperparameters,
+    matern52,
+    rbf,
+)
+from dogym.causal.identification_loss import IdentificationLoss, region_points  # noqa: E402
+from dogym.causal.intervention import Intervention, InterventionError, validate_intervention  # noqa: E402
+from dogym.causal.scm import SCM, Constant, Mechanism, Normal, Variable  # noqa: E402
+
+__all__ += [
+    "SCM",
+    "CausalKernel",
+    "Constant",
+    "FantasyBase",
+    "GaussianProcess",
+    "IdentificationLoss",
+    "Intervention",
+    "InterventionError",
+    "Mechanism",
+    "Normal",
+    "StationaryKernel",
+    "Variable",
+    "fit_hyperparameters",
+    "matern52",
+    "rbf",
+    "region_points",
+    "validate_intervention",
+]

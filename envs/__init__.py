@@ -9,6 +9,9 @@ ENV_SPECS: dict[str, tuple[str, int | None, dict]] = {
     "dogym/FaultAlarm-v0": ("dogym.envs.fault_alarm:FaultAlarmEnv", 100, {}),
     "dogym/FaultAlarmPoisson-v0": ("dogym.envs.fault_alarm:FaultAlarmEnv", 100, {"dynamics": "poisson"}),
     "dogym/FaultAlarmSmall-v0": ("dogym.envs.fault_alarm:FaultAlarmSmallEnv", 100, {}),
+    "dogym/ToySCM-v0": ("dogym.envs.toy_scm:ToySCMEnv", 30, {}),
+    "dogym/Microservice-v0": ("dogym.envs.microservice:MicroserviceEnv", 30, {"scenario": 1}),
+    "dogym/MicroserviceNonStationary-v0": ("dogym.envs.microservice:MicroserviceEnv", 30, {"scenario": 2}),
 }
 
 

@@ -1,0 +1,154 @@
+"""Microservice-v0: a synthetic stand-in for the KTH service-mesh testbed of seed 000 section VII (Figs. 9, 10, 13).
+
+Variables (operating region): blocking B_i, routing P_i in [0, 1]; CPU counts C_1, C_3 in {1, ..., 5}; offered loads
+L_i in [0, 50] req/s (all controllable); carried loads Lt_i in [0, 50]; response times R_i in [0, 10] s.
+
+Queueing model (documented calibration, not fitted to private data):
+- Carried load Lt_i = L_i (1 - B_i) + N(0, 0.1^2) (blocked requests never enter the mesh).
+- S1 requests go front -> node 1 (M1) -> node 2 (M3) with probability P1, else front -> node 3 (M1) -> node 4 (M3);
+  S2 requests are served by M2 on node 1 with probability P2, else on node 3. M1 and M2 share nodes 1 and 3.
+- Every node is an M/M/1 processor-sharing server whose speed is its CPU count C (nodes 2 and 4: fixed C = 2). A
+  request with CPU work w on a node with utilisation rho = sum(lambda_k w_k) / C spends (w / C) / (1 - rho) there.
+  Work per request: M1 0.04 s, M2 0.10 s (CPU-intensive), M3 0.03 s.
+- R_i = cap(d0 + expected time over the route choice) + N(0, 0.05^2), d0 = 0.08 s (gateway and network), with the soft
+  cap cap(r) = 10 (1 - exp(-r / 10)) (a saturated node, rho >= 1, gives R = 10 s: the time-out).
+- Calibration to the public traces' magnitudes: under light load S2 responds in 0.18 s at 1 CPU and 0.10 s at 5 CPUs
+  (S1: 0.135 s and 0.10 s); at the scenario-1 operating point node 1 is 83% utilised and R2 ~ 0.7 s.
+
+Scenarios (nominal configuration P = 0.5, C = 1, B = 0): 1 = stationary, both services, L1 = 4, L2 = 15 (Fig. 10).
+2 = only S2's variables (Fig. 13) with L2 = 1; S1 is part of the environment: off until t = 10, then from t = 11 it
+carries 20 req/s in the background (routed with P1 = 0.5), which changes f_R2.
+Costs (Table 3): load 3000, routing 1000, blocking 2000, CPU 3000 per target, passive 1. See `InterventionEnv` for
+spaces, reward and info.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dogym.causal.scm import SCM, Constant, Mechanism, Variable
+from dogym.envs.intervention import InterventionEnv
+
+D0 = 0.08
+WORK_M1, WORK_M2, WORK_M3 = 0.04, 0.10, 0.03
+DB_CPUS = 2.0
+R_MAX = 10.0
+LOAD_NOISE, RESPONSE_NOISE = 0.1, 0.05
+CHANGE_STEP = 11
+COSTS = {"L": 3000.0, "P": 1000.0, "B": 2000.0, "C": 3000.0}
+
+
+def _node_times(work_rate: np.ndarray, cpus: np.ndarray, works: tuple[float, ...]) -> list[np.ndarray]:
+    """Processor-sharing sojourn time of each job class (CPU work w) on a node with the given total work rate."""
+    rho = work_rate / cpus
+    slack = np.maximum(1.0 - rho, 1e-12)
+    return [np.where(rho < 1.0, (w / cpus) / slack, np.inf) for w in works]
+
+
+def _cap(r: np.ndarray) -> np.ndarray:
+    return R_MAX * (1.0 - np.exp(-r / R_MAX))
+
+
+def _mesh_times(lt1, lt2, p1, p2, c1, c3):
+    lt1, lt2 = np.maximum(lt1, 0.0), np.maximum(lt2, 0.0)
+    n1_m1, n1_m2 = _node_times(p1 * lt1 * WORK_M1 + p2 * lt2 * WORK_M2, c1, (WORK_M1, WORK_M2))
+    n3_m1, n3_m2 = _node_times((1 - p1) * lt1 * WORK_M1 + (1 - p2) * lt2 * WORK_M2, c3, (WORK_M1, WORK_M2))
+    (n2,) = _node_times(p1 * lt1 * WORK_M3, DB_CPUS, (WORK_M3,))
+    (n4,) = _node_times((1 - p1) * lt1 * WORK_M3, DB_CPUS, (WORK_M3,))
+    s1 = _route_mix(p1, n1_m1 + n2) + _route_mix(1 - p1, n3_m1 + n4)
+    s2 = _route_mix(p2, n1_m2) + _route_mix(1 - p2, n3_m2)
+    return s1, s2
+
+
+def _route_mix(prob: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """prob * time, with a route taken with probability 0 contributing 0 even when saturated (time = inf)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.asarray(prob) > 0, prob * time, 0.0)
+
+
+def response_s1(lt1, lt2, p1, p2, c1, c3):
+    """f_R1: mean response time (s) of the information service S1."""
+    return _cap(D0 + _mesh_times(lt1, lt2, p1, p2, c1, c3)[0])
+
+
+def response_s2(lt1, lt2, p1, p2, c1, c3):
+    """f_R2: mean response time (s) of the compute service S2."""
+    return _cap(D0 + _mesh_times(lt1, lt2, p1, p2, c1, c3)[1])
+
+
+def carried_load(b, load):
+    """f_Lt: the non-blocked part of the offered load."""
+    return load * (1.0 - b)
+
+
+class _R2WithBackground:
+    """f_R2 of scenario 2 (parents Lt2, P2, C1, C3) with S1 as background load (picklable, unlike a lambda)."""
+
+    def __init__(self, background: float):
+        self.background = background
+
+    def __call__(self, lt2, p2, c1, c3):
+        return response_s2(np.full_like(np.asarray(lt2, float), self.background), lt2, 0.5, p2, c1, c3)
+
+
+def _variables(names: list[str]) -> list[Variable]:
+    spec = {
+        "B": (0.0, 1.0, True, False),
+        "P": (0.0, 1.0, True, False),
+        "C": (1.0, 5.0, True, True),
+        "L": (0.0, 50.0, True, False),
+        "Lt": (0.0, 50.0, False, False),
+        "R": (0.0, R_MAX, False, False),
+    }
+    return [Variable(n, *spec[n.rstrip("0123456789")]) for n in names]
+
+
+def scenario1_scm(l1: float = 4.0, l2: float = 15.0) -> SCM:
+    """The stationary two-service SCM of Fig. 10 at the nominal configuration."""
+    names = ["B1", "B2", "P1", "P2", "C1", "C3", "L1", "L2", "Lt1", "Lt2", "R1", "R2"]
+    nominal = {"B1": 0.0, "B2": 0.0, "P1": 0.5, "P2": 0.5, "C1": 1.0, "C3": 1.0, "L1": l1, "L2": l2}
+    mesh = ("Lt1", "Lt2", "P1", "P2", "C1", "C3")
+    return SCM(
+        _variables(names),
+        {k: Constant(v) for k, v in nominal.items()},
+        {
+            "Lt1": Mechanism(("B1", "L1"), carried_load, LOAD_NOISE),
+            "Lt2": Mechanism(("B2", "L2"), carried_load, LOAD_NOISE),
+            "R1": Mechanism(mesh, response_s1, RESPONSE_NOISE),
+            "R2": Mechanism(mesh, response_s2, RESPONSE_NOISE),
+        },
+    )
+
+
+def scenario2_scm(background_load: float, l2: float = 1.0) -> SCM:
+    """The S2-only SCM of Fig. 13 with S1 carrying `background_load` req/s as part of the environment."""
+    names = ["B2", "P2", "C1", "C3", "L2", "Lt2", "R2"]
+    nominal = {"B2": 0.0, "P2": 0.5, "C1": 1.0, "C3": 1.0, "L2": l2}
+    return SCM(
+        _variables(names),
+        {k: Constant(v) for k, v in nominal.items()},
+        {
+            "Lt2": Mechanism(("B2", "L2"), carried_load, LOAD_NOISE),
+            "R2": Mechanism(("Lt2", "P2", "C1", "C3"), _R2WithBackground(background_load), RESPONSE_NOISE),
+        },
+    )
+
+
+class MicroserviceEnv(InterventionEnv):
+    """Intervention env on the synthetic service mesh (see module docstring); `scenario` is 1 or 2."""
+
+    def __init__(self, scenario: int = 1, samples_per_step: int = 1, change_step: int = CHANGE_STEP):
+        if scenario not in (1, 2):
+            raise ValueError(f"scenario must be 1 (stationary) or 2 (non-stationary), got {scenario!r}")
+        self.scenario = scenario
+        self.change_step = int(change_step)
+        if scenario == 1:
+            self._phases = (scenario1_scm(), scenario1_scm())
+        else:
+            self._phases = (scenario2_scm(0.0), scenario2_scm(20.0))
+        costs = {v: COSTS[v.rstrip("0123456789")] for v in self._phases[0].controllable}
+        super().__init__(samples_per_step, target_costs=costs, passive_cost=1.0)
+
+    def scm_at(self, t: int) -> SCM:
+        """Scenario 1: always the same SCM; scenario 2: background S1 load from step `change_step` on."""
+        return self._phases[int(t >= self.change_step)]

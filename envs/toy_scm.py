@@ -1,0 +1,64 @@
+"""ToySCM-v0: the illustrative SCM of seed 000 section VI (Fig. 6), with the STAT functions of seed 003.
+
+U ~ N(0, 0.1) (0.1 read as the variance), X = U, Z = exp(-X), Y = cos(Z) - exp(-Z/20), each endogenous variable with
+additive measurement noise N(0, 0.05) (variance). Operating region X, Y in [-5, 5], Z in [-5, 20]; U is unbounded,
+so interventions on U are limited to [-1, 1] (about +-3 standard deviations). All variables are controllable.
+Cost: 1 per step, passive or not (seed 000 section VI). M = 1 sample per step by default.
+See `InterventionEnv` for spaces, reward and info.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dogym.causal.scm import SCM, Mechanism, Normal, Variable
+from dogym.envs.intervention import InterventionEnv
+
+U_STD = float(np.sqrt(0.1))
+NOISE_STD = float(np.sqrt(0.05))
+
+
+def _f_x(u: np.ndarray) -> np.ndarray:
+    return u
+
+
+def _f_z(x: np.ndarray) -> np.ndarray:
+    return np.exp(-x)
+
+
+def _f_y(z: np.ndarray) -> np.ndarray:
+    return np.cos(z) - np.exp(-z / 20.0)
+
+
+def toy_scm(noise_std: float = NOISE_STD) -> SCM:
+    """The illustrative SCM U -> X -> Z -> Y."""
+    return SCM(
+        [
+            Variable("U", control_bounds=(-1.0, 1.0)),
+            Variable("X", -5.0, 5.0),
+            Variable("Z", -5.0, 20.0),
+            Variable("Y", -5.0, 5.0),
+        ],
+        exogenous={"U": Normal(0.0, U_STD)},
+        mechanisms={
+            "X": Mechanism(("U",), _f_x, noise_std),
+            "Z": Mechanism(("X",), _f_z, noise_std),
+            "Y": Mechanism(("Z",), _f_y, noise_std),
+        },
+    )
+
+
+class ToySCMEnv(InterventionEnv):
+    """Intervention env on the illustrative SCM (see module docstring)."""
+
+    def __init__(self, samples_per_step: int = 1, noise_std: float = NOISE_STD):
+        self._scm = toy_scm(noise_std)
+        super().__init__(samples_per_step, target_costs={v: 1.0 for v in self._scm.controllable}, passive_cost=1.0)
+
+    def scm_at(self, t: int) -> SCM:
+        """Stationary: the same SCM at every step."""
+        return self._scm
+
+    def intervention_cost(self, intervention) -> float:
+        """1 for every intervention, passive included."""
+        return 1.0
