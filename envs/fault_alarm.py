@@ -40,14 +40,16 @@ class FaultAlarmEnv(gym.Env):
 
     Reward: (N_t - N_{t+1}) / N_t - t / step_max, with N_t the active alarms before the action, N_{t+1} after the
         step's propagation and t the 1-based step number ("paper" mode, the default). In "authors" mode N_t
-        excludes the alarms the action cleared directly (the authors' code).
+        excludes the alarms the action cleared (the authors' code), unless that would leave N_t = 0.
 
     Termination: no alarm active, or more than `max_alarms` active (the cascade exploded). Truncation: at
         `step_max` steps through the registered TimeLimit.
 
-    Info keys (reset and step): action_mask (bool per action, True where a pair is active), n_alarms,
-        root_causes (pairs holding an alarm with no active cause: the actions that clear whole cascades), time.
-        Step only: n_alarms_before, n_cleared, cleared_pairs, action_effective, acted_device, acted_type,
+    Info keys (reset and step), all of fixed shape so vector envs can stack them: action_mask (bool per action,
+        True where a pair is active), n_alarms, root_cause_mask (bool per action, True where a pair holds an
+        alarm with no active cause: the actions that clear whole cascades), time.
+        Step only: n_alarms_before, n_cleared, cleared_mask (bool per action: pairs that lost an alarm),
+        action_effective, acted_device, acted_type,
         device_counts_before/after (per-type counts on the acted device), neighbour_counts_before/after
         (per-type counts summed over its topology neighbours), exploded.
 
@@ -189,7 +191,9 @@ class FaultAlarmEnv(gym.Env):
         dyn.advance(self.np_random)
         counts = dyn.counts()
         n_after = int(counts.sum())
-        reference = n_before - cleared.n_cleared if cfg["reward_mode"] == "authors" else n_before
+        reference = n_before
+        if cfg["reward_mode"] == "authors" and cleared.n_cleared < n_before:
+            reference = n_before - cleared.n_cleared
         progress = (reference - n_after) / reference if reference > 0 else 0.0
         reward = float(progress - self._steps / cfg["step_max"])
         exploded = n_after > cfg["max_alarms"]
@@ -200,7 +204,7 @@ class FaultAlarmEnv(gym.Env):
         info.update(
             n_alarms_before=n_before,
             n_cleared=cleared.n_cleared,
-            cleared_pairs=cleared.pairs,
+            cleared_mask=self._pair_mask(cleared.pairs),
             action_effective=cleared.n_cleared > 0,
             acted_device=device,
             acted_type=typ,
@@ -247,9 +251,14 @@ class FaultAlarmEnv(gym.Env):
         return {
             "action_mask": counts > 0,
             "n_alarms": int(counts.sum()),
-            "root_causes": self.dynamics.root_pairs(),
+            "root_cause_mask": self._pair_mask(self.dynamics.root_pairs()),
             "time": float(self.dynamics.time),
         }
+
+    def _pair_mask(self, pairs: np.ndarray) -> np.ndarray:
+        mask = np.zeros(self.n_pairs, dtype=bool)
+        mask[pairs] = True
+        return mask
 
     def _render_text(self, counts: np.ndarray) -> str:
         width = max(len(n) for n in self.type_names)

@@ -1,0 +1,57 @@
+"""Packaging rules: dogym.* namespace only, every subpackage listed, dependency direction, lint."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = {"envs": "dogym.envs", "agents": "dogym.agents", "causal": "dogym.causal", "experiments": "dogym.experiments"}
+
+
+def test_bare_names_are_not_installed(tmp_path):
+    code = "import importlib.util as u; print([u.find_spec(n) is None for n in ('envs', 'agents', 'causal')])"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[True, True, True]"
+
+
+def test_every_subpackage_is_listed_in_pyproject():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    for folder, dotted in FOLDERS.items():
+        assert config["package-dir"][dotted] == folder
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            name = ".".join([dotted, *rel.parts])
+            assert name in config["packages"], f"{name} is missing from [tool.setuptools] packages"
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_causal_imports_neither_envs_nor_agents():
+    for path in (ROOT / "causal").rglob("*.py"):
+        bad = {m for m in imported_modules(path) if m.startswith(("dogym.envs", "dogym.agents"))}
+        assert not bad, f"{path.name} imports {bad}: causal/ must not depend on envs/ or agents/"
+
+
+def test_envs_do_not_import_agents():
+    for path in (ROOT / "envs").rglob("*.py"):
+        assert not {m for m in imported_modules(path) if m.startswith("dogym.agents")}, path.name
+
+
+def test_ruff_is_clean_including_banned_bare_imports():
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    out = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
