@@ -216,19 +216,22 @@ class GaussianProcess:
         var = np.maximum(self.kernel.diag(xs) - (whitened * whitened).sum(0), 0.0)
         return FantasyBase(xs=xs, whitened=whitened, var=var)
 
-    def fantasy_variances(self, base: FantasyBase, points: np.ndarray, noise_var: float | None = None) -> np.ndarray:
+    def fantasy_variances(
+        self, base: FantasyBase, points: np.ndarray, noise_var: float | np.ndarray | None = None
+    ) -> np.ndarray:
         """Posterior variance at `base.xs` after adding fantasy observations one at a time, exactly.
 
-        points: [..., T, d] fantasy inputs (leading batch dimensions allowed). Returns [..., T + 1, m]:
-        entry k is the variance after the first k points (entry 0 is the current posterior variance).
-        Outputs are not needed: GP posterior variances depend on inputs only.
+        points: [..., T, d] fantasy inputs (leading batch dimensions allowed). noise_var: the observation noise
+        variance (default: the GP's), a scalar or one value per point ([..., T]; a huge value makes a point inert).
+        Returns [..., T + 1, m]: entry k is the variance after the first k points (entry 0 is the current posterior
+        variance). Outputs are not needed: GP posterior variances depend on inputs only.
         """
         pts = np.asarray(points, dtype=np.float64)
         if pts.ndim < 2:
             raise ValueError(f"fantasy points must have shape [..., T, d], got {pts.shape}")
-        noise = self.noise_var if noise_var is None else float(noise_var)
         lead, t, d = pts.shape[:-2], pts.shape[-2], pts.shape[-1]
         flat = pts.reshape(-1, t, d)
+        noise = np.broadcast_to(self.noise_var if noise_var is None else noise_var, pts.shape[:-1]).reshape(-1, t)
         cross = self.kernel(base.xs[None], flat)  # [B, m, T]
         kpp = self.kernel(flat, flat)  # [B, T, T]
         if self.n:
@@ -236,7 +239,7 @@ class GaussianProcess:
             wp = wp.reshape(self.n, -1, t).transpose(1, 0, 2)  # [B, n, T]
             cross = cross - np.einsum("nm,bnt->bmt", base.whitened, wp)
             kpp = kpp - np.einsum("bnt,bns->bts", wp, wp)
-        kpp = kpp + (noise + _JITTER) * np.eye(t)
+        kpp = kpp + (noise + _JITTER)[:, :, None] * np.eye(t)
         chol = np.linalg.cholesky(kpp)  # [B, T, T]
         w = np.linalg.solve(chol, np.swapaxes(cross, 1, 2))  # [B, T, m]; rows = sequential rank-one terms
         drops = np.cumsum(w * w, axis=1)

@@ -94,3 +94,14 @@ def test_bad_inputs_raise_clear_errors():
         GaussianProcess().fit(np.zeros((3, 1)), np.zeros(2))
     with pytest.raises(ValueError, match="finite"):
         GaussianProcess().fit(np.array([[np.nan]]), np.zeros(1))
+
+
+def test_fantasy_point_with_huge_noise_is_inert():
+    gp = GaussianProcess(matern52(), noise_var=0.05).fit([[0.0]], [1.0])
+    xs = np.linspace(-2, 2, 9)[:, None]
+    base = gp.fantasy_precompute(xs)
+    pts = np.array([[[1.0], [-1.0]]])
+    out = gp.fantasy_variances(base, pts, noise_var=np.array([[1e12, 0.05]]))
+    np.testing.assert_allclose(out[0, 1], base.var, atol=1e-9)
+    ref = GaussianProcess(matern52(), noise_var=0.05).fit([[0.0], [-1.0]], [1.0, 0.0]).predict(xs)[1]
+    np.testing.assert_allclose(out[0, 2], ref, atol=1e-8)

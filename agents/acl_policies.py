@@ -1,0 +1,154 @@
+"""Intervention policies for online causal identification (seed 000): passive do(0), random interventions, and the
+rollout policy of eqs. (9)-(12) with the surrogate loss (8) as cost approximation, minimised by differential evolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import differential_evolution
+
+from dogym.agents.acl_estimator import CausalGPEstimator
+from dogym.causal.intervention import Intervention
+
+
+class MaskCost:
+    """Vectorised intervention cost c(do(...)) as a function of the target mask (a table over all target sets)."""
+
+    def __init__(self, controllable: Sequence[str], cost: Callable[[Intervention], float]):
+        self.controllable = list(controllable)
+        n = len(self.controllable)
+        if n > 16:
+            raise ValueError(f"MaskCost tabulates 2^n target sets; n = {n} controllable variables is too many")
+        self._bits = 1 << np.arange(n)
+        self.table = np.array(
+            [cost(Intervention({v: 0.0 for j, v in enumerate(self.controllable) if (k >> j) & 1})) for k in range(2**n)]
+        )
+
+    def __call__(self, mask: np.ndarray) -> np.ndarray:
+        """Costs of boolean masks [..., n]."""
+        return self.table[(np.asarray(mask) > 0.5).astype(np.int64) @ self._bits]
+
+
+def _control_box(estimator: CausalGPEstimator) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Controllable names, their lower and upper intervention bounds, and which are integer-valued."""
+    scm = estimator.structure
+    names = scm.controllable
+    low, high = (np.array([scm.control_bounds[v][i] for v in names]) for i in (0, 1))
+    return names, low, high, np.array([v in scm.integer_variables for v in names])
+
+
+def _decode(genes: np.ndarray, low: np.ndarray, high: np.ndarray, integer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DE genes in [0, 1]^(2n) (mask genes, then value genes) -> (mask, value) arrays."""
+    n = low.size
+    mask = genes[..., :n] > 0.5
+    value = low + genes[..., n:] * (high - low)
+    return mask, np.where(integer, np.round(value), value)
+
+
+def _to_intervention(names: Sequence[str], mask: np.ndarray, value: np.ndarray) -> Intervention:
+    return Intervention({n: float(v) for n, m, v in zip(names, mask, value, strict=True) if m})
+
+
+class PassivePolicy:
+    """The base policy: always the passive intervention do(0) (monitoring only)."""
+
+    name = "passive"
+
+    def decide(self, estimator: CausalGPEstimator, rng: np.random.Generator) -> Intervention:
+        """do(0)."""
+        return Intervention.passive()
+
+
+class RandomPolicy:
+    """A random non-empty target set (each controllable variable with probability 1/2) with uniform values."""
+
+    name = "random"
+
+    def decide(self, estimator: CausalGPEstimator, rng: np.random.Generator) -> Intervention:
+        """One random intervention."""
+        names, low, high, integer = _control_box(estimator)
+        genes = rng.random(2 * len(names))
+        if not np.any(genes[: len(names)] > 0.5):
+            genes[rng.integers(len(names))] = 1.0
+        return _to_intervention(names, *_decode(genes, low, high, integer))
+
+
+@dataclass
+class RolloutPolicy:
+    """Rollout intervention policy (12) with base policy do(0), cost-to-go estimate (11) and J~ = surrogate loss.
+
+    lookahead l, horizon m, L Monte-Carlo rollouts, discount gamma, `cost_weight` scales c(u) against the loss,
+    `samples_per_step` = M. Lookahead l > 1 is optimised open-loop: DE searches the l interventions jointly.
+    The minimisation over interventions uses scipy's differential evolution with `popsize` members (the passive
+    intervention is one of the initial members) and `maxiter` generations.
+    """
+
+    cost: MaskCost
+    lookahead: int = 1
+    horizon: int = 5
+    n_rollouts: int = 10
+    gamma: float = 0.95
+    cost_weight: float = 1.0
+    samples_per_step: int = 1
+    popsize: int = 10
+    maxiter: int = 30
+    name: str = "rollout"
+
+    def __post_init__(self) -> None:
+        for field in ("lookahead", "n_rollouts", "samples_per_step", "popsize"):
+            if getattr(self, field) < 1:
+                raise ValueError(f"{field} must be >= 1, got {getattr(self, field)!r}")
+        if self.horizon < 0 or self.maxiter < 0:
+            raise ValueError(f"horizon and maxiter must be >= 0, got {self.horizon!r} and {self.maxiter!r}")
+        if self.popsize < 5:
+            raise ValueError(f"differential evolution needs popsize >= 5, got {self.popsize!r}")
+
+    def cost_to_go(self, estimator: CausalGPEstimator, genes: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+        """Estimated cost (12) of candidate gene vectors [S, l * 2n] under shared random numbers [L, T, n_vars]."""
+        names, low, high, integer = _control_box(estimator)
+        n, l_, m_, mm = len(names), self.lookahead, self.horizon, self.samples_per_step
+        s = genes.shape[0]
+        mask, value = _decode(genes.reshape(s, l_, 2 * n), low, high, integer)  # [S, l, n]
+        steps = l_ + m_
+        full_mask = np.zeros((s, steps, n), bool)
+        full_value = np.zeros((s, steps, n))
+        full_mask[:, :l_], full_value[:, :l_] = mask, value
+        rows_mask = np.repeat(full_mask, mm, axis=1)  # [S, T, n]
+        rows_value = np.repeat(full_value, mm, axis=1)
+        n_mc = uniforms.shape[0]
+        batch = estimator.simulate(
+            np.repeat(rows_mask, n_mc, axis=0), np.repeat(rows_value, n_mc, axis=0), np.tile(uniforms, (s, 1, 1))
+        )
+        surrogate = estimator.surrogate_trajectories(batch)[:, ::mm].reshape(s, n_mc, steps + 1).mean(1)
+        costs = np.concatenate([self.cost(mask), np.broadcast_to(self.cost(np.zeros((1, n))), (s, m_))], axis=1)
+        stage = np.diff(surrogate, axis=1) + self.cost_weight * costs  # g(b_k, u_k), eq. (9)
+        discounts = self.gamma ** np.arange(steps)
+        return stage @ discounts + self.gamma**steps * surrogate[:, -1]
+
+    def decide(self, estimator: CausalGPEstimator, rng: np.random.Generator) -> Intervention:
+        """The rollout intervention for the current belief."""
+        names, low, high, integer = _control_box(estimator)
+        n = len(names)
+        dims = 2 * n * self.lookahead
+        n_rows = (self.lookahead + self.horizon) * self.samples_per_step
+        uniforms = rng.random((self.n_rollouts, n_rows, len(estimator.names)))
+        uniforms = np.clip(uniforms, 1e-9, 1 - 1e-9)
+        init = rng.random((self.popsize, dims))
+        init[0].reshape(self.lookahead, 2 * n)[:, :n] = 0.0  # the base policy's do(0) is always a candidate
+        result = differential_evolution(
+            lambda x: self.cost_to_go(estimator, np.atleast_2d(x.T), uniforms),
+            [(0.0, 1.0)] * dims,
+            maxiter=self.maxiter,
+            popsize=self.popsize,
+            init=init,
+            tol=0.0,
+            polish=False,
+            vectorized=True,
+            updating="deferred",
+            rng=rng,
+        )
+        mask, value = _decode(result.x[: 2 * n], low, high, integer)
+        return _to_intervention(names, mask, value)

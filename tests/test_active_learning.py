@@ -1,0 +1,94 @@
+"""Online causal identification: estimator data handling, policies, rollout, determinism, scenario-2 change."""
+
+import numpy as np
+import pytest
+
+from dogym.agents.acl_estimator import CausalGPEstimator, GPConfig
+from dogym.agents.acl_policies import MaskCost, RandomPolicy
+from dogym.agents.active_learning import make_learner, run_identification
+from dogym.causal.intervention import Intervention
+from dogym.envs.microservice import MicroserviceEnv
+from dogym.envs.toy_scm import ToySCMEnv, toy_scm
+
+SMALL_DE = dict(horizon=2, n_rollouts=3, popsize=5, maxiter=4)
+
+
+def test_estimator_skips_rows_of_intervened_variables_and_fifo_forgets():
+    est = CausalGPEstimator(toy_scm(), buffer_size=3)
+    est.observe(np.array([[0.1, 0.2, 3.0, -0.5]]), Intervention({"Z": 3.0}))
+    assert est.data("Z")[0].shape == (0, 1)
+    np.testing.assert_array_equal(est.data("Y")[0], [[3.0]])
+    for i in range(4):
+        est.observe(np.array([[0.0, float(i), 1.0, 0.0]]), Intervention.passive())
+    assert est.n_samples == 3
+    np.testing.assert_array_equal(est.data("Z")[0][:, 0], [1.0, 2.0, 3.0])  # the oldest rows were dropped
+
+
+def test_surrogate_loss_is_expected_loss_of_posterior_mean_and_shrinks_with_data():
+    est = CausalGPEstimator(toy_scm())
+    assert est.surrogate_loss() == pytest.approx(3.0)  # unit prior variance for each of the three functions
+    est.observe(np.array([[0.0, -4.0, 54.6, 0.5]]), Intervention({"X": -4.0}))
+    assert est.surrogate_loss() < 3.0
+
+
+def test_passive_runs_never_leave_current_operating_region():
+    env = MicroserviceEnv(scenario=1)
+    learner = make_learner("passive", env, GPConfig(mode="scaled"))
+    run = run_identification(env, learner, 12, seed=0, loss_points=64)
+    assert set(run.interventions) == {"do()"} and run.costs == [1.0] * 12
+    rows = np.stack([row for row, _ in learner.estimator.buffer])
+    nominal = {"B1": 0, "B2": 0, "P1": 0.5, "P2": 0.5, "C1": 1, "C3": 1, "L1": 4, "L2": 15}
+    for name, value in nominal.items():
+        np.testing.assert_array_equal(rows[:, env.variable_names.index(name)], value)
+
+
+def test_random_policy_stays_in_bounds():
+    est = CausalGPEstimator(MicroserviceEnv(1).scm_at(1))
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        iv = RandomPolicy().decide(est, rng)
+        assert not iv.is_passive
+        est.structure.validate(iv)  # raises if outside the operating region or non-integer CPU
+
+
+def test_mask_cost_table_matches_env_costs():
+    env = MicroserviceEnv(1)
+    cost = MaskCost(env.controllable, env.intervention_cost)
+    mask = np.zeros((2, 8))
+    mask[1, env.controllable.index("C1")] = mask[1, env.controllable.index("P2")] = 1
+    np.testing.assert_array_equal(cost(mask), [1.0, 4000.0])
+
+
+def test_rollout_beats_passive_on_toy_scm_and_is_deterministic():
+    def run(policy, seed, **kw):
+        env = ToySCMEnv()
+        return run_identification(env, make_learner(policy, env, **kw), 8, seed=seed, loss_points=128)
+
+    passive = run("passive", 0)
+    rollout = run("rollout", 0, **SMALL_DE)
+    assert passive.losses[-1] > 900
+    assert rollout.losses[-1] < 0.5 * passive.losses[-1]
+    assert any("X=" in iv for iv in rollout.interventions)
+    again = run("rollout", 0, **SMALL_DE)
+    assert again.interventions == rollout.interventions and again.losses == rollout.losses
+    assert run("rollout", 1, **SMALL_DE).interventions != rollout.interventions
+
+
+def test_scenario2_loss_jumps_when_the_system_changes_at_t11():
+    env = MicroserviceEnv(scenario=2)
+    run = run_identification(env, make_learner("passive", env, buffer_size=10), 12, seed=0, loss_points=256)
+    steps = np.abs(np.diff(run.losses))
+    assert steps[10] > 1.0  # losses[11] is measured against the changed f_R2
+    assert np.all(steps[2:10] < 0.2 * steps[10])
+
+
+def test_fitted_hyperparameters_mode_runs_and_bad_options_raise():
+    env = ToySCMEnv()
+    run = run_identification(env, make_learner("random", env, GPConfig(mode="fit")), 7, seed=0, loss_points=64)
+    assert np.isfinite(run.losses).all()
+    with pytest.raises(ValueError, match="unknown identification policy 'greedy'"):
+        make_learner("greedy", env)
+    with pytest.raises(ValueError, match="GP mode 'exact' is not supported"):
+        GPConfig(mode="exact")
+    with pytest.raises(ValueError, match="popsize >= 5"):
+        make_learner("rollout", env, popsize=3)
