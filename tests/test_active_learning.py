@@ -92,3 +92,29 @@ def test_fitted_hyperparameters_mode_runs_and_bad_options_raise():
         GPConfig(mode="exact")
     with pytest.raises(ValueError, match="popsize >= 5"):
         make_learner("rollout", env, popsize=3)
+
+
+def test_reproduce_acl_quick_writes_results_and_skips_finished_cells(tmp_path, monkeypatch):
+    import json
+
+    from dogym.experiments import acl
+
+    summary = acl.reproduce_acl(tmp_path, seeds=[0], quick=True)
+    for name in (
+        "table1.csv",
+        "curves.csv",
+        "summary.json",
+        "report.md",
+        "fig7_toy_scm.png",
+        "fig19_microservice_s2.png",
+    ):
+        assert (tmp_path / name).stat().st_size > 0
+    rows = {r["learner"]: r for r in summary["table1"]}
+    assert rows["rollout l=1 m=5"]["loss_mean"] < rows["passive"]["loss_mean"]
+    assert json.loads((tmp_path / "summary.json").read_text())["table1"] == summary["table1"]
+
+    def fail(cell):
+        raise AssertionError(f"cell {cell} should have been loaded from the cache")
+
+    monkeypatch.setattr(acl, "_run_cell", fail)
+    assert acl.reproduce_acl(tmp_path, seeds=[0], quick=True)["table1"] == summary["table1"]

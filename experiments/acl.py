@@ -1,0 +1,244 @@
+"""Reproduction of seed 000 (online identification of IT systems): Table 1 and the loss curves of Figs. 7, 17, 19.
+
+`reproduce_acl(out_dir, seeds, quick)` runs every (experiment, learner, seed) cell, caching each finished cell under
+`out_dir/cells/` (a rerun skips them), then writes atomically: `table1.csv`, `curves.csv` (long format), `summary.json`,
+`fig7_toy_scm.png`, `fig17_microservice_s1.png`, `fig19_microservice_s2.png` and `report.md` (ours beside the paper's).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dogym.agents.acl_estimator import GPConfig
+from dogym.agents.active_learning import make_learner, run_identification
+from dogym.envs.microservice import MicroserviceEnv
+from dogym.envs.toy_scm import ToySCMEnv
+from dogym.experiments.io import atomic_write_json, atomic_write_text
+
+#: Paper (seed 000) Table 1: (lookahead, horizon) -> (loss at |D| = 30, seconds per decision on an Apple M4 Pro).
+PAPER_TABLE1 = {
+    "passive": (2345.0, 0.9),
+    "rollout l=1 m=5": (147.0, 12.5),
+    "rollout l=1 m=20": (147.0, 17.2),
+    "rollout l=2 m=5": (143.0, 47.6),
+    "rollout l=2 m=20": (143.0, 71.4),
+}
+#: Paper Figs. 17 / 19 end points quoted in the text (scenario 1: passive 2.8e6 -> 2.77e6, rollout -> 84e3).
+PAPER_FIG17 = {"passive": 2.77e6, "rollout l=1 m=5": 84e3}
+#: Table-3 costs are ~1e-3 of the paper's passive loss (3000 vs 2.8e6); our passive loss is ~6.4e2, so this weight on
+#: c(u) keeps the paper's cost-to-loss ratio in the rollout objective.
+MICROSERVICE_COST_WEIGHT = 6.4e2 / 2.8e6
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run: experiment name, learner label and options, seed, number of steps."""
+
+    experiment: str
+    label: str
+    policy: str
+    seed: int
+    n_steps: int
+    options: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """File-name-safe identifier."""
+        return f"{self.experiment}__{self.label.replace(' ', '_').replace('=', '')}__seed{self.seed}"
+
+
+def _env(experiment: str):
+    return {"toy": ToySCMEnv, "ms1": lambda: MicroserviceEnv(1), "ms2": lambda: MicroserviceEnv(2)}[experiment]()
+
+
+def _run_cell(cell: Cell) -> dict:
+    """Run one cell and return its record (losses per step, decision times, costs, interventions)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    env = _env(cell.experiment)
+    opts = dict(cell.options)
+    gp = GPConfig(**opts.pop("gp", {}))
+    learner = make_learner(cell.policy, env, gp, opts.pop("buffer_size", None), **opts)
+    run = run_identification(env, learner, cell.n_steps, cell.seed)
+    return {"cell": asdict(cell), **asdict(run)}
+
+
+def _cells(seeds: Sequence[int], quick: bool) -> list[Cell]:
+    n = 12 if quick else 30
+    de = {"popsize": 10, "maxiter": 8, "n_rollouts": 4} if quick else {}
+    rollouts = [(1, 5)] if quick else [(1, 5), (1, 20), (2, 5)]
+    micro = {"gp": {"mode": "scaled"}, "cost_weight": MICROSERVICE_COST_WEIGHT}
+    cells = []
+    for seed in seeds:
+        cells.append(Cell("toy", "passive", "passive", seed, n))
+        cells.append(Cell("toy", "random", "random", seed, n))
+        for lk, hz in rollouts:
+            cells.append(
+                Cell("toy", f"rollout l={lk} m={hz}", "rollout", seed, n, {"lookahead": lk, "horizon": hz, **de})
+            )
+        for exp, extra in (("ms1", {}), ("ms2", {"buffer_size": 10})):
+            gp_only = {"gp": micro["gp"], **extra}
+            cells.append(Cell(exp, "passive", "passive", seed, n, gp_only))
+            cells.append(Cell(exp, "random", "random", seed, n, gp_only))
+            cells.append(Cell(exp, "rollout l=1 m=5", "rollout", seed, n, {**micro, **extra, **de}))
+    return cells
+
+
+def _collect(cells: list[Cell], cache: Path, workers: int) -> list[dict]:
+    """Load finished cells from the cache and run the rest (in a process pool when workers > 1)."""
+    todo = [c for c in cells if not (cache / f"{c.key}.json").exists()]
+    runner = ProcessPoolExecutor(workers) if workers > 1 else None
+    results = runner.map(_run_cell, todo) if runner else map(_run_cell, todo)
+    for cell, record in zip(todo, results, strict=True):
+        atomic_write_json(cache / f"{cell.key}.json", record)
+    if runner:
+        runner.shutdown()
+    return [json.loads((cache / f"{c.key}.json").read_text()) for c in cells]
+
+
+def _table1(records: list[dict]) -> list[dict]:
+    rows = []
+    toy = [r for r in records if r["cell"]["experiment"] == "toy"]
+    for label in dict.fromkeys(r["cell"]["label"] for r in toy):
+        runs = [r for r in toy if r["cell"]["label"] == label]
+        final = np.array([r["losses"][-1] for r in runs])
+        secs = np.concatenate([r["decision_seconds"] for r in runs])
+        paper = PAPER_TABLE1.get(label, (None, None))
+        rows.append(
+            {
+                "learner": label,
+                "samples": runs[0]["cell"]["n_steps"],
+                "seeds": len(runs),
+                "loss_mean": float(final.mean()),
+                "loss_std": float(final.std()),
+                "decision_s_median": float(np.median(secs)),
+                "paper_loss": paper[0],
+                "paper_decision_s": paper[1],
+            }
+        )
+    return rows
+
+
+def _curves(records: list[dict]) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """experiment -> learner -> {"mean", "std"} of loss per step over seeds."""
+    out: dict = {}
+    for r in records:
+        out.setdefault(r["cell"]["experiment"], {}).setdefault(r["cell"]["label"], []).append(r["losses"])
+    return {
+        exp: {lab: {"mean": np.mean(v, 0).tolist(), "std": np.std(v, 0).tolist()} for lab, v in by.items()}
+        for exp, by in out.items()
+    }
+
+
+def _plot(curves: dict, title: str, path: Path, change_step: int | None = None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    for label, c in curves.items():
+        mean, std = np.array(c["mean"]), np.array(c["std"])
+        steps = np.arange(len(mean))
+        ax.plot(steps, mean, label=label)
+        ax.fill_between(steps, np.maximum(mean - std, 1e-3), mean + std, alpha=0.2)
+    if change_step is not None:
+        ax.axvline(change_step, color="grey", ls=":", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("samples |D_t|")
+    ax.set_ylabel("loss (5)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _markdown(table: list[dict], curves: dict, seeds: Sequence[int], quick: bool) -> str:
+    lines = [
+        "# Seed 000 reproduction: online identification (ToySCM, Microservice)",
+        "",
+        f"Seeds: {list(seeds)} ({len(seeds)}); mode: {'quick' if quick else 'full'}; loss (5) = summed mean squared "
+        "error over fixed Sobol sets of each function's operating region. ToySCM uses the STAT functions (the paper's are "
+        "unpublished), so compare ratios, not absolute losses. Decision time: median seconds per rollout decision "
+        "(ours: one shared core of this machine; paper: Apple M4 Pro).",
+        "",
+        "## Table 1 (ToySCM, loss at the last step)",
+        "",
+        "| learner | samples | loss (mean +- std) | paper loss | s/decision (median) | paper s/decision |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in table:
+        lines.append(
+            f"| {r['learner']} | {r['samples']} | {r['loss_mean']:.1f} +- {r['loss_std']:.1f} | {_num(r['paper_loss'])} "
+            f"| {r['decision_s_median']:.3f} | {_num(r['paper_decision_s'])} |"
+        )
+    passive = next(r for r in table if r["learner"] == "passive")["loss_mean"]
+    best = next(r for r in table if r["learner"] == "rollout l=1 m=5")["loss_mean"]
+    lines += ["", f"Rollout (l=1, m=5) / passive loss: ours {best / passive:.3f}, paper {147 / 2345:.3f}.", ""]
+    titles = {"toy": "Fig. 7 (ToySCM)", "ms1": "Fig. 17 (Microservice scenario 1)", "ms2": "Fig. 19 (scenario 2)"}
+    for exp, by in curves.items():
+        lines += [f"## {titles[exp]}: loss (mean +- std over seeds) at selected steps", ""]
+        steps = [s for s in (0, 5, 10, 11, 15, 20, 30) if s < len(next(iter(by.values()))["mean"])]
+        lines += ["| learner | " + " | ".join(f"t={s}" for s in steps) + " |", "|---" * (len(steps) + 1) + "|"]
+        for label, c in by.items():
+            lines.append(f"| {label} | " + " | ".join(f"{c['mean'][s]:.1f} +- {c['std'][s]:.1f}" for s in steps) + " |")
+        lines.append("")
+    lines += [
+        "Paper, Fig. 17: passive 2.8e6 -> 2.77e6, rollout -> 84e3 (loss units of the real testbed functions); "
+        "Fig. 19: passive stays high, rollout decreases, jumps at t = 11 and recovers by t = 21.",
+        "Microservice learners use the 'scaled' GP (amplitude and length scales from the operating region) and weight "
+        f"Table-3 costs by {MICROSERVICE_COST_WEIGHT:.2e} (the paper's cost-to-loss ratio); see the module docstring.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def reproduce_acl(
+    out_dir: str | os.PathLike[str], seeds: Sequence[int] = (0, 1, 2, 3, 4), quick: bool = False, workers: int = 1
+) -> dict:
+    """Run the seed-000 reproduction into `out_dir` and return the summary (table rows and curves).
+
+    quick: 12 steps, only rollout (1, 5), DE with 8 generations and 4 rollouts (a smoke run of a few minutes);
+    otherwise 30 steps, rollout (1, 5), (1, 20), (2, 5) with the paper's DE 10 x 30 and L = 10.
+    workers > 1 runs cells in a process pool. Finished cells are cached and skipped on a rerun.
+    """
+    if not seeds:
+        raise ValueError("reproduce_acl needs at least one seed")
+    out = Path(out_dir)
+    cells = _cells(list(seeds), quick)
+    records = _collect(cells, out / "cells", workers)
+    table, curves = _table1(records), _curves(records)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(table[0]))
+    writer.writeheader()
+    writer.writerows(table)
+    atomic_write_text(out / "table1.csv", buf.getvalue())
+    long = ["experiment,learner,seed,step,loss"]
+    for r in records:
+        c = r["cell"]
+        long += [f"{c['experiment']},{c['label']},{c['seed']},{t},{v!r}" for t, v in enumerate(r["losses"])]
+    atomic_write_text(out / "curves.csv", "\n".join(long) + "\n")
+    summary = {"seeds": list(seeds), "quick": quick, "table1": table, "curves": curves}
+    atomic_write_json(out / "summary.json", summary)
+    _plot(curves["toy"], "ToySCM (Fig. 7)", out / "fig7_toy_scm.png")
+    _plot(curves["ms1"], "Microservice scenario 1 (Fig. 17)", out / "fig17_microservice_s1.png")
+    _plot(curves["ms2"], "Microservice scenario 2 (Fig. 19)", out / "fig19_microservice_s2.png", change_step=11)
+    atomic_write_text(out / "report.md", _markdown(table, curves, seeds, quick))
+    return summary
