@@ -66,6 +66,7 @@ class IdentificationRun:
     """Per-step record of one identification run; index 0 is before any measurement."""
 
     losses: list[float] = field(default_factory=list)
+    function_losses: list[dict[str, float]] = field(default_factory=list)
     surrogate: list[float] = field(default_factory=list)
     decision_seconds: list[float] = field(default_factory=list)
     costs: list[float] = field(default_factory=list)
@@ -78,32 +79,37 @@ class _TrueLoss:
     def __init__(self, env: InterventionEnv, n_points: int):
         self.env, self.n_points, self._cache = env, n_points, {}
 
-    def __call__(self, t: int, learner: ActiveCausalLearner) -> float:
+    def __call__(self, t: int, learner: ActiveCausalLearner) -> dict[str, float]:
         scm = self.env.scm_at(t)
         if id(scm) not in self._cache:
             self._cache[id(scm)] = IdentificationLoss(scm, self.n_points)
-        return self._cache[id(scm)](learner.estimator.estimates())
+        return self._cache[id(scm)].per_function(learner.estimator.estimates())
+
+
+def _record(run: IdentificationRun, per_function: dict[str, float], learner: ActiveCausalLearner) -> None:
+    run.function_losses.append(per_function)
+    run.losses.append(float(sum(per_function.values())))
+    run.surrogate.append(learner.estimator.surrogate_loss())
 
 
 def run_identification(
     env: InterventionEnv, learner: ActiveCausalLearner, n_steps: int, seed: int, loss_points: int = 512
 ) -> IdentificationRun:
-    """Run `n_steps` interventions; loss[t] compares the estimate after t steps with the true functions F_t."""
+    """Run `n_steps` interventions; losses[t] (and the per-function terms function_losses[t]) compare the estimate
+    after t steps with the true functions F_t of step t (F_1 for t = 0)."""
     base = env.unwrapped
     base.reset(seed=seed)
     rng = np.random.default_rng([seed, 7])
     true_loss = _TrueLoss(base, loss_points)
     run = IdentificationRun()
-    run.losses.append(true_loss(1, learner))
-    run.surrogate.append(learner.estimator.surrogate_loss())
+    _record(run, true_loss(1, learner), learner)
     for t in range(1, n_steps + 1):
         start = time.perf_counter()
         intervention = learner.act(rng)
         run.decision_seconds.append(time.perf_counter() - start)
         samples, reward, *_ = base.step(intervention)
         learner.observe(samples, intervention)
-        run.losses.append(true_loss(t, learner))
-        run.surrogate.append(learner.estimator.surrogate_loss())
+        _record(run, true_loss(t, learner), learner)
         run.costs.append(-float(reward))
         run.interventions.append(repr(intervention))
     return run

@@ -133,6 +133,9 @@ def _curves(records: list[dict]) -> dict[str, dict[str, dict[str, list[float]]]]
     out: dict = {}
     for r in records:
         out.setdefault(r["cell"]["experiment"], {}).setdefault(r["cell"]["label"], []).append(r["losses"])
+        if r["cell"]["experiment"] == "ms2":  # the changing function of scenario 2 on its own (cf. Fig. 18)
+            r2 = [f["R2"] for f in r["function_losses"]]
+            out.setdefault("ms2_R2", {}).setdefault(r["cell"]["label"], []).append(r2)
     return {
         exp: {lab: {"mean": np.mean(v, 0).tolist(), "std": np.std(v, 0).tolist()} for lab, v in by.items()}
         for exp, by in out.items()
@@ -192,7 +195,12 @@ def _markdown(table: list[dict], curves: dict, seeds: Sequence[int], quick: bool
     passive = next(r for r in table if r["learner"] == "passive")["loss_mean"]
     best = next(r for r in table if r["learner"] == "rollout l=1 m=5")["loss_mean"]
     lines += ["", f"Rollout (l=1, m=5) / passive loss: ours {best / passive:.3f}, paper {147 / 2345:.3f}.", ""]
-    titles = {"toy": "Fig. 7 (ToySCM)", "ms1": "Fig. 17 (Microservice scenario 1)", "ms2": "Fig. 19 (scenario 2)"}
+    titles = {
+        "toy": "Fig. 7 (ToySCM)",
+        "ms1": "Fig. 17 (Microservice scenario 1)",
+        "ms2": "Fig. 19 (scenario 2)",
+        "ms2_R2": "Scenario 2, the f_R2 term of loss (5) alone (it changes at t = 11)",
+    }
     for exp, by in curves.items():
         lines += [f"## {titles[exp]}: loss (mean +- std over seeds) at selected steps", ""]
         steps = [s for s in (0, 5, 10, 11, 15, 20, 30) if s < len(next(iter(by.values()))["mean"])]
@@ -240,5 +248,6 @@ def reproduce_acl(
     _plot(curves["toy"], "ToySCM (Fig. 7)", out / "fig7_toy_scm.png")
     _plot(curves["ms1"], "Microservice scenario 1 (Fig. 17)", out / "fig17_microservice_s1.png")
     _plot(curves["ms2"], "Microservice scenario 2 (Fig. 19)", out / "fig19_microservice_s2.png", change_step=11)
+    _plot(curves["ms2_R2"], "Scenario 2: f_R2 term of the loss", out / "fig19b_microservice_s2_fR2.png", change_step=11)
     atomic_write_text(out / "report.md", _markdown(table, curves, seeds, quick))
     return summary

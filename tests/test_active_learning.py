@@ -80,6 +80,10 @@ def test_scenario2_loss_jumps_when_the_system_changes_at_t11():
     steps = np.abs(np.diff(run.losses))
     assert steps[10] > 1.0  # losses[11] is measured against the changed f_R2
     assert np.all(steps[2:10] < 0.2 * steps[10])
+    r2 = [f["R2"] for f in run.function_losses]
+    assert r2[11] - r2[10] > 1.0 and run.function_losses[11]["Lt2"] == pytest.approx(
+        run.function_losses[10]["Lt2"], abs=0.5
+    )
 
 
 def test_fitted_hyperparameters_mode_runs_and_bad_options_raise():
