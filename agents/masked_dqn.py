@@ -13,10 +13,12 @@ active alarm can never produce NaN targets or an error; terminal transitions do 
 
 Choices (Table 4 of seed 002 where it gives one): lr 3e-4, buffer 100 000, batch 64, gamma 0.99, 2 x 128 ReLU MLP,
 one gradient step every 5 env steps, 512 warm-up steps of uniformly random *valid* actions, then epsilon-greedy with a
-constant epsilon of 0.1 (both the greedy and the exploratory action restricted to the mask; epsilon is drawn per env).
-The target network is hard-copied every 500 env steps (the paper gives no interval). The dueling network shares the
-2 x 128 trunk and puts two linear heads on it, Q = V + A - mean(A) with the mean over ALL actions; the mask is applied
-AFTER that combination, as the spec says, so masking never changes the Q-value of a valid action.
+constant epsilon of 0.1, drawn per env (pass exploration_initial_eps=1.0 for SB3's linear decay instead); both the
+greedy and the exploratory action are restricted to the mask. The target network is hard-copied every 500 env steps
+(the paper gives no interval). As in SB3, ``train_freq`` counts VecEnv steps, so with n_envs envs one gradient step
+follows every 5 * n_envs transitions. The dueling network shares the 2 x 128 trunk and puts two linear heads on it,
+Q = V + A - mean(A) with the mean over ALL actions; the mask is applied AFTER that combination, as the spec says, so
+masking never changes the Q-value of a valid action.
 """
 
 from __future__ import annotations
@@ -274,6 +276,8 @@ class MaskedReplayBuffer(ReplayBuffer):
             raise ValueError("MaskedReplayBuffer does not support optimize_memory_usage=True")
         if not isinstance(action_space, spaces.Discrete):
             raise TypeError(f"MaskedReplayBuffer needs a Discrete action space, got {action_space}")
+        if isinstance(observation_space, spaces.Dict):
+            raise TypeError("MaskedReplayBuffer does not support Dict observation spaces")
         super().__init__(
             buffer_size,
             observation_space,

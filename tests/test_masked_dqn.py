@@ -286,6 +286,8 @@ def test_bad_configurations_are_rejected():
     env = gym.make(SMALL)
     with pytest.raises(ValueError, match="optimize_memory_usage"):
         MaskedReplayBuffer(4, env.observation_space, env.action_space, optimize_memory_usage=True)
+    with pytest.raises(TypeError, match="Dict"):
+        MaskedReplayBuffer(4, gym.spaces.Dict({"x": env.observation_space}), env.action_space)
 
 
 # Learning ---------------------------------------------------------------------------------------------------------
