@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from dogym.causal.gp import GaussianProcess, StationaryKernel, fit_hyperparameters
+from dogym.causal.gp import FantasyBase, GaussianProcess, StationaryKernel, fit_hyperparameters
 from dogym.causal.identification_loss import region_points
 from dogym.causal.intervention import Intervention
 from dogym.causal.scm import SCM
@@ -37,7 +37,7 @@ class GPConfig:
     mode: str = "paper"
     kind: str = "matern52"
     noise_var: float = 0.05
-    lengthscale: float = 0.2
+    lengthscale: float = 0.5
     min_fit_points: int = 5
 
     def __post_init__(self) -> None:
@@ -54,7 +54,13 @@ class SimulatedBatch:
 
 
 class CausalGPEstimator:
-    """phi(D_t): independent GP posteriors for every endogenous variable's causal function."""
+    """phi(D_t): independent GP posteriors for every endogenous variable's causal function.
+
+    buffer_size: None keeps all data; an int makes D_t a FIFO buffer of that many measurement rows.
+    n_surrogate_points: size of the fixed Sobol set per function on which the surrogate loss (8) is averaged.
+    model_eviction: rollouts account for FIFO evictions (exact); off by default, as in the paper (it measured worse
+    on microservice scenario 2, see benchmarks/results/acl/report.md).
+    """
 
     def __init__(
         self,
@@ -62,10 +68,12 @@ class CausalGPEstimator:
         config: GPConfig | None = None,
         buffer_size: int | None = None,
         n_surrogate_points: int = 128,
+        model_eviction: bool = False,
     ):
         if buffer_size is not None and buffer_size < 1:
             raise ValueError(f"buffer_size must be a positive integer or None, got {buffer_size!r}")
         self.structure = scm
+        self.model_eviction = model_eviction
         self.config = config or GPConfig()
         self.names = scm.names
         self._col = {n: i for i, n in enumerate(self.names)}
@@ -73,6 +81,7 @@ class CausalGPEstimator:
         self.surrogate_points = {v: region_points(scm, v, n_surrogate_points, seed=1) for v in scm.endogenous}
         self.gps = {v: self._prior_gp(v) for v in scm.endogenous}
         self._fantasy = {v: gp.fantasy_precompute(self.surrogate_points[v]) for v, gp in self.gps.items()}
+        self._evicted_bases: dict[tuple[str, int], tuple[GaussianProcess, FantasyBase]] = {}
 
     # ------------------------------------------------------------------ GP set-up and data
     def _prior_gp(self, name: str) -> GaussianProcess:
@@ -87,9 +96,10 @@ class CausalGPEstimator:
             kernel = StationaryKernel(cfg.kind, tuple((cfg.lengthscale * widths).tolist()), float(half_range**2))
         return GaussianProcess(kernel, cfg.noise_var)
 
-    def data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Training inputs [n, d] and outputs [n] of f_name: buffered rows where `name` was not intervened on."""
-        rows = [row for row, targets in self.buffer if name not in targets]
+    def data(self, name: str, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Training inputs [n, d] and outputs [n] of f_name: buffered rows (from row `start` on, oldest first) where
+        `name` was not intervened on."""
+        rows = [row for row, targets in list(self.buffer)[start:] if name not in targets]
         cols = [self._col[p] for p in self.structure.parents(name)]
         if not rows:
             return np.zeros((0, len(cols))), np.zeros(0)
@@ -114,6 +124,16 @@ class CausalGPEstimator:
                 fit_hyperparameters(gp, x, y, fit_noise=False, n_restarts=0)
             self.gps[name] = gp.fit(x, y)
             self._fantasy[name] = gp.fantasy_precompute(self.surrogate_points[name])
+        self._evicted_bases = {}
+
+    def _base_after_eviction(self, name: str, start: int) -> tuple[GaussianProcess, FantasyBase]:
+        """The GP of f_name conditioned on buffer rows from `start` on (current hyper-parameters), cached."""
+        key = (name, start)
+        if key not in self._evicted_bases:
+            current = self.gps[name]
+            gp = GaussianProcess(current.kernel, current.noise_var, current.mean_fn).fit(*self.data(name, start))
+            self._evicted_bases[key] = (gp, gp.fantasy_precompute(self.surrogate_points[name]))
+        return self._evicted_bases[key]
 
     @property
     def n_samples(self) -> int:
@@ -161,10 +181,30 @@ class CausalGPEstimator:
             values[name] = np.where(hit, value[..., controllable[name]], natural) if name in controllable else natural
         return SimulatedBatch(inputs, noise)
 
-    def surrogate_trajectories(self, batch: SimulatedBatch) -> np.ndarray:
-        """Surrogate loss after each simulated sample, exactly: [B, T + 1] (entry 0 = current surrogate)."""
-        total = 0.0
-        for name, gp in self.gps.items():
-            var = gp.fantasy_variances(self._fantasy[name], batch.inputs[name], batch.noise[name])
-            total = total + var.mean(-1)
-        return total
+    def surrogate_trajectories(self, batch: SimulatedBatch, samples_per_step: int = 1) -> np.ndarray:
+        """Surrogate loss after each simulated step of `samples_per_step` rows, exactly: [B, steps + 1] (entry 0 =
+        current surrogate). With `model_eviction` and a full FIFO buffer, the oldest rows (buffered, then simulated)
+        drop out as new ones come; otherwise simulated rows only add information (the paper's rollout)."""
+        t = next(iter(batch.inputs.values())).shape[1]
+        steps = t // samples_per_step
+        cap, held = self.buffer.maxlen, len(self.buffer)
+        if not self.model_eviction or cap is None or held + t <= cap:  # no eviction: one sequential fantasy pass
+            total = 0.0
+            for name, gp in self.gps.items():
+                var = gp.fantasy_variances(self._fantasy[name], batch.inputs[name], batch.noise[name])
+                total = total + var.mean(-1)
+            return total[:, ::samples_per_step]
+        out = np.zeros((next(iter(batch.inputs.values())).shape[0], steps + 1))
+        for k in range(steps + 1):
+            added = k * samples_per_step
+            first_buffered = min(held, max(0, held + added - cap))
+            first_new = max(0, added - cap)
+            for name in self.gps:
+                gp, base = self._base_after_eviction(name, first_buffered)
+                if added == first_new:
+                    out[:, k] += base.var.mean()
+                    continue
+                pts = batch.inputs[name][:, first_new:added]
+                var = gp.fantasy_variances(base, pts, batch.noise[name][:, first_new:added])[:, -1]
+                out[:, k] += var.mean(-1)
+        return out

@@ -122,7 +122,7 @@ class RolloutPolicy:
         batch = estimator.simulate(
             np.repeat(rows_mask, n_mc, axis=0), np.repeat(rows_value, n_mc, axis=0), np.tile(uniforms, (s, 1, 1))
         )
-        surrogate = estimator.surrogate_trajectories(batch)[:, ::mm].reshape(s, n_mc, steps + 1).mean(1)
+        surrogate = estimator.surrogate_trajectories(batch, mm).reshape(s, n_mc, steps + 1).mean(1)
         costs = np.concatenate([self.cost(mask), np.broadcast_to(self.cost(np.zeros((1, n))), (s, m_))], axis=1)
         stage = np.diff(surrogate, axis=1) + self.cost_weight * costs  # g(b_k, u_k), eq. (9)
         discounts = self.gamma ** np.arange(steps)

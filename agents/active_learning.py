@@ -41,14 +41,16 @@ def make_learner(
     env: InterventionEnv,
     gp: GPConfig | None = None,
     buffer_size: int | None = None,
+    model_eviction: bool = False,
     **policy_kwargs,
 ) -> ActiveCausalLearner:
     """A learner for `env` (its structure, P[U] and costs, never its mechanisms) with policy "passive", "random" or
-    "rollout" (kwargs: lookahead, horizon, n_rollouts, gamma, cost_weight, popsize, maxiter)."""
+    "rollout" (kwargs: lookahead, horizon, n_rollouts, gamma, cost_weight, popsize, maxiter). `buffer_size` makes
+    D_t a FIFO buffer; `model_eviction` lets rollouts simulate its evictions (see `CausalGPEstimator`)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown identification policy {policy!r}; choose one of {POLICIES}")
     base = env.unwrapped
-    estimator = CausalGPEstimator(base.scm_at(1), gp, buffer_size)
+    estimator = CausalGPEstimator(base.scm_at(1), gp, buffer_size, model_eviction=model_eviction)
     if policy == "passive":
         chosen = PassivePolicy()
     elif policy == "random":

@@ -122,3 +122,24 @@ def test_reproduce_acl_quick_writes_results_and_skips_finished_cells(tmp_path, m
 
     monkeypatch.setattr(acl, "_run_cell", fail)
     assert acl.reproduce_acl(tmp_path, seeds=[0], quick=True)["table1"] == summary["table1"]
+
+
+@pytest.mark.parametrize("buffer_size", [None, 3])
+def test_simulated_surrogate_equals_refitting_including_fifo_eviction(buffer_size):
+    est = CausalGPEstimator(toy_scm(), buffer_size=buffer_size, n_surrogate_points=32, model_eviction=True)
+    for x in (-4.0, -1.0, 2.0):
+        est.observe(np.array([[0.0, x, np.exp(-x), 0.0]]), Intervention({"X": x}))
+    mask = np.zeros((1, 2, 4))
+    mask[0, 0, 2] = 1  # step 1: do(Z = 7), step 2: passive
+    value = np.full((1, 2, 4), 7.0)
+    batch = est.simulate(mask, value, np.full((1, 2, 4), 0.3))
+    got = est.surrogate_trajectories(batch)[0]
+    rows = [np.array([0.0, x, np.exp(-x), 0.0]) for x in (-4.0, -1.0, 2.0)]
+    # simulated rows (U, X, Z, Y): the inputs of f_X, f_Z, f_Y; step 1 intervened on Z
+    sim = [np.array([batch.inputs[v][0, j, 0] for v in ("X", "Z", "Y")] + [0.0]) for j in range(2)]
+    for k in range(3):
+        ref = CausalGPEstimator(toy_scm(), buffer_size=buffer_size, n_surrogate_points=32)
+        ref.buffer.extend((row, frozenset({"X"})) for row in rows)
+        ref.buffer.extend((sim[j], frozenset({"Z"} if j == 0 else ())) for j in range(k))
+        ref.refit()
+        assert got[k] == pytest.approx(ref.surrogate_loss(), rel=1e-7)
