@@ -101,3 +101,10 @@ def test_fixed_targets_wrapper_gives_flat_box():
     assert reward == -6000.0
     with pytest.raises(InterventionError, match="not controllable"):
         FixedTargetsWrapper(gym.make("dogym/Microservice-v0"), ["R1"])
+
+
+def test_fixed_targets_wrapper_passes_sb3_check_env():
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    with pytest.warns(UserWarning):  # SB3 recommends a normalised Box; the operating region is kept as is
+        sb3_check_env(FixedTargetsWrapper(gym.make("dogym/Microservice-v0"), ["C1", "L2"]))
