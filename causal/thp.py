@@ -84,35 +84,57 @@ def excitation_features(events: EventTable, hops: np.ndarray, decay: float) -> E
 
 
 def batched_em(
-    x: np.ndarray, g: np.ndarray, theta: np.ndarray, n_iter: int = 100, tol: float = 1e-6
+    x: np.ndarray,
+    g: np.ndarray,
+    theta: np.ndarray,
+    n_iter: int = 100,
+    tol: float = 1e-6,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Maximise sum_i log(theta . x_i) - theta . g for B independent problems by EM.
+    """Maximise sum_i w_i log(theta . x_i) - theta . g for B independent problems by EM.
 
-    x (B, n, F) >= 0, g (B, F) > 0, theta (B, F) >= 0 the start. Returns (theta, log-likelihood (B,)).
-    The EM step is theta_f <- theta_f * sum_i x_if / lambda_i / g_f (responsibilities of the branching structure).
+    x (B, n, F) >= 0, g (B, F) > 0, theta (B, F) >= 0 the start, weights (n,) >= 0 (default 1: point-process
+    events; counts for Poisson count data). Returns (theta, log-likelihood (B,)). The EM step is
+    theta_f <- theta_f * sum_i w_i x_if / lambda_i / g_f (responsibilities of the branching structure).
     """
     theta = theta.copy()
+    w = np.ones(x.shape[1]) if weights is None else np.asarray(weights, dtype=float)
     prev = np.full(len(theta), -np.inf)
     for _ in range(n_iter):
         lam = np.einsum("bnf,bf->bn", x, theta)
-        ll = np.log(lam).sum(axis=1) - (theta * g).sum(axis=1)
+        ll = np.log(lam) @ w - (theta * g).sum(axis=1)
         if np.all(np.abs(ll - prev) <= tol * np.maximum(1.0, np.abs(ll))):
             return theta, ll
         prev = ll
-        theta *= np.einsum("bnf,bn->bf", x, 1.0 / lam) / g
+        theta *= np.einsum("bnf,bn->bf", x, w / lam) / g
     lam = np.einsum("bnf,bf->bn", x, theta)
-    return theta, np.log(lam).sum(axis=1) - (theta * g).sum(axis=1)
+    return theta, np.log(lam) @ w - (theta * g).sum(axis=1)
 
 
-class _TypeScorer:
-    """Fits and caches one effect type's log-likelihood per parent set."""
+class TypeScorer:
+    """One effect type's log-likelihood as a function of its parent set, fitted by EM and cached per parent set.
 
-    def __init__(self, feats: ExcitationFeatures, rows: np.ndarray, n_types: int, n_hop: int, n_iter: int) -> None:
-        self.x = np.concatenate([np.ones((len(rows), 1)), feats.phi[rows]], axis=1)
-        self.g = np.concatenate([[feats.exposure], np.maximum(feats.integral, 1e-12)])
+    x (n, 1 + max_hop * V): a column of ones (for mu) then the excitation features (column 1 + k * V + c for
+    cause type c at hop k) of the n observations; g (1 + max_hop * V): their integrals (compensator);
+    weights (n,): events per observation (None: one each). The log-likelihood is
+    sum_i w_i log(theta . x_i) - theta . g over the columns that the parent set selects.
+    """
+
+    def __init__(
+        self, x: np.ndarray, g: np.ndarray, n_types: int, n_hop: int, n_iter: int, weights: np.ndarray | None = None
+    ) -> None:
+        self.x, self.g, self.weights = x, np.maximum(g, 1e-12), weights
         self.n_types, self.n_hop, self.n_iter = n_types, n_hop, n_iter
-        self.n_events = len(rows)
+        self.n_events = float(len(x) if weights is None else np.sum(weights))
         self.cache: dict[frozenset[int], tuple[float, np.ndarray]] = {}
+
+    @classmethod
+    def from_features(
+        cls, feats: ExcitationFeatures, rows: np.ndarray, n_types: int, n_hop: int, n_iter: int
+    ) -> TypeScorer:
+        """The scorer of the effect type whose events are `rows` of the point-process features."""
+        x = np.concatenate([np.ones((len(rows), 1)), feats.phi[rows]], axis=1)
+        return cls(x, np.concatenate([[feats.exposure], feats.integral]), n_types, n_hop, n_iter)
 
     def columns(self, parents: frozenset[int]) -> np.ndarray:
         cols = [0] + [1 + k * self.n_types + c for c in sorted(parents) for k in range(self.n_hop)]
@@ -135,7 +157,7 @@ class _TypeScorer:
             theta = np.full(g.shape, 0.0)
             theta[:, 0] = 0.5 * self.n_events / g[:, 0]
             theta[:, 1:] = 0.5 * self.n_events / (g[:, 1:] * max(cols.shape[1] - 1, 1))
-            theta, ll = batched_em(x, g, theta, self.n_iter)
+            theta, ll = batched_em(x, g, theta, self.n_iter, weights=self.weights)
             self.cache.update({s: (float(v), th) for s, v, th in zip(group, ll, theta, strict=True)})
 
     def loglik(self, parents: frozenset[int]) -> float:
@@ -166,14 +188,15 @@ class THP:
         feats = excitation_features(events, hops, self.decay)
         n_types, n_hop = events.n_types, hops.shape[0]
         scorers = [
-            _TypeScorer(feats, np.flatnonzero(events.types == v), n_types, n_hop, self.n_iter) for v in range(n_types)
+            TypeScorer.from_features(feats, np.flatnonzero(events.types == v), n_types, n_hop, self.n_iter)
+            for v in range(n_types)
         ]
         edge_pen = self.penalty * 0.5 * np.log(len(events)) * n_hop
         parents: list[frozenset[int]] = [frozenset() for _ in range(n_types)]
         adj = np.zeros((n_types, n_types), dtype=bool)
         n_moves = 0
         while True:
-            reach = _reachability(adj)
+            reach = reachability(adj)
             best, move = 1e-9, None
             for v in range(n_types):
                 cur = parents[v]
@@ -191,9 +214,7 @@ class THP:
                         best, move = drop, ("del", c, v)
                     # Reverse c->v into v->c: legal when c->v is the only path from c to v.
                     adj[c, v] = False
-                    if not _reachability(adj)[c, v] and (
-                        self.max_parents is None or len(parents[c]) < self.max_parents
-                    ):
+                    if not reachability(adj)[c, v] and (self.max_parents is None or len(parents[c]) < self.max_parents):
                         gain = drop - edge_pen + scorers[c].loglik(parents[c] | {v}) - scorers[c].loglik(parents[c])
                         if gain > best:
                             best, move = gain, ("rev", c, v)
@@ -211,7 +232,7 @@ class THP:
         return self._result(events, scorers, parents, edge_pen, n_moves)
 
     def _result(
-        self, events: EventTable, scorers: list[_TypeScorer], parents: list[frozenset[int]], edge_pen: float, n: int
+        self, events: EventTable, scorers: list[TypeScorer], parents: list[frozenset[int]], edge_pen: float, n: int
     ) -> THPResult:
         n_types, n_hop = events.n_types, scorers[0].n_hop
         mu, alpha = np.zeros(n_types), np.zeros((n_hop, n_types, n_types))
@@ -229,7 +250,7 @@ class THP:
         return THPResult(graph, causal_order(graph), mu, alpha, ll, ll - edge_pen * n_edges, n)
 
 
-def _reachability(adj: np.ndarray) -> np.ndarray:
+def reachability(adj: np.ndarray) -> np.ndarray:
     """reach[a, b] True when there is a directed path a -> ... -> b (or a == b)."""
     reach = adj | np.eye(len(adj), dtype=bool)
     while True:

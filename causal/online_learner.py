@@ -1,0 +1,158 @@
+"""Online structure learner (seed 002 Algorithm 1, causal structure learning phase).
+
+An agent feeds it the transitions it collects (`add_step` with FaultAlarm observations and step info, or the
+lower-level `add_intervention` / `add_counts`); `update()` runs ATT orientation (eq. 5, `dogym.causal.att`) and
+then BIC pruning (eq. 6, `dogym.causal.bic_pruning`) on the observational log plus all interventional count
+transitions, and returns the new graph. The graph is always a DAG over the alarm types; `causal_order` is a
+topological order of it, and `metrics(truth)` compares it with a known graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from dogym.causal.att import ATTEstimate, ATTEstimator, orient
+from dogym.causal.bic_pruning import CountTransitions, bic_prune, count_scorers
+from dogym.causal.event_table import EventTable
+from dogym.causal.graphs import EdgeMetrics, assert_dag, causal_order, edge_metrics
+from dogym.causal.hawkes import hop_operators
+
+
+def random_dag(type_names: Sequence[str], density: float, seed: int) -> nx.DiGraph:
+    """A random DAG over `type_names`: a random order, each forward pair an edge with probability `density`."""
+    if not 0.0 <= density <= 1.0:
+        raise ValueError(f"density must be in [0, 1], got {density}")
+    rng = np.random.default_rng(seed)
+    names = list(type_names)
+    order = [names[i] for i in rng.permutation(len(names))]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(names)
+    for a in range(len(order)):
+        for b in range(a + 1, len(order)):
+            if rng.random() < density:
+                graph.add_edge(order[a], order[b])
+    return graph
+
+
+class OnlineStructureLearner:
+    """Current causal graph over alarm types, refined from interventions.
+
+    `type_names` and the device `adjacency` (N, N) fix the problem; `initial_graph` is the start (e.g. a THP
+    graph, or `random_dag(...)`); `observational` is an optional passive event log binned into steps of
+    `step` time units for the pruning likelihood. `att_*` configure `ATTEstimator`; `penalty` scales BIC.
+    """
+
+    def __init__(
+        self,
+        type_names: Sequence[str],
+        adjacency: np.ndarray,
+        initial_graph: nx.DiGraph,
+        *,
+        observational: EventTable | None = None,
+        step: float = 50.0,
+        max_hop: int = 2,
+        normalization: str = "rw",
+        penalty: float = 1.0,
+        att_min_samples: int = 5,
+        att_z: float = 3.0,
+        att_min_effect: float = 0.1,
+    ) -> None:
+        self.type_names = tuple(type_names)
+        self.adjacency = np.asarray(adjacency, dtype=bool)
+        n_dev = self.adjacency.shape[0]
+        if self.adjacency.shape != (n_dev, n_dev):
+            raise ValueError(f"adjacency must be square, got shape {self.adjacency.shape}")
+        unknown = set(initial_graph.nodes) - set(self.type_names)
+        if unknown:
+            raise ValueError(f"initial_graph has node(s) {sorted(map(str, unknown))} not in type_names")
+        assert_dag(initial_graph)
+        self.n_devices, self.n_types = n_dev, len(self.type_names)
+        self.hops = hop_operators(self.adjacency, max_hop, normalization)
+        self.penalty = penalty
+        self.att = ATTEstimator(self.n_types, att_min_samples, att_z, att_min_effect)
+        self.counts = CountTransitions(n_dev, self.n_types)
+        if observational is not None:
+            self.counts.add_events(observational, step)
+        self._graph = nx.DiGraph()
+        self._graph.add_nodes_from(self.type_names)
+        self._graph.add_edges_from(initial_graph.edges)
+        self._scorers = None
+        self._scored_len = -1
+        self.last_estimate: ATTEstimate | None = None
+
+    # Feeding -----------------------------------------------------------------------------------------------
+    def add_step(self, obs: np.ndarray, next_obs: np.ndarray, info: Mapping[str, Any]) -> None:
+        """Record one FaultAlarm transition: `obs`/`next_obs` are the env's observations (per (device, type) the
+        active count then the normalised age), `info` the step info (acted_device, acted_type,
+        action_effective, cleared_mask)."""
+        before = np.asarray(obs, dtype=float).reshape(self.n_devices * self.n_types, 2)[:, 0]
+        after = np.asarray(next_obs, dtype=float).reshape(self.n_devices * self.n_types, 2)[:, 0]
+        self.add_counts(before, after, int(info["acted_device"]), int(info["acted_type"]), info["cleared_mask"])
+
+    def add_counts(
+        self, before: np.ndarray, after: np.ndarray, device: int, acted_type: int, cleared: np.ndarray
+    ) -> None:
+        """Record a transition from full count vectors (P,) before the action and after the step, the acted
+        (device, type) and the bool mask (P,) of pairs the action cleared."""
+        n_pairs = self.n_devices * self.n_types
+        before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+        cleared = np.asarray(cleared, dtype=bool)
+        if before.shape != (n_pairs,) or after.shape != (n_pairs,) or cleared.shape != (n_pairs,):
+            raise ValueError(f"before, after and cleared must have shape ({n_pairs},)")
+        if not 0 <= device < self.n_devices or not 0 <= acted_type < self.n_types:
+            raise ValueError(
+                f"acted (device, type) = ({device}, {acted_type}) outside {self.n_devices} x {self.n_types}"
+            )
+        state = np.where(cleared, 0.0, before)
+        self.counts.add(state, np.maximum(after - state, 0.0))
+        if not cleared.any():
+            return
+        grid_b, grid_a = before.reshape(self.n_devices, -1), after.reshape(self.n_devices, -1)
+        local = self.adjacency[device].copy()
+        local[device] = True
+        reach = local | self.adjacency[local].any(axis=0)  # descendants may sit up to two hops away
+        control = ~reach
+        self.att.add(
+            acted_type,
+            grid_b[local].sum(axis=0),
+            grid_a[local].sum(axis=0),
+            grid_b[control].sum(axis=0),
+            grid_a[control].sum(axis=0),
+        )
+
+    def add_intervention(self, acted_type: int, before: np.ndarray, after: np.ndarray) -> None:
+        """Record an intervention from per-type counts (V,) on the treated neighbourhood only (no controls)."""
+        self.att.add(acted_type, before, after)
+
+    # Learning ----------------------------------------------------------------------------------------------
+    def update(self) -> nx.DiGraph:
+        """Orientation (ATT) then pruning (BIC) on everything recorded so far; returns the new graph."""
+        self.last_estimate = self.att.estimate()
+        graph = orient(self._graph, self.last_estimate, self.type_names)
+        if len(self.counts):
+            if self._scored_len != len(self.counts):
+                self._scorers = count_scorers(self.counts, self.hops)
+                self._scored_len = len(self.counts)
+            graph = bic_prune(graph, self.counts, self.hops, self.type_names, self.penalty, self._scorers)
+        assert_dag(graph)
+        self._graph = graph
+        return self.graph
+
+    # Reading -----------------------------------------------------------------------------------------------
+    @property
+    def graph(self) -> nx.DiGraph:
+        """A copy of the current DAG over the type names."""
+        return self._graph.copy()
+
+    @property
+    def causal_order(self) -> list[str]:
+        """A topological order of the current graph (causes first)."""
+        return list(causal_order(self._graph))
+
+    def metrics(self, truth: nx.DiGraph) -> EdgeMetrics:
+        """Precision, recall, F1 and SHD of the current graph against `truth`."""
+        return edge_metrics(self._graph, truth)
