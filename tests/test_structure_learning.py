@@ -64,7 +64,7 @@ def test_thp_recovers_small_known_graph() -> None:
     log = sample_alarm_log(
         3000, seed=0, type_graph=truth, n_devices=10, alpha_range=(1e-3, 1.3e-3), n_root_devices=3, n_root_types=1
     )
-    result = THP(decay=log.decay).fit(log.events, log.hops)
+    result = THP(decay=log.decay, penalty=1.0).fit(log.events, log.hops)  # full BIC
     assert is_dag(result.graph) and set(result.causal_order) == set(truth.nodes)
     metrics = edge_metrics(result.graph, truth)
     assert metrics.f1 == 1.0, (sorted(result.graph.edges), metrics)
@@ -86,3 +86,27 @@ def test_thp_rejects_bad_input() -> None:
         THP(decay=1e-3).fit(log.events, log.hops[:, :5, :5])
     with pytest.raises(ValueError, match="decay"):
         THP(decay=-1.0)
+
+
+def test_thp_full_bic_is_sparser_than_default() -> None:
+    log = sample_alarm_log(2000, seed=1)
+    bic = THP(decay=log.decay, penalty=1.0).fit(log.events, log.hops)
+    default = THP(decay=log.decay).fit(log.events, log.hops)
+    assert 0 < bic.graph.number_of_edges() < default.graph.number_of_edges()
+    assert bic.score <= bic.log_likelihood
+
+
+def test_tick_baseline_finds_strong_edges_and_rejects_bad_input() -> None:
+    from dogym.causal.hawkes_baseline import hawkes_granger_graph
+
+    truth = nx.DiGraph([("A", "B"), ("B", "C"), ("A", "D")])
+    log = sample_alarm_log(
+        3000, seed=0, type_graph=truth, n_devices=10, alpha_range=(1e-3, 1.3e-3), n_root_devices=3, n_root_types=1
+    )
+    result = hawkes_granger_graph(log.events, decay=log.decay)
+    assert set(result.graph.nodes) == set(truth.nodes) and result.adjacency.shape == (4, 4)
+    assert edge_metrics(result.graph, truth).recall >= 2 / 3, sorted(result.graph.edges)
+    with pytest.raises(ValueError, match="method must be one of"):
+        hawkes_granger_graph(log.events, decay=1e-3, method="nope")
+    with pytest.raises(ValueError, match="decay"):
+        hawkes_granger_graph(log.events, decay=0.0)
