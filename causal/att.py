@@ -46,7 +46,7 @@ class ATTEstimator:
     on the t statistic; `min_effect`: the relative drop that counts as an effect.
     """
 
-    def __init__(self, n_types: int, min_samples: int = 5, z: float = 3.0, min_effect: float = 0.1) -> None:
+    def __init__(self, n_types: int, min_samples: int = 5, z: float = 2.0, min_effect: float = 0.05) -> None:
         if n_types < 2:
             raise ValueError(f"n_types must be >= 2, got {n_types}")
         if min_samples < 2 or z <= 0 or not 0 < min_effect < 1:

@@ -58,8 +58,8 @@ class OnlineStructureLearner:
         normalization: str = "rw",
         penalty: float = 1.0,
         att_min_samples: int = 5,
-        att_z: float = 3.0,
-        att_min_effect: float = 0.1,
+        att_z: float = 2.0,
+        att_min_effect: float = 0.05,
     ) -> None:
         self.type_names = tuple(type_names)
         self.adjacency = np.asarray(adjacency, dtype=bool)
