@@ -72,3 +72,29 @@ __all__ += [
     "region_points",
     "validate_intervention",
 ]
+
+# --- Structure learning (seed 002): event tables, THP, tick baseline, ATT orientation, BIC pruning, online learner
+from dogym.causal.att import ATTEstimate, ATTEstimator, orient  # noqa: E402
+from dogym.causal.bic_pruning import CountTransitions, bic_prune, count_scorers  # noqa: E402
+from dogym.causal.event_table import EventTable, EventTableError  # noqa: E402
+from dogym.causal.hawkes_baseline import HawkesGraphResult, hawkes_granger_graph  # noqa: E402
+from dogym.causal.online_learner import OnlineStructureLearner, random_dag  # noqa: E402
+from dogym.causal.thp import THP, THPResult, excitation_features  # noqa: E402
+
+__all__ += [
+    "THP",
+    "ATTEstimate",
+    "ATTEstimator",
+    "CountTransitions",
+    "EventTable",
+    "EventTableError",
+    "HawkesGraphResult",
+    "OnlineStructureLearner",
+    "THPResult",
+    "bic_prune",
+    "count_scorers",
+    "excitation_features",
+    "hawkes_granger_graph",
+    "orient",
+    "random_dag",
+]
