@@ -52,11 +52,14 @@ class ATTEstimator:
         if min_samples < 2 or z <= 0 or not 0 < min_effect < 1:
             raise ValueError(f"need min_samples >= 2, z > 0, 0 < min_effect < 1; got {min_samples}, {z}, {min_effect}")
         self.n_types, self.min_samples, self.z, self.min_effect = n_types, min_samples, z, min_effect
-        self._rows: list[tuple[int, np.ndarray, np.ndarray]] = []
+        # Sufficient statistics per (acted type i, outcome type j) over records with j present before:
+        # count, sum after, sum before, sum after^2, sum before^2, sum after * before. Memory stays O(V^2).
+        self._stats = np.zeros((6, n_types, n_types))
+        self._n_records = 0
         self._control = np.zeros((2, n_types))  # pooled control counts: before, after
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._n_records
 
     def add(
         self,
@@ -71,7 +74,10 @@ class ATTEstimator:
         if not 0 <= int(acted_type) < self.n_types:
             raise ValueError(f"acted_type must be in [0, {self.n_types}), got {acted_type}")
         before, after = self._counts(before, "before"), self._counts(after, "after")
-        self._rows.append((int(acted_type), before, after))
+        present = before > 0
+        a, b = np.where(present, after, 0.0), np.where(present, before, 0.0)
+        self._stats[:, int(acted_type)] += np.stack([present, a, b, a * a, b * b, a * b])
+        self._n_records += 1
         if control_before is not None and control_after is not None:
             self._control[0] += self._counts(control_before, "control_before")
             self._control[1] += self._counts(control_after, "control_after")
@@ -89,25 +95,17 @@ class ATTEstimator:
 
     def estimate(self) -> ATTEstimate:
         """ATT effects, t statistics and decisions for all ordered pairs from the records so far."""
-        v = self.n_types
-        effect, n, t, rel = np.zeros((v, v)), np.zeros((v, v), dtype=np.int64), np.zeros((v, v)), np.zeros((v, v))
-        if self._rows:
-            acted = np.array([r[0] for r in self._rows])
-            before = np.stack([r[1] for r in self._rows])
-            after = np.stack([r[2] for r in self._rows])
-            diff = after - before * (1.0 + self.growth())
-            for i in np.unique(acted):
-                rows = acted == i
-                present = before[rows] > 0  # (r, V)
-                cnt = present.sum(axis=0)
-                d = np.where(present, diff[rows], 0.0)
-                mean = d.sum(axis=0) / np.maximum(cnt, 1)
-                var = (np.where(present, d - mean, 0.0) ** 2).sum(axis=0) / np.maximum(cnt - 1, 1)
-                base = np.where(present, before[rows], 0.0).sum(axis=0) / np.maximum(cnt, 1)
-                se = np.sqrt(var / np.maximum(cnt, 1))
-                effect[i], n[i] = mean, cnt
-                t[i] = np.where(se > 0, mean / np.where(se > 0, se, 1.0), np.where(mean < 0, -np.inf, 0.0))
-                rel[i] = np.divide(mean, base, out=np.zeros(v), where=base > 0)
+        cnt, s_a, s_b, s_aa, s_bb, s_ab = self._stats
+        f = 1.0 + self.growth()[None, :]  # counterfactual factor per outcome type j
+        safe = np.maximum(cnt, 1.0)
+        effect = (s_a - f * s_b) / safe
+        second = (s_aa - 2.0 * f * s_ab + f * f * s_bb) / safe
+        var = np.maximum(second - effect**2, 0.0) * safe / np.maximum(cnt - 1.0, 1.0)
+        se = np.sqrt(var / safe)
+        t = np.where(se > 1e-12, effect / np.where(se > 1e-12, se, 1.0), np.where(effect < 0, -np.inf, 0.0))
+        base = s_b / safe
+        rel = np.divide(effect, base, out=np.zeros_like(effect), where=base > 0)
+        n = cnt.astype(np.int64)
         np.fill_diagonal(n, 0)
         enough = n >= self.min_samples
         supported = enough & (t < -self.z) & (rel < -self.min_effect)

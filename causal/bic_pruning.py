@@ -24,10 +24,16 @@ from dogym.causal.thp import TypeScorer
 
 @dataclass
 class CountTransitions:
-    """Growing store of count transitions: state X (T, P) entering each step and births Y (T, P) in it."""
+    """Store of count transitions: state X (T, P) entering each step and births Y (T, P) in it.
+
+    Counts are kept as float32; with `max_rows` set, only the newest `max_rows` transitions are kept (FIFO), so
+    memory stays bounded over long runs.
+    """
 
     n_devices: int
     n_types: int
+    max_rows: int | None = None
+    n_added: int = 0  # transitions ever added (a version number for caches)
     _x: list[np.ndarray] = field(default_factory=list, repr=False)
     _y: list[np.ndarray] = field(default_factory=list, repr=False)
 
@@ -43,8 +49,18 @@ class CountTransitions:
             raise ValueError(f"state and births must have shape (T, {n_pairs}), got {state.shape} and {births.shape}")
         if (state < 0).any() or (births < 0).any() or not (np.isfinite(state).all() and np.isfinite(births).all()):
             raise ValueError("state and births must be finite non-negative counts")
-        self._x.append(state)
-        self._y.append(births)
+        self.n_added += len(state)
+        self._x.append(state.astype(np.float32))
+        self._y.append(births.astype(np.float32))
+        if self.max_rows is not None:
+            excess = len(self) - self.max_rows
+            while excess > 0:
+                drop = min(excess, len(self._x[0]))
+                self._x[0], self._y[0] = self._x[0][drop:], self._y[0][drop:]
+                if len(self._x[0]) == 0:
+                    self._x.pop(0)
+                    self._y.pop(0)
+                excess -= drop
 
     def add_events(self, events: EventTable, step: float) -> None:
         """Append a passive event log binned into steps of length `step` (nothing is ever cleared)."""
@@ -69,7 +85,7 @@ class CountTransitions:
         if not self._x:
             n_pairs = self.n_devices * self.n_types
             return np.zeros((0, n_pairs)), np.zeros((0, n_pairs))
-        return np.concatenate(self._x), np.concatenate(self._y)
+        return np.concatenate(self._x).astype(float), np.concatenate(self._y).astype(float)
 
 
 def count_scorers(data: CountTransitions, hops: np.ndarray, n_iter: int = 100) -> list[TypeScorer]:

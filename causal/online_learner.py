@@ -43,7 +43,9 @@ class OnlineStructureLearner:
 
     `type_names` and the device `adjacency` (N, N) fix the problem; `initial_graph` is the start (e.g. a THP
     graph, or `random_dag(...)`); `observational` is an optional passive event log binned into steps of
-    `step` time units for the pruning likelihood. `att_*` configure `ATTEstimator`; `penalty` scales BIC.
+    `step` time units for the pruning likelihood. `att_*` configure `ATTEstimator`; `penalty` scales BIC;
+    `max_transitions` bounds the count transitions kept for pruning (newest first; None = all). ATT keeps
+    sufficient statistics only, so memory stays bounded however long the agent trains.
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class OnlineStructureLearner:
         att_min_samples: int = 5,
         att_z: float = 2.0,
         att_min_effect: float = 0.05,
+        max_transitions: int | None = 10_000,
     ) -> None:
         self.type_names = tuple(type_names)
         self.adjacency = np.asarray(adjacency, dtype=bool)
@@ -74,7 +77,7 @@ class OnlineStructureLearner:
         self.hops = hop_operators(self.adjacency, max_hop, normalization)
         self.penalty = penalty
         self.att = ATTEstimator(self.n_types, att_min_samples, att_z, att_min_effect)
-        self.counts = CountTransitions(n_dev, self.n_types)
+        self.counts = CountTransitions(n_dev, self.n_types, max_transitions)
         if observational is not None:
             self.counts.add_events(observational, step)
         self._graph = nx.DiGraph()
@@ -134,9 +137,9 @@ class OnlineStructureLearner:
         self.last_estimate = self.att.estimate()
         graph = orient(self._graph, self.last_estimate, self.type_names)
         if len(self.counts):
-            if self._scored_len != len(self.counts):
+            if self._scored_len != self.counts.n_added:
                 self._scorers = count_scorers(self.counts, self.hops)
-                self._scored_len = len(self.counts)
+                self._scored_len = self.counts.n_added
             graph = bic_prune(graph, self.counts, self.hops, self.type_names, self.penalty, self._scorers)
         assert_dag(graph)
         self._graph = graph

@@ -130,3 +130,12 @@ def test_learner_on_fault_alarm_steps() -> None:
     learner.update()
     assert is_dag(learner.graph)
     assert edge_metrics(learner.graph, base.true_graph).precision >= 0.7
+
+
+def test_memory_stays_bounded() -> None:
+    learner = OnlineStructureLearner(NAMES, _ring(), nx.DiGraph(), max_transitions=50)
+    _feed(learner, TRUTH, 120, 0)
+    assert len(learner.counts) == 50 and learner.counts.n_added == 120
+    x, _ = learner.counts.arrays()
+    assert x.shape == (50, N_DEV * len(NAMES))
+    assert len(learner.att) == 120 and learner.att._stats.shape == (6, 6, 6)
