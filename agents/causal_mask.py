@@ -81,6 +81,8 @@ class CausalMaskWrapper(gym.Wrapper):
         self.eta = eta
         self._rng = np.random.default_rng()
         self._mask = np.ones(env.action_space.n, dtype=bool)
+        self._active = np.zeros(env.action_space.n, dtype=bool)
+        self._explore = False
 
     def set_graph(self, graph: nx.DiGraph) -> None:
         """Switch to a new causal graph; the current state's mask is recomputed."""

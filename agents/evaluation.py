@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -80,3 +81,20 @@ def evaluate(
     )
     env_name = env_id or (env.spec.id if env.spec is not None else type(env.unwrapped).__name__)
     return EvaluationResult(policy.name, env_name, seed, episodes)
+
+
+class ModelPolicy:
+    """A trained SB3 model as a `Policy`: deterministic actions, restricted to `info["action_mask"]` if `masked`."""
+
+    def __init__(self, model: Any, name: str, masked: bool) -> None:
+        self.model, self.name, self.masked = model, name, masked
+
+    def reset(self, seed: int | None = None) -> None:
+        """Deterministic; nothing to seed."""
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
+        if self.masked:
+            action, _ = self.model.predict(observation, deterministic=True, action_masks=info["action_mask"])
+        else:
+            action, _ = self.model.predict(observation, deterministic=True)
+        return int(action)

@@ -1,4 +1,4 @@
-"""Command-line interface behind train.py: list envs and agents, evaluate policies."""
+"""Command-line interface behind train.py: list, train, evaluate, compare, reproduce."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ import yaml
 import dogym.envs  # noqa: F401  (importing it registers the dogym envs)
 from dogym.agents.evaluation import EvaluationResult, evaluate
 from dogym.agents.reference import REFERENCE_POLICIES
+from dogym.agents.rl_agents import RL_AGENTS
+from dogym.experiments.compare import format_summary, run_grid, write_outputs
 from dogym.experiments.io import atomic_write_json
+from dogym.experiments.training import RunConfig, train
 
 
 class UsageError(Exception):
@@ -52,7 +55,7 @@ def make_env(env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
 
 def agent_names() -> list[str]:
     """Every agent the CLI knows, sorted."""
-    return sorted(REFERENCE_POLICIES)
+    return sorted([*REFERENCE_POLICIES, *RL_AGENTS])
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -60,9 +63,121 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("envs:")
     for env_id in dogym_env_ids():
         print(f"  {env_id}")
-    print("agents:")
-    for name in agent_names():
+    print("reference policies (evaluate):")
+    for name in sorted(REFERENCE_POLICIES):
         print(f"  {name}")
+    print("learning agents (train, compare):")
+    for name, spec in RL_AGENTS.items():
+        print(f"  {name:<20} {spec.description}")
+    return 0
+
+
+def _split(value: str, flag: str, cast: type = str) -> list[Any]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise UsageError(f"{flag} needs at least one value")
+    try:
+        return [cast(v) for v in items]
+    except ValueError as err:
+        raise UsageError(f"{flag}: {err}") from err
+
+
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """RunConfig fields shared by train and compare: config file first, then flags."""
+    options: dict[str, Any] = {}
+    if getattr(args, "conf", None):
+        try:
+            loaded = yaml.safe_load(Path(args.conf).read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise UsageError(f"--conf {args.conf} is not valid YAML: {err}") from err
+        if not isinstance(loaded, dict):
+            raise UsageError(f"--conf {args.conf} must hold a mapping of RunConfig fields, got {type(loaded).__name__}")
+        options.update(loaded)
+    for flag, key in (("env_kwargs", "env_kwargs"), ("hyperparams", "hyperparams"), ("causal", "causal")):
+        parsed = parse_kwargs(getattr(args, flag), f"--{flag.replace('_', '-')}")
+        if parsed:
+            options[key] = {**options.get(key, {}), **parsed}
+    for key in ("timesteps", "n_envs", "eval_episodes", "checkpoint_interval", "log_folder"):
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
+    return options
+
+
+def _config(agent: str, env: str, seed: int, options: dict[str, Any]) -> RunConfig:
+    try:
+        return RunConfig(agent=agent, env=env, seed=seed, **options)
+    except (TypeError, ValueError) as err:
+        raise UsageError(str(err)) from err
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train one agent on one env and seed; print its final evaluation."""
+    config = _config(args.agent, args.env, args.seed, _run_options(args))
+    try:
+        metrics = train(config, resume=args.resume, progress=not args.quiet)
+    except (FileExistsError, ValueError) as err:
+        raise UsageError(str(err)) from err
+    print(f"run folder: {config.run_dir}")
+    if "eval" in metrics:
+        e = metrics["eval"]
+        print(
+            f"{config.agent}: {metrics['timesteps']} steps at {metrics['steps_per_second']:.0f} steps/s; final policy "
+            f"over {e['episodes']} episodes: reward {e['reward_mean']:.2f} ± {e['reward_std']:.2f}, steps "
+            f"{e['steps_mean']:.1f}, alarms/step {e['mean_alarms_mean']:.1f}, cleared {e['cleared_rate']:.0%}"
+        )
+    if "graph_final" in metrics:
+        g0, g = metrics["graph_initial"], metrics["graph_final"]
+        print(
+            f"learned graph: F1 {g0['f1']:.3f} -> {g['f1']:.3f} (precision {g['precision']:.3f}, recall {g['recall']:.3f})"
+        )
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Train a grid of agents x envs x seeds (skipping finished runs) and write the comparison outputs."""
+    agents = _split(args.agents, "--agents")
+    unknown = [a for a in agents if a not in RL_AGENTS]
+    if unknown:
+        raise UsageError(f"unknown learning agent(s) {unknown}; available: {', '.join(RL_AGENTS)}")
+    out = Path(args.out)
+    options = {"log_folder": str(out / "runs"), **_run_options(args)}
+    configs = [
+        _config(agent, env, seed, options)
+        for agent in agents
+        for env in _split(args.envs, "--envs")
+        for seed in _split(args.seeds, "--seeds", int)
+    ]
+    if args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    runs = run_grid(configs, args.workers, progress=not args.quiet)
+    summary = write_outputs(configs, runs, out, f"{', '.join(sorted({c.env for c in configs}))}")
+    keys = ["eval/reward_mean", "eval/steps_mean", "eval/mean_alarms_mean", "graph_final/f1"]
+    print(format_summary(summary, keys))
+    print(f"wrote {out / 'results.csv'}, {out / 'curves.csv'}, {out / 'summary.json'}, {out / 'fig3.png'}")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Reproduce a paper's table (runs the grid, writes a Markdown report beside the paper's numbers)."""
+    seeds = _split(args.seeds or ("0,1,2,3" if args.table == "faultalarm" else "0,1,2,3,4"), "--seeds", int)
+    if args.table == "faultalarm":
+        from dogym.experiments.reproduce_faultalarm import reproduce_faultalarm
+
+        timesteps = args.timesteps or (3_000 if args.quick else 15_000)
+        command = (
+            "python train.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python train.py reproduce faultalarm"
+        )
+        path = reproduce_faultalarm(
+            args.out or "benchmarks/results/faultalarm", seeds, timesteps, args.eval_episodes, args.workers, command
+        )
+    else:
+        from dogym.experiments.acl import reproduce_acl
+
+        path = Path(args.out or "benchmarks/results/acl")
+        reproduce_acl(path, seeds, quick=args.quick, workers=args.workers)
+        path = path / "report.md"
+    print(Path(path).read_text(encoding="utf-8"))
+    print(f"wrote {path}")
     return 0
 
 
@@ -159,6 +274,49 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--plot", help="write a bar-chart PNG to this path")
     p_eval.add_argument("--quiet", action="store_true", help="no progress bars")
     p_eval.set_defaults(func=cmd_evaluate)
+
+    def run_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--timesteps", type=int, help="env steps per run (default 20000)")
+        p.add_argument("--env-kwargs", nargs="*", metavar="KEY:VALUE", help="env options, e.g. dynamics:poisson")
+        p.add_argument("--hyperparams", nargs="*", metavar="KEY:VALUE", help="algorithm overrides, e.g. n_epochs:10")
+        p.add_argument("--causal", nargs="*", metavar="KEY:VALUE", help="causal options, e.g. top_k:2 eta:0.1")
+        p.add_argument("--conf", help="YAML file of run options (timesteps, hyperparams, causal, env_kwargs, ...)")
+        p.add_argument("--n-envs", type=int, help="envs per run (in one process; default 1)")
+        p.add_argument("--eval-episodes", type=int, help="final evaluation episodes (default 20)")
+        p.add_argument("--checkpoint-interval", type=int, help="env steps between checkpoints (default 5000)")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p_train = sub.add_parser("train", help="train one learning agent (run folder with logs, checkpoints, model)")
+    p_train.add_argument("--env", default="dogym/FaultAlarm-v0", help="env id (default: %(default)s)")
+    p_train.add_argument("--agent", required=True, help=f"one of: {', '.join(RL_AGENTS)}")
+    p_train.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
+    p_train.add_argument("--log-folder", help="parent of the run folders (default: runs)")
+    p_train.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
+    run_flags(p_train)
+    p_train.set_defaults(func=cmd_train)
+
+    p_cmp = sub.add_parser("compare", help="train a grid of agents x envs x seeds and compare them (CSV, JSON, plot)")
+    p_cmp.add_argument("--agents", required=True, help="learning agents, comma-separated")
+    p_cmp.add_argument("--envs", default="dogym/FaultAlarm-v0", help="env ids, comma-separated (default: %(default)s)")
+    p_cmp.add_argument("--seeds", default="0,1,2,3", help="seeds, comma-separated (default: %(default)s)")
+    p_cmp.add_argument("--workers", type=int, default=2, help="parallel runs (default: %(default)s)")
+    p_cmp.add_argument("--out", default="results/compare", help="output folder (default: %(default)s)")
+    run_flags(p_cmp)
+    p_cmp.set_defaults(func=cmd_compare)
+
+    p_rep = sub.add_parser("reproduce", help="reproduce a paper's table and write a report beside the paper's numbers")
+    p_rep.add_argument(
+        "table",
+        choices=["faultalarm", "acl"],
+        help="faultalarm: seed 002 Table 1 / Fig. 3; acl: seed 000 Table 1 / Figs. 7, 17, 19",
+    )
+    p_rep.add_argument("--seeds", help="seeds, comma-separated (default: 0,1,2,3 for faultalarm, 0-4 for acl)")
+    p_rep.add_argument("--timesteps", type=int, help="faultalarm: env steps per run (default 15000; 3000 with --quick)")
+    p_rep.add_argument("--eval-episodes", type=int, default=30, help="faultalarm: evaluation episodes per run")
+    p_rep.add_argument("--workers", type=int, default=2, help="parallel runs (default: %(default)s)")
+    p_rep.add_argument("--quick", action="store_true", help="a small budget, to check the pipeline")
+    p_rep.add_argument("--out", help="output folder (default: benchmarks/results/<table>)")
+    p_rep.set_defaults(func=cmd_reproduce)
     return parser
 
 
@@ -168,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (UsageError, OSError) as err:
+    except (UsageError, OSError, ValueError) as err:
         if args.debug:
             raise
         print(f"train.py {args.command}: error: {err}", file=sys.stderr)
