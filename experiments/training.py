@@ -240,7 +240,7 @@ class TrainingRun:
 
     def _restored_attributes(self) -> list[str]:
         names = ["_last_obs", "_last_episode_starts", "_episode_num", "_n_updates", "ep_info_buffer"]
-        names += ["ep_success_buffer", "_last_original_obs", "_n_calls"]
+        names += ["ep_success_buffer", "_last_original_obs", "_n_calls", "exploration_rate", "_current_progress_remaining"]
         return [n for n in names if hasattr(self.model, n)]
 
     def _restore(self, state: dict[str, Any]) -> None:

@@ -1,0 +1,158 @@
+"""Causal RL agents, the online causal RL loop, resumable training runs, compare and the train/compare CLI."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import pytest
+import torch as th
+
+import dogym.envs  # noqa: F401
+from dogym.agents import RandomActivePolicy, evaluate
+from dogym.agents.rl_agents import RL_AGENTS, VANILLA_OF
+from dogym.experiments.cli import main
+from dogym.experiments.compare import run_grid, write_outputs
+from dogym.experiments.monitor import read_monitor
+from dogym.experiments.training import RunConfig, TrainingRun, train
+
+SMALL = "dogym/FaultAlarmSmall-v0"
+FAST_PPO = {"n_steps": 128, "n_epochs": 4}
+FAST_CAUSAL = {"n_log_events": 400, "structure_update_interval": 200}
+
+
+def small_config(agent: str, tmp_path, **kwargs) -> RunConfig:
+    spec = RL_AGENTS[agent]
+    options = {
+        "env": SMALL,
+        "timesteps": 1_000,
+        "eval_episodes": 5,
+        "checkpoint_interval": 400,
+        "log_folder": str(tmp_path),
+        "hyperparams": FAST_PPO if "ppo" in agent else {"learning_starts": 100},
+        "causal": FAST_CAUSAL if spec.causal else {},
+    }
+    return RunConfig(agent, **{**options, **kwargs})
+
+
+def test_every_causal_agent_has_a_vanilla_twin_with_the_same_algorithm_and_network():
+    for causal, vanilla in VANILLA_OF.items():
+        c, v = RL_AGENTS[causal], RL_AGENTS[vanilla]
+        assert c.causal and not v.causal and c.algo is v.algo and v.masked
+        assert c.hyperparams["policy_kwargs"] == v.hyperparams["policy_kwargs"]
+        assert c.hyperparams["learning_rate"] == v.hyperparams["learning_rate"] == 3e-4
+
+
+@pytest.mark.parametrize("agent", ["causal-ppo", "causal-dqn-random", "ppo", "d3qn"])
+def test_masked_agents_only_ever_act_on_active_alarms(agent, tmp_path):
+    config = small_config(agent, tmp_path, timesteps=600, eval_episodes=0)
+    run = TrainingRun(config)
+    run.setup(resume=False)
+    effective = []
+
+    class Spy(gym.Wrapper):
+        def step(self, action):
+            out = self.env.step(action)
+            effective.append(out[-1]["action_effective"])
+            return out
+
+    for i, env in enumerate(run.vec_env.envs):  # insert the spy under the monitor
+        env.env = Spy(env.env)
+        run.vec_env.envs[i] = env
+    run.learn()
+    assert len(effective) == 600 and all(effective)
+
+
+def test_causal_agent_learns_its_graph_and_logs_f1(tmp_path):
+    metrics = train(small_config("causal-dqn-random", tmp_path, timesteps=1_500))
+    run_dir = small_config("causal-dqn-random", tmp_path).run_dir
+    history = (run_dir / "graph_metrics.csv").read_text().splitlines()
+    assert len(history) == 1 + 1 + 1_500 // 200  # header, initial graph, one row per update
+    assert metrics["graph_final"]["f1"] > metrics["graph_initial"]["f1"] + 0.2
+    assert "causal/f1" in (run_dir / "progress.csv").read_text().splitlines()[0]
+    graph = json.loads((run_dir / "graph.json").read_text())
+    assert len(graph["edges"]) == metrics["graph_final"]["n_estimated"]
+
+
+@pytest.mark.parametrize("agent", ["causal-ppo", "ppo", "causal-d3qn"])
+def test_short_run_beats_random_among_active_alarms(agent, tmp_path):
+    metrics = train(small_config(agent, tmp_path, timesteps=2_500, eval_episodes=30))
+    env = gym.make(SMALL)
+    active = evaluate(env, RandomActivePolicy(env.action_space.n), 30, seed=10_000).summary()
+    assert metrics["eval"]["reward_mean"] > active["reward_mean"]
+    assert metrics["eval"]["steps_mean"] < active["steps_mean"]
+
+
+@pytest.mark.parametrize("agent", ["causal-dqn", "causal-ppo"])
+def test_resuming_from_a_checkpoint_continues_identically(agent, tmp_path):
+    straight = small_config(agent, tmp_path / "a", timesteps=1_200)
+    expected = train(straight)
+    resumed = small_config(agent, tmp_path / "b", timesteps=1_200)
+    first = TrainingRun(resumed)
+    first.setup(resume=False)
+    assert not first.learn(stop_after_checkpoints=1)  # "interrupted" after its first checkpoint
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(resumed)
+    got = train(resumed, resume=True)
+    rows = [[(r["r"], r["l"], r["alarms"]) for r in read_monitor(c.run_dir / "0.monitor.csv")] for c in (straight, resumed)]
+    assert rows[0] == rows[1]
+    assert (straight.run_dir / "graph_metrics.csv").read_text() == (resumed.run_dir / "graph_metrics.csv").read_text()
+    assert got["eval"] == expected["eval"] and got["graph_final"] == expected["graph_final"]
+    a = TrainingRun(straight)
+    b = TrainingRun(resumed)
+    for run in (a, b):
+        run.setup(resume=True)
+    for (name, x), (_, y) in zip(a.model.policy.state_dict().items(), b.model.policy.state_dict().items(), strict=True):
+        assert th.equal(x, y), name
+
+
+def test_compare_on_a_tiny_grid_writes_every_output(tmp_path):
+    configs = [small_config(a, tmp_path / "runs", timesteps=400, seed=s) for a in ("causal-dqn", "dqn") for s in (0, 1)]
+    runs = run_grid(configs, workers=1, progress=False)
+    summary = write_outputs(configs, runs, tmp_path)
+    for name in ("results.csv", "curves.csv", "summary.json", "fig3.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    stats = summary["causal-dqn"]["eval/reward_mean"]
+    assert stats["n"] == 2 and stats["mean_ci95"][0] <= stats["mean"] <= stats["mean_ci95"][1]
+    assert "graph_final/f1" in summary["causal-dqn"] and "graph_final/f1" not in summary["dqn"]
+    assert run_grid(configs, workers=1, progress=False) == runs  # a re-run skips finished cells
+
+
+def test_train_cli_writes_the_run_folder(tmp_path, capsys):
+    argv = ["train", "--agent", "dqn", "--env", SMALL, "--timesteps", "300", "--log-folder", str(tmp_path),
+            "--hyperparams", "learning_starts:50", "--eval-episodes", "3", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    run_dir = tmp_path / "dqn" / "dogym_FaultAlarmSmall-v0_seed0"
+    for name in ("config.yaml", "0.monitor.csv", "progress.csv", "model.zip", "metrics.json"):
+        assert (run_dir / name).exists(), name
+    assert any((run_dir / "tb").iterdir())
+    assert "final policy" in capsys.readouterr().out
+    assert main(argv) == 2 and "--resume" in capsys.readouterr().err
+    assert main([*argv, "--resume"]) == 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--agent", "nope"], "unknown learning agent"),
+        (["train", "--agent", "dqn", "--timesteps", "0"], "timesteps must be a positive integer"),
+        (["train", "--agent", "dqn", "--causal", "top_k:2"], "not causal"),
+        (["train", "--agent", "causal-dqn", "--causal", "bogus:2"], "unknown causal option"),
+        (["train", "--agent", "causal-dqn", "--causal", "init:nope"], "init must be"),
+        (["train", "--agent", "dqn", "--hyperparams", "nope:1", "--timesteps", "10"], "bad hyper-parameter"),
+        (["compare", "--agents", "dqn,nope"], "unknown learning agent"),
+        (["compare", "--agents", "dqn", "--seeds", "a"], "--seeds"),
+        (["train", "--agent", "dqn", "--env", "dogym/Nope-v0"], "unknown env"),
+    ],
+)
+def test_bad_flags_give_one_line_errors(argv, message, capsys, tmp_path):
+    assert main([*argv, "--log-folder" if argv[0] == "train" else "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_checkpoint_is_compact_for_a_large_replay_buffer(tmp_path):
+    config = small_config("dqn", tmp_path, timesteps=500)
+    train(config)
+    size = (config.run_dir / "checkpoints" / "latest.pkl").stat().st_size
+    assert size < 5e6  # the 100k-slot buffer is stored up to its fill level only
