@@ -24,7 +24,7 @@ def initial_structure_learner(
     seed: int,
     n_log_events: int = 2000,
     density: float = 0.3,
-    penalty: float = 0.3,
+    penalty: float = 1.0,
 ) -> OnlineStructureLearner:
     """An online structure learner for the env's alarm types and topology, starting from THP or a random DAG.
 

@@ -114,7 +114,13 @@ class ATTEstimator:
 
 
 def orient(graph: nx.DiGraph, estimate: ATTEstimate, type_names: Sequence[str]) -> nx.DiGraph:
-    """Apply ATT decisions to `graph` (a DAG over `type_names`); returns a new DAG."""
+    """Apply ATT decisions to `graph` (a DAG over `type_names`); returns a new DAG.
+
+    Rejected pairs lose their edge; supported pairs gain it, strongest relative effect first. When both directions
+    of a pair are supported, the one with the larger relative drop wins: clearing a cause removes a large share of
+    its effects, while the small but, with many samples, significant drops measured in the reverse direction come
+    from the counterfactual's bias, so significance alone would orient such pairs backwards.
+    """
     names = list(type_names)
     out = nx.DiGraph()
     out.add_nodes_from(names)
@@ -123,12 +129,12 @@ def orient(graph: nx.DiGraph, estimate: ATTEstimate, type_names: Sequence[str]) 
         if out.has_edge(names[i], names[j]):
             out.remove_edge(names[i], names[j])
     pairs = list(zip(*np.nonzero(estimate.supported), strict=True))
-    pairs.sort(key=lambda p: (estimate.t[p], p))  # most significant first
+    pairs.sort(key=lambda p: (estimate.rel[p], p))  # largest relative drop first
     for i, j in pairs:
         a, b = names[i], names[j]
+        if estimate.supported[j, i] and estimate.rel[j, i] <= estimate.rel[i, j]:
+            continue  # the reverse relation is at least as strong
         if out.has_edge(b, a):
-            if estimate.supported[j, i] and estimate.t[j, i] <= estimate.t[i, j]:
-                continue  # the reverse relation is at least as well supported and already applied
             out.remove_edge(b, a)
         if not out.has_edge(a, b) and not nx.has_path(out, b, a):
             out.add_edge(a, b)

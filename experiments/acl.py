@@ -72,11 +72,31 @@ def _run_cell(cell: Cell) -> dict:
     return {"cell": asdict(cell), **asdict(run)}
 
 
+#: experiment key of the reproduction -> registered env id.
+EXPERIMENT_ENVS = {
+    "toy": "dogym/ToySCM-v0",
+    "ms1": "dogym/Microservice-v0",
+    "ms2": "dogym/MicroserviceNonStationary-v0",
+}
+
+
+def learner_options(env_id: str, policy: str) -> dict:
+    """The reproduction's learner options for an env and policy: microservice envs use scaled GPs (and the rollout
+    policy the paper's cost-to-loss ratio); the non-stationary scenario a FIFO buffer of 10."""
+    options: dict = {}
+    if env_id != EXPERIMENT_ENVS["toy"]:
+        options["gp"] = {"mode": "scaled"}
+        if policy == "rollout":
+            options["cost_weight"] = MICROSERVICE_COST_WEIGHT
+    if env_id == EXPERIMENT_ENVS["ms2"]:
+        options["buffer_size"] = 10
+    return options
+
+
 def _cells(seeds: Sequence[int], quick: bool) -> list[Cell]:
     n = 12 if quick else 30
     de = {"popsize": 10, "maxiter": 8, "n_rollouts": 4} if quick else {}
     rollouts = [(1, 5)] if quick else [(1, 5), (1, 20), (2, 5), (2, 20)]
-    micro = {"gp": {"mode": "scaled"}, "cost_weight": MICROSERVICE_COST_WEIGHT}
     cells = []
     for seed in seeds:
         cells.append(Cell("toy", "passive", "passive", seed, n))
@@ -85,11 +105,11 @@ def _cells(seeds: Sequence[int], quick: bool) -> list[Cell]:
             cells.append(
                 Cell("toy", f"rollout l={lk} m={hz}", "rollout", seed, n, {"lookahead": lk, "horizon": hz, **de})
             )
-        for exp, extra in (("ms1", {}), ("ms2", {"buffer_size": 10})):
-            gp_only = {"gp": micro["gp"], **extra}
-            cells.append(Cell(exp, "passive", "passive", seed, n, gp_only))
-            cells.append(Cell(exp, "random", "random", seed, n, gp_only))
-            cells.append(Cell(exp, "rollout l=1 m=5", "rollout", seed, n, {**micro, **extra, **de}))
+        for exp in ("ms1", "ms2"):
+            env_id = EXPERIMENT_ENVS[exp]
+            cells.append(Cell(exp, "passive", "passive", seed, n, learner_options(env_id, "passive")))
+            cells.append(Cell(exp, "random", "random", seed, n, learner_options(env_id, "random")))
+            cells.append(Cell(exp, "rollout l=1 m=5", "rollout", seed, n, {**learner_options(env_id, "rollout"), **de}))
     return cells
 
 

@@ -16,6 +16,7 @@ from dogym.agents.evaluation import EvaluationResult, evaluate
 from dogym.agents.reference import REFERENCE_POLICIES
 from dogym.agents.rl_agents import RL_AGENTS
 from dogym.experiments.compare import format_summary, run_grid, write_outputs
+from dogym.experiments.identification import ACL_AGENTS
 from dogym.experiments.io import atomic_write_json
 from dogym.experiments.training import RunConfig, train
 
@@ -55,7 +56,7 @@ def make_env(env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
 
 def agent_names() -> list[str]:
     """Every agent the CLI knows, sorted."""
-    return sorted([*REFERENCE_POLICIES, *RL_AGENTS])
+    return sorted([*REFERENCE_POLICIES, *RL_AGENTS, *ACL_AGENTS])
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -69,6 +70,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("learning agents (train, compare):")
     for name, spec in RL_AGENTS.items():
         print(f"  {name:<20} {spec.description}")
+    print("identification agents (train, compare on ToySCM / Microservice envs):")
+    for name, (_, description) in ACL_AGENTS.items():
+        print(f"  {name:<20} {description}")
     return 0
 
 
@@ -125,6 +129,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"over {e['episodes']} episodes: reward {e['reward_mean']:.2f} ± {e['reward_std']:.2f}, steps "
             f"{e['steps_mean']:.1f}, alarms/step {e['mean_alarms_mean']:.1f}, cleared {e['cleared_rate']:.0%}"
         )
+    if "identification" in metrics:
+        m = metrics["identification"]
+        print(
+            f"{config.agent}: loss (5) {m['initial_loss']:.4g} -> {m['final_loss']:.4g} after {metrics['timesteps']} "
+            f"interventions (median decision {m['median_decision_seconds']:.3f} s, total cost {m['total_cost']:.4g})"
+        )
     if "graph_final" in metrics:
         g0, g = metrics["graph_initial"], metrics["graph_final"]
         print(
@@ -136,9 +146,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Train a grid of agents x envs x seeds (skipping finished runs) and write the comparison outputs."""
     agents = _split(args.agents, "--agents")
-    unknown = [a for a in agents if a not in RL_AGENTS]
+    unknown = [a for a in agents if a not in RL_AGENTS and a not in ACL_AGENTS]
     if unknown:
-        raise UsageError(f"unknown learning agent(s) {unknown}; available: {', '.join(RL_AGENTS)}")
+        raise UsageError(f"unknown learning agent(s) {unknown}; available: {', '.join([*RL_AGENTS, *ACL_AGENTS])}")
     out = Path(args.out)
     options = {"log_folder": str(out / "runs"), **_run_options(args)}
     configs = [
@@ -152,8 +162,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     runs = run_grid(configs, args.workers, progress=not args.quiet)
     summary = write_outputs(configs, runs, out, f"{', '.join(sorted({c.env for c in configs}))}")
     keys = ["eval/reward_mean", "eval/steps_mean", "eval/mean_alarms_mean", "graph_final/f1"]
+    if all(c.identification for c in configs):
+        keys = ["identification/final_loss", "identification/median_decision_seconds", "identification/total_cost"]
     print(format_summary(summary, keys))
-    print(f"wrote {out / 'results.csv'}, {out / 'curves.csv'}, {out / 'summary.json'}, {out / 'fig3.png'}")
+    plots = [p.name for p in (out / "fig3.png", out / "loss_curves.png") if p.exists()]
+    print(f"wrote results.csv, curves.csv, summary.json, {', '.join(plots)} in {out}")
     return 0
 
 
@@ -276,9 +289,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.set_defaults(func=cmd_evaluate)
 
     def run_flags(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--timesteps", type=int, help="env steps per run (default 20000)")
+        p.add_argument("--timesteps", type=int, help="env steps per run (default 20000; identification agents: 30)")
         p.add_argument("--env-kwargs", nargs="*", metavar="KEY:VALUE", help="env options, e.g. dynamics:poisson")
-        p.add_argument("--hyperparams", nargs="*", metavar="KEY:VALUE", help="algorithm overrides, e.g. n_epochs:10")
+        p.add_argument(
+            "--hyperparams",
+            nargs="*",
+            metavar="KEY:VALUE",
+            help="algorithm / learner overrides, e.g. n_epochs:10 "
+            "(identification: lookahead, horizon, n_rollouts, popsize, maxiter; rollout-only options are "
+            "ignored by acl-passive / acl-random)",
+        )
         p.add_argument("--causal", nargs="*", metavar="KEY:VALUE", help="causal options, e.g. top_k:2 eta:0.1")
         p.add_argument("--conf", help="YAML file of run options (timesteps, hyperparams, causal, env_kwargs, ...)")
         p.add_argument("--n-envs", type=int, help="envs per run (in one process; default 1)")
@@ -288,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_train = sub.add_parser("train", help="train one learning agent (run folder with logs, checkpoints, model)")
     p_train.add_argument("--env", default="dogym/FaultAlarm-v0", help="env id (default: %(default)s)")
-    p_train.add_argument("--agent", required=True, help=f"one of: {', '.join(RL_AGENTS)}")
+    p_train.add_argument("--agent", required=True, help=f"one of: {', '.join([*RL_AGENTS, *ACL_AGENTS])}")
     p_train.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     p_train.add_argument("--log-folder", help="parent of the run folders (default: runs)")
     p_train.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")

@@ -35,6 +35,9 @@ METRICS = (
     ("graph_final", "precision"),
     ("graph_final", "recall"),
     ("", "steps_per_second"),
+    ("identification", "final_loss"),
+    ("identification", "median_decision_seconds"),
+    ("identification", "total_cost"),
 )
 LABELS = {
     "reward_mean": "reward",
@@ -138,6 +141,25 @@ def curve_rows(configs: Sequence[RunConfig]) -> list[dict[str, Any]]:
     """Per training episode of every run: env steps so far, reward, length, alarms per step; and F1 rows."""
     rows = []
     for config in configs:
+        if config.identification:
+            losses = load_metrics(config)["losses"]
+            rows += [
+                {
+                    "agent": config.agent,
+                    "env": config.env,
+                    "seed": config.seed,
+                    "kind": "loss",
+                    "episode": "",
+                    "timesteps": t,
+                    "reward": "",
+                    "steps": "",
+                    "alarms": "",
+                    "f1": "",
+                    "loss": v,
+                }
+                for t, v in enumerate(losses)
+            ]
+            continue
         steps = 0
         for i in range(config.n_envs):
             for episode, row in enumerate(read_monitor(config.run_dir / f"{i}.monitor.csv")):
@@ -254,6 +276,39 @@ def plot_fig3(rows: list[dict[str, Any]], path: Path, title: str = "", n_bins: i
     return path
 
 
+def plot_losses(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Loss (5) after each intervention, mean +- std over seeds, one panel per env (seed 000 Figs. 7, 17, 19)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    envs = sorted({r["env"] for r in rows})
+    fig, axes = plt.subplots(1, len(envs), figsize=(5 * len(envs), 3.6), squeeze=False)
+    for ax, env in zip(axes[0], envs, strict=True):
+        for agent in dict.fromkeys(r["agent"] for r in rows if r["env"] == env):
+            mine = [r for r in rows if r["env"] == env and r["agent"] == agent]
+            seeds = sorted({r["seed"] for r in mine})
+            steps = sorted({r["timesteps"] for r in mine})
+            values = np.array([[r["loss"] for r in mine if r["seed"] == s] for s in seeds], dtype=float)
+            mean, std = values.mean(axis=0), values.std(axis=0)
+            ax.plot(steps, mean, label=agent)
+            ax.fill_between(steps, np.maximum(mean - std, mean * 1e-3), mean + std, alpha=0.2)
+        ax.set_yscale("log")
+        ax.set_title(env, fontsize=10)
+        ax.set_xlabel("interventions t")
+        ax.set_ylabel("loss (5)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
 def _csv_text(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
@@ -264,14 +319,15 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
 
 def format_summary(summary: dict[str, dict[str, Any]], keys: Sequence[str]) -> str:
     """A fixed-width table: mean [95% CI] per agent and metric."""
-    header = f"{'agent':<20}" + "".join(f"{k:>30}" for k in keys)
+    width = max(30, *(len(k) + 2 for k in keys))
+    header = f"{'agent':<20}" + "".join(f"{k:>{width}}" for k in keys)
     lines = [header, "-" * len(header)]
     for agent, stats in summary.items():
         cells = []
         for key in keys:
             s = stats.get(key)
             cells.append(f"{s['mean']:>10.3g} [{s['mean_ci95'][0]:.3g}, {s['mean_ci95'][1]:.3g}]" if s else "-")
-        lines.append(f"{agent:<20}" + "".join(f"{c:>30}" for c in cells))
+        lines.append(f"{agent:<20}" + "".join(f"{c:>{width}}" for c in cells))
     return "\n".join(lines)
 
 
@@ -283,6 +339,9 @@ def write_outputs(configs: Sequence[RunConfig], runs: Sequence[dict[str, Any]], 
     curves = curve_rows(configs)
     if curves:
         atomic_write_text(out_dir / "curves.csv", _csv_text(curves))
-        plot_fig3(curves, out_dir / "fig3.png", title)
+    if any(r["kind"] == "episode" for r in curves):
+        plot_fig3([r for r in curves if r["kind"] != "loss"], out_dir / "fig3.png", title)
+    if any(r["kind"] == "loss" for r in curves):
+        plot_losses([r for r in curves if r["kind"] == "loss"], out_dir / "loss_curves.png")
     atomic_write_json(out_dir / "summary.json", summary)
     return summary

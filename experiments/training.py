@@ -38,6 +38,7 @@ from dogym.agents.causal_mask import CausalMaskWrapper
 from dogym.agents.evaluation import ModelPolicy, evaluate
 from dogym.agents.online_causal_rl import StructureLearningCallback, initial_structure_learner
 from dogym.agents.rl_agents import RL_AGENTS, RLAgentSpec
+from dogym.experiments.identification import ACL_AGENTS, train_identification
 from dogym.experiments.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from dogym.experiments.monitor import EpisodeMonitor, read_monitor
 
@@ -51,7 +52,7 @@ class RunConfig:
     agent: str
     env: str = "dogym/FaultAlarm-v0"
     seed: int = 0
-    timesteps: int = 20_000
+    timesteps: int | None = None  # None: 20000 env steps (RL agents), 30 interventions (identification agents)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     hyperparams: dict[str, Any] = field(default_factory=dict)
     causal: dict[str, Any] = field(default_factory=dict)
@@ -61,15 +62,27 @@ class RunConfig:
     log_folder: str = "runs"
 
     def __post_init__(self) -> None:
-        if self.agent not in RL_AGENTS:
-            raise ValueError(f"unknown learning agent {self.agent!r}; available: {', '.join(sorted(RL_AGENTS))}")
+        if self.agent not in RL_AGENTS and self.agent not in ACL_AGENTS:
+            known = ", ".join([*RL_AGENTS, *ACL_AGENTS])
+            raise ValueError(f"unknown learning agent {self.agent!r}; available: {known}")
+        if self.timesteps is None:
+            self.timesteps = 30 if self.identification else 20_000
         if self.env not in gym.registry:
             known = sorted(e for e in gym.registry if e.startswith("dogym/"))
             raise ValueError(f"unknown env {self.env!r}; available: {', '.join(known)}")
         for name in ("timesteps", "n_envs", "eval_episodes", "checkpoint_interval"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < (0 if name == "eval_episodes" else 1):
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        self.spec.causal_kwargs(self.causal)  # validates the causal options early
+        if self.identification:
+            if self.causal:
+                raise ValueError(f"agent {self.agent!r} takes no causal options; use --hyperparams for its learner")
+        else:
+            self.spec.causal_kwargs(self.causal)  # validates the causal options early
+
+    @property
+    def identification(self) -> bool:
+        """Whether the agent is a GP active causal learner (seed 000) rather than an RL agent."""
+        return self.agent in ACL_AGENTS
 
     @property
     def spec(self) -> RLAgentSpec:
@@ -240,7 +253,13 @@ class TrainingRun:
 
     def _restored_attributes(self) -> list[str]:
         names = ["_last_obs", "_last_episode_starts", "_episode_num", "_n_updates", "ep_info_buffer"]
-        names += ["ep_success_buffer", "_last_original_obs", "_n_calls", "exploration_rate", "_current_progress_remaining"]
+        names += [
+            "ep_success_buffer",
+            "_last_original_obs",
+            "_n_calls",
+            "exploration_rate",
+            "_current_progress_remaining",
+        ]
         return [n for n in names if hasattr(self.model, n)]
 
     def _restore(self, state: dict[str, Any]) -> None:
@@ -386,6 +405,10 @@ def train(config: RunConfig, resume: bool = False, progress: bool = False) -> di
         raise FileExistsError(f"run folder {config.run_dir} exists; pass resume=True (--resume) to continue it")
     if resume and is_finished(config):
         return load_metrics(config)
+    if config.identification:
+        return train_identification(
+            config.agent, config.env, config.seed, config.timesteps, config.hyperparams, config.run_dir
+        )
     run = TrainingRun(config, progress)
     run.setup(resume)
     run.learn()

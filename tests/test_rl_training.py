@@ -94,7 +94,9 @@ def test_resuming_from_a_checkpoint_continues_identically(agent, tmp_path):
     with pytest.raises(FileExistsError, match="--resume"):
         train(resumed)
     got = train(resumed, resume=True)
-    rows = [[(r["r"], r["l"], r["alarms"]) for r in read_monitor(c.run_dir / "0.monitor.csv")] for c in (straight, resumed)]
+    rows = [
+        [(r["r"], r["l"], r["alarms"]) for r in read_monitor(c.run_dir / "0.monitor.csv")] for c in (straight, resumed)
+    ]
     assert rows[0] == rows[1]
     assert (straight.run_dir / "graph_metrics.csv").read_text() == (resumed.run_dir / "graph_metrics.csv").read_text()
     assert got["eval"] == expected["eval"] and got["graph_final"] == expected["graph_final"]
