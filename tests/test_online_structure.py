@@ -139,3 +139,17 @@ def test_memory_stays_bounded() -> None:
     x, _ = learner.counts.arrays()
     assert x.shape == (50, N_DEV * len(NAMES))
     assert len(learner.att) == 120 and learner.att._stats.shape == (6, 6, 6)
+
+
+def test_two_way_support_is_settled_by_the_larger_relative_drop_not_by_significance() -> None:
+    from dogym.causal.att import ATTEstimate
+
+    names = ("X", "Y")
+    supported = np.array([[False, True], [True, False]])
+    # X -> Y removes 60% of Y (t = -5); the reverse drop is 8% but, with many samples, more significant (t = -40).
+    rel = np.array([[0.0, -0.6], [-0.08, 0.0]])
+    t = np.array([[0.0, -5.0], [-40.0, 0.0]])
+    est = ATTEstimate(rel, np.full((2, 2), 100), t, rel, supported, np.zeros((2, 2), dtype=bool))
+    for start in (nx.DiGraph(), nx.DiGraph([("Y", "X")]), nx.DiGraph([("X", "Y")])):
+        start.add_nodes_from(names)
+        assert set(orient(start, est, names).edges) == {("X", "Y")}
