@@ -61,6 +61,23 @@ def causal_order(graph: nx.DiGraph) -> list[Hashable]:
     return sorted(graph.nodes, key=lambda n: (depth[n], position[n]))
 
 
+def induced_subgraph(graph: nx.DiGraph, nodes: Iterable[Hashable]) -> nx.DiGraph:
+    """The subgraph on `nodes` (with node and edge data) as a new DiGraph whose nodes follow the given order.
+
+    Unlike `graph.subgraph(nodes)`, whose node order follows set iteration (and so Python's hash seed for strings),
+    the result is the same in every process.
+    """
+    keep = list(dict.fromkeys(nodes))
+    missing = [n for n in keep if n not in graph]
+    if missing:
+        raise ValueError(f"nodes not in the graph: {missing}")
+    kept = set(keep)
+    sub = nx.DiGraph()
+    sub.add_nodes_from((n, graph.nodes[n]) for n in keep)
+    sub.add_edges_from((u, v, d) for u, v, d in graph.edges(data=True) if u in kept and v in kept)
+    return sub
+
+
 def causal_rank(graph: nx.DiGraph, nodes: Iterable[Hashable] | None = None) -> np.ndarray:
     """Position of each node (in `nodes` order, default graph order) within `causal_order(graph)`."""
     order = {node: i for i, node in enumerate(causal_order(graph))}

@@ -10,7 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from dogym.causal.alarm_graph import alarm_graph
-from dogym.causal.graphs import causal_order
+from dogym.causal.graphs import causal_order, induced_subgraph
 from dogym.causal.hawkes import TopologicalHawkesModel
 from dogym.envs.alarm_dynamics import AlarmDynamics, BranchingDynamics, DynamicsConfig, PoissonDynamics
 from dogym.envs.validation import discrete_action, merge_config
@@ -291,7 +291,7 @@ class FaultAlarmSmallEnv(FaultAlarmEnv):
         return {
             **FaultAlarmEnv.default_config(),
             "n_devices": 10,
-            "type_graph": graph.subgraph(causal_order(graph)[:8]).copy(),
+            "type_graph": induced_subgraph(graph, causal_order(graph)[:8]),
             "n_root_devices": 3,
             "n_root_types": 3,
             "n_initial_roots": 3,

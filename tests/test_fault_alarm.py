@@ -261,3 +261,22 @@ def test_maskable_ppo_trains_on_the_small_variant():
     obs, _ = env.reset(seed=0)
     action, _ = model.predict(obs, action_masks=env.unwrapped.action_masks(), deterministic=True)
     assert env.unwrapped.action_masks()[int(action)]
+
+
+def test_small_variant_is_the_same_env_in_every_process():
+    """Its type subset and order must not depend on Python's string hash seed (set iteration order)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import gymnasium as gym, numpy as np, dogym.envs; e = gym.make('dogym/FaultAlarmSmall-v0'); "
+        "o, _ = e.reset(seed=3); print(e.unwrapped.type_names, float((o * np.arange(1, o.size + 1)).sum()))"
+    )
+    outs = set()
+    for hash_seed in ("0", "1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        outs.add(
+            subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+        )
+    assert len(outs) == 1, outs
