@@ -7,11 +7,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -23,7 +20,7 @@ from dogym.agents.acl_estimator import GPConfig
 from dogym.agents.active_learning import make_learner, run_identification
 from dogym.envs.microservice import MicroserviceEnv
 from dogym.envs.toy_scm import ToySCMEnv
-from dogym.experiments.io import atomic_write_json, atomic_write_text
+from dogym.experiments.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
 
 #: Paper (seed 000) Table 1: (lookahead, horizon) -> (loss at |D| = 30, seconds per decision on an Apple M4 Pro).
 PAPER_TABLE1 = {
@@ -180,12 +177,7 @@ def _plot(curves: dict, title: str, path: Path, change_step: int | None = None) 
     ax.set_ylabel("loss (5), mean +- std over seeds")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
+    atomic_save_figure(fig, path, dpi=120)
 
 
 def _num(value: float | None) -> str:
@@ -262,11 +254,7 @@ def reproduce_acl(
     cells = _cells(list(seeds), quick)
     records = _collect(cells, out / "cells", workers)
     table, curves = _table1(records), _curves(records)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(table[0]))
-    writer.writeheader()
-    writer.writerows(table)
-    atomic_write_text(out / "table1.csv", buf.getvalue())
+    atomic_write_text(out / "table1.csv", csv_text(table))
     long = ["experiment,learner,seed,step,loss"]
     for r in records:
         c = r["cell"]

@@ -17,7 +17,7 @@ from dogym.agents.reference import REFERENCE_POLICIES
 from dogym.agents.rl_agents import RL_AGENTS
 from dogym.experiments.compare import format_summary, run_grid, write_outputs
 from dogym.experiments.identification import ACL_AGENTS
-from dogym.experiments.io import atomic_write_json
+from dogym.experiments.io import atomic_save_figure, atomic_write_json
 from dogym.experiments.training import RunConfig, train
 
 
@@ -229,13 +229,7 @@ def plot_results(results: Sequence[EvaluationResult], path: Path) -> Path:
         ax.set_title(label)
         ax.tick_params(axis="x", rotation=20)
     fig.suptitle(f"{results[0].env_id}: {summaries[0]['episodes']} episodes per agent, seed {results[0].seed}")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return atomic_save_figure(fig, path, dpi=120)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ A grid re-run skips finished runs and resumes interrupted ones from their checkp
 from __future__ import annotations
 
 import csv
-import io
 import os
 import warnings
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from dogym.experiments.io import atomic_write_json, atomic_write_text
+from dogym.experiments.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.monitor import read_monitor
 from dogym.experiments.training import RunConfig, is_finished, load_metrics, train
 
@@ -267,13 +266,7 @@ def plot_fig3(rows: list[dict[str, Any]], path: Path, title: str = "", n_bins: i
     axes[0].legend(fontsize=7, loc="lower right")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return atomic_save_figure(fig, path, dpi=110)
 
 
 def plot_losses(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -300,21 +293,7 @@ def plot_losses(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.set_ylabel("loss (5)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
-
-
-def _csv_text(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return atomic_save_figure(fig, path, dpi=110)
 
 
 def format_summary(summary: dict[str, dict[str, Any]], keys: Sequence[str]) -> str:
@@ -335,10 +314,10 @@ def write_outputs(configs: Sequence[RunConfig], runs: Sequence[dict[str, Any]], 
     """results.csv (long), curves.csv, summary.json and fig3.png under `out_dir`; returns the summary."""
     out_dir = Path(out_dir)
     summary = summarize(runs)
-    atomic_write_text(out_dir / "results.csv", _csv_text(long_rows(runs)))
+    atomic_write_text(out_dir / "results.csv", csv_text(long_rows(runs)))
     curves = curve_rows(configs)
     if curves:
-        atomic_write_text(out_dir / "curves.csv", _csv_text(curves))
+        atomic_write_text(out_dir / "curves.csv", csv_text(curves))
     if any(r["kind"] == "episode" for r in curves):
         plot_fig3([r for r in curves if r["kind"] != "loss"], out_dir / "fig3.png", title)
     if any(r["kind"] == "loss" for r in curves):

@@ -8,8 +8,6 @@ interventions), so an interrupted run restarts from scratch; being seeded, it re
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import time
 from dataclasses import asdict
@@ -22,7 +20,7 @@ import yaml
 
 from dogym.agents.acl_estimator import GPConfig
 from dogym.agents.active_learning import make_learner, run_identification
-from dogym.experiments.io import atomic_write_json, atomic_write_text
+from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
 
 #: agent name -> identification policy of `dogym.agents.active_learning`.
 ACL_AGENTS = {
@@ -72,11 +70,7 @@ def train_identification(
         }
         for t, loss in enumerate(run.losses)
     ]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(run_dir / "losses.csv", out.getvalue())
+    atomic_write_text(run_dir / "losses.csv", csv_text(rows))
     metrics = {
         "agent": agent,
         "env": env_id,

@@ -39,7 +39,7 @@ from dogym.agents.evaluation import ModelPolicy, evaluate
 from dogym.agents.online_causal_rl import StructureLearningCallback, initial_structure_learner
 from dogym.agents.rl_agents import RL_AGENTS, RLAgentSpec
 from dogym.experiments.identification import ACL_AGENTS, train_identification
-from dogym.experiments.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from dogym.experiments.io import atomic_write_bytes, atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.monitor import EpisodeMonitor, read_monitor
 
 ACTIVATIONS = {"relu": th.nn.ReLU, "tanh": th.nn.Tanh, "elu": th.nn.ELU, "leakyrelu": th.nn.LeakyReLU}
@@ -325,7 +325,7 @@ class TrainingRun:
             graph = self.structure.learner.graph
             history = self.structure.history
             atomic_write_json(self.dir / "graph.json", {"nodes": list(graph.nodes), "edges": list(graph.edges)})
-            atomic_write_text(self.dir / "graph_metrics.csv", _csv(history))
+            atomic_write_text(self.dir / "graph_metrics.csv", csv_text(history))
             metrics["graph_initial"] = history[0]
             metrics["graph_final"] = self.structure.learner.metrics(self.structure.true_graph).as_dict()
         episodes = [row for i in range(cfg.n_envs) for row in read_monitor(self.dir / f"{i}.monitor.csv")]
@@ -376,14 +376,6 @@ def _episode_summary(rows: list[dict[str, float]]) -> dict[str, float]:
         out[f"{name}_mean"] = float(np.mean([r[key] for r in rows]))
         out[f"{name}_last20"] = float(np.mean([r[key] for r in tail]))
     return out
-
-
-def _csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 def is_finished(config: RunConfig) -> bool:
