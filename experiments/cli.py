@@ -18,7 +18,7 @@ from dogym.agents.rl_agents import RL_AGENTS
 from dogym.experiments.compare import format_summary, run_grid, write_outputs
 from dogym.experiments.identification import ACL_AGENTS
 from dogym.experiments.io import atomic_save_figure, atomic_write_json
-from dogym.experiments.training import RunConfig, train
+from dogym.experiments.training import RunConfig, evaluate_run, train
 
 
 class UsageError(Exception):
@@ -196,12 +196,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 def format_table(results: Sequence[EvaluationResult]) -> str:
     """A fixed-width table of evaluation summaries (mean +- std over episodes)."""
-    header = f"{'agent':<14} {'episodes':>8} {'reward':>16} {'steps':>14} {'alarms/step':>16} {'cleared':>8}"
+    header = f"{'agent':<20} {'episodes':>8} {'reward':>16} {'steps':>14} {'alarms/step':>16} {'cleared':>8}"
     lines = [header, "-" * len(header)]
     for result in results:
         s = result.summary()
         lines.append(
-            f"{result.policy:<14} {s['episodes']:>8} "
+            f"{result.policy:<20} {s['episodes']:>8} "
             f"{s['reward_mean']:>8.2f} ± {s['reward_std']:<5.2f} "
             f"{s['steps_mean']:>7.1f} ± {s['steps_std']:<4.1f} "
             f"{s['mean_alarms_mean']:>8.1f} ± {s['mean_alarms_std']:<5.1f} "
@@ -234,13 +234,18 @@ def plot_results(results: Sequence[EvaluationResult], path: Path) -> Path:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate one or more agents on one env and print a table (optionally write JSON and a plot)."""
+    if args.episodes < 1:
+        raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
+    if bool(args.agent) == bool(args.run):
+        raise UsageError("give either --agent (reference policies) or --run (trained run folders)")
+    if args.run:
+        results = [evaluate_run(run, args.episodes, args.seed, not args.quiet) for run in _split(args.run, "--run")]
+        return _report(results, args)
     env_kwargs = parse_kwargs(args.env_kwargs, "--env-kwargs")
     agents = [a.strip() for a in args.agent.split(",") if a.strip()]
     unknown = [a for a in agents if a not in REFERENCE_POLICIES]
     if unknown or not agents:
         raise UsageError(f"unknown agent(s) {unknown or args.agent!r}; available: {', '.join(agent_names())}")
-    if args.episodes < 1:
-        raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     env = make_env(args.env, env_kwargs)
     results = []
     for name in agents:
@@ -250,6 +255,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise UsageError(f"agent {name!r} cannot run on {args.env}: {err}") from err
         results.append(evaluate(env, policy, args.episodes, args.seed, env_id=args.env, progress=not args.quiet))
     env.close()
+    return _report(results, args)
+
+
+def _report(results: list[EvaluationResult], args: argparse.Namespace) -> int:
     print(format_table(results))
     if args.output:
         atomic_write_json(args.output, [r.summary() for r in results])
@@ -273,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_eval = sub.add_parser("evaluate", help="evaluate agents on an env and print a table")
     p_eval.add_argument("--env", default="dogym/FaultAlarm-v0", help="env id (default: %(default)s)")
-    p_eval.add_argument("--agent", required=True, help="agent name, or several separated by commas")
+    p_eval.add_argument("--agent", help="reference policy name, or several separated by commas")
+    p_eval.add_argument("--run", help="trained run folder(s), comma-separated (evaluates model.zip on its env)")
     p_eval.add_argument("--episodes", type=int, default=100, help="episodes per agent (default: %(default)s)")
     p_eval.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: %(default)s)")
     p_eval.add_argument("--env-kwargs", nargs="*", metavar="KEY:VALUE", help="env options, e.g. dynamics:poisson")

@@ -35,7 +35,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 import dogym.envs  # noqa: F401  (registers the envs)
 from dogym.agents.causal_mask import CausalMaskWrapper
-from dogym.agents.evaluation import ModelPolicy, evaluate
+from dogym.agents.evaluation import EvaluationResult, ModelPolicy, evaluate
 from dogym.agents.online_causal_rl import StructureLearningCallback, initial_structure_learner
 from dogym.agents.rl_agents import RL_AGENTS, RLAgentSpec
 from dogym.experiments.identification import ACL_AGENTS, train_identification
@@ -337,14 +337,36 @@ class TrainingRun:
 
     def evaluate(self, graph: nx.DiGraph | None, episodes: int) -> dict[str, Any]:
         """Deterministic episodes of the final policy (causal agents: their final graph, eta = 0)."""
-        cfg = self.config
-        env = gym.make(cfg.env, **cfg.env_kwargs)
-        if graph is not None:
-            env = CausalMaskWrapper(env, graph, self.causal_options["top_k"], eta=0.0)
-        policy = ModelPolicy(self.model, cfg.agent, masked=self.spec.masked)
-        result = evaluate(env, policy, episodes, seed=10_000 * (cfg.seed + 1), env_id=cfg.env)
-        env.close()
-        return result.summary()
+        seed = 10_000 * (self.config.seed + 1)
+        return evaluate_model(self.config, self.model, graph, episodes, seed).summary()
+
+
+def evaluate_model(
+    config: RunConfig, model: BaseAlgorithm, graph: nx.DiGraph | None, episodes: int, seed: int, progress: bool = False
+) -> EvaluationResult:
+    """Deterministic episodes of a trained model on its run's env (causal agents: under `graph`'s mask, eta = 0)."""
+    env = gym.make(config.env, **config.env_kwargs)
+    if graph is not None:
+        env = CausalMaskWrapper(env, graph, config.spec.causal_kwargs(config.causal)["top_k"], eta=0.0)
+    policy = ModelPolicy(model, config.agent, masked=config.spec.masked)
+    result = evaluate(env, policy, episodes, seed=seed, env_id=config.env, progress=progress)
+    env.close()
+    return result
+
+
+def evaluate_run(run_dir: str | Path, episodes: int, seed: int, progress: bool = False) -> EvaluationResult:
+    """Evaluate a finished run folder's final model (and learned graph) for `episodes` episodes from `seed`."""
+    folder = Path(run_dir)
+    if not (folder / "model.zip").exists() or not (folder / "config.yaml").exists():
+        raise ValueError(f"{folder} is not a finished training run (needs config.yaml and model.zip)")
+    config = RunConfig(**yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))["run"])
+    model = config.spec.algo.load(folder / "model.zip", device="cpu")
+    graph = None
+    if config.spec.causal:
+        saved = json.loads((folder / "graph.json").read_text(encoding="utf-8"))
+        graph = nx.DiGraph(saved["edges"])
+        graph.add_nodes_from(saved["nodes"])
+    return evaluate_model(config, model, graph, episodes, seed, progress)
 
 
 def _buffer_state(buffer: Any) -> dict[str, Any] | None:

@@ -133,6 +133,10 @@ def test_train_cli_writes_the_run_folder(tmp_path, capsys):
     assert "final policy" in capsys.readouterr().out
     assert main(argv) == 2 and "--resume" in capsys.readouterr().err
     assert main([*argv, "--resume"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(run_dir), "--episodes", "2", "--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines()[2].startswith("dqn ")
+    assert main(["evaluate", "--run", str(tmp_path), "--episodes", "2"]) == 2
 
 
 @pytest.mark.parametrize(
