@@ -181,12 +181,17 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             "python train.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python train.py reproduce faultalarm"
         )
         path = reproduce_faultalarm(
-            args.out or "benchmarks/results/faultalarm", seeds, timesteps, args.eval_episodes, args.workers, command
+            args.out or ("benchmarks/results/faultalarm" + ("-quick" if args.quick else "")),
+            seeds,
+            timesteps,
+            args.eval_episodes,
+            args.workers,
+            command,
         )
     else:
         from dogym.experiments.acl import reproduce_acl
 
-        path = Path(args.out or "benchmarks/results/acl")
+        path = Path(args.out or ("benchmarks/results/acl" + ("-quick" if args.quick else "")))
         reproduce_acl(path, seeds, quick=args.quick, workers=args.workers)
         path = path / "report.md"
     print(Path(path).read_text(encoding="utf-8"))
@@ -339,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--eval-episodes", type=int, default=30, help="faultalarm: evaluation episodes per run")
     p_rep.add_argument("--workers", type=int, default=2, help="parallel runs (default: %(default)s)")
     p_rep.add_argument("--quick", action="store_true", help="a small budget, to check the pipeline")
-    p_rep.add_argument("--out", help="output folder (default: benchmarks/results/<table>)")
+    p_rep.add_argument("--out", help="output folder (default: benchmarks/results/<table>[-quick])")
     p_rep.set_defaults(func=cmd_reproduce)
     return parser
 

@@ -400,9 +400,32 @@ def _episode_summary(rows: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
+def claim_run_folder(config: RunConfig) -> None:
+    """Record the run's configuration in its folder (`run.json`), or check that the folder holds this same run.
+
+    Raises ValueError when the folder belongs to a run with other settings (e.g. another budget), so a finished or
+    half-finished run is never mistaken for, or continued as, a different one.
+    """
+    marker = config.run_dir / "run.json"
+    mine = {k: v for k, v in json.loads(json.dumps(config.to_dict())).items() if k != "log_folder"}
+    if marker.exists():
+        stored = {k: v for k, v in json.loads(marker.read_text(encoding="utf-8")).items() if k != "log_folder"}
+        if stored != mine:
+            differ = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
+            raise ValueError(
+                f"{config.run_dir} holds a run with other settings ({', '.join(differ)}); "
+                "choose another --log-folder / --out"
+            )
+    else:
+        atomic_write_json(marker, config.to_dict())
+
+
 def is_finished(config: RunConfig) -> bool:
-    """Whether the run's metrics.json exists (written last)."""
-    return (config.run_dir / "metrics.json").exists()
+    """Whether the run's metrics.json exists (written last); raises if the folder holds a different run."""
+    if not (config.run_dir / "metrics.json").exists():
+        return False
+    claim_run_folder(config)
+    return True
 
 
 def load_metrics(config: RunConfig) -> dict[str, Any]:
@@ -419,6 +442,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool = False) -> di
         raise FileExistsError(f"run folder {config.run_dir} exists; pass resume=True (--resume) to continue it")
     if resume and is_finished(config):
         return load_metrics(config)
+    claim_run_folder(config)
     if config.identification:
         return train_identification(
             config.agent, config.env, config.seed, config.timesteps, config.hyperparams, config.run_dir

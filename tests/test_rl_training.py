@@ -164,3 +164,14 @@ def test_checkpoint_is_compact_for_a_large_replay_buffer(tmp_path):
     train(config)
     size = (config.run_dir / "checkpoints" / "latest.pkl").stat().st_size
     assert size < 5e6  # the 100k-slot buffer is stored up to its fill level only
+
+
+def test_a_run_folder_is_never_reused_for_other_settings(tmp_path):
+    config = small_config("dqn", tmp_path, timesteps=300, eval_episodes=2)
+    train(config)
+    longer = small_config("dqn", tmp_path, timesteps=600, eval_episodes=2)
+    with pytest.raises(ValueError, match="other settings \\(timesteps\\)"):
+        train(longer, resume=True)
+    with pytest.raises(ValueError, match="other settings"):
+        run_grid([longer], progress=False)
+    assert train(config, resume=True)["timesteps"] == 300  # the same run is still found finished
