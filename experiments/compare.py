@@ -159,8 +159,8 @@ def curve_rows(configs: Sequence[RunConfig]) -> list[dict[str, Any]]:
                 for t, v in enumerate(losses)
             ]
             continue
-        steps = 0
-        for i in range(config.n_envs):
+        for i in range(config.n_envs):  # envs step in lockstep: env steps so far = own steps x n_envs
+            steps = 0
             for episode, row in enumerate(read_monitor(config.run_dir / f"{i}.monitor.csv")):
                 steps += int(row["l"])
                 rows.append(
