@@ -28,9 +28,9 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
+from dogym.agents.online_causal_rl import initial_structure_learner  # noqa: E402
 from dogym.causal import edge_metrics  # noqa: E402
 from dogym.causal.hawkes_baseline import hawkes_granger_graph  # noqa: E402
-from dogym.causal.online_learner import OnlineStructureLearner, random_dag  # noqa: E402
 from dogym.causal.thp import THP  # noqa: E402
 from dogym.envs.alarm_logs import AlarmLog, sample_alarm_log  # noqa: E402
 from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
@@ -103,12 +103,7 @@ def online(seed: int, init: str, budget: int, every: int) -> dict[str, Any]:
     env = gym.make("dogym/FaultAlarm-v0")
     base = env.unwrapped
     t0 = time.perf_counter()
-    log = sample_alarm_log(2000, seed)
-    if init == "thp":
-        start = THP(decay=log.decay).fit(log.events, log.hops).graph
-    else:
-        start = random_dag(base.type_names, 0.3, seed)
-    learner = OnlineStructureLearner(base.type_names, base.model.adjacency, start, observational=log.events)
+    learner = initial_structure_learner("dogym/FaultAlarm-v0", {}, init, seed)  # 2000-event log, THP or random
     f1_start = learner.metrics(base.true_graph).f1
     rng = np.random.default_rng(seed)
     obs, info = env.reset(seed=seed)

@@ -14,7 +14,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import configure
 
 import dogym.envs  # noqa: F401  (registers the envs)
-from dogym.agents.evaluation import evaluate
+from dogym.agents.evaluation import ModelPolicy, evaluate
 from dogym.agents.masked_dqn import (
     DuelingHead,
     MaskedD3QN,
@@ -51,21 +51,6 @@ class MaskAudit(gym.Wrapper):
     def step(self, action: Any) -> Any:
         self.valid.append(bool(self.env.unwrapped.action_masks()[int(action)]))
         return self.env.step(action)
-
-
-class ModelPolicy:
-    """Adapter from a trained model to the `dogym.agents.evaluate` policy protocol (greedy, masked)."""
-
-    name = "masked-dqn"
-
-    def __init__(self, model: MaskedDQN) -> None:
-        self.model = model
-
-    def reset(self, seed: int | None = None) -> None:
-        pass
-
-    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
-        return int(self.model.predict(observation, deterministic=True, action_masks=info["action_mask"])[0])
 
 
 # Acting -----------------------------------------------------------------------------------------------------------
@@ -298,7 +283,7 @@ def test_short_run_learns_beyond_random_on_small_fault_alarm(cls: type[MaskedDQN
     model = small_model(cls, seed=0)
     model.learn(2500)
     env = gym.make(SMALL)
-    learned = evaluate(env, ModelPolicy(model), 30, seed=10_000).summary()
+    learned = evaluate(env, ModelPolicy(model, "masked-dqn", masked=True), 30, seed=10_000).summary()
     uniform = evaluate(env, RandomPolicy(N_ACTIONS), 30, seed=10_000).summary()
     active = evaluate(env, RandomActivePolicy(N_ACTIONS), 30, seed=10_000).summary()
     assert learned["reward_mean"] > uniform["reward_mean"] + 10.0
