@@ -18,7 +18,7 @@ import numpy as np
 
 from dogym.agents.acl_estimator import GPConfig
 from dogym.agents.active_learning import make_learner, run_identification
-from dogym.envs.microservice import MicroserviceEnv
+from dogym.envs.microservice import CHANGE_STEP, MicroserviceEnv
 from dogym.envs.toy_scm import ToySCMEnv
 from dogym.experiments.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
 
@@ -35,6 +35,10 @@ PAPER_FIG17 = {"passive": 2.77e6, "rollout l=1 m=5": 84e3}
 #: Table-3 costs are ~1e-3 of the paper's passive loss (3000 vs 2.8e6); our passive loss is ~6.4e2, so this weight on
 #: c(u) keeps the paper's cost-to-loss ratio in the rollout objective.
 MICROSERVICE_COST_WEIGHT = 6.4e2 / 2.8e6
+#: FIFO buffer size of D_t in scenario 2 (seed 000 section VII-E): after this many steps no pre-change data is left.
+SCENARIO2_BUFFER = 10
+#: Experiment key of the recovery reference: scenario 2's changed system from t = 1 (same learners and options).
+SCENARIO2_REFERENCE = "ms2_changed"
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,12 @@ class Cell:
 
 
 def _env(experiment: str):
-    return {"toy": ToySCMEnv, "ms1": lambda: MicroserviceEnv(1), "ms2": lambda: MicroserviceEnv(2)}[experiment]()
+    return {
+        "toy": ToySCMEnv,
+        "ms1": lambda: MicroserviceEnv(1),
+        "ms2": lambda: MicroserviceEnv(2),
+        SCENARIO2_REFERENCE: lambda: MicroserviceEnv(2, change_step=1),
+    }[experiment]()
 
 
 def _run_cell(cell: Cell) -> dict:
@@ -86,7 +95,7 @@ def learner_options(env_id: str, policy: str) -> dict:
         if policy == "rollout":
             options["cost_weight"] = MICROSERVICE_COST_WEIGHT
     if env_id == EXPERIMENT_ENVS["ms2"]:
-        options["buffer_size"] = 10
+        options["buffer_size"] = SCENARIO2_BUFFER
     return options
 
 
@@ -102,8 +111,8 @@ def _cells(seeds: Sequence[int], quick: bool) -> list[Cell]:
             cells.append(
                 Cell("toy", f"rollout l={lk} m={hz}", "rollout", seed, n, {"lookahead": lk, "horizon": hz, **de})
             )
-        for exp in ("ms1", "ms2"):
-            env_id = EXPERIMENT_ENVS[exp]
+        for exp in ("ms1", "ms2") if quick else ("ms1", "ms2", SCENARIO2_REFERENCE):
+            env_id = EXPERIMENT_ENVS["ms2" if exp == SCENARIO2_REFERENCE else exp]
             cells.append(Cell(exp, "passive", "passive", seed, n, learner_options(env_id, "passive")))
             cells.append(Cell(exp, "random", "random", seed, n, learner_options(env_id, "random")))
             cells.append(Cell(exp, "rollout l=1 m=5", "rollout", seed, n, {**learner_options(env_id, "rollout"), **de}))
@@ -150,16 +159,47 @@ def _curves(records: list[dict]) -> dict[str, dict[str, dict[str, list[float]]]]
     out: dict = {}
     for r in records:
         out.setdefault(r["cell"]["experiment"], {}).setdefault(r["cell"]["label"], []).append(r["losses"])
-        if r["cell"]["experiment"] == "ms2":  # the changing function of scenario 2 on its own (cf. Fig. 18)
+        if r["cell"]["experiment"] in ("ms2", SCENARIO2_REFERENCE):  # scenario 2's changing function on its own
             r2 = [f["R2"] for f in r["function_losses"]]
-            out.setdefault("ms2_R2", {}).setdefault(r["cell"]["label"], []).append(r2)
+            out.setdefault(f"{r['cell']['experiment']}_R2", {}).setdefault(r["cell"]["label"], []).append(r2)
     return {
         exp: {lab: {"mean": np.mean(v, 0).tolist(), "std": np.std(v, 0).tolist()} for lab, v in by.items()}
         for exp, by in out.items()
     }
 
 
-def _plot(curves: dict, title: str, path: Path, change_step: int | None = None) -> None:
+def _recovery(records: list[dict]) -> dict[str, dict]:
+    """Scenario 2, per learner: the f_R2 term just before the change (t = 10), just after it (t = 11) and once the
+    FIFO buffer holds only post-change data (t = 21); beside them the reference, the same learner run on the changed
+    system from t = 1 (`SCENARIO2_REFERENCE`), at t = 10 (as many samples of the changed system as at t = 21).
+    Entries are [mean, std] over seeds."""
+    before, after, turned = CHANGE_STEP - 1, CHANGE_STEP, CHANGE_STEP + SCENARIO2_BUFFER
+    runs: dict = {}
+    for r in records:
+        exp = r["cell"]["experiment"]
+        if exp in ("ms2", SCENARIO2_REFERENCE) and len(r["losses"]) > turned:
+            r2 = np.array([f["R2"] for f in r["function_losses"]])
+            runs.setdefault((exp, r["cell"]["label"]), []).append(r2)
+
+    def stat(values: list[float]) -> list[float]:
+        return [float(np.mean(values)), float(np.std(values))]
+
+    out = {}
+    for (exp, label), rows in runs.items():
+        if exp != "ms2":
+            continue
+        ref = runs.get((SCENARIO2_REFERENCE, label), [])
+        out[label] = {
+            "steps": [before, after, turned],
+            "f_R2": [stat([r2[t] for r2 in rows]) for t in (before, after, turned)],
+            "seeds_recovering": int(sum(r2[turned] < r2[after] for r2 in rows)),
+            "seeds": len(rows),
+            "reference_f_R2": stat([r2[before] for r2 in ref]) if ref else None,
+        }
+    return out
+
+
+def _plot(curves: dict, title: str, path: Path, change_step: int | None = None, log: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -174,10 +214,18 @@ def _plot(curves: dict, title: str, path: Path, change_step: int | None = None) 
     if change_step is not None:
         ax.axvline(change_step, color="grey", ls=":", lw=1)
     ax.set_xlabel("samples |D_t|")
-    ax.set_ylabel("loss (5), mean +- std over seeds")
+    ax.set_ylabel("loss (5), mean +- std over seeds" + (" (log)" if log else ""))
+    if log:
+        ax.set_yscale("log")
     ax.set_title(title)
     ax.legend(fontsize=8)
     atomic_save_figure(fig, path, dpi=120)
+
+
+def _shifted(curve: dict[str, list[float]], start: int) -> dict[str, list[float]]:
+    """A mean/std curve moved to begin at step `start` (NaN before it), cut to its original length."""
+    n = len(curve["mean"])
+    return {k: ([float("nan")] * start + list(v))[:n] for k, v in curve.items()}
 
 
 def _num(value: float | None) -> str:
@@ -192,7 +240,7 @@ def _total_costs(records: list[dict]) -> dict[str, dict[str, float]]:
     return {exp: {lab: float(np.mean(v)) for lab, v in by.items()} for exp, by in out.items()}
 
 
-def _markdown(table: list[dict], curves: dict, costs: dict, seeds: Sequence[int], quick: bool) -> str:
+def _markdown(table: list[dict], curves: dict, costs: dict, recovery: dict, seeds: Sequence[int], quick: bool) -> str:
     lines = [
         "# Seed 000 reproduction: online identification (ToySCM, Microservice)",
         "",
@@ -219,6 +267,8 @@ def _markdown(table: list[dict], curves: dict, costs: dict, seeds: Sequence[int]
         "ms1": "Fig. 17 (Microservice scenario 1)",
         "ms2": "Fig. 19 (scenario 2)",
         "ms2_R2": "Scenario 2, the f_R2 term of loss (5) alone (it changes at t = 11)",
+        SCENARIO2_REFERENCE: "Scenario 2's changed system from t = 1 (the recovery reference)",
+        f"{SCENARIO2_REFERENCE}_R2": "Scenario 2's changed system from t = 1, the f_R2 term alone",
     }
     for exp, by in curves.items():
         lines += [f"## {titles[exp]}: loss (mean +- std over seeds) at selected steps", ""]
@@ -227,7 +277,30 @@ def _markdown(table: list[dict], curves: dict, costs: dict, seeds: Sequence[int]
         lines += [header, "|---" * (len(steps) + 2) + "|"]
         for label, c in by.items():
             cells = " | ".join(f"{c['mean'][s]:.1f} +- {c['std'][s]:.1f}" for s in steps)
-            lines.append(f"| {label} | {cells} | {costs[exp.split('_')[0]][label]:.0f} |")
+            lines.append(f"| {label} | {cells} | {costs[exp.removesuffix('_R2')][label]:.0f} |")
+        lines.append("")
+    if recovery:
+        before, after, turned = next(iter(recovery.values()))["steps"]
+        lines += [
+            f"## Scenario 2: recovery after the change at t = {after} (FIFO buffer of {SCENARIO2_BUFFER})",
+            "",
+            f"f_R2 term of the loss at t = {before}, {after} and {turned} (the buffer then holds only post-change data); "
+            f"the last column runs the same learner on the changed system from t = 1: at t = {before} it has as many "
+            f"samples of the changed system as the non-stationary run at t = {turned}. Mean +- std over seeds.",
+            "",
+            f"| learner | t={before} | t={after} | t={turned} | seeds with f_R2(t={turned}) < f_R2(t={after}) "
+            f"| changed system from t = 1, t={before} |",
+            "|---|---|---|---|---|---|",
+        ]
+
+        def pm(stat: list[float] | None) -> str:
+            return "-" if stat is None else f"{stat[0]:.1f} +- {stat[1]:.1f}"
+
+        for label, r in recovery.items():
+            lines.append(
+                f"| {label} | {' | '.join(pm(v) for v in r['f_R2'])} | {r['seeds_recovering']}/{r['seeds']} "
+                f"| {pm(r['reference_f_R2'])} |"
+            )
         lines.append("")
     lines += [
         "Paper, Fig. 17: passive 2.8e6 -> 2.77e6, rollout -> 84e3 (loss units of the real testbed functions); "
@@ -260,11 +333,16 @@ def reproduce_acl(
         c = r["cell"]
         long += [f"{c['experiment']},{c['label']},{c['seed']},{t},{v!r}" for t, v in enumerate(r["losses"])]
     atomic_write_text(out / "curves.csv", "\n".join(long) + "\n")
-    summary = {"seeds": list(seeds), "quick": quick, "table1": table, "curves": curves}
+    recovery = _recovery(records)
+    summary = {"seeds": list(seeds), "quick": quick, "table1": table, "curves": curves, "scenario2_recovery": recovery}
     atomic_write_json(out / "summary.json", summary)
     _plot(curves["toy"], "ToySCM (Fig. 7)", out / "fig7_toy_scm.png")
-    _plot(curves["ms1"], "Microservice scenario 1 (Fig. 17)", out / "fig17_microservice_s1.png")
-    _plot(curves["ms2"], "Microservice scenario 2 (Fig. 19)", out / "fig19_microservice_s2.png", change_step=11)
-    _plot(curves["ms2_R2"], "Scenario 2: f_R2 term of the loss", out / "fig19b_microservice_s2_fR2.png", change_step=11)
-    atomic_write_text(out / "report.md", _markdown(table, curves, _total_costs(records), seeds, quick))
+    _plot(curves["ms1"], "Microservice scenario 1 (Fig. 17)", out / "fig17_microservice_s1.png", log=True)
+    _plot(curves["ms2"], "Microservice scenario 2 (Fig. 19)", out / "fig19_microservice_s2.png", CHANGE_STEP, log=True)
+    f_r2 = dict(curves["ms2_R2"])
+    for label, c in curves.get(f"{SCENARIO2_REFERENCE}_R2", {}).items():
+        if label.startswith("rollout"):  # the fresh-start reference, drawn from the change on
+            f_r2[f"{label}, fresh start on the changed system"] = _shifted(c, CHANGE_STEP - 1)
+    _plot(f_r2, "Scenario 2: f_R2 term of the loss", out / "fig19b_microservice_s2_fR2.png", CHANGE_STEP)
+    atomic_write_text(out / "report.md", _markdown(table, curves, _total_costs(records), recovery, seeds, quick))
     return summary

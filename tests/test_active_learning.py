@@ -143,3 +143,29 @@ def test_simulated_surrogate_equals_refitting_including_fifo_eviction(buffer_siz
         ref.buffer.extend((sim[j], frozenset({"Z"} if j == 0 else ())) for j in range(k))
         ref.refit()
         assert got[k] == pytest.approx(ref.surrogate_loss(), rel=1e-7)
+
+
+def test_scenario2_recovery_summary_compares_with_the_fresh_start_reference():
+    from dogym.experiments.acl import SCENARIO2_REFERENCE, _recovery
+
+    def record(experiment, label, r2):
+        losses = [{"R2": v, "Lt2": 1.0} for v in r2]
+        return {"cell": {"experiment": experiment, "label": label}, "function_losses": losses, "losses": list(r2 + 1.0)}
+
+    stays = np.r_[np.full(11, 5.0), np.full(20, 9.0)]  # losses[t], t = 0..30: jumps at t = 11 and stays there
+    adapts = np.r_[np.full(11, 5.0), np.full(10, 9.0), np.full(10, 6.0)]  # back to 6 at t = 21
+    fresh = np.r_[np.full(11, 6.5), np.full(20, 6.0)]
+    out = _recovery(
+        [
+            record("ms2", "passive", stays),
+            record("ms2", "rollout", adapts),
+            record("ms2", "rollout", adapts + 2.0),
+            record(SCENARIO2_REFERENCE, "rollout", fresh),
+            record("toy", "rollout", stays),
+        ]
+    )
+    assert set(out) == {"passive", "rollout"} and out["passive"]["steps"] == [10, 11, 21]
+    assert out["passive"]["seeds_recovering"] == 0 and out["passive"]["reference_f_R2"] is None
+    rollout = out["rollout"]
+    assert rollout["f_R2"] == [[6.0, 1.0], [10.0, 1.0], [7.0, 1.0]] and rollout["seeds_recovering"] == 2
+    assert rollout["reference_f_R2"] == [6.5, 0.0]
