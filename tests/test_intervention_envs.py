@@ -108,3 +108,16 @@ def test_fixed_targets_wrapper_passes_sb3_check_env():
 
     with pytest.warns(UserWarning):  # SB3 recommends a normalised Box; the operating region is kept as is
         sb3_check_env(FixedTargetsWrapper(gym.make("dogym/Microservice-v0"), ["C1", "L2"]))
+
+
+def test_microservice_calibration_matches_its_documentation():
+    from dogym.envs.microservice import response_s1, response_s2
+
+    light = {"lt1": 0.01, "lt2": 0.01, "p1": 0.5, "p2": 0.5}
+    for response in (response_s1, response_s2):
+        assert 0.15 < response(**light, c1=1.0, c3=1.0) < 0.22  # ~0.2 s at 1 CPU under light load
+        assert 0.08 < response(**light, c1=5.0, c3=5.0) < 0.13  # ~0.1 s at 5 CPUs
+    env = MicroserviceEnv(scenario=2)
+    nominal = np.array([[1.0, 0.5, 1.0, 1.0]])  # Lt2, P2, C1, C3
+    before, after = (env.scm_at(t).function("R2", nominal)[0] for t in (10, 11))
+    assert before < 0.25 and 1.5 < after < 2.5  # the background S1 load takes 90% of a 1-CPU node
