@@ -1,6 +1,7 @@
 """Seed-000 benchmark: Table 1, loss curves (Figs. 7, 17, 19) and the rollout decision time on the microservice SCM.
 
 python benchmarks/active_learning.py [--quick] [--seeds 0 1 2 3 4] [--workers 1] [--out benchmarks/results/acl]
+    [--recovery-seeds N]   (also: scenario 2's recovery over seeds 0..N-1 -> scenario2_recovery.json)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np  # noqa: E402
 from dogym.agents.acl_estimator import GPConfig  # noqa: E402
 from dogym.agents.active_learning import make_learner  # noqa: E402
 from dogym.envs.microservice import MicroserviceEnv  # noqa: E402
-from dogym.experiments.acl import MICROSERVICE_COST_WEIGHT, reproduce_acl  # noqa: E402
+from dogym.experiments.acl import MICROSERVICE_COST_WEIGHT, reproduce_acl, scenario2_recovery  # noqa: E402
 from dogym.experiments.io import atomic_write_json  # noqa: E402
 
 
@@ -47,6 +48,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/results/acl")
+    parser.add_argument(
+        "--recovery-seeds", type=int, default=0, help="also summarise scenario 2's recovery over this many seeds"
+    )
     args = parser.parse_args()
     times = decision_seconds(5 if args.quick else 20)
     timing = {"median_s": float(np.median(times)), "min_s": float(np.min(times)), "n": len(times), "paper_s": 12.5}
@@ -61,6 +65,16 @@ def main() -> None:
     for exp, by in summary["curves"].items():
         print(exp, {lab: round(c["mean"][-1], 1) for lab, c in by.items()})
     print(f"microservice rollout decision (l=1, m=5, L=10, DE 10x30): median {timing['median_s']:.3f} s (paper 12.5 s)")
+    if args.recovery_seeds > 0:
+        recovery = scenario2_recovery(args.out, range(args.recovery_seeds), args.workers)
+        for label, r in recovery.items():
+            if label != "seeds":
+                f_r2 = ", ".join(f"t={t}: {m:.1f} +- {s:.1f}" for t, (m, s) in zip(r["steps"], r["f_R2"], strict=True))
+                print(
+                    f"scenario 2 f_R2, {label} ({r['seeds']} seeds): {f_r2}; lower at t={r['steps'][2]} than at "
+                    f"t={r['steps'][1]}: {r['seeds_recovering']}; fresh start, t={r['steps'][0]}: "
+                    f"{r['reference_f_R2'][0]:.1f} +- {r['reference_f_R2'][1]:.1f}"
+                )
 
 
 if __name__ == "__main__":

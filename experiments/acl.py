@@ -312,6 +312,24 @@ def _markdown(table: list[dict], curves: dict, costs: dict, recovery: dict, seed
     return "\n".join(lines)
 
 
+def scenario2_recovery(out_dir: str | os.PathLike[str], seeds: Sequence[int], workers: int = 1) -> dict:
+    """The scenario-2 recovery summary (`_recovery`) of the random and rollout (1, 5) learners over many seeds, on
+    scenario 2 and on its changed system from t = 1; cells are cached (shared with `reproduce_acl`) under
+    `out_dir/cells/`, the summary is written to `out_dir/scenario2_recovery.json` and returned."""
+    if not seeds:
+        raise ValueError("scenario2_recovery needs at least one seed")
+    learners = (("random", "random"), ("rollout", "rollout l=1 m=5"))
+    cells = [
+        Cell(exp, label, policy, seed, 30, learner_options(EXPERIMENT_ENVS["ms2"], policy))
+        for seed in seeds
+        for exp in ("ms2", SCENARIO2_REFERENCE)
+        for policy, label in learners
+    ]
+    recovery = {"seeds": list(seeds), **_recovery(_collect(cells, Path(out_dir) / "cells", workers))}
+    atomic_write_json(Path(out_dir) / "scenario2_recovery.json", recovery)
+    return recovery
+
+
 def reproduce_acl(
     out_dir: str | os.PathLike[str], seeds: Sequence[int] = (0, 1, 2, 3, 4), quick: bool = False, workers: int = 1
 ) -> dict:

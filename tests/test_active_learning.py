@@ -169,3 +169,27 @@ def test_scenario2_recovery_summary_compares_with_the_fresh_start_reference():
     rollout = out["rollout"]
     assert rollout["f_R2"] == [[6.0, 1.0], [10.0, 1.0], [7.0, 1.0]] and rollout["seeds_recovering"] == 2
     assert rollout["reference_f_R2"] == [6.5, 0.0]
+
+
+def test_scenario2_recovery_study_reads_cached_cells_and_writes_its_summary(tmp_path):
+    import json
+
+    from dogym.experiments import acl
+
+    def fake_record(experiment, policy, label, seed):
+        cell = acl.Cell(experiment, label, policy, seed, 30, acl.learner_options(acl.EXPERIMENT_ENVS["ms2"], policy))
+        r2 = [5.0] * 11 + [9.0] * 10 + [6.0 + seed] * 10
+        (tmp_path / "cells").mkdir(exist_ok=True)
+        losses = [{"R2": v} for v in r2]
+        record = {"cell": {"experiment": experiment, "label": label}, "losses": r2, "function_losses": losses}
+        (tmp_path / "cells" / f"{cell.key}.json").write_text(json.dumps(record))
+
+    for seed in (0, 1):
+        for exp in ("ms2", acl.SCENARIO2_REFERENCE):
+            fake_record(exp, "random", "random", seed)
+            fake_record(exp, "rollout", "rollout l=1 m=5", seed)
+    out = acl.scenario2_recovery(tmp_path, [0, 1])  # every cell cached: nothing runs
+    assert out["seeds"] == [0, 1] and out["rollout l=1 m=5"]["f_R2"][2] == [6.5, 0.5]
+    assert json.loads((tmp_path / "scenario2_recovery.json").read_text()) == out
+    with pytest.raises(ValueError, match="at least one seed"):
+        acl.scenario2_recovery(tmp_path, [])
