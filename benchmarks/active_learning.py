@@ -14,11 +14,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # tiny GPs: BLAS threads only ove
 
 import numpy as np  # noqa: E402
 
-from dogym.agents.acl_estimator import GPConfig  # noqa: E402
-from dogym.agents.active_learning import make_learner  # noqa: E402
-from dogym.envs.microservice import MicroserviceEnv  # noqa: E402
-from dogym.experiments.acl import MICROSERVICE_COST_WEIGHT, reproduce_acl, scenario2_recovery  # noqa: E402
+from dogym.agents.identification.estimator import GPConfig  # noqa: E402
+from dogym.agents.identification.learner import make_learner  # noqa: E402
+from dogym.envs.identification.microservice import MicroserviceEnv  # noqa: E402
 from dogym.experiments.io import atomic_write_json  # noqa: E402
+from dogym.experiments.papers.acl import MICROSERVICE_COST_WEIGHT, reproduce_acl, scenario2_recovery  # noqa: E402
 
 
 def decision_seconds(n_decisions: int, n_data: int = 15, seed: int = 0) -> list[float]:

@@ -28,11 +28,11 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
-from dogym.agents.online_causal_rl import initial_structure_learner  # noqa: E402
+from dogym.agents.rl.online_causal import initial_structure_learner  # noqa: E402
 from dogym.causal import edge_metrics  # noqa: E402
-from dogym.causal.hawkes_baseline import hawkes_granger_graph  # noqa: E402
-from dogym.causal.thp import THP  # noqa: E402
-from dogym.envs.alarm_logs import AlarmLog, sample_alarm_log  # noqa: E402
+from dogym.causal.structure.hawkes_baseline import hawkes_granger_graph  # noqa: E402
+from dogym.causal.structure.thp import THP  # noqa: E402
+from dogym.envs.fault_alarm.logs import AlarmLog, sample_alarm_log  # noqa: E402
 from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 TARGET_F1 = 0.84

@@ -1,6 +1,7 @@
-"""dogym.causal: the one shared causal module (graphs, causal models, estimation, structure learning)."""
+"""dogym.causal: the one shared causal module (graphs, causal models, estimation, structure learning).
 
-from dogym.causal.alarm_graph import ALARM_EDGES, ALARM_TYPES, alarm_causal_order, alarm_graph
+It holds no env's data and imports neither `dogym.envs` nor `dogym.agents`."""
+
 from dogym.causal.graphs import (
     EdgeMetrics,
     NotADAGError,
@@ -19,13 +20,9 @@ from dogym.causal.graphs import (
 )
 
 __all__ = [
-    "ALARM_EDGES",
-    "ALARM_TYPES",
     "EdgeMetrics",
     "NotADAGError",
     "adjacency_matrix",
-    "alarm_causal_order",
-    "alarm_graph",
     "ancestors",
     "assert_dag",
     "causal_order",
@@ -74,12 +71,12 @@ __all__ += [
 ]
 
 # --- Structure learning (seed 002): event tables, THP, tick baseline, ATT orientation, BIC pruning, online learner
-from dogym.causal.att import ATTEstimate, ATTEstimator, orient  # noqa: E402
-from dogym.causal.bic_pruning import CountTransitions, bic_prune, count_scorers  # noqa: E402
-from dogym.causal.event_table import EventTable, EventTableError  # noqa: E402
-from dogym.causal.hawkes_baseline import HawkesGraphResult, hawkes_granger_graph  # noqa: E402
-from dogym.causal.online_learner import OnlineStructureLearner, random_dag  # noqa: E402
-from dogym.causal.thp import THP, THPResult, excitation_features  # noqa: E402
+from dogym.causal.structure.att import ATTEstimate, ATTEstimator, orient  # noqa: E402
+from dogym.causal.structure.bic import CountTransitions, bic_prune, count_scorers  # noqa: E402
+from dogym.causal.structure.event_table import EventTable, EventTableError  # noqa: E402
+from dogym.causal.structure.hawkes_baseline import HawkesGraphResult, hawkes_granger_graph  # noqa: E402
+from dogym.causal.structure.online import OnlineStructureLearner, random_dag  # noqa: E402
+from dogym.causal.structure.thp import THP, THPResult, excitation_features  # noqa: E402
 
 __all__ += [
     "THP",

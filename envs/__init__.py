@@ -6,12 +6,16 @@ import gymnasium as gym
 
 #: env id -> (entry point, max_episode_steps or None, default kwargs). Registration is idempotent.
 ENV_SPECS: dict[str, tuple[str, int | None, dict]] = {
-    "dogym/FaultAlarm-v0": ("dogym.envs.fault_alarm:FaultAlarmEnv", 100, {}),
-    "dogym/FaultAlarmPoisson-v0": ("dogym.envs.fault_alarm:FaultAlarmEnv", 100, {"dynamics": "poisson"}),
-    "dogym/FaultAlarmSmall-v0": ("dogym.envs.fault_alarm:FaultAlarmSmallEnv", 100, {}),
-    "dogym/ToySCM-v0": ("dogym.envs.toy_scm:ToySCMEnv", 30, {}),
-    "dogym/Microservice-v0": ("dogym.envs.microservice:MicroserviceEnv", 30, {"scenario": 1}),
-    "dogym/MicroserviceNonStationary-v0": ("dogym.envs.microservice:MicroserviceEnv", 30, {"scenario": 2}),
+    "dogym/FaultAlarm-v0": ("dogym.envs.fault_alarm.env:FaultAlarmEnv", 100, {}),
+    "dogym/FaultAlarmPoisson-v0": ("dogym.envs.fault_alarm.env:FaultAlarmEnv", 100, {"dynamics": "poisson"}),
+    "dogym/FaultAlarmSmall-v0": ("dogym.envs.fault_alarm.env:FaultAlarmSmallEnv", 100, {}),
+    "dogym/ToySCM-v0": ("dogym.envs.identification.toy_scm:ToySCMEnv", 30, {}),
+    "dogym/Microservice-v0": ("dogym.envs.identification.microservice:MicroserviceEnv", 30, {"scenario": 1}),
+    "dogym/MicroserviceNonStationary-v0": (
+        "dogym.envs.identification.microservice:MicroserviceEnv",
+        30,
+        {"scenario": 2},
+    ),
 }
 
 

@@ -13,12 +13,12 @@ import yaml
 
 import dogym.envs  # noqa: F401  (importing it registers the dogym envs)
 from dogym.agents.evaluation import EvaluationResult, evaluate
+from dogym.agents.identification.family import ACL_AGENTS
 from dogym.agents.reference import REFERENCE_POLICIES
-from dogym.agents.rl_agents import RL_AGENTS
-from dogym.experiments.compare import format_summary, run_grid, write_outputs
-from dogym.experiments.identification import ACL_AGENTS
+from dogym.agents.rl.family import RL_AGENTS
+from dogym.experiments.grid import format_summary, run_grid, write_outputs
 from dogym.experiments.io import atomic_save_figure, atomic_write_json
-from dogym.experiments.training import RunConfig, evaluate_run, train
+from dogym.experiments.runner import RunConfig, evaluate_run, train
 
 
 class UsageError(Exception):
@@ -174,7 +174,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     """Reproduce a paper's table (runs the grid, writes a Markdown report beside the paper's numbers)."""
     seeds = _split(args.seeds or ("0,1,2,3" if args.table == "faultalarm" else "0,1,2,3,4"), "--seeds", int)
     if args.table == "faultalarm":
-        from dogym.experiments.reproduce_faultalarm import reproduce_faultalarm
+        from dogym.experiments.papers.faultalarm import reproduce_faultalarm
 
         timesteps = args.timesteps or (3_000 if args.quick else 15_000)
         command = (
@@ -189,7 +189,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             command,
         )
     else:
-        from dogym.experiments.acl import reproduce_acl
+        from dogym.experiments.papers.acl import reproduce_acl
 
         path = Path(args.out or ("benchmarks/results/acl" + ("-quick" if args.quick else "")))
         reproduce_acl(path, seeds, quick=args.quick, workers=args.workers)

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from dogym.agents.acl_estimator import CausalGPEstimator, GPConfig
-from dogym.agents.acl_policies import MaskCost, RandomPolicy
-from dogym.agents.active_learning import make_learner, run_identification
+from dogym.agents.identification.estimator import CausalGPEstimator, GPConfig
+from dogym.agents.identification.learner import make_learner, run_identification
+from dogym.agents.identification.policies import MaskCost, RandomPolicy
 from dogym.causal.intervention import Intervention
-from dogym.envs.microservice import MicroserviceEnv
-from dogym.envs.toy_scm import ToySCMEnv, toy_scm
+from dogym.envs.identification.microservice import MicroserviceEnv
+from dogym.envs.identification.toy_scm import ToySCMEnv, toy_scm
 
 SMALL_DE = dict(horizon=2, n_rollouts=3, popsize=5, maxiter=4)
 
@@ -146,7 +146,7 @@ def test_simulated_surrogate_equals_refitting_including_fifo_eviction(buffer_siz
 
 
 def test_scenario2_recovery_summary_compares_with_the_fresh_start_reference():
-    from dogym.experiments.acl import SCENARIO2_REFERENCE, _recovery
+    from dogym.experiments.papers.acl import SCENARIO2_REFERENCE, _recovery
 
     def record(experiment, label, r2):
         losses = [{"R2": v, "Lt2": 1.0} for v in r2]

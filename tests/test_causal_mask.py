@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import dogym.envs  # noqa: F401
-from dogym.agents.causal_mask import CausalMasker, CausalMaskWrapper
-from dogym.causal import alarm_graph
+from dogym.agents.rl.causal_mask import CausalMasker, CausalMaskWrapper
+from dogym.envs.fault_alarm.alarm_graph import alarm_graph
 
 TYPES = ("a", "b", "c", "d")
 CHAIN = nx.DiGraph([("a", "b"), ("b", "c")])  # d is isolated

@@ -11,9 +11,9 @@ import pytest
 
 import dogym.envs  # noqa: F401
 from dogym.agents import REFERENCE_POLICIES, evaluate
-from dogym.envs.alarm_dynamics import BranchingDynamics
-from dogym.envs.fault_alarm import FaultAlarmEnv
-from dogym.envs.validation import InvalidActionError
+from dogym.envs.core import InvalidActionError
+from dogym.envs.fault_alarm.dynamics import BranchingDynamics
+from dogym.envs.fault_alarm.env import FaultAlarmEnv
 
 
 @pytest.fixture

@@ -8,18 +8,15 @@ import pytest
 from scipy import integrate
 
 from dogym.causal import (
-    ALARM_TYPES,
     NotADAGError,
     adjacency_matrix,
-    alarm_causal_order,
-    alarm_graph,
     causal_order,
     edge_metrics,
     graph_from_adjacency,
     mutilate,
     parents,
 )
-from dogym.causal.hawkes import (
+from dogym.causal.structure.hawkes import (
     TopologicalHawkesModel,
     draw_offspring,
     hop_operators,
@@ -27,6 +24,7 @@ from dogym.causal.hawkes import (
     random_topology,
     sample_delays,
 )
+from dogym.envs.fault_alarm.alarm_graph import ALARM_TYPES, alarm_causal_order, alarm_graph
 
 
 def test_table3_graph():

@@ -9,8 +9,8 @@ from gymnasium.utils.env_checker import check_env
 
 import dogym.envs  # noqa: F401  (registers the envs)
 from dogym.causal.intervention import Intervention, InterventionError
+from dogym.envs.identification.microservice import MicroserviceEnv
 from dogym.envs.intervention import FixedTargetsWrapper
-from dogym.envs.microservice import MicroserviceEnv
 
 IDS = ["dogym/ToySCM-v0", "dogym/Microservice-v0", "dogym/MicroserviceNonStationary-v0"]
 
@@ -111,7 +111,7 @@ def test_fixed_targets_wrapper_passes_sb3_check_env():
 
 
 def test_microservice_calibration_matches_its_documentation():
-    from dogym.envs.microservice import response_s1, response_s2
+    from dogym.envs.identification.microservice import response_s1, response_s2
 
     light = {"lt1": 0.01, "lt2": 0.01, "p1": 0.5, "p2": 0.5}
     for response in (response_s1, response_s2):

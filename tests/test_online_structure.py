@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from dogym.causal import edge_metrics, is_dag
-from dogym.causal.att import ATTEstimator, orient
-from dogym.causal.bic_pruning import bic_prune
-from dogym.causal.hawkes import hop_operators
-from dogym.causal.online_learner import OnlineStructureLearner, random_dag
+from dogym.causal.structure.att import ATTEstimator, orient
+from dogym.causal.structure.bic import bic_prune
+from dogym.causal.structure.hawkes import hop_operators
+from dogym.causal.structure.online import OnlineStructureLearner, random_dag
 
 NAMES = ("A", "B", "C", "D", "E", "F")
 TRUTH = nx.DiGraph([("A", "B"), ("B", "C"), ("A", "D"), ("D", "E"), ("C", "F"), ("E", "F")])
@@ -142,7 +142,7 @@ def test_memory_stays_bounded() -> None:
 
 
 def test_two_way_support_is_settled_by_the_larger_relative_drop_not_by_significance() -> None:
-    from dogym.causal.att import ATTEstimate
+    from dogym.causal.structure.att import ATTEstimate
 
     names = ("X", "Y")
     supported = np.array([[False, True], [True, False]])

@@ -10,11 +10,11 @@ import torch as th
 
 import dogym.envs  # noqa: F401
 from dogym.agents import RandomActivePolicy, evaluate
-from dogym.agents.rl_agents import RL_AGENTS, VANILLA_OF
+from dogym.agents.rl.family import RL_AGENTS, VANILLA_OF
+from dogym.agents.rl.monitor import read_monitor
 from dogym.experiments.cli import main
-from dogym.experiments.compare import run_grid, write_outputs
-from dogym.experiments.monitor import read_monitor
-from dogym.experiments.training import RunConfig, TrainingRun, train
+from dogym.experiments.grid import run_grid, write_outputs
+from dogym.experiments.runner import RunConfig, TrainingRun, train
 
 SMALL = "dogym/FaultAlarmSmall-v0"
 FAST_PPO = {"n_steps": 128, "n_epochs": 4}

@@ -5,8 +5,8 @@ import pytest
 
 from dogym.causal.identification_loss import IdentificationLoss, region_points
 from dogym.causal.intervention import Intervention, InterventionError
-from dogym.envs.microservice import scenario1_scm
-from dogym.envs.toy_scm import toy_scm
+from dogym.envs.identification.microservice import scenario1_scm
+from dogym.envs.identification.toy_scm import toy_scm
 
 
 def test_sample_under_do_cuts_incoming_edges():

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from dogym.causal import edge_metrics, is_dag
-from dogym.causal.event_table import EventTable, EventTableError
-from dogym.causal.thp import THP
-from dogym.envs.alarm_logs import sample_alarm_log
+from dogym.causal.structure.event_table import EventTable, EventTableError
+from dogym.causal.structure.thp import THP
+from dogym.envs.fault_alarm.logs import sample_alarm_log
 
 SMALL = {"model_seed": 1}
 
@@ -97,7 +97,7 @@ def test_thp_full_bic_is_sparser_than_default() -> None:
 
 
 def test_tick_baseline_finds_strong_edges_and_rejects_bad_input() -> None:
-    from dogym.causal.hawkes_baseline import hawkes_granger_graph
+    from dogym.causal.structure.hawkes_baseline import hawkes_granger_graph
 
     truth = nx.DiGraph([("A", "B"), ("B", "C"), ("A", "D")])
     log = sample_alarm_log(

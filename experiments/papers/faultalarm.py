@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dogym.agents.rl_agents import RL_AGENTS, VANILLA_OF
-from dogym.experiments.compare import run_grid, write_outputs
+from dogym.agents.rl.family import RL_AGENTS, VANILLA_OF
+from dogym.experiments.grid import run_grid, write_outputs
 from dogym.experiments.io import atomic_write_text
-from dogym.experiments.training import RunConfig
+from dogym.experiments.runner import RunConfig
 
 #: Seed 002 Table 1: F1, precision, recall (mean, std over 4 seeds).
 PAPER_TABLE1 = {

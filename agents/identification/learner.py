@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dogym.agents.acl_estimator import CausalGPEstimator, GPConfig
-from dogym.agents.acl_policies import MaskCost, PassivePolicy, RandomPolicy, RolloutPolicy
+from dogym.agents.identification.estimator import CausalGPEstimator, GPConfig
+from dogym.agents.identification.policies import MaskCost, PassivePolicy, RandomPolicy, RolloutPolicy
 from dogym.causal.identification_loss import IdentificationLoss
 from dogym.causal.intervention import Intervention
 from dogym.envs.intervention import InterventionEnv

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from dogym.causal.event_table import EventTable
 from dogym.causal.graphs import causal_order
+from dogym.causal.structure.event_table import EventTable
 
 _BLOCK = 1024
 

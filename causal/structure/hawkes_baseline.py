@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from dogym.causal.event_table import EventTable
+from dogym.causal.structure.event_table import EventTable
 
 METHODS = ("adm4", "expkern")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import differential_evolution
 
-from dogym.agents.acl_estimator import CausalGPEstimator
+from dogym.agents.identification.estimator import CausalGPEstimator
 from dogym.causal.intervention import Intervention
 
 

@@ -34,13 +34,13 @@ from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoard
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import dogym.envs  # noqa: F401  (registers the envs)
-from dogym.agents.causal_mask import CausalMaskWrapper
 from dogym.agents.evaluation import EvaluationResult, ModelPolicy, evaluate
-from dogym.agents.online_causal_rl import StructureLearningCallback, initial_structure_learner
-from dogym.agents.rl_agents import RL_AGENTS, RLAgentSpec
-from dogym.experiments.identification import ACL_AGENTS, train_identification
+from dogym.agents.identification.family import ACL_AGENTS, train_identification
+from dogym.agents.rl.causal_mask import CausalMaskWrapper
+from dogym.agents.rl.family import RL_AGENTS, RLAgentSpec
+from dogym.agents.rl.monitor import EpisodeMonitor, read_monitor
+from dogym.agents.rl.online_causal import StructureLearningCallback, initial_structure_learner
 from dogym.experiments.io import atomic_write_bytes, atomic_write_json, atomic_write_text, csv_text
-from dogym.experiments.monitor import EpisodeMonitor, read_monitor
 
 ACTIVATIONS = {"relu": th.nn.ReLU, "tanh": th.nn.Tanh, "elu": th.nn.ELU, "leakyrelu": th.nn.LeakyReLU}
 

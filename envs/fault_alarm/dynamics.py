@@ -9,7 +9,7 @@ Two interchangeable dynamics share one interface (`AlarmDynamics`):
   pair are Poisson with intensity sum_k alpha A_k kappa X_t; an action zeroes one pair. There are no parent
   links, so an action clears only the pair it targets.
 
-Pairs are indexed p = device * n_types + type (see `dogym.causal.hawkes`).
+Pairs are indexed p = device * n_types + type (see `dogym.causal.structure.hawkes`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dogym.causal.hawkes import TopologicalHawkesModel, draw_offspring, kernel_mass
+from dogym.causal.structure.hawkes import TopologicalHawkesModel, draw_offspring, kernel_mass
 
 
 @dataclass(frozen=True)

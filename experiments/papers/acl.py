@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dogym.agents.acl_estimator import GPConfig
-from dogym.agents.active_learning import make_learner, run_identification
-from dogym.envs.microservice import CHANGE_STEP, MicroserviceEnv
-from dogym.envs.toy_scm import ToySCMEnv
+from dogym.agents.identification.estimator import GPConfig
+from dogym.agents.identification.learner import make_learner, run_identification
+from dogym.envs.identification.microservice import CHANGE_STEP, MicroserviceEnv
+from dogym.envs.identification.toy_scm import ToySCMEnv
 from dogym.experiments.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
 
 #: Paper (seed 000) Table 1: (lookahead, horizon) -> (loss at |D| = 30, seconds per decision on an Apple M4 Pro).

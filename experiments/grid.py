@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from dogym.agents.rl.monitor import read_monitor
 from dogym.experiments.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
-from dogym.experiments.monitor import read_monitor
-from dogym.experiments.training import RunConfig, is_finished, load_metrics, train
+from dogym.experiments.runner import RunConfig, is_finished, load_metrics, train
 
 #: (phase, metric) pairs compared across agents; phase "eval" = final policy, "train" = mean over training episodes.
 METRICS = (

@@ -12,9 +12,9 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from dogym.causal.online_learner import OnlineStructureLearner, random_dag
-from dogym.causal.thp import THP
-from dogym.envs.alarm_logs import sample_alarm_log
+from dogym.causal.structure.online import OnlineStructureLearner, random_dag
+from dogym.causal.structure.thp import THP
+from dogym.envs.fault_alarm.logs import sample_alarm_log
 
 
 def initial_structure_learner(

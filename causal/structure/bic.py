@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from dogym.causal.event_table import EventTable
-from dogym.causal.thp import TypeScorer
+from dogym.causal.structure.event_table import EventTable
+from dogym.causal.structure.thp import TypeScorer
 
 
 @dataclass

@@ -9,11 +9,11 @@ import networkx as nx
 import numpy as np
 from gymnasium import spaces
 
-from dogym.causal.alarm_graph import alarm_graph
 from dogym.causal.graphs import causal_order, induced_subgraph
-from dogym.causal.hawkes import TopologicalHawkesModel
-from dogym.envs.alarm_dynamics import AlarmDynamics, BranchingDynamics, DynamicsConfig, PoissonDynamics
-from dogym.envs.validation import discrete_action, merge_config
+from dogym.causal.structure.hawkes import TopologicalHawkesModel
+from dogym.envs.core import discrete_action, merge_config
+from dogym.envs.fault_alarm.alarm_graph import alarm_graph
+from dogym.envs.fault_alarm.dynamics import AlarmDynamics, BranchingDynamics, DynamicsConfig, PoissonDynamics
 
 DYNAMICS = {"branching": BranchingDynamics, "poisson": PoissonDynamics}
 REWARD_MODES = ("paper", "authors")
@@ -23,7 +23,7 @@ class FaultAlarmEnv(gym.Env):
     """Clear cascading alarms in a network of devices by acting on their root causes.
 
     Alarms of 18 types (`dogym.causal.ALARM_TYPES`) on 50 devices propagate along the true alarm-type DAG of
-    Table 3 of seed 002 and a random device topology, as a topological Hawkes process (`dogym.causal.hawkes`)
+    Table 3 of seed 002 and a random device topology, as a topological Hawkes process (`dogym.causal.structure.hawkes`)
     with the parameters of Table 2. Each step covers `time_range` time units in which root-cause alarms (on the
     10 highest-degree devices x the 5 earliest types of the causal order) arrive with probability `p_root`,
     noise alarms with probability `p_noise`, and every active alarm keeps exciting children on its own device

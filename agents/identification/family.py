@@ -18,11 +18,11 @@ import gymnasium as gym
 import numpy as np
 import yaml
 
-from dogym.agents.acl_estimator import GPConfig
-from dogym.agents.active_learning import make_learner, run_identification
+from dogym.agents.identification.estimator import GPConfig
+from dogym.agents.identification.learner import make_learner, run_identification
 from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
 
-#: agent name -> identification policy of `dogym.agents.active_learning`.
+#: agent name -> identification policy of `dogym.agents.identification.learner`.
 ACL_AGENTS = {
     "acl-passive": ("passive", "passive learning: observe under do(0) only"),
     "acl-random": ("random", "random interventions over the operating region"),
@@ -37,7 +37,7 @@ def train_identification(
     agent: str, env_id: str, seed: int, steps: int, options: dict[str, Any], run_dir: Path
 ) -> dict[str, Any]:
     """Run one identification experiment and write its folder; returns its metrics."""
-    from dogym.experiments.acl import learner_options
+    from dogym.experiments.papers.acl import learner_options
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     policy = ACL_AGENTS[agent][0]

@@ -16,7 +16,7 @@ from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from torch import nn
 
-from dogym.agents.masked_dqn import MaskedD3QN, MaskedDQN
+from dogym.agents.rl.masked_dqn import MaskedD3QN, MaskedDQN
 
 _NET = [128, 128]
 #: Table 4, PPO rows: lr 3e-4 (actor and critic share one optimiser in SB3), batch 64, gamma 0.99, clip 0.2,

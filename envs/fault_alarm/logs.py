@@ -20,8 +20,8 @@ import gymnasium as gym
 import networkx as nx
 import numpy as np
 
-from dogym.causal.event_table import EventTable
-from dogym.envs.alarm_dynamics import BranchingDynamics
+from dogym.causal.structure.event_table import EventTable
+from dogym.envs.fault_alarm.dynamics import BranchingDynamics
 
 
 class _RecordingDynamics(BranchingDynamics):

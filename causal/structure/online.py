@@ -1,8 +1,8 @@
 """Online structure learner (seed 002 Algorithm 1, causal structure learning phase).
 
 An agent feeds it the transitions it collects (`add_step` with FaultAlarm observations and step info, or the
-lower-level `add_intervention` / `add_counts`); `update()` runs ATT orientation (eq. 5, `dogym.causal.att`) and
-then BIC pruning (eq. 6, `dogym.causal.bic_pruning`) on the observational log plus all interventional count
+lower-level `add_intervention` / `add_counts`); `update()` runs ATT orientation (eq. 5, `dogym.causal.structure.att`) and
+then BIC pruning (eq. 6, `dogym.causal.structure.bic`) on the observational log plus all interventional count
 transitions, and returns the new graph. The graph is always a DAG over the alarm types; `causal_order` is a
 topological order of it, and `metrics(truth)` compares it with a known graph.
 """
@@ -15,11 +15,11 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from dogym.causal.att import ATTEstimate, ATTEstimator, orient
-from dogym.causal.bic_pruning import CountTransitions, bic_prune, count_scorers
-from dogym.causal.event_table import EventTable
 from dogym.causal.graphs import EdgeMetrics, assert_dag, causal_order, edge_metrics
-from dogym.causal.hawkes import hop_operators
+from dogym.causal.structure.att import ATTEstimate, ATTEstimator, orient
+from dogym.causal.structure.bic import CountTransitions, bic_prune, count_scorers
+from dogym.causal.structure.event_table import EventTable
+from dogym.causal.structure.hawkes import hop_operators
 
 
 def random_dag(type_names: Sequence[str], density: float, seed: int) -> nx.DiGraph:
