@@ -101,7 +101,7 @@ def test_fitted_hyperparameters_mode_runs_and_bad_options_raise():
 def test_reproduce_acl_quick_writes_results_and_skips_finished_cells(tmp_path, monkeypatch):
     import json
 
-    from dogym.experiments import acl
+    from dogym.experiments.papers import acl
 
     summary = acl.reproduce_acl(tmp_path, seeds=[0], quick=True)
     for name in (
@@ -174,7 +174,7 @@ def test_scenario2_recovery_summary_compares_with_the_fresh_start_reference():
 def test_scenario2_recovery_study_reads_cached_cells_and_writes_its_summary(tmp_path):
     import json
 
-    from dogym.experiments import acl
+    from dogym.experiments.papers import acl
 
     def fake_record(experiment, policy, label, seed):
         cell = acl.Cell(experiment, label, policy, seed, 30, acl.learner_options(acl.EXPERIMENT_ENVS["ms2"], policy))
