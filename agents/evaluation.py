@@ -1,8 +1,13 @@
-"""Evaluate a policy on FaultAlarm-style envs: episode reward, steps, alarms per step, cleared-episode rate."""
+"""Evaluate a policy on any episodic dogym env: episode reward and length, plus the env's own episode metrics.
+
+An env may define `episode_metrics(infos, terminated) -> dict` (FaultAlarm: alarms per step, cleared, exploded);
+numeric metrics are summarised by mean and std over episodes, boolean ones by their rate.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -11,17 +16,16 @@ from tqdm.auto import tqdm
 
 from dogym.agents.reference import Policy
 
+EpisodeMetrics = Callable[[Sequence[Mapping[str, Any]], bool], Mapping[str, float | bool]]
+
 
 @dataclass(frozen=True)
 class EpisodeStats:
-    """One episode's outcome."""
+    """One episode's outcome: total reward, steps, and the env's episode metrics."""
 
     reward: float
     steps: int
-    cleared: bool  # ended with no active alarm
-    exploded: bool  # ended with more active alarms than the env allows
-    mean_alarms: float  # active alarms per step, averaged over the episode's steps
-    max_alarms: int
+    metrics: Mapping[str, float | bool]
 
 
 @dataclass(frozen=True)
@@ -34,38 +38,39 @@ class EvaluationResult:
     episodes: tuple[EpisodeStats, ...]
 
     def summary(self) -> dict[str, float | int | str]:
-        """Means and standard deviations over episodes, and the cleared / exploded rates."""
-        rows = {k: np.array([getattr(e, k) for e in self.episodes], dtype=float) for k in asdict(self.episodes[0])}
+        """Means and standard deviations over episodes (`<name>_mean`, `<name>_std`); rates of boolean metrics
+        (`<name>_rate`)."""
         out: dict[str, float | int | str] = {"policy": self.policy, "env": self.env_id, "seed": self.seed}
         out["episodes"] = len(self.episodes)
-        for key in ("reward", "steps", "mean_alarms", "max_alarms"):
-            out[f"{key}_mean"] = float(rows[key].mean())
-            out[f"{key}_std"] = float(rows[key].std())
-        out["cleared_rate"] = float(rows["cleared"].mean())
-        out["exploded_rate"] = float(rows["exploded"].mean())
+        columns: dict[str, list[Any]] = {"reward": [e.reward for e in self.episodes]}
+        columns["steps"] = [e.steps for e in self.episodes]
+        for key in self.episodes[0].metrics:
+            columns[key] = [e.metrics[key] for e in self.episodes]
+        for key, values in columns.items():
+            if isinstance(values[0], bool | np.bool_):
+                out[f"{key}_rate"] = float(np.mean(values))
+            else:
+                out[f"{key}_mean"] = float(np.mean(values))
+                out[f"{key}_std"] = float(np.std(values))
         return out
+
+
+def episode_metrics_of(env: gym.Env) -> EpisodeMetrics | None:
+    """The env's `episode_metrics` function, if it defines one."""
+    return getattr(env.unwrapped, "episode_metrics", None)
 
 
 def run_episode(env: gym.Env, policy: Policy, seed: int) -> EpisodeStats:
     """Play one episode from `env.reset(seed=seed)` to termination or truncation."""
     obs, info = env.reset(seed=seed)
-    total, steps, alarms, done = 0.0, 0, [], False
-    terminated = False
+    total, infos, done, terminated = 0.0, [], False, False
     while not done:
         obs, reward, terminated, truncated, info = env.step(policy.act(obs, info))
         total += float(reward)
-        steps += 1
-        alarms.append(info["n_alarms"])
+        infos.append(info)
         done = terminated or truncated
-    n_final = info["n_alarms"]
-    return EpisodeStats(
-        reward=total,
-        steps=steps,
-        cleared=bool(terminated and n_final == 0),
-        exploded=bool(info.get("exploded", False)),
-        mean_alarms=float(np.mean(alarms)),
-        max_alarms=int(max(alarms)),
-    )
+    summarise = episode_metrics_of(env)
+    return EpisodeStats(total, len(infos), dict(summarise(infos, terminated)) if summarise else {})
 
 
 def evaluate(
@@ -84,7 +89,8 @@ def evaluate(
 
 
 class ModelPolicy:
-    """A trained SB3 model as a `Policy`: deterministic actions, restricted to `info["action_mask"]` if `masked`."""
+    """A trained model with SB3's `predict` as a `Policy`: deterministic actions, restricted to
+    `info["action_mask"]` if `masked`."""
 
     def __init__(self, model: Any, name: str, masked: bool) -> None:
         self.model, self.name, self.masked = model, name, masked
@@ -92,7 +98,8 @@ class ModelPolicy:
     def reset(self, seed: int | None = None) -> None:
         """Deterministic; nothing to seed."""
 
-    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
+    def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> int:
+        """The model's deterministic action."""
         if self.masked:
             action, _ = self.model.predict(observation, deterministic=True, action_masks=info["action_mask"])
         else:

@@ -28,7 +28,7 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
-from dogym.agents.rl.online_causal import initial_structure_learner  # noqa: E402
+from dogym.agents.rl.online_causal import add_alarm_step, initial_structure_learner  # noqa: E402
 from dogym.causal import edge_metrics  # noqa: E402
 from dogym.causal.structure.hawkes_baseline import hawkes_granger_graph  # noqa: E402
 from dogym.causal.structure.thp import THP  # noqa: E402
@@ -103,7 +103,7 @@ def online(seed: int, init: str, budget: int, every: int) -> dict[str, Any]:
     env = gym.make("dogym/FaultAlarm-v0")
     base = env.unwrapped
     t0 = time.perf_counter()
-    learner = initial_structure_learner("dogym/FaultAlarm-v0", {}, init, seed)  # 2000-event log, THP or random
+    learner = initial_structure_learner(env, init, seed)  # 2000-event log, THP or random
     f1_start = learner.metrics(base.true_graph).f1
     rng = np.random.default_rng(seed)
     obs, info = env.reset(seed=seed)
@@ -112,7 +112,7 @@ def online(seed: int, init: str, budget: int, every: int) -> dict[str, Any]:
     for step in range(1, budget + 1):
         action = int(rng.choice(np.flatnonzero(info["action_mask"])))
         next_obs, _, terminated, truncated, info = env.step(action)
-        learner.add_step(obs, next_obs, info)
+        add_alarm_step(learner, obs, next_obs, info)
         obs = next_obs
         if terminated or truncated:
             obs, info = env.reset()

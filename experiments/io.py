@@ -48,9 +48,9 @@ def atomic_save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 110) -
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:
-    """Rows of dicts (keys of the first row as the header) as CSV text."""
+    """Rows of dicts as CSV text; the header is every key in order of first appearance (missing cells empty)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer = csv.DictWriter(out, fieldnames=list(dict.fromkeys(k for row in rows for k in row)), restval="")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()

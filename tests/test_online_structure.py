@@ -114,6 +114,7 @@ def test_learner_on_fault_alarm_steps() -> None:
     import gymnasium as gym
 
     import dogym.envs  # noqa: F401
+    from dogym.agents.rl.online_causal import add_alarm_step
 
     env = gym.make("dogym/FaultAlarmSmall-v0")
     base = env.unwrapped
@@ -122,7 +123,7 @@ def test_learner_on_fault_alarm_steps() -> None:
     obs, info = env.reset(seed=0)
     for _ in range(1500):
         nobs, _, term, trunc, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
-        learner.add_step(obs, nobs, info)
+        add_alarm_step(learner, obs, nobs, info)
         obs = nobs
         if term or trunc:
             obs, info = env.reset()

@@ -1,90 +1,140 @@
-"""Identification runs (seed 000) through `train.py train / compare`: a GP active causal learner on an intervention
-env for `timesteps` interventions, with loss (5) after every step.
+"""The identification family (Hammar & Stadler, "Online Identification of IT Systems through Active Causal
+Learning"): a GP active causal learner on an intervention env for `budget` interventions, with loss (5) against the
+env's ground truth (evaluation only) after every step.
 
-A run folder holds `config.yaml`, `losses.csv` (per step: loss (5), surrogate loss, decision seconds, cost,
-intervention) and `metrics.json` (written last: the run is finished when it exists). Runs are short (tens of
-interventions), so an interrupted run restarts from scratch; being seeded, it repeats exactly.
+A run folder gets `losses.csv` (per step: loss (5), surrogate loss, decision seconds, cost, intervention). Runs are
+short (tens of interventions), so an interrupted run restarts from scratch; being seeded, it repeats exactly.
 """
 
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import yaml
 
 from dogym.agents.identification.estimator import GPConfig
-from dogym.agents.identification.learner import make_learner, run_identification
-from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
-
-#: agent name -> identification policy of `dogym.agents.identification.learner`.
-ACL_AGENTS = {
-    "acl-passive": ("passive", "passive learning: observe under do(0) only"),
-    "acl-random": ("random", "random interventions over the operating region"),
-    "acl-rollout": ("rollout", "rollout intervention policy (l = 1, m = 5, L = 10, DE 10 x 30)"),
-}
-
-#: options only the rollout policy takes (ignored for the passive and random learners, as documented in --help).
-ROLLOUT_OPTIONS = ("lookahead", "horizon", "n_rollouts", "gamma", "cost_weight", "popsize", "maxiter")
+from dogym.agents.identification.learner import IdentificationRun, make_learner, run_identification
+from dogym.agents.identification.plots import plot_losses
+from dogym.agents.registry import RunContext
 
 
-def train_identification(
-    agent: str, env_id: str, seed: int, steps: int, options: dict[str, Any], run_dir: Path
-) -> dict[str, Any]:
-    """Run one identification experiment and write its folder; returns its metrics."""
-    from dogym.experiments.papers.acl import learner_options
+class IdentificationAgent:
+    """One run's learner: the estimator and intervention policy named by the agent spec's `policy` option, with the
+    run's resolved options (gp, buffer_size, model_eviction and, for the rollout policy, its parameters)."""
 
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    policy = ACL_AGENTS[agent][0]
-    env = gym.make(env_id)
-    if not hasattr(env.unwrapped, "scm_at"):
-        raise ValueError(f"agent {agent!r} needs an intervention env (ToySCM, Microservice), got {env_id}")
-    opts = {**learner_options(env_id, policy), **options}
-    if policy != "rollout":  # a compare grid's rollout options do not apply to the passive / random baselines
-        opts = {k: v for k, v in opts.items() if k not in ROLLOUT_OPTIONS}
-    atomic_write_text(
-        run_dir / "config.yaml",
-        yaml.safe_dump({"agent": agent, "env": env_id, "seed": seed, "timesteps": steps, "learner_options": opts}),
-    )
-    gp = GPConfig(**opts.pop("gp", {}))
-    try:
-        learner = make_learner(policy, env, gp, opts.pop("buffer_size", None), **opts)
-    except TypeError as err:
-        raise ValueError(f"bad learner option for {agent}: {err}") from err
-    start = time.perf_counter()
-    run = run_identification(env, learner, steps, seed)
-    seconds = time.perf_counter() - start
-    rows = [
-        {
-            "step": t,
-            "loss": loss,
-            "surrogate": run.surrogate[t],
-            "decision_seconds": run.decision_seconds[t - 1] if t else "",
-            "cost": run.costs[t - 1] if t else "",
-            "intervention": run.interventions[t - 1] if t else "",
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        self.env = gym.make(context.env_id, **context.env_kwargs)
+        options = dict(context.hyperparams)
+        gp = GPConfig(**options.pop("gp", {}))
+        try:
+            self.learner = make_learner(context.spec.options["policy"], self.env, gp, options.pop("buffer_size", None),
+                                        **options)  # fmt: skip
+        except TypeError as err:
+            raise ValueError(f"bad option for {context.spec.name}: {err}") from err
+        self.record: IdentificationRun | None = None
+        self.seconds = 0.0
+
+    def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool:
+        """`budget` interventions from the start (runs are short: no checkpoints)."""
+        start = time.perf_counter()
+        self.record = run_identification(self.env, self.learner, budget, self.context.seed)
+        self.seconds = time.perf_counter() - start
+        return True
+
+    def act(self, observation: Any, info: Mapping[str, Any]) -> Any:
+        """The learner's next intervention (its policy's own random stream)."""
+        return self.learner.act(np.random.default_rng(self.context.seed))
+
+    def state(self, folder: Path) -> dict[str, Any]:
+        """Nothing: an interrupted run restarts."""
+        return {}
+
+    def restore(self, state: Mapping[str, Any], folder: Path) -> None:
+        """Nothing to restore (see `state`)."""
+
+    def save(self, folder: Path) -> None:
+        """losses.csv: one row per step."""
+        from dogym.experiments.io import atomic_write_text, csv_text
+
+        run = self._run()
+        rows = [
+            {
+                "step": t,
+                "loss": loss,
+                "surrogate": run.surrogate[t],
+                "decision_seconds": run.decision_seconds[t - 1] if t else "",
+                "cost": run.costs[t - 1] if t else "",
+                "intervention": run.interventions[t - 1] if t else "",
+            }
+            for t, loss in enumerate(run.losses)
+        ]
+        atomic_write_text(folder / "losses.csv", csv_text(rows))
+
+    def summary(self) -> dict[str, Any]:
+        """Loss (5) before and after, decision times, cost, and the per-step record."""
+        run = self._run()
+        return {
+            "timesteps": len(run.costs),
+            "train_seconds": self.seconds,
+            "identification": {
+                "final_loss": run.losses[-1],
+                "initial_loss": run.losses[0],
+                "median_decision_seconds": float(np.median(run.decision_seconds)),
+                "total_cost": float(np.sum(run.costs)),
+            },
+            "losses": run.losses,
+            "run": asdict(run),
         }
-        for t, loss in enumerate(run.losses)
-    ]
-    atomic_write_text(run_dir / "losses.csv", csv_text(rows))
+
+    def _run(self) -> IdentificationRun:
+        if self.record is None:
+            raise RuntimeError("the learner has not run yet: call learn() first")
+        return self.record
+
+
+class IdentificationFamily:
+    """The family protocol for the identification learners (see `dogym.agents.registry.Family`)."""
+
+    name = "identification"
+    budget_unit = "interventions"
+    default_budget = 30
     metrics = {
-        "agent": agent,
-        "env": env_id,
-        "seed": seed,
-        "timesteps": steps,
-        "train_seconds": seconds,
-        "identification": {
-            "final_loss": run.losses[-1],
-            "initial_loss": run.losses[0],
-            "median_decision_seconds": float(np.median(run.decision_seconds)),
-            "total_cost": float(np.sum(run.costs)),
-        },
-        "losses": run.losses,
-        "run": {k: v for k, v in asdict(run).items() if k in ("function_losses", "interventions")},
+        "identification/final_loss": False,
+        "identification/median_decision_seconds": False,
+        "identification/total_cost": False,
     }
-    atomic_write_json(run_dir / "metrics.json", metrics)
-    return metrics
+    headline = tuple(metrics)
+
+    def build(self, context: RunContext) -> IdentificationAgent:
+        """A fresh learner for the run."""
+        return IdentificationAgent(context)
+
+    def load(self, context: RunContext) -> IdentificationAgent:
+        """Learners are not saved: evaluating a finished run means reading its metrics."""
+        raise ValueError(f"{context.spec.name} runs are evaluated by their loss curves (metrics.json, losses.csv)")
+
+    def evaluate(self, agent: IdentificationAgent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]:
+        """Nothing beyond the loss curve the run already recorded."""
+        return {}
+
+    def curves(self, context: RunContext) -> list[dict[str, Any]]:
+        """Loss (5) after each intervention."""
+        import json
+
+        losses = json.loads((context.run_dir / "metrics.json").read_text(encoding="utf-8"))["losses"]
+        base = {"agent": context.spec.name, "env": context.env_id, "seed": context.seed, "kind": "loss"}
+        return [{**base, "timesteps": t, "loss": v} for t, v in enumerate(losses)]
+
+    def plot(self, rows: list[dict[str, Any]], out_dir: Path, title: str) -> list[Path]:
+        """Loss (5) per intervention, one panel per env, as loss_curves.png."""
+        mine = [r for r in rows if r["kind"] == "loss"]
+        return [plot_losses(mine, out_dir / "loss_curves.png")] if mine else []
+
+
+FAMILY = IdentificationFamily()

@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import gymnasium as gym
 import numpy as np
 
 from dogym.agents.identification.estimator import CausalGPEstimator, GPConfig
 from dogym.agents.identification.policies import MaskCost, PassivePolicy, RandomPolicy, RolloutPolicy
 from dogym.causal.identification_loss import IdentificationLoss
 from dogym.causal.intervention import Intervention
-from dogym.envs.intervention import InterventionEnv
 
 POLICIES = ("passive", "random", "rollout")
 
@@ -38,7 +38,7 @@ class ActiveCausalLearner:
 
 def make_learner(
     policy: str,
-    env: InterventionEnv,
+    env: gym.Env,
     gp: GPConfig | None = None,
     buffer_size: int | None = None,
     model_eviction: bool = False,
@@ -49,15 +49,15 @@ def make_learner(
     D_t a FIFO buffer; `model_eviction` lets rollouts simulate its evictions (see `CausalGPEstimator`)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown identification policy {policy!r}; choose one of {POLICIES}")
-    base = env.unwrapped
-    estimator = CausalGPEstimator(base.scm_at(1), gp, buffer_size, model_eviction=model_eviction)
+    known = env.get_wrapper_attr  # what an operator knows: the structural view, the cost table, M
+    estimator = CausalGPEstimator(known("structural_view")(), gp, buffer_size, model_eviction=model_eviction)
     if policy == "passive":
         chosen = PassivePolicy()
     elif policy == "random":
         chosen = RandomPolicy()
     else:
-        cost = MaskCost(base.controllable, base.intervention_cost)
-        chosen = RolloutPolicy(cost, samples_per_step=base.samples_per_step, **policy_kwargs)
+        cost = MaskCost(known("controllable"), known("intervention_cost"))
+        chosen = RolloutPolicy(cost, samples_per_step=known("samples_per_step"), **policy_kwargs)
     if policy != "rollout" and policy_kwargs:
         raise ValueError(f"policy {policy!r} takes no options, got {sorted(policy_kwargs)}")
     return ActiveCausalLearner(estimator, chosen)
@@ -78,11 +78,11 @@ class IdentificationRun:
 class _TrueLoss:
     """Loss (5) against the env's true SCM at a step, with one evaluator per distinct SCM."""
 
-    def __init__(self, env: InterventionEnv, n_points: int):
-        self.env, self.n_points, self._cache = env, n_points, {}
+    def __init__(self, env: gym.Env, n_points: int):
+        self.ground_truth, self.n_points, self._cache = env.get_wrapper_attr("ground_truth"), n_points, {}
 
     def __call__(self, t: int, learner: ActiveCausalLearner) -> dict[str, float]:
-        scm = self.env.scm_at(t)
+        scm = self.ground_truth(t)["scm"]
         if id(scm) not in self._cache:
             self._cache[id(scm)] = IdentificationLoss(scm, self.n_points)
         return self._cache[id(scm)].per_function(learner.estimator.estimates())
@@ -95,21 +95,20 @@ def _record(run: IdentificationRun, per_function: dict[str, float], learner: Act
 
 
 def run_identification(
-    env: InterventionEnv, learner: ActiveCausalLearner, n_steps: int, seed: int, loss_points: int = 512
+    env: gym.Env, learner: ActiveCausalLearner, n_steps: int, seed: int, loss_points: int = 512
 ) -> IdentificationRun:
     """Run `n_steps` interventions; losses[t] (and the per-function terms function_losses[t]) compare the estimate
     after t steps with the true functions F_t of step t (F_1 for t = 0)."""
-    base = env.unwrapped
-    base.reset(seed=seed)
+    env.reset(seed=seed)
     rng = np.random.default_rng([seed, 7])
-    true_loss = _TrueLoss(base, loss_points)
+    true_loss = _TrueLoss(env, loss_points)
     run = IdentificationRun()
     _record(run, true_loss(1, learner), learner)
     for t in range(1, n_steps + 1):
         start = time.perf_counter()
         intervention = learner.act(rng)
         run.decision_seconds.append(time.perf_counter() - start)
-        samples, reward, *_ = base.step(intervention)
+        samples, reward, *_ = env.step(intervention)
         learner.observe(samples, intervention)
         _record(run, true_loss(t, learner), learner)
         run.costs.append(-float(reward))

@@ -108,6 +108,16 @@ class CausalMaskWrapper(gym.Wrapper):
         obs, reward, terminated, truncated, info = self.env.step(action)
         return obs, reward, terminated, truncated, self._update(info)
 
+    def state(self) -> dict[str, Any]:
+        """The eta coin's generator and the current state's masks (the graph comes from the structure learner)."""
+        return {"rng": self._rng.bit_generator.state, "mask": self._mask.copy(), "active": self._active.copy(),
+                "explore": self._explore}  # fmt: skip
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from `state()`."""
+        self._rng.bit_generator.state = state["rng"]
+        self._mask, self._active, self._explore = state["mask"].copy(), state["active"].copy(), state["explore"]
+
     def _compute(self, active: np.ndarray) -> np.ndarray:
         if not active.any():
             return np.ones_like(active)

@@ -1,148 +1,378 @@
-"""The learning agents of seed 002 (Table 4) as named specifications: algorithm, masking, causal options.
+"""The FaultAlarm RL family: Stable-Baselines3 agents (masked and causal-masked PPO, DQN, D3QN) on FaultAlarm envs.
 
-Causal agents act through `CausalMaskWrapper` (mask M_s(G) from the online structure learner's graph, the plain
-active-alarm mask with probability eta); vanilla agents mask only inactive alarms (the env's own `action_masks()`);
-the `-unmasked` baselines are plain Stable-Baselines3 PPO / DQN over all 900 actions. All share the 2 x 128 ReLU
-MLP, learning rate 3e-4, batch 64 and gamma 0.99 of Table 4.
+`SB3Agent` is one run's agent: its vectorised envs (each with an `EpisodeMonitor`, and the causal mask for causal
+agents), the SB3 model, and for causal agents the online structure learner (Cai et al., "Learning by Doing",
+Algorithm 1). Its checkpoints are explicit: SB3's `save` for the model, the filled part of the replay buffer, and the
+`state()` of the structure learner, every wrapper, every env and every random generator. `FAMILY` tells the runner how
+to build, load and evaluate these agents, which metrics they report and which figures they draw (Fig. 3).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import csv
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from sb3_contrib import MaskablePPO
-from stable_baselines3 import DQN, PPO
+import gymnasium as gym
+import networkx as nx
+import numpy as np
+import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
-from torch import nn
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoardOutputFormat
+from stable_baselines3.common.vec_env import DummyVecEnv
 
-from dogym.agents.rl.masked_dqn import MaskedD3QN, MaskedDQN
+from dogym.agents.evaluation import ModelPolicy, evaluate
+from dogym.agents.registry import RunContext
+from dogym.agents.rl.causal_mask import CausalMaskWrapper
+from dogym.agents.rl.checkpoint import (
+    buffer_arrays,
+    env_stack_state,
+    restore_buffer,
+    restore_env_stack,
+    restore_rng,
+    rng_state,
+)
+from dogym.agents.rl.monitor import EpisodeMonitor, read_monitor
+from dogym.agents.rl.online_causal import StructureLearningCallback, initial_structure_learner
+from dogym.agents.rl.plots import plot_fig3
 
-_NET = [128, 128]
-#: Table 4, PPO rows: lr 3e-4 (actor and critic share one optimiser in SB3), batch 64, gamma 0.99, clip 0.2,
-#: K epochs 50; "update timestep" (n_steps) is 256 for Causal PPO and 512 for PPO in the paper. Not in the paper:
-#: target_kl 0.02 stops an update's epochs early once the policy has moved that far (50 full epochs over 256-512
-#: samples otherwise drive the approximate KL per update to ~0.8 and the policy collapses); same for every PPO agent.
-PPO_HYPERPARAMS: dict[str, Any] = {
-    "learning_rate": 3e-4,
-    "batch_size": 64,
-    "gamma": 0.99,
-    "clip_range": 0.2,
-    "n_epochs": 50,
-    "target_kl": 0.02,
-    "n_steps": 512,
-    "policy_kwargs": {"net_arch": {"pi": _NET, "vf": _NET}, "activation_fn": nn.ReLU},
-}
-#: Table 4, DQN rows: lr 3e-4, buffer 1e5, batch 64, gamma 0.99, update every 5 steps, 512 random warm-up steps,
-#: epsilon-greedy 0.1 (constant). Target network hard-copied every 500 steps (not given by the paper).
-DQN_HYPERPARAMS: dict[str, Any] = {
-    "learning_rate": 3e-4,
-    "buffer_size": 100_000,
-    "batch_size": 64,
-    "gamma": 0.99,
-    "train_freq": 5,
-    "learning_starts": 512,
-    "target_update_interval": 500,
-    "exploration_initial_eps": 0.1,
-    "exploration_final_eps": 0.1,
-    "policy_kwargs": {"net_arch": _NET, "activation_fn": nn.ReLU},
-}
-#: Options of the causal agents (seed 002 section 4): top-K of the causal mask (not given by the paper), the
-#: epsilon-causal ratio eta (Table 4), the initial graph, how often the online learner updates the graph (env
-#: steps), the passive alarm-log size for THP (section 5.2: 2000), the edge density of random initial graphs and the
-#: BIC pruning penalty (x BIC, eq. 6).
-CAUSAL_DEFAULTS: dict[str, Any] = {
-    "top_k": 3,
-    "eta": 0.2,
-    "init": "thp",
-    "structure_update_interval": 500,
-    "n_log_events": 2000,
-    "random_density": 0.3,
-    "prune_penalty": 1.0,
-}
+ACTIVATIONS = {"relu": th.nn.ReLU, "tanh": th.nn.Tanh, "elu": th.nn.ELU, "leakyrelu": th.nn.LeakyReLU}
+#: Hyper-parameters of causal agents that configure the causal part, not the SB3 algorithm.
+CAUSAL_KEYS = ("top_k", "eta", "init", "structure_update_interval", "n_log_events", "random_density", "prune_penalty")
+#: Model attributes that SB3's `set_parameters` does not restore but that determine the rest of a run.
+MODEL_ATTRIBUTES = (
+    "_last_obs",
+    "_last_episode_starts",
+    "_episode_num",
+    "_n_updates",
+    "ep_info_buffer",
+    "ep_success_buffer",
+    "_last_original_obs",
+    "_n_calls",
+    "exploration_rate",
+    "_current_progress_remaining",
+)
 
 
-@dataclass(frozen=True)
-class RLAgentSpec:
-    """A named learning agent: SB3 algorithm class, whether it needs action masks, causal options."""
+def algorithm(name: str) -> type[BaseAlgorithm]:
+    """The SB3 algorithm class behind an agent spec's `algorithm` option."""
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3 import DQN, PPO
 
-    name: str
-    algo: type[BaseAlgorithm]
-    masked: bool
-    causal: bool
-    description: str
-    hyperparams: dict[str, Any] = field(default_factory=dict)
-    causal_options: dict[str, Any] = field(default_factory=dict)
+    from dogym.agents.rl.masked_dqn import MaskedD3QN, MaskedDQN
 
-    def algo_kwargs(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The algorithm's keyword arguments: defaults, then `overrides` (policy_kwargs merged key by key)."""
-        out = {**self.hyperparams, **(overrides or {})}
-        if overrides and "policy_kwargs" in overrides:
-            out["policy_kwargs"] = {**self.hyperparams.get("policy_kwargs", {}), **overrides["policy_kwargs"]}
+    classes = {"MaskablePPO": MaskablePPO, "MaskedDQN": MaskedDQN, "MaskedD3QN": MaskedD3QN, "PPO": PPO, "DQN": DQN}
+    return classes[name]
+
+
+def split_hyperparams(name: str, causal: bool, hyperparams: Mapping[str, Any]) -> tuple[dict, dict]:
+    """(SB3 keyword arguments, causal options) from an agent's resolved hyper-parameters, validated."""
+    causal_opts = {k: v for k, v in hyperparams.items() if k in CAUSAL_KEYS}
+    algo = {k: v for k, v in hyperparams.items() if k not in CAUSAL_KEYS}
+    if not causal and causal_opts:
+        raise ValueError(f"agent {name!r} is not causal; it takes no causal options {sorted(causal_opts)}")
+    if causal:
+        missing = sorted(set(CAUSAL_KEYS) - set(causal_opts))
+        if missing:
+            raise ValueError(f"agent {name!r} needs the causal option(s) {missing}")
+        if causal_opts["init"] not in ("thp", "random"):
+            raise ValueError(f"causal option init must be 'thp' or 'random', got {causal_opts['init']!r}")
+    policy_kwargs = dict(algo.get("policy_kwargs", {}))
+    activation = policy_kwargs.get("activation_fn")
+    if isinstance(activation, str):
+        if activation.lower() not in ACTIVATIONS:
+            raise ValueError(f"activation_fn must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        policy_kwargs["activation_fn"] = ACTIVATIONS[activation.lower()]
+    algo["policy_kwargs"] = policy_kwargs
+    return algo, causal_opts
+
+
+class _Checkpointer(BaseCallback):
+    """Calls `checkpoint()` at the first rollout boundary after every `interval` steps; stops learning when it
+    returns False."""
+
+    def __init__(self, interval: int, next_at: int, checkpoint: Callable[[int], bool] | None) -> None:
+        super().__init__()
+        self.interval, self.next_at, self.checkpoint = interval, next_at, checkpoint
+        self.stop = False
+
+    def _on_rollout_start(self) -> None:
+        if self.checkpoint is not None and self.num_timesteps >= self.next_at:
+            self.next_at = (self.num_timesteps // self.interval + 1) * self.interval
+            self.stop = not self.checkpoint(self.next_at)
+
+    def _on_step(self) -> bool:
+        return not self.stop
+
+
+class SB3Agent:
+    """One run's SB3 agent on a FaultAlarm env (see the module docstring)."""
+
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        options = context.spec.options
+        self.masked, self.causal = bool(options["masked"]), bool(options["causal"])
+        self.algo_kwargs, self.causal_options = split_hyperparams(
+            context.spec.name, self.causal, context.hyperparams
+        )
+        self.algorithm = algorithm(options["algorithm"])
+        self.vec_env = DummyVecEnv([self._env_factory(i) for i in range(context.n_envs)])
+        try:
+            self.model = self.algorithm("MlpPolicy", self.vec_env, seed=context.seed, **self.algo_kwargs)
+        except TypeError as err:
+            raise ValueError(f"bad hyper-parameter for {self.algorithm.__name__}: {err}") from err
+        self.structure: StructureLearningCallback | None = None
+        if self.causal:
+            opts = self.causal_options
+            probe = self.vec_env.envs[0]
+            learner = initial_structure_learner(
+                probe, opts["init"], context.seed, opts["n_log_events"], opts["random_density"], opts["prune_penalty"]
+            )
+            truth = probe.get_wrapper_attr("ground_truth")  # evaluation only: logs the graph's F1, never learned from
+            self.structure = StructureLearningCallback(
+                learner, opts["structure_update_interval"], lambda: truth()["graph"]
+            )
+        self.model.set_logger(self._logger(None))
+        self.seconds = 0.0
+        self.resumed = False
+        self._next_checkpoint = context.checkpoint_interval
+
+    def _env_factory(self, rank: int) -> Callable[[], gym.Env]:
+        context = self.context
+
+        def make() -> gym.Env:
+            env = gym.make(context.env_id, **context.env_kwargs)
+            if self.causal:
+                env = CausalMaskWrapper(env, nx.DiGraph(), self.causal_options["top_k"], self.causal_options["eta"])
+            return EpisodeMonitor(env, context.run_dir / f"{rank}.monitor.csv", context.env_id)
+
+        return make
+
+    def _logger(self, resume_step: int | None) -> Logger:
+        """CSV (progress.csv) and TensorBoard; on resume the CSV keeps its rows up to the checkpoint."""
+        folder = self.context.run_dir
+        path = folder / "progress.csv"
+        old_rows = []
+        if resume_step is not None and path.exists():
+            with path.open(encoding="utf-8") as handle:
+                old_rows = [
+                    r for r in csv.DictReader(handle) if float(r.get("time/total_timesteps") or 0) <= resume_step
+                ]
+        csv_format = CSVOutputFormat(str(path))
+        for row in old_rows:
+            csv_format.write(row, {k: None for k in row})
+        return Logger(str(folder), [csv_format, TensorBoardOutputFormat(str(folder / "tb"))])
+
+    @property
+    def graph(self) -> nx.DiGraph | None:
+        """The learned causal graph (causal agents), else None."""
+        return None if self.structure is None else self.structure.learner.graph
+
+    # Learning ----------------------------------------------------------------------------------------------
+    def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool:
+        """Train up to `budget` env steps; `checkpoint()` is called at rollout boundaries every
+        `checkpoint_interval` steps. Returns False when a checkpoint asked to stop early."""
+        checkpointer = _Checkpointer(
+            self.context.checkpoint_interval, self._next_checkpoint, self._checkpoint_hook(checkpoint)
+        )
+        callbacks = [checkpointer] + ([self.structure] if self.structure is not None else [])
+        self._t0 = time.perf_counter()
+        remaining = budget - self.model.num_timesteps
+        if remaining > 0:
+            self.model.learn(
+                remaining,
+                callback=CallbackList(callbacks),
+                reset_num_timesteps=not self.resumed,
+                progress_bar=self.context.progress,
+            )
+        self.seconds += time.perf_counter() - self._t0
+        return self.model.num_timesteps >= budget
+
+    def _checkpoint_hook(self, checkpoint: Callable[[], bool] | None) -> Callable[[int], bool] | None:
+        if checkpoint is None:
+            return None
+
+        def hook(next_at: int) -> bool:
+            self._next_checkpoint = next_at
+            return checkpoint()
+
+        return hook
+
+    def act(self, observation: Any, info: Mapping[str, Any]) -> int:
+        """The model's deterministic action (restricted to `info["action_mask"]` for masked agents)."""
+        return ModelPolicy(self.model, self.context.spec.name, self.masked).act(observation, info)
+
+    # Checkpoints -------------------------------------------------------------------------------------------
+    def state(self, folder: Path) -> dict[str, Any]:
+        """Write the model (SB3 `save`) and the replay buffer's filled part into `folder`; return the rest of the
+        run's state: counters, model attributes, structure learner, every env stack, every random generator."""
+        self.model.save(folder / "model.zip")
+        buffer = getattr(self.model, "replay_buffer", None)
+        if buffer is not None:
+            np.savez(folder / "replay_buffer.npz", **buffer_arrays(buffer))
+        return {
+            "num_timesteps": self.model.num_timesteps,
+            "next_checkpoint": self._next_checkpoint,
+            "seconds": self.seconds + time.perf_counter() - self._t0,
+            "attributes": {k: getattr(self.model, k) for k in MODEL_ATTRIBUTES if hasattr(self.model, k)},
+            "envs": [env_stack_state(env) for env in self.vec_env.envs],
+            "structure": None if self.structure is None else self.structure.state(),
+            "rng": {**rng_state(), "action_space": self.model.action_space.np_random.bit_generator.state},
+        }
+
+    def restore(self, state: Mapping[str, Any], folder: Path) -> None:
+        """Continue from a checkpoint written by `state`."""
+        model = self.model
+        model.set_parameters(str(folder / "model.zip"), exact_match=True)
+        buffer = getattr(model, "replay_buffer", None)
+        if buffer is not None:
+            with np.load(folder / "replay_buffer.npz") as arrays:
+                restore_buffer(buffer, dict(arrays))
+        model.num_timesteps = state["num_timesteps"]
+        for key, value in state["attributes"].items():
+            setattr(model, key, value)
+        for env, env_state in zip(self.vec_env.envs, state["envs"], strict=True):
+            restore_env_stack(env, env_state)
+        if self.structure is not None:
+            self.structure.restore(state["structure"])
+            self.vec_env.env_method("set_graph", self.structure.learner.graph)
+        restore_rng(state["rng"])
+        model.action_space.np_random.bit_generator.state = state["rng"]["action_space"]
+        model.set_logger(self._logger(state["num_timesteps"]))
+        self._next_checkpoint = state["next_checkpoint"]
+        self.seconds = state["seconds"]
+        self.resumed = True
+
+    # Saving ------------------------------------------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        """model.zip, and for causal agents graph.json and graph_metrics.csv (the graph after every update)."""
+        from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
+
+        tmp = folder / ".model.zip.tmp.zip"
+        self.model.save(tmp)
+        tmp.replace(folder / "model.zip")
+        if self.structure is not None:
+            graph = self.structure.learner.graph
+            atomic_write_json(folder / "graph.json", {"nodes": list(graph.nodes), "edges": list(graph.edges)})
+            atomic_write_text(folder / "graph_metrics.csv", csv_text(self.structure.history))
+
+    def summary(self) -> dict[str, Any]:
+        """Training summary: env steps, throughput, training episodes (means over all and the last 20%), and the
+        graph's metrics before and after learning (causal agents)."""
+        folder, n_envs = self.context.run_dir, self.context.n_envs
+        episodes = [row for i in range(n_envs) for row in read_monitor(folder / f"{i}.monitor.csv")]
+        out: dict[str, Any] = {
+            "timesteps": int(self.model.num_timesteps),
+            "train_seconds": self.seconds,
+            "steps_per_second": self.model.num_timesteps / max(self.seconds, 1e-9),
+            "train": episode_summary(episodes),
+        }
+        if self.structure is not None and self.structure.truth is not None:
+            out["graph_initial"] = self.structure.history[0]
+            out["graph_final"] = self.structure.learner.metrics(self.structure.truth()).as_dict()
         return out
 
-    def causal_kwargs(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The causal options (empty for non-causal agents): defaults, then `overrides`."""
-        if not self.causal:
-            if overrides:
-                raise ValueError(f"agent {self.name!r} is not causal; it takes no causal options {sorted(overrides)}")
+
+def episode_summary(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Means over all training episodes and over the last 20% of them, for every monitor column but the wall time."""
+    if not rows:
+        return {"episodes": 0}
+    out: dict[str, float] = {"episodes": len(rows)}
+    tail = rows[-max(1, len(rows) // 5) :]
+    names = {"r": "reward", "l": "steps"}
+    for key in (k for k in rows[0] if k != "t"):
+        name = names.get(key, key)
+        out[f"{name}_mean"] = float(np.mean([r[key] for r in rows]))
+        out[f"{name}_last20"] = float(np.mean([r[key] for r in tail]))
+    return out
+
+
+class LoadedAgent:
+    """A finished run's final model (and learned graph), for evaluation."""
+
+    def __init__(self, context: RunContext) -> None:
+        folder = context.run_dir
+        if not (folder / "model.zip").exists():
+            raise ValueError(f"{folder} is not a finished training run (no model.zip)")
+        self.context = context
+        self.masked = bool(context.spec.options["masked"])
+        self.model = algorithm(context.spec.options["algorithm"]).load(folder / "model.zip", device="cpu")
+        self.graph = None
+        if context.spec.options["causal"]:
+            saved = json.loads((folder / "graph.json").read_text(encoding="utf-8"))
+            self.graph = nx.DiGraph(saved["edges"])
+            self.graph.add_nodes_from(saved["nodes"])
+
+
+class FaultAlarmRLFamily:
+    """The family protocol for the FaultAlarm RL agents (see `dogym.agents.registry.Family`)."""
+
+    name = "fault-alarm-rl"
+    budget_unit = "env steps"
+    default_budget = 20_000
+    metrics = {
+        "eval/reward_mean": True,
+        "eval/steps_mean": False,
+        "eval/mean_alarms_mean": False,
+        "eval/cleared_rate": True,
+        "train/reward_mean": True,
+        "train/steps_mean": False,
+        "train/mean_alarms_mean": False,
+        "graph_final/f1": True,
+        "graph_final/precision": True,
+        "graph_final/recall": True,
+        "steps_per_second": True,
+    }
+    headline = ("eval/reward_mean", "eval/steps_mean", "eval/mean_alarms_mean", "graph_final/f1")
+
+    def build(self, context: RunContext) -> SB3Agent:
+        """A fresh agent for the run."""
+        return SB3Agent(context)
+
+    def load(self, context: RunContext) -> LoadedAgent:
+        """A finished run's model and graph."""
+        return LoadedAgent(context)
+
+    def evaluate(self, agent: SB3Agent | LoadedAgent, context: RunContext, episodes: int, seed: int) -> dict:
+        """Deterministic episodes of the final policy (causal agents: under their final graph's mask, eta = 0)."""
+        if episodes < 1:
             return {}
-        unknown = set(overrides or {}) - set(CAUSAL_DEFAULTS)
-        if unknown:
-            raise ValueError(f"unknown causal option(s) {sorted(unknown)}; allowed: {sorted(CAUSAL_DEFAULTS)}")
-        out = {**CAUSAL_DEFAULTS, **self.causal_options, **(overrides or {})}
-        if out["init"] not in ("thp", "random"):
-            raise ValueError(f"causal option init must be 'thp' or 'random', got {out['init']!r}")
-        return out
+        env = gym.make(context.env_id, **context.env_kwargs)
+        if agent.graph is not None:
+            top_k = split_hyperparams(context.spec.name, True, context.hyperparams)[1]["top_k"]
+            env = CausalMaskWrapper(env, agent.graph, top_k, eta=0.0)
+        policy = ModelPolicy(agent.model, context.spec.name, masked=agent.masked)
+        result = evaluate(env, policy, episodes, seed=seed, env_id=context.env_id, progress=context.progress)
+        env.close()
+        return {"eval": result.summary()}
+
+    def curves(self, context: RunContext) -> list[dict[str, Any]]:
+        """Per training episode: env steps so far, reward, length, alarms per step; per graph update: F1."""
+        base = {"agent": context.spec.name, "env": context.env_id, "seed": context.seed}
+        rows = []
+        for i in range(context.n_envs):  # envs step in lockstep: env steps so far = own steps x n_envs
+            steps = 0
+            for episode, row in enumerate(read_monitor(context.run_dir / f"{i}.monitor.csv")):
+                steps += int(row["l"])
+                rows.append({**base, "kind": "episode", "episode": episode, "timesteps": steps * context.n_envs,
+                             "reward": row["r"], "steps": row["l"], "alarms": row.get("mean_alarms", "")})  # fmt: skip
+        graph_csv = context.run_dir / "graph_metrics.csv"
+        if graph_csv.exists():
+            with graph_csv.open(encoding="utf-8") as handle:
+                for row in csv.DictReader(handle):
+                    if row.get("f1"):
+                        rows.append({**base, "kind": "graph", "timesteps": int(row["timesteps"]), "f1": float(row["f1"])})
+        return rows
+
+    def plot(self, rows: list[dict[str, Any]], out_dir: Path, title: str) -> list[Path]:
+        """Fig. 3 of Cai et al. (reward, steps, alarms per step, graph F1 over training) as fig3.png."""
+        mine = [r for r in rows if r["kind"] in ("episode", "graph")]
+        return [plot_fig3(mine, out_dir / "fig3.png", title)] if any(r["kind"] == "episode" for r in mine) else []
 
 
-def _specs() -> dict[str, RLAgentSpec]:
-    specs = []
-    for init in ("thp", "random"):
-        suffix = "" if init == "thp" else "-random"
-        start = "a THP graph from 2000 passive alarms" if init == "thp" else "a random DAG"
-        specs += [
-            RLAgentSpec(
-                f"causal-ppo{suffix}",
-                MaskablePPO,
-                True,
-                True,
-                f"Causal PPO: MaskablePPO under the causal mask, graph learned online from {start}",
-                {**PPO_HYPERPARAMS, "n_steps": 256},
-                {"eta": 0.3, "init": init},
-            ),
-            RLAgentSpec(
-                f"causal-dqn{suffix}",
-                MaskedDQN,
-                True,
-                True,
-                f"Causal DQN: masked DQN under the causal mask, graph learned online from {start}",
-                DQN_HYPERPARAMS,
-                {"eta": 0.2, "init": init},
-            ),
-            RLAgentSpec(
-                f"causal-d3qn{suffix}",
-                MaskedD3QN,
-                True,
-                True,
-                f"Causal D3QN: masked dueling double DQN under the causal mask, graph learned online from {start}",
-                DQN_HYPERPARAMS,
-                {"eta": 0.2, "init": init},
-            ),
-        ]
-    specs += [
-        RLAgentSpec("ppo", MaskablePPO, True, False, "PPO masking inactive alarms (MaskablePPO)", PPO_HYPERPARAMS),
-        RLAgentSpec("dqn", MaskedDQN, True, False, "DQN masking inactive alarms", DQN_HYPERPARAMS),
-        RLAgentSpec("d3qn", MaskedD3QN, True, False, "dueling double DQN masking inactive alarms", DQN_HYPERPARAMS),
-        RLAgentSpec("ppo-unmasked", PPO, False, False, "plain SB3 PPO over every action", PPO_HYPERPARAMS),
-        RLAgentSpec("dqn-unmasked", DQN, False, False, "plain SB3 DQN over every action", DQN_HYPERPARAMS),
-    ]
-    return {s.name: s for s in specs}
-
-
-#: name -> specification of every learning agent.
-RL_AGENTS: dict[str, RLAgentSpec] = _specs()
-#: Each causal agent's vanilla counterpart (same algorithm and network, active-alarm mask only).
-VANILLA_OF: dict[str, str] = {
-    name: name.removeprefix("causal-").removesuffix("-random") for name, spec in RL_AGENTS.items() if spec.causal
-}
+FAMILY = FaultAlarmRLFamily()

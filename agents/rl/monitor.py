@@ -1,69 +1,90 @@
-"""A picklable episode monitor: SB3-compatible `monitor.csv` rows plus FaultAlarm's alarm statistics.
+"""An episode monitor: SB3-compatible `monitor.csv` rows plus the env's own episode metrics.
 
-Unlike SB3's `Monitor` it holds no open file (each finished episode is appended and the file closed), so a whole
-env stack can be pickled into a checkpoint; `truncate_log()` drops rows written after that checkpoint on resume.
+Unlike SB3's `Monitor` it holds no open file (each finished episode is appended and the file closed), and its state is
+explicit (`state()` / `restore()`), so a checkpoint can continue it; `restore` drops rows written after that
+checkpoint.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-COLUMNS = ("r", "l", "t", "alarms", "cleared", "exploded")
+from dogym.agents.evaluation import episode_metrics_of
+
+COLUMNS = ("r", "l", "t")
 
 
 class EpisodeMonitor(gym.Wrapper):
-    """Writes one row per episode to `path`: reward r, length l, wall time t since the start, mean active alarms
-    per step, whether the episode ended with no alarm (cleared) or by explosion; adds SB3's `info["episode"]`."""
+    """Writes one row per episode to `path`: reward r, length l, wall time t since the start, then the env's
+    `episode_metrics` (booleans as 0/1); adds SB3's `info["episode"]`."""
 
     def __init__(self, env: gym.Env, path: str | Path, env_id: str = "") -> None:
         super().__init__(env)
         self.path = Path(path)
         self.t_start = time.time()
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            header = json.dumps({"t_start": self.t_start, "env_id": env_id})
-            self.path.write_text(f"#{header}\n{','.join(COLUMNS)}\n", encoding="utf-8")
+        self._summarise = episode_metrics_of(env)
         self.rows_written = 0
         self._rewards: list[float] = []
-        self._alarms: list[int] = []
+        self._infos: list[Mapping[str, Any]] = []
+        self._env_id = env_id
 
     def reset(self, **kwargs: Any):
-        self._rewards, self._alarms = [], []
+        self._rewards, self._infos = [], []
         return self.env.reset(**kwargs)
 
     def step(self, action: Any):
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._rewards.append(float(reward))
-        self._alarms.append(int(info.get("n_alarms", 0)))
+        self._infos.append(info)
         if terminated or truncated:
-            row = {
+            row: dict[str, Any] = {
                 "r": round(float(np.sum(self._rewards)), 6),
                 "l": len(self._rewards),
                 "t": round(time.time() - self.t_start, 6),
-                "alarms": round(float(np.mean(self._alarms)), 4),
-                "cleared": int(terminated and info.get("n_alarms", 1) == 0),
-                "exploded": int(bool(info.get("exploded", False))),
             }
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(",".join(str(row[c]) for c in COLUMNS) + "\n")
-            self.rows_written += 1
+            if self._summarise is not None:
+                for key, value in self._summarise(self._infos, terminated).items():
+                    row[key] = int(value) if isinstance(value, bool | np.bool_) else round(float(value), 4)
+            self._append(row)
             info = {**info, "episode": {"r": row["r"], "l": row["l"], "t": row["t"]}}
         return obs, reward, terminated, truncated, info
 
-    def truncate_log(self) -> None:
-        """Keep the header and the first `rows_written` rows (the ones this monitor's state has seen)."""
-        lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
-        self.path.write_text("".join(lines[: 2 + self.rows_written]), encoding="utf-8")
+    def _append(self, row: dict[str, Any]) -> None:
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            header = json.dumps({"t_start": self.t_start, "env_id": self._env_id})
+            self.path.write_text(f"#{header}\n{','.join(row)}\n", encoding="utf-8")
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(",".join(str(v) for v in row.values()) + "\n")
+        self.rows_written += 1
+
+    def state(self) -> dict[str, Any]:
+        """What continues this monitor: rows written, the running episode's rewards (its infos are not needed
+        beyond their episode metrics, so they are kept too) and the start time."""
+        return {"rows_written": self.rows_written, "rewards": list(self._rewards), "infos": list(self._infos),
+                "t_start": self.t_start}  # fmt: skip
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from `state`; the file keeps its header and the first `rows_written` rows."""
+        self.rows_written, self.t_start = state["rows_written"], state["t_start"]
+        self._rewards, self._infos = list(state["rewards"]), list(state["infos"])
+        if self.path.exists():
+            lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
+            self.path.write_text("".join(lines[: 2 + self.rows_written]), encoding="utf-8")
 
 
 def read_monitor(path: str | Path) -> list[dict[str, float]]:
-    """The rows of a monitor file as dicts of floats."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    """The rows of a monitor file as dicts of floats (no rows when no episode has finished)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
     header = lines[1].split(",")
     return [dict(zip(header, map(float, line.split(",")), strict=True)) for line in lines[2:] if line]

@@ -1,30 +1,30 @@
-"""Online causal RL (seed 002 Algorithm 1): policy learning alternating with causal structure learning.
+"""Online causal RL (Cai et al., "Learning by Doing", Algorithm 1): policy learning alternating with causal structure
+learning.
 
-`initial_structure_learner` builds the online structure learner from a THP graph (fitted on a passive alarm log,
-section 5.2) or from a random DAG. `StructureLearningCallback` feeds every transition the agent collects to it,
-updates the graph (ATT orientation then BIC pruning) every `update_interval` env steps, hands the new graph to the
-causal mask of every training env, and logs the graph's F1 / precision / recall against the true graph.
+`initial_structure_learner` builds the online structure learner from what an operator has, the env's structural view
+(alarm types, device topology, hop settings) and a passive alarm log (`observational_data`), starting from a THP graph
+fitted on that log (section 5.2) or from a random DAG. `StructureLearningCallback` feeds every transition the agent
+collects to it, updates the graph (ATT orientation then BIC pruning) every `update_interval` env steps, hands the new
+graph to the causal mask of every training env, and records the graph after each update.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import gymnasium as gym
+import networkx as nx
+import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
+from dogym.causal.structure.hawkes import hop_operators
 from dogym.causal.structure.online import OnlineStructureLearner, random_dag
 from dogym.causal.structure.thp import THP
-from dogym.envs.fault_alarm.logs import sample_alarm_log
 
 
 def initial_structure_learner(
-    env_id: str,
-    env_kwargs: dict[str, Any],
-    init: str,
-    seed: int,
-    n_log_events: int = 2000,
-    density: float = 0.3,
-    penalty: float = 1.0,
+    env: gym.Env, init: str, seed: int, n_log_events: int = 2000, density: float = 0.3, penalty: float = 1.0
 ) -> OnlineStructureLearner:
     """An online structure learner for the env's alarm types and topology, starting from THP or a random DAG.
 
@@ -32,15 +32,36 @@ def initial_structure_learner(
     both cases; with init="thp" the start graph is THP's fit on it, with init="random" `random_dag(density)`.
     `penalty` scales the BIC penalty of the pruning step.
     """
-    log = sample_alarm_log(n_log_events, seed, env_id, **env_kwargs)
-    names = log.events.type_names
+    structure = env.get_wrapper_attr("structural_view")()
+    events = env.get_wrapper_attr("observational_data")(n_log_events, seed)
+    hops = hop_operators(structure.adjacency, structure.max_hop, structure.hop_normalization)
     if init == "thp":
-        start = THP(decay=log.decay).fit(log.events, log.hops).graph
+        start = THP(decay=structure.kernel_decay).fit(events, hops).graph
     elif init == "random":
-        start = random_dag(names, density, seed)
+        start = random_dag(structure.type_names, density, seed)
     else:
         raise ValueError(f"init must be 'thp' or 'random', got {init!r}")
-    return OnlineStructureLearner(names, log.adjacency, start, observational=log.events, penalty=penalty)
+    return OnlineStructureLearner(
+        structure.type_names,
+        structure.adjacency,
+        start,
+        observational=events,
+        step=structure.time_range,
+        max_hop=structure.max_hop,
+        normalization=structure.hop_normalization,
+        penalty=penalty,
+    )
+
+
+def add_alarm_step(
+    learner: OnlineStructureLearner, obs: np.ndarray, next_obs: np.ndarray, info: Mapping[str, Any]
+) -> None:
+    """Feed one FaultAlarm transition: `obs` / `next_obs` hold per (device, type) the active count then the normalised
+    age; `info` the step info (acted_device, acted_type, cleared_mask)."""
+    n_pairs = learner.n_devices * learner.n_types
+    before = np.asarray(obs, dtype=float).reshape(n_pairs, 2)[:, 0]
+    after = np.asarray(next_obs, dtype=float).reshape(n_pairs, 2)[:, 0]
+    learner.add_counts(before, after, int(info["acted_device"]), int(info["acted_type"]), info["cleared_mask"])
 
 
 class StructureLearningCallback(BaseCallback):
@@ -48,15 +69,21 @@ class StructureLearningCallback(BaseCallback):
 
     Works for on- and off-policy SB3 algorithms with any number of envs: the state before a step is the model's
     `_last_obs`, the state after is the new observation (or `terminal_observation` at episode ends). `history`
-    holds one row per graph update (timesteps, edge metrics against `true_graph`).
+    holds one row per graph update: timesteps and, when `truth` is given (a function returning the true graph, for
+    evaluation only: the learner never sees it), the edge metrics against it.
     """
 
-    def __init__(self, learner: OnlineStructureLearner, true_graph: Any, update_interval: int = 500) -> None:
+    def __init__(
+        self,
+        learner: OnlineStructureLearner,
+        update_interval: int = 500,
+        truth: Callable[[], nx.DiGraph] | None = None,
+    ) -> None:
         super().__init__()
         if update_interval < 1:
             raise ValueError(f"update_interval must be >= 1, got {update_interval}")
         self.learner = learner
-        self.true_graph = true_graph
+        self.truth = truth
         self.update_interval = update_interval
         self.next_update = update_interval
         self.history: list[dict[str, Any]] = []
@@ -71,7 +98,7 @@ class StructureLearningCallback(BaseCallback):
         after = self.locals["new_obs"]
         for i, info in enumerate(self.locals["infos"]):
             final = info.get("terminal_observation")
-            self.learner.add_step(before[i], after[i] if final is None else final, info)
+            add_alarm_step(self.learner, before[i], after[i] if final is None else final, info)
         if self.num_timesteps >= self.next_update:
             self.next_update += self.update_interval
             self.learner.update()
@@ -80,8 +107,19 @@ class StructureLearningCallback(BaseCallback):
         return True
 
     def _record(self) -> None:
-        metrics = self.learner.metrics(self.true_graph).as_dict()
-        row = {"timesteps": self.num_timesteps, **metrics}
+        row: dict[str, Any] = {"timesteps": self.num_timesteps}
+        if self.truth is not None:
+            metrics = self.learner.metrics(self.truth()).as_dict()
+            row.update(metrics)
+            for key in ("f1", "precision", "recall", "shd"):
+                self.logger.record(f"causal/{key}", metrics[key])
         self.history.append(row)
-        for key in ("f1", "precision", "recall", "shd"):
-            self.logger.record(f"causal/{key}", metrics[key])
+
+    def state(self) -> dict[str, Any]:
+        """The learner's state, the update history and when the next update is due."""
+        return {"learner": self.learner.state(), "history": list(self.history), "next_update": self.next_update}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from `state()`."""
+        self.learner.restore(state["learner"])
+        self.history, self.next_update = list(state["history"]), state["next_update"]

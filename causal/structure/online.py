@@ -1,13 +1,15 @@
 """Online structure learner (seed 002 Algorithm 1, causal structure learning phase).
 
-An agent feeds it the transitions it collects (`add_step` with FaultAlarm observations and step info, or the
-lower-level `add_intervention` / `add_counts`); `update()` runs ATT orientation (eq. 5, `dogym.causal.structure.att`) and
+An agent feeds it the transitions it collects (`add_counts`: per (device, type) counts before and after a step, the
+acted pair and what the action cleared; or `add_intervention`); `update()` runs ATT orientation (eq. 5, `dogym.causal.structure.att`) and
 then BIC pruning (eq. 6, `dogym.causal.structure.bic`) on the observational log plus all interventional count
 transitions, and returns the new graph. The graph is always a DAG over the alarm types; `causal_order` is a
 topological order of it, and `metrics(truth)` compares it with a known graph.
 """
 
 from __future__ import annotations
+
+import copy
 
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -88,14 +90,6 @@ class OnlineStructureLearner:
         self.last_estimate: ATTEstimate | None = None
 
     # Feeding -----------------------------------------------------------------------------------------------
-    def add_step(self, obs: np.ndarray, next_obs: np.ndarray, info: Mapping[str, Any]) -> None:
-        """Record one FaultAlarm transition: `obs`/`next_obs` are the env's observations (per (device, type) the
-        active count then the normalised age), `info` the step info (acted_device, acted_type,
-        action_effective, cleared_mask)."""
-        before = np.asarray(obs, dtype=float).reshape(self.n_devices * self.n_types, 2)[:, 0]
-        after = np.asarray(next_obs, dtype=float).reshape(self.n_devices * self.n_types, 2)[:, 0]
-        self.add_counts(before, after, int(info["acted_device"]), int(info["acted_type"]), info["cleared_mask"])
-
     def add_counts(
         self, before: np.ndarray, after: np.ndarray, device: int, acted_type: int, cleared: np.ndarray
     ) -> None:
@@ -155,6 +149,25 @@ class OnlineStructureLearner:
     def causal_order(self) -> list[str]:
         """A topological order of the current graph (causes first)."""
         return list(causal_order(self._graph))
+
+    def state(self) -> dict[str, Any]:
+        """Everything learned so far (ATT statistics, count transitions, current graph), for checkpoints."""
+        return {
+            "graph": list(self._graph.edges),
+            "att": {k: copy.deepcopy(v) for k, v in vars(self.att).items()},
+            "counts": {k: copy.deepcopy(v) for k, v in vars(self.counts).items()},
+            "last_estimate": self.last_estimate,
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from `state()` (caches are rebuilt on the next update)."""
+        self._graph = nx.DiGraph()
+        self._graph.add_nodes_from(self.type_names)
+        self._graph.add_edges_from(state["graph"])
+        vars(self.att).update(copy.deepcopy(state["att"]))
+        vars(self.counts).update(copy.deepcopy(state["counts"]))
+        self.last_estimate = state["last_estimate"]
+        self._scorers, self._scored_len = None, -1
 
     def metrics(self, truth: nx.DiGraph) -> EdgeMetrics:
         """Precision, recall, F1 and SHD of the current graph against `truth`."""

@@ -1,0 +1,190 @@
+"""The agent registry and the family protocol.
+
+Every agent is an `AgentSpec` (name, family, description, the envs it supports, fixed options) registered in
+`AGENTS`. A *family* (FaultAlarm RL agents, identification learners, ...) implements `Family` once for all its
+agents: it builds an agent for a run, evaluates it, names its metrics with their directions, and draws its plots.
+`train`, `evaluate`, `compare` and `reproduce` only ever talk to these two interfaces, so a new family plugs in with
+`register_family` and `register_agent`, without editing the runner.
+
+Families are loaded lazily from "module:attribute" entry points, so listing the agents imports no deep-learning
+library. Default hyper-parameters are data: `agents/hyperparams/<agent>.yml`, keyed by env id with a `default`
+entry (the rl-baselines3-zoo style), resolved by `resolve_hyperparams`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """A named agent: its family, a one-line description, the env ids it supports (the first is its default env)
+    and fixed options its family reads (e.g. which algorithm). `hyperparams` is the YAML file of its defaults."""
+
+    name: str
+    family: str
+    description: str
+    envs: tuple[str, ...]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    hyperparams: Path | None = None
+
+    @property
+    def default_env(self) -> str:
+        """The env this agent runs on when none is given."""
+        return self.envs[0]
+
+    @property
+    def hyperparams_file(self) -> Path:
+        """The YAML file of this agent's default hyper-parameters."""
+        return self.hyperparams or HYPERPARAMS_DIR / f"{self.name}.yml"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a family needs to build an agent for one run: the agent, env, seed, resolved hyper-parameters, number of
+    parallel envs, the run folder, the checkpoint interval (in the family's budget unit) and whether to show
+    progress."""
+
+    spec: AgentSpec
+    env_id: str
+    env_kwargs: Mapping[str, Any]
+    seed: int
+    hyperparams: Mapping[str, Any]
+    run_dir: Path
+    n_envs: int = 1
+    checkpoint_interval: int = 5_000
+    progress: bool = False
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """One agent in one run. `learn` continues up to `budget` units (env steps, interventions, ...) and calls
+    `checkpoint()` at safe points once `checkpoint_interval` units have passed since the last; it returns False when
+    `checkpoint()` asked it to stop early. `state()` / `restore()` carry everything else that determines the rest of
+    the run (explicit state, not a pickled env stack); `save` / `load` write and read the final artefacts."""
+
+    def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool: ...
+
+    def act(self, observation: Any, info: Mapping[str, Any]) -> Any: ...
+
+    def save(self, folder: Path) -> None: ...
+
+    def state(self, folder: Path) -> dict[str, Any]: ...
+
+    def restore(self, state: Mapping[str, Any], folder: Path) -> None: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class Family(Protocol):
+    """An agent family: how to build, load and evaluate its agents, which metrics it reports, and its plots.
+
+    `metrics` maps "phase/metric" keys of a run's metrics.json to True when larger is better (the order is the
+    reporting order); `headline` are the keys `compare` prints. `curves` turns a finished run folder into long rows
+    with a "kind" column; `plot` draws every figure for the rows of its kinds and returns the written paths.
+    """
+
+    name: str
+    budget_unit: str
+    default_budget: int
+    metrics: Mapping[str, bool]
+    headline: tuple[str, ...]
+
+    def build(self, context: RunContext) -> Agent: ...
+
+    def load(self, context: RunContext) -> Agent: ...
+
+    def evaluate(self, agent: Agent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]: ...
+
+    def curves(self, context: RunContext) -> list[dict[str, Any]]: ...
+
+    def plot(self, rows: list[dict[str, Any]], out_dir: Path, title: str) -> list[Path]: ...
+
+
+#: family name -> Family object, or "module:attribute" entry point loaded on first use.
+FAMILIES: dict[str, Family | str] = {
+    "fault-alarm-rl": "dogym.agents.rl.family:FAMILY",
+    "identification": "dogym.agents.identification.family:FAMILY",
+}
+#: agent name -> specification, for every registered agent.
+AGENTS: dict[str, AgentSpec] = {}
+
+
+def register_family(name: str, family: Family | str) -> None:
+    """Register a family object (or a "module:attribute" entry point) under `name`."""
+    FAMILIES[name] = family
+
+
+def register_agent(spec: AgentSpec) -> None:
+    """Register an agent; its family must be registered and its supported envs non-empty."""
+    if spec.family not in FAMILIES:
+        raise ValueError(f"agent {spec.name!r}: unknown family {spec.family!r}; registered: {sorted(FAMILIES)}")
+    if not spec.envs:
+        raise ValueError(f"agent {spec.name!r} must support at least one env")
+    AGENTS[spec.name] = spec
+
+
+def family(name: str) -> Family:
+    """The family registered under `name` (importing its module on first use)."""
+    entry = FAMILIES[name]
+    if isinstance(entry, str):
+        module, _, attribute = entry.partition(":")
+        entry = FAMILIES[name] = getattr(importlib.import_module(module), attribute)
+    return entry
+
+
+def agent_spec(name: str) -> AgentSpec:
+    """The spec of a registered agent; a ValueError names the registered ones otherwise."""
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent {name!r}; available: {', '.join(sorted(AGENTS))}")
+    return AGENTS[name]
+
+
+def _merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` updated by `update`, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_hyperparams_file(path: Path) -> dict[str, dict[str, Any]]:
+    """A hyper-parameter YAML file: a mapping of env id (or `default`) to a mapping of values."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path} is not valid YAML: {err}") from err
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ValueError(f"{path} must map env ids (and 'default') to mappings of hyper-parameters")
+    return data
+
+
+def resolve_hyperparams(spec: AgentSpec, env_id: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The agent's hyper-parameters on `env_id`: the file's `default` entry, then its `env_id` entry, then
+    `overrides` (nested mappings such as policy_kwargs are merged key by key)."""
+    table = load_hyperparams_file(spec.hyperparams_file) if spec.hyperparams_file.exists() else {}
+    resolved = _merge(table.get("default", {}), table.get(env_id, {}))
+    return _merge(resolved, overrides or {})
+
+
+def _register_builtin_agents() -> None:
+    from dogym.agents.identification.specs import SPECS as IDENTIFICATION
+    from dogym.agents.rl.specs import SPECS as RL
+
+    for spec in (*RL, *IDENTIFICATION):
+        register_agent(spec)
+
+
+_register_builtin_agents()

@@ -1,0 +1,48 @@
+"""The FaultAlarm learning agents (Cai et al., "Learning by Doing: An Online Causal Reinforcement Learning Framework
+with Causal-Aware Policy", Table 4) as registry entries: which algorithm, whether it masks actions, whether it learns
+a causal graph online. Their hyper-parameters are in `agents/hyperparams/<name>.yml`.
+
+Causal agents act under the causal mask M_s(G) of the graph their online structure learner refines (the plain
+active-alarm mask with probability eta); vanilla agents mask only inactive alarms; the `-unmasked` baselines are plain
+Stable-Baselines3 PPO / DQN over every action.
+"""
+
+from __future__ import annotations
+
+from dogym.agents.registry import AgentSpec
+
+FAMILY = "fault-alarm-rl"
+#: The envs every agent of this family supports (the first is the default).
+ENVS = ("dogym/FaultAlarm-v0", "dogym/FaultAlarmSmall-v0", "dogym/FaultAlarmPoisson-v0")
+
+
+def _spec(name: str, algorithm: str, masked: bool, causal: bool, description: str) -> AgentSpec:
+    return AgentSpec(name, FAMILY, description, ENVS, {"algorithm": algorithm, "masked": masked, "causal": causal})
+
+
+def _causal_specs() -> list[AgentSpec]:
+    specs = []
+    for suffix, start in (("", "a THP graph from 2000 passive alarms"), ("-random", "a random DAG")):
+        specs += [
+            _spec(f"causal-ppo{suffix}", "MaskablePPO", True, True,
+                  f"Causal PPO: MaskablePPO under the causal mask, graph learned online from {start}"),
+            _spec(f"causal-dqn{suffix}", "MaskedDQN", True, True,
+                  f"Causal DQN: masked DQN under the causal mask, graph learned online from {start}"),
+            _spec(f"causal-d3qn{suffix}", "MaskedD3QN", True, True,
+                  f"Causal D3QN: masked dueling double DQN under the causal mask, graph learned online from {start}"),
+        ]  # fmt: skip
+    return specs
+
+
+SPECS: tuple[AgentSpec, ...] = (
+    *_causal_specs(),
+    _spec("ppo", "MaskablePPO", True, False, "PPO masking inactive alarms (MaskablePPO)"),
+    _spec("dqn", "MaskedDQN", True, False, "DQN masking inactive alarms"),
+    _spec("d3qn", "MaskedD3QN", True, False, "dueling double DQN masking inactive alarms"),
+    _spec("ppo-unmasked", "PPO", False, False, "plain SB3 PPO over every action"),
+    _spec("dqn-unmasked", "DQN", False, False, "plain SB3 DQN over every action"),
+)
+#: Each causal agent's vanilla counterpart (same algorithm and network, active-alarm mask only).
+VANILLA_OF: dict[str, str] = {
+    s.name: s.name.removeprefix("causal-").removesuffix("-random") for s in SPECS if s.options["causal"]
+}

@@ -1,0 +1,125 @@
+"""What a grid of runs adds up to, for any family: a long-format CSV, summaries with confidence intervals, curves,
+each family's figures, and a fixed-width table.
+
+Metrics are the "phase/metric" keys each family declares (`Family.metrics`, with their directions); summaries give,
+per agent and metric, the mean, std, IQM and 95% stratified-bootstrap CIs of mean and IQM over seeds (envs are the
+tasks), from rliable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dogym.agents.registry import family
+from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
+from dogym.experiments.runner import RunConfig
+
+
+def metric_value(run: Mapping[str, Any], key: str) -> float | None:
+    """The value of "phase/metric" (or a top-level "metric") in a run's metrics, or None."""
+    phase, _, metric = key.rpartition("/")
+    source = run.get(phase) if phase else run
+    if not isinstance(source, Mapping) or metric not in source or source[metric] is None:
+        return None
+    return float(source[metric])
+
+
+def metric_keys(configs: Sequence[RunConfig]) -> list[str]:
+    """Every metric key the configs' families report, in their reporting order."""
+    return list(dict.fromkeys(k for c in configs for k in family(c.spec.family).metrics))
+
+
+def long_rows(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per (run, metric) that the run has."""
+    rows = []
+    for run in runs:
+        for key in keys:
+            value = metric_value(run, key)
+            if value is not None:
+                phase, _, metric = key.rpartition("/")
+                rows.append({"agent": run["label"], "env": run["env"], "seed": run["seed"], "phase": phase or "run",
+                             "metric": metric, "value": value})  # fmt: skip
+    return rows
+
+
+def summarize(runs: Sequence[Mapping[str, Any]], keys: Sequence[str], reps: int = 2000) -> dict[str, dict[str, Any]]:
+    """Per agent and metric: n, mean, std, IQM and 95% stratified-bootstrap CIs of mean and IQM over seeds."""
+    from rliable import library as rly
+    from rliable import metrics as rm
+
+    agents = list(dict.fromkeys(r["label"] for r in runs))
+    envs = sorted({r["env"] for r in runs})
+    out: dict[str, dict[str, Any]] = {a: {} for a in agents}
+    for key in keys:
+        scores = {}
+        for agent in agents:
+            columns = []
+            for env in envs:
+                values = [metric_value(r, key) for r in runs if r["label"] == agent and r["env"] == env]
+                columns.append([v for v in values if v is not None])
+            if all(columns) and len({len(c) for c in columns}) == 1:
+                scores[agent] = np.array(columns, dtype=float).T  # (runs, tasks)
+        if not scores:
+            continue
+        point, interval = rly.get_interval_estimates(
+            scores, lambda x: np.array([rm.aggregate_mean(x), rm.aggregate_iqm(x)]), reps=reps
+        )
+        for agent, values in scores.items():
+            out[agent][key] = {
+                "n": int(values.size),
+                "mean": float(point[agent][0]),
+                "std": float(values.std()),
+                "iqm": float(point[agent][1]),
+                "mean_ci95": [float(interval[agent][0, 0]), float(interval[agent][1, 0])],
+                "iqm_ci95": [float(interval[agent][0, 1]), float(interval[agent][1, 1])],
+            }
+    return out
+
+
+def curve_rows(configs: Sequence[RunConfig]) -> list[dict[str, Any]]:
+    """Every run's curves (its family's `curves`), labelled with the run's label."""
+    rows = []
+    for config in configs:
+        rows += [{**row, "agent": config.label} for row in family(config.spec.family).curves(config.context())]
+    return rows
+
+
+def headline_keys(configs: Sequence[RunConfig]) -> list[str]:
+    """The metrics `compare` prints: every family's headline keys, in order."""
+    return list(dict.fromkeys(k for c in configs for k in family(c.spec.family).headline))
+
+
+def format_summary(summary: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) -> str:
+    """A fixed-width table: mean [95% CI] per agent and metric."""
+    width = max(30, *(len(k) + 2 for k in keys))
+    header = f"{'agent':<20}" + "".join(f"{k:>{width}}" for k in keys)
+    lines = [header, "-" * len(header)]
+    for agent, stats in summary.items():
+        cells = []
+        for key in keys:
+            s = stats.get(key)
+            cells.append(f"{s['mean']:>10.3g} [{s['mean_ci95'][0]:.3g}, {s['mean_ci95'][1]:.3g}]" if s else "-")
+        lines.append(f"{agent:<20}" + "".join(f"{c:>{width}}" for c in cells))
+    return "\n".join(lines)
+
+
+def write_outputs(
+    configs: Sequence[RunConfig], runs: Sequence[Mapping[str, Any]], out_dir: Path, title: str = ""
+) -> dict[str, dict[str, Any]]:
+    """results.csv (long), curves.csv, summary.json and every family's figures under `out_dir`; returns the
+    summary."""
+    out_dir = Path(out_dir)
+    keys = metric_keys(configs)
+    summary = summarize(runs, keys)
+    atomic_write_text(out_dir / "results.csv", csv_text(long_rows(runs, keys)))
+    curves = curve_rows(configs)
+    if curves:
+        atomic_write_text(out_dir / "curves.csv", csv_text(curves))
+    for name in dict.fromkeys(c.spec.family for c in configs):
+        family(name).plot(curves, out_dir, title)
+    atomic_write_json(out_dir / "summary.json", summary)
+    return summary
