@@ -1,10 +1,15 @@
 """Structural causal models: variables with operating-region domains, exogenous distributions, structural functions
-with additive Gaussian noise, sampling under do(), and ground-truth interventional means."""
+with additive Gaussian noise, sampling under do(), and ground-truth interventional means.
+
+`StructuralView` is what an operator knows of an SCM without its mechanisms (graph, variables and operating regions,
+P[U]); `SCM.structural_view()` makes one. Learners that assume a known graph take a view, not the SCM."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -150,13 +155,11 @@ class SCM:
         """Raise `InterventionError` if the intervention is not allowed in this SCM's operating region."""
         validate_intervention(intervention, self.control_bounds, self.integer_variables)
 
-    def with_mechanisms(self, **mechanisms: Mechanism) -> SCM:
-        """A copy with some mechanisms replaced (same variables; e.g. a changed system after time t)."""
-        return SCM(list(self.variables.values()), self.exogenous, {**self.mechanisms, **mechanisms})
-
-    def with_exogenous(self, **exogenous: Normal | Constant) -> SCM:
-        """A copy with some exogenous distributions replaced (e.g. a different passive operating point)."""
-        return SCM(list(self.variables.values()), {**self.exogenous, **exogenous}, self.mechanisms)
+    def structural_view(self) -> StructuralView:
+        """What an operator knows of this SCM: graph, variables, operating regions and P[U]; no mechanisms."""
+        return StructuralView(
+            list(self.variables.values()), self.exogenous, {v: m.parents for v, m in self.mechanisms.items()}
+        )
 
     # ------------------------------------------------------------------ sampling
     def function(self, name: str, parent_values: np.ndarray) -> np.ndarray:
@@ -203,3 +206,127 @@ class SCM:
         """Ground-truth E[V | do(...)] for every variable (Monte-Carlo with a fixed seed)."""
         values = self.sample(n, np.random.default_rng(seed), do)
         return {k: float(v.mean()) for k, v in values.items()}
+
+
+class StructuralView:
+    """The structure of an SCM without its mechanisms: what a real operator knows (read-only, picklable).
+
+    It has the causal graph, the variables with their operating regions (`variables`, `control_bounds`,
+    `integer_variables`), the exogenous distributions P[U] (`exogenous`) and the parents of every endogenous variable
+    in argument order, and offers the same structural API as `SCM` (`names`, `order`, `endogenous`, `controllable`,
+    `parents`, `validate`), so it can stand in for an SCM wherever only the structure is read (e.g.
+    `dogym.causal.identification_loss.region_points`). It has no mechanisms, no structural functions, no noise levels
+    and cannot sample.
+    """
+
+    __slots__ = ("_exogenous", "_graph", "_order", "_parents", "_variables")
+
+    def __init__(
+        self,
+        variables: Sequence[Variable],
+        exogenous: Mapping[str, Normal | Constant],
+        parents: Mapping[str, Sequence[str]],
+    ):
+        table = {v.name: v for v in variables}
+        if len(table) != len(variables):
+            raise ValueError("variable names must be unique")
+        if set(exogenous) | set(parents) != set(table) or set(exogenous) & set(parents):
+            raise ValueError(
+                "every variable must be exogenous or have parents: "
+                f"variables {sorted(table)} vs exogenous {sorted(exogenous)} and endogenous {sorted(parents)}"
+            )
+        graph = nx.DiGraph()
+        graph.add_nodes_from(table)
+        for child, pars in parents.items():
+            for parent in pars:
+                if parent not in table:
+                    raise ValueError(f"{child!r} has unknown parent {parent!r}")
+                graph.add_edge(parent, child)
+        assert_dag(graph)
+        set_ = object.__setattr__
+        set_(self, "_variables", MappingProxyType(table))
+        set_(self, "_exogenous", MappingProxyType(dict(exogenous)))
+        set_(self, "_parents", MappingProxyType({k: tuple(v) for k, v in parents.items()}))
+        set_(self, "_graph", graph)
+        set_(self, "_order", tuple(causal_order(graph)))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"StructuralView is read-only (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"StructuralView is read-only (cannot delete {name!r})")
+
+    def __reduce__(self):  # MappingProxyType does not pickle; rebuild from plain containers
+        return (StructuralView, (list(self._variables.values()), dict(self._exogenous), dict(self._parents)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StructuralView):
+            return NotImplemented
+        return (
+            dict(self._variables) == dict(other._variables)
+            and dict(self._exogenous) == dict(other._exogenous)
+            and dict(self._parents) == dict(other._parents)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        edges = ", ".join(f"{p}->{c}" for p, c in self._graph.edges)
+        return f"StructuralView(variables={self.names}, edges=[{edges}])"
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The causal graph (parents -> child), a fresh copy."""
+        return self._graph.copy()
+
+    @property
+    def variables(self) -> Mapping[str, Variable]:
+        """Variables by name (read-only mapping), in declaration order."""
+        return self._variables
+
+    @property
+    def exogenous(self) -> Mapping[str, Normal | Constant]:
+        """P[U]: the distribution of each exogenous variable (read-only mapping)."""
+        return self._exogenous
+
+    @property
+    def names(self) -> list[str]:
+        """Variable names in declaration order (the column order of samples)."""
+        return list(self._variables)
+
+    @property
+    def order(self) -> list[str]:
+        """Variable names in causal order (as `SCM.order`)."""
+        return list(self._order)
+
+    @property
+    def endogenous(self) -> list[str]:
+        """Endogenous variables in causal order."""
+        return [v for v in self._order if v in self._parents]
+
+    @property
+    def controllable(self) -> list[str]:
+        """Controllable variables in declaration order."""
+        return [n for n, v in self._variables.items() if v.controllable]
+
+    @property
+    def control_bounds(self) -> dict[str, tuple[float, float]]:
+        """Allowed intervention interval per controllable variable."""
+        return {n: self._variables[n].bounds for n in self.controllable}
+
+    @property
+    def integer_variables(self) -> frozenset[str]:
+        """Names of integer-valued variables."""
+        return frozenset(n for n, v in self._variables.items() if v.integer)
+
+    def parents(self, name: str) -> tuple[str, ...]:
+        """Parents of a variable, in its structural function's argument order (() for an exogenous variable)."""
+        if name in self._parents:
+            return self._parents[name]
+        if name in self._exogenous:
+            return ()
+        raise KeyError(f"unknown variable {name!r}; variables: {self.names}")
+
+    def validate(self, intervention: Intervention) -> None:
+        """Raise `InterventionError` if the intervention is not allowed in the operating region."""
+        validate_intervention(intervention, self.control_bounds, self.integer_variables)

@@ -1,19 +1,28 @@
-"""dogym.envs: Gymnasium environments; importing this module registers every env under the ``dogym/`` namespace."""
+"""dogym.envs: Gymnasium environments; importing this module registers every env under the ``dogym/`` namespace.
+
+Every env follows the env contract of `dogym.envs.core` (error classes, info keys, `ground_truth()`,
+`structural_view()`, `default_config()`). Episode limits: every id is registered with ``max_episode_steps=None``, so
+``gymnasium.make`` adds no TimeLimit wrapper; each env truncates itself at the limit of its own config
+(``env.unwrapped.config["step_max"]`` for FaultAlarm, ``env.unwrapped.config["horizon"]`` for the intervention envs),
+so the limit can be changed with a keyword override (``gym.make(id, step_max=50)``) and never disagrees with the env.
+"""
 
 from __future__ import annotations
 
 import gymnasium as gym
 
-#: env id -> (entry point, max_episode_steps or None, default kwargs). Registration is idempotent.
+#: env id -> (entry point, max_episode_steps, default kwargs). Registration is idempotent.
+#: max_episode_steps is None for every env: no TimeLimit wrapper. The env truncates itself at its config's limit
+#: (FaultAlarm: step_max = 100 by default; intervention envs: horizon = 30 by default), so the two cannot disagree.
 ENV_SPECS: dict[str, tuple[str, int | None, dict]] = {
-    "dogym/FaultAlarm-v0": ("dogym.envs.fault_alarm.env:FaultAlarmEnv", 100, {}),
-    "dogym/FaultAlarmPoisson-v0": ("dogym.envs.fault_alarm.env:FaultAlarmEnv", 100, {"dynamics": "poisson"}),
-    "dogym/FaultAlarmSmall-v0": ("dogym.envs.fault_alarm.env:FaultAlarmSmallEnv", 100, {}),
-    "dogym/ToySCM-v0": ("dogym.envs.identification.toy_scm:ToySCMEnv", 30, {}),
-    "dogym/Microservice-v0": ("dogym.envs.identification.microservice:MicroserviceEnv", 30, {"scenario": 1}),
+    "dogym/FaultAlarm-v0": ("dogym.envs.fault_alarm.env:FaultAlarmEnv", None, {}),
+    "dogym/FaultAlarmPoisson-v0": ("dogym.envs.fault_alarm.env:FaultAlarmEnv", None, {"dynamics": "poisson"}),
+    "dogym/FaultAlarmSmall-v0": ("dogym.envs.fault_alarm.env:FaultAlarmSmallEnv", None, {}),
+    "dogym/ToySCM-v0": ("dogym.envs.identification.toy_scm:ToySCMEnv", None, {}),
+    "dogym/Microservice-v0": ("dogym.envs.identification.microservice:MicroserviceEnv", None, {"scenario": 1}),
     "dogym/MicroserviceNonStationary-v0": (
         "dogym.envs.identification.microservice:MicroserviceEnv",
-        30,
+        None,
         {"scenario": 2},
     ),
 }

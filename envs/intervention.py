@@ -2,11 +2,25 @@
 
 Action space: Dict {"mask": MultiBinary(n), "value": Box(operating-region bounds)} over the n controllable variables
 (mask[i] = 1 intervenes on variable i with value[i]; an all-zero mask is the passive do(0)). Values of integer
-variables (e.g. CPU counts) are rounded to the nearest integer, the only documented adjustment; values outside the
-Box raise `InterventionError`. A typed `dogym.causal.Intervention` is accepted as the action too.
+variables (e.g. CPU counts) are rounded to the nearest integer, the only documented adjustment; value entries whose
+mask is 0 are ignored (but must be finite numbers). Every invalid action (not a Dict with exactly "mask" and
+"value", wrong shapes, mask entries other than 0/1, NaN or infinite values, a target outside its operating region or
+not controllable) raises `InvalidInterventionError`, which is both a `dogym.envs.core.EnvInputError` and a
+`dogym.causal.InterventionError`. A typed `dogym.causal.Intervention` is accepted as the action too.
 Observation: [M, n_vars] float64 samples (columns = `variable_names`); the reset observation is all zeros (nothing has
-been measured yet). Reward: -c(do(...)). Never terminates; truncation comes from the registered TimeLimit.
-Info: "t" (1-based index of the step just taken), "intervention", "intervention_cost", "variables".
+been measured yet). Reward: -c(do(...)) (`intervention_cost`). Never terminates. Truncation: the env returns
+truncated=True once t >= `config["horizon"]` (no TimeLimit wrapper); stepping further keeps working (identification
+runs call `step` directly) and keeps returning truncated=True.
+Info keys (reset and step; `dogym.envs.core.INFO_KEYS` first): "action_mask" (bool [n_controllable], all True: every
+controllable variable may be intervened on), "cost" (float, always 0.0: no safety specification; the step's price
+is "intervention_cost", not "cost"), "intervention_cost" (float: c(do(...)) of the step, 0.0 at reset), "t" (int: steps
+taken since reset, i.e. the 1-based index of the step just taken), "variables" (the column names); step only:
+"intervention" (the `Intervention` applied).
+Configuration: `default_config()` lists every option (here samples_per_step and horizon; subclasses add theirs);
+keyword overrides are validated and unknown ones raise `EnvConfigError`.
+Ground truth (`ground_truth(t)`, `true_scm`, `scm_at`) is for evaluation only; agents get `structural_view()`
+(graph, operating regions, P[U]; no mechanisms), `controllable`, `variable_names`, `samples_per_step` and the cost
+table `intervention_cost(intervention)`.
 """
 
 from __future__ import annotations
@@ -19,23 +33,43 @@ import numpy as np
 from gymnasium import spaces
 
 from dogym.causal.intervention import Intervention, InterventionError
-from dogym.causal.scm import SCM
+from dogym.causal.scm import SCM, StructuralView
+from dogym.envs.core import EnvInputError, config_int, configure, render_mode_option
+
+
+class InvalidInterventionError(EnvInputError, InterventionError):
+    """An intervention-env action that is not allowed (wrong form, uncontrollable target, outside the region, NaN)."""
 
 
 class InterventionEnv(gym.Env):
-    """Base class: subclasses implement `scm_at(t)` (the SCM that governs step t, 1-based)."""
+    """Base class: subclasses implement `scm_at(t)` (the SCM that governs step t, 1-based) and build their config
+    with `_configure(options, render_mode)` before calling `InterventionEnv.__init__`."""
 
     metadata = {"render_modes": []}
 
+    @staticmethod
+    def default_config() -> dict[str, Any]:
+        """The options every intervention env has: M samples per step, and the episode limit."""
+        return {"samples_per_step": 1, "horizon": 30}
+
+    @classmethod
+    def _configure(cls, options: Mapping[str, Any], render_mode: str | None = None) -> dict[str, Any]:
+        """`default_config()` updated with `options`, the shared options checked (`EnvConfigError` otherwise)."""
+        name = cls.__name__
+        render_mode_option(render_mode, cls.metadata["render_modes"], name)
+        cfg = configure(cls.default_config(), options, name)
+        cfg["samples_per_step"] = config_int(cfg, "samples_per_step", name)
+        cfg["horizon"] = config_int(cfg, "horizon", name)
+        return cfg
+
     def __init__(
         self,
-        samples_per_step: int = 1,
+        config: Mapping[str, Any],
         target_costs: Mapping[str, float] | None = None,
         passive_cost: float = 1.0,
     ):
-        if int(samples_per_step) != samples_per_step or samples_per_step < 1:
-            raise ValueError(f"samples_per_step must be a positive integer, got {samples_per_step!r}")
-        self.samples_per_step = int(samples_per_step)
+        self.config = dict(config)
+        self.samples_per_step = int(self.config["samples_per_step"])
         scm = self.scm_at(1)
         self.variable_names: list[str] = scm.names
         self.controllable: list[str] = scm.controllable
@@ -54,60 +88,105 @@ class InterventionEnv(gym.Env):
 
     # ------------------------------------------------------------------ to be provided by subclasses
     def scm_at(self, t: int) -> SCM:
-        """The true SCM during step t (1-based)."""
+        """Ground truth: for evaluation only. The true SCM during step t (1-based)."""
         raise NotImplementedError
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ what an operator knows
+    def structural_view(self) -> StructuralView:
+        """The operator's view of the system (graph, variables and operating regions, P[U]; no mechanisms), taken
+        from the SCM of step 1 (the structure is the same at every step)."""
+        return self.scm_at(1).structural_view()
+
     def intervention_cost(self, intervention: Intervention) -> float:
-        """c(do(...)): the passive cost for do(0), else the sum of the targets' costs."""
+        """c(do(...)) (operator knowledge: the cost table): the passive cost for do(0), else the sum of the targets'
+        costs."""
         if intervention.is_passive:
             return self.passive_cost
         return float(sum(self.target_costs[v] for v in intervention.targets))
 
     def to_intervention(self, action: Intervention | Mapping[str, Any]) -> Intervention:
-        """Convert a Dict action (or pass through an Intervention), checking it against the action space."""
+        """Convert a Dict action (or pass through an Intervention), checking it against the action space and the
+        operating region; raises `InvalidInterventionError` saying what was wrong."""
+        try:
+            return self._to_intervention(action)
+        except InvalidInterventionError:
+            raise
+        except InterventionError as err:  # from `Intervention(...)` or the SCM's validation
+            raise InvalidInterventionError(str(err)) from err
+
+    def _to_intervention(self, action: Intervention | Mapping[str, Any]) -> Intervention:
+        scm = self.scm_at(self.t + 1)
         if isinstance(action, Intervention):
-            self.true_scm().validate(action)
+            scm.validate(action)
             return action
         if not isinstance(action, Mapping) or set(action) != {"mask", "value"}:
-            raise InterventionError(
-                f"action must be an Intervention or a dict with keys 'mask' and 'value', got {action!r}"
+            raise InvalidInterventionError(
+                f"action must be an Intervention or a dict with keys 'mask' and 'value', got {_short(action)}"
             )
         n = len(self.controllable)
-        mask = np.asarray(action["mask"]).reshape(-1)
-        value = np.asarray(action["value"], dtype=np.float64).reshape(-1)
+        try:
+            mask = np.asarray(action["mask"]).reshape(-1)
+            value = np.asarray(action["value"], dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as err:
+            raise InvalidInterventionError(f"mask and value must be numeric arrays of {n} entries: {err}") from None
         if mask.shape != (n,) or value.shape != (n,):
-            raise InterventionError(
+            raise InvalidInterventionError(
                 f"mask and value must each have {n} entries ({self.controllable}), got {mask.shape} and {value.shape}"
             )
-        if not np.all(np.isin(mask, (0, 1))):
-            raise InterventionError(f"mask entries must be 0 or 1, got {mask.tolist()}")
-        integer = self.true_scm().integer_variables
+        if mask.dtype.kind not in "biuf" or not np.all(np.isin(mask, (0, 1))):
+            raise InvalidInterventionError(f"mask entries must be 0 or 1, got {mask.tolist()}")
+        if not np.all(np.isfinite(value)):
+            raise InvalidInterventionError(f"value entries must be finite numbers, got {value.tolist()}")
+        integer = scm.integer_variables
         targets = {}
         for i in np.flatnonzero(mask):
             name = self.controllable[i]
             targets[name] = float(np.round(value[i])) if name in integer else float(value[i])
         intervention = Intervention(targets)
-        self.true_scm().validate(intervention)
+        scm.validate(intervention)
         return intervention
 
+    # ------------------------------------------------------------------ ground truth: for evaluation only
+    def ground_truth(self, t: int | None = None) -> dict[str, Any]:
+        """Ground truth, for evaluation only: {"scm": the true SCM at step t (default: the step about to be taken),
+        "graph": its causal graph (a copy)}."""
+        scm = self.true_scm(t)
+        return {"scm": scm, "graph": scm.graph.copy()}
+
     def true_scm(self, t: int | None = None) -> SCM:
-        """The ground-truth SCM at step t (default: the step about to be taken), for evaluation and oracles."""
+        """Ground truth: for evaluation only. The true SCM at step t (default: the step about to be taken)."""
         return self.scm_at(self.t + 1 if t is None else t)
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.t = 0
-        return np.zeros(self.observation_space.shape), {"t": 0, "variables": self.variable_names}
+        return np.zeros(self.observation_space.shape), self._info(0.0)
 
     def step(self, action):
         intervention = self.to_intervention(action)
         self.t += 1
         samples = self.scm_at(self.t).sample_array(self.samples_per_step, self.np_random, intervention)
         cost = self.intervention_cost(intervention)
-        info = {"t": self.t, "intervention": intervention, "intervention_cost": cost, "variables": self.variable_names}
-        return samples, -cost, False, False, info
+        info = self._info(cost)
+        info["intervention"] = intervention
+        truncated = self.t >= self.config["horizon"]
+        return samples, -cost, False, truncated, info
+
+    def _info(self, intervention_cost: float) -> dict[str, Any]:
+        return {
+            "action_mask": np.ones(len(self.controllable), dtype=bool),
+            "cost": 0.0,
+            "intervention_cost": float(intervention_cost),
+            "t": int(self.t),
+            "variables": self.variable_names,
+        }
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """repr(value) on one line, shortened to `limit` characters."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class FixedTargetsWrapper(gym.ActionWrapper):
@@ -118,7 +197,9 @@ class FixedTargetsWrapper(gym.ActionWrapper):
         base: InterventionEnv = env.unwrapped  # type: ignore[assignment]
         unknown = [t for t in targets if t not in base.controllable]
         if unknown or not targets:
-            raise InterventionError(f"targets {unknown or targets} are not controllable; allowed: {base.controllable}")
+            raise InvalidInterventionError(
+                f"targets {unknown or targets} are not controllable; allowed: {base.controllable}"
+            )
         self.targets = list(targets)
         self._index = np.array([base.controllable.index(t) for t in targets])
         value_space = base.action_space["value"]

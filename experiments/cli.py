@@ -158,7 +158,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
     configs = [
-        _config(agent, env, seed, options) for agent in agents for env in envs for seed in _split(args.seeds, "--seeds", int)
+        _config(agent, env, seed, options)
+        for agent in agents
+        for env in envs
+        for seed in _split(args.seeds, "--seeds", int)
     ]
     try:
         runs = run_grid(configs, args.workers, progress=not args.quiet)

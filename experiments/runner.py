@@ -61,7 +61,9 @@ class RunConfig:
             known = sorted(e for e in gym.registry if e.startswith("dogym/"))
             raise ValueError(f"unknown env {self.env!r}; available: {', '.join(known)}")
         if self.env not in spec.envs:
-            raise ValueError(f"agent {self.agent!r} does not support env {self.env!r}; it supports {', '.join(spec.envs)}")
+            raise ValueError(
+                f"agent {self.agent!r} does not support env {self.env!r}; it supports {', '.join(spec.envs)}"
+            )
         if self.timesteps is None:
             self.timesteps = family(spec.family).default_budget
         for name in ("timesteps", "n_envs", "eval_episodes", "checkpoint_interval", "seed"):

@@ -11,9 +11,10 @@ import pytest
 
 import dogym.envs  # noqa: F401
 from dogym.agents import REFERENCE_POLICIES, evaluate
-from dogym.envs.core import InvalidActionError
+from dogym.envs.core import EnvConfigError, EnvInputError, InvalidActionError
 from dogym.envs.fault_alarm.dynamics import BranchingDynamics
 from dogym.envs.fault_alarm.env import FaultAlarmEnv
+from dogym.envs.fault_alarm.logs import sample_alarm_log
 
 
 @pytest.fixture
@@ -55,11 +56,20 @@ def test_paper_scale_spaces_and_model(env):
 
 
 def test_reset_starts_with_a_cascade_from_distinct_root_types(env):
+    base = env.unwrapped
+    n_roots = []
     for seed in range(5):
         obs, info = env.reset(seed=seed)
         assert info["n_alarms"] >= 20
         counts = obs.reshape(50, 18, 2)[..., 0]
         assert counts.sum() == info["n_alarms"]
+        dyn = base.dynamics
+        initial = (dyn.parent < 0) & (dyn.birth == 0.0)  # the reset's root alarms (transient ones may have expired)
+        types = (dyn.pair[initial] % 18).tolist()
+        assert len(set(types)) == len(types)  # distinct root types
+        assert np.isin(dyn.pair[initial], base.root_candidates).all()
+        n_roots.append(len(types))
+    assert max(n_roots) == 5
 
 
 def test_masks_match_active_pairs(env):
@@ -145,34 +155,66 @@ def test_reward_formula(mode):
             break
 
 
-def test_terminates_when_clear_and_truncates_at_100():
+def play_wasted_steps(env: gym.Env, seed: int) -> tuple[int, bool, bool, dict]:
+    """Act only on inactive pairs until the episode ends; check `t` and the flags on the way."""
+    _, info = env.reset(seed=seed)
+    steps, terminated, truncated = 0, False, False
+    while not (terminated or truncated):
+        _, _, terminated, truncated, info = env.step(int(np.flatnonzero(~info["action_mask"])[0]))
+        steps += 1
+        assert info["t"] == steps and not info["action_effective"]
+        assert steps <= 1000, "the episode never ended"
+    return steps, terminated, truncated, info
+
+
+def test_terminates_when_clear():
     env = gym.make("dogym/FaultAlarm-v0")
     oracle = REFERENCE_POLICIES["oracle"](env, 0)
     obs, info = env.reset(seed=0)
     terminated = truncated = False
     while not (terminated or truncated):
         obs, _, terminated, truncated, info = env.step(oracle.act(obs, info))
-    assert terminated and info["n_alarms"] == 0
-    _, info = env.reset(seed=0)
-    steps, truncated, terminated = 0, False, False
-    while not (terminated or truncated):  # only wasted steps: the cascade grows until it explodes or time is up
-        _, _, terminated, truncated, info = env.step(int(np.flatnonzero(~info["action_mask"])[0]))
-        steps += 1
-    assert (truncated and steps == 100) or (terminated and info["exploded"] and steps <= 100)
+    assert terminated and not truncated and info["n_alarms"] == 0 and not info["exploded"]
+    assert info["t"] < 100
+
+
+def test_wasted_steps_let_the_cascade_explode_before_the_limit():
+    for seed in range(3):
+        steps, terminated, truncated, info = play_wasted_steps(gym.make("dogym/FaultAlarm-v0"), seed)
+        assert terminated and not truncated and info["exploded"] and steps < 100
+        assert info["n_alarms"] == 1001  # the total cap admits exactly one alarm over max_alarms = 1000
+
+
+def test_truncates_exactly_at_step_max_without_a_time_limit_wrapper():
+    # No excitation (alpha = 0), no transient pairs: the alarms never die out and never explode.
+    quiet = {"alpha_range": (0.0, 0.0), "min_initial_alarms": 0, "transient_fraction": 0.0}
+    env = gym.make("dogym/FaultAlarm-v0", **quiet)
+    assert env.spec.max_episode_steps is None and env.unwrapped.config["step_max"] == 100
+    wrapper = env
+    while wrapper is not env.unwrapped:
+        assert not isinstance(wrapper, gym.wrappers.TimeLimit)
+        wrapper = wrapper.env
+    steps, terminated, truncated, info = play_wasted_steps(env, 0)
+    assert truncated and not terminated and steps == 100 and info["n_alarms"] > 0
+    steps, terminated, truncated, _ = play_wasted_steps(gym.make("dogym/FaultAlarm-v0", step_max=7, **quiet), 0)
+    assert truncated and not terminated and steps == 7
 
 
 def test_caps_bound_memory():
     env = gym.make("dogym/FaultAlarm-v0")
     rng = np.random.default_rng(0)
+    n_exploded = 0
     for seed in range(3):
         obs, info = env.reset(seed=seed)
         done = False
         while not done:
             obs, _, terminated, truncated, info = env.step(int(rng.integers(900)))
-            assert obs.reshape(-1, 2)[:, 0].max() <= 10
-            assert info["n_alarms"] <= 1001
+            assert obs.reshape(-1, 2)[:, 0].max() <= 10  # per-pair cap
+            assert info["n_alarms"] <= 1001  # total cap
+            assert len(env.unwrapped.dynamics.pair) == info["n_alarms"]  # no stale alarm records kept
             done = terminated or truncated
-        assert info["exploded"] == (info["n_alarms"] > 1000)
+        n_exploded += info["exploded"]
+    assert n_exploded >= 1  # uniform-random play does reach the cap, so the bounds above were exercised
 
 
 @pytest.mark.parametrize(
@@ -190,13 +232,39 @@ def test_integer_like_actions_are_accepted(env):
         env.step(action)
 
 
-def test_unknown_option_and_bad_values_are_rejected():
-    with pytest.raises(TypeError, match="unknown option"):
-        FaultAlarmEnv(n_device=3)
-    with pytest.raises(ValueError, match="dynamics"):
-        FaultAlarmEnv(dynamics="euler")
-    with pytest.raises(ValueError, match="reward_mode"):
-        FaultAlarmEnv(reward_mode="other")
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"n_device": 3}, r"unknown option\(s\) \['n_device'\]; allowed: \[.*'n_devices'"),
+        ({"dynamics": "euler"}, r"dynamics must be one of \['branching', 'poisson'\], got 'euler'"),
+        ({"reward_mode": "other"}, r"reward_mode must be one of \['paper', 'authors'\], got 'other'"),
+        ({"hop_normalization": "max"}, r"hop_normalization must be one of \['rw', 'sym'\], got 'max'"),
+        ({"step_max": 0}, r"step_max must be an integer >= 1, got 0"),
+        ({"step_max": 2.5}, r"step_max must be an integer >= 1, got 2\.5"),
+        ({"p_root": 1.5}, r"p_root must be a finite number in \[0, 1\], got 1\.5"),
+        ({"time_range": 0.0}, r"time_range must be a finite number in \(0, inf\], got 0\.0"),
+        ({"alpha_range": (1e-3, 1e-4)}, r"alpha_range must be a pair \(low, high\) with 0 <= low <= high"),
+        ({"render_mode": "human"}, r"render_mode must be one of \['ansi', 'rgb_array'\] or None, got 'human'"),
+    ],
+    ids=lambda x: str(x)[:30],
+)
+def test_unknown_option_and_bad_values_are_rejected(options, message):
+    with pytest.raises(EnvConfigError, match=message) as err:
+        FaultAlarmEnv(**options)
+    assert isinstance(err.value, ValueError) and isinstance(err.value, EnvInputError)
+    assert "\n" not in str(err.value)
+
+
+def test_a_cyclic_type_graph_is_a_config_error():
+    import networkx as nx
+
+    with pytest.raises(EnvConfigError, match="cannot build its model"):
+        FaultAlarmEnv(type_graph=nx.DiGraph([("A", "B"), ("B", "A")]))
+
+
+def test_step_max_comes_from_the_config_and_ints_are_normalised():
+    env = FaultAlarmEnv(step_max=50.0)
+    assert env.config["step_max"] == 50 and isinstance(env.config["step_max"], int)
 
 
 def test_poisson_dynamics_zeroes_only_the_acted_pair():
@@ -223,13 +291,20 @@ def test_renders():
     env = gym.make("dogym/FaultAlarm-v0", render_mode="ansi")
     env.reset(seed=0)
     text = env.render()
-    assert "HARD_BAD" in text or "active alarms" in text
-    assert text.count("\n") == env.unwrapped.dynamics.counts().astype(bool).sum() + 2
+    counts = env.unwrapped.dynamics.counts().reshape(50, 18)
+    lines = text.splitlines()
+    assert f"active alarms={counts.sum()}" in lines[0]
+    assert len(lines) == np.count_nonzero(counts) + 2
+    rows = {(int(d), t, int(c)) for d, t, c in (line.split() for line in lines[2:])}
+    names = env.unwrapped.type_names
+    assert rows == {(d, names[t], int(counts[d, t])) for d, t in zip(*np.nonzero(counts), strict=True)}
     env = gym.make("dogym/FaultAlarm-v0", render_mode="rgb_array")
     env.reset(seed=0)
     image = env.render()
     assert image.shape == (18 * 8, 50 * 8, 3) and image.dtype == np.uint8
-    assert (image[..., 1] < 240).any()  # active pairs are shaded
+    counts = env.unwrapped.dynamics.counts().reshape(50, 18)
+    cell_green = image[::8, ::8, 1]  # one pixel per (type, device) cell
+    np.testing.assert_array_equal(cell_green < 240, counts.T > 0)  # exactly the active pairs are shaded
 
 
 def test_make_with_module_prefix_from_any_directory(tmp_path):
@@ -257,10 +332,14 @@ def test_maskable_ppo_trains_on_the_small_variant():
     env = gym.make("dogym/FaultAlarmSmall-v0")
     model = MaskablePPO("MlpPolicy", env, n_steps=256, batch_size=64, n_epochs=2, seed=0, device="cpu")
     model.learn(total_timesteps=2048)
-    assert model.num_timesteps >= 2048
     obs, _ = env.reset(seed=0)
-    action, _ = model.predict(obs, action_masks=env.unwrapped.action_masks(), deterministic=True)
-    assert env.unwrapped.action_masks()[int(action)]
+    for _ in range(20):  # the trained policy never picks a masked-out (inactive) pair
+        mask = env.unwrapped.action_masks()
+        action, _ = model.predict(obs, action_masks=mask, deterministic=True)
+        assert mask[int(action)]
+        obs, _, terminated, truncated, _ = env.step(int(action))
+        if terminated or truncated:
+            obs, _ = env.reset()
 
 
 def test_small_variant_is_the_same_env_in_every_process():
@@ -280,3 +359,42 @@ def test_small_variant_is_the_same_env_in_every_process():
             subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
         )
     assert len(outs) == 1, outs
+
+
+def test_ground_truth_and_structural_view():
+    env = gym.make("dogym/FaultAlarm-v0").unwrapped
+    truth = env.ground_truth()
+    assert set(truth) == {"graph", "causal_order", "model"}
+    assert truth["graph"].number_of_edges() == 94 and truth["causal_order"][0] == "HARD_BAD"
+    assert sorted(truth["graph"].edges(data=True)) == sorted(env.true_graph.edges(data=True))
+    assert truth["model"] is env.model
+    rank = {name: i for i, name in enumerate(truth["causal_order"])}
+    assert all(rank[c] < rank[e] for c, e in truth["graph"].edges)
+    view = env.structural_view()
+    assert view.type_names == tuple(env.type_names) and (view.n_devices, view.n_types) == (50, 18)
+    np.testing.assert_array_equal(view.adjacency, env.model.adjacency)
+    np.testing.assert_array_equal(view.hops, env.model.hops)
+    assert (view.step_max, view.time_range, view.kernel_decay, view.max_hop) == (100, 50.0, 0.0002, 2)
+    assert view.topology.number_of_edges() == env.topology.number_of_edges() == 50
+    assert not view.adjacency.flags.writeable
+    with pytest.raises(AttributeError):
+        view.step_max = 3
+    assert not any(hasattr(view, name) for name in ("graph", "true_graph", "model", "edge_alpha", "mu"))
+
+
+def test_observational_data_is_the_passive_log():
+    env = gym.make("dogym/FaultAlarmSmall-v0").unwrapped
+    env.reset(seed=5)
+    state = env.dynamics.pair.copy()
+    a, b = env.observational_data(400, seed=3), env.observational_data(400, seed=3)
+    np.testing.assert_array_equal(env.dynamics.pair, state)  # drawn on a copy: this env's episode is untouched
+    assert len(a.times) == 400 and np.all(np.diff(a.times) >= 0)
+    for field in ("times", "types", "devices"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    assert not np.array_equal(env.observational_data(400, seed=4).times, a.times)
+    log = sample_alarm_log(400, 3, "dogym/FaultAlarmSmall-v0")  # the benchmark wrapper returns the same events
+    np.testing.assert_array_equal(log.events.times, a.times)
+    np.testing.assert_array_equal(log.events.types, a.types)
+    # Poisson dynamics: the log comes from the same THP in branching form
+    poisson = gym.make("dogym/FaultAlarmSmall-v0", dynamics="poisson").unwrapped
+    np.testing.assert_array_equal(poisson.observational_data(400, seed=3).times, a.times)

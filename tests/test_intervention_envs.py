@@ -9,8 +9,11 @@ from gymnasium.utils.env_checker import check_env
 
 import dogym.envs  # noqa: F401  (registers the envs)
 from dogym.causal.intervention import Intervention, InterventionError
+from dogym.causal.scm import StructuralView
+from dogym.envs.core import EnvConfigError, EnvInputError
 from dogym.envs.identification.microservice import MicroserviceEnv
-from dogym.envs.intervention import FixedTargetsWrapper
+from dogym.envs.identification.toy_scm import ToySCMEnv
+from dogym.envs.intervention import FixedTargetsWrapper, InvalidInterventionError
 
 IDS = ["dogym/ToySCM-v0", "dogym/Microservice-v0", "dogym/MicroserviceNonStationary-v0"]
 
@@ -66,14 +69,26 @@ def test_invalid_actions_raise_clear_errors():
     value[env.controllable.index("L1")] = 80.0
     mask = np.zeros(8, np.int8)
     mask[env.controllable.index("L1")] = 1
-    with pytest.raises(InterventionError, match=r"L1=80\.0 is outside the operating region \[0, 50\]"):
-        env.step({"mask": mask, "value": value})
-    with pytest.raises(InterventionError, match="not a controllable variable"):
-        env.step(Intervention({"Lt1": 3.0}))
-    with pytest.raises(InterventionError, match="mask entries must be 0 or 1"):
-        env.step({"mask": np.full(8, 2), "value": env.action_space["value"].low})
-    with pytest.raises(InterventionError, match="keys 'mask' and 'value'"):
-        env.step(np.zeros(8))
+    low = env.action_space["value"].low
+    cases = [
+        ({"mask": mask, "value": value}, r"L1=80\.0 is outside the operating region \[0, 50\]"),
+        (Intervention({"Lt1": 3.0}), "not a controllable variable"),
+        (Intervention({"C1": 2.5}), r"C1=2\.5 must be an integer"),
+        ({"mask": np.full(8, 2), "value": low}, "mask entries must be 0 or 1"),
+        ({"mask": np.array(["a"] * 8), "value": low}, "mask entries must be 0 or 1"),
+        (np.zeros(8), "keys 'mask' and 'value'"),
+        ({"mask": mask, "value": low, "extra": 1}, "keys 'mask' and 'value'"),
+        ({"mask": np.zeros(7, np.int8), "value": low}, r"must each have 8 entries"),
+        ({"mask": mask, "value": np.full(8, np.nan)}, "value entries must be finite numbers"),
+        ({"mask": np.zeros(8, np.int8), "value": np.full(8, np.inf)}, "value entries must be finite numbers"),
+        ({"mask": mask, "value": ["x"] * 8}, "mask and value must be numeric arrays"),
+    ]
+    for action, message in cases:
+        with pytest.raises(InvalidInterventionError, match=message) as err:
+            env.step(action)
+        assert isinstance(err.value, EnvInputError) and isinstance(err.value, InterventionError)
+        assert isinstance(err.value, ValueError) and "\n" not in str(err.value)
+    assert env.t == 0  # no invalid action advanced the clock
 
 
 def test_scenario2_changes_f_r2_exactly_at_step_11():
@@ -99,7 +114,7 @@ def test_fixed_targets_wrapper_gives_flat_box():
     obs, reward, *_, info = env.step(np.array([2.2, 30.0]))
     assert info["intervention"] == Intervention({"C1": 2.0, "L2": 30.0})  # integer CPU count is rounded
     assert reward == -6000.0
-    with pytest.raises(InterventionError, match="not controllable"):
+    with pytest.raises(InvalidInterventionError, match="not controllable"):
         FixedTargetsWrapper(gym.make("dogym/Microservice-v0"), ["R1"])
 
 
@@ -121,3 +136,115 @@ def test_microservice_calibration_matches_its_documentation():
     nominal = np.array([[1.0, 0.5, 1.0, 1.0]])  # Lt2, P2, C1, C3
     before, after = (env.scm_at(t).function("R2", nominal)[0] for t in (10, 11))
     assert before < 0.25 and 1.5 < after < 2.5  # the background S1 load takes 90% of a 1-CPU node
+
+
+def test_config_defaults_overrides_and_positional_compatibility():
+    assert ToySCMEnv.default_config() == {"samples_per_step": 1, "horizon": 30, "noise_std": np.sqrt(0.05)}
+    assert MicroserviceEnv.default_config() == {"scenario": 1, "samples_per_step": 1, "horizon": 30, "change_step": 11}
+    env = MicroserviceEnv(2, change_step=1)
+    assert (env.scenario, env.change_step, env.config["scenario"], env.config["change_step"]) == (2, 1, 2, 1)
+    assert env.scm_at(1) is env.scm_at(11) and env.scm_at(1) is not MicroserviceEnv(2).scm_at(1)
+    env = MicroserviceEnv(scenario=1, samples_per_step=3)
+    assert env.samples_per_step == 3 and env.observation_space.shape == (3, 12)
+    assert MicroserviceEnv(2, 4, 5).config == {"scenario": 2, "samples_per_step": 4, "horizon": 30, "change_step": 5}
+    toy = gym.make("dogym/ToySCM-v0", horizon=5, samples_per_step=2, noise_std=0.0).unwrapped
+    assert toy.config == {"samples_per_step": 2, "horizon": 5, "noise_std": 0.0}
+    toy.reset(seed=0)
+    obs = toy.step(Intervention({"X": 1.0}))[0]
+    np.testing.assert_allclose(obs[:, toy.variable_names.index("Z")], np.exp(-1.0))  # noise_std=0 was applied
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: MicroserviceEnv(3), r"scenario must be one of \[1, 2\], got 3"),
+        (lambda: MicroserviceEnv(True), r"scenario must be one of \[1, 2\], got True"),
+        (lambda: MicroserviceEnv(scenario=1, samples_per_step=0), r"samples_per_step must be an integer >= 1, got 0"),
+        (lambda: MicroserviceEnv(1, 1, 11, 5), r"at most 3 positional options"),
+        (lambda: MicroserviceEnv(1, scenario=2), r"scenario both positionally and as a keyword"),
+        (lambda: MicroserviceEnv(change_step=0), r"change_step must be an integer >= 1, got 0"),
+        (lambda: MicroserviceEnv(horizon=2.5), r"horizon must be an integer >= 1, got 2\.5"),
+        (lambda: MicroserviceEnv(scenarios=1), r"unknown option\(s\) \['scenarios'\]; allowed: \['change_step'"),
+        (lambda: ToySCMEnv(noise=0.1), r"unknown option\(s\) \['noise'\]"),
+        (lambda: ToySCMEnv(noise_std=-1.0), r"noise_std must be a finite number in \[0, inf\], got -1\.0"),
+        (lambda: ToySCMEnv(samples_per_step="2"), r"samples_per_step must be an integer >= 1, got '2'"),
+        (lambda: ToySCMEnv(render_mode="human"), r"render_mode must be one of \[\] or None, got 'human'"),
+        (lambda: gym.make("dogym/Microservice-v0", scenario=5), r"scenario must be one of \[1, 2\], got 5"),
+    ],
+)
+def test_bad_config_raises_env_config_error(make, message):
+    with pytest.raises(EnvConfigError, match=message) as err:
+        make()
+    assert isinstance(err.value, ValueError) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_truncates_at_horizon_and_keeps_stepping(env_id):
+    env = gym.make(env_id, horizon=4)
+    assert env.spec.max_episode_steps is None and not isinstance(env, gym.wrappers.TimeLimit)
+    _, info = env.reset(seed=0)
+    assert info["t"] == 0
+    flags = [env.step(Intervention.passive())[2:4] for _ in range(6)]
+    assert flags == [(False, False)] * 3 + [(False, True)] * 3
+    assert gym.make(env_id).unwrapped.config["horizon"] == 30
+
+
+def test_info_keys_at_reset_and_step():
+    env = MicroserviceEnv(scenario=1)
+    _, info = env.reset(seed=0)
+    assert info["t"] == 0 and info["cost"] == 0.0 and info["intervention_cost"] == 0.0
+    np.testing.assert_array_equal(info["action_mask"], np.ones(8, bool))
+    _, reward, _, _, info = env.step(Intervention({"P1": 0.3}))
+    assert (info["t"], info["cost"], info["intervention_cost"], reward) == (1, 0.0, 1000.0, -1000.0)
+    assert info["action_mask"].dtype == bool and info["action_mask"].shape == (8,)
+    assert info["intervention"] == Intervention({"P1": 0.3}) and info["variables"] == env.variable_names
+
+
+def test_ground_truth_follows_the_step():
+    env = MicroserviceEnv(scenario=2)
+    env.reset(seed=0)
+    for t in range(1, 13):
+        truth = env.ground_truth()
+        assert truth["scm"] is env.scm_at(t) is env.true_scm()
+        assert sorted(truth["graph"].edges) == sorted(env.scm_at(t).graph.edges)
+        env.step(Intervention.passive())
+    assert env.ground_truth(3)["scm"] is env.scm_at(3) is not env.ground_truth(11)["scm"]
+    truth["graph"].add_edge("R2", "L2")  # a copy: the SCM's graph is untouched
+    assert not env.scm_at(12).graph.has_edge("R2", "L2")
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_structural_view_carries_the_structure_and_no_mechanisms(env_id):
+    env = gym.make(env_id).unwrapped
+    view, scm = env.structural_view(), env.scm_at(1)
+    assert isinstance(view, StructuralView)
+    assert (view.names, view.order, view.endogenous) == (scm.names, scm.order, scm.endogenous)
+    assert (view.controllable, view.control_bounds) == (scm.controllable, scm.control_bounds)
+    assert view.controllable == env.controllable and view.names == env.variable_names
+    assert view.integer_variables == scm.integer_variables and dict(view.exogenous) == scm.exogenous
+    assert all(view.parents(v) == scm.parents(v) for v in scm.endogenous)
+    assert sorted(view.graph.edges) == sorted(scm.graph.edges)
+    for name in ("mechanisms", "function", "sample", "sample_array", "interventional_mean"):
+        assert not hasattr(view, name)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_estimator_built_from_the_structural_view_matches_the_scm(env_id):
+    from dogym.agents.identification.estimator import CausalGPEstimator
+
+    env = gym.make(env_id).unwrapped
+    from_view, from_scm = CausalGPEstimator(env.structural_view()), CausalGPEstimator(env.scm_at(1))
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(4):
+        obs, *_, info = env.step(env.action_space.sample())
+        from_view.observe(obs, info["intervention"])
+        from_scm.observe(obs, info["intervention"])
+    assert from_view.surrogate_loss() == from_scm.surrogate_loss()
+    rng = np.random.default_rng(0)
+    n = len(env.controllable)
+    mask, value = rng.random((2, 3, n)) > 0.5, rng.random((2, 3, n))
+    uniforms = rng.uniform(0.01, 0.99, (2, 3, len(env.variable_names)))
+    a, b = from_view.simulate(mask, value, uniforms), from_scm.simulate(mask, value, uniforms)
+    for name in a.inputs:
+        np.testing.assert_array_equal(a.inputs[name], b.inputs[name])

@@ -10,11 +10,14 @@ import torch as th
 
 import dogym.envs  # noqa: F401
 from dogym.agents import RandomActivePolicy, evaluate
-from dogym.agents.rl.family import RL_AGENTS, VANILLA_OF
+from dogym.agents.registry import AGENTS, family, resolve_hyperparams
+from dogym.agents.rl.family import algorithm
 from dogym.agents.rl.monitor import read_monitor
+from dogym.agents.rl.specs import VANILLA_OF
 from dogym.experiments.cli import main
-from dogym.experiments.grid import run_grid, write_outputs
-from dogym.experiments.runner import RunConfig, TrainingRun, train
+from dogym.experiments.grid import run_grid
+from dogym.experiments.report import write_outputs
+from dogym.experiments.runner import RunConfig, train
 
 SMALL = "dogym/FaultAlarmSmall-v0"
 FAST_PPO = {"n_steps": 128, "n_epochs": 4}
@@ -22,15 +25,14 @@ FAST_CAUSAL = {"n_log_events": 400, "structure_update_interval": 200}
 
 
 def small_config(agent: str, tmp_path, **kwargs) -> RunConfig:
-    spec = RL_AGENTS[agent]
+    causal = FAST_CAUSAL if AGENTS[agent].options["causal"] else {}
     options = {
         "env": SMALL,
         "timesteps": 1_000,
         "eval_episodes": 5,
         "checkpoint_interval": 400,
         "log_folder": str(tmp_path),
-        "hyperparams": FAST_PPO if "ppo" in agent else {"learning_starts": 100},
-        "causal": FAST_CAUSAL if spec.causal else {},
+        "hyperparams": {**(FAST_PPO if "ppo" in agent else {"learning_starts": 100}), **causal},
     }
     return RunConfig(agent, **{**options, **kwargs})
 
@@ -50,20 +52,21 @@ class EffectSpy(gym.Wrapper):
 
 def test_every_causal_agent_has_a_vanilla_twin_with_the_same_algorithm_and_network():
     for causal, vanilla in VANILLA_OF.items():
-        c, v = RL_AGENTS[causal], RL_AGENTS[vanilla]
-        assert c.causal and not v.causal and c.algo is v.algo and v.masked
-        assert c.hyperparams["policy_kwargs"] == v.hyperparams["policy_kwargs"]
-        assert c.hyperparams["learning_rate"] == v.hyperparams["learning_rate"] == 3e-4
+        c, v = AGENTS[causal], AGENTS[vanilla]
+        assert c.options["causal"] and not v.options["causal"] and v.options["masked"]
+        assert c.options["algorithm"] == v.options["algorithm"]
+        hc, hv = (resolve_hyperparams(spec, "dogym/FaultAlarm-v0") for spec in (c, v))
+        assert hc["policy_kwargs"] == hv["policy_kwargs"]
+        assert hc["learning_rate"] == hv["learning_rate"] == 3e-4
 
 
 @pytest.mark.parametrize("agent", ["causal-ppo", "causal-dqn-random", "ppo", "d3qn"])
 def test_masked_agents_only_ever_act_on_active_alarms(agent, tmp_path):
     config = small_config(agent, tmp_path, timesteps=600, eval_episodes=0)
-    run = TrainingRun(config)
-    run.setup(resume=False)
+    run = family(config.spec.family).build(config.context())
     monitor = run.vec_env.envs[0]
     monitor.env = spy = EffectSpy(monitor.env)  # under the monitor, above any mask wrapper
-    run.learn()
+    run.learn(600)
     assert len(spy.effective) >= 600 and all(spy.effective)  # PPO finishes its last rollout
 
 
@@ -92,19 +95,18 @@ def test_resuming_from_a_checkpoint_continues_identically(agent, tmp_path):
     straight = small_config(agent, tmp_path / "a", timesteps=1_200)
     expected = train(straight)
     resumed = small_config(agent, tmp_path / "b", timesteps=1_200)
-    first = TrainingRun(resumed)
-    first.setup(resume=False)
-    assert not first.learn(stop_after_checkpoints=1)  # "interrupted" after its first checkpoint
+    assert train(resumed, stop_after_checkpoints=1) is None  # "interrupted" after its first checkpoint
     with pytest.raises(FileExistsError, match="--resume"):
         train(resumed)
     got = train(resumed, resume=True)
     rows = [
-        [(r["r"], r["l"], r["alarms"]) for r in read_monitor(c.run_dir / "0.monitor.csv")] for c in (straight, resumed)
+        [(r["r"], r["l"], r["mean_alarms"]) for r in read_monitor(c.run_dir / "0.monitor.csv")]
+        for c in (straight, resumed)
     ]
     assert rows[0] == rows[1]
     assert (straight.run_dir / "graph_metrics.csv").read_text() == (resumed.run_dir / "graph_metrics.csv").read_text()
     assert got["eval"] == expected["eval"] and got["graph_final"] == expected["graph_final"]
-    algo = RL_AGENTS[agent].algo
+    algo = algorithm(AGENTS[agent].options["algorithm"])
     final = [algo.load(c.run_dir / "model.zip").policy.state_dict() for c in (straight, resumed)]
     for (name, x), (_, y) in zip(final[0].items(), final[1].items(), strict=True):
         assert th.equal(x, y), name
@@ -130,7 +132,7 @@ def test_train_cli_writes_the_run_folder(tmp_path, capsys):
     for name in ("config.yaml", "0.monitor.csv", "progress.csv", "model.zip", "metrics.json"):
         assert (run_dir / name).exists(), name
     assert any((run_dir / "tb").iterdir())
-    assert "final policy" in capsys.readouterr().out
+    assert "eval/reward_mean" in capsys.readouterr().out
     assert main(argv) == 2 and "--resume" in capsys.readouterr().err
     assert main([*argv, "--resume"]) == 0
     capsys.readouterr()
@@ -142,13 +144,13 @@ def test_train_cli_writes_the_run_folder(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--agent", "nope"], "unknown learning agent"),
-        (["train", "--agent", "dqn", "--timesteps", "0"], "timesteps must be a positive integer"),
-        (["train", "--agent", "dqn", "--causal", "top_k:2"], "not causal"),
-        (["train", "--agent", "causal-dqn", "--causal", "bogus:2"], "unknown causal option"),
-        (["train", "--agent", "causal-dqn", "--causal", "init:nope"], "init must be"),
+        (["train", "--agent", "nope"], "unknown agent"),
+        (["train", "--agent", "dqn", "--timesteps", "0"], "timesteps must be an integer >= 1"),
+        (["train", "--agent", "dqn", "--hyperparams", "top_k:2", "--timesteps", "10"], "not causal"),
+        (["train", "--agent", "causal-dqn", "--hyperparams", "init:nope", "--timesteps", "10"], "init must be"),
         (["train", "--agent", "dqn", "--hyperparams", "nope:1", "--timesteps", "10"], "bad hyper-parameter"),
-        (["compare", "--agents", "dqn,nope"], "unknown learning agent"),
+        (["train", "--agent", "dqn", "--env", "dogym/ToySCM-v0"], "does not support env"),
+        (["compare", "--agents", "dqn,nope"], "unknown agent"),
         (["compare", "--agents", "dqn", "--seeds", "a"], "--seeds"),
         (["train", "--agent", "dqn", "--env", "dogym/Nope-v0"], "unknown env"),
     ],
@@ -159,11 +161,17 @@ def test_bad_flags_give_one_line_errors(argv, message, capsys, tmp_path):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_checkpoint_is_compact_for_a_large_replay_buffer(tmp_path):
-    config = small_config("dqn", tmp_path, timesteps=500)
-    train(config)
-    size = (config.run_dir / "checkpoints" / "latest.pkl").stat().st_size
-    assert size < 5e6  # the 100k-slot buffer is stored up to its fill level only
+def test_checkpoint_is_compact_and_drops_the_replay_buffer_once_finished(tmp_path):
+    config = small_config("dqn", tmp_path / "a", timesteps=500)
+    assert train(config, stop_after_checkpoints=1) is None
+    latest = config.run_dir / "checkpoints" / "latest"
+    assert (latest / "replay_buffer.npz").stat().st_size < 5e6  # the 100k-slot buffer up to its fill level only
+    assert sorted(p.name for p in latest.parent.iterdir()) == ["latest"]  # only the latest checkpoint
+    train(config, resume=True)
+    assert not (latest / "replay_buffer.npz").exists() and (latest / "state.pkl").exists()
+    kept = small_config("dqn", tmp_path / "b", timesteps=500, keep_replay_buffer=True)
+    train(kept)
+    assert (kept.run_dir / "checkpoints" / "latest" / "replay_buffer.npz").exists()
 
 
 def test_a_run_folder_is_never_reused_for_other_settings(tmp_path):

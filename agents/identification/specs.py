@@ -14,7 +14,10 @@ SPECS: tuple[AgentSpec, ...] = (
     AgentSpec("acl-passive", FAMILY, "passive learning: observe under do(0) only", ENVS, {"policy": "passive"}),
     AgentSpec("acl-random", FAMILY, "random interventions over the operating region", ENVS, {"policy": "random"}),
     AgentSpec(
-        "acl-rollout", FAMILY, "rollout intervention policy (l = 1, m = 5, L = 10, DE 10 x 30)", ENVS,
+        "acl-rollout",
+        FAMILY,
+        "rollout intervention policy (l = 1, m = 5, L = 10, DE 10 x 30)",
+        ENVS,
         {"policy": "rollout"},
     ),  # fmt: skip
 )

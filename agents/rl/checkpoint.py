@@ -24,7 +24,9 @@ def buffer_arrays(buffer: Any) -> dict[str, np.ndarray]:
     for FaultAlarm); only the filled rows determine the rest of a run."""
     n = buffer.buffer_size if buffer.full else buffer.pos
     arrays = {
-        f"slot_{k}": v[:n] for k, v in vars(buffer).items() if isinstance(v, np.ndarray) and len(v) == buffer.buffer_size
+        f"slot_{k}": v[:n]
+        for k, v in vars(buffer).items()
+        if isinstance(v, np.ndarray) and len(v) == buffer.buffer_size
     }
     return {**arrays, "meta_pos": np.array(buffer.pos), "meta_full": np.array(buffer.full)}
 

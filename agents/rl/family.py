@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import random
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -115,11 +114,10 @@ class SB3Agent:
 
     def __init__(self, context: RunContext) -> None:
         self.context = context
+        context.run_dir.mkdir(parents=True, exist_ok=True)
         options = context.spec.options
         self.masked, self.causal = bool(options["masked"]), bool(options["causal"])
-        self.algo_kwargs, self.causal_options = split_hyperparams(
-            context.spec.name, self.causal, context.hyperparams
-        )
+        self.algo_kwargs, self.causal_options = split_hyperparams(context.spec.name, self.causal, context.hyperparams)
         self.algorithm = algorithm(options["algorithm"])
         self.vec_env = DummyVecEnv([self._env_factory(i) for i in range(context.n_envs)])
         try:
@@ -366,7 +364,9 @@ class FaultAlarmRLFamily:
             with graph_csv.open(encoding="utf-8") as handle:
                 for row in csv.DictReader(handle):
                     if row.get("f1"):
-                        rows.append({**base, "kind": "graph", "timesteps": int(row["timesteps"]), "f1": float(row["f1"])})
+                        rows.append(
+                            {**base, "kind": "graph", "timesteps": int(row["timesteps"]), "f1": float(row["f1"])}
+                        )
         return rows
 
     def plot(self, rows: list[dict[str, Any]], out_dir: Path, title: str) -> list[Path]:

@@ -10,7 +10,6 @@ topological order of it, and `metrics(truth)` compares it with a known graph.
 from __future__ import annotations
 
 import copy
-
 from collections.abc import Mapping, Sequence
 from typing import Any
 

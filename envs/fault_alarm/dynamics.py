@@ -15,7 +15,9 @@ Pairs are indexed p = device * n_types + type (see `dogym.causal.structure.hawke
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -134,9 +136,24 @@ class AlarmDynamics(ABC):
             keep[np.flatnonzero(keep)[max(room, 0) :]] = False
         return keep
 
+    #: The attributes that make up the alarm state (besides the clock); `state()` copies them.
+    STATE: tuple[str, ...] = ()
+
+    def state(self) -> dict[str, Any]:
+        """The alarm state (clock and the subclass's `STATE` arrays), copied."""
+        return {"time": self.time, **{name: getattr(self, name).copy() for name in self.STATE}}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from `state()`."""
+        self.time = state["time"]
+        for name in self.STATE:
+            setattr(self, name, state[name].copy())
+
 
 class BranchingDynamics(AlarmDynamics):
     """THP in branching form: alarms are events with parents; cascades unfold generation by generation."""
+
+    STATE = ("pair", "birth", "expiry", "parent")
 
     def reset(self) -> None:
         self.time = 0.0
@@ -230,6 +247,8 @@ class PoissonDynamics(AlarmDynamics):
     one step; active alarms persist until cleared (transient pairs lose each alarm with probability
     time_range / mean duration per step). Injected alarms are as in the branching dynamics.
     """
+
+    STATE = ("count", "latest", "rootless")
 
     def reset(self) -> None:
         self.time = 0.0

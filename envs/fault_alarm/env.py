@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -10,10 +11,21 @@ import numpy as np
 from gymnasium import spaces
 
 from dogym.causal.graphs import causal_order, induced_subgraph
-from dogym.causal.structure.hawkes import TopologicalHawkesModel
-from dogym.envs.core import discrete_action, merge_config
+from dogym.causal.structure.event_table import EventTable
+from dogym.causal.structure.hawkes import HOP_NORMALIZATIONS, TopologicalHawkesModel
+from dogym.envs.core import (
+    EnvConfigError,
+    config_choice,
+    config_int,
+    config_number,
+    configure,
+    discrete_action,
+    render_mode_option,
+)
 from dogym.envs.fault_alarm.alarm_graph import alarm_graph
 from dogym.envs.fault_alarm.dynamics import AlarmDynamics, BranchingDynamics, DynamicsConfig, PoissonDynamics
+from dogym.envs.fault_alarm.logs import passive_events
+from dogym.envs.fault_alarm.structure import AlarmStructure
 
 DYNAMICS = {"branching": BranchingDynamics, "poisson": PoissonDynamics}
 REWARD_MODES = ("paper", "authors")
@@ -42,16 +54,27 @@ class FaultAlarmEnv(gym.Env):
         step's propagation and t the 1-based step number ("paper" mode, the default). In "authors" mode N_t
         excludes the alarms the action cleared (the authors' code), unless that would leave N_t = 0.
 
-    Termination: no alarm active, or more than `max_alarms` active (the cascade exploded). Truncation: at
-        `step_max` steps through the registered TimeLimit.
+    Termination: no alarm active, or more than `max_alarms` active (the cascade exploded). Truncation: the env
+        itself returns truncated=True from step `step_max` on (steps counted since reset; `config["step_max"]`, no
+        TimeLimit wrapper), like Gymnasium's TimeLimit also when the step terminates.
 
-    Info keys (reset and step), all of fixed shape so vector envs can stack them: action_mask (bool per action,
-        True where a pair is active), n_alarms, root_cause_mask (bool per action, True where a pair holds an
-        alarm with no active cause: the actions that clear whole cascades), time.
+    Info keys (reset and step), all of fixed shape so vector envs can stack them. The env contract's keys
+        (`dogym.envs.core.INFO_KEYS`): action_mask (bool per action, True where a pair is active), cost (float, always
+        0.0: FaultAlarm has no safety specification), intervention_cost (float: 0.0 at reset, 1.0 per step, i.e.
+        every action, effective or not, costs one step), t (int: steps taken since reset). Also: n_alarms,
+        root_cause_mask (bool per action, True where a pair holds an alarm with no active cause: the actions that
+        clear whole cascades; ground truth, for oracles and evaluation), time (simulated time, float).
         Step only: n_alarms_before, n_cleared, cleared_mask (bool per action: pairs that lost an alarm),
         action_effective, acted_device, acted_type,
         device_counts_before/after (per-type counts on the acted device), neighbour_counts_before/after
         (per-type counts summed over its topology neighbours), exploded.
+
+    Configuration: `default_config()` lists every option; keyword overrides are validated and unknown ones raise
+    `EnvConfigError` (a `ValueError`). Invalid actions raise `InvalidActionError`; both are `EnvInputError`s.
+
+    Ground truth and operator knowledge: `ground_truth()` (the true type DAG, causal order and THP model; for
+    evaluation only), `structural_view()` (an `AlarmStructure`: types, devices, topology, timing; no causal truth)
+    and `observational_data(n_events, seed)` (a passive alarm log as an `EventTable`).
 
     The model (topology, hops, alpha, mu) is fixed by `model_seed`; episodes are random only through
     `reset(seed=...)`. `action_masks()` returns the mask for sb3-contrib's MaskablePPO.
@@ -90,32 +113,32 @@ class FaultAlarmEnv(gym.Env):
         }
 
     def __init__(self, render_mode: str | None = None, **options: Any) -> None:
-        cfg = merge_config(self.default_config(), options, type(self).__name__)
-        if cfg["dynamics"] not in DYNAMICS:
-            raise ValueError(f"dynamics must be one of {sorted(DYNAMICS)}, got {cfg['dynamics']!r}")
-        if cfg["reward_mode"] not in REWARD_MODES:
-            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {cfg['reward_mode']!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        name = type(self).__name__
+        cfg = configure(self.default_config(), options, name)
+        self._check_config(cfg, name)
         self.config = cfg
-        self.render_mode = render_mode
+        self.render_mode = render_mode_option(render_mode, self.metadata["render_modes"], name)
         graph = alarm_graph() if cfg["type_graph"] is None else nx.DiGraph(cfg["type_graph"])
-        self.model = TopologicalHawkesModel.generate(
-            graph,
-            cfg["n_devices"],
-            cfg["model_seed"],
-            alpha_range=tuple(cfg["alpha_range"]),
-            mu_range=tuple(cfg["mu_range"]),
-            same_device_fraction=cfg["same_device_fraction"],
-            decay=cfg["kernel_decay"],
-            max_hop=cfg["max_hop"],
-            normalization=cfg["hop_normalization"],
-        )
+        try:
+            self.model = TopologicalHawkesModel.generate(
+                graph,
+                cfg["n_devices"],
+                cfg["model_seed"],
+                alpha_range=tuple(cfg["alpha_range"]),
+                mu_range=tuple(cfg["mu_range"]),
+                same_device_fraction=cfg["same_device_fraction"],
+                decay=cfg["kernel_decay"],
+                max_hop=cfg["max_hop"],
+                normalization=cfg["hop_normalization"],
+            )
+        except ValueError as err:  # e.g. a type_graph with a cycle
+            raise EnvConfigError(f"{name} cannot build its model from this config: {err}") from err
+        self._causal_order = list(causal_order(graph))
         self.n_devices, self.n_types = self.model.n_devices, self.model.n_types
         self.n_pairs = self.model.n_pairs
         self.type_names = self.model.type_names
-        order = causal_order(graph)
-        self.type_rank = np.array([order.index(name) for name in self.type_names], dtype=np.int64)
+        order = self._causal_order
+        self.type_rank = np.array([order.index(t) for t in self.type_names], dtype=np.int64)
         self.root_candidates = self._root_candidates(order)
         self.transient_pairs = self._transient_pairs()
         dyn_cfg = DynamicsConfig(
@@ -135,13 +158,75 @@ class FaultAlarmEnv(gym.Env):
         high[..., 0], high[..., 1] = cfg["max_copies"], 1.0
         self.observation_space = spaces.Box(0.0, high.ravel(), dtype=np.float32)
         self._steps = 0
-        self._last_info: dict[str, Any] = {}
 
-    # Ground truth exposed for oracles, evaluation and structure learning ---------------------------------
+    @classmethod
+    def _check_config(cls, cfg: dict[str, Any], name: str) -> None:
+        """Raise `EnvConfigError` for an option value the env cannot use; normalise numbers to int / float in place."""
+        config_choice(cfg, "dynamics", sorted(DYNAMICS), name)
+        config_choice(cfg, "reward_mode", REWARD_MODES, name)
+        config_choice(cfg, "hop_normalization", HOP_NORMALIZATIONS, name)
+        for key in ("n_devices", "max_hop", "max_copies", "max_alarms", "step_max", "n_root_devices", "n_root_types"):
+            cfg[key] = config_int(cfg, key, name)
+        for key in ("model_seed", "n_initial_roots", "min_initial_alarms", "max_warmup_steps"):
+            cfg[key] = config_int(cfg, key, name, low=0)
+        for key in ("p_root", "p_noise", "transient_fraction", "same_device_fraction"):
+            cfg[key] = config_number(cfg, key, name, 0.0, 1.0)
+        cfg["time_range"] = config_number(cfg, "time_range", name, 0.0, low_open=True)
+        cfg["transient_mean_duration"] = config_number(cfg, "transient_mean_duration", name, 0.0, low_open=True)
+        cfg["kernel_decay"] = config_number(cfg, "kernel_decay", name, 0.0)
+        for key in ("alpha_range", "mu_range"):
+            value = cfg[key]
+            try:
+                low, high = (float(x) for x in value)
+                ok = 0.0 <= low <= high < np.inf
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise EnvConfigError(
+                    f"{name} option {key} must be a pair (low, high) with 0 <= low <= high, got {value!r}"
+                )
+        if cfg["type_graph"] is not None and not isinstance(cfg["type_graph"], nx.DiGraph):
+            raise EnvConfigError(
+                f"{name} option type_graph must be a networkx DiGraph or None, got {type(cfg['type_graph']).__name__}"
+            )
+
+    # Ground truth: for evaluation (and oracles) only; agents must not read it ----------------------------
+    def ground_truth(self) -> dict[str, Any]:
+        """Ground truth, for evaluation only: {"graph": the true alarm-type DAG (networkx, edges with `hop` and
+        `alpha`), "causal_order": the type names in the true causal order, "model": the `TopologicalHawkesModel`}."""
+        return {"graph": self.model.type_graph(), "causal_order": list(self._causal_order), "model": self.model}
+
     @property
     def true_graph(self) -> nx.DiGraph:
-        """The true alarm-type DAG (with each edge's hop and alpha)."""
+        """Ground truth: for evaluation only. The true alarm-type DAG (with each edge's hop and alpha); same as
+        `ground_truth()["graph"]`."""
         return self.model.type_graph()
+
+    # What an operator knows -----------------------------------------------------------------------------------
+    def structural_view(self) -> AlarmStructure:
+        """The operator's view (types, devices, topology, timing, episode limit); no causal ground truth."""
+        cfg = self.config
+        return AlarmStructure(
+            type_names=tuple(self.type_names),
+            n_devices=self.n_devices,
+            adjacency=self.model.adjacency.copy(),
+            time_range=float(cfg["time_range"]),
+            max_hop=int(cfg["max_hop"]),
+            hop_normalization=str(cfg["hop_normalization"]),
+            kernel_decay=float(cfg["kernel_decay"]),
+            step_max=int(cfg["step_max"]),
+        )
+
+    def observational_data(self, n_events: int, seed: int, max_steps: int = 100_000) -> EventTable:
+        """A passive alarm log: the first `n_events` alarms of this env's THP under passive operation (no action
+        ever clears anything), from `reset(seed=seed)` on, as an `EventTable` (types, times, devices; no graph).
+
+        Drawn on a fresh copy of this env built from `self.config` (this env's state is untouched), always with the
+        branching dynamics (the continuous-time THP that the "poisson" dynamics discretise). Deterministic given
+        `seed`; see `dogym.envs.fault_alarm.logs` for the lifted caps.
+        """
+        fresh = type(self)(**{**self.config, "dynamics": "branching"})
+        return passive_events(fresh, n_events, seed, max_steps)
 
     @property
     def topology(self) -> nx.Graph:
@@ -174,8 +259,7 @@ class FaultAlarmEnv(gym.Env):
                 break
             dyn.advance(self.np_random)
         counts = dyn.counts()
-        info = self._base_info(counts)
-        self._last_info = info
+        info = self._base_info(counts, intervention_cost=0.0)
         return self._observation(counts), info
 
     def step(self, action: Any):
@@ -198,9 +282,10 @@ class FaultAlarmEnv(gym.Env):
         reward = float(progress - self._steps / cfg["step_max"])
         exploded = n_after > cfg["max_alarms"]
         terminated = exploded or n_after == 0
+        truncated = self._steps >= cfg["step_max"]
         grid_before, grid_after = before.reshape(self.n_devices, self.n_types), counts.reshape(self.n_devices, -1)
         neighbours = self.model.adjacency[device]
-        info = self._base_info(counts)
+        info = self._base_info(counts, intervention_cost=1.0)
         info.update(
             n_alarms_before=n_before,
             n_cleared=cleared.n_cleared,
@@ -214,8 +299,7 @@ class FaultAlarmEnv(gym.Env):
             neighbour_counts_after=grid_after[neighbours].sum(axis=0),
             exploded=exploded,
         )
-        self._last_info = info
-        return self._observation(counts), reward, terminated, False, info
+        return self._observation(counts), reward, terminated, truncated, info
 
     def render(self) -> str | np.ndarray | None:
         """ "ansi": a table of active alarms; "rgb_array": a device x type heat map of active counts."""
@@ -247,9 +331,12 @@ class FaultAlarmEnv(gym.Env):
         obs[:, 1] = np.where(counts > 0, np.clip(age, 0.0, 1.0), 0.0)
         return obs.ravel()
 
-    def _base_info(self, counts: np.ndarray) -> dict[str, Any]:
+    def _base_info(self, counts: np.ndarray, intervention_cost: float) -> dict[str, Any]:
         return {
             "action_mask": counts > 0,
+            "cost": 0.0,
+            "intervention_cost": float(intervention_cost),
+            "t": int(self._steps),
             "n_alarms": int(counts.sum()),
             "root_cause_mask": self._pair_mask(self.dynamics.root_pairs()),
             "time": float(self.dynamics.time),
@@ -276,6 +363,29 @@ class FaultAlarmEnv(gym.Env):
         image[..., 2] = 1.0 - level
         image[counts.T == 0] = 0.95
         return (np.kron(image, np.ones((cell, cell, 1))) * 255).astype(np.uint8)
+
+    def get_state(self) -> dict[str, Any]:
+        """The episode's state (step count, alarm state, the env's random generator), for checkpoints."""
+        return {"steps": self._steps, "dynamics": self.dynamics.state(), "rng": self.np_random.bit_generator.state}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Continue the episode saved by `get_state()` (the env must have the same configuration)."""
+        self._steps = state["steps"]
+        self.dynamics.restore(state["dynamics"])
+        self.np_random.bit_generator.state = state["rng"]
+
+    @staticmethod
+    def episode_metrics(infos: Sequence[Mapping[str, Any]], terminated: bool) -> dict[str, float | bool]:
+        """Per episode (from its step infos): mean and maximum active alarms per step, whether it ended with no
+        alarm left (cleared) or by explosion."""
+        alarms = [info["n_alarms"] for info in infos]
+        last = infos[-1]
+        return {
+            "mean_alarms": float(np.mean(alarms)),
+            "max_alarms": int(max(alarms)),
+            "cleared": bool(terminated and last["n_alarms"] == 0),
+            "exploded": bool(last.get("exploded", False)),
+        }
 
 
 class FaultAlarmSmallEnv(FaultAlarmEnv):

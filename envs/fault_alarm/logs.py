@@ -1,6 +1,7 @@
 """Passive-operation alarm logs from FaultAlarm: the observational data that THP-style learners start from.
 
-`sample_alarm_log` resets a FaultAlarm env and then lets its branching dynamics run with no action (nothing is
+`passive_events` (behind `FaultAlarmEnv.observational_data`; `sample_alarm_log` wraps it for benchmarks) resets a
+FaultAlarm env and then lets its branching dynamics run with no action (nothing is
 ever cleared), recording every alarm born: the initial cascade of `reset`, injected root-cause and noise alarms
 and all their offspring. Transient alarms that expire are still recorded at their birth.
 
@@ -52,33 +53,26 @@ class AlarmLog:
     decay: float  # kernel decay of the generating model
 
 
-def sample_alarm_log(
-    n_events: int,
-    seed: int,
-    env_id: str = "dogym/FaultAlarm-v0",
-    max_steps: int = 100_000,
-    **env_options: Any,
-) -> AlarmLog:
-    """The first `n_events` alarms FaultAlarm emits under passive operation, with its topology.
+def passive_events(env: Any, n_events: int, seed: int, max_steps: int = 100_000) -> EventTable:
+    """The first `n_events` alarms that the FaultAlarm env `env` (unwrapped, branching dynamics) emits under passive
+    operation after `env.reset(seed=seed)`, as an `EventTable` (no ground truth in it).
 
-    `seed` seeds the env's reset and the propagation; `env_options` are passed to `gymnasium.make` (e.g.
-    `model_seed`, `n_devices`). Raises ValueError when fewer than `n_events` alarms appear within `max_steps`.
+    `env` is reset and its state is left as after that reset (the log runs on a copy of its dynamics). `seed` seeds
+    the reset and the propagation. Raises ValueError when fewer than `n_events` alarms appear within `max_steps`.
     """
     if n_events < 1:
         raise ValueError(f"n_events must be >= 1, got {n_events}")
-    env = gym.make(env_id, **env_options)
-    base = env.unwrapped
-    if not isinstance(base.dynamics, BranchingDynamics):
-        raise ValueError(f"alarm logs need dynamics='branching', got {type(base.dynamics).__name__}")
+    if not isinstance(env.dynamics, BranchingDynamics):
+        raise ValueError(f"alarm logs need dynamics='branching', got {type(env.dynamics).__name__}")
     env.reset(seed=seed)
     config = replace(
-        base.dynamics.config,
-        max_alarms=max(n_events, base.dynamics.config.max_alarms),
-        max_copies=max(n_events, base.dynamics.config.max_copies),
+        env.dynamics.config,
+        max_alarms=max(n_events, env.dynamics.config.max_alarms),
+        max_copies=max(n_events, env.dynamics.config.max_copies),
     )
-    dyn = _RecordingDynamics(base.model, config, base.root_candidates, base.transient_pairs)
+    dyn = _RecordingDynamics(env.model, config, env.root_candidates, env.transient_pairs)
     dyn.reset()
-    start = base.dynamics
+    start = env.dynamics
     dyn.time = start.time
     dyn.pair, dyn.birth, dyn.expiry, dyn.parent = (
         start.pair.copy(),
@@ -98,8 +92,27 @@ def sample_alarm_log(
     pairs = np.concatenate(dyn.log_pair)
     births = np.concatenate(dyn.log_birth)
     order = np.argsort(births, kind="stable")[:n_events]
-    device, typ = np.divmod(pairs[order], base.n_types)
-    events = EventTable(typ, births[order], device, tuple(base.type_names), base.n_devices)
+    device, typ = np.divmod(pairs[order], env.n_types)
+    return EventTable(typ, births[order], device, tuple(env.type_names), env.n_devices)
+
+
+def sample_alarm_log(
+    n_events: int,
+    seed: int,
+    env_id: str = "dogym/FaultAlarm-v0",
+    max_steps: int = 100_000,
+    **env_options: Any,
+) -> AlarmLog:
+    """The first `n_events` alarms FaultAlarm emits under passive operation, with its topology and true graph.
+
+    A thin wrapper over `FaultAlarmEnv.observational_data` for benchmarks (the `true_graph` field is ground truth,
+    for evaluation only). `env_options` are passed to `gymnasium.make` (e.g. `model_seed`, `n_devices`); the log is
+    always drawn from the branching form of the env's THP (also for `dynamics="poisson"`). Raises ValueError when
+    fewer than `n_events` alarms appear within `max_steps`.
+    """
+    env = gym.make(env_id, **env_options)
+    base = env.unwrapped
+    events = base.observational_data(n_events, seed, max_steps=max_steps)
     model = base.model
     env.close()
     return AlarmLog(events, base.topology, base.true_graph, model.adjacency.copy(), model.hops.copy(), model.decay)

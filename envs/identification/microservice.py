@@ -23,15 +23,21 @@ Queueing model (documented calibration, not fitted to private data):
 Scenarios (nominal configuration P = 0.5, C = 1, B = 0): 1 = stationary, both services, L1 = 4, L2 = 15 (Fig. 10).
 2 = only S2's variables (Fig. 13) with L2 = 1; S1 is part of the environment: off until t = 10, then from t = 11 it
 carries 20 req/s in the background (routed with P1 = 0.5), which changes f_R2.
-Costs (Table 3): load 3000, routing 1000, blocking 2000, CPU 3000 per target, passive 1. See `InterventionEnv` for
-spaces, reward and info.
+Costs (Table 3): load 3000, routing 1000, blocking 2000, CPU 3000 per target, passive 1.
+Options (`MicroserviceEnv.default_config()`): scenario (1 or 2), samples_per_step (M, default 1), change_step (the
+first step of scenario 2's changed system, default 11), horizon (episode limit in steps, default 30). See
+`InterventionEnv` for spaces, reward, truncation, errors and the info keys (action_mask, cost, intervention_cost, t,
+variables; step only: intervention).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dogym.causal.scm import SCM, Constant, Mechanism, Variable
+from dogym.envs.core import EnvConfigError, config_choice, config_int
 from dogym.envs.intervention import InterventionEnv
 
 D0 = 0.08
@@ -140,20 +146,44 @@ def scenario2_scm(background_load: float, l2: float = 1.0) -> SCM:
 
 
 class MicroserviceEnv(InterventionEnv):
-    """Intervention env on the synthetic service mesh (see module docstring); `scenario` is 1 or 2."""
+    """Intervention env on the synthetic service mesh (see module docstring); `scenario` is 1 or 2.
 
-    def __init__(self, scenario: int = 1, samples_per_step: int = 1, change_step: int = CHANGE_STEP):
-        if scenario not in (1, 2):
-            raise ValueError(f"scenario must be 1 (stationary) or 2 (non-stationary), got {scenario!r}")
-        self.scenario = scenario
-        self.change_step = int(change_step)
-        if scenario == 1:
+    Options as keyword arguments (`MicroserviceEnv(scenario=2, horizon=50)`); for backward compatibility the first
+    three may also be positional, in the order scenario, samples_per_step, change_step (`MicroserviceEnv(2)`,
+    `MicroserviceEnv(2, change_step=1)`). Unknown or bad options raise `EnvConfigError`.
+    """
+
+    POSITIONAL_OPTIONS = ("scenario", "samples_per_step", "change_step")
+
+    @staticmethod
+    def default_config() -> dict[str, Any]:
+        """Every option with its default."""
+        return {"scenario": 1, **InterventionEnv.default_config(), "change_step": CHANGE_STEP}
+
+    def __init__(self, *args: Any, render_mode: str | None = None, **options: Any):
+        name = type(self).__name__
+        if len(args) > len(self.POSITIONAL_OPTIONS):
+            raise EnvConfigError(
+                f"{name} takes at most {len(self.POSITIONAL_OPTIONS)} positional options "
+                f"{list(self.POSITIONAL_OPTIONS)}, got {len(args)}"
+            )
+        for key, value in zip(self.POSITIONAL_OPTIONS, args, strict=False):
+            if key in options:
+                raise EnvConfigError(f"{name} got option {key} both positionally and as a keyword")
+            options[key] = value
+        cfg = self._configure(options, render_mode)
+        cfg["scenario"] = int(config_choice(cfg, "scenario", (1, 2), name))
+        cfg["change_step"] = config_int(cfg, "change_step", name)
+        self.scenario = cfg["scenario"]
+        self.change_step = cfg["change_step"]
+        if self.scenario == 1:
             self._phases = (scenario1_scm(), scenario1_scm())
         else:
             self._phases = (scenario2_scm(0.0), scenario2_scm(20.0))
         costs = {v: COSTS[v.rstrip("0123456789")] for v in self._phases[0].controllable}
-        super().__init__(samples_per_step, target_costs=costs, passive_cost=1.0)
+        super().__init__(cfg, target_costs=costs, passive_cost=1.0)
 
     def scm_at(self, t: int) -> SCM:
-        """Scenario 1: always the same SCM; scenario 2: background S1 load from step `change_step` on."""
+        """Ground truth: for evaluation only. Scenario 1: always the same SCM; scenario 2: background S1 load from
+        step `change_step` on."""
         return self._phases[int(t >= self.change_step)]

@@ -4,14 +4,19 @@ U ~ N(0, 0.1) (0.1 read as the variance), X = U, Z = exp(-X), Y = cos(Z) - exp(-
 additive measurement noise N(0, 0.05) (variance). Operating region X, Y in [-5, 5], Z in [-5, 20]; U is unbounded,
 so interventions on U are limited to [-1, 1] (about +-3 standard deviations). All variables are controllable.
 Cost: 1 per step, passive or not (seed 000 section VI). M = 1 sample per step by default.
-See `InterventionEnv` for spaces, reward and info.
+Options (`ToySCMEnv.default_config()`): samples_per_step (M, default 1), noise_std (measurement noise standard
+deviation, default sqrt(0.05)), horizon (episode limit in steps, default 30). See `InterventionEnv` for spaces, reward,
+truncation, errors and the info keys (action_mask, cost, intervention_cost, t, variables; step only: intervention).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dogym.causal.scm import SCM, Mechanism, Normal, Variable
+from dogym.envs.core import config_number
 from dogym.envs.intervention import InterventionEnv
 
 U_STD = float(np.sqrt(0.1))
@@ -49,14 +54,22 @@ def toy_scm(noise_std: float = NOISE_STD) -> SCM:
 
 
 class ToySCMEnv(InterventionEnv):
-    """Intervention env on the illustrative SCM (see module docstring)."""
+    """Intervention env on the illustrative SCM (see module docstring); options as keyword arguments, e.g.
+    `ToySCMEnv(samples_per_step=3, horizon=50)`; unknown or bad ones raise `EnvConfigError`."""
 
-    def __init__(self, samples_per_step: int = 1, noise_std: float = NOISE_STD):
-        self._scm = toy_scm(noise_std)
-        super().__init__(samples_per_step, target_costs={v: 1.0 for v in self._scm.controllable}, passive_cost=1.0)
+    @staticmethod
+    def default_config() -> dict[str, Any]:
+        """Every option with its default."""
+        return {**InterventionEnv.default_config(), "noise_std": NOISE_STD}
+
+    def __init__(self, render_mode: str | None = None, **options: Any):
+        cfg = self._configure(options, render_mode)
+        cfg["noise_std"] = config_number(cfg, "noise_std", type(self).__name__, 0.0)
+        self._scm = toy_scm(cfg["noise_std"])
+        super().__init__(cfg, target_costs={v: 1.0 for v in self._scm.controllable}, passive_cost=1.0)
 
     def scm_at(self, t: int) -> SCM:
-        """Stationary: the same SCM at every step."""
+        """Ground truth: for evaluation only. Stationary: the same SCM at every step."""
         return self._scm
 
     def intervention_cost(self, intervention) -> float:

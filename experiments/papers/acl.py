@@ -1,28 +1,27 @@
-"""Reproduction of seed 000 (online identification of IT systems): Table 1 and the loss curves of Figs. 7, 17, 19.
+"""Reproduction of Hammar & Stadler, "Online Identification of IT Systems through Active Causal Learning": Table 1 and
+the loss curves of Figs. 7, 17, 19.
 
 `reproduce_acl(out_dir, seeds, quick)` runs every (experiment, learner, seed) cell, caching each finished cell under
-`out_dir/cells/` (a rerun skips them), then writes atomically: `table1.csv`, `curves.csv` (long format), `summary.json`,
+`out_dir/runs/` through the one grid runner (a rerun skips them), then writes atomically: `table1.csv`, `curves.csv` (long format), `summary.json`,
 `fig7_toy_scm.png`, `fig17_microservice_s1.png`, `fig19_microservice_s2.png` and `report.md` (ours beside the paper's).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from dogym.agents.identification.estimator import GPConfig
-from dogym.agents.identification.learner import make_learner, run_identification
-from dogym.envs.identification.microservice import CHANGE_STEP, MicroserviceEnv
-from dogym.envs.identification.toy_scm import ToySCMEnv
+from dogym.agents.registry import agent_spec, resolve_hyperparams
+from dogym.envs.identification.microservice import CHANGE_STEP
+from dogym.experiments.grid import run_grid
 from dogym.experiments.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
+from dogym.experiments.runner import RunConfig
 
-#: Paper (seed 000) Table 1: (lookahead, horizon) -> (loss at |D| = 30, seconds per decision on an Apple M4 Pro).
+#: The paper's Table 1: (lookahead, horizon) -> (loss at |D| = 30, seconds per decision on an Apple M4 Pro).
 PAPER_TABLE1 = {
     "passive": (2345.0, 0.9),
     "rollout l=1 m=5": (147.0, 12.5),
@@ -32,71 +31,44 @@ PAPER_TABLE1 = {
 }
 #: Paper Figs. 17 / 19 end points quoted in the text (scenario 1: passive 2.8e6 -> 2.77e6, rollout -> 84e3).
 PAPER_FIG17 = {"passive": 2.77e6, "rollout l=1 m=5": 84e3}
-#: Table-3 costs are ~1e-3 of the paper's passive loss (3000 vs 2.8e6); our passive loss is ~6.4e2, so this weight on
-#: c(u) keeps the paper's cost-to-loss ratio in the rollout objective.
-MICROSERVICE_COST_WEIGHT = 6.4e2 / 2.8e6
-#: FIFO buffer size of D_t in scenario 2 (seed 000 section VII-E): after this many steps no pre-change data is left.
-SCENARIO2_BUFFER = 10
+#: FIFO buffer size of D_t in scenario 2 (section VII-E), from the learners' hyper-parameter files: after this many
+#: steps no pre-change data is left.
+SCENARIO2_BUFFER = resolve_hyperparams(agent_spec("acl-rollout"), "dogym/MicroserviceNonStationary-v0")["buffer_size"]
+#: Weight of the Table-3 costs in the rollout objective on the microservice (the paper's cost-to-loss ratio).
+MICROSERVICE_COST_WEIGHT = resolve_hyperparams(agent_spec("acl-rollout"), "dogym/Microservice-v0")["cost_weight"]
+DESCRIPTION = 'Hammar & Stadler, "Online Identification of IT Systems": Table 1 and Figs. 7, 17, 19'
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 #: Experiment key of the recovery reference: scenario 2's changed system from t = 1 (same learners and options).
 SCENARIO2_REFERENCE = "ms2_changed"
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One run: experiment name, learner label and options, seed, number of steps."""
+    """One run: experiment name, learner label and agent, seed, number of steps, hyper-parameter overrides."""
 
     experiment: str
     label: str
-    policy: str
+    agent: str
     seed: int
     n_steps: int
-    options: dict = field(default_factory=dict)
+    overrides: dict = field(default_factory=dict)
 
-    @property
-    def key(self) -> str:
-        """File-name-safe identifier."""
-        return f"{self.experiment}__{self.label.replace(' ', '_').replace('=', '')}__seed{self.seed}"
-
-
-def _env(experiment: str):
-    return {
-        "toy": ToySCMEnv,
-        "ms1": lambda: MicroserviceEnv(1),
-        "ms2": lambda: MicroserviceEnv(2),
-        SCENARIO2_REFERENCE: lambda: MicroserviceEnv(2, change_step=1),
-    }[experiment]()
+    def config(self, runs: Path) -> RunConfig:
+        """The cell as a run of the one grid runner (its folder is its cache entry)."""
+        env_id, env_kwargs = EXPERIMENTS[self.experiment]
+        folder_label = self.label.replace(" ", "_").replace("=", "")
+        return RunConfig(self.agent, env_id, self.seed, self.n_steps, dict(env_kwargs), dict(self.overrides),
+                         eval_episodes=0, log_folder=str(runs / self.experiment), label=folder_label)  # fmt: skip
 
 
-def _run_cell(cell: Cell) -> dict:
-    """Run one cell and return its record (losses per step, decision times, costs, interventions)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    env = _env(cell.experiment)
-    opts = dict(cell.options)
-    gp = GPConfig(**opts.pop("gp", {}))
-    learner = make_learner(cell.policy, env, gp, opts.pop("buffer_size", None), **opts)
-    run = run_identification(env, learner, cell.n_steps, cell.seed)
-    return {"cell": asdict(cell), **asdict(run)}
-
-
-#: experiment key of the reproduction -> registered env id.
-EXPERIMENT_ENVS = {
-    "toy": "dogym/ToySCM-v0",
-    "ms1": "dogym/Microservice-v0",
-    "ms2": "dogym/MicroserviceNonStationary-v0",
+#: experiment key of the reproduction -> (registered env id, env options); the learners' per-env options (scaled GPs
+#: on the microservice, the rollout's cost weight, scenario 2's FIFO buffer) are in agents/hyperparams/acl-*.yml.
+EXPERIMENTS = {
+    "toy": ("dogym/ToySCM-v0", {}),
+    "ms1": ("dogym/Microservice-v0", {}),
+    "ms2": ("dogym/MicroserviceNonStationary-v0", {}),
+    SCENARIO2_REFERENCE: ("dogym/MicroserviceNonStationary-v0", {"change_step": 1}),
 }
-
-
-def learner_options(env_id: str, policy: str) -> dict:
-    """The reproduction's learner options for an env and policy: microservice envs use scaled GPs (and the rollout
-    policy the paper's cost-to-loss ratio); the non-stationary scenario a FIFO buffer of 10."""
-    options: dict = {}
-    if env_id != EXPERIMENT_ENVS["toy"]:
-        options["gp"] = {"mode": "scaled"}
-        if policy == "rollout":
-            options["cost_weight"] = MICROSERVICE_COST_WEIGHT
-    if env_id == EXPERIMENT_ENVS["ms2"]:
-        options["buffer_size"] = SCENARIO2_BUFFER
-    return options
 
 
 def _cells(seeds: Sequence[int], quick: bool) -> list[Cell]:
@@ -105,30 +77,24 @@ def _cells(seeds: Sequence[int], quick: bool) -> list[Cell]:
     rollouts = [(1, 5)] if quick else [(1, 5), (1, 20), (2, 5), (2, 20)]
     cells = []
     for seed in seeds:
-        cells.append(Cell("toy", "passive", "passive", seed, n))
-        cells.append(Cell("toy", "random", "random", seed, n))
+        cells.append(Cell("toy", "passive", "acl-passive", seed, n))
+        cells.append(Cell("toy", "random", "acl-random", seed, n))
         for lk, hz in rollouts:
             cells.append(
-                Cell("toy", f"rollout l={lk} m={hz}", "rollout", seed, n, {"lookahead": lk, "horizon": hz, **de})
+                Cell("toy", f"rollout l={lk} m={hz}", "acl-rollout", seed, n, {"lookahead": lk, "horizon": hz, **de})
             )
         for exp in ("ms1", "ms2") if quick else ("ms1", "ms2", SCENARIO2_REFERENCE):
-            env_id = EXPERIMENT_ENVS["ms2" if exp == SCENARIO2_REFERENCE else exp]
-            cells.append(Cell(exp, "passive", "passive", seed, n, learner_options(env_id, "passive")))
-            cells.append(Cell(exp, "random", "random", seed, n, learner_options(env_id, "random")))
-            cells.append(Cell(exp, "rollout l=1 m=5", "rollout", seed, n, {**learner_options(env_id, "rollout"), **de}))
+            cells.append(Cell(exp, "passive", "acl-passive", seed, n))
+            cells.append(Cell(exp, "random", "acl-random", seed, n))
+            cells.append(Cell(exp, "rollout l=1 m=5", "acl-rollout", seed, n, de))
     return cells
 
 
-def _collect(cells: list[Cell], cache: Path, workers: int) -> list[dict]:
-    """Load finished cells from the cache and run the rest (in a process pool when workers > 1)."""
-    todo = [c for c in cells if not (cache / f"{c.key}.json").exists()]
-    runner = ProcessPoolExecutor(workers) if workers > 1 else None
-    results = runner.map(_run_cell, todo) if runner else map(_run_cell, todo)
-    for cell, record in zip(todo, results, strict=True):
-        atomic_write_json(cache / f"{cell.key}.json", record)
-    if runner:
-        runner.shutdown()
-    return [json.loads((cache / f"{c.key}.json").read_text()) for c in cells]
+def _collect(cells: list[Cell], out: Path, workers: int) -> list[dict]:
+    """Run the cells through the grid runner (finished runs are skipped) and return one record per cell: the cell
+    and its run's per-step record (losses, per-function losses, decision seconds, costs, interventions)."""
+    runs = run_grid([c.config(out / "runs") for c in cells], workers, progress=False)
+    return [{"cell": asdict(cell), **run["run"]} for cell, run in zip(cells, runs, strict=True)]
 
 
 def _table1(records: list[dict]) -> list[dict]:
@@ -315,17 +281,17 @@ def _markdown(table: list[dict], curves: dict, costs: dict, recovery: dict, seed
 def scenario2_recovery(out_dir: str | os.PathLike[str], seeds: Sequence[int], workers: int = 1) -> dict:
     """The scenario-2 recovery summary (`_recovery`) of the random and rollout (1, 5) learners over many seeds, on
     scenario 2 and on its changed system from t = 1; cells are cached (shared with `reproduce_acl`) under
-    `out_dir/cells/`, the summary is written to `out_dir/scenario2_recovery.json` and returned."""
+    `out_dir/runs/`, the summary is written to `out_dir/scenario2_recovery.json` and returned."""
     if not seeds:
         raise ValueError("scenario2_recovery needs at least one seed")
-    learners = (("random", "random"), ("rollout", "rollout l=1 m=5"))
+    learners = (("acl-random", "random"), ("acl-rollout", "rollout l=1 m=5"))
     cells = [
-        Cell(exp, label, policy, seed, 30, learner_options(EXPERIMENT_ENVS["ms2"], policy))
+        Cell(exp, label, agent, seed, 30)
         for seed in seeds
         for exp in ("ms2", SCENARIO2_REFERENCE)
-        for policy, label in learners
+        for agent, label in learners
     ]
-    recovery = {"seeds": list(seeds), **_recovery(_collect(cells, Path(out_dir) / "cells", workers))}
+    recovery = {"seeds": list(seeds), **_recovery(_collect(cells, Path(out_dir), workers))}
     atomic_write_json(Path(out_dir) / "scenario2_recovery.json", recovery)
     return recovery
 
@@ -343,7 +309,7 @@ def reproduce_acl(
         raise ValueError("reproduce_acl needs at least one seed")
     out = Path(out_dir)
     cells = _cells(list(seeds), quick)
-    records = _collect(cells, out / "cells", workers)
+    records = _collect(cells, out, workers)
     table, curves = _table1(records), _curves(records)
     atomic_write_text(out / "table1.csv", csv_text(table))
     long = ["experiment,learner,seed,step,loss"]
@@ -364,3 +330,21 @@ def reproduce_acl(
     _plot(f_r2, "Scenario 2: f_R2 term of the loss", out / "fig19b_microservice_s2_fR2.png", CHANGE_STEP)
     atomic_write_text(out / "report.md", _markdown(table, curves, _total_costs(records), recovery, seeds, quick))
     return summary
+
+
+def reproduce(
+    out_dir: str | os.PathLike[str],
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    *,
+    quick: bool = False,
+    workers: int = 1,
+    timesteps: int | None = None,
+    eval_episodes: int = 0,
+    command: str = "",
+) -> Path:
+    """`reproduce_acl` for `train.py reproduce acl`; returns the report's path (the budget is the paper's: 30
+    interventions, 12 with `quick`)."""
+    if timesteps is not None:
+        raise ValueError("reproduce acl uses the paper's budget (30 interventions; 12 with --quick); drop --timesteps")
+    reproduce_acl(out_dir, seeds, quick=quick, workers=workers)
+    return Path(out_dir) / "report.md"
