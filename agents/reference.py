@@ -66,16 +66,19 @@ class OraclePolicy:
         return int(active[np.argmin(self.type_rank[active % self.n_types])])  # first minimum: lowest device
 
 
-def _fault_alarm(env: gym.Env) -> Any:
+def _true_type_rank(env: gym.Env) -> np.ndarray:
+    """Each action type's position in the env's true causal order (ground truth: the oracle's privilege)."""
     base = env.unwrapped
-    if not hasattr(base, "type_rank"):
-        raise ValueError(f"the oracle needs a FaultAlarm env with a true causal order, got {type(base).__name__}")
-    return base
+    truth = base.ground_truth() if hasattr(base, "ground_truth") else {}
+    if "causal_order" not in truth or not hasattr(base, "structural_view"):
+        raise ValueError(f"the oracle needs a FaultAlarm-style env with a true causal order, got {type(base).__name__}")
+    order = list(truth["causal_order"])
+    return np.array([order.index(name) for name in base.structural_view().type_names], dtype=np.int64)
 
 
 #: name -> factory(env, seed) for the reference policies.
 REFERENCE_POLICIES: dict[str, Callable[[gym.Env, int | None], Policy]] = {
     "random": lambda env, seed: RandomPolicy(int(env.action_space.n), seed),
     "random-active": lambda env, seed: RandomActivePolicy(int(env.action_space.n), seed),
-    "oracle": lambda env, seed: OraclePolicy(_fault_alarm(env).type_rank),
+    "oracle": lambda env, seed: OraclePolicy(_true_type_rank(env)),
 }

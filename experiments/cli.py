@@ -248,11 +248,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 raise UsageError(f"{run}: this agent's family has no episodic evaluation")
             summaries.append(result["eval"])
         return _report(summaries, args)
-    env_kwargs = parse_kwargs(args.env_kwargs, "--env-kwargs")
     agents = _split(args.agent, "--agent")
     unknown = [a for a in agents if a not in REFERENCE_POLICIES]
     if unknown:
         raise UsageError(f"unknown agent(s) {unknown}; reference policies: {', '.join(sorted(REFERENCE_POLICIES))}")
+    if not args.env:
+        raise UsageError("--agent needs --env (train.py list shows the env ids)")
+    env_kwargs = parse_kwargs(args.env_kwargs, "--env-kwargs")
     env = make_env(args.env, env_kwargs)
     summaries = []
     for name in agents:
@@ -294,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_list.set_defaults(func=cmd_list)
 
     p_eval = sub.add_parser("evaluate", help="evaluate reference policies or trained runs on an env; print a table")
-    p_eval.add_argument("--env", default="dogym/FaultAlarm-v0", help="env id for --agent (default: %(default)s)")
+    p_eval.add_argument("--env", help="env id for --agent (train.py list shows them)")
     p_eval.add_argument("--agent", help="reference policy name, or several separated by commas")
     p_eval.add_argument("--run", help="trained run folder(s), comma-separated (evaluates the final agent on its env)")
     p_eval.add_argument("--episodes", type=int, default=100, help="episodes per agent (default: %(default)s)")

@@ -117,10 +117,12 @@ def test_reproduce_acl_quick_writes_results_and_skips_finished_cells(tmp_path, m
     assert rows["rollout l=1 m=5"]["loss_mean"] < rows["passive"]["loss_mean"]
     assert json.loads((tmp_path / "summary.json").read_text())["table1"] == summary["table1"]
 
-    def fail(cell):
-        raise AssertionError(f"cell {cell} should have been loaded from the cache")
+    def fail(config):
+        raise AssertionError(f"run {config.run_dir} should have been loaded from the cache")
 
-    monkeypatch.setattr(acl, "_run_cell", fail)
+    from dogym.experiments import grid
+
+    monkeypatch.setattr(grid, "_train_one", fail)
     assert acl.reproduce_acl(tmp_path, seeds=[0], quick=True)["table1"] == summary["table1"]
 
 
@@ -174,20 +176,21 @@ def test_scenario2_recovery_summary_compares_with_the_fresh_start_reference():
 def test_scenario2_recovery_study_reads_cached_cells_and_writes_its_summary(tmp_path):
     import json
 
+    from dogym.experiments.io import atomic_write_json
     from dogym.experiments.papers import acl
+    from dogym.experiments.runner import claim_run_folder
 
-    def fake_record(experiment, policy, label, seed):
-        cell = acl.Cell(experiment, label, policy, seed, 30, acl.learner_options(acl.EXPERIMENT_ENVS["ms2"], policy))
+    def fake_run(experiment, agent, label, seed):  # a finished run folder of the grid runner
+        config = acl.Cell(experiment, label, agent, seed, 30).config(tmp_path / "runs")
+        claim_run_folder(config)
         r2 = [5.0] * 11 + [9.0] * 10 + [6.0 + seed] * 10
-        (tmp_path / "cells").mkdir(exist_ok=True)
-        losses = [{"R2": v} for v in r2]
-        record = {"cell": {"experiment": experiment, "label": label}, "losses": r2, "function_losses": losses}
-        (tmp_path / "cells" / f"{cell.key}.json").write_text(json.dumps(record))
+        run = {"losses": r2, "function_losses": [{"R2": v} for v in r2]}
+        atomic_write_json(config.run_dir / "metrics.json", {"run": run})
 
     for seed in (0, 1):
         for exp in ("ms2", acl.SCENARIO2_REFERENCE):
-            fake_record(exp, "random", "random", seed)
-            fake_record(exp, "rollout", "rollout l=1 m=5", seed)
+            fake_run(exp, "acl-random", "random", seed)
+            fake_run(exp, "acl-rollout", "rollout l=1 m=5", seed)
     out = acl.scenario2_recovery(tmp_path, [0, 1])  # every cell cached: nothing runs
     assert out["seeds"] == [0, 1] and out["rollout l=1 m=5"]["f_R2"][2] == [6.5, 0.5]
     assert json.loads((tmp_path / "scenario2_recovery.json").read_text()) == out

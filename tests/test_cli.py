@@ -12,6 +12,7 @@ import pytest
 from dogym.experiments.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+SMALL = "dogym/FaultAlarmSmall-v0"
 
 
 def test_list_names_envs_and_agents(capsys):
@@ -52,8 +53,9 @@ def test_env_kwargs_reach_the_env(tmp_path):
         (["evaluate", "--agent", "nope"], "unknown agent"),
         (["evaluate", "--agent", "oracle", "--env", "dogym/Nope-v0"], "unknown env"),
         (["evaluate", "--agent", "oracle", "--episodes", "0"], "--episodes must be >= 1"),
-        (["evaluate", "--agent", "oracle", "--env-kwargs", "novalue"], "key:value"),
-        (["evaluate", "--agent", "oracle", "--env-kwargs", "bogus:1"], "unknown option"),
+        (["evaluate", "--agent", "oracle"], "--agent needs --env"),
+        (["evaluate", "--agent", "oracle", "--env", SMALL, "--env-kwargs", "novalue"], "key:value"),
+        (["evaluate", "--agent", "oracle", "--env", SMALL, "--env-kwargs", "bogus:1"], "unknown option"),
     ],
 )
 def test_bad_input_gives_one_line_error(argv, message, capsys):

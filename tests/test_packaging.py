@@ -55,3 +55,22 @@ def test_ruff_is_clean_including_banned_bare_imports():
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     out = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+#: What agents may import from dogym.envs: the env contract and wrappers' types, never a concrete env or simulator.
+AGENT_ALLOWED_ENV_MODULES = {"dogym.envs", "dogym.envs.core", "dogym.envs.intervention"}
+
+
+def test_agents_import_envs_only_for_types_and_wrappers():
+    for path in (ROOT / "agents").rglob("*.py"):
+        bad = {m for m in imported_modules(path) if m.startswith("dogym.envs") and m not in AGENT_ALLOWED_ENV_MODULES}
+        assert not bad, (
+            f"{path.relative_to(ROOT)} imports {bad}: agents use envs through gymnasium.make and the contract"
+        )
+
+
+def test_agents_never_read_privileged_env_attributes():
+    privileged = ("true_graph", "true_scm", "scm_at", "unwrapped.model", "unwrapped.dynamics", "unwrapped.type_rank")
+    for path in (ROOT / "agents").rglob("*.py"):
+        text = path.read_text()
+        assert not [p for p in privileged if p in text], f"{path.relative_to(ROOT)} reads ground truth"

@@ -76,7 +76,7 @@ def test_causal_agent_learns_its_graph_and_logs_f1(tmp_path):
     history = (run_dir / "graph_metrics.csv").read_text().splitlines()
     assert len(history) == 1 + 1 + 1_500 // 200  # header, initial graph, one row per update
     assert metrics["graph_final"]["f1"] > metrics["graph_initial"]["f1"] + 0.2
-    assert "causal/f1" in (run_dir / "progress.csv").read_text().splitlines()[0]
+    assert "causal/n_edges" in (run_dir / "progress.csv").read_text().splitlines()[0]
     graph = json.loads((run_dir / "graph.json").read_text())
     assert len(graph["edges"]) == metrics["graph_final"]["n_estimated"]
 

@@ -37,7 +37,7 @@ from dogym.agents.rl.checkpoint import (
     rng_state,
 )
 from dogym.agents.rl.monitor import EpisodeMonitor, read_monitor
-from dogym.agents.rl.online_causal import StructureLearningCallback, initial_structure_learner
+from dogym.agents.rl.online_causal import StructureLearningCallback, graph_history_metrics, initial_structure_learner
 from dogym.agents.rl.plots import plot_fig3
 
 ACTIVATIONS = {"relu": th.nn.ReLU, "tanh": th.nn.Tanh, "elu": th.nn.ELU, "leakyrelu": th.nn.LeakyReLU}
@@ -131,10 +131,7 @@ class SB3Agent:
             learner = initial_structure_learner(
                 probe, opts["init"], context.seed, opts["n_log_events"], opts["random_density"], opts["prune_penalty"]
             )
-            truth = probe.get_wrapper_attr("ground_truth")  # evaluation only: logs the graph's F1, never learned from
-            self.structure = StructureLearningCallback(
-                learner, opts["structure_update_interval"], lambda: truth()["graph"]
-            )
+            self.structure = StructureLearningCallback(learner, opts["structure_update_interval"])
         self.model.set_logger(self._logger(None))
         self.seconds = 0.0
         self.resumed = False
@@ -257,7 +254,12 @@ class SB3Agent:
         if self.structure is not None:
             graph = self.structure.learner.graph
             atomic_write_json(folder / "graph.json", {"nodes": list(graph.nodes), "edges": list(graph.edges)})
-            atomic_write_text(folder / "graph_metrics.csv", csv_text(self.structure.history))
+            atomic_write_text(folder / "graph_metrics.csv", csv_text(self._graph_metrics()))
+
+    def _graph_metrics(self) -> list[dict[str, Any]]:
+        """The learned graph after every update scored against the env's true graph (evaluation only)."""
+        truth = self.vec_env.envs[0].get_wrapper_attr("ground_truth")()["graph"]
+        return graph_history_metrics(self.structure.history, truth) if self.structure is not None else []
 
     def summary(self) -> dict[str, Any]:
         """Training summary: env steps, throughput, training episodes (means over all and the last 20%), and the
@@ -270,9 +272,9 @@ class SB3Agent:
             "steps_per_second": self.model.num_timesteps / max(self.seconds, 1e-9),
             "train": episode_summary(episodes),
         }
-        if self.structure is not None and self.structure.truth is not None:
-            out["graph_initial"] = self.structure.history[0]
-            out["graph_final"] = self.structure.learner.metrics(self.structure.truth()).as_dict()
+        if self.structure is not None:
+            rows = self._graph_metrics()
+            out["graph_initial"], out["graph_final"] = rows[0], {k: v for k, v in rows[-1].items() if k != "timesteps"}
         return out
 
 

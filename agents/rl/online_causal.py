@@ -10,7 +10,7 @@ graph to the causal mask of every training env, and records the graph after each
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -18,6 +18,7 @@ import networkx as nx
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
+from dogym.causal.graphs import edge_metrics
 from dogym.causal.structure.hawkes import hop_operators
 from dogym.causal.structure.online import OnlineStructureLearner, random_dag
 from dogym.causal.structure.thp import THP
@@ -69,21 +70,15 @@ class StructureLearningCallback(BaseCallback):
 
     Works for on- and off-policy SB3 algorithms with any number of envs: the state before a step is the model's
     `_last_obs`, the state after is the new observation (or `terminal_observation` at episode ends). `history`
-    holds one row per graph update: timesteps and, when `truth` is given (a function returning the true graph, for
-    evaluation only: the learner never sees it), the edge metrics against it.
+    holds one row per graph update: timesteps and the graph's edges (scored against the truth only at evaluation,
+    by `graph_history_metrics`; the learner never sees it). TensorBoard gets `causal/n_edges`.
     """
 
-    def __init__(
-        self,
-        learner: OnlineStructureLearner,
-        update_interval: int = 500,
-        truth: Callable[[], nx.DiGraph] | None = None,
-    ) -> None:
+    def __init__(self, learner: OnlineStructureLearner, update_interval: int = 500) -> None:
         super().__init__()
         if update_interval < 1:
             raise ValueError(f"update_interval must be >= 1, got {update_interval}")
         self.learner = learner
-        self.truth = truth
         self.update_interval = update_interval
         self.next_update = update_interval
         self.history: list[dict[str, Any]] = []
@@ -107,13 +102,9 @@ class StructureLearningCallback(BaseCallback):
         return True
 
     def _record(self) -> None:
-        row: dict[str, Any] = {"timesteps": self.num_timesteps}
-        if self.truth is not None:
-            metrics = self.learner.metrics(self.truth()).as_dict()
-            row.update(metrics)
-            for key in ("f1", "precision", "recall", "shd"):
-                self.logger.record(f"causal/{key}", metrics[key])
-        self.history.append(row)
+        edges = [list(edge) for edge in self.learner.graph.edges]
+        self.history.append({"timesteps": self.num_timesteps, "edges": edges})
+        self.logger.record("causal/n_edges", len(edges))
 
     def state(self) -> dict[str, Any]:
         """The learner's state, the update history and when the next update is due."""
@@ -123,3 +114,14 @@ class StructureLearningCallback(BaseCallback):
         """Continue from `state()`."""
         self.learner.restore(state["learner"])
         self.history, self.next_update = list(state["history"]), state["next_update"]
+
+
+def graph_history_metrics(history: list[dict[str, Any]], truth: nx.DiGraph) -> list[dict[str, Any]]:
+    """Edge metrics (precision, recall, F1, SHD, ...) of every recorded graph against the true graph (evaluation)."""
+    rows = []
+    for row in history:
+        graph = nx.DiGraph()
+        graph.add_nodes_from(truth.nodes)
+        graph.add_edges_from(tuple(edge) for edge in row["edges"])
+        rows.append({"timesteps": row["timesteps"], **edge_metrics(graph, truth).as_dict()})
+    return rows
