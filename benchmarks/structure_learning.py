@@ -150,7 +150,7 @@ def report(rows: list[dict[str, Any]], onl: list[dict[str, Any]], seeds: list[in
         "# Structure learning on FaultAlarm-v0",
         "",
         f"Command: `python benchmarks/structure_learning.py{' --quick' if args.quick else ''}`; seeds {seeds}; "
-        f"{platform.processor() or platform.machine()}, one thread. Truth: Table 3 of seed 002 (94 edges).",
+        f"{platform.processor() or platform.machine()}, one thread. Truth: Table 3 of Cai et al. (94 edges).",
         "",
         "## Offline learners on passive alarm logs",
         "",
@@ -167,7 +167,7 @@ def report(rows: list[dict[str, Any]], onl: list[dict[str, Any]], seeds: list[in
             )
     lines += [
         "",
-        "Paper (Table 1 / text of seed 002): authors' THP F1 0.658 in 13 s, gCastle TTPM F1 0.641 in 351 s "
+        "Paper (Table 1 / text of Cai et al.): authors' THP F1 0.658 in 13 s, gCastle TTPM F1 0.641 in 351 s "
         "(4000 events). gCastle TTPM rows appear only when `gcastle` is installed.",
         "",
         f"## Online learner (ATT orientation + BIC pruning), random-among-active interventions, target F1 >= {TARGET_F1}",

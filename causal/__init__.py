@@ -36,7 +36,7 @@ __all__ = [
     "parents",
 ]
 
-# --- IT-system identification (seed 000): SCMs, interventions, GPs, loss (5)
+# --- IT-system identification (Hammar & Stadler): SCMs, interventions, GPs, loss (5)
 from dogym.causal.gp import (  # noqa: E402
     CausalKernel,
     FantasyBase,
@@ -70,7 +70,7 @@ __all__ += [
     "validate_intervention",
 ]
 
-# --- Structure learning (seed 002): event tables, THP, tick baseline, ATT orientation, BIC pruning, online learner
+# --- Structure learning (Cai et al.): event tables, THP, tick baseline, ATT orientation, BIC pruning, online learner
 from dogym.causal.structure.att import ATTEstimate, ATTEstimator, orient  # noqa: E402
 from dogym.causal.structure.bic import CountTransitions, bic_prune, count_scorers  # noqa: E402
 from dogym.causal.structure.event_table import EventTable, EventTableError  # noqa: E402

@@ -85,7 +85,7 @@ class StationaryKernel:
 
 
 def matern52(lengthscale: float | tuple[float, ...] = 1.0, variance: float = 1.0) -> StationaryKernel:
-    """Matern-5/2 kernel; with the defaults it is kernel (13) of seed 000 (unit amplitude and length scale)."""
+    """Matern-5/2 kernel; with the defaults it is kernel (13) of Hammar & Stadler (unit amplitude and length scale)."""
     return StationaryKernel("matern52", lengthscale, variance)
 
 

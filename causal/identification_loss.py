@@ -1,4 +1,4 @@
-"""Loss (5) of seed 000: per causal function, the mean squared error between the true and the estimated function over
+"""Loss (5) of Hammar & Stadler: per causal function, the mean squared error between the true and the estimated function over
 a fixed quasi-random set covering its parents' operating region, summed over the endogenous variables."""
 
 from __future__ import annotations

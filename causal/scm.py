@@ -24,7 +24,7 @@ StructuralFn = Callable[..., np.ndarray]
 
 @dataclass(frozen=True)
 class Variable:
-    """A system variable and its operating region [low, high] (Def. 1 of seed 000).
+    """A system variable and its operating region [low, high] (Def. 1 of Hammar & Stadler).
 
     `controllable` variables may be intervened on, within `control_bounds` (default [low, high]; needed when the
     operating region is unbounded). `integer` variables take integral values only.

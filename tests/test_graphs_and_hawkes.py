@@ -27,6 +27,16 @@ from dogym.causal.structure.hawkes import (
 from dogym.envs.fault_alarm.alarm_graph import ALARM_TYPES, alarm_causal_order, alarm_graph
 
 
+def generate(n_devices: int, seed: int, **overrides) -> TopologicalHawkesModel:
+    """A THP model over the alarm DAG with FaultAlarm's Table-2 parameters (from the env's default config)."""
+    from dogym.envs.fault_alarm.env import FaultAlarmEnv
+
+    cfg = FaultAlarmEnv.default_config()
+    table2 = {"alpha_range": cfg["alpha_range"], "mu_range": cfg["mu_range"], "decay": cfg["kernel_decay"],
+              "same_device_fraction": cfg["same_device_fraction"]}  # fmt: skip
+    return TopologicalHawkesModel.generate(alarm_graph(), n_devices, seed, **{**table2, **overrides})
+
+
 def test_table3_graph():
     graph = alarm_graph()
     assert list(graph.nodes) == list(ALARM_TYPES) and len(ALARM_TYPES) == 18
@@ -100,15 +110,15 @@ def test_hop_operators(normalization):
 
 
 def test_model_generation_is_seeded():
-    a = TopologicalHawkesModel.generate(alarm_graph(), 50, seed=3)
-    b = TopologicalHawkesModel.generate(alarm_graph(), 50, seed=3)
-    c = TopologicalHawkesModel.generate(alarm_graph(), 50, seed=4)
+    a = generate(50, seed=3)
+    b = generate(50, seed=3)
+    c = generate(50, seed=4)
     assert np.array_equal(a.adjacency, b.adjacency) and np.array_equal(a.edge_alpha, b.edge_alpha)
     assert not np.array_equal(a.edge_alpha, c.edge_alpha)
 
 
 def test_offspring_table_matches_dense_definition():
-    model = TopologicalHawkesModel.generate(alarm_graph(), 8, seed=0)
+    model = generate(8, seed=0)
     dense = model.pair_excitation()
     alpha = model.alpha_tensor()
     n_t = model.n_types
@@ -137,7 +147,7 @@ def test_sampled_delays_follow_the_truncated_kernel():
 
 
 def test_offspring_counts_match_their_expectation():
-    model = TopologicalHawkesModel.generate(alarm_graph(), 10, seed=0, decay=0.01)
+    model = generate(10, seed=0, decay=0.01)
     rng = np.random.default_rng(1)
     parents_ = np.full(20_000, model.n_types * 2 + 16)  # HARD_BAD on device 2: many children
     birth = np.zeros(len(parents_))

@@ -1,4 +1,4 @@
-"""The GP estimator phi(D_t) of seed 000 (eq. 6): one independent GP per causal function, fed from a (FIFO) buffer.
+"""The GP estimator phi(D_t) of Hammar & Stadler (eq. 6): one independent GP per causal function, fed from a (FIFO) buffer.
 
 The estimator knows what the paper assumes known: the causal graph, the operating region and P[U] (all read from
 an SCM's structure); it never calls the SCM's mechanisms. It also simulates measurements under candidate
@@ -27,7 +27,7 @@ INERT_NOISE = 1e12
 class GPConfig:
     """How each causal function's GP is set up.
 
-    mode "paper": kernel (13) of seed 000: unit amplitude and unit length scale on raw inputs.
+    mode "paper": kernel (13) of Hammar & Stadler: unit amplitude and unit length scale on raw inputs.
     mode "scaled": length scale `lengthscale` x the parents' operating-region widths (ARD), amplitude = half the
     output variable's range (so variances, and the surrogate loss, are in the output's units).
     mode "fit": "scaled" as the starting point, then marginal-likelihood fitting after every update (with at least

@@ -1,4 +1,4 @@
-"""Online causal identification (seed 000): a GP estimator plus an intervention policy, run against an intervention
+"""Online causal identification (Hammar & Stadler): a GP estimator plus an intervention policy, run against an intervention
 env, with loss (5) against the env's ground truth tracked after every step.
 
 Public entry points: `make_learner(policy, env, ...)` and `run_identification(env, learner, n_steps, seed)`.

@@ -1,4 +1,4 @@
-"""Intervention policies for online causal identification (seed 000): passive do(0), random interventions, and the
+"""Intervention policies for online causal identification (Hammar & Stadler): passive do(0), random interventions, and the
 rollout policy of eqs. (9)-(12) with the surrogate loss (8) as cost approximation, minimised by differential evolution.
 """
 

@@ -1,4 +1,4 @@
-"""The causal mask M_s(G) of seed 002 (section 4.1) and a wrapper that hands it to mask-aware RL algorithms.
+"""The causal mask M_s(G) of Cai et al. (section 4.1) and a wrapper that hands it to mask-aware RL algorithms.
 
 M_s(G) keeps the actions whose alarm type is among the top-K types of the causal order of G~, the learned
 graph G restricted to the currently active types (G~ = G minus the inactive types). It falls back to every active

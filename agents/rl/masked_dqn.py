@@ -11,7 +11,7 @@ Masks flow the sb3-contrib way and from nowhere else:
 A mask row with no valid action is treated as all-valid (in acting and in targets), so a terminal state with no
 active alarm can never produce NaN targets or an error; terminal transitions do not bootstrap anyway.
 
-Choices (Table 4 of seed 002 where it gives one): lr 3e-4, buffer 100 000, batch 64, gamma 0.99, 2 x 128 ReLU MLP,
+Choices (Table 4 of Cai et al. where it gives one): lr 3e-4, buffer 100 000, batch 64, gamma 0.99, 2 x 128 ReLU MLP,
 one gradient step every 5 env steps, 512 warm-up steps of uniformly random *valid* actions, then epsilon-greedy with a
 constant epsilon of 0.1, drawn per env (pass exploration_initial_eps=1.0 for SB3's linear decay instead); both the
 greedy and the exploratory action are restricted to the mask. The target network is hard-copied every 500 env steps
@@ -42,7 +42,7 @@ from torch.nn import functional as F
 
 #: info key holding the mask of the state a step returned (written by the env or a mask wrapper).
 MASK_INFO_KEY = "action_mask"
-#: defaults from Table 4 of seed 002 (policy network: 2 hidden layers of 128 units).
+#: defaults from Table 4 of Cai et al. (policy network: 2 hidden layers of 128 units).
 DEFAULT_NET_ARCH = (128, 128)
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
@@ -229,7 +229,6 @@ class MaskedReplayBufferSamples(NamedTuple):
     dones: th.Tensor
     rewards: th.Tensor
     next_action_masks: th.Tensor
-    discounts: th.Tensor | None = None
 
 
 def storage_dtype(observation_space: spaces.Space, requested: str | np.dtype | type | None = "auto") -> np.dtype:
@@ -464,13 +463,12 @@ class MaskedDQN(DQN):
         with th.no_grad():
             next_q_target = self.q_net_target(replay_data.next_observations)
             next_q_online = self.q_net(replay_data.next_observations) if self.double else None
-            gamma = replay_data.discounts if replay_data.discounts is not None else self.gamma
             return masked_td_targets(
                 replay_data.rewards,
                 replay_data.dones,
                 next_q_target,
                 replay_data.next_action_masks,
-                gamma,
+                self.gamma,
                 next_q_online,
             )
 

@@ -1,4 +1,4 @@
-"""ATT orientation (seed 002 eq. 5, Theorem 4.2): which alarm types are ancestors of which, from interventions.
+"""ATT orientation (Cai et al. eq. 5, Theorem 4.2): which alarm types are ancestors of which, from interventions.
 
 Each intervention record says which type i was treated (its alarms on one device cleared), the per-type counts
 S_j on the acted device and its topology neighbours before and after the step, and, optionally, control counts

@@ -1,6 +1,6 @@
-"""BIC pruning (seed 002 eq. 6): delete-only hill climbing on the penalised log-likelihood of count transitions.
+"""BIC pruning (Cai et al. eq. 6): delete-only hill climbing on the penalised log-likelihood of count transitions.
 
-Data are count transitions of a topological Hawkes process in discrete time (seed 002 eqs. 27-28): per step t,
+Data are count transitions of a topological Hawkes process in discrete time (Cai et al. eqs. 27-28): per step t,
 the alarm counts X_t (pairs p = device * V + type, after the step's intervention) and the new alarms Y_t born
 during the step. Y_t[n, v] ~ Poisson(mu_v + sum_{c in PA(v)} sum_k alpha_{c,v,k} (A_k^T X_t[:, c])[n]).
 Observational data (passive logs, binned into steps) and interventional data (agent transitions, where clearing

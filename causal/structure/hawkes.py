@@ -8,7 +8,7 @@ with hop operators A_0 = I, A_1 = D^-1 A D^-1 (or D^-1/2 A D^-1/2), A_k = A_1^k,
 kappa(s) = exp(-decay * s). Each true edge v'->v acts at one hop k (same device or neighbours).
 
 This module holds the model (`TopologicalHawkesModel`), its seeded generation with the FaultAlarm parameters
-(Table 2 of seed 002), and the vectorised branching (cluster) primitives that simulators use: every event knows
+(Table 2 of Cai et al.), and the vectorised branching (cluster) primitives that simulators use: every event knows
 its parent, and offspring of an event are drawn as a Poisson number with exponentially distributed delays.
 """
 
@@ -44,7 +44,7 @@ def random_topology(n_devices: int, rng: np.random.Generator) -> np.ndarray:
 def hop_operators(adjacency: np.ndarray, max_hop: int, normalization: str = "rw") -> np.ndarray:
     """Stack (max_hop, N, N) of hop operators A_0 = I, A_1 = normalised adjacency, A_k = A_1^k.
 
-    `max_hop` counts operators as Table 2 of seed 002 does ("max hop 2" means hops 0 and 1). `normalization`
+    `max_hop` counts operators as Table 2 of Cai et al. does ("max hop 2" means hops 0 and 1). `normalization`
     "rw" gives D^-1 A D^-1 (the authors' code), "sym" gives D^-1/2 A D^-1/2 (the paper's text).
     """
     if normalization not in HOP_NORMALIZATIONS:
@@ -163,18 +163,19 @@ class TopologicalHawkesModel:
         n_devices: int,
         seed: int,
         *,
-        alpha_range: tuple[float, float] = (1e-4, 1.3e-3),
-        mu_range: tuple[float, float] = (5e-4, 8e-4),
-        same_device_fraction: float = 54 / 94,
-        decay: float = 0.0002,
+        alpha_range: tuple[float, float],
+        mu_range: tuple[float, float],
+        same_device_fraction: float,
+        decay: float,
         max_hop: int = 2,
         normalization: str = "rw",
     ) -> TopologicalHawkesModel:
         """Draw a model for `type_graph`: a random topology, a hop and alpha per edge, and mu per type.
 
-        With the defaults this is the FaultAlarm model of seed 002 (Table 2): alpha in [0.0001, 0.0013], mu in
-        [0.0005, 0.0008], and round(same_device_fraction * E) edges acting on the same device (54 of 94 in the
-        authors' model), the others on neighbours. The same seed always gives the same model.
+        alpha per edge uniform in `alpha_range`, mu per type uniform in `mu_range`, and round(same_device_fraction * E)
+        edges acting on the same device, the others on neighbours (FaultAlarm's values, Table 2 of Cai et al., are in
+        its env's `default_config()`; 54 of 94 edges act on the same device in the authors' model). The same seed
+        always gives the same model.
         """
         assert_dag(type_graph)
         if not 0.0 <= same_device_fraction <= 1.0:

@@ -1,4 +1,4 @@
-"""Online structure learner (seed 002 Algorithm 1, causal structure learning phase).
+"""Online structure learner (Cai et al. Algorithm 1, causal structure learning phase).
 
 An agent feeds it the transitions it collects (`add_counts`: per (device, type) counts before and after a step, the
 acted pair and what the action cleared; or `add_intervention`); `update()` runs ATT orientation (eq. 5, `dogym.causal.structure.att`) and

@@ -1,4 +1,4 @@
-"""Topological Hawkes process (THP) structure learning (Cai et al. 2021; seed 002 section 5 uses it for the
+"""Topological Hawkes process (THP) structure learning (Cai et al. 2021; Cai et al. section 5 uses it for the
 initial alarm graph).
 
 Model: for event type v on device n, lambda_v(n, t) = mu_v + sum_{c in PA(v)} sum_k alpha_{c,v,k}

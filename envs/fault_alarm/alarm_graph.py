@@ -1,4 +1,4 @@
-"""Ground-truth causal graph among the 18 FaultAlarm alarm types (Table 3 of Cai et al., seed 002)."""
+"""Ground-truth causal graph among the 18 FaultAlarm alarm types (Table 3 of Cai et al., Cai et al.)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ Two interchangeable dynamics share one interface (`AlarmDynamics`):
 - `BranchingDynamics` (default): the topological Hawkes process in its branching (cluster) form. Every alarm is
   an event with a birth time and a parent (None for injected root causes, noise alarms and orphans), so clearing
   an alarm can clear exactly its descendants.
-- `PoissonDynamics`: the paper's discrete-time count model (seed 002, eqs. 27-28): per step the new alarms of each
+- `PoissonDynamics`: the paper's discrete-time count model (Cai et al., eqs. 27-28): per step the new alarms of each
   pair are Poisson with intensity sum_k alpha A_k kappa X_t; an action zeroes one pair. There are no parent
   links, so an action clears only the pair it targets.
 
@@ -241,7 +241,7 @@ class BranchingDynamics(AlarmDynamics):
 
 
 class PoissonDynamics(AlarmDynamics):
-    """Discrete-time count model (eqs. 27-28 of seed 002): X_{t+1} = X_t + Poisson(lambda(X_t)), capped.
+    """Discrete-time count model (eqs. 27-28 of Cai et al.): X_{t+1} = X_t + Poisson(lambda(X_t)), capped.
 
     lambda_v(n, t+1) = sum_{v', n', k} alpha_{v',v,k} A_k[n', n] kappa X_{n',v',t} with kappa the kernel mass of
     one step; active alarms persist until cleared (transient pairs lose each alarm with probability

@@ -1,4 +1,4 @@
-"""FaultAlarm: alarm root-cause troubleshooting in a telecom network (FaultAlarmRL of seed 002)."""
+"""FaultAlarm: alarm root-cause troubleshooting in a telecom network (FaultAlarmRL of Cai et al.)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class FaultAlarmEnv(gym.Env):
     """Clear cascading alarms in a network of devices by acting on their root causes.
 
     Alarms of 18 types (`dogym.causal.ALARM_TYPES`) on 50 devices propagate along the true alarm-type DAG of
-    Table 3 of seed 002 and a random device topology, as a topological Hawkes process (`dogym.causal.structure.hawkes`)
+    Table 3 of Cai et al. and a random device topology, as a topological Hawkes process (`dogym.causal.structure.hawkes`)
     with the parameters of Table 2. Each step covers `time_range` time units in which root-cause alarms (on the
     10 highest-degree devices x the 5 earliest types of the causal order) arrive with probability `p_root`,
     noise alarms with probability `p_noise`, and every active alarm keeps exciting children on its own device
@@ -87,7 +87,7 @@ class FaultAlarmEnv(gym.Env):
         """Every option with its default (the paper-scale FaultAlarm-v0)."""
         return {
             "n_devices": 50,
-            "type_graph": None,  # networkx DiGraph over type names; None = Table 3 of seed 002
+            "type_graph": None,  # networkx DiGraph over type names; None = Table 3 of Cai et al.
             "model_seed": 0,
             "max_hop": 2,
             "hop_normalization": "rw",  # "rw": D^-1 A D^-1 (authors' code), "sym": D^-1/2 A D^-1/2 (paper)

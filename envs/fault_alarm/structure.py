@@ -4,7 +4,7 @@ An operator knows the alarm types, the devices and their topology, how a step ma
 the THP (derived from the topology) and the episode limit. It does not know the alarm-type DAG, the per-edge hops
 and intensities or the base rates (those are `FaultAlarmEnv.ground_truth()`, for evaluation only).
 
-Flagged: `kernel_decay` is a parameter of the generating model; THP-style learners (seed 002) assume it known, so it
+Flagged: `kernel_decay` is a parameter of the generating model; THP-style learners (Cai et al.) assume it known, so it
 is part of the view. A learner that estimates it should ignore this field.
 """
 

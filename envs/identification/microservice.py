@@ -1,4 +1,4 @@
-"""Microservice-v0: a synthetic stand-in for the KTH service-mesh testbed of seed 000 section VII (Figs. 9, 10, 13).
+"""Microservice-v0: a synthetic stand-in for the KTH service-mesh testbed of Hammar & Stadler section VII (Figs. 9, 10, 13).
 
 Variables (operating region): blocking B_i, routing P_i in [0, 1]; CPU counts C_1, C_3 in {1, ..., 5}; offered loads
 L_i in [0, 50] req/s (all controllable); carried loads Lt_i in [0, 50]; response times R_i in [0, 10] s.

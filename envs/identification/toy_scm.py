@@ -1,9 +1,9 @@
-"""ToySCM-v0: the illustrative SCM of seed 000 section VI (Fig. 6), with the STAT functions of seed 003.
+"""ToySCM-v0: the illustrative SCM of Hammar & Stadler section VI (Fig. 6), with the STAT functions of Aglietti et al..
 
 U ~ N(0, 0.1) (0.1 read as the variance), X = U, Z = exp(-X), Y = cos(Z) - exp(-Z/20), each endogenous variable with
 additive measurement noise N(0, 0.05) (variance). Operating region X, Y in [-5, 5], Z in [-5, 20]; U is unbounded,
 so interventions on U are limited to [-1, 1] (about +-3 standard deviations). All variables are controllable.
-Cost: 1 per step, passive or not (seed 000 section VI). M = 1 sample per step by default.
+Cost: 1 per step, passive or not (Hammar & Stadler section VI). M = 1 sample per step by default.
 Options (`ToySCMEnv.default_config()`): samples_per_step (M, default 1), noise_std (measurement noise standard
 deviation, default sqrt(0.05)), horizon (episode limit in steps, default 30). See `InterventionEnv` for spaces, reward,
 truncation, errors and the info keys (action_mask, cost, intervention_cost, t, variables; step only: intervention).

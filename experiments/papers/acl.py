@@ -208,7 +208,7 @@ def _total_costs(records: list[dict]) -> dict[str, dict[str, float]]:
 
 def _markdown(table: list[dict], curves: dict, costs: dict, recovery: dict, seeds: Sequence[int], quick: bool) -> str:
     lines = [
-        "# Seed 000 reproduction: online identification (ToySCM, Microservice)",
+        "# Hammar & Stadler reproduction: online identification (ToySCM, Microservice)",
         "",
         f"Seeds: {list(seeds)} ({len(seeds)}); mode: {'quick' if quick else 'full'}; loss (5) = summed mean squared "
         "error over fixed Sobol sets of each function's operating region. ToySCM uses the STAT functions (the paper's are "

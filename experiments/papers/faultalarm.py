@@ -86,7 +86,7 @@ def report(
 ) -> str:
     """The Markdown report: Table 1 beside the paper's, the policy comparison with CIs and verdicts, throughput."""
     lines = [
-        "# Seed 002 on FaultAlarm-v0: Table 1 and Fig. 3",
+        "# Cai et al. on FaultAlarm-v0: Table 1 and Fig. 3",
         "",
         f"Command: `{command}`; seeds {list(seeds)}; {timesteps} env steps per run; wall time {wall / 60:.1f} min "
         f"for the runs made by this invocation ({platform.machine()}, one thread per run).",
