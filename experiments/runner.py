@@ -6,8 +6,8 @@ A run lives in `<log_folder>/<label>/<env>_seed<seed>/` (the label is the agent'
 - `config.yaml`: the settings and the resolved hyper-parameters (the agent's YAML file, then overrides);
 - whatever the family writes (monitor and progress CSVs, TensorBoard events, the final model, curves);
 - `checkpoints/latest/`: the latest checkpoint only, written atomically (a new one replaces the old): the family's
-  files (e.g. SB3's model.zip and the replay buffer's filled part) and `state.pkl`, the explicit rest of the state
-  with a version number. Once the run is finished the replay buffer is dropped unless `keep_replay_buffer`;
+  files (e.g. SB3's model.zip and the replay buffer's filled part) and `state.pkl.z`, the explicit rest of the state
+  with a version number (pickled, zlib-compressed). Once the run is finished the replay buffer is dropped unless `keep_replay_buffer`;
 - `metrics.json`, written last: the run is finished when it exists.
 """
 
@@ -17,6 +17,7 @@ import json
 import os
 import pickle
 import shutil
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,8 @@ def write_checkpoint(agent: Agent, folder: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     state = agent.state(tmp)
-    atomic_write_bytes(tmp / "state.pkl", pickle.dumps({"version": CHECKPOINT_VERSION, "state": state}))
+    payload = pickle.dumps({"version": CHECKPOINT_VERSION, "state": state})
+    atomic_write_bytes(tmp / "state.pkl.z", zlib.compress(payload, 1))  # count arrays are sparse: ~20x smaller
     old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
     if folder.exists():
         folder.rename(old)
@@ -150,7 +152,7 @@ def write_checkpoint(agent: Agent, folder: Path) -> None:
 
 def read_checkpoint(folder: Path) -> dict[str, Any]:
     """The state written by `write_checkpoint`; a ValueError for another checkpoint version."""
-    saved = pickle.loads((folder / "state.pkl").read_bytes())
+    saved = pickle.loads(zlib.decompress((folder / "state.pkl.z").read_bytes()))
     if saved.get("version") != CHECKPOINT_VERSION:
         raise ValueError(
             f"{folder} is a version {saved.get('version')} checkpoint; this dogym reads version {CHECKPOINT_VERSION}"
@@ -177,7 +179,7 @@ def train(
     atomic_write_text(folder / "config.yaml", _yaml({"run": config.to_dict(), "hyperparams": context.hyperparams}))
     agent = fam.build(context)
     latest = folder / "checkpoints" / "latest"
-    if resume and (latest / "state.pkl").exists():
+    if resume and (latest / "state.pkl.z").exists():
         agent.restore(read_checkpoint(latest), latest)
     saved = 0
 

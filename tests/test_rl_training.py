@@ -168,7 +168,7 @@ def test_checkpoint_is_compact_and_drops_the_replay_buffer_once_finished(tmp_pat
     assert (latest / "replay_buffer.npz").stat().st_size < 5e6  # the 100k-slot buffer up to its fill level only
     assert sorted(p.name for p in latest.parent.iterdir()) == ["latest"]  # only the latest checkpoint
     train(config, resume=True)
-    assert not (latest / "replay_buffer.npz").exists() and (latest / "state.pkl").exists()
+    assert not (latest / "replay_buffer.npz").exists() and (latest / "state.pkl.z").exists()
     kept = small_config("dqn", tmp_path / "b", timesteps=500, keep_replay_buffer=True)
     train(kept)
     assert (kept.run_dir / "checkpoints" / "latest" / "replay_buffer.npz").exists()
