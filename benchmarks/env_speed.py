@@ -16,7 +16,9 @@ import platform
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+from dogym.experiments.threads import set_thread_env  # noqa: E402
+
+set_thread_env(1)  # before numpy is imported: tiny GPs and small networks run faster on one BLAS thread
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
