@@ -99,53 +99,39 @@ class SCM:
         exogenous: Mapping[str, Normal | Constant],
         mechanisms: Mapping[str, Mechanism],
     ):
-        self.variables: dict[str, Variable] = {v.name: v for v in variables}
-        if len(self.variables) != len(variables):
-            raise ValueError("variable names must be unique")
         self.exogenous = dict(exogenous)
         self.mechanisms = dict(mechanisms)
-        declared = set(self.exogenous) | set(self.mechanisms)
-        if declared != set(self.variables) or set(self.exogenous) & set(self.mechanisms):
-            raise ValueError(
-                "every variable needs exactly one exogenous distribution or mechanism; "
-                f"variables {sorted(self.variables)} vs exogenous {sorted(self.exogenous)} "
-                f"and mechanisms {sorted(self.mechanisms)}"
-            )
-        self.graph = nx.DiGraph()
-        self.graph.add_nodes_from(self.variables)
-        for child, mech in self.mechanisms.items():
-            for parent in mech.parents:
-                if parent not in self.variables:
-                    raise ValueError(f"mechanism of {child!r} uses unknown parent {parent!r}")
-                self.graph.add_edge(parent, child)
-        assert_dag(self.graph)
-        self.order: list[str] = list(causal_order(self.graph))
+        # The structural view checks the declarations (unique names, each variable exogenous or with parents, a DAG).
+        self._view = StructuralView(variables, self.exogenous, {v: m.parents for v, m in self.mechanisms.items()})
+        self.variables: dict[str, Variable] = dict(self._view.variables)
+        self.graph = self._view.graph
+        self.order: list[str] = self._view.order
 
-    # ------------------------------------------------------------------ structure
+    # ------------------------------------------------------------------ structure (from the structural view)
     @property
     def names(self) -> list[str]:
         """Variable names in declaration order (the column order of samples)."""
-        return list(self.variables)
+        return self._view.names
 
     @property
     def endogenous(self) -> list[str]:
         """Endogenous variables in causal order."""
-        return [v for v in self.order if v in self.mechanisms]
+        return self._view.endogenous
 
     @property
     def controllable(self) -> list[str]:
         """Controllable variables in declaration order."""
-        return [n for n, v in self.variables.items() if v.controllable]
+        return self._view.controllable
 
     @property
     def control_bounds(self) -> dict[str, tuple[float, float]]:
         """Allowed intervention interval per controllable variable."""
-        return {n: self.variables[n].bounds for n in self.controllable}
+        return self._view.control_bounds
 
     @property
     def integer_variables(self) -> frozenset[str]:
         """Names of integer-valued variables."""
-        return frozenset(n for n, v in self.variables.items() if v.integer)
+        return self._view.integer_variables
 
     def parents(self, name: str) -> tuple[str, ...]:
         """Parents of an endogenous variable, in mechanism argument order."""
@@ -153,13 +139,11 @@ class SCM:
 
     def validate(self, intervention: Intervention) -> None:
         """Raise `InterventionError` if the intervention is not allowed in this SCM's operating region."""
-        validate_intervention(intervention, self.control_bounds, self.integer_variables)
+        self._view.validate(intervention)
 
     def structural_view(self) -> StructuralView:
         """What an operator knows of this SCM: graph, variables, operating regions and P[U]; no mechanisms."""
-        return StructuralView(
-            list(self.variables.values()), self.exogenous, {v: m.parents for v, m in self.mechanisms.items()}
-        )
+        return self._view
 
     # ------------------------------------------------------------------ sampling
     def function(self, name: str, parent_values: np.ndarray) -> np.ndarray:

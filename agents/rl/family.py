@@ -10,6 +10,7 @@ to build, load and evaluate these agents, which metrics they report and which fi
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -124,6 +125,7 @@ class SB3Agent:
             self.model = self.algorithm("MlpPolicy", self.vec_env, seed=context.seed, **self.algo_kwargs)
         except TypeError as err:
             raise ValueError(f"bad hyper-parameter for {self.algorithm.__name__}: {err}") from err
+        self.policy = ModelPolicy(self.model, context.spec.name, self.masked)
         self.structure: StructureLearningCallback | None = None
         if self.causal:
             opts = self.causal_options
@@ -200,7 +202,7 @@ class SB3Agent:
 
     def act(self, observation: Any, info: Mapping[str, Any]) -> int:
         """The model's deterministic action (restricted to `info["action_mask"]` for masked agents)."""
-        return ModelPolicy(self.model, self.context.spec.name, self.masked).act(observation, info)
+        return self.policy.act(observation, info)
 
     # Checkpoints -------------------------------------------------------------------------------------------
     def state(self, folder: Path) -> dict[str, Any]:
@@ -246,11 +248,11 @@ class SB3Agent:
     # Saving ------------------------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
         """model.zip, and for causal agents graph.json and graph_metrics.csv (the graph after every update)."""
-        from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
+        from dogym.experiments.io import atomic_write_bytes, atomic_write_json, atomic_write_text, csv_text
 
-        tmp = folder / ".model.zip.tmp.zip"
-        self.model.save(tmp)
-        tmp.replace(folder / "model.zip")
+        buffer = io.BytesIO()
+        self.model.save(buffer)
+        atomic_write_bytes(folder / "model.zip", buffer.getvalue())
         if self.structure is not None:
             graph = self.structure.learner.graph
             atomic_write_json(folder / "graph.json", {"nodes": list(graph.nodes), "edges": list(graph.edges)})
