@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 
 from dogym.agents.identification.estimator import GPConfig  # noqa: E402
 from dogym.agents.identification.learner import make_learner  # noqa: E402
+from dogym.causal.random_streams import named_rng  # noqa: E402
 from dogym.envs.identification.microservice import MicroserviceEnv  # noqa: E402
 from dogym.experiments.io import atomic_write_json  # noqa: E402
 from dogym.experiments.papers.acl import MICROSERVICE_COST_WEIGHT, reproduce_acl, scenario2_recovery  # noqa: E402
@@ -28,7 +29,7 @@ def decision_seconds(n_decisions: int, n_data: int = 15, seed: int = 0) -> list[
     random-intervention samples already collected."""
     env = MicroserviceEnv(1)
     env.reset(seed=seed)
-    rng = np.random.default_rng(seed)
+    rng = named_rng(seed, "policy")
     warm = make_learner("random", env, GPConfig(mode="scaled"))
     for _ in range(n_data):
         iv = warm.act(rng)

@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 import dogym.envs  # noqa: E402, F401
 from dogym.agents.rl.online_causal import add_alarm_step, initial_structure_learner  # noqa: E402
 from dogym.causal import edge_metrics  # noqa: E402
+from dogym.causal.random_streams import named_rng  # noqa: E402
 from dogym.causal.structure.hawkes_baseline import hawkes_granger_graph  # noqa: E402
 from dogym.causal.structure.thp import THP  # noqa: E402
 from dogym.envs.fault_alarm.logs import AlarmLog, sample_alarm_log  # noqa: E402
@@ -106,7 +107,7 @@ def online(seed: int, init: str, budget: int, every: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     learner = initial_structure_learner(env, init, seed)  # 2000-event log, THP or random
     f1_start = learner.metrics(base.true_graph).f1
-    rng = np.random.default_rng(seed)
+    rng = named_rng(seed, "policy")
     obs, info = env.reset(seed=seed)
     reached: dict[str, Any] = {"interventions": None, "seconds": None}
     curve = []

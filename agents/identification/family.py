@@ -21,6 +21,7 @@ from dogym.agents.identification.estimator import GPConfig
 from dogym.agents.identification.learner import IdentificationRun, make_learner, run_identification
 from dogym.agents.identification.plots import plot_losses
 from dogym.agents.registry import RunContext
+from dogym.causal.random_streams import named_rng
 
 
 class IdentificationAgent:
@@ -38,6 +39,7 @@ class IdentificationAgent:
         except TypeError as err:
             raise ValueError(f"bad option for {context.spec.name}: {err}") from err
         self.record: IdentificationRun | None = None
+        self._rng = named_rng(context.seed, "policy")
         self.seconds = 0.0
 
     def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool:
@@ -49,7 +51,7 @@ class IdentificationAgent:
 
     def act(self, observation: Any, info: Mapping[str, Any]) -> Any:
         """The learner's next intervention (its policy's own random stream)."""
-        return self.learner.act(np.random.default_rng(self.context.seed))
+        return self.learner.act(self._rng)
 
     def state(self, folder: Path) -> dict[str, Any]:
         """Nothing: an interrupted run restarts."""

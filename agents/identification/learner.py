@@ -16,6 +16,7 @@ from dogym.agents.identification.estimator import CausalGPEstimator, GPConfig
 from dogym.agents.identification.policies import MaskCost, PassivePolicy, RandomPolicy, RolloutPolicy
 from dogym.causal.identification_loss import IdentificationLoss
 from dogym.causal.intervention import Intervention
+from dogym.causal.random_streams import named_rng
 
 POLICIES = ("passive", "random", "rollout")
 
@@ -100,7 +101,7 @@ def run_identification(
     """Run `n_steps` interventions; losses[t] (and the per-function terms function_losses[t]) compare the estimate
     after t steps with the true functions F_t of step t (F_1 for t = 0)."""
     env.reset(seed=seed)
-    rng = np.random.default_rng([seed, 7])
+    rng = named_rng(seed, "policy")
     true_loss = _TrueLoss(env, loss_points)
     run = IdentificationRun()
     _record(run, true_loss(1, learner), learner)

@@ -16,6 +16,7 @@ import networkx as nx
 import numpy as np
 
 from dogym.causal.graphs import causal_order
+from dogym.causal.random_streams import named_rng
 
 
 class CausalMasker:
@@ -100,7 +101,7 @@ class CausalMaskWrapper(gym.Wrapper):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         if seed is not None:
-            self._rng = np.random.default_rng([seed, 0xCA05A1])
+            self._rng = named_rng(seed, "causal_mask")
         obs, info = self.env.reset(seed=seed, options=options)
         return obs, self._update(info)
 

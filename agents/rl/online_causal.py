@@ -19,6 +19,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from dogym.causal.graphs import edge_metrics
+from dogym.causal.random_streams import named_rng
 from dogym.causal.structure.hawkes import hop_operators
 from dogym.causal.structure.online import OnlineStructureLearner, random_dag
 from dogym.causal.structure.thp import THP
@@ -39,7 +40,7 @@ def initial_structure_learner(
     if init == "thp":
         start = THP(decay=structure.kernel_decay).fit(events, hops).graph
     elif init == "random":
-        start = random_dag(structure.type_names, density, seed)
+        start = random_dag(structure.type_names, density, named_rng(seed, "initial_graph"))
     else:
         raise ValueError(f"init must be 'thp' or 'random', got {init!r}")
     return OnlineStructureLearner(

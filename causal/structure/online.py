@@ -23,8 +23,9 @@ from dogym.causal.structure.event_table import EventTable
 from dogym.causal.structure.hawkes import hop_operators
 
 
-def random_dag(type_names: Sequence[str], density: float, seed: int) -> nx.DiGraph:
-    """A random DAG over `type_names`: a random order, each forward pair an edge with probability `density`."""
+def random_dag(type_names: Sequence[str], density: float, seed: int | np.random.Generator) -> nx.DiGraph:
+    """A random DAG over `type_names`: a random order, each forward pair an edge with probability `density` (`seed`
+    may be a generator, e.g. a named stream)."""
     if not 0.0 <= density <= 1.0:
         raise ValueError(f"density must be in [0, 1], got {density}")
     rng = np.random.default_rng(seed)

@@ -21,6 +21,7 @@ import gymnasium as gym
 import networkx as nx
 import numpy as np
 
+from dogym.causal.random_streams import named_rng
 from dogym.causal.structure.event_table import EventTable
 from dogym.envs.fault_alarm.dynamics import BranchingDynamics
 
@@ -82,7 +83,7 @@ def passive_events(env: Any, n_events: int, seed: int, max_steps: int = 100_000)
     )
     dyn.log_pair.append(start.pair.copy())
     dyn.log_birth.append(start.birth.copy())
-    rng = np.random.default_rng([seed, 0x10C5])
+    rng = named_rng(seed, "passive_log")
     steps = 0
     while sum(len(p) for p in dyn.log_pair) < n_events:
         if steps >= max_steps:
