@@ -15,34 +15,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
+from dogym.agents.spec import HYPERPARAMS_DIR, AgentSpec
 
-
-@dataclass(frozen=True)
-class AgentSpec:
-    """A named agent: its family, a one-line description, the env ids it supports (the first is its default env)
-    and fixed options its family reads (e.g. which algorithm). `hyperparams` is the YAML file of its defaults."""
-
-    name: str
-    family: str
-    description: str
-    envs: tuple[str, ...]
-    options: Mapping[str, Any] = field(default_factory=dict)
-    hyperparams: Path | None = None
-
-    @property
-    def default_env(self) -> str:
-        """The env this agent runs on when none is given."""
-        return self.envs[0]
-
-    @property
-    def hyperparams_file(self) -> Path:
-        """The YAML file of this agent's default hyper-parameters."""
-        return self.hyperparams or HYPERPARAMS_DIR / f"{self.name}.yml"
+__all__ = ["AGENTS", "FAMILIES", "HYPERPARAMS_DIR", "Agent", "AgentSpec", "Family", "RunContext", "agent_spec", "family",
+           "register_agent", "register_family", "resolve_hyperparams"]  # fmt: skip
 
 
 @dataclass(frozen=True)

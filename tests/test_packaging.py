@@ -9,6 +9,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"envs": "dogym.envs", "agents": "dogym.agents", "causal": "dogym.causal", "experiments": "dogym.experiments"}
 
@@ -74,3 +76,13 @@ def test_agents_never_read_privileged_env_attributes():
     for path in (ROOT / "agents").rglob("*.py"):
         text = path.read_text()
         assert not [p for p in privileged if p in text], f"{path.relative_to(ROOT)} reads ground truth"
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["dogym.agents.rl.specs", "dogym.agents.identification.specs", "dogym.agents.registry",
+     "dogym.experiments.papers.faultalarm", "dogym.experiments.papers.acl", "dogym.experiments.cli"],
+)  # fmt: skip
+def test_entry_modules_import_first_in_a_fresh_interpreter(module, tmp_path):
+    out = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]

@@ -4,7 +4,7 @@ policy. Their options (GP set-up, FIFO buffer, rollout parameters) are in `agent
 
 from __future__ import annotations
 
-from dogym.agents.registry import AgentSpec
+from dogym.agents.spec import AgentSpec
 
 FAMILY = "identification"
 #: The intervention envs every learner supports (the first is the default).

@@ -9,7 +9,7 @@ Stable-Baselines3 PPO / DQN over every action.
 
 from __future__ import annotations
 
-from dogym.agents.registry import AgentSpec
+from dogym.agents.spec import AgentSpec
 
 FAMILY = "fault-alarm-rl"
 #: The envs every agent of this family supports (the first is the default).
