@@ -299,3 +299,35 @@ def fit_hyperparameters(
     best = min((minimize(neg_lml, s, method="L-BFGS-B", bounds=box) for s in starts), key=lambda r: r.fun)
     gp.kernel, gp.noise_var = unpack(best.x)
     return gp.fit(x, y)
+
+
+@dataclass(frozen=True)
+class MultiplicativeCausalKernel:
+    """COL's causal kernel k(x, x') = sigma(x) sigma(x') exp(-||x - x'||^2 / (2 lengthscale^2)) (eq. 4 of Hammar,
+    Alpcan and Lupu, "Causal Online Learning of Safe Regions in Cloud Radio Access Networks"; unit length scale
+    there). sigma is the standard deviation of a causal-inference prior; the length scale is the only
+    hyper-parameter (`log_params` / `with_log_params`, for `fit_hyperparameters`)."""
+
+    sigma: ArrayFn
+    lengthscale: float | tuple[float, ...] = 1.0
+
+    def __post_init__(self) -> None:
+        rbf(self.lengthscale)  # validates the length scale
+
+    def __call__(self, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+        s1 = np.asarray(self.sigma(np.asarray(x1, float)), float)
+        s2 = np.asarray(self.sigma(np.asarray(x2, float)), float)
+        return s1[..., :, None] * s2[..., None, :] * rbf(self.lengthscale)(x1, x2)
+
+    def diag(self, x: np.ndarray) -> np.ndarray:
+        """k(x_i, x_i) = sigma(x_i)^2 for every row of x."""
+        s = np.asarray(self.sigma(np.asarray(x, float)), float)
+        return s * s
+
+    def log_params(self, dim: int) -> np.ndarray:
+        """log(length scale per dimension)."""
+        return rbf(self.lengthscale).log_params(dim)[:-1]
+
+    def with_log_params(self, theta: np.ndarray) -> MultiplicativeCausalKernel:
+        """A copy with the length scales exp(theta)."""
+        return replace(self, lengthscale=tuple(np.exp(np.asarray(theta, dtype=np.float64)).tolist()))

@@ -147,3 +147,39 @@ def edge_metrics(estimated: nx.DiGraph, truth: nx.DiGraph) -> EdgeMetrics:
     extra = est - true - reversed_edges
     shd = len(missing) + len(extra) + len(reversed_edges)
     return EdgeMetrics(precision, recall, f1, shd, tp, len(est), len(true))
+
+
+def satisfies_backdoor(
+    graph: nx.DiGraph, treatments: Iterable[Hashable], outcomes: Iterable[Hashable], adjustment: Iterable[Hashable]
+) -> bool:
+    """Pearl's backdoor criterion (Pearl, "Causality", Def. 3.3.1): no adjustment variable descends from a
+    treatment, and the adjustment set d-separates treatments and outcomes once the treatments' outgoing edges are cut."""
+    x, y, z = set(treatments), set(outcomes), set(adjustment)
+    if z & (x | y) or any(z & descendants(graph, t) for t in x):
+        return False
+    cut = graph.copy()
+    cut.remove_edges_from([(t, c) for t in x for c in list(graph.successors(t))])
+    return nx.is_d_separator(cut, x, y, z)
+
+
+def backdoor_adjustment_set(
+    graph: nx.DiGraph, treatments: Iterable[Hashable], outcomes: Iterable[Hashable], max_size: int = 4
+) -> list[Hashable] | None:
+    """A smallest set that satisfies the backdoor criterion for the effect of `treatments` on `outcomes`, in graph
+    node order, or None when none exists. Candidates are the non-descendant ancestors of treatments and outcomes;
+    sets of up to `max_size` variables are searched by size, then the treatments' parents are tried."""
+    from itertools import combinations
+
+    x, y = list(dict.fromkeys(treatments)), list(dict.fromkeys(outcomes))
+    for node in (*x, *y):
+        if node not in graph:
+            raise KeyError(f"{node!r} is not a node of the graph")
+    blocked = set(x) | set(y) | set().union(*(descendants(graph, t) for t in x))
+    relevant = set().union(*(ancestors(graph, v) for v in (*x, *y))) - blocked
+    candidates = [n for n in graph.nodes if n in relevant]
+    for size in range(min(max_size, len(candidates)) + 1):
+        for subset in combinations(candidates, size):
+            if satisfies_backdoor(graph, x, y, subset):
+                return list(subset)
+    fallback = [n for n in graph.nodes if any(graph.has_edge(n, t) for t in x) and n not in set(x)]
+    return fallback if satisfies_backdoor(graph, x, y, fallback) else None

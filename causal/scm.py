@@ -81,6 +81,38 @@ class Constant:
 
 
 @dataclass(frozen=True)
+class Frozen:
+    """An exogenous variable with any scipy.stats frozen distribution, e.g. `Frozen(scipy.stats.beta(0.5, 0.5))`."""
+
+    dist: Any
+
+    def __post_init__(self) -> None:
+        if not (hasattr(self.dist, "rvs") and hasattr(self.dist, "ppf")):
+            raise ValueError(f"Frozen needs a scipy.stats frozen distribution (with rvs and ppf), got {self.dist!r}")
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n independent draws from the generator `rng`."""
+        return np.asarray(self.dist.rvs(size=n, random_state=rng), dtype=np.float64).reshape(n)
+
+    def ppf(self, q: np.ndarray) -> np.ndarray:
+        """Quantile function."""
+        return np.asarray(self.dist.ppf(q), dtype=np.float64)
+
+    def __eq__(self, other: object) -> bool:  # frozen scipy distributions compare by identity; compare by definition
+        if not isinstance(other, Frozen):
+            return NotImplemented
+        a, b = self.dist, other.dist
+        return a.dist.name == b.dist.name and a.args == b.args and a.kwds == b.kwds
+
+    def __hash__(self) -> int:
+        return hash((self.dist.dist.name, self.dist.args, tuple(sorted(self.dist.kwds.items()))))
+
+
+#: The exogenous distributions an SCM accepts.
+Exogenous = Normal | Constant | Frozen
+
+
+@dataclass(frozen=True)
 class Mechanism:
     """V = fn(*parents) + N(0, noise_std^2)."""
 
@@ -96,7 +128,7 @@ class SCM:
     def __init__(
         self,
         variables: Sequence[Variable],
-        exogenous: Mapping[str, Normal | Constant],
+        exogenous: Mapping[str, Exogenous],
         mechanisms: Mapping[str, Mechanism],
     ):
         self.exogenous = dict(exogenous)
@@ -208,7 +240,7 @@ class StructuralView:
     def __init__(
         self,
         variables: Sequence[Variable],
-        exogenous: Mapping[str, Normal | Constant],
+        exogenous: Mapping[str, Exogenous],
         parents: Mapping[str, Sequence[str]],
     ):
         table = {v.name: v for v in variables}
@@ -269,7 +301,7 @@ class StructuralView:
         return self._variables
 
     @property
-    def exogenous(self) -> Mapping[str, Normal | Constant]:
+    def exogenous(self) -> Mapping[str, Exogenous]:
         """P[U]: the distribution of each exogenous variable (read-only mapping)."""
         return self._exogenous
 
