@@ -4,13 +4,13 @@ From Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions in Cloud R
 estimator (eq. 6) S = {u : m(u) - kappa(u) >= delta} with kappa either the alpha-quantile rule
 Phi^-1(alpha) sigma(u) or Appendix A's beta_t^(1/2) sigma(u), beta_t = 2 B^2 + 300 gamma_t ln^3(t / (1 - alpha))
 (after Srinivas, Krause, Kakade and Seeger, "Gaussian Process Optimization in the Bandit Setting", Thm. 6), and the
-policy (eq. 7) argmax over S of sigma(u) / c(u).
+policy (eq. 7) argmax over S of sigma(u) / c(u); `box_points` gives the candidate points over a control box.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import norm, qmc
 
 
 def quantile_kappa(std: np.ndarray, alpha: float) -> np.ndarray:
@@ -55,3 +55,14 @@ def argmax_std_per_cost(std: np.ndarray, cost: np.ndarray | None = None, allowed
 def _check_alpha(alpha: float) -> None:
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"confidence level alpha must be in (0, 1), got {alpha!r}")
+
+
+def box_points(low: np.ndarray, high: np.ndarray, resolution: int, seed: int = 0) -> np.ndarray:
+    """Evaluation points of a box: cell midpoints of a resolution^d grid for d <= 2, else `resolution` scrambled
+    Sobol points (seeded)."""
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    if len(low) <= 2:
+        axes = [lo + (np.arange(resolution) + 0.5) / resolution * (hi - lo) for lo, hi in zip(low, high, strict=True)]
+        return np.stack([a.reshape(-1) for a in np.meshgrid(*axes, indexing="ij")], axis=1)
+    unit = qmc.Sobol(len(low), scramble=True, seed=seed).random(resolution)
+    return low + unit * (high - low)

@@ -25,6 +25,8 @@ ENV_SPECS: dict[str, tuple[str, int | None, dict]] = {
         None,
         {"scenario": 2},
     ),
+    "dogym/EdgeSafeRegion-v0": ("dogym.envs.safe_region.edge:EdgeSafeRegionEnv", None, {"scenario": 1}),
+    "dogym/EdgeSafeRegionNonStationary-v0": ("dogym.envs.safe_region.edge:EdgeSafeRegionEnv", None, {"scenario": 2}),
 }
 
 
