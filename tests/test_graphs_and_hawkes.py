@@ -18,11 +18,14 @@ from dogym.causal import (
 )
 from dogym.causal.structure.hawkes import (
     TopologicalHawkesModel,
+    branching_ratio,
     draw_offspring,
     hop_operators,
     kernel_mass,
     random_topology,
+    random_type_dag,
     sample_delays,
+    simulate_events,
 )
 from dogym.envs.fault_alarm.alarm_graph import ALARM_TYPES, alarm_causal_order, alarm_graph
 
@@ -107,6 +110,66 @@ def test_hop_operators(normalization):
     assert np.allclose(ops[2], expected @ expected)
     with pytest.raises(ValueError, match="normalization"):
         hop_operators(adj, 2, "other")
+
+
+def test_binary_hop_operators_are_exact_distance_sets():
+    adj = random_topology(15, np.random.default_rng(2))
+    ops = hop_operators(adj, 4, "binary")
+    dist = dict(nx.all_pairs_shortest_path_length(nx.from_numpy_array(adj.astype(int))))
+    for k in range(4):
+        expected = np.array([[float(dist[i].get(j, -1) == k) for j in range(15)] for i in range(15)])
+        assert np.array_equal(ops[k], expected), k
+    path = np.zeros((4, 4), dtype=bool)
+    path[[0, 1, 2], [1, 2, 3]] = path[[1, 2, 3], [0, 1, 2]] = True  # 0 - 1 - 2 - 3
+    ops = hop_operators(path, 3, "binary")
+    assert ops[1][0].tolist() == [0, 1, 0, 0] and ops[2][0].tolist() == [0, 0, 1, 0] and ops[2][1, 3] == 1.0
+    assert ops[1].sum() == 6  # unnormalised: one per linked ordered pair
+    with pytest.raises(ValueError, match="binary"):
+        hop_operators(path, 2, "Binary")
+    with pytest.raises(ValueError, match="square"):
+        hop_operators(path[:3], 2, "binary")
+
+
+def test_random_type_dag_has_the_requested_edges():
+    graph = random_type_dag(12, 20, np.random.default_rng(5))
+    assert nx.is_directed_acyclic_graph(graph) and graph.number_of_edges() == 20 and len(graph) == 12
+    again = random_type_dag(12, 20, np.random.default_rng(5))
+    assert sorted(graph.edges) == sorted(again.edges)
+    with pytest.raises(ValueError, match="edges"):
+        random_type_dag(4, 7, np.random.default_rng(0))
+
+
+def test_box_kernel_mass_and_delays():
+    birth, start, end = np.array([2.0, 2.0, 2.0]), np.array([1.0, 4.0, 7.0]), np.array([3.0, 9.0, 9.0])
+    # support [2, 7): overlaps of [1, 3], [4, 9], [7, 9]
+    assert kernel_mass(0.2, birth, start, end, kernel="box").tolist() == pytest.approx([1.0, 3.0, 0.0])
+    rng = np.random.default_rng(0)
+    times = sample_delays(rng, 0.2, np.zeros(100_000), np.full(100_000, 1.0), np.full(100_000, 9.0), kernel="box")
+    assert times.min() >= 1.0 and times.max() <= 5.0 and times.mean() == pytest.approx(3.0, abs=0.02)
+    with pytest.raises(ValueError, match="kernel"):
+        generate(8, seed=0, kernel="gauss")
+
+
+def test_simulated_events_match_the_stationary_rate():
+    graph = nx.DiGraph([("a", "b"), ("b", "c")])
+    model = TopologicalHawkesModel.generate(
+        graph, 12, 3, alpha_range=(0.5, 0.6), mu_range=(0.05, 0.05), same_device_fraction=1.0, decay=1.0,
+        kernel="box",
+    )  # fmt: skip
+    events = simulate_events(model, 3000, seed=1)
+    assert len(events) == 3000 and events.n_devices == 12
+    assert np.array_equal(events.times, simulate_events(model, 3000, seed=1).times)
+    # every a event excites b on the same device at rate alpha over a box of mass 1: b / a ~ alpha_ab
+    counts = np.bincount(events.types, minlength=3).astype(float)
+    alpha = model.alpha_tensor()[0]
+    assert counts[1] / counts[0] == pytest.approx(1.0 + alpha[0, 1], rel=0.1)
+    assert branching_ratio(model) < 1e-6  # a DAG over types never feeds back
+    loop = TopologicalHawkesModel(
+        ("a",), np.ones((3, 3), dtype=bool) & ~np.eye(3, dtype=bool), np.array([0]), np.array([0]), np.array([0]),
+        np.array([2.0]), np.array([0.1]), 1.0,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="subcritical"):
+        simulate_events(loop, 10, seed=0)
 
 
 def test_model_generation_is_seeded():

@@ -1,34 +1,66 @@
-"""Topological Hawkes process (THP) structure learning (Cai et al. 2021; Cai et al. section 5 uses it for the
-initial alarm graph).
+"""Topological Hawkes process (THP) structure learning (Cai et al., "THP: Topological Hawkes Processes for Learning
+Causal Structure on Event Sequences"; Cai et al. section 5 uses it for the initial alarm graph).
 
 Model: for event type v on device n, lambda_v(n, t) = mu_v + sum_{c in PA(v)} sum_k alpha_{c,v,k}
 sum_{events j of type c before t} A_k[n_j, n] exp(-decay (t - t_j)), with hop operators A_k over the device
 topology. The log-likelihood decomposes over effect types, so each type's term depends only on its parent set:
 it is fitted by EM (branching-structure responsibilities) and cached per (type, parent set). Structure search is
-greedy hill climbing from the empty graph over single-edge additions, deletions and reversals that keep the graph
-a DAG, scored by the log-likelihood minus the BIC penalty (log M / 2 per parameter, `max_hop` parameters per edge).
+greedy hill climbing over single-edge additions, deletions and reversals that keep the graph a DAG, scored by the
+log-likelihood minus a penalty per edge (`penalty` x the BIC's log M / 2 per parameter, `max_hop` parameters per
+edge).
 
-Hot paths are vectorised: the excitation features of all events are matrix products over time-ordered blocks, and
-all candidate parent sets of one type are fitted in one batched EM.
+The kernel decay and the penalty are chosen from the data unless the user fixes them: the decay maximises the
+held-out log-likelihood of the model with every possible edge, and the penalty that of the learned structure, on
+the last part of the log (a time split) with parameters fitted on the first part; the structure is then learned
+on the whole log.
+
+Hot paths are vectorised: the (earlier event, later event, hop) pairs that the topology links are found once, so
+the excitation features of every candidate decay are one weighted bincount, and all candidate parent sets of one
+type are fitted in one batched EM.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
 
 from dogym.causal.graphs import causal_order
 from dogym.causal.structure.event_table import EventTable
+from dogym.causal.structure.hawkes import kernel_mass
 
 _BLOCK = 1024
+MAX_PAIRS = 20_000_000  # above this many linked event pairs, features are computed densely per decay
+
+# Selection constants, chosen by benchmarks/select_thp_defaults.py on generator models and seeds disjoint from
+# the reported ones (see benchmarks/results/thp_defaults.json).
+DECAY_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)  # candidate decays x the log's time span
+PENALTY_GRID = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # candidate penalties (x BIC)
+DECAY_EM_STEPS = 30  # EM steps per fit of the model with every edge when comparing decays
+HOLDOUT = 0.3  # fraction of the events (the last ones) held out for selection
+N_BLOCKS = 10  # held-out blocks for the standard error of a log-likelihood difference
+SE_RULE = 0.0  # the sparsest penalty whose held-out log-likelihood is within SE_RULE standard errors of the best
+
+
+@dataclass(frozen=True)
+class THPSelection:
+    """How the data chose THP's settings: held-out log-likelihood (nats) per candidate decay (model with every
+    edge) and per candidate penalty (learned structure), the chosen values and the held-out fraction."""
+
+    decay_grid: tuple[float, ...]
+    decay_scores: tuple[float, ...]
+    penalty_grid: tuple[float, ...]
+    penalty_scores: tuple[float, ...]
+    penalty_stderr: tuple[float, ...]
+    holdout: float
 
 
 @dataclass(frozen=True)
 class THPResult:
     """A learned THP: DAG over type names (edges carry `alpha`, one value per hop), its causal order and the
-    fitted parameters mu (V,), alpha (max_hop, V, V) [hop, cause, effect], with the final score."""
+    fitted parameters mu (V,), alpha (max_hop, V, V) [hop, cause, effect], with the final score, and the kernel
+    decay and penalty actually used (`selection` says how the data chose them; None when the user fixed both)."""
 
     graph: nx.DiGraph
     causal_order: list[str]
@@ -37,6 +69,9 @@ class THPResult:
     log_likelihood: float
     score: float
     n_moves: int
+    decay: float
+    penalty: float
+    selection: THPSelection | None = None
 
 
 @dataclass(frozen=True)
@@ -51,13 +86,67 @@ class ExcitationFeatures:
     exposure: float  # horizon * n_devices: the integral of mu's unit intensity
 
 
-def excitation_features(events: EventTable, hops: np.ndarray, decay: float) -> ExcitationFeatures:
-    """Excitation features of every event under exponential kernel `decay` and hop operators `hops` (K, N, N)."""
+@dataclass(frozen=True)
+class LinkedPairs:
+    """Every (later event i, earlier event j, hop k) with t_j < t_i and A_k[n_j, n_i] != 0, as flat arrays:
+    `key` = i * n_cols + k * V + type_j, the hop weight A_k[n_j, n_i] and the lag t_i - t_j."""
+
+    key: np.ndarray
+    weight: np.ndarray
+    lag: np.ndarray
+    n_rows: int
+    n_cols: int
+
+    def phi(self, decay: float) -> np.ndarray:
+        """The (M, max_hop * V) excitation sums under the exponential kernel `decay`."""
+        kern = np.exp(np.float32(-decay) * self.lag)  # single precision: the exponentials dominate the cost
+        total = np.bincount(self.key, self.weight * kern, minlength=self.n_rows * self.n_cols)
+        return total.reshape(self.n_rows, self.n_cols)
+
+
+def linked_pairs(events: EventTable, hops: np.ndarray, max_pairs: int = MAX_PAIRS) -> LinkedPairs | None:
+    """The event pairs that the hop operators link (see `LinkedPairs`); None when there are more than
+    `max_pairs` (dense topologies), where the dense per-decay computation is cheaper in memory."""
+    hops = _check_hops(events, hops)
+    n_hop, n_types, m = hops.shape[0], events.n_types, len(events)
+    t, typ = events.times, events.types
+    by_device = [np.flatnonzero(events.devices == d) for d in range(events.n_devices)]
+    sizes = np.array([len(b) for b in by_device], dtype=float)
+    links = [np.nonzero(hops[k]) for k in range(n_hop)]
+    if sum(float(sizes[a] @ sizes[b]) for a, b in links) / 2 > max_pairs:
+        return None
+    keys, weights, lags = [], [], []
+    n_cols = n_hop * n_types
+    for k, (src, dst) in enumerate(links):
+        for a, b in zip(src, dst, strict=True):
+            cause, effect = by_device[a], by_device[b]
+            if len(cause) == 0 or len(effect) == 0:
+                continue
+            lag = t[effect][:, None] - t[cause][None, :]
+            r, c = np.nonzero(lag > 0)
+            keys.append(effect[r] * n_cols + k * n_types + typ[cause[c]])
+            weights.append(np.full(len(r), hops[k, a, b]))
+            lags.append(lag[r, c])
+    if not keys:
+        return LinkedPairs(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), m, n_cols)
+    lag = np.concatenate(lags).astype(np.float32)
+    return LinkedPairs(np.concatenate(keys), np.concatenate(weights), lag, m, n_cols)
+
+
+def _check_hops(events: EventTable, hops: np.ndarray) -> np.ndarray:
     hops = np.asarray(hops, dtype=float)
     if hops.ndim != 3 or hops.shape[1:] != (events.n_devices, events.n_devices):
         raise ValueError(f"hops must have shape (max_hop, {events.n_devices}, {events.n_devices}), got {hops.shape}")
+    return hops
+
+
+def _check_decay(decay: float) -> None:
     if not np.isfinite(decay) or decay < 0:
         raise ValueError(f"kernel decay must be finite and >= 0, got {decay}")
+
+
+def dense_phi(events: EventTable, hops: np.ndarray, decay: float) -> np.ndarray:
+    """The (M, max_hop * V) excitation sums, computed over time-ordered blocks of all event pairs."""
     n_hop, n_types, m = hops.shape[0], events.n_types, len(events)
     t, dev, typ = events.times, events.devices, events.types
     onehot = np.zeros((m, n_types))
@@ -73,14 +162,34 @@ def excitation_features(events: EventTable, hops: np.ndarray, decay: float) -> E
         for k in range(n_hop):
             weight = kern * hops[k][dev[lo:hi]][:, dev[:last]]
             phi[lo:hi, k * n_types : (k + 1) * n_types] = weight @ onehot[:last]
-    horizon = events.horizon
-    remaining = horizon - t
-    mass = remaining if decay == 0 else -np.expm1(-decay * remaining) / decay
+    return phi
+
+
+def window_integral(events: EventTable, hops: np.ndarray, decay: float, start: float, end: float) -> np.ndarray:
+    """(max_hop * V,) integrals over [start, end] of the excitation sums, summed over all target devices."""
+    n_hop, n_types = hops.shape[0], events.n_types
+    t = events.times
+    lo = np.maximum(t, start)
+    mass = kernel_mass(decay, t, lo, np.full(len(t), end))
     integral = np.zeros(n_hop * n_types)
     for k in range(n_hop):
-        reach = hops[k].sum(axis=1)[dev]  # sum over target devices n of A_k[n_j, n]
-        integral[k * n_types : (k + 1) * n_types] = np.bincount(typ, weights=reach * mass, minlength=n_types)
-    return ExcitationFeatures(phi, integral, horizon * events.n_devices)
+        reach = hops[k].sum(axis=1)[events.devices]  # sum over target devices n of A_k[n_j, n]
+        integral[k * n_types : (k + 1) * n_types] = np.bincount(events.types, weights=reach * mass, minlength=n_types)
+    return integral
+
+
+def excitation_features(
+    events: EventTable, hops: np.ndarray, decay: float, pairs: LinkedPairs | None = None
+) -> ExcitationFeatures:
+    """Excitation features of every event under exponential kernel `decay` and hop operators `hops` (K, N, N).
+
+    `pairs` (from `linked_pairs` on the same events and hops) makes repeated calls for several decays cheap.
+    """
+    hops = _check_hops(events, hops)
+    _check_decay(decay)
+    phi = dense_phi(events, hops, decay) if pairs is None else pairs.phi(decay)
+    integral = window_integral(events, hops, decay, 0.0, events.horizon)
+    return ExcitationFeatures(phi, integral, events.horizon * events.n_devices)
 
 
 def batched_em(
@@ -95,20 +204,48 @@ def batched_em(
 
     x (B, n, F) >= 0, g (B, F) > 0, theta (B, F) >= 0 the start, weights (n,) >= 0 (default 1: point-process
     events; counts for Poisson count data). Returns (theta, log-likelihood (B,)). The EM step is
-    theta_f <- theta_f * sum_i w_i x_if / lambda_i / g_f (responsibilities of the branching structure).
+    theta_f <- theta_f * sum_i w_i x_if / lambda_i / g_f (responsibilities of the branching structure), accelerated
+    by squared extrapolation (Varadhan and Roland, "Simple and globally convergent methods for accelerating the
+    convergence of any EM algorithm") with a fall-back to the plain EM step wherever extrapolating does not help;
+    `n_iter` caps the EM steps per problem.
     """
     theta = theta.copy()
     w = np.ones(x.shape[1]) if weights is None else np.asarray(weights, dtype=float)
+    out_ll = np.zeros(len(theta))
+    active = np.arange(len(theta))  # problems not yet converged; x and g are cut down to them as they converge
     prev = np.full(len(theta), -np.inf)
-    for _ in range(n_iter):
-        lam = np.einsum("bnf,bf->bn", x, theta)
-        ll = np.log(lam) @ w - (theta * g).sum(axis=1)
-        if np.all(np.abs(ll - prev) <= tol * np.maximum(1.0, np.abs(ll))):
-            return theta, ll
+    steps = 0
+    while True:
+        th = theta[active]
+        t1, ll = _em_step(x, g, w, th)
+        done = (np.abs(ll - prev) <= tol * np.maximum(1.0, np.abs(ll))) | (steps + 3 > n_iter)
+        if done.any():
+            out_ll[active[done]] = ll[done]
+            keep = ~done
+            if not keep.any():
+                return theta, out_ll
+            active, x, g, th, t1, ll = active[keep], x[keep], g[keep], th[keep], t1[keep], ll[keep]
         prev = ll
-        theta *= np.einsum("bnf,bn->bf", x, w / lam) / g
-    lam = np.einsum("bnf,bf->bn", x, theta)
-    return theta, np.log(lam) @ w - (theta * g).sum(axis=1)
+        t2, ll1 = _em_step(x, g, w, t1)
+        r, v = t1 - th, t2 - 2.0 * t1 + th
+        rr, vv = (r * r).sum(axis=1), (v * v).sum(axis=1)
+        step = -np.sqrt(np.divide(rr, vv, out=np.ones_like(rr), where=vv > 0))
+        step = np.minimum(step, -1.0)[:, None]
+        jump = th - 2.0 * step * r + step * step * v
+        ok = np.all(jump > 0, axis=1)
+        jump[~ok] = t2[~ok]
+        t3, ll_jump = _em_step(x, g, w, jump)
+        worse = ll_jump < ll1
+        t3[worse] = t2[worse]
+        theta[active] = t3
+        steps += 3
+
+
+def _em_step(x: np.ndarray, g: np.ndarray, w: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One EM step from `theta` and the log-likelihood at `theta` (see `batched_em`)."""
+    lam = np.maximum(np.matmul(x, theta[:, :, None])[:, :, 0], 1e-300)
+    ll = np.log(lam) @ w - (theta * g).sum(axis=1)
+    return theta * np.matmul((w / lam)[:, None, :], x)[:, 0, :] / g, ll
 
 
 class TypeScorer:
@@ -137,6 +274,7 @@ class TypeScorer:
         return cls(x, np.concatenate([[feats.exposure], feats.integral]), n_types, n_hop, n_iter)
 
     def columns(self, parents: frozenset[int]) -> np.ndarray:
+        """Columns of x (and entries of theta) that the parent set selects: mu, then each parent's hops."""
         cols = [0] + [1 + k * self.n_types + c for c in sorted(parents) for k in range(self.n_hop)]
         return np.array(cols, dtype=np.int64)
 
@@ -157,84 +295,212 @@ class TypeScorer:
             theta = np.full(g.shape, 0.0)
             theta[:, 0] = 0.5 * self.n_events / g[:, 0]
             theta[:, 1:] = 0.5 * self.n_events / (g[:, 1:] * max(cols.shape[1] - 1, 1))
+            for i, s in enumerate(group):
+                self._warm_start(s, cols[i], theta[i])
             theta, ll = batched_em(x, g, theta, self.n_iter, weights=self.weights)
             self.cache.update({s: (float(v), th) for s, v, th in zip(group, ll, theta, strict=True)})
 
+    def _warm_start(self, parents: frozenset[int], cols: np.ndarray, theta: np.ndarray) -> None:
+        """Start EM from the fit of a cached parent set that differs by one parent, when there is one: its
+        parameters where the columns agree, and a tenth of the default start for the new parent's columns."""
+        for c in sorted(parents):
+            near = self.cache.get(parents - {c})
+            if near is None:
+                continue
+            index = {col: i for i, col in enumerate(self.columns(parents - {c}))}
+            theta *= 0.1
+            for i, col in enumerate(cols):
+                if col in index:
+                    theta[i] = near[1][index[col]]
+            return
+
     def loglik(self, parents: frozenset[int]) -> float:
+        """The maximised log-likelihood of this type under `parents`."""
         self.fit([parents])
         return self.cache[parents][0]
 
+    def evaluate(self, parents: frozenset[int], theta: np.ndarray) -> float:
+        """The log-likelihood of given parameters `theta` (laid out as `columns(parents)`) on this data."""
+        cols = self.columns(parents)
+        lam = np.maximum(self.x[:, cols] @ theta, 1e-300)
+        w = np.ones(len(lam)) if self.weights is None else self.weights
+        return float(np.log(lam) @ w - theta @ self.g[cols])
+
+
+@dataclass
+class _SplitScorers:
+    """Per-type scorers of the training part (first events) and the held-out part (last events) of one log at one
+    decay, the held-out part also cut into time blocks (for standard errors)."""
+
+    train: list[TypeScorer]
+    test: list[list[TypeScorer]] = field(default_factory=list)  # [block][type]
+    n_train: int = 0
+
+    def heldout(self, parents: list[frozenset[int]]) -> np.ndarray:
+        """Held-out log-likelihood per block of the structure `parents` with its training-part parameters."""
+        for v, pa in enumerate(parents):
+            self.train[v].fit([pa])
+        return np.array(
+            [sum(blk[v].evaluate(pa, self.train[v].cache[pa][1]) for v, pa in enumerate(parents)) for blk in self.test]
+        )
+
 
 class THP:
-    """THP structure learner: `fit(events, hops)` returns a `THPResult`.
+    """THP structure learner (Cai et al., "THP: Topological Hawkes Processes for Learning Causal Structure on Event
+    Sequences"): `fit(events, hops)` returns a `THPResult`.
 
-    `decay` is the exponential-kernel rate; `penalty` scales the BIC penalty (1.0 = BIC). The default 0.05 was
-    chosen on FaultAlarm-v0 logs of seeds 100-102 (full BIC under-selects there: weak edges of rare types gain
-    less than log(M) nats); the benchmark reports both. `max_parents` bounds
-    in-degree (None = unbounded); `n_iter` caps EM iterations per fit.
+    `decay` is the exponential-kernel rate and `penalty` scales the BIC penalty (1.0 = BIC, log M / 2 per
+    parameter). Either left None (the default) is chosen from the data: the decay (on `decay_grid`, in units of
+    1 / the log's time span) by the held-out log-likelihood of the model with every edge, then the penalty (on
+    `penalty_grid`) as the largest one whose learned structure's held-out log-likelihood is within `se_rule`
+    standard errors of the best; the held-out part is the last `holdout` fraction of the events and parameters are
+    fitted on the rest. The chosen values are in the result. `max_parents` bounds in-degree (None = unbounded);
+    `n_iter` caps EM iterations per fit.
     """
 
-    def __init__(self, decay: float, penalty: float = 0.05, max_parents: int | None = None, n_iter: int = 100) -> None:
-        if not np.isfinite(decay) or decay < 0:
-            raise ValueError(f"decay must be finite and >= 0, got {decay}")
-        if penalty < 0:
+    def __init__(
+        self,
+        decay: float | None = None,
+        penalty: float | None = None,
+        max_parents: int | None = None,
+        n_iter: int = 100,
+        *,
+        decay_grid: tuple[float, ...] = DECAY_GRID,
+        penalty_grid: tuple[float, ...] = PENALTY_GRID,
+        holdout: float = HOLDOUT,
+        se_rule: float = SE_RULE,
+    ) -> None:
+        if decay is not None:
+            _check_decay(decay)
+        if penalty is not None and not penalty >= 0:
             raise ValueError(f"penalty must be >= 0, got {penalty}")
         if n_iter < 1:
             raise ValueError(f"n_iter must be >= 1, got {n_iter}")
-        self.decay, self.penalty, self.max_parents, self.n_iter = float(decay), float(penalty), max_parents, n_iter
+        if not 0.0 < holdout < 1.0:
+            raise ValueError(f"holdout must be in (0, 1), got {holdout}")
+        if not decay_grid or min(decay_grid) <= 0:
+            raise ValueError(f"decay_grid must be non-empty and positive, got {decay_grid}")
+        if not penalty_grid or min(penalty_grid) < 0:
+            raise ValueError(f"penalty_grid must be non-empty and >= 0, got {penalty_grid}")
+        if se_rule < 0:
+            raise ValueError(f"se_rule must be >= 0, got {se_rule}")
+        self.decay = None if decay is None else float(decay)
+        self.penalty = None if penalty is None else float(penalty)
+        self.max_parents, self.n_iter = max_parents, n_iter
+        self.decay_grid, self.penalty_grid = tuple(decay_grid), tuple(sorted(penalty_grid))
+        self.holdout, self.se_rule = float(holdout), float(se_rule)
 
     def fit(self, events: EventTable, hops: np.ndarray) -> THPResult:
         """Learn a DAG over `events.type_names` from the events and hop operators (max_hop, N, N)."""
         if len(events) < 2:
             raise ValueError(f"THP needs at least 2 events, got {len(events)}")
-        feats = excitation_features(events, hops, self.decay)
+        hops = _check_hops(events, hops)
         n_types, n_hop = events.n_types, hops.shape[0]
+        pairs = linked_pairs(events, hops) if self.decay is None or self.penalty is None else None
+        selection, start = None, None
+        decay, penalty = self.decay, self.penalty
+        if decay is None or penalty is None:
+            decay, penalty, selection, start = self._select(events, hops, pairs)
+        feats = excitation_features(events, hops, decay, pairs)
         scorers = [
             TypeScorer.from_features(feats, np.flatnonzero(events.types == v), n_types, n_hop, self.n_iter)
             for v in range(n_types)
         ]
-        edge_pen = self.penalty * 0.5 * np.log(len(events)) * n_hop
-        parents: list[frozenset[int]] = [frozenset() for _ in range(n_types)]
-        adj = np.zeros((n_types, n_types), dtype=bool)
-        n_moves = 0
-        while True:
-            reach = reachability(adj)
-            best, move = 1e-9, None
-            for v in range(n_types):
-                cur = parents[v]
-                cap_ok = self.max_parents is None or len(cur) < self.max_parents
-                adds = [c for c in range(n_types) if c != v and c not in cur and not reach[v, c] and cap_ok]
-                scorers[v].fit([cur] + [cur | {c} for c in adds] + [cur - {c} for c in cur])
-                base = scorers[v].cache[cur][0]
-                for c in adds:
-                    gain = scorers[v].cache[cur | {c}][0] - base - edge_pen
-                    if gain > best:
-                        best, move = gain, ("add", c, v)
-                for c in cur:
-                    drop = scorers[v].cache[cur - {c}][0] - base + edge_pen
-                    if drop > best:
-                        best, move = drop, ("del", c, v)
-                    # Reverse c->v into v->c: legal when c->v is the only path from c to v.
-                    adj[c, v] = False
-                    if not reachability(adj)[c, v] and (self.max_parents is None or len(parents[c]) < self.max_parents):
-                        gain = drop - edge_pen + scorers[c].loglik(parents[c] | {v}) - scorers[c].loglik(parents[c])
-                        if gain > best:
-                            best, move = gain, ("rev", c, v)
-                    adj[c, v] = True
-            if move is None:
-                break
-            kind, c, v = move
-            if kind == "add":
-                parents[v], adj[c, v] = parents[v] | {c}, True
-            else:
-                parents[v], adj[c, v] = parents[v] - {c}, False
-                if kind == "rev":
-                    parents[c], adj[v, c] = parents[c] | {v}, True
-            n_moves += 1
-        return self._result(events, scorers, parents, edge_pen, n_moves)
+        edge_pen = penalty * 0.5 * np.log(len(events)) * n_hop
+        parents, n_moves = greedy_search(scorers, edge_pen, self.max_parents, start)
+        return self._result(events, scorers, parents, edge_pen, n_moves, decay, penalty, selection)
+
+    def _select(
+        self, events: EventTable, hops: np.ndarray, pairs: LinkedPairs | None
+    ) -> tuple[float, float, THPSelection, list[frozenset[int]]]:
+        """Chosen (decay, penalty), the record of the choice, and the structure learned on the training part."""
+        span = max(events.horizon - float(events.times[0]), 1e-12)
+        if self.decay is None:
+            decays, decay_scores, split = self._select_decay(events, hops, pairs, span)
+            decay = decays[int(np.argmax(decay_scores))]
+        else:
+            decay = self.decay
+            split = self._split(events, hops, decay, pairs)
+            decays, decay_scores = (decay,), (float("nan"),)
+        edge_unit = 0.5 * np.log(split.n_train) * hops.shape[0]
+        grid = self.penalty_grid if self.penalty is None else (self.penalty,)
+        structures, blocks = [], []
+        for pen in sorted(grid, reverse=True):  # sparse to dense: each search starts from the sparser graph
+            parents, _ = greedy_search(split.train, pen * edge_unit, self.max_parents, structures[-1] if structures else None)
+            structures.append(parents)
+            blocks.append(split.heldout(parents))
+        structures, blocks = structures[::-1], blocks[::-1]
+        totals = np.array([b.sum() for b in blocks])
+        best = int(np.argmax(totals))
+        stderr = np.array([_paired_stderr(b, blocks[best]) for b in blocks])
+        ok = np.flatnonzero(totals >= totals[best] - self.se_rule * stderr)
+        chosen = int(ok.max())  # the largest penalty (grid is ascending) within the rule
+        penalty = grid[chosen] if self.penalty is None else self.penalty
+        record = THPSelection(
+            tuple(decays), decay_scores, tuple(grid), tuple(totals.tolist()), tuple(stderr.tolist()), self.holdout
+        )
+        return decay, penalty, record, structures[chosen]
+
+    def _select_decay(
+        self, events: EventTable, hops: np.ndarray, pairs: LinkedPairs | None, span: float
+    ) -> tuple[tuple[float, ...], tuple[float, ...], _SplitScorers]:
+        """Held-out log-likelihood of the model with every edge at each decay of the grid (x 1 / span), then at the
+        geometric midpoints between the best grid decay and its neighbours; returns the decays tried (ascending),
+        their scores and the split scorers at the best one."""
+        n_types = events.n_types
+        full = [frozenset(range(n_types)) - {v} for v in range(n_types)]
+        tried: dict[float, tuple[float, _SplitScorers]] = {}
+
+        def score(decay: float) -> None:
+            split = self._split(events, hops, decay, pairs)
+            for scorer in split.train:  # a coarser fit suffices to compare decays
+                scorer.n_iter = min(self.n_iter, DECAY_EM_STEPS)
+            tried[decay] = (float(split.heldout(full).sum()), split)
+            for v, scorer in enumerate(split.train):
+                scorer.n_iter = self.n_iter
+                scorer.cache.pop(full[v], None)
+
+        grid = sorted(c / span for c in self.decay_grid)
+        for decay in grid:
+            score(decay)
+        best = max(range(len(grid)), key=lambda i: tried[grid[i]][0])
+        for j in (best - 1, best + 1):
+            if 0 <= j < len(grid):
+                score(float(np.sqrt(grid[best] * grid[j])))
+        decays = tuple(sorted(tried))
+        top = max(decays, key=lambda d: tried[d][0])
+        return decays, tuple(tried[d][0] for d in decays), tried[top][1]
+
+    def _split(self, events: EventTable, hops: np.ndarray, decay: float, pairs: LinkedPairs | None) -> _SplitScorers:
+        """Training / held-out scorers at one decay: the first (1 - holdout) of the events, then the rest in blocks."""
+        m, n_types, n_hop = len(events), events.n_types, hops.shape[0]
+        n_train = min(max(int(round((1.0 - self.holdout) * m)), 1), m - 1)
+        phi = dense_phi(events, hops, decay) if pairs is None else pairs.phi(decay)
+        x = np.concatenate([np.ones((m, 1)), phi], axis=1)
+        t = events.times
+        cut = 0.5 * (t[n_train - 1] + t[n_train])
+        edges = np.linspace(n_train, m, min(N_BLOCKS, m - n_train) + 1).round().astype(int)
+        bounds = [cut] + [0.5 * (t[i - 1] + t[i]) for i in edges[1:-1]] + [events.horizon]
+
+        def scorers(lo: int, hi: int, start: float, end: float) -> list[TypeScorer]:
+            g = np.concatenate([[(end - start) * events.n_devices], window_integral(events, hops, decay, start, end)])
+            typ = events.types[lo:hi]
+            return [TypeScorer(x[lo:hi][typ == v], g, n_types, n_hop, self.n_iter) for v in range(n_types)]
+
+        train = scorers(0, n_train, 0.0, cut)
+        test = [scorers(edges[b], edges[b + 1], bounds[b], bounds[b + 1]) for b in range(len(edges) - 1)]
+        return _SplitScorers(train, test, n_train)
 
     def _result(
-        self, events: EventTable, scorers: list[TypeScorer], parents: list[frozenset[int]], edge_pen: float, n: int
+        self,
+        events: EventTable,
+        scorers: list[TypeScorer],
+        parents: list[frozenset[int]],
+        edge_pen: float,
+        n: int,
+        decay: float,
+        penalty: float,
+        selection: THPSelection | None,
     ) -> THPResult:
         n_types, n_hop = events.n_types, scorers[0].n_hop
         mu, alpha = np.zeros(n_types), np.zeros((n_hop, n_types, n_types))
@@ -248,8 +514,69 @@ class THP:
             for i, c in enumerate(sorted(pa)):
                 alpha[:, c, v] = theta[1 + i * n_hop : 1 + (i + 1) * n_hop]
                 graph.add_edge(events.type_names[c], events.type_names[v], alpha=alpha[:, c, v].tolist())
-        n_edges = graph.number_of_edges()
-        return THPResult(graph, causal_order(graph), mu, alpha, ll, ll - edge_pen * n_edges, n)
+        score = ll - edge_pen * graph.number_of_edges()
+        return THPResult(graph, causal_order(graph), mu, alpha, ll, score, n, decay, penalty, selection)
+
+
+def _paired_stderr(a: np.ndarray, b: np.ndarray) -> float:
+    """Standard error of sum(a - b) from its per-block terms."""
+    if len(a) < 2:
+        return 0.0
+    return float(np.std(a - b, ddof=1) * np.sqrt(len(a)))
+
+
+def greedy_search(
+    scorers: list[TypeScorer],
+    edge_pen: float,
+    max_parents: int | None = None,
+    start: list[frozenset[int]] | None = None,
+) -> tuple[list[frozenset[int]], int]:
+    """Hill climbing over single-edge additions, deletions and reversals that keep the graph a DAG, maximising
+    sum of per-type log-likelihoods - `edge_pen` per edge, from the empty graph or the DAG `start` (parent sets).
+
+    Returns the parent sets and the number of moves made.
+    """
+    n_types = len(scorers)
+    parents = [frozenset() for _ in range(n_types)] if start is None else list(start)
+    adj = np.zeros((n_types, n_types), dtype=bool)
+    for v, pa in enumerate(parents):
+        adj[list(pa), v] = True
+    n_moves = 0
+    while True:
+        reach = reachability(adj)
+        best, move = 1e-9, None
+        for v in range(n_types):
+            cur = parents[v]
+            cap_ok = max_parents is None or len(cur) < max_parents
+            adds = [c for c in range(n_types) if c != v and c not in cur and not reach[v, c] and cap_ok]
+            scorers[v].fit([cur] + [cur | {c} for c in adds] + [cur - {c} for c in cur])
+            base = scorers[v].cache[cur][0]
+            for c in adds:
+                gain = scorers[v].cache[cur | {c}][0] - base - edge_pen
+                if gain > best:
+                    best, move = gain, ("add", c, v)
+            for c in cur:
+                drop = scorers[v].cache[cur - {c}][0] - base + edge_pen
+                if drop > best:
+                    best, move = drop, ("del", c, v)
+                # Reverse c->v into v->c: legal when c->v is the only path from c to v, i.e. c reaches no other
+                # parent of v (a path from c to another parent cannot use the edge c->v in a DAG).
+                if any(reach[c, p] for p in cur if p != c):
+                    continue
+                if max_parents is None or len(parents[c]) < max_parents:
+                    gain = drop - edge_pen + scorers[c].loglik(parents[c] | {v}) - scorers[c].loglik(parents[c])
+                    if gain > best:
+                        best, move = gain, ("rev", c, v)
+        if move is None:
+            return parents, n_moves
+        kind, c, v = move
+        if kind == "add":
+            parents[v], adj[c, v] = parents[v] | {c}, True
+        else:
+            parents[v], adj[c, v] = parents[v] - {c}, False
+            if kind == "rev":
+                parents[c], adj[v, c] = parents[c] | {v}, True
+        n_moves += 1
 
 
 def reachability(adj: np.ndarray) -> np.ndarray:
