@@ -8,7 +8,7 @@ import pytest
 
 from dogym.causal import edge_metrics, is_dag
 from dogym.causal.structure.att import ATTEstimator, orient
-from dogym.causal.structure.bic import bic_prune
+from dogym.causal.structure.bic import CountTransitions, bic_prune
 from dogym.causal.structure.hawkes import hop_operators
 from dogym.causal.structure.online import OnlineStructureLearner, random_dag
 
@@ -140,6 +140,21 @@ def test_memory_stays_bounded() -> None:
     x, _ = learner.counts.arrays()
     assert x.shape == (50, N_DEV * len(NAMES))
     assert len(learner.att) == 120 and learner.att._stats.shape == (6, 6, 6)
+
+
+@pytest.mark.parametrize("max_rows", [None, 7, 300])
+def test_count_store_keeps_the_newest_rows_in_order(max_rows: int | None) -> None:
+    rng = np.random.default_rng(0)
+    store, added = CountTransitions(2, 3, max_rows), []
+    for _ in range(100):
+        rows = rng.integers(0, 5, (int(rng.integers(1, 12)), 6)).astype(float)
+        store.add(rows, rows + 1)
+        added.append(rows)
+    expected = np.concatenate(added)[-max_rows:] if max_rows else np.concatenate(added)
+    x, y = store.arrays()
+    assert len(store) == len(expected) and store.n_added == sum(map(len, added))
+    np.testing.assert_array_equal(x, expected)
+    np.testing.assert_array_equal(y, expected + 1)
 
 
 def test_two_way_support_is_settled_by_the_larger_relative_drop_not_by_significance() -> None:

@@ -28,6 +28,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from dogym.agents.evaluation import ModelPolicy, evaluate
 from dogym.agents.registry import RunContext
+from dogym.agents.rl.baselines import LoadedReferenceAgent, ReferenceAgent
 from dogym.agents.rl.causal_mask import CausalMaskWrapper
 from dogym.agents.rl.checkpoint import (
     buffer_arrays,
@@ -37,13 +38,20 @@ from dogym.agents.rl.checkpoint import (
     restore_rng,
     rng_state,
 )
-from dogym.agents.rl.monitor import EpisodeMonitor, read_monitor
-from dogym.agents.rl.online_causal import StructureLearningCallback, graph_history_metrics, initial_structure_learner
+from dogym.agents.rl.monitor import EpisodeMonitor, episode_summary, read_monitor
+from dogym.agents.rl.online_causal import (
+    TRANSITION_VIEWS,
+    OnlineGraph,
+    StructureLearningCallback,
+    graph_history_metrics,
+    initial_structure_learner,
+)
 from dogym.agents.rl.plots import plot_fig3
 
 ACTIVATIONS = {"relu": th.nn.ReLU, "tanh": th.nn.Tanh, "elu": th.nn.ELU, "leakyrelu": th.nn.LeakyReLU}
 #: Hyper-parameters of causal agents that configure the causal part, not the SB3 algorithm.
-CAUSAL_KEYS = ("top_k", "eta", "init", "structure_update_interval", "n_log_events", "random_density", "prune_penalty")
+CAUSAL_KEYS = ("top_k", "eta", "init", "structure_update_interval", "n_log_events", "random_density", "prune_penalty",
+               "transition_view", "thp_decay", "thp_penalty")  # fmt: skip
 #: Model attributes that SB3's `set_parameters` does not restore but that determine the rest of a run.
 MODEL_ATTRIBUTES = (
     "_last_obs",
@@ -82,6 +90,13 @@ def split_hyperparams(name: str, causal: bool, hyperparams: Mapping[str, Any]) -
             raise ValueError(f"agent {name!r} needs the causal option(s) {missing}")
         if causal_opts["init"] not in ("thp", "random"):
             raise ValueError(f"causal option init must be 'thp' or 'random', got {causal_opts['init']!r}")
+        if causal_opts["transition_view"] not in TRANSITION_VIEWS:
+            raise ValueError(f"causal option transition_view must be one of {TRANSITION_VIEWS}, "
+                             f"got {causal_opts['transition_view']!r}")  # fmt: skip
+        for key, named in (("thp_decay", ("auto", "simulator")), ("thp_penalty", ("auto",))):
+            value = causal_opts[key]
+            if value not in named and not (isinstance(value, int | float) and value >= 0):
+                raise ValueError(f"causal option {key} must be one of {named} or a number >= 0, got {value!r}")
     policy_kwargs = dict(algo.get("policy_kwargs", {}))
     activation = policy_kwargs.get("activation_fn")
     if isinstance(activation, str):
@@ -90,6 +105,15 @@ def split_hyperparams(name: str, causal: bool, hyperparams: Mapping[str, Any]) -
         policy_kwargs["activation_fn"] = ACTIVATIONS[activation.lower()]
     algo["policy_kwargs"] = policy_kwargs
     return algo, causal_opts
+
+
+def reference_options(context: RunContext) -> dict[str, Any]:
+    """The validated causal options of a no-learning baseline (none for baselines without a graph)."""
+    algo, causal = split_hyperparams(context.spec.name, context.spec.options["causal"], context.hyperparams)
+    extra = sorted(k for k, v in algo.items() if k != "policy_kwargs" or v)
+    if extra:
+        raise ValueError(f"agent {context.spec.name!r} learns no policy; it takes no hyper-parameter(s) {extra}")
+    return causal
 
 
 class _Checkpointer(BaseCallback):
@@ -131,9 +155,11 @@ class SB3Agent:
             opts = self.causal_options
             probe = self.vec_env.envs[0]
             learner = initial_structure_learner(
-                probe, opts["init"], context.seed, opts["n_log_events"], opts["random_density"], opts["prune_penalty"]
-            )
-            self.structure = StructureLearningCallback(learner, opts["structure_update_interval"])
+                probe, opts["init"], context.seed, opts["n_log_events"], opts["random_density"], opts["prune_penalty"],
+                thp_decay=opts["thp_decay"], thp_penalty=opts["thp_penalty"],
+            )  # fmt: skip
+            online = OnlineGraph(learner, opts["structure_update_interval"], opts["transition_view"])
+            self.structure = StructureLearningCallback(online)
         self.model.set_logger(self._logger(None))
         self.seconds = 0.0
         self.resumed = False
@@ -203,6 +229,10 @@ class SB3Agent:
     def act(self, observation: Any, info: Mapping[str, Any]) -> int:
         """The model's deterministic action (restricted to `info["action_mask"]` for masked agents)."""
         return self.policy.act(observation, info)
+
+    def evaluation_env(self, env: gym.Env) -> gym.Env:
+        """`env` as the agent acts in it at evaluation (see `evaluation_env`)."""
+        return evaluation_env(env, self.graph, self.context)
 
     # Checkpoints -------------------------------------------------------------------------------------------
     def state(self, folder: Path) -> dict[str, Any]:
@@ -280,20 +310,6 @@ class SB3Agent:
         return out
 
 
-def episode_summary(rows: list[dict[str, float]]) -> dict[str, float]:
-    """Means over all training episodes and over the last 20% of them, for every monitor column but the wall time."""
-    if not rows:
-        return {"episodes": 0}
-    out: dict[str, float] = {"episodes": len(rows)}
-    tail = rows[-max(1, len(rows) // 5) :]
-    names = {"r": "reward", "l": "steps"}
-    for key in (k for k in rows[0] if k != "t"):
-        name = names.get(key, key)
-        out[f"{name}_mean"] = float(np.mean([r[key] for r in rows]))
-        out[f"{name}_last20"] = float(np.mean([r[key] for r in tail]))
-    return out
-
-
 class LoadedAgent:
     """A finished run's final model (and learned graph), for evaluation."""
 
@@ -304,11 +320,24 @@ class LoadedAgent:
         self.context = context
         self.masked = bool(context.spec.options["masked"])
         self.model = algorithm(context.spec.options["algorithm"]).load(folder / "model.zip", device="cpu")
+        self.policy = ModelPolicy(self.model, context.spec.name, self.masked)
         self.graph = None
         if context.spec.options["causal"]:
             saved = json.loads((folder / "graph.json").read_text(encoding="utf-8"))
             self.graph = nx.DiGraph(saved["edges"])
             self.graph.add_nodes_from(saved["nodes"])
+
+    def evaluation_env(self, env: gym.Env) -> gym.Env:
+        """`env` as the agent acts in it at evaluation (see `evaluation_env`)."""
+        return evaluation_env(env, self.graph, self.context)
+
+
+def evaluation_env(env: gym.Env, graph: nx.DiGraph | None, context: RunContext) -> gym.Env:
+    """`env` under the causal mask of `graph` with eta = 0 (the final policy's setting), or unchanged without one."""
+    if graph is None:
+        return env
+    top_k = split_hyperparams(context.spec.name, True, context.hyperparams)[1]["top_k"]
+    return CausalMaskWrapper(env, graph, top_k, eta=0.0)
 
 
 class FaultAlarmRLFamily:
@@ -332,24 +361,25 @@ class FaultAlarmRLFamily:
     }
     headline = ("eval/reward_mean", "eval/steps_mean", "eval/mean_alarms_mean", "graph_final/f1")
 
-    def build(self, context: RunContext) -> SB3Agent:
-        """A fresh agent for the run."""
+    def build(self, context: RunContext) -> SB3Agent | ReferenceAgent:
+        """A fresh agent for the run (a no-learning baseline for "reference" specs)."""
+        if context.spec.options["algorithm"] == "reference":
+            return ReferenceAgent(context, reference_options(context))
         return SB3Agent(context)
 
-    def load(self, context: RunContext) -> LoadedAgent:
-        """A finished run's model and graph."""
+    def load(self, context: RunContext) -> LoadedAgent | LoadedReferenceAgent:
+        """A finished run's model (or baseline) and graph."""
+        if context.spec.options["algorithm"] == "reference":
+            return LoadedReferenceAgent(context, reference_options(context))
         return LoadedAgent(context)
 
-    def evaluate(self, agent: SB3Agent | LoadedAgent, context: RunContext, episodes: int, seed: int) -> dict:
-        """Deterministic episodes of the final policy (causal agents: under their final graph's mask, eta = 0)."""
+    def evaluate(self, agent: Any, context: RunContext, episodes: int, seed: int) -> dict:
+        """Episodes of the final policy (causal agents and baselines with a graph: under their final graph's mask,
+        eta = 0); trained policies act deterministically, baselines from a generator seeded by `seed`."""
         if episodes < 1:
             return {}
-        env = gym.make(context.env_id, **context.env_kwargs)
-        if agent.graph is not None:
-            top_k = split_hyperparams(context.spec.name, True, context.hyperparams)[1]["top_k"]
-            env = CausalMaskWrapper(env, agent.graph, top_k, eta=0.0)
-        policy = ModelPolicy(agent.model, context.spec.name, masked=agent.masked)
-        result = evaluate(env, policy, episodes, seed=seed, env_id=context.env_id, progress=context.progress)
+        env = agent.evaluation_env(gym.make(context.env_id, **context.env_kwargs))
+        result = evaluate(env, agent.policy, episodes, seed=seed, env_id=context.env_id, progress=context.progress)
         env.close()
         return {"eval": result.summary()}
 

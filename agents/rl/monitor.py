@@ -88,3 +88,17 @@ def read_monitor(path: str | Path) -> list[dict[str, float]]:
     lines = path.read_text(encoding="utf-8").splitlines()
     header = lines[1].split(",")
     return [dict(zip(header, map(float, line.split(",")), strict=True)) for line in lines[2:] if line]
+
+
+def episode_summary(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Means over all training episodes and over the last 20% of them, for every monitor column but the wall time."""
+    if not rows:
+        return {"episodes": 0}
+    out: dict[str, float] = {"episodes": len(rows)}
+    tail = rows[-max(1, len(rows) // 5) :]
+    names = {"r": "reward", "l": "steps"}
+    for key in (k for k in rows[0] if k != "t"):
+        name = names.get(key, key)
+        out[f"{name}_mean"] = float(np.mean([r[key] for r in rows]))
+        out[f"{name}_last20"] = float(np.mean([r[key] for r in tail]))
+    return out

@@ -34,6 +34,25 @@ def _causal_specs() -> list[AgentSpec]:
     return specs
 
 
+def _baseline(name: str, policy: str, graph: str | None, description: str) -> AgentSpec:
+    privileged = policy == "oracle" or graph == "true"  # reads the env's ground truth by design
+    options = {"algorithm": "reference", "masked": True, "causal": graph is not None, "policy": policy, "graph": graph,
+               "privileged": privileged}  # fmt: skip
+    return AgentSpec(name, FAMILY, description, ENVS, options)
+
+
+#: The no-learning baselines (`dogym.agents.rl.baselines`).
+BASELINE_SPECS: tuple[AgentSpec, ...] = (
+    _baseline("mask-random-thp", "random-active", "thp",
+              "no learning: random actions inside the causal mask of the THP graph (never updated)"),
+    _baseline("mask-random-online", "random-active", "online",
+              "no RL: random actions inside the causal mask, graph learned online from its own interventions"),
+    _baseline("mask-random-true", "random-active", "true",
+              "no learning: random actions inside the causal mask of the true graph (privileged)"),
+    _baseline("random-active", "random-active", None, "no learning: random actions among active alarms"),
+    _baseline("oracle", "oracle", None, "clears the active alarm earliest in the true causal order (privileged)"),
+)  # fmt: skip
+
 SPECS: tuple[AgentSpec, ...] = (
     *_causal_specs(),
     _spec("ppo", "MaskablePPO", True, False, "PPO masking inactive alarms (MaskablePPO)"),
@@ -41,8 +60,11 @@ SPECS: tuple[AgentSpec, ...] = (
     _spec("d3qn", "MaskedD3QN", True, False, "dueling double DQN masking inactive alarms"),
     _spec("ppo-unmasked", "PPO", False, False, "plain SB3 PPO over every action"),
     _spec("dqn-unmasked", "DQN", False, False, "plain SB3 DQN over every action"),
+    *BASELINE_SPECS,
 )
 #: Each causal agent's vanilla counterpart (same algorithm and network, active-alarm mask only).
 VANILLA_OF: dict[str, str] = {
-    s.name: s.name.removeprefix("causal-").removesuffix("-random") for s in SPECS if s.options["causal"]
+    s.name: s.name.removeprefix("causal-").removesuffix("-random")
+    for s in SPECS
+    if s.options["causal"] and s.options["algorithm"] != "reference"
 }

@@ -13,7 +13,6 @@ log(n) * max_hop * |E| (n = number of count observations), until no deletion hel
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -22,23 +21,27 @@ from dogym.causal.structure.event_table import EventTable
 from dogym.causal.structure.thp import TypeScorer
 
 
-@dataclass
 class CountTransitions:
     """Store of count transitions: state X (T, P) entering each step and births Y (T, P) in it.
 
-    Counts are kept as float32; with `max_rows` set, only the newest `max_rows` transitions are kept (FIFO), so
-    memory stays bounded over long runs.
+    Counts are kept as float32 in a ring buffer; with `max_rows` set, only the newest `max_rows` transitions are
+    kept (FIFO), so memory stays bounded over long runs. Adding a transition costs amortised O(P).
     """
 
-    n_devices: int
-    n_types: int
-    max_rows: int | None = None
-    n_added: int = 0  # transitions ever added (a version number for caches)
-    _x: list[np.ndarray] = field(default_factory=list, repr=False)
-    _y: list[np.ndarray] = field(default_factory=list, repr=False)
+    def __init__(self, n_devices: int, n_types: int, max_rows: int | None = None) -> None:
+        if max_rows is not None and max_rows < 1:
+            raise ValueError(f"max_rows must be >= 1 or None, got {max_rows}")
+        self.n_devices, self.n_types, self.max_rows = n_devices, n_types, max_rows
+        self.n_added = 0  # transitions ever added (a version number for caches)
+        n_pairs = n_devices * n_types
+        capacity = 256 if max_rows is None else min(max_rows, 256)
+        self._x = np.zeros((capacity, n_pairs), dtype=np.float32)
+        self._y = np.zeros((capacity, n_pairs), dtype=np.float32)
+        self._len = 0  # rows held
+        self._head = 0  # index of the oldest row
 
     def __len__(self) -> int:
-        return sum(len(x) for x in self._x)
+        return self._len
 
     def add(self, state: np.ndarray, births: np.ndarray) -> None:
         """Append transitions: `state` and `births` of shape (P,) or (T, P), non-negative counts."""
@@ -50,17 +53,34 @@ class CountTransitions:
         if (state < 0).any() or (births < 0).any() or not (np.isfinite(state).all() and np.isfinite(births).all()):
             raise ValueError("state and births must be finite non-negative counts")
         self.n_added += len(state)
-        self._x.append(state.astype(np.float32))
-        self._y.append(births.astype(np.float32))
+        if self.max_rows is not None and len(state) > self.max_rows:
+            state, births = state[-self.max_rows :], births[-self.max_rows :]
+        self._reserve(self._len + len(state))
+        capacity = len(self._x)
+        slots = (self._head + self._len + np.arange(len(state))) % capacity
+        self._x[slots], self._y[slots] = state, births
+        overflow = max(self._len + len(state) - capacity, 0)  # only when full at max_rows: drop the oldest
+        self._head = (self._head + overflow) % capacity
+        self._len += len(state) - overflow
+
+    def _reserve(self, rows: int) -> None:
+        """Grow the ring (doubling, up to `max_rows`) so it can hold `rows` rows; keeps the order."""
+        capacity = len(self._x)
+        limit = rows if self.max_rows is None else min(rows, self.max_rows)
+        if limit <= capacity:
+            return
+        new_capacity = max(limit, 2 * capacity)
         if self.max_rows is not None:
-            excess = len(self) - self.max_rows
-            while excess > 0:
-                drop = min(excess, len(self._x[0]))
-                self._x[0], self._y[0] = self._x[0][drop:], self._y[0][drop:]
-                if len(self._x[0]) == 0:
-                    self._x.pop(0)
-                    self._y.pop(0)
-                excess -= drop
+            new_capacity = min(new_capacity, self.max_rows)
+        x, y = self._ordered()
+        self._x = np.zeros((new_capacity, x.shape[1]), dtype=np.float32)
+        self._y = np.zeros_like(self._x)
+        self._x[: len(x)], self._y[: len(y)] = x, y
+        self._head = 0
+
+    def _ordered(self) -> tuple[np.ndarray, np.ndarray]:
+        idx = (self._head + np.arange(self._len)) % len(self._x)
+        return self._x[idx], self._y[idx]
 
     def add_events(self, events: EventTable, step: float) -> None:
         """Append a passive event log binned into steps of length `step` (nothing is ever cleared)."""
@@ -81,11 +101,9 @@ class CountTransitions:
         self.add(state, births)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """All transitions as (X, Y), each (T, P)."""
-        if not self._x:
-            n_pairs = self.n_devices * self.n_types
-            return np.zeros((0, n_pairs)), np.zeros((0, n_pairs))
-        return np.concatenate(self._x).astype(float), np.concatenate(self._y).astype(float)
+        """All transitions as (X, Y), each (T, P), oldest first."""
+        x, y = self._ordered()
+        return x.astype(float), y.astype(float)
 
 
 def count_scorers(data: CountTransitions, hops: np.ndarray, n_iter: int = 100) -> list[TypeScorer]:

@@ -4,8 +4,8 @@ An operator knows the alarm types, the devices and their topology, how a step ma
 the THP (derived from the topology) and the episode limit. It does not know the alarm-type DAG, the per-edge hops
 and intensities or the base rates (those are `FaultAlarmEnv.ground_truth()`, for evaluation only).
 
-Flagged: `kernel_decay` is a parameter of the generating model; THP-style learners (Cai et al.) assume it known, so it
-is part of the view. A learner that estimates it should ignore this field.
+The kernel decay of the generating process is not part of the view: THP learners choose it from the data (or the user
+sets it).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ class AlarmStructure:
     time_range: simulated time units covered by one step.
     max_hop: number of hop operators (Table 2's "max hop 2" = hops 0 and 1).
     hop_normalization: "rw" (D^-1 A D^-1) or "sym" (D^-1/2 A D^-1/2).
-    kernel_decay: the exponential-kernel decay rate (assumed known by THP learners; see the module docstring).
     step_max: the episode limit (steps).
     """
 
@@ -38,7 +37,6 @@ class AlarmStructure:
     time_range: float
     max_hop: int
     hop_normalization: str
-    kernel_decay: float
     step_max: int
 
     def __post_init__(self) -> None:
@@ -52,7 +50,7 @@ class AlarmStructure:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AlarmStructure):
             return NotImplemented
-        fields = ("type_names", "n_devices", "time_range", "max_hop", "hop_normalization", "kernel_decay", "step_max")
+        fields = ("type_names", "n_devices", "time_range", "max_hop", "hop_normalization", "step_max")
         same = all(getattr(self, f) == getattr(other, f) for f in fields)
         return same and np.array_equal(self.adjacency, other.adjacency)
 
