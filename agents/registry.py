@@ -92,6 +92,7 @@ class Family(Protocol):
 FAMILIES: dict[str, Family | str] = {
     "fault-alarm-rl": "dogym.agents.rl.family:FAMILY",
     "identification": "dogym.agents.identification.family:FAMILY",
+    "safe-region": "dogym.agents.safe_region.family:FAMILY",
 }
 #: agent name -> specification, for every registered agent.
 AGENTS: dict[str, AgentSpec] = {}
@@ -162,8 +163,9 @@ def resolve_hyperparams(spec: AgentSpec, env_id: str, overrides: Mapping[str, An
 def _register_builtin_agents() -> None:
     from dogym.agents.identification.specs import SPECS as IDENTIFICATION
     from dogym.agents.rl.specs import SPECS as RL
+    from dogym.agents.safe_region.specs import SPECS as SAFE_REGION
 
-    for spec in (*RL, *IDENTIFICATION):
+    for spec in (*RL, *IDENTIFICATION, *SAFE_REGION):
         register_agent(spec)
 
 

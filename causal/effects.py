@@ -137,11 +137,14 @@ class GPSCM:
         rng: np.random.Generator,
         context: Mapping[str, float] | None = None,
         shifts: Mapping[str, float] | None = None,
+        cache: dict[str, tuple[np.ndarray, np.ndarray, float]] | None = None,
     ) -> dict[str, np.ndarray]:
         """Values of `outcomes` (and their needed ancestors) under do(...): [m, n_rows] per variable, for m
         interventions (`do` values are scalars or [m] arrays, one per intervention) and n_rows draws of the roots
         and noise each (the same draws for every intervention: common random numbers). `context` fixes variables at
-        known values; `shifts` moves a mechanism's output by that many posterior standard deviations."""
+        known values; `shifts` moves a mechanism's output by that many posterior standard deviations. `cache` (a dict
+        kept between calls with the same do, context and rng seed) reuses the GP predictions of mechanisms whose
+        inputs no other mechanism's shift changes."""
         if not self.mechanisms:
             raise RuntimeError("fit the GP-SCM on observational data first")
         context, shifts = dict(context or {}), dict(shifts or {})
@@ -165,8 +168,14 @@ class GPSCM:
                 draw = self.exogenous[name].sample(rng, n_rows) if name in self.exogenous else self.data[name][rows]
                 values[name] = np.broadcast_to(draw, (m, n_rows))
             else:
-                x = np.stack([np.broadcast_to(values[p], (m, n_rows)).reshape(-1) for p in self.parents[name]], 1)
-                mean, sd, noise_sd = self.mechanisms[name].predict(x)
+                pure = not (nx.ancestors(graph, name) & set(self.mechanisms))
+                if cache is not None and pure and name in cache:
+                    mean, sd, noise_sd = cache[name]
+                else:
+                    x = np.stack([np.broadcast_to(values[p], (m, n_rows)).reshape(-1) for p in self.parents[name]], 1)
+                    mean, sd, noise_sd = self.mechanisms[name].predict(x)
+                    if cache is not None and pure:
+                        cache[name] = (mean, sd, noise_sd)
                 out = mean + shifts.get(name, 0.0) * sd
                 values[name] = out.reshape(m, n_rows) + noise_sd * rng.standard_normal(n_rows)
         return values
@@ -190,9 +199,11 @@ class GPSCM:
         grid = norm.ppf((np.arange(n_draws) + 0.5) / n_draws)
         shifts = {name: shuffle.permutation(grid) for name in self.mechanisms}
         probs = np.empty((n_draws, len(points)))
+        cache: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
         for k in range(n_draws):
             values = self.sample(dict(zip(targets, points.T, strict=True)), spec.variables, n_rows,
-                                 np.random.default_rng(seed), context, {v: s[k] for v, s in shifts.items()})  # fmt: skip
+                                 np.random.default_rng(seed), context, {v: s[k] for v, s in shifts.items()},
+                                 cache)  # fmt: skip
             probs[k] = spec.predicate(values).mean(axis=1) ** spec.n_judged
         return probs.mean(0), probs.std(0)
 

@@ -1,0 +1,207 @@
+"""The safe-region family (Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions in Cloud Radio Access
+Networks"): COL and its ablations on a safe-region env for a cost budget C (the run's budget, in cost units).
+
+A run folder gets `region.npz` (candidates; per estimate step the posterior mean, sd and safe set; the interventions
+and outcomes) and `interventions.csv`. Evaluation compares the estimates with the env's true regions (evaluation
+only: `ground_truth()`), writes `truth.npz` and, for 2-D control spaces, `region_evolution.png` (Fig. 6). Runs are
+short, so an interrupted run restarts from scratch; being seeded, it repeats exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from dogym.agents.registry import RunContext
+from dogym.agents.safe_region.col import COL, FIGURE_ALPHAS, COLConfig, COLRecord
+from dogym.agents.safe_region.plots import plot_region_evolution, plot_size_against_unsafe
+
+#: Consecutive interventions with a region change below `CONVERGED_CHANGE` that count as converged.
+CONVERGED_RUN, CONVERGED_CHANGE = 3, 0.01
+
+
+def unsafe_to_converge(sizes: list[float], outcomes: list[int]) -> int:
+    """Unsafe interventions until the region size changed by less than 0.01 over 3 consecutive interventions (all
+    of them when that never happens)."""
+    calm = 0
+    for k in range(1, len(sizes)):
+        calm = calm + 1 if abs(sizes[k] - sizes[k - 1]) < CONVERGED_CHANGE else 0
+        if calm >= CONVERGED_RUN:
+            return int(k - sum(outcomes[:k]))
+    return int(len(outcomes) - sum(outcomes))
+
+
+def region_scores(estimate: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Precision and recall of an estimated region against the true one on the same points, whether it lies inside
+    (no estimated point outside the truth) and the fraction of the estimate outside."""
+    both = float(np.sum(estimate & truth))
+    size = float(np.sum(estimate))
+    return {
+        "precision": both / size if size else 1.0,
+        "recall": both / float(np.sum(truth)) if np.any(truth) else 1.0,
+        "inside": float(not np.any(estimate & ~truth)),
+        "outside_fraction": (size - both) / size if size else 0.0,
+    }
+
+
+class COLAgent:
+    """One run's COL learner, with the run's resolved options and the agent's ablation flags."""
+
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        self.env = gym.make(context.env_id, **context.env_kwargs)
+        try:
+            self.config = COLConfig(**{**dict(context.hyperparams), **dict(context.spec.options)})
+        except TypeError as err:
+            raise ValueError(f"bad option for {context.spec.name}: {err}") from err
+        self.learner = COL(self.env.unwrapped, self.config, context.seed)
+        self.record: COLRecord | None = None
+        self.seconds = 0.0
+
+    def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool:
+        """Algorithm 1 with cost budget C = `budget` (runs are short: no checkpoints)."""
+        start = time.perf_counter()
+        self.record = self.learner.run(float(budget))
+        self.seconds = time.perf_counter() - start
+        return True
+
+    def act(self, observation: Any, info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The next intervention of the current estimate, as a Dict action on U'."""
+        index = self.learner.choose(self._run())
+        base = self.env.unwrapped
+        mask = np.array([v in self.learner.targets for v in base.controllable], dtype=np.int8)
+        value = base.action_space["value"].low.copy()
+        for name, u in zip(self.learner.targets, self.learner.candidates[index], strict=True):
+            value[base.controllable.index(name)] = u
+        return {"mask": mask, "value": value}
+
+    def state(self, folder: Path) -> dict[str, Any]:
+        """Nothing: an interrupted run restarts."""
+        return {}
+
+    def restore(self, state: Mapping[str, Any], folder: Path) -> None:
+        """Nothing to restore (see `state`)."""
+
+    def save(self, folder: Path) -> None:
+        """region.npz and interventions.csv."""
+        from dogym.experiments.io import atomic_write_bytes, atomic_write_text, csv_text
+
+        run = self._run()
+        atomic_write_bytes(folder / "region.npz", _npz(candidates=run.candidates, mean=np.array(run.mean),
+                                                       std=np.array(run.std), regions=np.array(run.regions),
+                                                       interventions=self._interventions(),
+                                                       outcomes=np.array(run.outcomes, dtype=np.int8)))  # fmt: skip
+        rows = [{"k": k + 1, **dict(zip(self.learner.targets, u, strict=True)), "safe": ok, "cost": c,
+                 "in_safe_set": s, "region_size": run.sizes[k + 1]}
+                for k, (u, ok, c, s) in enumerate(zip(run.interventions, run.outcomes, run.costs, run.in_safe_set,
+                                                      strict=True))]  # fmt: skip
+        atomic_write_text(folder / "interventions.csv", csv_text(rows))
+
+    def summary(self) -> dict[str, Any]:
+        """Interventions, unsafe ones, cost, region size, and the per-step curves."""
+        run = self._run()
+        return {
+            "timesteps": round(float(np.sum(run.costs)), 4),  # in the family's budget unit: cost spent
+            "train_seconds": self.seconds,
+            "col": {
+                "unsafe_interventions": run.unsafe,
+                "unsafe_to_converge": unsafe_to_converge(run.sizes, run.outcomes),
+                "interventions": len(run.outcomes),
+                "cost_spent": float(np.sum(run.costs)),
+                "region_size": run.sizes[-1],
+                "outside_safe_set": int(len(run.in_safe_set) - sum(run.in_safe_set)),
+            },
+            "sizes": run.sizes,
+            "outcomes": run.outcomes,
+            "stopped": run.stopped,
+        }
+
+    def _interventions(self) -> np.ndarray:
+        run = self._run()
+        return np.array(run.interventions, dtype=np.float64).reshape(-1, len(self.learner.targets))
+
+    def _run(self) -> COLRecord:
+        """The finished run's record (RuntimeError before `learn`)."""
+        if self.record is not None:
+            return self.record
+        raise RuntimeError("COL has not run yet: call learn() first")
+
+
+class SafeRegionFamily:
+    """The family protocol for COL and its ablations (see `dogym.agents.registry.Family`)."""
+
+    name = "safe-region"
+    budget_unit = "cost"
+    default_budget = 20
+    metrics = {
+        "col/unsafe_interventions": False,
+        "col/unsafe_to_converge": False,
+        "col/region_size": True,
+        "truth/true_region_size": True,
+        "truth/precision": True,
+        "truth/recall": True,
+        "truth/inside": True,
+        "col/interventions": True,
+        "col/cost_spent": False,
+    }
+    headline = ("col/unsafe_interventions", "col/region_size", "truth/true_region_size", "truth/precision",
+                "truth/recall", "truth/inside")  # fmt: skip
+
+    def build(self, context: RunContext) -> COLAgent:
+        """A fresh learner for the run."""
+        return COLAgent(context)
+
+    def load(self, context: RunContext) -> COLAgent:
+        """Learners are not saved: evaluating a finished run means reading its metrics."""
+        raise ValueError(f"{context.spec.name} runs are evaluated by their region records (metrics.json, region.npz)")
+
+    def evaluate(self, agent: COLAgent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]:
+        """The estimates against the env's true regions (ground truth, evaluation only): each estimate step k is
+        scored against the region of the intervention it would choose next (k + 1)."""
+        run = agent._run()
+        env = agent.env.unwrapped
+        truth = [env.ground_truth(t=k + 1)["region"].contains(run.candidates) for k in range(len(run.regions))]
+        scores = region_scores(run.regions[-1], truth[-1])
+        from dogym.experiments.io import atomic_write_bytes
+
+        context.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(context.run_dir / "truth.npz", _npz(truth=np.array(truth)))
+        if run.candidates.shape[1] == 2:
+            plot_region_evolution(run.candidates, truth, run.mean, run.std, agent._interventions(),
+                                  np.array(run.outcomes), env.delta, FIGURE_ALPHAS, agent.learner.targets,
+                                  context.run_dir / "region_evolution.png")  # fmt: skip
+        return {
+            "truth": {"true_region_size": env.ground_truth(t=len(run.regions))["region"].size(), **scores},
+            "precision_curve": [region_scores(r, t)["precision"] for r, t in zip(run.regions, truth, strict=True)],
+        }
+
+    def curves(self, context: RunContext) -> list[dict[str, Any]]:
+        """Region size and cumulative unsafe interventions after each intervention."""
+        metrics = json.loads((context.run_dir / "metrics.json").read_text(encoding="utf-8"))
+        base = {"agent": context.spec.name, "env": context.env_id, "seed": context.seed, "kind": "region"}
+        unsafe = np.concatenate([[0], np.cumsum(1 - np.array(metrics["outcomes"], dtype=int))])
+        return [{**base, "timesteps": k, "region_size": size, "unsafe": int(unsafe[k])}
+                for k, size in enumerate(metrics["sizes"])]  # fmt: skip
+
+    def plot(self, rows: list[dict[str, Any]], out_dir: Path, title: str) -> list[Path]:
+        """Region size against unsafe interventions (Fig. 14 style) as region_size_vs_unsafe.png."""
+        mine = [r for r in rows if r["kind"] == "region"]
+        return [plot_size_against_unsafe(mine, out_dir / "region_size_vs_unsafe.png")] if mine else []
+
+
+def _npz(**arrays: np.ndarray) -> bytes:
+    """Arrays as the bytes of a compressed .npz file."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+FAMILY = SafeRegionFamily()

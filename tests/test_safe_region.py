@@ -1,0 +1,95 @@
+"""COL (Algorithm 1 of Hammar, Alpcan and Lupu) and its family: the safe-set constraint, the budget and stop rule,
+the ablations, determinism, no peeking at the ground truth, and a run through the experiment runner."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from test_learner_views import sealed_env_id
+
+import dogym.envs  # noqa: F401
+from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
+from dogym.agents.safe_region.col import COL, COLConfig
+from dogym.agents.safe_region.family import region_scores, unsafe_to_converge
+from dogym.experiments.runner import RunConfig, train
+
+EDGE = "dogym/EdgeSafeRegion-v0"
+FAST = {"resolution": 41, "prior_rows": 16, "prior_draws": 4}
+
+
+def run_col(seed: int = 1, budget: float = 20.0, env_id: str = EDGE, **options):
+    env = gym.make(env_id).unwrapped
+    col = COL(env, COLConfig(**{**FAST, **options}), seed)
+    return col, col.run(budget)
+
+
+def test_col_stays_inside_its_safe_set_and_the_budget():
+    col, record = run_col()
+    assert record.outcomes and all(record.in_safe_set)
+    assert sum(record.costs) <= 20.0 and len(record.regions) == len(record.outcomes) + 1
+    remaining = 20.0 - sum(record.costs)
+    assert col.costs[col.choose(record)] > remaining  # stopped because the next choice is unaffordable
+    assert "remaining" in record.stopped
+    np.testing.assert_allclose(record.costs, col.env.costs_of(np.array(record.interventions)))
+
+
+def test_without_the_safety_constraint_col_leaves_its_safe_set():
+    _, record = run_col(safety=False)
+    assert not all(record.in_safe_set)
+
+
+def test_a_budget_below_the_cheapest_intervention_stops_at_once():
+    _, record = run_col(budget=0.4)  # c(u) >= 0.5 on the edge example
+    assert record.outcomes == [] and len(record.regions) == 1
+
+
+def test_srinivas_kappa_empties_the_safe_set_and_still_terminates():
+    _, record = run_col(kappa="srinivas", budget=6.0)
+    assert len(record.outcomes) > 0 and not record.regions[-1].any()  # beta_t ~ 1e4: no point is certified safe
+    assert sum(record.costs) <= 6.0
+
+
+def test_no_prior_ablation_seeds_the_gp_with_the_passive_outcomes():
+    col, record = run_col(causal_prior=False, budget=4.0)
+    assert len(col.y) == col.config.monitoring_steps + len(record.outcomes)
+    assert set(np.unique(col.y)) <= {0.0, 1.0}
+
+
+def test_col_is_deterministic_under_seeds():
+    _, a = run_col(seed=2, budget=8.0)
+    _, b = run_col(seed=2, budget=8.0)
+    _, c = run_col(seed=3, budget=8.0)
+    assert a.interventions == b.interventions and a.outcomes == b.outcomes
+    assert all(np.array_equal(x, y) for x, y in zip(a.regions, b.regions, strict=True))
+    assert a.interventions != c.interventions
+
+
+def test_region_scores_and_convergence_count():
+    truth = np.array([True, True, False, False])
+    scores = region_scores(np.array([True, False, False, False]), truth)
+    assert scores == {"precision": 1.0, "recall": 0.5, "inside": 1.0, "outside_fraction": 0.0}
+    assert region_scores(np.array([True, False, True, False]), truth)["inside"] == 0.0
+    assert unsafe_to_converge([0.1, 0.2, 0.2, 0.2, 0.2, 0.5], [0, 1, 1, 1, 0]) == 1
+    assert unsafe_to_converge([0.1, 0.3, 0.5], [0, 0]) == 2
+
+
+def test_col_never_reads_the_ground_truth():
+    context = RunContext(AGENTS["col"], sealed_env_id(EDGE), {}, 0, {**resolve_hyperparams(AGENTS["col"], EDGE),
+                         **FAST}, None)  # fmt: skip
+    agent = family("safe-region").build(context)
+    assert agent.learn(6) and agent.summary()["col"]["interventions"] > 0
+
+
+def test_col_runs_through_the_runner_with_truth_metrics(tmp_path):
+    config = RunConfig("col", EDGE, seed=1, hyperparams=dict(FAST), log_folder=str(tmp_path))
+    metrics = train(config)
+    assert {"col", "truth"} <= set(metrics) and metrics["truth"]["true_region_size"] == pytest.approx(0.487, abs=1e-3)
+    assert 0.0 <= metrics["truth"]["precision"] <= 1.0 and metrics["col"]["cost_spent"] <= 20.0
+    for name in ("region.npz", "truth.npz", "interventions.csv", "region_evolution.png"):
+        assert (config.run_dir / name).exists()
+    rows = family("safe-region").curves(config.context())
+    assert len(rows) == metrics["col"]["interventions"] + 1 and rows[0]["unsafe"] == 0
+    assert json.loads((config.run_dir / "metrics.json").read_text())["sizes"][-1] == rows[-1]["region_size"]
