@@ -28,6 +28,13 @@ def _as_2d(x: np.ndarray, name: str = "x") -> np.ndarray:
     return arr
 
 
+def _as_point_sets(points: np.ndarray, name: str) -> np.ndarray:
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim < 2:
+        raise ValueError(f"{name} must have shape [..., T, d], got {pts.shape}")
+    return pts
+
+
 def _scaled_distance(x1: np.ndarray, x2: np.ndarray, lengthscale: np.ndarray) -> np.ndarray:
     """Euclidean distances between the rows of x1 and x2 after dividing each input dimension by its length scale."""
     a = x1 / lengthscale
@@ -208,6 +215,29 @@ class GaussianProcess:
             -0.5 * resid @ self._alpha - np.log(np.diag(self._chol)).sum() - 0.5 * self.n * np.log(2.0 * np.pi)
         )
 
+    def _joint_block(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For point sets flat [B, T, d]: L^-1 k(X, points) as [B, n, T] and the posterior covariance [B, T, T]."""
+        b, t, d = flat.shape
+        kpp = self.kernel(flat, flat)
+        if not self.n:
+            return np.zeros((b, 0, t)), kpp
+        wp = solve_triangular(self._chol, self.kernel(self.x, flat.reshape(-1, d)), lower=True)
+        wp = wp.reshape(self.n, b, t).transpose(1, 0, 2)
+        return wp, kpp - np.swapaxes(wp, 1, 2) @ wp
+
+    def predict_joint(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Joint posterior of f over each set of T inputs: points [..., T, d] -> mean [..., T], covariance
+        [..., T, T]. Sampling y = mean + chol(cov + noise I) z equals drawing the T noisy measurements one at a time,
+        each from the posterior predictive conditioned on the ones before (z_k is step k's innovation)."""
+        pts = _as_point_sets(points, "points")
+        lead, t, d = pts.shape[:-2], pts.shape[-2], pts.shape[-1]
+        flat = pts.reshape(-1, t, d)
+        mean = np.asarray(self.mean_fn(flat.reshape(-1, d)), float).reshape(-1, t)
+        if self.n:
+            mean = mean + (self.kernel(flat.reshape(-1, d), self.x) @ self._alpha).reshape(-1, t)
+        cov = self._joint_block(flat)[1]
+        return mean.reshape(*lead, t), cov.reshape(*lead, t, t)
+
     # ------------------------------------------------------------------ fantasies
     def fantasy_precompute(self, xs: np.ndarray) -> FantasyBase:
         """Quantities at evaluation inputs xs that fantasy updates reuse (call once per data set)."""
@@ -226,19 +256,14 @@ class GaussianProcess:
         Returns [..., T + 1, m]: entry k is the variance after the first k points (entry 0 is the current posterior
         variance). Outputs are not needed: GP posterior variances depend on inputs only.
         """
-        pts = np.asarray(points, dtype=np.float64)
-        if pts.ndim < 2:
-            raise ValueError(f"fantasy points must have shape [..., T, d], got {pts.shape}")
-        lead, t, d = pts.shape[:-2], pts.shape[-2], pts.shape[-1]
-        flat = pts.reshape(-1, t, d)
+        pts = _as_point_sets(points, "fantasy points")
+        lead, t = pts.shape[:-2], pts.shape[-2]
+        flat = pts.reshape(-1, t, pts.shape[-1])
         noise = np.broadcast_to(self.noise_var if noise_var is None else noise_var, pts.shape[:-1]).reshape(-1, t)
         cross = self.kernel(base.xs[None], flat)  # [B, m, T]
-        kpp = self.kernel(flat, flat)  # [B, T, T]
+        wp, kpp = self._joint_block(flat)
         if self.n:
-            wp = solve_triangular(self._chol, self.kernel(self.x, flat.reshape(-1, d)), lower=True)
-            wp = wp.reshape(self.n, -1, t).transpose(1, 0, 2)  # [B, n, T]
-            cross = cross - np.einsum("nm,bnt->bmt", base.whitened, wp)
-            kpp = kpp - np.einsum("bnt,bns->bts", wp, wp)
+            cross = cross - base.whitened.T @ wp
         kpp = kpp + (noise + _JITTER)[:, :, None] * np.eye(t)
         chol = np.linalg.cholesky(kpp)  # [B, T, T]
         w = np.linalg.solve(chol, np.swapaxes(cross, 1, 2))  # [B, T, m]; rows = sequential rank-one terms

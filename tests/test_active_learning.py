@@ -5,12 +5,13 @@ import pytest
 
 from dogym.agents.identification.estimator import CausalGPEstimator, GPConfig
 from dogym.agents.identification.learner import make_learner, run_identification
-from dogym.agents.identification.policies import MaskCost, RandomPolicy
+from dogym.agents.identification.policies import MaskCost, RandomPolicy, RolloutPolicy
 from dogym.causal.intervention import Intervention
 from dogym.envs.identification.microservice import MicroserviceEnv
 from dogym.envs.identification.toy_scm import ToySCMEnv, toy_scm
 
 SMALL_DE = dict(horizon=2, n_rollouts=3, popsize=5, maxiter=4)
+RANGE = GPConfig(mode="range")
 
 
 def test_estimator_skips_rows_of_intervened_variables_and_fifo_forgets():
@@ -61,8 +62,8 @@ def test_mask_cost_table_matches_env_costs():
 
 def test_rollout_beats_passive_on_toy_scm_and_is_deterministic():
     def run(policy, seed, **kw):
-        env = ToySCMEnv()
-        return run_identification(env, make_learner(policy, env, **kw), 8, seed=seed, loss_points=128)
+        env = ToySCMEnv()  # the paper's costs: passive free, every other intervention 1
+        return run_identification(env, make_learner(policy, env, RANGE, **kw), 8, seed=seed, loss_points=128)
 
     passive = run("passive", 0)
     rollout = run("rollout", 0, **SMALL_DE)
@@ -103,18 +104,29 @@ def test_reproduce_acl_quick_writes_results_and_skips_finished_cells(tmp_path, m
 
     from dogym.experiments.papers import acl
 
+    monkeypatch.setattr(acl, "FRONTIER_EXPERIMENTS", ("toy", "ms2"))  # the quick grid without scenario 1: faster
     summary = acl.reproduce_acl(tmp_path, seeds=[0], quick=True)
     for name in (
         "table1.csv",
         "curves.csv",
+        "frontier.csv",
+        "frontier_comparison.csv",
         "summary.json",
         "report.md",
         "fig7_toy_scm.png",
         "fig19_microservice_s2.png",
+        "frontier_toy.png",
+        "frontier_ms2.png",
     ):
         assert (tmp_path / name).stat().st_size > 0
     rows = {r["learner"]: r for r in summary["table1"]}
     assert rows["rollout l=1 m=5"]["loss_mean"] < rows["passive"]["loss_mean"]
+    assert rows["passive"]["cost_mean"] == 0.0 and rows["random"]["cost_mean"] == 8.0  # the paper's ToySCM costs
+    families = {p["family"] for p in summary["frontier"]["ms2"]}
+    assert families == {"passive", "random", "myopic (l=1, m=0)", "rollout (l=1, m=5)"}
+    split = summary["function_groups"]["ms2"]["passive"]
+    assert split["loss"]["mean"] == pytest.approx(split["carried loads"]["mean"] + split["response times"]["mean"])
+    assert "## Final loss against cumulative intervention cost" in (tmp_path / "report.md").read_text()
     assert json.loads((tmp_path / "summary.json").read_text())["table1"] == summary["table1"]
 
     def fail(config):
@@ -160,15 +172,16 @@ def test_scenario2_recovery_summary_compares_with_the_fresh_start_reference():
     out = _recovery(
         [
             record("ms2", "passive", stays),
-            record("ms2", "rollout", adapts),
-            record("ms2", "rollout", adapts + 2.0),
-            record(SCENARIO2_REFERENCE, "rollout", fresh),
-            record("toy", "rollout", stays),
+            record("ms2", "rollout l=1 m=5", adapts),
+            record("ms2", "rollout l=1 m=5", adapts + 2.0),
+            record(SCENARIO2_REFERENCE, "rollout l=1 m=5", fresh),
+            record("toy", "rollout l=1 m=5", stays),
+            record("ms2", "rollout l=1 m=5 cw=x8", stays),  # sweep points stay out of the recovery table,
         ]
     )
-    assert set(out) == {"passive", "rollout"} and out["passive"]["steps"] == [10, 11, 21]
+    assert set(out) == {"passive", "rollout l=1 m=5"} and out["passive"]["steps"] == [10, 11, 21]
     assert out["passive"]["seeds_recovering"] == 0 and out["passive"]["reference_f_R2"] is None
-    rollout = out["rollout"]
+    rollout = out["rollout l=1 m=5"]
     assert rollout["f_R2"] == [[6.0, 1.0], [10.0, 1.0], [7.0, 1.0]] and rollout["seeds_recovering"] == 2
     assert rollout["reference_f_R2"] == [6.5, 0.0]
 
@@ -196,3 +209,110 @@ def test_scenario2_recovery_study_reads_cached_cells_and_writes_its_summary(tmp_
     assert json.loads((tmp_path / "scenario2_recovery.json").read_text()) == out
     with pytest.raises(ValueError, match="at least one seed"):
         acl.scenario2_recovery(tmp_path, [])
+
+
+def test_toy_scm_costs_are_the_papers_by_default_and_unit_on_request():
+    from dogym.envs.core import EnvConfigError
+
+    paper, unit = ToySCMEnv(), ToySCMEnv(costs="unit")
+    for env, passive in ((paper, 0.0), (unit, 1.0)):
+        assert env.intervention_cost(Intervention.passive()) == passive
+        assert env.intervention_cost(Intervention({"X": 1.0, "Z": 2.0})) == 1.0
+        env.reset(seed=0)
+        assert env.step(Intervention.passive())[1] == -passive
+    with pytest.raises(EnvConfigError, match="costs must be one of"):
+        ToySCMEnv(costs="free")
+
+
+def test_random_policy_rate_mixes_passive_and_interventions():
+    est = CausalGPEstimator(toy_scm())
+    rng = np.random.default_rng(0)
+    assert all(RandomPolicy(rate=0.0).decide(est, rng).is_passive for _ in range(20))
+    passive = sum(RandomPolicy(rate=0.25).decide(est, rng).is_passive for _ in range(400))
+    assert 240 < passive < 360
+    with pytest.raises(ValueError, match="rate must be in"):
+        RandomPolicy(rate=1.5)
+    env = ToySCMEnv()
+    assert make_learner("random", env, rate=0.5).policy.rate == 0.5
+    with pytest.raises(ValueError, match="takes only the option 'rate'"):
+        make_learner("random", env, horizon=3)
+
+
+def _toy_estimator(n_passive=3):
+    env = ToySCMEnv()
+    env.reset(seed=0)
+    est = CausalGPEstimator(env.structural_view(), RANGE, n_surrogate_points=32)
+    for _ in range(n_passive):
+        est.observe(env.step(Intervention.passive())[0], Intervention.passive())
+    return env, est
+
+
+def test_cost_to_go_equals_refitting_after_each_simulated_step():
+    """Eqs. (11)-(12) by brute force: per rollout, draw each simulated measurement from the GP refitted on the
+    measurements simulated before it, refit, and sum the discounted stage costs (9) plus the terminal surrogate."""
+    from scipy.stats import norm
+
+    env, est = _toy_estimator()
+    est.observe(np.array([[0.0, -3.0, np.exp(3.0), 0.1]]), Intervention({"X": -3.0}))
+    cost = MaskCost(env.controllable, env.intervention_cost)
+    policy = RolloutPolicy(cost, lookahead=2, horizon=2, n_rollouts=3, gamma=0.9, cost_weight=0.7)
+    names, n = env.controllable, len(env.controllable)  # U, X, Z, Y
+    steps = [{"X": -4.5}, {"Z": 12.0, "U": 0.5}, {}, {}]  # the two lookahead steps, then the base policy do(0)
+    genes = np.zeros((2, 2 * n))
+    for k in range(2):
+        for v, x in steps[k].items():
+            lo, hi = est.structure.control_bounds[v]
+            genes[k, names.index(v)], genes[k, n + names.index(v)] = 1.0, (x - lo) / (hi - lo)
+    uniforms = np.random.default_rng(1).uniform(0.05, 0.95, (3, 4, 4))
+    got = policy.cost_to_go(est, genes.reshape(1, -1), uniforms)[0]
+    totals = []
+    for j in range(3):
+        ref = CausalGPEstimator(est.structure, RANGE, n_surrogate_points=32)
+        ref.buffer.extend(est.buffer)
+        ref.refit()
+        total, before = 0.0, ref.surrogate_loss()
+        for k, targets in enumerate(steps):
+            row = {}
+            for v in est.structure.order:
+                q = uniforms[j, k, est.names.index(v)]
+                if v in targets:
+                    row[v] = targets[v]
+                elif v in est.structure.exogenous:
+                    row[v] = float(est.structure.exogenous[v].ppf(q))
+                else:
+                    gp = ref.gps[v]
+                    mean, var = gp.predict(np.array([[row[p] for p in est.structure.parents(v)]]))
+                    row[v] = float(mean[0] + np.sqrt(var[0] + gp.noise_var) * norm.ppf(q))
+            iv = Intervention(targets)
+            ref.observe(np.array([[row[v] for v in est.names]]), iv)
+            after = ref.surrogate_loss()
+            total += 0.9**k * (after - before + 0.7 * env.intervention_cost(iv))
+            before = after
+        totals.append(total + 0.9**4 * before)
+    assert got == pytest.approx(np.mean(totals), rel=1e-6)
+
+
+def test_prohibitive_cost_makes_the_rollout_passive():
+    env, est = _toy_estimator()
+    cost = MaskCost(env.controllable, env.intervention_cost)
+    for weight, passive in ((1e9, True), (1.0, False)):
+        policy = RolloutPolicy(cost, cost_weight=weight, **SMALL_DE)
+        decisions = [policy.decide(est, np.random.default_rng(s)).is_passive for s in range(3)]
+        assert decisions == [passive] * 3
+    env = ToySCMEnv()
+    run = run_identification(env, make_learner("rollout", env, RANGE, cost_weight=1e9, **SMALL_DE), 4, seed=0)
+    assert set(run.interventions) == {"do()"} and run.costs == [0.0] * 4
+
+
+def test_changing_the_horizon_or_the_number_of_rollouts_changes_the_decision():
+    env, est = _toy_estimator()
+    cost = MaskCost(env.controllable, env.intervention_cost)
+
+    def targets(**kw):  # a small DE (8 x 8); the same random numbers for every call
+        options = {"horizon": 5, "n_rollouts": 10, "popsize": 8, "maxiter": 8, **kw}
+        return RolloutPolicy(cost, **options).decide(est, np.random.default_rng(7)).targets
+
+    # information gained at step 1 weighs 1 + gamma^(1 + m) against the cost: a long horizon declines to pay 30
+    assert targets(cost_weight=30.0) == {"X"} and targets(cost_weight=30.0, horizon=20) == frozenset()
+    # one Monte-Carlo rollout judges by a single simulated measurement and picks another target than ten do
+    assert targets(cost_weight=1.0) == {"X"} and targets(cost_weight=1.0, n_rollouts=1) not in ({"X"}, frozenset())

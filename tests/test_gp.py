@@ -105,3 +105,27 @@ def test_fantasy_point_with_huge_noise_is_inert():
     np.testing.assert_allclose(out[0, 1], base.var, atol=1e-9)
     ref = GaussianProcess(matern52(), noise_var=0.05).fit([[0.0], [-1.0]], [1.0, 0.0]).predict(xs)[1]
     np.testing.assert_allclose(out[0, 2], ref, atol=1e-8)
+
+
+def test_joint_predictive_matches_dense_posterior_and_sequential_conditioning():
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(-2, 2, (6, 1)), rng.normal(size=6)
+    gp = GaussianProcess(matern52(0.7, 2.0), noise_var=0.05).fit(x, y)
+    points = rng.uniform(-2, 2, (2, 4, 1))  # two sets of T = 4 inputs
+    mean, cov = gp.predict_joint(points)
+    for b in range(2):
+        dense_mean, dense_cov = _dense_posterior(gp.kernel, 0.05, x, y, points[b])
+        np.testing.assert_allclose(mean[b], dense_mean, atol=1e-8)
+        np.testing.assert_allclose(cov[b], dense_cov, atol=1e-8)
+    # y = mean + chol(cov + noise) z is drawing each measurement from the posterior refitted on the ones before it
+    z = rng.normal(size=4)
+    joint = mean[0] + np.linalg.cholesky(cov[0] + 0.05 * np.eye(4)) @ z
+    for k in range(4):
+        refit = GaussianProcess(matern52(0.7, 2.0), noise_var=0.05).fit(
+            np.vstack([x, points[0, :k]]), np.r_[y, joint[:k]]
+        )
+        m, v = refit.predict(points[0, k : k + 1])
+        assert joint[k] == pytest.approx(m[0] + np.sqrt(v[0] + 0.05) * z[k], abs=1e-8)
+    prior_mean, prior_cov = GaussianProcess(matern52()).predict_joint(points[0])
+    np.testing.assert_allclose(prior_cov, matern52()(points[0], points[0]))
+    np.testing.assert_array_equal(prior_mean, 0.0)

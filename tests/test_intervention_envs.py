@@ -139,7 +139,7 @@ def test_microservice_calibration_matches_its_documentation():
 
 
 def test_config_defaults_overrides_and_positional_compatibility():
-    assert ToySCMEnv.default_config() == {"samples_per_step": 1, "horizon": 30, "noise_std": np.sqrt(0.05)}
+    assert ToySCMEnv.default_config() == {"samples_per_step": 1, "horizon": 30, "noise_std": np.sqrt(0.05), "costs": "paper"}
     assert MicroserviceEnv.default_config() == {"scenario": 1, "samples_per_step": 1, "horizon": 30, "change_step": 11}
     env = MicroserviceEnv(2, change_step=1)
     assert (env.scenario, env.change_step, env.config["scenario"], env.config["change_step"]) == (2, 1, 2, 1)
@@ -148,7 +148,7 @@ def test_config_defaults_overrides_and_positional_compatibility():
     assert env.samples_per_step == 3 and env.observation_space.shape == (3, 12)
     assert MicroserviceEnv(2, 4, 5).config == {"scenario": 2, "samples_per_step": 4, "horizon": 30, "change_step": 5}
     toy = gym.make("dogym/ToySCM-v0", horizon=5, samples_per_step=2, noise_std=0.0).unwrapped
-    assert toy.config == {"samples_per_step": 2, "horizon": 5, "noise_std": 0.0}
+    assert toy.config == {"samples_per_step": 2, "horizon": 5, "noise_std": 0.0, "costs": "paper"}
     toy.reset(seed=0)
     obs = toy.step(Intervention({"X": 1.0}))[0]
     np.testing.assert_allclose(obs[:, toy.variable_names.index("Z")], np.exp(-1.0))  # noise_std=0 was applied

@@ -19,8 +19,9 @@ from dogym.causal.identification_loss import region_points
 from dogym.causal.intervention import Intervention
 from dogym.causal.scm import SCM
 
-GP_MODES = ("paper", "scaled", "fit")
+GP_MODES = ("paper", "range", "scaled", "fit")
 INERT_NOISE = 1e12
+JITTER = 1e-9
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,14 @@ class GPConfig:
     """How each causal function's GP is set up.
 
     mode "paper": kernel (13) of Hammar & Stadler: unit amplitude and unit length scale on raw inputs.
-    mode "scaled": length scale `lengthscale` x the parents' operating-region widths (ARD), amplitude = half the
-    output variable's range (so variances, and the surrogate loss, are in the output's units).
+    mode "range": kernel (13)'s unit length scale on raw inputs with amplitude (half the output variable's operating
+    range)^2. Why: the surrogate loss (8) is the sum of mean posterior variances, i.e. the expected loss (5) under the
+    belief, so it is on loss (5)'s scale only if the prior variance is a plausible squared error of the function's
+    values; with unit amplitude it is at most 1 per function, far below a loss of ~10^3 and below a cost of 1 per
+    intervention, so the rollout stays passive. A range-scaled amplitude uses only what the operator knows (the
+    operating region); a marginal-likelihood fit (mode "fit") cannot estimate it from passive data near one point.
+    mode "scaled": amplitude as in "range", and length scale `lengthscale` x the parents' operating-region widths
+    (ARD), for inputs of very different units (the microservice's loads, probabilities and CPU counts).
     mode "fit": "scaled" as the starting point, then marginal-likelihood fitting after every update (with at least
     `min_fit_points` data points).
     """
@@ -87,13 +94,14 @@ class CausalGPEstimator:
     def _prior_gp(self, name: str) -> GaussianProcess:
         cfg = self.config
         if cfg.mode == "paper":
-            kernel = StationaryKernel(cfg.kind, 1.0, 1.0)
-        else:
-            widths = np.ptp(self.surrogate_points[name], axis=0)
-            widths = np.where(widths > 0, widths, 1.0)
-            var = self.structure.variables[name]
-            half_range = (var.high - var.low) / 2 if np.isfinite(var.high - var.low) else 1.0
-            kernel = StationaryKernel(cfg.kind, tuple((cfg.lengthscale * widths).tolist()), float(half_range**2))
+            return GaussianProcess(StationaryKernel(cfg.kind, 1.0, 1.0), cfg.noise_var)
+        var = self.structure.variables[name]
+        half_range = (var.high - var.low) / 2 if np.isfinite(var.high - var.low) else 1.0
+        if cfg.mode == "range":
+            return GaussianProcess(StationaryKernel(cfg.kind, 1.0, float(half_range**2)), cfg.noise_var)
+        widths = np.ptp(self.surrogate_points[name], axis=0)
+        widths = np.where(widths > 0, widths, 1.0)
+        kernel = StationaryKernel(cfg.kind, tuple((cfg.lengthscale * widths).tolist()), float(half_range**2))
         return GaussianProcess(kernel, cfg.noise_var)
 
     def data(self, name: str, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +168,11 @@ class CausalGPEstimator:
 
         mask, value: [B, T, n_controllable] (the controllable variables in `scm.controllable` order; mask > 0.5
         intervenes). uniforms: [B, T, n_vars] (or broadcastable) random numbers in (0, 1). Exogenous
-        variables come from P[U]; endogenous ones from the GP posterior predictive (mean + sqrt(var + noise) z).
+        variables come from P[U] (quantile of the uniform). Endogenous ones, in causal order, come from the belief
+        updated with the simulated steps before: the measurement of f_V at step k is drawn from the GP posterior
+        predictive of f_V conditioned on D_t and on f_V's simulated measurements of steps 1..k-1 (jointly, through
+        `GaussianProcess.predict_joint`, with innovation z_k = Phi^-1(uniform)); a step that intervenes on V sets
+        it to the intervention value and adds no data on f_V. Hyper-parameters stay fixed during a rollout.
         """
         b, t = mask.shape[:2]
         controllable = {n: i for i, n in enumerate(self.structure.controllable)}
@@ -174,10 +186,11 @@ class CausalGPEstimator:
             else:
                 gp = self.gps[name]
                 x = np.stack([values[p] for p in self.structure.parents(name)], axis=-1)
-                mean, var = gp.predict(x.reshape(-1, x.shape[-1]))
-                natural = (mean + np.sqrt(var + gp.noise_var) * norm.ppf(q).reshape(-1)).reshape(b, t)
-                inputs[name] = x
                 noise[name] = np.where(hit, INERT_NOISE, gp.noise_var)
+                mean, cov = gp.predict_joint(x)
+                chol = np.linalg.cholesky(cov + (noise[name] + JITTER)[..., None] * np.eye(t))
+                natural = mean + (chol @ norm.ppf(q)[..., None])[..., 0]
+                inputs[name] = x
             values[name] = np.where(hit, value[..., controllable[name]], natural) if name in controllable else natural
         return SimulatedBatch(inputs, noise)
 

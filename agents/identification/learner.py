@@ -45,22 +45,26 @@ def make_learner(
     model_eviction: bool = False,
     **policy_kwargs,
 ) -> ActiveCausalLearner:
-    """A learner for `env` (its structure, P[U] and costs, never its mechanisms) with policy "passive", "random" or
-    "rollout" (kwargs: lookahead, horizon, n_rollouts, gamma, cost_weight, popsize, maxiter). `buffer_size` makes
-    D_t a FIFO buffer; `model_eviction` lets rollouts simulate its evictions (see `CausalGPEstimator`)."""
+    """A learner for `env` (its structure, P[U] and costs, never its mechanisms) with policy "passive", "random"
+    (kwarg: rate) or "rollout" (kwargs: lookahead, horizon, n_rollouts, gamma, cost_weight, popsize, maxiter; the
+    myopic policy is lookahead 1, horizon 0). `buffer_size` makes D_t a FIFO buffer; `model_eviction` lets rollouts
+    simulate its evictions (see `CausalGPEstimator`)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown identification policy {policy!r}; choose one of {POLICIES}")
     known = env.get_wrapper_attr  # what an operator knows: the structural view, the cost table, M
     estimator = CausalGPEstimator(known("structural_view")(), gp, buffer_size, model_eviction=model_eviction)
     if policy == "passive":
+        if policy_kwargs:
+            raise ValueError(f"policy 'passive' takes no options, got {sorted(policy_kwargs)}")
         chosen = PassivePolicy()
     elif policy == "random":
-        chosen = RandomPolicy()
+        unknown = sorted(set(policy_kwargs) - {"rate"})
+        if unknown:
+            raise ValueError(f"policy 'random' takes only the option 'rate', got {unknown}")
+        chosen = RandomPolicy(**policy_kwargs)
     else:
         cost = MaskCost(known("controllable"), known("intervention_cost"))
         chosen = RolloutPolicy(cost, samples_per_step=known("samples_per_step"), **policy_kwargs)
-    if policy != "rollout" and policy_kwargs:
-        raise ValueError(f"policy {policy!r} takes no options, got {sorted(policy_kwargs)}")
     return ActiveCausalLearner(estimator, chosen)
 
 

@@ -62,14 +62,25 @@ class PassivePolicy:
         return Intervention.passive()
 
 
+@dataclass
 class RandomPolicy:
-    """A random non-empty target set (each controllable variable with probability 1/2) with uniform values."""
+    """Random interventions at rate `rate`: with probability `rate` a random non-empty target set (each controllable
+    variable with probability 1/2) with values uniform over the operating region, else the passive do(0).
+    rate = 1 (the default) always intervenes; lower rates trace the loss-against-cost frontier of random
+    exploration."""
 
-    name = "random"
+    rate: float = 1.0
+    name: str = "random"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError(f"random intervention rate must be in [0, 1], got {self.rate!r}")
 
     def decide(self, estimator: CausalGPEstimator, rng: np.random.Generator) -> Intervention:
-        """One random intervention."""
+        """One random intervention (passive with probability 1 - rate)."""
         names, low, high, integer = _control_box(estimator)
+        if self.rate < 1.0 and rng.random() >= self.rate:
+            return Intervention.passive()
         genes = rng.random(2 * len(names))
         if not np.any(genes[: len(names)] > 0.5):
             genes[rng.integers(len(names))] = 1.0
@@ -78,12 +89,31 @@ class RandomPolicy:
 
 @dataclass
 class RolloutPolicy:
-    """Rollout intervention policy (12) with base policy do(0), cost-to-go estimate (11) and J~ = surrogate loss.
+    """Rollout intervention policy (12) of Hammar & Stadler, "Online Identification of IT Systems through Active Causal
+    Learning": base policy do(0), cost-to-go estimate (11) with J~ = the surrogate loss (8).
 
-    lookahead l, horizon m, L Monte-Carlo rollouts, discount gamma, `cost_weight` scales c(u) against the loss,
-    `samples_per_step` = M. Lookahead l > 1 is optimised open-loop: DE searches the l interventions jointly.
-    The minimisation over interventions uses scipy's differential evolution with `popsize` members (the passive
-    intervention is one of the initial members) and `maxiter` generations.
+    - lookahead l (`lookahead`), rollout horizon m (`horizon`), L Monte-Carlo rollouts (`n_rollouts`), M measurement
+      rows per step (`samples_per_step`). l = 1, m = 0 is the myopic one-step policy: stage cost of u plus
+      gamma J~ of the belief after it. Lookahead l > 1 is optimised open-loop: DE searches the l interventions
+      jointly (the paper's inner minimisation over policies pi_{t+1..t+l-1} is closed-loop).
+    - Stage cost (9): g(b_k, u_k) = J~(b_{k+1}) - J~(b_k) + cost_weight c(u_k). `cost_weight` puts c on the scale of the
+      surrogate loss (1 where the paper's costs already are, e.g. ToySCM with a range-scaled GP); sweeping it traces
+      the loss-against-cost frontier.
+    - gamma (`gamma`, default 0.95; the paper does not print its value) discounts stage k by gamma^k and the terminal
+      J~ by gamma^(l + m). Since J~ is a level, not a difference, the information gained at step 1 weighs
+      1 + gamma^(l + m) against the cost: a longer horizon makes the policy slightly more reluctant to pay for it.
+    - Simulated measurements: drawn from the belief updated after every simulated step (see
+      `CausalGPEstimator.simulate`), with the same L sets of random numbers for every candidate (common random
+      numbers, so DE compares candidates without Monte-Carlo noise between them); the surrogate after each simulated
+      step is the exact GP variance update (fantasy), equal to refitting the GP on the simulated data.
+    - Minimisation: scipy's differential evolution (Storn & Price, "Differential evolution: a simple and efficient
+      heuristic for global optimization over continuous spaces"), strategy best1bin (mutation dithered in
+      [0.5, 1), crossover 0.7), `popsize` members in total (Table 5: 10; one of them is the base policy's do(0)),
+      `maxiter` generations (Table 5: 30), no polishing. Genes lie in [0, 1]^(2n) per lookahead step: a target gene
+      > 0.5 intervenes on that variable, a value gene maps linearly onto its operating region (CPU counts rounded).
+    - Random numbers: the call's generator is split into three independent streams (Monte-Carlo measurements,
+      DE's initial population, DE's own draws), and measurement row k of rollout j gets the same numbers whatever L
+      and m are, so a change of L or m changes only the objective DE minimises.
     """
 
     cost: MaskCost
@@ -107,7 +137,9 @@ class RolloutPolicy:
             raise ValueError(f"differential evolution needs popsize >= 5, got {self.popsize!r}")
 
     def cost_to_go(self, estimator: CausalGPEstimator, genes: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
-        """Estimated cost (12) of candidate gene vectors [S, l * 2n] under shared random numbers [L, T, n_vars]."""
+        """Estimated cost (12) of candidate gene vectors [S, l * 2n] under shared random numbers [L, T, n_vars]:
+        the mean over the L rollouts of sum_k gamma^k g(b_k, u_k) over the l chosen then m passive steps, plus
+        gamma^(l + m) J~(b_{t+l+m}) (eq. 11 with the base policy after the lookahead)."""
         names, low, high, integer = _control_box(estimator)
         n, l_, m_, mm = len(names), self.lookahead, self.horizon, self.samples_per_step
         s = genes.shape[0]
@@ -134,9 +166,11 @@ class RolloutPolicy:
         n = len(names)
         dims = 2 * n * self.lookahead
         n_rows = (self.lookahead + self.horizon) * self.samples_per_step
-        uniforms = rng.random((self.n_rollouts, n_rows, len(estimator.names)))
+        mc_rng, init_rng, de_rng = rng.spawn(3)
+        step_rngs = mc_rng.spawn(n_rows)  # row k of rollout j: the same numbers whatever m and L
+        uniforms = np.stack([g.random((self.n_rollouts, len(estimator.names))) for g in step_rngs], axis=1)
         uniforms = np.clip(uniforms, 1e-9, 1 - 1e-9)
-        init = rng.random((self.popsize, dims))
+        init = init_rng.random((self.popsize, dims))
         init[0].reshape(self.lookahead, 2 * n)[:, :n] = 0.0  # the base policy's do(0) is always a candidate
         result = differential_evolution(
             lambda x: self.cost_to_go(estimator, np.atleast_2d(x.T), uniforms),
@@ -148,7 +182,7 @@ class RolloutPolicy:
             polish=False,
             vectorized=True,
             updating="deferred",
-            rng=rng,
+            rng=de_rng,
         )
         mask, value = _decode(result.x[: 2 * n], low, high, integer)
         return _to_intervention(names, mask, value)

@@ -3,9 +3,11 @@
 U ~ N(0, 0.1) (0.1 read as the variance), X = U, Z = exp(-X), Y = cos(Z) - exp(-Z/20), each endogenous variable with
 additive measurement noise N(0, 0.05) (variance). Operating region X, Y in [-5, 5], Z in [-5, 20]; U is unbounded,
 so interventions on U are limited to [-1, 1] (about +-3 standard deviations). All variables are controllable.
-Cost: 1 per step, passive or not (Hammar & Stadler section VI). M = 1 sample per step by default.
+Costs (option `costs`): "paper" (default), as Hammar & Stadler section VI give them: the passive intervention do(0) is
+free and every other intervention costs 1, whatever its targets; "unit": 1 per step, passive included (this package's
+earlier reading, under which the cost term never changes a decision). M = 1 sample per step by default.
 Options (`ToySCMEnv.default_config()`): samples_per_step (M, default 1), noise_std (measurement noise standard
-deviation, default sqrt(0.05)), horizon (episode limit in steps, default 30). See `InterventionEnv` for spaces, reward,
+deviation, default sqrt(0.05)), costs ("paper" or "unit"), horizon (episode limit in steps, default 30). See `InterventionEnv` for spaces, reward,
 truncation, errors and the info keys (action_mask, cost, intervention_cost, t, variables; step only: intervention).
 """
 
@@ -15,10 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from dogym.causal.intervention import Intervention
 from dogym.causal.scm import SCM, Mechanism, Normal, Variable
-from dogym.envs.core import config_number
+from dogym.envs.core import config_choice, config_number
 from dogym.envs.intervention import InterventionEnv
 
+#: option `costs` -> cost of the passive intervention (every other intervention costs 1, whatever its targets).
+PASSIVE_COSTS = {"paper": 0.0, "unit": 1.0}
 U_STD = float(np.sqrt(0.1))
 NOISE_STD = float(np.sqrt(0.05))
 
@@ -60,18 +65,19 @@ class ToySCMEnv(InterventionEnv):
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Every option with its default."""
-        return {**InterventionEnv.default_config(), "noise_std": NOISE_STD}
+        return {**InterventionEnv.default_config(), "noise_std": NOISE_STD, "costs": "paper"}
 
     def __init__(self, render_mode: str | None = None, **options: Any):
         cfg = self._configure(options, render_mode)
         cfg["noise_std"] = config_number(cfg, "noise_std", type(self).__name__, 0.0)
+        config_choice(cfg, "costs", tuple(PASSIVE_COSTS), type(self).__name__)
         self._scm = toy_scm(cfg["noise_std"])
-        super().__init__(cfg, target_costs={v: 1.0 for v in self._scm.controllable}, passive_cost=1.0)
+        super().__init__(cfg, passive_cost=PASSIVE_COSTS[cfg["costs"]])
 
     def scm_at(self, t: int) -> SCM:
         """Ground truth: for evaluation only. Stationary: the same SCM at every step."""
         return self._scm
 
-    def intervention_cost(self, intervention) -> float:
-        """1 for every intervention, passive included."""
-        return 1.0
+    def intervention_cost(self, intervention: Intervention) -> float:
+        """c(do(...)): the passive cost (0 with costs "paper", 1 with "unit") for do(0), else 1."""
+        return self.passive_cost if intervention.is_passive else 1.0
