@@ -1,7 +1,7 @@
 """Seed-000 benchmark: Table 1, loss curves (Figs. 7, 17, 19) and the rollout decision time on the microservice SCM.
 
 python benchmarks/active_learning.py [--quick] [--seeds 0 ... 9] [--workers 1] [--out benchmarks/results/acl]
-    [--table1-seeds 5] [--recovery-seeds N]   (also: scenario 2's recovery over seeds 0..N-1 -> scenario2_recovery.json)
+    [--table1-seeds 5] [--table1-rollouts 2,5 3,5 ...] [--recovery-seeds N]   (also: scenario 2's recovery over seeds 0..N-1 -> scenario2_recovery.json)
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ from dogym.agents.identification.learner import make_learner  # noqa: E402
 from dogym.causal.random_streams import named_rng  # noqa: E402
 from dogym.envs.identification.microservice import MicroserviceEnv  # noqa: E402
 from dogym.experiments.io import atomic_write_json  # noqa: E402
-from dogym.experiments.papers.acl import MICROSERVICE_COST_WEIGHT, reproduce_acl, scenario2_recovery  # noqa: E402
+from dogym.experiments.papers.acl import (  # noqa: E402
+    MICROSERVICE_COST_WEIGHT,
+    TABLE1_ROLLOUTS,
+    reproduce_acl,
+    scenario2_recovery,
+)
 
 
 def decision_seconds(n_decisions: int, n_data: int = 15, seed: int = 0) -> list[float]:
@@ -60,11 +65,15 @@ def main() -> None:
         default=5,
         help="how many seeds run Table 1's longer rollouts (l, m other than 1, 5)",
     )
+    parser.add_argument(
+        "--table1-rollouts", nargs="+", default=None, metavar="L,M", help="Table 1's rows beyond (1, 5), e.g. 2,5 3,5"
+    )
     args = parser.parse_args()
+    rows = [tuple(int(v) for v in lm.split(",")) for lm in args.table1_rollouts] if args.table1_rollouts else None
     times = decision_seconds(5 if args.quick else 20)
     timing = {"median_s": float(np.median(times)), "min_s": float(np.min(times)), "n": len(times), "paper_s": 12.5}
     atomic_write_json(os.path.join(args.out, "decision_time.json"), timing)
-    summary = reproduce_acl(args.out, args.seeds, args.quick, args.workers, args.table1_seeds)
+    summary = reproduce_acl(args.out, args.seeds, args.quick, args.workers, args.table1_seeds, rows or TABLE1_ROLLOUTS)
     print(f"{'learner':<20}{'loss mean':>12}{'std':>10}{'paper':>10}{'s/decision':>12}{'paper s':>10}")
     for r in summary["table1"]:
         print(
