@@ -9,7 +9,8 @@ import pytest
 
 from dogym.causal import edge_metrics, is_dag
 from dogym.causal.structure.event_table import EventTable, EventTableError
-from dogym.causal.structure.thp import THP
+from dogym.causal.structure.hawkes import TopologicalHawkesModel, simulate_events
+from dogym.causal.structure.thp import THP, batched_em, dense_phi, excitation_features, linked_pairs
 from dogym.envs.fault_alarm.logs import sample_alarm_log
 
 SMALL = {"model_seed": 1}
@@ -110,3 +111,77 @@ def test_tick_baseline_finds_strong_edges_and_rejects_bad_input() -> None:
         hawkes_granger_graph(log.events, decay=1e-3, method="nope")
     with pytest.raises(ValueError, match="decay"):
         hawkes_granger_graph(log.events, decay=0.0)
+
+
+def _chain_log(n_events: int = 2500, seed: int = 0, kernel: str = "exp"):
+    truth = nx.DiGraph([("a", "b"), ("b", "c"), ("a", "d"), ("d", "e")])
+    model = TopologicalHawkesModel.generate(
+        truth, 12, seed, alpha_range=(0.6, 0.9), mu_range=(0.01, 0.02), same_device_fraction=0.5, decay=2.0,
+        kernel=kernel,
+    )  # fmt: skip
+    return model, simulate_events(model, n_events, seed), truth
+
+
+def test_linked_pairs_give_the_dense_features():
+    model, events, _ = _chain_log(800)
+    pairs = linked_pairs(events, model.hops)
+    assert pairs is not None and len(pairs.key) > 0
+    for decay in (0.0, 0.3, 5.0):
+        assert np.allclose(pairs.phi(decay), dense_phi(events, model.hops, decay), rtol=1e-5, atol=1e-6)
+    feats = excitation_features(events, model.hops, 0.3, pairs)
+    assert np.allclose(feats.phi, excitation_features(events, model.hops, 0.3).phi, rtol=1e-5)
+    assert linked_pairs(events, model.hops, max_pairs=10) is None  # too many pairs: dense fallback
+
+
+def test_batched_em_reaches_the_maximum():
+    rng = np.random.default_rng(0)
+    x = rng.exponential(size=(3, 400, 4))
+    g = rng.uniform(50.0, 150.0, size=(3, 4))
+    theta, ll = batched_em(x, g, np.full((3, 4), 0.1), n_iter=3000, tol=1e-12)
+    grad = np.einsum("bnf,bn->bf", x, 1.0 / np.einsum("bnf,bf->bn", x, theta)) - g
+    # KKT: zero gradient where theta > 0, non-positive where theta is at the bound
+    assert np.all(np.where(theta > 1e-6, np.abs(grad) < 1e-3 * g, grad < 1e-3 * g)), grad
+    lam = np.einsum("bnf,bf->bn", x, theta)
+    assert np.allclose(ll, np.log(lam).sum(axis=1) - (theta * g).sum(axis=1))
+
+
+@pytest.mark.parametrize("kernel", ["exp", "box"])
+def test_thp_chooses_decay_and_penalty_from_the_data(kernel) -> None:
+    model, events, truth = _chain_log(kernel=kernel)
+    result = THP().fit(events, model.hops)
+    assert edge_metrics(result.graph, truth).f1 == 1.0, sorted(result.graph.edges)
+    sel = result.selection
+    assert sel is not None and result.penalty in sel.penalty_grid and result.decay in sel.decay_grid
+    assert len(sel.penalty_scores) == len(sel.penalty_grid) and len(sel.decay_scores) == len(sel.decay_grid)
+    assert max(sel.decay_scores) == sel.decay_scores[sel.decay_grid.index(result.decay)]
+    assert model.decay / 10 < result.decay < model.decay * 10
+    # a kernel far too slow or too fast predicts the held-out events worse than the chosen one
+    assert sel.decay_scores[0] < max(sel.decay_scores) and sel.decay_scores[-1] < max(sel.decay_scores)
+
+
+def test_thp_user_settings_override_the_selection() -> None:
+    model, events, truth = _chain_log(1500)
+    fixed = THP(decay=1.5, penalty=0.3).fit(events, model.hops)
+    assert fixed.decay == 1.5 and fixed.penalty == 0.3 and fixed.selection is None
+    half = THP(decay=1.5, penalty_grid=(0.1, 1.0)).fit(events, model.hops)
+    assert half.decay == 1.5 and half.penalty in (0.1, 1.0) and half.selection.decay_grid == (1.5,)
+    # a tiny penalty keeps spurious edges that the data-driven one drops
+    loose = THP(decay=model.decay, penalty=0.0).fit(events, model.hops)
+    assert loose.graph.number_of_edges() > THP().fit(events, model.hops).graph.number_of_edges()
+    bad_options = ({"holdout": 1.0}, {"decay_grid": ()}, {"penalty_grid": (-1.0,)}, {"se_rule": -1.0}, {"folds": 0})
+    for bad in (*bad_options, {"tie_break": "middle"}):
+        with pytest.raises(ValueError):
+            THP(**bad)
+
+
+def test_thp_tie_break_picks_the_sparse_or_dense_end_of_the_tie() -> None:
+    model, events, _ = _chain_log(1500, seed=2)
+    options = {"decay": model.decay, "penalty_grid": (0.01, 0.1, 1.0, 3.0), "se_rule": 1e6}  # everything ties
+    sparse = THP(**options, tie_break="sparse").fit(events, model.hops)
+    dense = THP(**options, tie_break="dense").fit(events, model.hops)
+    assert sparse.penalty == 3.0 and dense.penalty == 0.01
+    strict = THP(decay=model.decay, penalty_grid=(0.01, 0.1, 1.0, 3.0), se_rule=0.0).fit(events, model.hops)
+    scores = strict.selection.penalty_scores
+    assert scores[strict.selection.penalty_grid.index(strict.penalty)] == max(scores)
+    two = THP(decay=model.decay, folds=2).fit(events, model.hops)  # forward chaining over two windows
+    assert two.penalty in two.selection.penalty_grid

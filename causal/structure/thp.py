@@ -35,18 +35,21 @@ MAX_PAIRS = 20_000_000  # above this many linked event pairs, features are compu
 
 # Selection constants, chosen by benchmarks/select_thp_defaults.py on generator models and seeds disjoint from
 # the reported ones (see benchmarks/results/thp_defaults.json).
-DECAY_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)  # candidate decays x the log's time span
+DECAY_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)  # candidate decays x the log's time span
 PENALTY_GRID = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # candidate penalties (x BIC)
 DECAY_EM_STEPS = 30  # EM steps per fit of the model with every edge when comparing decays
 HOLDOUT = 0.3  # fraction of the events (the last ones) held out for selection
+FOLDS = 1  # forward-chaining folds in the held-out part (each trains on all events before its window)
 N_BLOCKS = 10  # held-out blocks for the standard error of a log-likelihood difference
-SE_RULE = 0.0  # the sparsest penalty whose held-out log-likelihood is within SE_RULE standard errors of the best
+SE_RULE = 0.5  # penalties whose held-out log-likelihood is within SE_RULE standard errors of the best tie ...
+TIE_BREAK = "sparse"  # ... and among them the largest ("sparse") or the smallest ("dense") penalty is chosen
 
 
 @dataclass(frozen=True)
 class THPSelection:
-    """How the data chose THP's settings: held-out log-likelihood (nats) per candidate decay (model with every
-    edge) and per candidate penalty (learned structure), the chosen values and the held-out fraction."""
+    """How the data chose THP's settings: the decays tried and the held-out log-likelihood (nats) of the model with
+    every edge at each, the penalty grid and the held-out log-likelihood of the structure learned at each penalty
+    with its standard error relative to the best, and the held-out fraction."""
 
     decay_grid: tuple[float, ...]
     decay_scores: tuple[float, ...]
@@ -264,6 +267,8 @@ class TypeScorer:
         self.n_types, self.n_hop, self.n_iter = n_types, n_hop, n_iter
         self.n_events = float(len(x) if weights is None else np.sum(weights))
         self.cache: dict[frozenset[int], tuple[float, np.ndarray]] = {}
+        #: EM starting points per parent set, e.g. the fits of an earlier scorer on most of the same data.
+        self.prior: dict[frozenset[int], np.ndarray] = {}
 
     @classmethod
     def from_features(
@@ -296,7 +301,10 @@ class TypeScorer:
             theta[:, 0] = 0.5 * self.n_events / g[:, 0]
             theta[:, 1:] = 0.5 * self.n_events / (g[:, 1:] * max(cols.shape[1] - 1, 1))
             for i, s in enumerate(group):
-                self._warm_start(s, cols[i], theta[i])
+                if s in self.prior:
+                    theta[i] = self.prior[s]
+                else:
+                    self._warm_start(s, cols[i], theta[i])
             theta, ll = batched_em(x, g, theta, self.n_iter, weights=self.weights)
             self.cache.update({s: (float(v), th) for s, v, th in zip(group, ll, theta, strict=True)})
 
@@ -335,13 +343,14 @@ class _SplitScorers:
     train: list[TypeScorer]
     test: list[list[TypeScorer]] = field(default_factory=list)  # [block][type]
     n_train: int = 0
+    x: np.ndarray | None = None  # the whole log's design matrix [1, phi] at this decay
 
     def heldout(self, parents: list[frozenset[int]]) -> np.ndarray:
-        """Held-out log-likelihood per block of the structure `parents` with its training-part parameters."""
+        """Held-out log-likelihood (blocks, types) of the structure `parents` with its training-part parameters."""
         for v, pa in enumerate(parents):
             self.train[v].fit([pa])
         return np.array(
-            [sum(blk[v].evaluate(pa, self.train[v].cache[pa][1]) for v, pa in enumerate(parents)) for blk in self.test]
+            [[blk[v].evaluate(pa, self.train[v].cache[pa][1]) for v, pa in enumerate(parents)] for blk in self.test]
         )
 
 
@@ -350,12 +359,15 @@ class THP:
     Sequences"): `fit(events, hops)` returns a `THPResult`.
 
     `decay` is the exponential-kernel rate and `penalty` scales the BIC penalty (1.0 = BIC, log M / 2 per
-    parameter). Either left None (the default) is chosen from the data: the decay (on `decay_grid`, in units of
-    1 / the log's time span) by the held-out log-likelihood of the model with every edge, then the penalty (on
-    `penalty_grid`) as the largest one whose learned structure's held-out log-likelihood is within `se_rule`
-    standard errors of the best; the held-out part is the last `holdout` fraction of the events and parameters are
-    fitted on the rest. The chosen values are in the result. `max_parents` bounds in-degree (None = unbounded);
-    `n_iter` caps EM iterations per fit.
+    parameter). Either left None (the default) is chosen from the data by held-out log-likelihood on a time split:
+    the decay on `decay_grid` (in units of 1 / the log's time span, refined once around the best) for the model with
+    every edge, then the penalty on `penalty_grid` for the structure learned at each penalty; parameters are fitted
+    on the events before the held-out part, which is the last `holdout` fraction of the events (in `folds`
+    forward-chaining windows). Penalties whose held-out log-likelihood is within `se_rule` standard errors (over
+    time blocks) of the best tie, and the largest (`tie_break="sparse"`) or smallest ("dense") of them is chosen;
+    the structure is then learned on the whole log. The result
+    records the decay and penalty used and the held-out scores. `max_parents` bounds in-degree (None =
+    unbounded); `n_iter` caps EM steps per fit.
     """
 
     def __init__(
@@ -369,6 +381,8 @@ class THP:
         penalty_grid: tuple[float, ...] = PENALTY_GRID,
         holdout: float = HOLDOUT,
         se_rule: float = SE_RULE,
+        tie_break: str = TIE_BREAK,
+        folds: int = FOLDS,
     ) -> None:
         if decay is not None:
             _check_decay(decay)
@@ -384,11 +398,15 @@ class THP:
             raise ValueError(f"penalty_grid must be non-empty and >= 0, got {penalty_grid}")
         if se_rule < 0:
             raise ValueError(f"se_rule must be >= 0, got {se_rule}")
+        if tie_break not in ("sparse", "dense"):
+            raise ValueError(f"tie_break must be 'sparse' or 'dense', got {tie_break!r}")
+        if folds < 1:
+            raise ValueError(f"folds must be >= 1, got {folds}")
         self.decay = None if decay is None else float(decay)
         self.penalty = None if penalty is None else float(penalty)
         self.max_parents, self.n_iter = max_parents, n_iter
         self.decay_grid, self.penalty_grid = tuple(decay_grid), tuple(sorted(penalty_grid))
-        self.holdout, self.se_rule = float(holdout), float(se_rule)
+        self.holdout, self.se_rule, self.tie_break, self.folds = float(holdout), float(se_rule), tie_break, folds
 
     def fit(self, events: EventTable, hops: np.ndarray) -> THPResult:
         """Learn a DAG over `events.type_names` from the events and hop operators (max_hop, N, N)."""
@@ -406,7 +424,7 @@ class THP:
             TypeScorer.from_features(feats, np.flatnonzero(events.types == v), n_types, n_hop, self.n_iter)
             for v in range(n_types)
         ]
-        edge_pen = penalty * 0.5 * np.log(len(events)) * n_hop
+        edge_pen = np.broadcast_to(np.asarray(penalty, dtype=float) * 0.5 * np.log(len(events)) * n_hop, (n_types,))
         parents, n_moves = greedy_search(scorers, edge_pen, self.max_parents, start)
         return self._result(events, scorers, parents, edge_pen, n_moves, decay, penalty, selection)
 
@@ -422,31 +440,35 @@ class THP:
             decay = self.decay
             split = self._split(events, hops, decay, pairs)
             decays, decay_scores = (decay,), (float("nan"),)
-        edge_unit = 0.5 * np.log(split.n_train) * hops.shape[0]
+        splits = [split] + [self._split(events, hops, decay, split.x, fold) for fold in range(1, self.folds)]
         grid = self.penalty_grid if self.penalty is None else (self.penalty,)
-        structures, blocks = [], []
-        for pen in sorted(grid, reverse=True):  # sparse to dense: each search starts from the sparser graph
-            parents, _ = greedy_search(split.train, pen * edge_unit, self.max_parents, structures[-1] if structures else None)
-            structures.append(parents)
-            blocks.append(split.heldout(parents))
-        structures, blocks = structures[::-1], blocks[::-1]
-        totals = np.array([b.sum() for b in blocks])
+        structures: list[list[list[frozenset[int]]]] = [[] for _ in splits]  # [split][penalty, sparse first]
+        blocks: list[list[np.ndarray]] = [[] for _ in splits]
+        for i, part in enumerate(splits):
+            edge_unit = 0.5 * np.log(part.n_train) * hops.shape[0]
+            for pen in sorted(grid, reverse=True):  # sparse to dense: each search starts from the sparser graph
+                start = structures[i][-1] if structures[i] else None
+                parents, _ = greedy_search(part.train, pen * edge_unit, self.max_parents, start)
+                structures[i].append(parents)
+                blocks[i].append(part.heldout(parents))
+        per_pen = [np.concatenate([b[j] for b in blocks]).sum(axis=1) for j in range(len(grid))][::-1]  # ascending
+        totals = np.array([b.sum() for b in per_pen])
         best = int(np.argmax(totals))
-        stderr = np.array([_paired_stderr(b, blocks[best]) for b in blocks])
+        stderr = np.array([_stderr(b - per_pen[best]) for b in per_pen])
         ok = np.flatnonzero(totals >= totals[best] - self.se_rule * stderr)
-        chosen = int(ok.max())  # the largest penalty (grid is ascending) within the rule
+        chosen = int(ok.max() if self.tie_break == "sparse" else ok.min())  # the grid is ascending
         penalty = grid[chosen] if self.penalty is None else self.penalty
         record = THPSelection(
             tuple(decays), decay_scores, tuple(grid), tuple(totals.tolist()), tuple(stderr.tolist()), self.holdout
         )
-        return decay, penalty, record, structures[chosen]
+        return decay, penalty, record, structures[0][::-1][chosen]
 
     def _select_decay(
         self, events: EventTable, hops: np.ndarray, pairs: LinkedPairs | None, span: float
     ) -> tuple[tuple[float, ...], tuple[float, ...], _SplitScorers]:
         """Held-out log-likelihood of the model with every edge at each decay of the grid (x 1 / span), then at the
         geometric midpoints between the best grid decay and its neighbours; returns the decays tried (ascending),
-        their scores and the split scorers at the best one."""
+        their scores and the (forward) split scorers at the best one."""
         n_types = events.n_types
         full = [frozenset(range(n_types)) - {v} for v in range(n_types)]
         tried: dict[float, tuple[float, _SplitScorers]] = {}
@@ -471,32 +493,48 @@ class THP:
         top = max(decays, key=lambda d: tried[d][0])
         return decays, tuple(tried[d][0] for d in decays), tried[top][1]
 
-    def _split(self, events: EventTable, hops: np.ndarray, decay: float, pairs: LinkedPairs | None) -> _SplitScorers:
-        """Training / held-out scorers at one decay: the first (1 - holdout) of the events, then the rest in blocks."""
+    def _split(
+        self,
+        events: EventTable,
+        hops: np.ndarray,
+        decay: float,
+        source: LinkedPairs | np.ndarray | None,
+        fold: int = 0,
+    ) -> _SplitScorers:
+        """Training / held-out scorers at one decay for one fold of forward chaining: the last `holdout` of the
+        events is cut into `folds` consecutive test windows; fold f (0 = the last window) holds out window f from
+        the end and trains on every event before it. `source` is the design matrix [1, phi] or what gives phi; the
+        held-out window is cut into time blocks (for standard errors)."""
         m, n_types, n_hop = len(events), events.n_types, hops.shape[0]
-        n_train = min(max(int(round((1.0 - self.holdout) * m)), 1), m - 1)
-        phi = dense_phi(events, hops, decay) if pairs is None else pairs.phi(decay)
-        x = np.concatenate([np.ones((m, 1)), phi], axis=1)
+        if isinstance(source, np.ndarray):
+            x = source
+        else:
+            phi = dense_phi(events, hops, decay) if source is None else source.phi(decay)
+            x = np.concatenate([np.ones((m, 1)), phi], axis=1)
+        n_test = min(max(int(round(self.holdout * m)), self.folds), m - 1)
+        edges = np.linspace(m - n_test, m, self.folds + 1).round().astype(int)
+        lo, hi = int(edges[-2 - fold]), int(edges[-1 - fold])
+        cuts = np.linspace(lo, hi, min(N_BLOCKS, hi - lo) + 1).round().astype(int)
         t = events.times
-        cut = 0.5 * (t[n_train - 1] + t[n_train])
-        edges = np.linspace(n_train, m, min(N_BLOCKS, m - n_train) + 1).round().astype(int)
-        bounds = [cut] + [0.5 * (t[i - 1] + t[i]) for i in edges[1:-1]] + [events.horizon]
 
-        def scorers(lo: int, hi: int, start: float, end: float) -> list[TypeScorer]:
+        def boundary(i: int) -> float:
+            return 0.0 if i == 0 else events.horizon if i == m else 0.5 * (t[i - 1] + t[i])
+
+        def scorers(first: int, last: int) -> list[TypeScorer]:
+            start, end = boundary(first), boundary(last)
             g = np.concatenate([[(end - start) * events.n_devices], window_integral(events, hops, decay, start, end)])
-            typ = events.types[lo:hi]
-            return [TypeScorer(x[lo:hi][typ == v], g, n_types, n_hop, self.n_iter) for v in range(n_types)]
+            typ = events.types[first:last]
+            return [TypeScorer(x[first:last][typ == v], g, n_types, n_hop, self.n_iter) for v in range(n_types)]
 
-        train = scorers(0, n_train, 0.0, cut)
-        test = [scorers(edges[b], edges[b + 1], bounds[b], bounds[b + 1]) for b in range(len(edges) - 1)]
-        return _SplitScorers(train, test, n_train)
+        test = [scorers(cuts[b], cuts[b + 1]) for b in range(len(cuts) - 1)]
+        return _SplitScorers(scorers(0, lo), test, lo, x)
 
     def _result(
         self,
         events: EventTable,
         scorers: list[TypeScorer],
         parents: list[frozenset[int]],
-        edge_pen: float,
+        edge_pen: np.ndarray,
         n: int,
         decay: float,
         penalty: float,
@@ -514,29 +552,31 @@ class THP:
             for i, c in enumerate(sorted(pa)):
                 alpha[:, c, v] = theta[1 + i * n_hop : 1 + (i + 1) * n_hop]
                 graph.add_edge(events.type_names[c], events.type_names[v], alpha=alpha[:, c, v].tolist())
-        score = ll - edge_pen * graph.number_of_edges()
-        return THPResult(graph, causal_order(graph), mu, alpha, ll, score, n, decay, penalty, selection)
+        score = ll - sum(edge_pen[v] * len(pa) for v, pa in enumerate(parents))
+        return THPResult(graph, causal_order(graph), mu, alpha, ll, score, n, decay, float(penalty), selection)
 
 
-def _paired_stderr(a: np.ndarray, b: np.ndarray) -> float:
-    """Standard error of sum(a - b) from its per-block terms."""
-    if len(a) < 2:
+def _stderr(diff: np.ndarray) -> float:
+    """Standard error of sum(diff) from its per-block terms."""
+    if len(diff) < 2:
         return 0.0
-    return float(np.std(a - b, ddof=1) * np.sqrt(len(a)))
+    return float(np.std(diff, ddof=1) * np.sqrt(len(diff)))
 
 
 def greedy_search(
     scorers: list[TypeScorer],
-    edge_pen: float,
+    edge_pen: float | np.ndarray,
     max_parents: int | None = None,
     start: list[frozenset[int]] | None = None,
 ) -> tuple[list[frozenset[int]], int]:
     """Hill climbing over single-edge additions, deletions and reversals that keep the graph a DAG, maximising
-    sum of per-type log-likelihoods - `edge_pen` per edge, from the empty graph or the DAG `start` (parent sets).
+    sum of per-type log-likelihoods - `edge_pen` per edge (one value, or one per effect type), from the empty graph
+    or the DAG `start` (parent sets).
 
     Returns the parent sets and the number of moves made.
     """
     n_types = len(scorers)
+    pen = np.broadcast_to(np.asarray(edge_pen, dtype=float), (n_types,))
     parents = [frozenset() for _ in range(n_types)] if start is None else list(start)
     adj = np.zeros((n_types, n_types), dtype=bool)
     for v, pa in enumerate(parents):
@@ -552,11 +592,11 @@ def greedy_search(
             scorers[v].fit([cur] + [cur | {c} for c in adds] + [cur - {c} for c in cur])
             base = scorers[v].cache[cur][0]
             for c in adds:
-                gain = scorers[v].cache[cur | {c}][0] - base - edge_pen
+                gain = scorers[v].cache[cur | {c}][0] - base - pen[v]
                 if gain > best:
                     best, move = gain, ("add", c, v)
             for c in cur:
-                drop = scorers[v].cache[cur - {c}][0] - base + edge_pen
+                drop = scorers[v].cache[cur - {c}][0] - base + pen[v]
                 if drop > best:
                     best, move = drop, ("del", c, v)
                 # Reverse c->v into v->c: legal when c->v is the only path from c to v, i.e. c reaches no other
@@ -564,7 +604,7 @@ def greedy_search(
                 if any(reach[c, p] for p in cur if p != c):
                     continue
                 if max_parents is None or len(parents[c]) < max_parents:
-                    gain = drop - edge_pen + scorers[c].loglik(parents[c] | {v}) - scorers[c].loglik(parents[c])
+                    gain = drop - pen[c] + scorers[c].loglik(parents[c] | {v}) - scorers[c].loglik(parents[c])
                     if gain > best:
                         best, move = gain, ("rev", c, v)
         if move is None:
