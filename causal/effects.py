@@ -13,7 +13,8 @@ Uncertainty about the mechanisms enters through posterior "draws": in draw k eve
 posterior mean shifted by z_k posterior standard deviations (z_k on a quantile grid of N(0, 1), shuffled per
 mechanism), a rank-one stand-in for a joint posterior function draw. The prior's mean and standard deviation are
 the mean and standard deviation of P(phi = 1 | do(u)) over the draws; the judged steps of a window are taken as
-independent given u, so a window's probability is the one-step probability to the power of the judged steps.
+independent given u (a window's probability is the one-step probability to the power of the judged steps) or, as an
+option, as sharing the window's conditions (the one-step probability).
 """
 
 from __future__ import annotations
@@ -189,9 +190,15 @@ class GPSCM:
         n_rows: int = 32,
         n_draws: int = 8,
         seed: int = 0,
+        steps: str = "independent",
     ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation over posterior draws of P(phi = 1 | do(targets = u)) for each row u of
-        `points` [m, len(targets)] (see the module docstring)."""
+        `points` [m, len(targets)] (see the module docstring). `steps`: the judged steps of a window are
+        "independent" given u (a window holds with the one-step probability to the power of the judged steps) or
+        "persistent" (the conditions of a window do not change: it holds with the one-step probability)."""
+        if steps not in ("independent", "persistent"):
+            raise ValueError(f"steps must be 'independent' or 'persistent', got {steps!r}")
+        power = spec.n_judged if steps == "independent" else 1
         points = np.atleast_2d(np.asarray(points, dtype=np.float64))
         if points.shape[1] != len(targets):
             raise ValueError(f"points have {points.shape[1]} columns for {len(targets)} targets {list(targets)}")
@@ -204,7 +211,7 @@ class GPSCM:
             values = self.sample(dict(zip(targets, points.T, strict=True)), spec.variables, n_rows,
                                  np.random.default_rng(seed), context, {v: s[k] for v, s in shifts.items()},
                                  cache)  # fmt: skip
-            probs[k] = spec.predicate(values).mean(axis=1) ** spec.n_judged
+            probs[k] = spec.predicate(values).mean(axis=1) ** power
         return probs.mean(0), probs.std(0)
 
 

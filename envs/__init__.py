@@ -27,6 +27,8 @@ ENV_SPECS: dict[str, tuple[str, int | None, dict]] = {
     ),
     "dogym/EdgeSafeRegion-v0": ("dogym.envs.safe_region.edge:EdgeSafeRegionEnv", None, {"scenario": 1}),
     "dogym/EdgeSafeRegionNonStationary-v0": ("dogym.envs.safe_region.edge:EdgeSafeRegionEnv", None, {"scenario": 2}),
+    "dogym/RANCpu-v0": ("dogym.envs.safe_region.ran:RANEnv", None, {"scenario": "cpu"}),
+    "dogym/RANSteering-v0": ("dogym.envs.safe_region.ran:RANEnv", None, {"scenario": "steering"}),
 }
 
 

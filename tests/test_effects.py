@@ -7,6 +7,7 @@ import networkx as nx
 import numpy as np
 import pytest
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from dogym.causal.acquisition import (
     argmax_std_per_cost,
@@ -20,6 +21,13 @@ from dogym.causal.gp import GaussianProcess, MultiplicativeCausalKernel
 from dogym.causal.graphs import backdoor_adjustment_set, satisfies_backdoor
 from dogym.causal.scm import SCM, Frozen, Mechanism, Normal, Variable
 from dogym.causal.specification import Bound, Specification, spec_probability
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Tiny GPs run several times slower with BLAS threads oversubscribing the cores (SPEC section 7)."""
+    with threadpool_limits(1):
+        yield
 
 
 def confounded_scm() -> SCM:

@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from test_learner_views import sealed_env_id
+from threadpoolctl import threadpool_limits
 
 import dogym.envs  # noqa: F401
 from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
@@ -18,6 +19,13 @@ from dogym.experiments.runner import RunConfig, train
 
 EDGE = "dogym/EdgeSafeRegion-v0"
 FAST = {"resolution": 41, "prior_rows": 16, "prior_draws": 4}
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Tiny GPs run several times slower with BLAS threads oversubscribing the cores (SPEC section 7)."""
+    with threadpool_limits(1):
+        yield
 
 
 def run_col(seed: int = 1, budget: float = 20.0, env_id: str = EDGE, **options):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 import dogym.envs  # noqa: F401
 from dogym.causal.intervention import Intervention
@@ -13,6 +14,13 @@ from dogym.envs.core import EnvConfigError, EnvInputError
 
 EDGE = "dogym/EdgeSafeRegion-v0"
 EDGE2 = "dogym/EdgeSafeRegionNonStationary-v0"
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Tiny GPs run several times slower with BLAS threads oversubscribing the cores (SPEC section 7)."""
+    with threadpool_limits(1):
+        yield
 
 
 def do(c: float, m: float) -> dict:
@@ -107,3 +115,75 @@ def test_same_seed_same_trajectory(env_id):
 
     assert all(np.array_equal(a, b) for a, b in zip(run(4), run(4), strict=True))
     assert not all(np.array_equal(a, b) for a, b in zip(run(4), run(5), strict=True))
+
+
+RAN_CPU, RAN_STEER = "dogym/RANCpu-v0", "dogym/RANSteering-v0"
+
+
+def do_ran(env, **values) -> dict:
+    mask = np.zeros(len(env.controllable), np.int8)
+    value = env.action_space["value"].low.copy()
+    for name, v in values.items():
+        mask[env.controllable.index(name)], value[env.controllable.index(name)] = 1, v
+    return {"mask": mask, "value": value}
+
+
+def test_ran_cpu_true_region_is_exact_and_matches_the_simulator():
+    env = gym.make(RAN_CPU).unwrapped
+    region = env.ground_truth()["region"]
+    assert env.intervention_set == ("C1", "C2", "C3", "C4", "CU1", "CU2") and region.error == 0.0
+    p = region.probability(np.array([[1.0] * 6, [0.4] + [1.0] * 5, [2.9] + [1.0] * 5, [0.55] + [1.0] * 5]))
+    assert p[0] > 0.999 and p[1] < 1e-6 and p[2] < 1e-6 and 0.9 < p[3] < 0.995  # too few / too many cores
+    assert region.size() == pytest.approx(0.30, abs=0.02)
+    env.reset(seed=0)
+    costs = [env.step(do_ran(env, C1=0.55))[4]["cost"] for _ in range(300)]
+    assert abs((1 - np.mean(costs)) - p[3]) < 0.04
+
+
+def test_ran_steering_region_has_both_ends_unsafe():
+    env = gym.make(RAN_STEER).unwrapped
+    p = env.ground_truth()["region"].probability(np.array([[0.25], [1.5], [5.0]]))
+    assert p[0] < 0.1 and p[1] > 0.8 > p[2]  # ping-pong; balanced steering; congestion
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(do_ran(env, R=1.5))
+    assert info["intervention_cost"] == pytest.approx(0.1) == -reward
+    costs = [info["cost"]] + [env.step(do_ran(env, R=1.5))[4]["cost"] for _ in range(299)]
+    assert abs((1 - np.mean(costs)) - p[1]) < 0.06
+
+
+def test_ran_passive_data_and_the_lagged_cpu_confounder():
+    from dogym.causal.effects import GPSCM
+    from dogym.causal.graphs import backdoor_adjustment_set
+    from dogym.causal.specification import Bound, Specification
+    from dogym.envs.safe_region.ran import du_power, served
+
+    env = gym.make(RAN_CPU).unwrapped
+    view = env.structural_view()
+    assert backdoor_adjustment_set(view.graph, ["C1"], ["P1"]) == ["C1_prev"]
+    data = env.observational_data(6000, seed=0)
+    assert set(data) == set(env.variable_names) and 0.6 <= data["C1"].min() and data["C1"].max() <= 1.0
+    assert np.mean(data["C1"] == data["C1_prev"]) == pytest.approx(0.9, abs=0.02)  # the allocation persists
+    rng = np.random.default_rng(0)
+    cs = np.array([0.65, 0.8, 0.95])
+    load, gain, prev = rng.uniform(0, 10, (3, 100000)) * [[1], [4], [0.04]] + [[0], [10], [0.6]]
+    truth = [np.mean(du_power(c, prev, served(load, gain, c, 20.0)) + rng.standard_normal(100000) < 42.0) for c in cs]
+    spec = Specification((Bound("P1", "<", 42.0),), horizon=1)
+    adjusted = GPSCM({"S1": view.parents("S1"), "P1": view.parents("P1")}, max_points=150, max_condition=400)
+    mean, _ = adjusted.fit(data).spec_effect(cs[:, None], ["C1"], spec, n_rows=1000, n_draws=4)
+    np.testing.assert_allclose(mean, truth, atol=0.05)
+    naive = GPSCM({"S1": view.parents("S1"), "P1": ("C1", "S1")}, max_points=150, max_condition=400)
+    naive_mean, _ = naive.fit(data).spec_effect(cs[:, None], ["C1"], spec, n_rows=1000, n_draws=4)
+    assert np.max(np.abs(naive_mean - truth)) > 0.06  # without C1_prev the estimate is confounded
+
+
+def test_ran_bad_controls_and_options_raise_the_contract_errors():
+    env = gym.make(RAN_STEER).unwrapped
+    env.reset(seed=0)
+    for action in (do_ran(env, R=5.5), do_ran(env, C1=0.2), do_ran(env, M1=np.nan), Intervention({"L1": 3.0})):
+        with pytest.raises(EnvInputError):
+            env.step(action)
+    for options in ({"scenario": "memory"}, {"spec_horizon": 0}, {"delta": 1.5}):
+        with pytest.raises(EnvConfigError):
+            gym.make(RAN_CPU, **options)
+    assert gym.make(RAN_STEER).unwrapped.config["spec_horizon"] == 5
+    assert gym.make(RAN_CPU, spec_horizon=3).unwrapped.specification.horizon == 3

@@ -20,7 +20,8 @@ Candidates: midpoints of a 101^2 grid (2-D), 501 points (1-D), 2048 Sobol points
 evaluated there and read at the nearest candidate elsewhere. Region sizes are fractions of the control box.
 
 The learner uses what an operator has: the structural view, the passive data, the specification, U', the cost
-function, the scenario's known conditions and the observed windows; never the env's ground truth.
+function, the scenario's known conditions (fixed values and load distributions) and the observed windows; never the
+env's ground truth.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ class COLConfig:
     prior: str = "gpscm"
     prior_rows: int = 32
     prior_draws: int = 8
+    prior_steps: str = "independent"
     prior_max_points: int = 200
+    prior_max_condition: int = 500
     sigma_floor: float = 0.05
     kernel: str = "matern52"
     resolution: int | None = None
@@ -186,25 +189,30 @@ class COL:
         """mu and sigma of P(phi = 1 | do(U' = u)) at the candidates from the passive data and the graph."""
         view = self.env.structural_view()
         cfg = self.config
-        options = {"kernel": cfg.kernel, "max_points": cfg.prior_max_points, "seed": self.seed}
+        options = {"kernel": cfg.kernel, "max_points": cfg.prior_max_points, "max_condition": cfg.prior_max_condition,
+                   "seed": self.seed, "exogenous": self.env.scenario_distributions}  # fmt: skip
+        context = {k: v for k, v in self.env.scenario_context.items() if k not in self.targets}
         if cfg.prior == "backdoor":
             model = GPSCM.backdoor(view.graph, self.targets, list(self.spec.variables), **options)
         else:
+            fixed = set(self.targets) | set(context)
             graph = view.graph
+            graph.remove_edges_from([(p, v) for v in fixed for p in list(graph.predecessors(v))])
             needed = set(self.spec.variables).union(*(nx.ancestors(graph, v) for v in self.spec.variables))
-            parents = {v: view.parents(v) for v in view.endogenous if v in needed and view.parents(v)}
+            parents = {v: view.parents(v) for v in view.endogenous if v in needed - fixed}
             model = GPSCM(parents, **options)
         model.fit(data)
-        context = {k: v for k, v in self.env.scenario_context.items() if k not in self.targets}
         return model.spec_effect(self.candidates, self.targets, self.spec, context, cfg.prior_rows, cfg.prior_draws,
-                                 seed=self.seed)  # fmt: skip
+                                 seed=self.seed, steps=cfg.prior_steps)  # fmt: skip
 
     def passive_outcomes(self, data: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """The passive steps as (scaled controls, per-step predicate) pairs: the no-prior ablation's seed data."""
+        """The passive steps as (scaled controls, per-step predicate) pairs: the no-prior ablation's seed data (at
+        most `prior_max_points` of them, a seeded subsample)."""
         u = np.stack([data[v] for v in self.targets], axis=1)
         ok = self.spec.predicate({v: np.asarray(data[v]) for v in self.spec.variables})
-        inside = np.all((u >= self.low) & (u <= self.high), axis=1)
-        return self.scale(u[inside]), ok[inside].astype(np.float64)
+        inside = np.flatnonzero(np.all((u >= self.low) & (u <= self.high), axis=1))
+        keep = np.sort(np.random.default_rng(self.seed).permutation(inside)[: self.config.prior_max_points])
+        return self.scale(u[keep]), ok[keep].astype(np.float64)
 
     # ------------------------------------------------------------------ phase 2: safe active learning
     def posterior(self) -> tuple[np.ndarray, np.ndarray]:

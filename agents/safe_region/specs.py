@@ -8,7 +8,7 @@ from dogym.agents.spec import HYPERPARAMS_DIR, AgentSpec
 
 FAMILY = "safe-region"
 #: The safe-region envs every COL variant supports (the first is the default).
-ENVS = ("dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0")
+ENVS = ("dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0", "dogym/RANCpu-v0", "dogym/RANSteering-v0")
 _YAML = HYPERPARAMS_DIR / "col.yml"
 
 SPECS: tuple[AgentSpec, ...] = (

@@ -14,7 +14,7 @@ passive do()), "t" (interventions since reset), "time" (system time t_k of the w
 step only: "intervention".
 What an operator knows (what learners get): `structural_view()` (graph, variables and their boxes, P[U]),
 `observational_data(n, seed)` (passive monitoring), `specification` (phi, H and its reading), `intervention_set`
-(U'), `costs_of(points)` (c over U'), `scenario_context` (known fixed conditions), `delta`.
+(U'), `costs_of(points)` (c over U'), `scenario_context` and `scenario_distributions` (known conditions), `delta`.
 Ground truth (evaluation only): `ground_truth(t)` -> {"graph", "region"}, the true safe region
 S = {u in U' : P(phi = 1 | do(U' = u)) >= delta} of intervention t as a `TrueSafeRegion`.
 Invalid actions raise `InvalidInterventionError` (an `EnvInputError`); bad options raise `EnvConfigError`.
@@ -101,6 +101,7 @@ class SafeRegionEnv(InterventionEnv):
         self.specification = specification
         super().__init__({**cfg, "samples_per_step": specification.window}, target_costs, passive_cost=0.0)
         self.config = cfg
+        self._spec_columns = {v: self.variable_names.index(v) for v in specification.variables}
         self._estimate: Callable[[np.ndarray], np.ndarray] | None = None
         self._last: np.ndarray | None = None
         self._truths: dict[int, TrueSafeRegion] = {}
@@ -112,6 +113,12 @@ class SafeRegionEnv(InterventionEnv):
     @property
     def scenario_context(self) -> dict[str, float]:
         """Conditions of the scenario an operator knows (fixed variables), for causal inference."""
+        return {}
+
+    @property
+    def scenario_distributions(self) -> dict[str, Any]:
+        """Distributions of the scenario's exogenous conditions an operator knows (e.g. the offered load), for
+        causal inference; the passive data's empirical distribution is used for the others."""
         return {}
 
     def window_start(self, t: int) -> int:
@@ -137,9 +144,10 @@ class SafeRegionEnv(InterventionEnv):
     def step(self, action):
         intervention = self.to_intervention(action)
         self.t += 1
-        window = self._window(intervention, self.window_start(self.t))
-        observation = np.stack([window[v] for v in self.variable_names], axis=1)
-        ok = bool(self.specification.holds({v: window[v] for v in self.specification.variables}))
+        observation = self._window(intervention, self.window_start(self.t))
+        ok = bool(
+            self.specification.holds({v: observation[:, self._spec_columns[v]] for v in self.specification.variables})
+        )
         cost = self.intervention_cost(intervention)
         info = self._info(cost)
         info["cost"] = 0.0 if ok else 1.0
@@ -210,8 +218,8 @@ class SafeRegionEnv(InterventionEnv):
         return image
 
     # ------------------------------------------------------------------ to be provided by subclasses
-    def _window(self, intervention: Intervention, start: int) -> dict[str, np.ndarray]:
-        """Simulate the window from system time `start` with the intervention held: name -> [H + 1] values."""
+    def _window(self, intervention: Intervention, start: int) -> np.ndarray:
+        """Simulate the window from system time `start` with the intervention held: [H + 1, n_vars] values."""
         raise NotImplementedError
 
     def _probability(self, points: np.ndarray, start: int) -> np.ndarray:

@@ -107,12 +107,11 @@ class EdgeSafeRegionEnv(SafeRegionEnv):
         """c(u) = sum over targets of (1 + u_v - 0.5)^2."""
         return np.sum((0.5 + values) ** 2, axis=1)
 
-    def _window(self, intervention: Intervention, start: int) -> dict[str, np.ndarray]:
-        rows = [
-            self._scm_of_time(start + s).sample(1, self.np_random, intervention)
-            for s in range(self.specification.window)
-        ]
-        return {v: np.concatenate([r[v] for r in rows]) for v in self.variable_names}
+    def _window(self, intervention: Intervention, start: int) -> np.ndarray:
+        steps = range(self.specification.window)
+        return np.concatenate(
+            [self._scm_of_time(start + s).sample_array(1, self.np_random, intervention) for s in steps]
+        )
 
     def observational_data(self, n: int, seed: int) -> dict[str, np.ndarray]:
         """Passive monitoring at system times 0, ..., n - 1 (seeded by `seed`)."""
