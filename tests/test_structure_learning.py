@@ -185,3 +185,13 @@ def test_thp_tie_break_picks_the_sparse_or_dense_end_of_the_tie() -> None:
     assert scores[strict.selection.penalty_grid.index(strict.penalty)] == max(scores)
     two = THP(decay=model.decay, folds=2).fit(events, model.hops)  # forward chaining over two windows
     assert two.penalty in two.selection.penalty_grid
+
+
+def test_decay_refinement_vertex() -> None:
+    from dogym.causal.structure.thp import _parabola_vertex
+
+    assert _parabola_vertex(
+        {0.0: -((0.0 - 1.3) ** 2), 1.0: -((1.0 - 1.3) ** 2), 2.0: -((2.0 - 1.3) ** 2)}
+    ) == pytest.approx(1.3)
+    assert _parabola_vertex({0.0: 0.0, 1.0: 1.0, 5.0: 2.0}) is None  # best at the edge of the grid
+    assert _parabola_vertex({0.0: 0.0, 1.0: 1.0, 2.0: 0.0, 3.0: -5.0}) == pytest.approx(1.0)

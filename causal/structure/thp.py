@@ -360,7 +360,7 @@ class THP:
 
     `decay` is the exponential-kernel rate and `penalty` scales the BIC penalty (1.0 = BIC, log M / 2 per
     parameter). Either left None (the default) is chosen from the data by held-out log-likelihood on a time split:
-    the decay on `decay_grid` (in units of 1 / the log's time span, refined once around the best) for the model with
+    the decay on `decay_grid` (in units of 1 / the log's time span, refined around the best) for the model with
     every edge, then the penalty on `penalty_grid` for the structure learned at each penalty; parameters are fitted
     on the events before the held-out part, which is the last `holdout` fraction of the events (in `folds`
     forward-chaining windows). Penalties whose held-out log-likelihood is within `se_rule` standard errors (over
@@ -467,8 +467,9 @@ class THP:
         self, events: EventTable, hops: np.ndarray, pairs: LinkedPairs | None, span: float
     ) -> tuple[tuple[float, ...], tuple[float, ...], _SplitScorers]:
         """Held-out log-likelihood of the model with every edge at each decay of the grid (x 1 / span), then at the
-        geometric midpoints between the best grid decay and its neighbours; returns the decays tried (ascending),
-        their scores and the (forward) split scorers at the best one."""
+        geometric midpoints between the best grid decay and its neighbours, then at the vertex of a parabola in
+        log decay through the best three; returns the decays tried (ascending), their scores and the (forward)
+        split scorers at the best one."""
         n_types = events.n_types
         full = [frozenset(range(n_types)) - {v} for v in range(n_types)]
         tried: dict[float, tuple[float, _SplitScorers]] = {}
@@ -489,6 +490,9 @@ class THP:
         for j in (best - 1, best + 1):
             if 0 <= j < len(grid):
                 score(float(np.sqrt(grid[best] * grid[j])))
+        vertex = _parabola_vertex({np.log(d): v for d, (v, _) in tried.items()})
+        if vertex is not None and np.exp(vertex) not in tried:
+            score(float(np.exp(vertex)))
         decays = tuple(sorted(tried))
         top = max(decays, key=lambda d: tried[d][0])
         return decays, tuple(tried[d][0] for d in decays), tried[top][1]
@@ -554,6 +558,20 @@ class THP:
                 graph.add_edge(events.type_names[c], events.type_names[v], alpha=alpha[:, c, v].tolist())
         score = ll - sum(edge_pen[v] * len(pa) for v, pa in enumerate(parents))
         return THPResult(graph, causal_order(graph), mu, alpha, ll, score, n, decay, float(penalty), selection)
+
+
+def _parabola_vertex(scores: dict[float, float]) -> float | None:
+    """The maximiser of the parabola through the best point of `scores` (x -> value) and its two neighbours in x,
+    when the best is interior and the parabola is concave (None otherwise)."""
+    xs = sorted(scores)
+    i = max(range(len(xs)), key=lambda k: scores[xs[k]])
+    if i == 0 or i == len(xs) - 1:
+        return None
+    x = np.array(xs[i - 1 : i + 2])
+    a, b, _ = np.polyfit(x, [scores[v] for v in x], 2)
+    if a >= 0:
+        return None
+    return float(np.clip(-b / (2 * a), x[0], x[2]))
 
 
 def _stderr(diff: np.ndarray) -> float:
