@@ -2,8 +2,8 @@
 each family's figures, and a fixed-width table.
 
 Metrics are the "phase/metric" keys each family declares (`Family.metrics`, with their directions); summaries give,
-per agent and metric, the mean, std, IQM and 95% stratified-bootstrap CIs of mean and IQM over seeds (envs are the
-tasks), from rliable.
+per agent (and env) and metric, the mean, std, IQM and 95% bootstrap CIs of mean and IQM over seeds (rliable's
+interval estimates, vectorised); metrics are never pooled across envs.
 """
 
 from __future__ import annotations
@@ -46,37 +46,38 @@ def long_rows(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[di
     return rows
 
 
-def summarize(runs: Sequence[Mapping[str, Any]], keys: Sequence[str], reps: int = 2000) -> dict[str, dict[str, Any]]:
-    """Per agent and metric: n, mean, std, IQM and 95% stratified-bootstrap CIs of mean and IQM over seeds."""
-    from rliable import library as rly
-    from rliable import metrics as rm
+def bootstrap_summary(values: np.ndarray, reps: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """n, mean, std, IQM and 95% percentile-bootstrap CIs of mean and IQM of one metric's values over seeds: the
+    interval estimates of rliable (Agarwal et al., "Deep Reinforcement Learning at the Edge of the Statistical
+    Precipice") for a single task, vectorised over the bootstrap replicates."""
+    from scipy.stats import trim_mean
 
-    agents = list(dict.fromkeys(r["label"] for r in runs))
-    envs = sorted({r["env"] for r in runs})
-    out: dict[str, dict[str, Any]] = {a: {} for a in agents}
+    values = np.asarray(values, dtype=float)
+    samples = values[np.random.default_rng(seed).integers(len(values), size=(reps, len(values)))]
+    means, iqms = samples.mean(axis=1), trim_mean(samples, 0.25, axis=1)
+    return {
+        "n": int(values.size),
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "iqm": float(trim_mean(values, 0.25)),
+        "mean_ci95": [float(v) for v in np.percentile(means, [2.5, 97.5])],
+        "iqm_ci95": [float(v) for v in np.percentile(iqms, [2.5, 97.5])],
+    }
+
+
+def summarize(runs: Sequence[Mapping[str, Any]], keys: Sequence[str], reps: int = 2000) -> dict[str, dict[str, Any]]:
+    """Per agent (per agent and env when the runs span several envs, named "agent @ env") and metric: n, mean, std,
+    IQM and 95% bootstrap CIs of mean and IQM over seeds (`bootstrap_summary`). Metrics are never pooled across envs:
+    their scales differ."""
+    several = len({r["env"] for r in runs}) > 1
+    groups = {(r["label"], r["env"]): f"{r['label']} @ {r['env']}" if several else r["label"] for r in runs}
+    out: dict[str, dict[str, Any]] = {name: {} for name in groups.values()}
     for key in keys:
-        scores = {}
-        for agent in agents:
-            columns = []
-            for env in envs:
-                values = [metric_value(r, key) for r in runs if r["label"] == agent and r["env"] == env]
-                columns.append([v for v in values if v is not None])
-            if all(columns) and len({len(c) for c in columns}) == 1:
-                scores[agent] = np.array(columns, dtype=float).T  # (runs, tasks)
-        if not scores:
-            continue
-        point, interval = rly.get_interval_estimates(
-            scores, lambda x: np.array([rm.aggregate_mean(x), rm.aggregate_iqm(x)]), reps=reps
-        )
-        for agent, values in scores.items():
-            out[agent][key] = {
-                "n": int(values.size),
-                "mean": float(point[agent][0]),
-                "std": float(values.std()),
-                "iqm": float(point[agent][1]),
-                "mean_ci95": [float(interval[agent][0, 0]), float(interval[agent][1, 0])],
-                "iqm_ci95": [float(interval[agent][0, 1]), float(interval[agent][1, 1])],
-            }
+        for (agent, env), name in groups.items():
+            values = [metric_value(r, key) for r in runs if r["label"] == agent and r["env"] == env]
+            values = [v for v in values if v is not None]
+            if values:
+                out[name][key] = bootstrap_summary(np.array(values), reps)
     return out
 
 
@@ -96,14 +97,15 @@ def headline_keys(configs: Sequence[RunConfig]) -> list[str]:
 def format_summary(summary: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) -> str:
     """A fixed-width table: mean [95% CI] per agent and metric."""
     width = max(30, *(len(k) + 2 for k in keys))
-    header = f"{'agent':<20}" + "".join(f"{k:>{width}}" for k in keys)
+    name_width = max(20, *(len(name) + 2 for name in summary)) if summary else 20
+    header = f"{'agent':<{name_width}}" + "".join(f"{k:>{width}}" for k in keys)
     lines = [header, "-" * len(header)]
     for agent, stats in summary.items():
         cells = []
         for key in keys:
             s = stats.get(key)
             cells.append(f"{s['mean']:>10.3g} [{s['mean_ci95'][0]:.3g}, {s['mean_ci95'][1]:.3g}]" if s else "-")
-        lines.append(f"{agent:<20}" + "".join(f"{c:>{width}}" for c in cells))
+        lines.append(f"{agent:<{name_width}}" + "".join(f"{c:>{width}}" for c in cells))
     return "\n".join(lines)
 
 

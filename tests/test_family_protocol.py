@@ -139,3 +139,16 @@ def test_experiments_never_name_a_family_or_an_agent():
         text = path.read_text()
         found = sorted(n for n in names if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", text))
         assert not found, f"{path.name} names {found}"
+
+
+def test_summaries_never_pool_a_metric_across_envs():
+    from dogym.experiments.report import summarize
+
+    runs = [{"label": "a", "env": env, "seed": s, "eval": {"reward_mean": base + s}}
+            for env, base in (("e1", 0.0), ("e2", 100.0)) for s in range(3)]  # fmt: skip
+    summary = summarize(runs, ["eval/reward_mean"], reps=50)
+    assert set(summary) == {"a @ e1", "a @ e2"}
+    assert summary["a @ e1"]["eval/reward_mean"]["mean"] == pytest.approx(1.0)
+    assert summary["a @ e2"]["eval/reward_mean"]["mean"] == pytest.approx(101.0)
+    single = summarize(runs[:3], ["eval/reward_mean"], reps=50)
+    assert set(single) == {"a"} and single["a"]["eval/reward_mean"]["n"] == 3

@@ -357,6 +357,8 @@ class FaultAlarmRLFamily:
         "graph_final/f1": True,
         "graph_final/precision": True,
         "graph_final/recall": True,
+        "graph_final/shd": False,
+        "graph_final/f1_closure": True,
         "steps_per_second": True,
     }
     headline = ("eval/reward_mean", "eval/steps_mean", "eval/mean_alarms_mean", "graph_final/f1")

@@ -90,24 +90,24 @@ def add_alarm_step(
     """Feed one FaultAlarm transition: `obs` / `next_obs` hold per (device, type) the active count then the normalised
     age; `info` the step info (acted_device, acted_type; with view="simulator" also cleared_mask).
 
-    In the "observed" view the pairs the action cleared are the acted pair (when it was active) and every pair whose
-    count fell during the step: an operator sees those, but cannot tell a cleared descendant from an expired
-    transient alarm."""
+    In the "observed" view the action clears the acted pair (when it was active); the operator cannot see which other
+    alarms it removed, so a pair whose count fell during the step is taken to have lost that many alarms (to the
+    action or to expiry) and to have had no births. The "simulator" view empties every pair in `cleared_mask`."""
     n_pairs = learner.n_devices * learner.n_types
     before = np.asarray(obs, dtype=float).reshape(n_pairs, 2)[:, 0]
     after = np.asarray(next_obs, dtype=float).reshape(n_pairs, 2)[:, 0]
     device, acted_type = int(info["acted_device"]), int(info["acted_type"])
     if view == "simulator":
-        cleared = np.asarray(info["cleared_mask"], dtype=bool)
-    elif view == "observed":
-        acted = device * learner.n_types + acted_type
-        cleared = np.zeros(n_pairs, dtype=bool)
-        if before[acted] > 0:
-            cleared = after < before
-            cleared[acted] = True
-    else:
+        learner.add_counts(before, after, device, acted_type, np.asarray(info["cleared_mask"], dtype=bool))
+        return
+    if view != "observed":
         raise ValueError(f"transition view must be one of {TRANSITION_VIEWS}, got {view!r}")
-    learner.add_counts(before, after, device, acted_type, cleared)
+    acted = device * learner.n_types + acted_type
+    cleared = np.zeros(n_pairs, dtype=bool)
+    cleared[acted] = before[acted] > 0
+    remaining = np.minimum(before, after)
+    remaining[acted] = 0.0
+    learner.add_counts(before, after, device, acted_type, cleared, remaining)
 
 
 class OnlineGraph:

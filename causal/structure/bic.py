@@ -113,15 +113,21 @@ def count_scorers(data: CountTransitions, hops: np.ndarray, n_iter: int = 100) -
     if hops.shape[1:] != (n_dev, n_dev):
         raise ValueError(f"hops must have shape (max_hop, {n_dev}, {n_dev}), got {hops.shape}")
     state = x.reshape(len(x), n_dev, n_typ)
-    # h[t, n, k * V + c] = sum_n' A_k[n', n] X_t[n', c]
-    h = np.concatenate([np.einsum("ij,tic->tjc", hops[k], state) for k in range(n_hop)], axis=2)
-    feats = np.concatenate([np.ones((len(x), n_dev, 1)), h], axis=2).reshape(len(x) * n_dev, -1)
-    g = feats.sum(axis=0)
-    births = y.reshape(len(y) * n_dev, n_typ)
+    births = y.reshape(len(y), n_dev, n_typ)
+    # Features of row (t, n): [1, h[t, n, k * V + c] = sum_n' A_k[n', n] X_t[n', c]]. Only rows with a birth enter the
+    # likelihood's log term; the integral term needs only the column sums g, which reduce to hop row sums.
+    t_idx, n_idx = np.nonzero(births.any(axis=2))
+    by_device = np.ascontiguousarray(state.transpose(1, 0, 2)).reshape(n_dev, -1)  # (N, T * V): one BLAS product
+    spread = [(hops[k].T @ by_device).reshape(n_dev, len(x), n_typ)[n_idx, t_idx] for k in range(n_hop)]
+    h = np.stack(spread, axis=1).reshape(len(t_idx), -1)
+    feats = np.concatenate([np.ones((len(t_idx), 1)), h], axis=1)
+    totals = state.sum(axis=0)  # (N, V): sum over steps of X_t
+    g = np.concatenate([[len(x) * n_dev], (hops.sum(axis=2) @ totals).ravel()])
+    weights = births[t_idx, n_idx]
     scorers = []
     for v in range(n_typ):
-        rows = np.flatnonzero(births[:, v] > 0)
-        scorers.append(TypeScorer(feats[rows], g, n_typ, n_hop, n_iter, weights=births[rows, v]))
+        rows = np.flatnonzero(weights[:, v] > 0)
+        scorers.append(TypeScorer(feats[rows], g, n_typ, n_hop, n_iter, weights=weights[rows, v]))
     return scorers
 
 

@@ -87,14 +87,22 @@ class OnlineStructureLearner:
         self._graph.add_edges_from(initial_graph.edges)
         self._scorers = None
         self._scored_len = -1
+        self._restored_fits: list[dict[frozenset[int], np.ndarray]] = []
         self.last_estimate: ATTEstimate | None = None
 
     # Feeding -----------------------------------------------------------------------------------------------
     def add_counts(
-        self, before: np.ndarray, after: np.ndarray, device: int, acted_type: int, cleared: np.ndarray
+        self,
+        before: np.ndarray,
+        after: np.ndarray,
+        device: int,
+        acted_type: int,
+        cleared: np.ndarray,
+        remaining: np.ndarray | None = None,
     ) -> None:
         """Record a transition from full count vectors (P,) before the action and after the step, the acted
-        (device, type) and the bool mask (P,) of pairs the action cleared."""
+        (device, type), the bool mask (P,) of pairs the action cleared, and the counts (P,) left right after the
+        action (default: `before` with the cleared pairs emptied); births are what the step added to those."""
         n_pairs = self.n_devices * self.n_types
         before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
         cleared = np.asarray(cleared, dtype=bool)
@@ -104,7 +112,9 @@ class OnlineStructureLearner:
             raise ValueError(
                 f"acted (device, type) = ({device}, {acted_type}) outside {self.n_devices} x {self.n_types}"
             )
-        state = np.where(cleared, 0.0, before)
+        state = np.where(cleared, 0.0, before) if remaining is None else np.asarray(remaining, dtype=float)
+        if state.shape != (n_pairs,):
+            raise ValueError(f"remaining must have shape ({n_pairs},)")
         self.counts.add(state, np.maximum(after - state, 0.0))
         if not cleared.any():
             return
@@ -132,12 +142,21 @@ class OnlineStructureLearner:
         graph = orient(self._graph, self.last_estimate, self.type_names)
         if len(self.counts):
             if self._scored_len != self.counts.n_added:
+                fits = self._fits()
                 self._scorers = count_scorers(self.counts, self.hops)
+                for scorer, prior in zip(self._scorers, fits, strict=False):
+                    scorer.prior = prior  # EM starts from the previous update's fits
                 self._scored_len = self.counts.n_added
             graph = bic_prune(graph, self.counts, self.hops, self.type_names, self.penalty, self._scorers)
         assert_dag(graph)
         self._graph = graph
         return self.graph
+
+    def _fits(self) -> list[dict[frozenset[int], np.ndarray]]:
+        """The pruning fits of the last update (parent set -> parameters, per type), or those restored."""
+        if self._scorers is None:
+            return self._restored_fits
+        return [{parents: theta for parents, (_, theta) in scorer.cache.items()} for scorer in self._scorers]
 
     # Reading -----------------------------------------------------------------------------------------------
     @property
@@ -157,6 +176,7 @@ class OnlineStructureLearner:
             "att": {k: copy.deepcopy(v) for k, v in vars(self.att).items()},
             "counts": {k: copy.deepcopy(v) for k, v in vars(self.counts).items()},
             "last_estimate": self.last_estimate,
+            "fits": self._fits(),
         }
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -168,6 +188,7 @@ class OnlineStructureLearner:
         vars(self.counts).update(copy.deepcopy(state["counts"]))
         self.last_estimate = state["last_estimate"]
         self._scorers, self._scored_len = None, -1
+        self._restored_fits = copy.deepcopy(state.get("fits", []))
 
     def metrics(self, truth: nx.DiGraph) -> EdgeMetrics:
         """Precision, recall, F1 and SHD of the current graph against `truth`."""
