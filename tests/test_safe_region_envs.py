@@ -187,3 +187,15 @@ def test_ran_bad_controls_and_options_raise_the_contract_errors():
             gym.make(RAN_CPU, **options)
     assert gym.make(RAN_STEER).unwrapped.config["spec_horizon"] == 5
     assert gym.make(RAN_CPU, spec_horizon=3).unwrapped.specification.horizon == 3
+
+
+@pytest.mark.parametrize("env_id", [RAN_CPU, RAN_STEER])
+def test_ran_same_seed_same_windows(env_id):
+    def run(seed):
+        env = gym.make(env_id)
+        env.reset(seed=seed)
+        env.action_space.seed(0)
+        return [env.step(env.action_space.sample())[0] for _ in range(3)]
+
+    assert all(np.array_equal(a, b) for a, b in zip(run(1), run(1), strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(run(1), run(2), strict=True))

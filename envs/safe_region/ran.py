@@ -105,6 +105,11 @@ def jitter(carried, gain, cpu, handovers):
     return 0.8 + 1.2 * rho / (1.0 - rho) + HANDOVER_JITTER * handovers
 
 
+def neighbours(values: np.ndarray) -> np.ndarray:
+    """Each DU's neighbour's value (DU order 2, 1, 4, 3) for values [..., 4]."""
+    return values.reshape(*values.shape[:-1], 2, 2)[..., ::-1].reshape(values.shape)
+
+
 def steer(load: np.ndarray, threshold: np.ndarray) -> np.ndarray:
     """Handovers each cell initiates within a window [..., 4]: STEERING_CHECKS times per window, the more loaded cell
     of a pair hands one UE (0.75 Mbit/s) to its neighbour when their load difference exceeds R (pairs 1-2, 3-4)."""
@@ -186,13 +191,13 @@ def outcomes(load, gain, cpu, cpu_prev, memory, cu, cu_prev, threshold, rng, han
     `handovers` overrides the steering decision."""
     s = served(load, gain, cpu, memory)
     h = steer(load, threshold) if handovers is None else handovers
-    nb = [NEIGHBOUR[i] - 1 for i in DUS]
-    carried = load - UE_RATE * h + UE_RATE * h[..., nb]
-    scu = cu_served(s[..., [0, 2]], s[..., [1, 3]], cu)
+    h_nb = neighbours(h)
+    carried = load - UE_RATE * h + UE_RATE * h_nb
+    scu = cu_served(s[..., 0::2], s[..., 1::2], cu)
     noise = rng.standard_normal((5, *load.shape))
     return {
         "S": s, "T": s + T_NOISE * noise[0], "P": du_power(cpu, cpu_prev, s) + P_NOISE * noise[1], "H": h,
-        "Lc": carried, "J": jitter(carried, gain, cpu, h + h[..., nb]) + J_NOISE * noise[2],
+        "Lc": carried, "J": jitter(carried, gain, cpu, h + h_nb) + J_NOISE * noise[2],
         "SCU": scu, "TCU": scu + T_NOISE * noise[3][..., :2], "PCU": cu_power(cu, cu_prev, scu) + P_NOISE * noise[4][..., :2],
     }  # fmt: skip
 
@@ -255,7 +260,8 @@ class RANEnv(SafeRegionEnv):
         self._cache: dict[bytes, np.ndarray] = {}
         self._tables: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         names = self._view.names
-        self._kind_columns = {kind: [names.index(v) for v in unit_names(kind)] for kind in KINDS}
+        stacked = [name for kind in KINDS for name in unit_names(kind)]  # the column order of `_window`'s stack
+        self._columns = np.array([stacked.index(v) for v in names])
         if scenario == "cpu":
             bounds = [Bound(f"T{i}", ">", 5.0) for i in DUS] + [Bound(f"P{i}", "<", 95.0) for i in DUS]
             bounds += [Bound(f"TCU{j}", ">", 5.0) for j in CUS] + [Bound(f"PCU{j}", "<", 95.0) for j in CUS]
@@ -318,10 +324,8 @@ class RANEnv(SafeRegionEnv):
         held = np.array([intervention[k] if k in intervention else v for k, v in OPERATING_POINT.items()])
         held = np.broadcast_to(held, (self.specification.window, len(held)))
         kinds = self._simulate(*self._controls(held), self.np_random)
-        observation = np.empty((self.specification.window, len(self.variable_names)))
-        for kind, array in kinds.items():
-            observation[:, self._kind_columns[kind]] = array.reshape(len(observation), -1)
-        return observation
+        window = self.specification.window
+        return np.concatenate([kinds[kind].reshape(window, -1) for kind in KINDS], axis=1)[:, self._columns]
 
     def _simulate(self, cpu, cu, memory, thr, rng) -> dict[str, np.ndarray]:
         """One window per leading index: inputs [..., H + 1, units] (R [..., H + 1]); returns every kind."""
@@ -405,7 +409,7 @@ class RANEnv(SafeRegionEnv):
         cpu_prev = np.concatenate([np.ones_like(cpu[:, :1]), cpu[:, :-1]], axis=1)
         cu_prev = np.concatenate([np.ones_like(cu[:, :1]), cu[:, :-1]], axis=1)
         s = served(10.0, GAIN_DB, cpu, memory)
-        scu = cu_served(s[..., [0, 2]], s[..., [1, 3]], cu)
+        scu = cu_served(s[..., 0::2], s[..., 1::2], cu)
         norm = stats.norm
         log_p = (norm.logcdf((s - 5.0) / T_NOISE) + norm.logcdf((95.0 - du_power(cpu, cpu_prev, s)) / P_NOISE)).sum(-1)
         log_p += (norm.logcdf((scu - 5.0) / T_NOISE) + norm.logcdf((95.0 - cu_power(cu, cu_prev, scu)) / P_NOISE)).sum(
