@@ -53,7 +53,8 @@ FIGURE_ALPHAS = (0.8, 0.85, 0.9, 0.95)
 
 @dataclass(frozen=True)
 class COLConfig:
-    """COL's settings (paper defaults for the edge example: t0 = 10, alpha = 0.8; delta comes from the env)."""
+    """COL's settings (paper defaults for the edge example: t0 = 10, alpha = 0.8; delta comes from the env). The
+    steps above say what each field does; `agents/hyperparams/col.yml` documents them per env."""
 
     monitoring_steps: int = 10
     alpha: float = 0.8
@@ -163,9 +164,8 @@ class COL:
     # ------------------------------------------------------------------ phase 1: the causal prior
     def initialise(self) -> COLRecord:
         """Passive phase and prior (Algorithm 1, lines 1-3); returns the record with the initial region."""
-        data = self.env.observational_data(
-            self.config.monitoring_steps, int(named_rng(self.seed, "passive_log").integers(2**31))
-        )
+        passive = named_rng(self.seed, "passive_log")  # the passive data's seed, then the no-prior subsample
+        data = self.env.observational_data(self.config.monitoring_steps, int(passive.integers(2**31)))
         if self.config.causal_prior:
             mu, sigma = self.causal_prior(data)
             sigma = np.maximum(sigma, self.config.sigma_floor)  # a saturated prior (sigma = 0) could never learn
@@ -178,7 +178,7 @@ class COL:
             half = self._table(np.full(len(self.candidates), 0.5))
             self.gp = GaussianProcess(MultiplicativeCausalKernel(ones, self.config.lengthscale), self.config.noise_var,
                                       half)  # fmt: skip
-            self.x, self.y = self.passive_outcomes(data)
+            self.x, self.y = self.passive_outcomes(data, passive)
             self.gp.fit(self.x, self.y)
             region = None
         record = COLRecord(self.candidates)
@@ -205,13 +205,15 @@ class COL:
         return model.spec_effect(self.candidates, self.targets, self.spec, context, cfg.prior_rows, cfg.prior_draws,
                                  seed=self.seed, steps=cfg.prior_steps)  # fmt: skip
 
-    def passive_outcomes(self, data: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def passive_outcomes(
+        self, data: Mapping[str, np.ndarray], rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The passive steps as (scaled controls, per-step predicate) pairs: the no-prior ablation's seed data (at
         most `prior_max_points` of them, a seeded subsample)."""
         u = np.stack([data[v] for v in self.targets], axis=1)
         ok = self.spec.predicate({v: np.asarray(data[v]) for v in self.spec.variables})
         inside = np.flatnonzero(np.all((u >= self.low) & (u <= self.high), axis=1))
-        keep = np.sort(np.random.default_rng(self.seed).permutation(inside)[: self.config.prior_max_points])
+        keep = np.sort(rng.permutation(inside)[: self.config.prior_max_points])
         return self.scale(u[keep]), ok[keep].astype(np.float64)
 
     # ------------------------------------------------------------------ phase 2: safe active learning
