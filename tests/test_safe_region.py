@@ -101,3 +101,11 @@ def test_col_runs_through_the_runner_with_truth_metrics(tmp_path):
     rows = family("safe-region").curves(config.context())
     assert len(rows) == metrics["col"]["interventions"] + 1 and rows[0]["unsafe"] == 0
     assert json.loads((config.run_dir / "metrics.json").read_text())["sizes"][-1] == rows[-1]["region_size"]
+
+
+def test_backdoor_prior_gives_probabilities_and_a_safe_start():
+    col, record = run_col(prior="backdoor", budget=4.0)
+    data = col.env.observational_data(10, seed=0)
+    mean, std = col.causal_prior(data)
+    assert mean.shape == std.shape == (len(col.candidates),) and np.all((0 <= mean) & (mean <= 1))
+    assert record.outcomes and all(record.in_safe_set)
