@@ -34,7 +34,7 @@ Operating point (held for every control an intervention does not set): 1 core pe
   threshold). U' = {R}; phi = always (J{i} < 3.75 for every DU), H = 5. The true probability is Monte Carlo over
   4000 windows (common random numbers; standard error <= 0.008). With this calibration R < 0.75 (one UE's load)
   makes cells ping-pong UEs within a window (P(phi) ~ 0.01), and large R lets loads drift apart (congestion;
-  P(phi) ~ 0.7 at R = 5): the true region at delta = 0.8 is about R in [0.75, 2.2] (P(phi) ~ 0.86-0.89 inside).
+  P(phi) ~ 0.7 at R = 5): the true region at delta = 0.8 is R in [0.75, 3.0] (size 0.45; P(phi) 0.8-0.89 inside).
   The operator knows the scenario's load model (`scenario_distributions`), which the causal prior uses in place of
   the passive data's loads.
 Options: spec_horizon (20 / 5), reading, delta (0.8), monitoring_steps (the clock's start, 10), horizon (episode
