@@ -54,6 +54,7 @@ class ReferenceAgent:
         if source not in GRAPH_SOURCES:
             raise ValueError(f"graph source must be one of {GRAPH_SOURCES}, got {source!r}")
         self.source, self.options = source, dict(options)
+        (context.run_dir / "0.monitor.csv").unlink(missing_ok=True)  # a restarted run starts its episodes afresh
         self.env = EpisodeMonitor(gym.make(context.env_id, **context.env_kwargs), context.run_dir / "0.monitor.csv",
                                   context.env_id)  # fmt: skip
         self.online: OnlineGraph | None = None
