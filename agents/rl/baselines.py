@@ -35,7 +35,7 @@ from dogym.causal.random_streams import named_rng
 GRAPH_SOURCES = ("thp", "online", "true", None)
 
 
-def true_graph(env: gym.Env) -> nx.DiGraph:
+def true_alarm_dag(env: gym.Env) -> nx.DiGraph:
     """The env's true alarm DAG (ground truth: only the privileged "true" baseline and evaluation read it)."""
     return env.unwrapped.ground_truth()["graph"]
 
@@ -70,7 +70,7 @@ class ReferenceAgent:
             if source == "online":
                 self.online = OnlineGraph(learner, opts["structure_update_interval"], opts["transition_view"])
         elif source == "true":
-            self.graph = true_graph(self.env)
+            self.graph = true_alarm_dag(self.env)
         self.policy = self._policy(self.env)
         self.policy.reset(int(named_rng(context.seed, "policy").integers(2**31)))
         self.timesteps, self.seconds = 0, 0.0
@@ -134,7 +134,7 @@ class ReferenceAgent:
         history = self.online.history if self.online is not None else []
         if not history:
             history = [{"timesteps": self.timesteps, "edges": [list(e) for e in self.graph.edges]}]
-        return graph_history_metrics(history, true_graph(self.env))
+        return graph_history_metrics(history, true_alarm_dag(self.env))
 
     def summary(self) -> dict[str, Any]:
         """Env steps, throughput, the acting episodes' means, and the graph's metrics before and after."""
