@@ -78,7 +78,14 @@ def grid(out_dir: Path, seeds: Sequence[int], timesteps: int, eval_episodes: int
     runs = [RunConfig(agent, seed=seed, **common) for agent in AGENTS for seed in seeds]
     for label, (agent, overrides) in PRIVILEGED.items():
         runs += [RunConfig(agent, seed=seed, hyperparams=overrides, label=label, **common) for seed in seeds]
-    return runs
+    return sorted(runs, key=_cost_rank)  # cheapest first, so an interrupted reproduction has the most cells done
+
+
+def _cost_rank(config: RunConfig) -> int:
+    """0 for the no-learning baselines (seconds), 1 for DQN-style agents, 2 for PPO agents (50-epoch updates)."""
+    if config.spec.options["algorithm"] == "reference":
+        return 0
+    return 2 if "PPO" in config.spec.options["algorithm"] else 1
 
 
 def _ms(stats: dict[str, Any] | None, digits: int = 3) -> str:
