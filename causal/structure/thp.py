@@ -39,10 +39,10 @@ DECAY_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)  # candidate dec
 PENALTY_GRID = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # candidate penalties (x BIC)
 DECAY_EM_STEPS = 30  # EM steps per fit of the model with every edge when comparing decays
 HOLDOUT = 0.3  # fraction of the events (the last ones) held out for selection
-FOLDS = 1  # forward-chaining folds in the held-out part (each trains on all events before its window)
+FOLDS = 2  # forward-chaining folds in the held-out part (each trains on all events before its window)
 N_BLOCKS = 10  # held-out blocks for the standard error of a log-likelihood difference
 SE_RULE = 0.5  # penalties whose held-out log-likelihood is within SE_RULE standard errors of the best tie ...
-TIE_BREAK = "sparse"  # ... and among them the largest ("sparse") or the smallest ("dense") penalty is chosen
+TIE_BREAK = "dense"  # ... and among them the largest ("sparse") or the smallest ("dense") penalty is chosen
 
 
 @dataclass(frozen=True)
