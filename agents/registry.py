@@ -93,6 +93,7 @@ FAMILIES: dict[str, Family | str] = {
     "fault-alarm-rl": "dogym.agents.rl.family:FAMILY",
     "identification": "dogym.agents.identification.family:FAMILY",
     "safe-region": "dogym.agents.safe_region.family:FAMILY",
+    "safe-rl": "dogym.agents.rl.safe.family:FAMILY",
 }
 #: agent name -> specification, for every registered agent.
 AGENTS: dict[str, AgentSpec] = {}
@@ -162,10 +163,11 @@ def resolve_hyperparams(spec: AgentSpec, env_id: str, overrides: Mapping[str, An
 
 def _register_builtin_agents() -> None:
     from dogym.agents.identification.specs import SPECS as IDENTIFICATION
+    from dogym.agents.rl.safe.specs import SPECS as SAFE_RL
     from dogym.agents.rl.specs import SPECS as RL
     from dogym.agents.safe_region.specs import SPECS as SAFE_REGION
 
-    for spec in (*RL, *IDENTIFICATION, *SAFE_REGION):
+    for spec in (*RL, *IDENTIFICATION, *SAFE_REGION, *SAFE_RL):
         register_agent(spec)
 
 

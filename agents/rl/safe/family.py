@@ -1,0 +1,285 @@
+"""The safe-RL family: PPO-Lagrangian and CPO on the safe-region envs, the RL baselines of Hammar, Alpcan and Lupu,
+"Causal Online Learning of Safe Regions in Cloud Radio Access Networks" (section VII, Table II, Fig. 7).
+
+A run trains the algorithm for the run's budget of env steps (one step = one intervention held over its window) on
+`ControlView` (Box action over U', reward -sum of normalised controls, cost = `info["cost"]`), with episodes of
+`episode_length` interventions and observation normalisation (SB3's VecNormalize; OmniSafe's obs_normalize).
+
+Metrics comparable with COL's:
+- `safe_rl/unsafe_interventions`: the sum of `info["cost"]` over every training step, i.e. the number of training
+  interventions whose window violated the specification (COL's `col/unsafe_interventions` counts the same event);
+- `region/region_size`, the region "inferred from the control policy" (the paper's wording): the final policy acts
+  deterministically for the evaluation episodes; the controls it applies are binned on a grid of `region_grid` cells
+  per axis of U' (default 10); the inferred region is the union of the visited cells, and its size is their number
+  over region_grid^|U'| (one cell: 0.01 in 2-D, the paper's 0.01 +- 0.01);
+- `truth/*`: the inferred region against the env's true region at the last evaluation step (ground truth, evaluation
+  only), on COL's evaluation points (101^2 grid midpoints in 2-D, 501 in 1-D, 2048 Sobol points otherwise) with
+  COL's `region_scores`: true region size, precision, recall, and whether the inferred region lies inside the truth.
+Runs restart from scratch when interrupted (no checkpoints); being seeded, they repeat exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+from dogym.agents.registry import RunContext
+from dogym.agents.rl.safe.cpo import CPO
+from dogym.agents.rl.safe.ppo_lagrangian import PPOLagrangian
+from dogym.agents.rl.safe.view import ControlView
+
+ALGORITHMS = {"ppo-lagrangian": PPOLagrangian, "cpo": CPO}
+#: Hyper-parameters of the run (not of the algorithm), with their defaults.
+RUN_KEYS = {"episode_length": 100, "reward": "resources", "obs_normalize": True, "region_grid": 10}
+ACTIVATIONS = ("Tanh", "ReLU", "ELU", "LeakyReLU")
+#: COL's evaluation points per dimension count (`dogym.agents.safe_region.col`).
+EVALUATION_POINTS = {1: 501, 2: 101}
+
+
+def split_options(name: str, hyperparams: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(run options with defaults, algorithm keyword arguments) from an agent's resolved hyper-parameters,
+    validated (ValueError with the offending key otherwise)."""
+    run = {k: hyperparams.get(k, v) for k, v in RUN_KEYS.items()}
+    algo = {k: v for k, v in hyperparams.items() if k not in RUN_KEYS}
+    for key in ("episode_length", "region_grid"):
+        value = run[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"agent {name!r}: {key} must be an integer >= 1, got {value!r}")
+    if not isinstance(run["obs_normalize"], bool):
+        raise ValueError(f"agent {name!r}: obs_normalize must be true or false, got {run['obs_normalize']!r}")
+    policy_kwargs = dict(algo.get("policy_kwargs") or {})
+    activation = policy_kwargs.get("activation_fn")
+    if isinstance(activation, str):
+        match = [a for a in ACTIVATIONS if a.lower() == activation.lower()]
+        if not match:
+            raise ValueError(f"agent {name!r}: activation_fn must be one of {ACTIVATIONS}, got {activation!r}")
+        policy_kwargs["activation_fn"] = getattr(th.nn, match[0])
+    if policy_kwargs:
+        algo["policy_kwargs"] = policy_kwargs
+    return run, algo
+
+
+class SafeRLAgent:
+    """One run's PPO-Lagrangian or CPO learner (see the module docstring)."""
+
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        name = context.spec.options["algorithm"]
+        self.options, algo_kwargs = split_options(context.spec.name, context.hyperparams)
+        self.vec_env = DummyVecEnv([self._make_env])
+        if self.options["obs_normalize"]:
+            self.vec_env = VecNormalize(self.vec_env, norm_obs=True, norm_reward=False)
+        try:
+            self.model = ALGORITHMS[name](env=self.vec_env, seed=context.seed, **algo_kwargs)
+        except TypeError as err:
+            raise ValueError(f"bad hyper-parameter for {context.spec.name}: {err}") from err
+        self.seconds = 0.0
+
+    def _make_env(self) -> ControlView:
+        kwargs = {"horizon": self.options["episode_length"], **self.context.env_kwargs}
+        return ControlView(gym.make(self.context.env_id, **kwargs), self.options["reward"])
+
+    @property
+    def view(self) -> ControlView:
+        """The training env's view (its action mapping and control box)."""
+        return self.vec_env.envs[0] if isinstance(self.vec_env, DummyVecEnv) else self.vec_env.venv.envs[0]
+
+    def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool:
+        """Train up to `budget` env steps (no checkpoints: an interrupted run restarts)."""
+        start = time.perf_counter()
+        remaining = budget - self.model.num_timesteps
+        if remaining > 0:
+            self.model.learn(remaining, reset_num_timesteps=self.model.num_timesteps == 0,
+                             progress_bar=self.context.progress)  # fmt: skip
+        self.seconds += time.perf_counter() - start
+        return True
+
+    def policy_action(self, observation: np.ndarray) -> np.ndarray:
+        """The final policy's deterministic action in [-1, 1]^|U'| for a `ControlView` observation."""
+        obs = np.asarray(observation, dtype=np.float32)
+        if isinstance(self.vec_env, VecNormalize):
+            obs = self.vec_env.normalize_obs(obs)
+        action, _ = self.model.predict(obs, deterministic=True)
+        return np.asarray(action, dtype=np.float64)
+
+    def act(self, observation: Any, info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The deterministic policy's intervention for a raw env observation (a window), as a Dict action."""
+        view = self.view
+        u = view.controls(self.policy_action(np.asarray(observation, dtype=np.float32)[-1]))
+        value = view._value.copy()
+        value[view._index] = u
+        return {"mask": view._mask.copy(), "value": value}
+
+    def state(self, folder: Path) -> dict[str, Any]:
+        """Nothing: an interrupted run restarts."""
+        return {}
+
+    def restore(self, state: Mapping[str, Any], folder: Path) -> None:
+        """Nothing to restore (see `state`)."""
+
+    def save(self, folder: Path) -> None:
+        """model.zip, obs_normalization.npz (running mean, var and count) and training.csv (one row per update)."""
+        import io
+
+        from dogym.experiments.io import atomic_write_bytes, atomic_write_text, csv_text
+
+        buffer = io.BytesIO()
+        self.model.save(buffer)
+        atomic_write_bytes(folder / "model.zip", buffer.getvalue())
+        if isinstance(self.vec_env, VecNormalize):
+            rms = self.vec_env.obs_rms
+            stats = io.BytesIO()
+            np.savez(stats, mean=rms.mean, var=rms.var, count=np.array(rms.count))
+            atomic_write_bytes(folder / "obs_normalization.npz", stats.getvalue())
+        if self.model.history:
+            atomic_write_text(folder / "training.csv", csv_text(self.model.history))
+
+    def load_saved(self, folder: Path) -> None:
+        """Load what `save` wrote."""
+        self.model.set_parameters(str(folder / "model.zip"), exact_match=True)
+        if isinstance(self.vec_env, VecNormalize):
+            with np.load(folder / "obs_normalization.npz") as stats:
+                rms = self.vec_env.obs_rms
+                rms.mean, rms.var, rms.count = stats["mean"], stats["var"], float(stats["count"])
+        self.vec_env.training = False
+
+    def summary(self) -> dict[str, Any]:
+        """Env steps, time, unsafe interventions over training, episodes, last J_C and multiplier; per update."""
+        model = self.model
+        lagrange = getattr(model, "lagrange", None)
+        last = model.history[-1] if model.history else {}
+        return {
+            "timesteps": int(model.num_timesteps),
+            "train_seconds": self.seconds,
+            "safe_rl": {
+                "unsafe_interventions": float(model.unsafe_steps),
+                "unsafe_fraction": float(model.unsafe_steps) / max(1, model.num_timesteps),
+                "episodes": len(model.episode_costs),
+                "episode_cost_last": last.get("episode_cost"),
+                "updates": len(model.history),
+                "lagrange_multiplier": None if lagrange is None else lagrange.value,
+            },
+            "history": model.history,
+        }
+
+
+def infer_region(visited: np.ndarray, points: np.ndarray, grid: int) -> tuple[np.ndarray, float]:
+    """The region inferred from a policy: which of `points` (unit-box coordinates [m, d]) fall in a grid cell the
+    policy visited (`visited`: its controls in unit-box coordinates [n, d]), and the visited cells' share of the
+    grid^d cells."""
+
+    def cells(x: np.ndarray) -> np.ndarray:
+        return np.clip(np.floor(np.asarray(x) * grid), 0, grid - 1).astype(np.int64)
+
+    visited_cells = {tuple(c) for c in cells(visited)}
+    inside = np.array([tuple(c) in visited_cells for c in cells(points)], dtype=bool)
+    return inside, len(visited_cells) / float(grid) ** visited.shape[1]
+
+
+class SafeRLFamily:
+    """The family protocol for PPO-Lagrangian and CPO (see `dogym.agents.registry.Family`)."""
+
+    name = "safe-rl"
+    budget_unit = "env steps"
+    default_budget = 200_000
+    metrics = {
+        "safe_rl/unsafe_interventions": False,
+        "region/region_size": True,
+        "truth/true_region_size": True,
+        "truth/precision": True,
+        "truth/recall": True,
+        "truth/inside": True,
+        "eval/episode_cost_mean": False,
+        "eval/reward_mean": True,
+        "safe_rl/lagrange_multiplier": False,
+    }
+    headline = ("safe_rl/unsafe_interventions", "region/region_size", "truth/true_region_size", "truth/precision",
+                "truth/recall", "truth/inside", "eval/episode_cost_mean")  # fmt: skip
+
+    def build(self, context: RunContext) -> SafeRLAgent:
+        """A fresh learner for the run."""
+        return SafeRLAgent(context)
+
+    def load(self, context: RunContext) -> SafeRLAgent:
+        """The run's final policy (model.zip and the observation statistics of its folder)."""
+        agent = SafeRLAgent(context)
+        agent.load_saved(context.run_dir)
+        return agent
+
+    def evaluate(self, agent: SafeRLAgent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]:
+        """`episodes` episodes of the deterministic final policy; the region inferred from its controls against the
+        env's true region at the last evaluation step (ground truth, evaluation only)."""
+        from dogym.agents.safe_region.family import region_scores
+        from dogym.causal.acquisition import box_points
+
+        if episodes < 1:
+            return {}
+        env = agent._make_env()
+        rewards, costs, controls = [], [], []
+        for episode in range(episodes):
+            obs, _ = env.reset(seed=seed + episode)
+            done, total_r, total_c = False, 0.0, 0.0
+            while not done:
+                obs, reward, terminated, truncated, info = env.step(agent.policy_action(obs))
+                total_r, total_c = total_r + reward, total_c + info["cost"]
+                controls.append(info["controls"])
+                done = terminated or truncated
+            rewards.append(total_r)
+            costs.append(total_c)
+        base = env.unwrapped
+        points = box_points(env.low, env.high, EVALUATION_POINTS.get(len(env.low), 2048))
+        estimate, size = infer_region(env.unit(np.array(controls)), env.unit(points), agent.options["region_grid"])
+        region = base.ground_truth(t=base.t)["region"]
+        truth = region.contains(points)
+        env.close()
+        steps = len(controls)
+        return {
+            "eval": {"episodes": episodes, "reward_mean": float(np.mean(rewards)),
+                     "episode_cost_mean": float(np.mean(costs)), "cost_rate": float(np.sum(costs)) / steps},
+            "region": {"region_size": size, "estimate_points": int(estimate.sum())},
+            "truth": {"true_region_size": region.size(), **region_scores(estimate, truth)},
+        }  # fmt: skip
+
+    def curves(self, context: RunContext) -> list[dict[str, Any]]:
+        """Per update: env steps, unsafe interventions so far, and the rollout's mean episode cost."""
+        metrics = json.loads((context.run_dir / "metrics.json").read_text(encoding="utf-8"))
+        base = {"agent": context.spec.name, "env": context.env_id, "seed": context.seed, "kind": "safe_rl"}
+        return [{**base, "timesteps": row["timesteps"], "unsafe": row["unsafe"], "episode_cost": row["episode_cost"]}
+                for row in metrics.get("history", [])]  # fmt: skip
+
+    def plot(self, rows: list[dict[str, Any]], out_dir: Path, title: str) -> list[Path]:
+        """Episode cost against unsafe interventions during training (Fig. 7's x axis) as safe_rl_cost.png."""
+        mine = [r for r in rows if r["kind"] == "safe_rl"]
+        if not mine:
+            return []
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for agent in sorted({r["agent"] for r in mine}):
+            for seed in sorted({r["seed"] for r in mine if r["agent"] == agent}):
+                run = [r for r in mine if r["agent"] == agent and r["seed"] == seed]
+                ax.plot([r["unsafe"] for r in run], [r["episode_cost"] for r in run], label=f"{agent} s{seed}")
+        ax.set_xlabel("unsafe interventions (training)")
+        ax.set_ylabel("episode cost")
+        ax.set_title(title)
+        ax.legend(fontsize=6)
+        path = out_dir / "safe_rl_cost.png"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        return [path]
+
+
+FAMILY = SafeRLFamily()

@@ -1,0 +1,221 @@
+"""PPO-Lagrangian and CPO (dogym.agents.rl.safe): the constraint binds on a tiny constrained env, CPO's step respects
+its trust region and linearised constraint, costs land in the right buffer slots, runs repeat under a seed, bad
+hyper-parameters fail clearly, and the agents run through train.py on a safe-region env."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from scipy.optimize import minimize
+from stable_baselines3 import PPO
+from threadpoolctl import threadpool_limits
+
+import dogym.envs  # noqa: F401
+from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
+from dogym.agents.rl.safe.cpo import CPO, conjugate_gradient, cpo_step
+from dogym.agents.rl.safe.family import infer_region, split_options
+from dogym.agents.rl.safe.ppo_lagrangian import Lagrange, PPOLagrangian
+from dogym.agents.rl.safe.view import ControlView
+from dogym.experiments.cli import main
+
+th.set_num_threads(1)
+threadpool_limits(1)
+
+EPISODE, LIMIT = 10, 1.0
+
+
+class Greedy(gym.Env):
+    """A one-step-per-action constrained env: reward a, cost max(a, 0) for a in [-1, 1], episodes of 10 steps, so
+    the unconstrained optimum (a = 1) costs 10 per episode and the limit 1 allows a mean positive action of 0.1."""
+
+    observation_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(1, np.float32), {"cost": 0.0}
+
+    def step(self, action):
+        a = float(np.clip(action[0], -1.0, 1.0))
+        self.t += 1
+        return np.zeros(1, np.float32), a, False, self.t >= EPISODE, {"cost": max(a, 0.0)}
+
+
+def episode_cost(model) -> float:
+    """The deterministic policy's cost over one episode."""
+    env = Greedy()
+    obs, _ = env.reset(seed=0)
+    total = 0.0
+    for _ in range(EPISODE):
+        action, _ = model.predict(obs, deterministic=True)
+        obs, _, _, _, info = env.step(action)
+        total += info["cost"]
+    return total
+
+
+FAST = {"n_steps": 100, "batch_size": 50, "n_epochs": 5, "learning_rate": 1e-3, "seed": 0}
+
+
+def test_the_lagrangian_keeps_the_cost_under_its_limit_and_plain_ppo_does_not():
+    lag = PPOLagrangian(Greedy(), cost_limit=LIMIT, lambda_lr=0.5, **FAST).learn(1500)
+    plain = PPO("MlpPolicy", Greedy(), **FAST, policy_kwargs={"net_arch": {"pi": [64, 64], "vf": [64, 64]},
+                                                              "activation_fn": th.nn.Tanh}).learn(800)  # fmt: skip
+    assert episode_cost(lag) <= LIMIT
+    assert np.mean([row["episode_cost"] for row in lag.history[-3:]]) <= LIMIT
+    assert lag.lagrange.value > 0.55  # the multiplier grew while the constraint was violated
+    assert episode_cost(plain) > 5 * LIMIT
+
+
+def test_the_multiplier_rises_above_the_limit_falls_below_it_and_stays_nonnegative():
+    lagrange = Lagrange(0.55, 0.035, cost_limit=25.0)
+    assert lagrange.update(40.0) > 0.55
+    high = lagrange.value
+    assert lagrange.update(0.0) < high
+    for _ in range(200):
+        lagrange.update(0.0)
+    assert lagrange.value == 0.0
+
+
+def test_costs_land_in_the_slot_of_their_step_and_are_all_counted():
+    model = PPOLagrangian(Greedy(), cost_limit=LIMIT, **FAST).learn(200)
+    buffer = model.rollout_buffer  # the last rollout (flattened in step order: one env)
+    expected = np.maximum(np.clip(buffer.actions[:, 0], -1.0, 1.0), 0.0)
+    ends = np.flatnonzero(np.r_[buffer.episode_starts[1:].reshape(-1), 1.0])  # truncated steps bootstrap V_C
+    keep = np.setdiff1d(np.arange(len(expected)), ends)
+    assert np.allclose(buffer.costs.reshape(-1)[keep], expected[keep], atol=1e-6)
+    assert model.unsafe_steps == pytest.approx(sum(model.episode_costs), abs=1e-6)
+
+
+def random_problem(seed: int, dim: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    root = rng.normal(size=(dim, dim))
+    return root @ root.T + 0.5 * np.eye(dim), rng.normal(size=dim), rng.normal(size=dim)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("c", [-0.5, -0.01, 0.02, 0.3])
+def test_the_cpo_step_stays_in_the_trust_region_and_keeps_the_linear_constraint(seed, c):
+    hessian, g, b = random_problem(seed)
+    delta = 0.01
+    x, y = np.linalg.solve(hessian, g), np.linalg.solve(hessian, b)
+    step, case = cpo_step(x, y, g @ x, g @ y, b @ y, c, delta)
+    kl = 0.5 * step @ hessian @ step
+    if case == 0:  # no feasible point in the trust region: the recovery step lowers the cost at the region's edge
+        assert kl == pytest.approx(delta, rel=1e-6) and b @ step < 0
+        assert c + b @ step > 0
+    else:
+        assert kl <= delta * (1 + 1e-6)
+        assert c + b @ step <= 1e-9 or case == 3  # case 3: the constraint cannot bind anywhere in the region
+        if case == 3:
+            assert c + b @ step <= 0 and kl == pytest.approx(delta, rel=1e-6)
+        best = minimize(lambda z: -g @ z, np.zeros_like(g), jac=lambda z: -g, method="SLSQP",
+                        constraints=[{"type": "ineq", "fun": lambda z: delta - 0.5 * z @ hessian @ z},
+                                     {"type": "ineq", "fun": lambda z: -(c + b @ z)}])  # fmt: skip
+        assert g @ step == pytest.approx(g @ best.x, rel=1e-3, abs=1e-6)  # the step solves the linearised problem
+
+
+def test_conjugate_gradient_solves_a_small_system():
+    hessian, g, _ = random_problem(0)
+    matrix = th.as_tensor(hessian, dtype=th.float64)
+    x = conjugate_gradient(lambda v: matrix @ v, th.as_tensor(g), 20)
+    assert np.allclose(x.numpy(), np.linalg.solve(hessian, g), atol=1e-6)
+
+
+def test_a_cpo_update_respects_the_trust_region():
+    model = CPO(Greedy(), cost_limit=LIMIT, n_steps=100, batch_size=50, n_epochs=2, seed=0).learn(300)
+    assert len(model.history) == 3
+    assert all(row["kl"] <= model.target_kl * (1 + 1e-4) for row in model.history)
+    assert any(row["accepted"] for row in model.history)
+
+
+def flat_parameters(model) -> np.ndarray:
+    return th.nn.utils.parameters_to_vector(model.policy.parameters()).detach().numpy().copy()
+
+
+@pytest.mark.parametrize("cls", [PPOLagrangian, CPO])
+def test_runs_repeat_under_a_seed(cls):
+    kwargs = {"n_steps": 50, "batch_size": 25, "n_epochs": 2, "cost_limit": LIMIT}
+    runs = [cls(Greedy(), seed=seed, **kwargs).learn(100) for seed in (3, 3, 4)]
+    assert np.array_equal(flat_parameters(runs[0]), flat_parameters(runs[1]))
+    assert runs[0].unsafe_steps == runs[1].unsafe_steps and runs[0].history == runs[1].history
+    assert not np.array_equal(flat_parameters(runs[0]), flat_parameters(runs[2]))
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "match"),
+    [
+        (PPOLagrangian, {"lagrangian_multiplier_init": -0.1}, "lagrangian_multiplier_init"),
+        (PPOLagrangian, {"lambda_lr": 0.0}, "lambda_lr"),
+        (PPOLagrangian, {"cost_limit": float("nan")}, "cost_limit"),
+        (PPOLagrangian, {"n_epochs": 0}, "n_epochs"),
+        (PPOLagrangian, {"normalize_advantage": True}, "normalize_advantage"),
+        (PPOLagrangian, {"cost_gamma": 1.5}, "cost_gamma"),
+        (CPO, {"target_kl": 0.0}, "target_kl"),
+        (CPO, {"cg_iters": 0}, "cg_iters"),
+        (CPO, {"critic_lr": -1.0}, "cost_lr"),
+        (CPO, {"batch_size": 1.5}, "batch_size"),
+    ],
+)  # fmt: skip
+def test_bad_hyperparameters_raise_clear_errors(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cls(Greedy(), **kwargs)
+
+
+def test_a_discrete_action_space_is_refused():
+    env = Greedy()
+    env.action_space = spaces.Discrete(2)
+    with pytest.raises(ValueError, match="Box action space"):
+        CPO(env, n_steps=10)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [({"episode_length": 0}, "episode_length"), ({"region_grid": "ten"}, "region_grid"),
+     ({"obs_normalize": "yes"}, "obs_normalize"), ({"policy_kwargs": {"activation_fn": "swish"}}, "activation_fn")],
+)  # fmt: skip
+def test_bad_run_options_raise_clear_errors(options, match):
+    with pytest.raises(ValueError, match=match):
+        split_options("cpo", options)
+
+
+def test_an_unknown_hyperparameter_or_reward_is_named(tmp_path):
+    spec = AGENTS["cpo"]
+    for extra, match in (({"not_an_option": 1}, "bad hyper-parameter"), ({"reward": "profit"}, "reward")):
+        hyper = {**resolve_hyperparams(spec, "dogym/EdgeSafeRegion-v0"), "n_steps": 10, **extra}
+        context = RunContext(spec, "dogym/EdgeSafeRegion-v0", {}, 0, hyper, tmp_path)
+        with pytest.raises(ValueError, match=match):
+            family(spec.family).build(context)
+
+
+def test_the_view_applies_u_on_the_control_box_and_rewards_minus_c_minus_m():
+    env = ControlView(gym.make("dogym/EdgeSafeRegion-v0"))
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (4,) and env.action_space.shape == (2,)
+    _, reward, _, _, info = env.step(np.array([-1.0, 0.5]))
+    assert np.allclose(info["controls"], [0.0, 0.75]) and reward == pytest.approx(-0.75)
+    assert info["cost"] in (0.0, 1.0)
+
+
+def test_the_inferred_region_is_the_union_of_visited_cells():
+    points = (np.stack(np.meshgrid(np.arange(10), np.arange(10), indexing="ij"), -1).reshape(-1, 2) + 0.5) / 10
+    inside, size = infer_region(np.array([[0.51, 0.52], [0.55, 0.58], [0.05, 0.95]]), points, 10)
+    assert size == pytest.approx(0.02) and inside.sum() == 2
+
+
+def test_train_py_reports_unsafe_interventions_and_region_metrics(tmp_path, capsys):
+    argv = ["train", "--agent", "ppo-lagrangian", "--env", "dogym/EdgeSafeRegion-v0", "--timesteps", "120",
+            "--hyperparams", "n_steps:60", "episode_length:20", "--log-folder", str(tmp_path),
+            "--eval-episodes", "1", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "safe_rl/unsafe_interventions" in out and "truth/precision" in out
+    metrics = json.loads((tmp_path / "ppo-lagrangian" / "dogym_EdgeSafeRegion-v0_seed0" / "metrics.json").read_text())
+    assert metrics["timesteps"] == 120 and 0 <= metrics["safe_rl"]["unsafe_interventions"] <= 120
+    assert metrics["truth"]["true_region_size"] == pytest.approx(0.4869, abs=0.003)
+    assert 0 < metrics["region"]["region_size"] <= 20 / 100
