@@ -219,3 +219,6 @@ def test_train_py_reports_unsafe_interventions_and_region_metrics(tmp_path, caps
     assert metrics["timesteps"] == 120 and 0 <= metrics["safe_rl"]["unsafe_interventions"] <= 120
     assert metrics["truth"]["true_region_size"] == pytest.approx(0.4869, abs=0.003)
     assert 0 < metrics["region"]["region_size"] <= 20 / 100
+    run_dir = tmp_path / "ppo-lagrangian" / "dogym_EdgeSafeRegion-v0_seed0"
+    assert main(["evaluate", "--run", str(run_dir), "--episodes", "1", "--quiet"]) == 0  # the saved policy reloads
+    assert "episode_cost" in capsys.readouterr().out

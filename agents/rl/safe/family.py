@@ -223,7 +223,7 @@ class SafeRLFamily:
         if episodes < 1:
             return {}
         env = agent._make_env()
-        rewards, costs, controls = [], [], []
+        rewards, costs, lengths, controls = [], [], [], []
         for episode in range(episodes):
             obs, _ = env.reset(seed=seed + episode)
             done, total_r, total_c = False, 0.0, 0.0
@@ -234,6 +234,7 @@ class SafeRLFamily:
                 done = terminated or truncated
             rewards.append(total_r)
             costs.append(total_c)
+            lengths.append(len(controls) - sum(lengths))
         base = env.unwrapped
         points = box_points(env.low, env.high, EVALUATION_POINTS.get(len(env.low), 2048))
         estimate, size = infer_region(env.unit(np.array(controls)), env.unit(points), agent.options["region_grid"])
@@ -242,8 +243,10 @@ class SafeRLFamily:
         env.close()
         steps = len(controls)
         return {
-            "eval": {"episodes": episodes, "reward_mean": float(np.mean(rewards)),
-                     "episode_cost_mean": float(np.mean(costs)), "cost_rate": float(np.sum(costs)) / steps},
+            "eval": {"policy": context.spec.name, "env": context.env_id, "seed": seed, "episodes": episodes,
+                     "reward_mean": float(np.mean(rewards)), "reward_std": float(np.std(rewards)),
+                     "steps_mean": float(np.mean(lengths)), "steps_std": float(np.std(lengths)), "episode_cost_mean": float(np.mean(costs)),
+                     "episode_cost_std": float(np.std(costs)), "cost_rate": float(np.sum(costs)) / steps},
             "region": {"region_size": size, "estimate_points": int(estimate.sum())},
             "truth": {"true_region_size": region.size(), **region_scores(estimate, truth)},
         }  # fmt: skip
