@@ -193,6 +193,17 @@ def test_an_unknown_hyperparameter_or_reward_is_named(tmp_path):
             family(spec.family).build(context)
 
 
+def test_a_run_with_two_envs_counts_the_steps_of_both(tmp_path):
+    spec = AGENTS["cpo"]
+    hyper = {**resolve_hyperparams(spec, "dogym/EdgeSafeRegion-v0"), "n_steps": 20, "episode_length": 10}
+    context = RunContext(spec, "dogym/EdgeSafeRegion-v0", {}, 0, hyper, tmp_path, n_envs=2)
+    agent = family(spec.family).build(context)
+    agent.learn(40)
+    summary = agent.summary()
+    assert summary["timesteps"] == 40 and summary["safe_rl"]["episodes"] == 4
+    assert summary["history"][0]["step_cost"] == pytest.approx(summary["history"][0]["unsafe"] / 40)
+
+
 def test_the_view_applies_u_on_the_control_box_and_rewards_minus_c_minus_m():
     env = ControlView(gym.make("dogym/EdgeSafeRegion-v0"))
     obs, _ = env.reset(seed=0)

@@ -209,9 +209,10 @@ class SafeOnPolicyMixin:
         if self._rollout_costs:
             self._episode_cost = float(np.mean(self._rollout_costs))
         episode_cost = getattr(self, "_episode_cost", 0.0)
+        before = self.history[-1]["unsafe"] if self.history else 0.0
         self.history.append({"timesteps": float(self.num_timesteps), "unsafe": self.unsafe_steps,
                              "episode_cost": episode_cost, "episodes": float(len(self.episode_costs)),
-                             "step_cost": float(buffer.costs.mean())})  # fmt: skip
+                             "step_cost": (self.unsafe_steps - before) / buffer.costs.size})  # fmt: skip
         self._rollout_costs = []
         self.logger.record("safe/episode_cost", episode_cost)
         self.logger.record("safe/unsafe_steps", self.unsafe_steps)

@@ -3,7 +3,8 @@
 
 A run trains the algorithm for the run's budget of env steps (one step = one intervention held over its window) on
 `ControlView` (Box action over U', reward -sum of normalised controls, cost = `info["cost"]`), with episodes of
-`episode_length` interventions and observation normalisation (SB3's VecNormalize; OmniSafe's obs_normalize).
+`episode_length` interventions, the run's `n_envs` env copies stepped in lockstep (budget = steps over all copies),
+and observation normalisation (SB3's VecNormalize; OmniSafe's obs_normalize).
 
 Metrics comparable with COL's:
 - `safe_rl/unsafe_interventions`: the sum of `info["cost"]` over every training step, i.e. the number of training
@@ -74,7 +75,7 @@ class SafeRLAgent:
         self.context = context
         name = context.spec.options["algorithm"]
         self.options, algo_kwargs = split_options(context.spec.name, context.hyperparams)
-        self.vec_env = DummyVecEnv([self._make_env])
+        self.vec_env = DummyVecEnv([self._make_env] * context.n_envs)
         if self.options["obs_normalize"]:
             self.vec_env = VecNormalize(self.vec_env, norm_obs=True, norm_reward=False)
         try:
