@@ -139,7 +139,12 @@ def test_microservice_calibration_matches_its_documentation():
 
 
 def test_config_defaults_overrides_and_positional_compatibility():
-    assert ToySCMEnv.default_config() == {"samples_per_step": 1, "horizon": 30, "noise_std": np.sqrt(0.05), "costs": "paper"}
+    assert ToySCMEnv.default_config() == {
+        "samples_per_step": 1,
+        "horizon": 30,
+        "noise_std": np.sqrt(0.05),
+        "costs": "paper",
+    }
     assert MicroserviceEnv.default_config() == {"scenario": 1, "samples_per_step": 1, "horizon": 30, "change_step": 11}
     env = MicroserviceEnv(2, change_step=1)
     assert (env.scenario, env.change_step, env.config["scenario"], env.config["change_step"]) == (2, 1, 2, 1)

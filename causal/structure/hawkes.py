@@ -252,9 +252,7 @@ class TopologicalHawkesModel:
         )
 
 
-def kernel_mass(
-    decay: float, birth: np.ndarray, start: np.ndarray, end: np.ndarray, kernel: str = "exp"
-) -> np.ndarray:
+def kernel_mass(decay: float, birth: np.ndarray, start: np.ndarray, end: np.ndarray, kernel: str = "exp") -> np.ndarray:
     """Integral of kappa(t - birth) over [start, end] (zero where end <= start), for the exponential kernel
     exp(-decay (t - birth)) or (`kernel="box"`) the box kernel 1 on [birth, birth + 1/decay)."""
     if kernel == "box":
@@ -288,9 +286,7 @@ def sample_delays(
     return start + offset
 
 
-def _box_window(
-    decay: float, birth: np.ndarray, start: np.ndarray, end: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _box_window(decay: float, birth: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """[start, end] clipped to the box kernel's support [birth, birth + 1/decay)."""
     return np.maximum(start, birth), np.minimum(end, birth + 1.0 / decay)
 
@@ -335,9 +331,7 @@ def draw_offspring(
     reps = counts[hit]
     parent = np.repeat(owner[hit], reps)
     pair = np.repeat(child_pair[cand[hit]], reps)
-    time = sample_delays(
-        rng, model.decay, parent_birth[parent], window_start[parent], window_end[parent], model.kernel
-    )
+    time = sample_delays(rng, model.decay, parent_birth[parent], window_start[parent], window_end[parent], model.kernel)
     return Offspring(parent, pair, time)
 
 
