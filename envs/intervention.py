@@ -133,7 +133,7 @@ class InterventionEnv(gym.Env):
             raise InvalidInterventionError(
                 f"mask and value must each have {n} entries ({self.controllable}), got {mask.shape} and {value.shape}"
             )
-        if mask.dtype.kind not in "biuf" or not np.all(np.isin(mask, (0, 1))):
+        if mask.dtype.kind not in "biuf" or not ((mask == 0) | (mask == 1)).all():
             raise InvalidInterventionError(f"mask entries must be 0 or 1, got {mask.tolist()}")
         if not np.all(np.isfinite(value)):
             raise InvalidInterventionError(f"value entries must be finite numbers, got {value.tolist()}")
