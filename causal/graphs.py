@@ -183,3 +183,65 @@ def backdoor_adjustment_set(
                 return list(subset)
     fallback = [n for n in graph.nodes if any(graph.has_edge(n, t) for t in x) and n not in set(x)]
     return fallback if satisfies_backdoor(graph, x, y, fallback) else None
+
+
+def unroll(
+    within: nx.DiGraph | Iterable[tuple[Hashable, Hashable]],
+    transition: nx.DiGraph | Iterable[tuple[Hashable, Hashable]],
+    horizon: int,
+    variables: Iterable[Hashable] | None = None,
+) -> nx.DiGraph:
+    """The time-unrolled DAG of a two-slice template, with `(variable, t)` nodes for t = 0..horizon-1.
+
+    within: edges u -> v inside every slice (u_t -> v_t); transition: edges u -> v from one slice to the next
+    (u_{t-1} -> v_t, t >= 1). Both may be DiGraphs or edge lists. Nodes follow slice order, then `variables` order
+    (default: the order in which the template names them). Raises `NotADAGError` if a slice has a cycle."""
+    if horizon < 1:
+        raise ValueError(f"horizon must be >= 1, got {horizon}")
+    within_edges = list(within.edges if isinstance(within, nx.DiGraph) else within)
+    transition_edges = list(transition.edges if isinstance(transition, nx.DiGraph) else transition)
+    names = list(variables) if variables is not None else []
+    for graph in (within, transition):
+        if isinstance(graph, nx.DiGraph):
+            names += list(graph.nodes)
+    names += [v for edge in within_edges + transition_edges for v in edge]
+    names = list(dict.fromkeys(names))
+    unrolled = nx.DiGraph()
+    unrolled.add_nodes_from((v, t) for t in range(horizon) for v in names)
+    for t in range(horizon):
+        unrolled.add_edges_from(((u, t), (v, t)) for u, v in within_edges)
+        if t > 0:
+            unrolled.add_edges_from(((u, t - 1), (v, t)) for u, v in transition_edges)
+    assert_dag(unrolled)
+    return unrolled
+
+
+def is_minimal_intervention_set(graph: nx.DiGraph, intervened: Iterable[Hashable], target: Hashable) -> bool:
+    """Whether `intervened` is a minimal intervention set for `target` (Lee and Bareinboim, "Structural Causal
+    Bandits: Where to Intervene?", Prop. 2, for a DAG without unobserved confounders): every intervened variable is
+    an ancestor of the target in the graph with the edges into the intervened variables removed, i.e. it has a
+    directed path to the target that avoids the other intervened variables."""
+    chosen = set(intervened)
+    if target in chosen:
+        return False
+    return chosen <= ancestors(mutilate(graph, chosen), target)
+
+
+def minimal_intervention_sets(
+    graph: nx.DiGraph, manipulative: Iterable[Hashable], target: Hashable, include_empty: bool = False
+) -> list[tuple[Hashable, ...]]:
+    """All minimal intervention sets (MIS) over the `manipulative` variables for `target` (Lee and Bareinboim,
+    "Structural Causal Bandits: Where to Intervene?"): by size, then in `manipulative` order; the empty set (the
+    passive observation) only with `include_empty`. Intervening on a non-MIS set is never better than on the MIS
+    it reduces to, so these are the sets worth exploring (Aglietti et al., "Dynamic Causal Bayesian
+    Optimization", Prop. 3.1: in a time-unrolled graph they are the same at every time step)."""
+    from itertools import combinations
+
+    candidates = list(dict.fromkeys(manipulative))
+    for node in (*candidates, target):
+        if node not in graph:
+            raise KeyError(f"{node!r} is not a node of the graph")
+    sets = []
+    for size in range(0 if include_empty else 1, len(candidates) + 1):
+        sets += [s for s in combinations(candidates, size) if is_minimal_intervention_set(graph, s, target)]
+    return sets

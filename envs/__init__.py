@@ -3,7 +3,8 @@
 Every env follows the env contract of `dogym.envs.core` (error classes, info keys, `ground_truth()`,
 `structural_view()`, `default_config()`). Episode limits: every id is registered with ``max_episode_steps=None``, so
 ``gymnasium.make`` adds no TimeLimit wrapper; each env truncates itself at the limit of its own config
-(``env.unwrapped.config["step_max"]`` for FaultAlarm, ``env.unwrapped.config["horizon"]`` for the intervention envs),
+(``env.unwrapped.config["step_max"]`` for FaultAlarm, ``env.unwrapped.config["horizon"]`` for the intervention and DCGO
+envs),
 so the limit can be changed with a keyword override (``gym.make(id, step_max=50)``) and never disagrees with the env.
 """
 
@@ -29,6 +30,12 @@ ENV_SPECS: dict[str, tuple[str, int | None, dict]] = {
     "dogym/EdgeSafeRegionNonStationary-v0": ("dogym.envs.safe_region.edge:EdgeSafeRegionEnv", None, {"scenario": 2}),
     "dogym/RANCpu-v0": ("dogym.envs.safe_region.ran:RANEnv", None, {"scenario": "cpu"}),
     "dogym/RANSteering-v0": ("dogym.envs.safe_region.ran:RANEnv", None, {"scenario": "steering"}),
+    "dogym/DCGO-STAT-v0": ("dogym.envs.dcgo.synthetic:STATEnv", None, {}),
+    "dogym/DCGO-NOISY-v0": ("dogym.envs.dcgo.synthetic:NOISYEnv", None, {}),
+    "dogym/DCGO-MISS-v0": ("dogym.envs.dcgo.synthetic:MISSEnv", None, {}),
+    "dogym/DCGO-MULTIV-v0": ("dogym.envs.dcgo.synthetic:MULTIVEnv", None, {}),
+    "dogym/DCGO-IND-v0": ("dogym.envs.dcgo.synthetic:INDEnv", None, {}),
+    "dogym/DCGO-NONSTAT-v0": ("dogym.envs.dcgo.synthetic:NONSTATEnv", None, {}),
 }
 
 

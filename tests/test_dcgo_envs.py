@@ -1,0 +1,305 @@
+"""DCGO envs (Aglietti et al., "Dynamic Causal Bayesian Optimization"): SCM equations against hand-computed values,
+the ground-truth optima of the dogym notes, explore-reverts / decide-advances, determinism, errors; the generic
+time-unrolled graph and minimal-intervention-set helpers."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import gymnasium as gym
+import networkx as nx
+import numpy as np
+import pytest
+
+import dogym.envs  # noqa: F401  (registers the envs)
+from dogym.causal.dynamic import DynamicSCM, TimeMechanism
+from dogym.causal.graphs import is_minimal_intervention_set, minimal_intervention_sets, unroll
+from dogym.envs.core import EnvConfigError, EnvInputError
+from dogym.envs.dcgo.base import EpisodeFinishedError, ExplorationRequiredError
+from dogym.envs.dcgo.synthetic import INDEnv, MISSEnv, MULTIVEnv, NOISYEnv, NONSTATEnv, STATEnv, stat_scm
+from dogym.envs.intervention import InvalidInterventionError
+
+DCGO_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("dogym/DCGO-"))
+
+
+def optimum_rows(env) -> list[tuple[tuple[str, ...], dict[str, float], float]]:
+    env.reset(seed=0)
+    return [(e["set"], e["value"], e["y"]) for e in env.ground_truth()["optimum"]]
+
+
+# ---------------------------------------------------------------------- graphs
+def test_unroll_builds_the_two_slice_template_over_time():
+    graph = unroll([("X", "Z"), ("Z", "Y")], [("X", "X"), ("Z", "Z"), ("Y", "Y")], 3)
+    assert list(graph.nodes)[:3] == [("X", 0), ("Z", 0), ("Y", 0)] and graph.number_of_nodes() == 9
+    assert graph.has_edge(("Z", 2), ("Y", 2)) and graph.has_edge(("Y", 1), ("Y", 2))
+    assert not graph.has_edge(("Y", 0), ("Y", 2)) and graph.number_of_edges() == 2 * 3 + 3 * 2
+    assert sorted(graph.edges) == sorted(stat_scm().graph(3).edges)  # the dynamic SCM's own graph agrees
+    with pytest.raises(ValueError, match="cycle"):
+        unroll([("A", "B"), ("B", "A")], [], 2)
+
+
+def test_minimal_intervention_sets_on_the_stat_and_multiv_graphs():
+    stat = unroll([("X", "Z"), ("Z", "Y")], [("X", "X"), ("Z", "Z"), ("Y", "Y")], 3)
+    at = [("X", 1), ("Z", 1)]
+    assert minimal_intervention_sets(stat, at, ("Y", 1)) == [(("X", 1),), (("Z", 1),)]
+    assert minimal_intervention_sets(stat, at, ("Y", 1), include_empty=True)[0] == ()
+    assert not is_minimal_intervention_set(stat, at, ("Y", 1))  # X acts only through Z
+    multiv = unroll([("W", "Z"), ("Z", "Y"), ("X", "Y")], [("X", "X"), ("Z", "Z"), ("Y", "Y")], 3)
+    sets = minimal_intervention_sets(multiv, [("X", 2), ("W", 2), ("Z", 2)], ("Y", 2))
+    names = [tuple(v for v, _ in s) for s in sets]
+    assert names == [("X",), ("W",), ("Z",), ("X", "W"), ("X", "Z")]  # the authors' five MULTIV sets
+    # the env's exploration sets are the non-empty MIS of its graph
+    env = MULTIVEnv()
+    mis = minimal_intervention_sets(env.structural_view().graph, [(v, 1) for v in env.manipulative], ("Y", 1))
+    assert {frozenset(v for v, _ in s) for s in mis} == {frozenset(s) for s in env.exploration_sets}
+
+
+# ---------------------------------------------------------------------- equations
+def test_stat_equations_match_hand_computed_values():
+    scm = stat_scm()
+    v0 = scm.slice_values(0)
+    assert v0["X"] == 0.0 and v0["Z"] == 1.0
+    assert v0["Y"] == pytest.approx(math.cos(1.0) - math.exp(-1.0 / 20.0))  # -0.41093
+    assert float(v0["Y"]) == pytest.approx(-0.4109271, abs=1e-7)
+    noisy = scm.slice_values(0, noise={"X": 0.5, "Z": -0.2, "Y": 0.1})
+    z = math.exp(-0.5) - 0.2
+    assert noisy["Z"] == pytest.approx(z) and noisy["Y"] == pytest.approx(math.cos(z) - math.exp(-z / 20) + 0.1)
+    past = {"X": 1.0, "Z": 2.0, "Y": -3.0}
+    v1 = scm.slice_values(1, past, {"X": 2.0})
+    z1 = math.exp(-2.0) + 2.0
+    assert v1["Z"] == pytest.approx(z1) and v1["Y"] == pytest.approx(math.cos(z1) - math.exp(-z1 / 20) - 3.0)
+    assert scm.slice_values(1, past)["X"] == 1.0  # X carries over noise-free
+    grid = scm.slice_values(1, past, {"Z": np.array([0.0, 1.0])})["Y"]  # vectorised
+    np.testing.assert_allclose(grid, [1.0 - 1.0 - 3.0, math.cos(1.0) - math.exp(-0.05) - 3.0])
+
+
+def test_a_dynamic_scm_rejects_a_lagged_parent_at_t0_and_missing_variables():
+    with pytest.raises(ValueError, match="lagged parent"):
+        DynamicSCM(["X"], [{"X": TimeMechanism((("X", 1),), sum)}])
+    with pytest.raises(ValueError, match="defines"):
+        DynamicSCM(["X", "Y"], [{"X": TimeMechanism((), sum)}])
+    with pytest.raises(ValueError, match="needs the past value"):
+        stat_scm().slice_values(1, None)
+
+
+# ---------------------------------------------------------------------- ground truth
+def test_stat_ground_truth_with_paper_domains_and_the_optimal_history():
+    rows = optimum_rows(STATEnv(optimal_history=True))
+    assert [r[0] for r in rows] == [("Z",), ("X",), ("X",)]
+    assert [round(r[2], 3) for r in rows] == [-2.171, -4.343, -6.515]
+    assert rows[0][1]["Z"] == pytest.approx(-3.232, abs=1e-3) and rows[1][1]["X"] == pytest.approx(3.485, abs=1e-3)
+    assert rows[2][1] == {"X": 5.0}
+    code = optimum_rows(STATEnv(optimal_history=True, domains="code"))
+    assert [(r[0], r[1]["Z"]) for r in code] == [(("Z",), -3.0)] * 3
+    np.testing.assert_allclose([r[2] for r in code], [-2.152, -4.304, -6.456], atol=1e-3)  # the notes' rounding
+
+
+def test_ind_multiv_nonstat_ground_truth_rows_of_the_notes():
+    ind = optimum_rows(INDEnv(optimal_history=True))
+    assert [r[0] for r in ind] == [("X", "Z")] * 3
+    assert [round(r[2], 3) for r in ind] == [-1.996, -3.993, -5.989]
+    assert (round(ind[0][1]["X"], 2), round(ind[0][1]["Z"], 3)) == (0.96, 1.061)
+    for sets in ("code", "paper"):  # the extra sets {W}, {X, W} of the authors' script do not change the optimum
+        multiv = optimum_rows(MULTIVEnv(optimal_history=True, exploration_sets=sets))
+        assert [r[0] for r in multiv] == [("X", "Z")] * 3
+        assert [round(r[2], 3) for r in multiv] == [-1.559, -0.714, -0.556]
+        assert [round(r[1]["Z"], 3) for r in multiv] == [1.313, 1.313, 1.061]
+    nonstat = optimum_rows(NONSTATEnv(optimal_history=True))
+    assert [r[0] for r in nonstat] == [("X",), ("Z",), ("Z",)]
+    assert [r[1] for r in nonstat][0] == {"X": -5.0} and round(nonstat[1][1]["Z"], 2) == 18.99
+    assert nonstat[2][1] == {"Z": -5.0}
+    assert [round(r[2], 2) for r in nonstat] == [1.0, -19.98, -4.01]
+
+
+def test_ind_multiv_nonstat_equations_match_hand_computed_values():
+    def bumps(x, z):
+        return -2 * math.exp(-((x - 1) ** 2) - (z - 1) ** 2) - math.exp(-((x + 1) ** 2) - z**2)
+
+    ind = INDEnv()._scm
+    past = {"X": 0.5, "Z": -1.0, "Y": 2.0}
+    v = ind.slice_values(1, past, noise={"X": 0.1})
+    assert v["X"] == pytest.approx(-0.4) and v["Z"] == 1.0 and v["Y"] == pytest.approx(bumps(-0.4, 1.0) + 2.0)
+    assert ind.slice_values(0)["Y"] == pytest.approx(bumps(0, 0))  # -2 e^-2 - e^-1 = -0.6386
+    multiv = MULTIVEnv()._scm
+    v0 = multiv.slice_values(0, do={"W": 1.0})
+    assert v0["Z"] == pytest.approx(math.sin(1.0)) and v0["Y"] == pytest.approx(
+        bumps(0, math.sin(1)) + math.cos(math.sin(1))
+    )
+    v1 = multiv.slice_values(1, past | {"W": 0.0}, do={"X": 1.0})
+    assert v1["Z"] == 1.0 and v1["Y"] == pytest.approx(bumps(1.0, 1.0) + math.cos(2.0) - 2.0)
+    nonstat = NONSTATEnv()._scm
+    v0 = nonstat.slice_values(0, do={"X": 2.0})
+    assert v0["Z"] == 2.0 and v0["Y"] == pytest.approx(math.sqrt(36 - 1) + 1)
+    v1 = nonstat.slice_values(1, {"X": 2.0, "Z": 2.0, "Y": 1.0}, do={"X": 3.0})
+    assert v1["Z"] == pytest.approx(-1.5 + 2.0) and v1["Y"] == pytest.approx(0.5 * math.cos(math.pi * 0.5) - 1.0)
+    guarded = nonstat.slice_values(1, {"X": 0.0, "Z": 2.0, "Y": 1.0}, do={"X": 3.0})  # X_0 = 0: no blow-up
+    assert guarded["Z"] == 2.0 and np.isfinite(guarded["Y"])
+    v2 = nonstat.slice_values(2, {"X": 1.0, "Z": 2.0, "Y": 3.0}, noise={"X": 0.5})
+    assert v2["Z"] == 3.5 and v2["Y"] == pytest.approx(3.5 - 3.0 - 2.0)
+    code = NONSTATEnv(last_step="code")._scm.slice_values(2, {"X": 1.0, "Z": 2.0, "Y": 3.0}, do={"Z": -1.0})
+    assert code["Y"] == pytest.approx(1.0 - 3.0 - 2.0)
+
+
+def test_noisy_and_miss_keep_stat_s_noise_free_optimum():
+    assert [round(r[2], 3) for r in optimum_rows(NOISYEnv(optimal_history=True))] == [-2.171, -4.343, -6.515]
+    miss = optimum_rows(MISSEnv(optimal_history=True))
+    assert len(miss) == 6 and [r[0] for r in miss[1:]] == [("X",)] * 5
+    assert [r[1]["X"] for r in miss[2:]] == [5.0] * 4
+    assert miss[5][2] == pytest.approx(-2.17 * 6, abs=0.05)
+
+
+def test_ground_truth_follows_the_agent_s_own_history():
+    env = STATEnv()
+    env.reset(seed=0)
+    env.decide({"X": 0.0})  # not the optimum: Z_0 = 1, Y_0 = -0.41
+    truth = env.ground_truth()
+    assert truth["optimum"][0]["y"] == pytest.approx(-2.1713, abs=1e-4)
+    assert truth["optimum"][1]["history"] == "agent" and truth["optimum"][2]["history"] == "optimal"
+    assert truth["optimum"][1]["past"] == env.history[0]["values"]
+    assert truth["optimum"][1]["y"] > -4.0  # worse than along the optimal history (-4.343)
+    y = truth["optimum"][1]["y"]
+    assert env.true_objective(1, truth["optimum"][1]["value"]) == pytest.approx(y)
+    assert env.explore(truth["optimum"][1]["value"]) == pytest.approx(y)  # the env agrees with its ground truth
+    assert env.ground_truth() is not truth and env.ground_truth()["optimum"][1]["y"] == y  # cached per history
+
+
+# ---------------------------------------------------------------------- protocol
+def test_exploration_reverts_and_a_decision_advances():
+    env = STATEnv()
+    env.reset(seed=0)
+    first = env.explore({"Z": -3.0})
+    for value in (-5.0, 0.0, 20.0):
+        env.explore({"Z": value})
+    assert env.t == 0 and env.history == []
+    assert env.explore({"Z": -3.0}) == first  # noise-free and unchanged
+    y0 = env.decide({"Z": -3.0})
+    assert y0 == first and env.t == 1 and env.history[0]["intervention"] == {"Z": -3.0}
+    assert env.history[0]["values"]["Z"] == -3.0 and env.history[0]["values"]["X"] == 0.0
+    passive = env.explore({})
+    assert passive == pytest.approx(math.cos(-2.0) - math.exp(2.0 / 20) + y0)  # X_1 = 0, Z_1 = exp(0) + Z_0 = -2
+    env.decide({})
+    env.decide({"X": 1.0})
+    assert env.t == env.T == 3
+    with pytest.raises(EpisodeFinishedError, match="episode is over"):
+        env.explore({"X": 0.0})
+
+
+def test_step_api_rewards_decisions_and_terminates_after_t_decisions():
+    env = gym.make("dogym/DCGO-STAT-v0")
+    _, info = env.reset(seed=3)
+    assert math.isnan(info["y"]) and info["time_step"] == 0
+    explore = {"mask": np.array([0, 1]), "value": np.array([0.0, -3.0]), "decide": 0}
+    obs, reward, terminated, _, info = env.step(explore)
+    assert reward == 0.0 and not terminated and info["intervention_cost"] == 1.0 and not info["decided"]
+    assert obs[1] == -3.0 and obs[2] == info["y"] and info["time_step"] == 0
+    for step in range(3):
+        obs, reward, terminated, _, info = env.step({**explore, "decide": 1})
+        assert reward == -info["y"] and info["decided"] and terminated == (step == 2)
+    with pytest.raises(EpisodeFinishedError):
+        env.step(explore)
+
+
+def test_observational_data_are_seeded_trajectories():
+    env = STATEnv()
+    with pytest.raises(EnvInputError, match="reset"):
+        env.observational_data()
+    env.reset(seed=5)
+    a = env.observational_data()
+    assert set(a) == {"X", "Z", "Y"} and a["Y"].shape == (10, 3) and np.isfinite(a["Y"]).all()
+    e_z = a["Z"][:, 1:] - a["Z"][:, :-1] - np.exp(-a["X"][:, 1:])  # whole trajectories: the Z noise is N(0, 1)
+    assert 0.4 < e_z.std() < 1.8 and abs(e_z.mean()) < 0.8
+    env.reset(seed=5)
+    np.testing.assert_array_equal(env.observational_data()["Y"], a["Y"])
+    env.reset(seed=6)
+    assert not np.array_equal(env.observational_data()["Y"], a["Y"])
+    miss = MISSEnv()
+    miss.reset(seed=0)
+    y = miss.observational_data()["Y"]
+    assert y.shape == (10, 6) and np.isfinite(y[:, :3]).all() and np.isnan(y[:, 3:]).all()
+    multiv = MULTIVEnv()
+    multiv.reset(seed=0)
+    assert multiv.observational_data()["W"].shape == (500, 3)
+    small = MULTIVEnv(n_observational=7)
+    small.reset(seed=0)
+    assert small.observational_data()["W"].shape == (7, 3)
+
+
+def test_noisy_outcomes_are_an_option_and_seeded():
+    env = STATEnv(noisy_outcomes=True)
+    env.reset(seed=1)
+    a = [env.explore({"X": 1.0}) for _ in range(3)]
+    assert len(set(a)) == 3
+    env.reset(seed=1)
+    assert [env.explore({"X": 1.0}) for _ in range(3)] == a
+    assert len({STATEnv().explore({"X": 1.0}) for _ in range(3)}) == 1
+
+
+def test_noisy_observational_noise_options():
+    paper, authors = NOISYEnv(), NOISYEnv(observational_noise="authors")
+    paper.reset(seed=0)
+    authors.reset(seed=0)
+    assert paper.observational_data()["X"][:, 0].mean() < 5 < authors.observational_data()["X"][:, 0].mean()
+
+
+# ---------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    ("intervention", "message"),
+    [
+        ({"X": 6.0}, "outside the operating region"),
+        ({"Z": -5.5}, "outside the operating region"),
+        ({"Y": 0.0}, "not a controllable variable"),
+        ({"Q": 0.0}, "not a controllable variable"),
+        ({"X": float("nan")}, "NaN"),
+        ({"X": "a"}, "must be a number"),
+        ([("X", 1.0)], "mapping"),
+    ],
+)
+def test_bad_interventions_raise_clear_errors(intervention, message):
+    env = STATEnv()
+    env.reset(seed=0)
+    for method in (env.explore, env.decide):
+        with pytest.raises(InvalidInterventionError, match=message) as err:
+            method(intervention)
+        assert isinstance(err.value, EnvInputError) and "\n" not in str(err.value)
+    assert env.t == 0
+
+
+def test_decision_before_exploration_when_required():
+    env = STATEnv(require_exploration=True)
+    env.reset(seed=0)
+    with pytest.raises(ExplorationRequiredError, match="before any explorative"):
+        env.decide({"X": 1.0})
+    env.explore({"X": 1.0})
+    env.decide({"X": 1.0})
+    with pytest.raises(ExplorationRequiredError):
+        env.decide({"X": 1.0})  # again at t = 1
+
+
+def test_bad_options_raise_config_errors():
+    for kwargs in ({"domains": "wide"}, {"noisy_outcomes": 1}, {"grid_points": 1}, {"n_observational": -1}):
+        with pytest.raises(EnvConfigError):
+            STATEnv(**kwargs)
+    with pytest.raises(EnvConfigError):
+        MULTIVEnv(exploration_sets="all")
+
+
+@pytest.mark.parametrize("env_id", DCGO_IDS)
+def test_every_dcgo_env_is_deterministic_and_picklable(env_id):
+    def run(env):
+        env.reset(seed=11)
+        ys = []
+        for _ in range(env.T):
+            ys.append(env.explore({v: env.domains[v][0] for v in env.exploration_sets[0]}))
+            ys.append(env.decide({v: env.domains[v][1] for v in env.exploration_sets[-1]}))
+        return ys, env.observational_data()
+
+    env = gym.make(env_id).unwrapped
+    ys, data = run(env)
+    assert np.isfinite(ys).all()
+    clone = pickle.loads(pickle.dumps(env))
+    ys2, data2 = run(clone)
+    assert ys == ys2 and all(np.array_equal(data[k], data2[k], equal_nan=True) for k in data)
+    view = env.structural_view()
+    assert isinstance(view.graph, nx.DiGraph) and view.target == env.target
+    assert all((v, 0) in view.graph for v in env.variables)
