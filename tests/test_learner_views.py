@@ -14,7 +14,8 @@ from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparam
 #: Attributes that hold the ground truth or the mechanisms of an env (evaluation only).
 FORBIDDEN = frozenset({"ground_truth", "true_graph", "true_scm", "scm_at", "model", "dynamics", "type_rank", "config",
                        "_phases", "_scm", "transient_pairs", "root_candidates",
-                       "true_region", "_truths", "_scms", "_scm_of_time", "_probability"})  # fmt: skip
+                       "true_region", "_truths", "_scms", "_scm_of_time", "_probability",
+                       "true_objective", "_sys", "_optimum", "_optimal_path", "_agent_path"})  # fmt: skip
 
 
 class GroundTruthTouched(AssertionError):
