@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import numpy as np
 from scipy.stats import norm
 
-from dogym.causal.gp import GaussianProcess, StationaryKernel, fit_hyperparameters
+from dogym.causal.gp import AdditiveKernel, GaussianProcess, StationaryKernel, fit_hyperparameters
 from dogym.causal.graphs import backdoor_adjustment_set, causal_order, mutilate
 from dogym.causal.specification import Specification
 
@@ -57,7 +58,9 @@ class GPSCM:
     parents: child -> its parents (in input order); only these children get a GP. exogenous: distributions (objects
     with `sample(rng, n)`, e.g. `dogym.causal.scm.Frozen`) used for root variables instead of the observational
     rows. kernel: "matern52" or "rbf" with one length scale per input (fitted by marginal likelihood on at most
-    `max_points` rows; the GP conditions on at most `max_condition` rows).
+    `max_points` rows; the GP conditions on at most `max_condition` rows). groups: child -> its parents split into
+    groups; that child's kernel is a sum of one kernel per group (an additive mechanism f(a) + g(b)). fit_options:
+    keyword arguments of `fit_hyperparameters` (e.g. n_restarts, gradient="analytic" for RBF kernels).
     """
 
     def __init__(
@@ -68,8 +71,16 @@ class GPSCM:
         max_points: int = 200,
         max_condition: int = 500,
         seed: int = 0,
+        groups: Mapping[Hashable, Sequence[Sequence[Hashable]]] | None = None,
+        fit_options: Mapping[str, Any] | None = None,
     ):
         self.parents = {child: tuple(pars) for child, pars in parents.items()}
+        self.fit_options = dict(fit_options or {})
+        self.groups = {child: tuple(tuple(g) for g in gs) for child, gs in (groups or {}).items()}
+        for child, gs in self.groups.items():
+            flat = [p for g in gs for p in g]
+            if child not in self.parents or sorted(map(str, flat)) != sorted(map(str, self.parents[child])):
+                raise ValueError(f"the kernel groups of {child!r} must split its parents {self.parents.get(child)}")
         if not self.parents or any(not pars for pars in self.parents.values()):
             raise ValueError("a GP-SCM needs at least one mechanism, each with at least one parent")
         self.graph = nx.DiGraph()
@@ -121,13 +132,21 @@ class GPSCM:
             x_mean, x_std = x.mean(0), _positive(x.std(0))
             y_mean, y_std = float(y.mean()), float(_positive(np.array([y.std()]))[0])
             xs, ys = (x - x_mean) / x_std, (y - y_mean) / y_std
-            gp = GaussianProcess(StationaryKernel(self.kernel, (1.0,) * len(pars), 1.0), noise_var=0.1)
+            gp = GaussianProcess(self._kernel_of(child), noise_var=0.1)
             pick = rng.permutation(n)
-            fit_hyperparameters(gp, xs[pick[: self.max_points]], ys[pick[: self.max_points]], seed=self.seed,
-                                noise_bounds=(1e-6, 10.0))  # fmt: skip
+            fit_hyperparameters(gp, xs[pick[: self.max_points]], ys[pick[: self.max_points]],
+                                **{"seed": self.seed, "noise_bounds": (1e-6, 10.0), **self.fit_options})  # fmt: skip
             gp.fit(xs[pick[: self.max_condition]], ys[pick[: self.max_condition]])
             self.mechanisms[child] = _FittedMechanism(gp, x_mean, x_std, y_mean, y_std)
         return self
+
+    def _kernel_of(self, child: Hashable) -> StationaryKernel | AdditiveKernel:
+        """A unit kernel on the child's parents: one length scale per input, summed over its groups if any."""
+        pars = self.parents[child]
+        if child not in self.groups:
+            return StationaryKernel(self.kernel, (1.0,) * len(pars), 1.0)
+        parts = tuple(StationaryKernel(self.kernel, (1.0,) * len(g), 1.0) for g in self.groups[child])
+        return AdditiveKernel(parts, tuple(tuple(pars.index(p) for p in g) for g in self.groups[child]))
 
     # ------------------------------------------------------------------ propagation
     def sample(
@@ -139,13 +158,15 @@ class GPSCM:
         context: Mapping[str, float] | None = None,
         shifts: Mapping[str, float] | None = None,
         cache: dict[str, tuple[np.ndarray, np.ndarray, float]] | None = None,
+        noise: bool = True,
     ) -> dict[str, np.ndarray]:
         """Values of `outcomes` (and their needed ancestors) under do(...): [m, n_rows] per variable, for m
         interventions (`do` values are scalars or [m] arrays, one per intervention) and n_rows draws of the roots
         and noise each (the same draws for every intervention: common random numbers). `context` fixes variables at
         known values; `shifts` moves a mechanism's output by that many posterior standard deviations. `cache` (a dict
         kept between calls with the same do, context and rng seed) reuses the GP predictions of mechanisms whose
-        inputs no other mechanism's shift changes."""
+        inputs no other mechanism's shift changes. `noise=False` leaves out the mechanisms' observation noise (the
+        noise-free plug-in outcome of each draw)."""
         if not self.mechanisms:
             raise RuntimeError("fit the GP-SCM on observational data first")
         context, shifts = dict(context or {}), dict(shifts or {})
@@ -178,7 +199,7 @@ class GPSCM:
                     if cache is not None and pure:
                         cache[name] = (mean, sd, noise_sd)
                 out = mean + shifts.get(name, 0.0) * sd
-                values[name] = out.reshape(m, n_rows) + noise_sd * rng.standard_normal(n_rows)
+                values[name] = out.reshape(m, n_rows) + (noise_sd * rng.standard_normal(n_rows) if noise else 0.0)
         return values
 
     def spec_effect(

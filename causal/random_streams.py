@@ -18,6 +18,7 @@ STREAMS: tuple[str, ...] = (
     "causal_mask",  # the epsilon-causal coin of the causal action mask
     "passive_log",  # the propagation of a passive (observational) alarm log
     "initial_graph",  # a random initial causal graph
+    "anchors",  # seeded uniform anchor points of an acquisition (the DCGO agents)
 )
 
 
