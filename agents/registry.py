@@ -94,6 +94,7 @@ FAMILIES: dict[str, Family | str] = {
     "identification": "dogym.agents.identification.family:FAMILY",
     "safe-region": "dogym.agents.safe_region.family:FAMILY",
     "safe-rl": "dogym.agents.rl.safe.family:FAMILY",
+    "dcgo": "dogym.agents.dcgo.family:FAMILY",
 }
 #: agent name -> specification, for every registered agent.
 AGENTS: dict[str, AgentSpec] = {}
@@ -162,12 +163,13 @@ def resolve_hyperparams(spec: AgentSpec, env_id: str, overrides: Mapping[str, An
 
 
 def _register_builtin_agents() -> None:
+    from dogym.agents.dcgo.specs import SPECS as DCGO
     from dogym.agents.identification.specs import SPECS as IDENTIFICATION
     from dogym.agents.rl.safe.specs import SPECS as SAFE_RL
     from dogym.agents.rl.specs import SPECS as RL
     from dogym.agents.safe_region.specs import SPECS as SAFE_REGION
 
-    for spec in (*RL, *IDENTIFICATION, *SAFE_REGION, *SAFE_RL):
+    for spec in (*RL, *IDENTIFICATION, *SAFE_REGION, *SAFE_RL, *DCGO):
         register_agent(spec)
 
 

@@ -1,0 +1,188 @@
+"""The DCGO family (Aglietti, Dhir, Gonzalez and Damoulas, "Dynamic Causal Bayesian Optimization"): DCBO, CBO, ABO,
+BO and the random-intervention baseline on a DCGO env. A run is one replicate (`loop.run_replicate`) with the run's
+budget as H, the trials per time step (DCBO, CBO and the random baseline observe at trial 0 and make H - 1
+interventions; ABO and BO make H).
+
+A run folder gets `replicate.json` (curves, trials, decisions). Evaluation reads the env's ground truth (evaluation
+only: the optimum per t given the run's own decisions) and reports the gap (eq. 4, per-replicate form), the % of time
+steps whose decision set is the optimal one, the regret of the best value found and of the decision, and writes
+`convergence.png` (Fig. 6 row 3 style). The authors' form of the gap needs several methods and replicates:
+`gap.gap_table`. Runs take about a second, so an interrupted run restarts from scratch; being seeded, it repeats
+exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from dogym.agents.dcgo.gap import gap_scores
+from dogym.agents.dcgo.loop import ReplicateResult, run_replicate
+from dogym.agents.dcgo.plots import plot_convergence
+from dogym.agents.registry import RunContext
+
+
+class DCGOAgent:
+    """One run of one DCGO method (the spec's `method` option) with the run's hyper-parameters."""
+
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        self.method = str(context.spec.options["method"])
+        self.options = dict(context.hyperparams)
+        self.env = gym.make(context.env_id, **context.env_kwargs)
+        self.result: ReplicateResult | None = None
+        self.seconds = 0.0
+
+    def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool:
+        """One replicate with H = `budget` trials per time step (runs are short: no checkpoints)."""
+        start = time.perf_counter()
+        self.result = run_replicate(self.env.unwrapped, self.method, int(budget), self.context.seed, **self.options)
+        self.seconds = time.perf_counter() - start
+        return True
+
+    def act(self, observation: Any, info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The run's decision at time step info["time_step"] (default 0) as a Dict action with decide = 1."""
+        result = self._result()
+        t = int(info.get("time_step", 0))
+        if not 0 <= t < result.T:
+            raise ValueError(f"time step {t} is outside the run's 0..{result.T - 1}")
+        base = self.env.unwrapped
+        mask = np.array([v in result.decision_values[t] for v in base.manipulative], dtype=np.int8)
+        value = np.array([result.decision_values[t].get(v, base.domains[v][0]) for v in base.manipulative])
+        return {"mask": mask, "value": value, "decide": 1}
+
+    def state(self, folder: Path) -> dict[str, Any]:
+        """Nothing: an interrupted run restarts."""
+        return {}
+
+    def restore(self, state: Mapping[str, Any], folder: Path) -> None:
+        """Nothing to restore (see `state`)."""
+
+    def save(self, folder: Path) -> None:
+        """replicate.json."""
+        from dogym.experiments.io import atomic_write_json
+
+        atomic_write_json(folder / "replicate.json", self._result().to_dict())
+
+    def summary(self) -> dict[str, Any]:
+        """Budget used, cost, interventions and the replicate's record."""
+        result = self._result()
+        interventions = sum(1 for trial in result.trials if trial.set)
+        return {
+            "timesteps": result.H,  # the family's budget unit: trials per time step
+            "train_seconds": self.seconds,
+            "dcgo": {
+                "cumulative_cost": float(result.cumulative_cost()[-1, -1]),
+                "interventions": interventions,
+                "final_best_mean": float(result.best_so_far[:, -1].mean()),
+            },  # fmt: skip
+            "result": result.to_dict(),
+        }
+
+    def _result(self) -> ReplicateResult:
+        if self.result is None:
+            raise RuntimeError(f"{self.method} has not run yet: call learn() first")
+        return self.result
+
+
+def score_run(result: ReplicateResult, truth: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's scores against the env's ground truth (`ground_truth()` after the run: the optimum per t given the
+    run's own decisions)."""
+    y_star = np.asarray(truth["y_star"], dtype=np.float64)
+    sets = [tuple(entry["set"]) for entry in truth["optimum"]]
+    curves = result.best_so_far[None]
+    hits = [frozenset(d) == frozenset(s) for d, s in zip(result.decision_sets, sets, strict=True)]
+    return {
+        "gap": float(gap_scores(curves, y_star[None], curves[..., 0], mode="replicate").mean()),
+        "optimal_set": 100.0 * float(np.mean(hits)),
+        "regret": float(np.mean(result.best_so_far[:, -1] - y_star)),
+        "decision_regret": float(np.mean(np.asarray(result.decision_y) - y_star)),
+    }
+
+
+class DCGOFamily:
+    """The family protocol for the DCGO agents (see `dogym.agents.registry.Family`)."""
+
+    name = "dcgo"
+    budget_unit = "trials per time step (H)"
+    default_budget = 30
+    metrics = {
+        "truth/gap": True,
+        "truth/optimal_set": True,
+        "truth/regret": False,
+        "truth/decision_regret": False,
+        "dcgo/cumulative_cost": False,
+        "dcgo/interventions": True,
+    }
+    headline = ("truth/gap", "truth/optimal_set", "truth/regret", "dcgo/cumulative_cost")
+
+    def build(self, context: RunContext) -> DCGOAgent:
+        """A fresh agent for the run."""
+        return DCGOAgent(context)
+
+    def load(self, context: RunContext) -> DCGOAgent:
+        """A finished run's agent, from its replicate.json."""
+        path = context.run_dir / "replicate.json"
+        if not path.exists():
+            raise ValueError(f"{context.run_dir} has no replicate.json: the run has not finished")
+        agent = DCGOAgent(context)
+        agent.result = ReplicateResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        return agent
+
+    def evaluate(self, agent: DCGOAgent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]:
+        """Scores against the env's ground truth (evaluation only) and convergence.png."""
+        result = agent._result()
+        env = agent.env.unwrapped
+        if env.t != result.T:  # a loaded run: replay its decisions to condition the truth on them
+            env.reset(seed=result.seed if agent.options.get("data_seed") is None else agent.options["data_seed"])
+            for value in result.decision_values:
+                env.decide(value)
+        truth = env.ground_truth()
+        context.run_dir.mkdir(parents=True, exist_ok=True)
+        plot_convergence({context.spec.name: result.best_so_far[None]}, truth["y_star"],
+                         context.run_dir / "convergence.png", f"{context.spec.name} on {context.env_id}")  # fmt: skip
+        return {
+            "truth": score_run(result, truth),
+            "y_star": np.asarray(truth["y_star"], dtype=float).tolist(),
+            "optimal_sets": [list(entry["set"]) for entry in truth["optimum"]],
+        }
+
+    def curves(self, context: RunContext) -> list[dict[str, Any]]:
+        """Best-so-far value per (t, trial), with y*_t."""
+        metrics = json.loads((context.run_dir / "metrics.json").read_text(encoding="utf-8"))
+        base = {"agent": context.spec.name, "env": context.env_id, "seed": context.seed, "kind": "dcgo"}
+        curve = np.asarray(metrics["result"]["best_so_far"], dtype=float)
+        return [{**base, "t": t, "trial": h, "best_so_far": float(curve[t, h]), "y_star": metrics["y_star"][t]}
+                for t in range(curve.shape[0]) for h in range(curve.shape[1])]  # fmt: skip
+
+    def plot(self, rows: list[dict[str, Any]], out_dir: Path, title: str) -> list[Path]:
+        """convergence[_<env>].png per env: mean best-so-far per agent against trials, one panel per t."""
+        mine = [r for r in rows if r["kind"] == "dcgo"]
+        envs = list(dict.fromkeys(r["env"] for r in mine))
+        paths = []
+        for env in envs:
+            here = [r for r in mine if r["env"] == env]
+            n_t = 1 + max(r["t"] for r in here)
+            n_h = 1 + max(r["trial"] for r in here)
+            curves, y_star = {}, np.zeros(n_t)
+            for agent in dict.fromkeys(r["agent"] for r in here):
+                seeds = sorted({r["seed"] for r in here if r["agent"] == agent})
+                c = np.full((len(seeds), n_t, n_h), np.nan)
+                for r in here:
+                    if r["agent"] == agent:
+                        c[seeds.index(r["seed"]), r["t"], r["trial"]] = r["best_so_far"]
+                curves[agent] = c
+            for t in range(n_t):
+                y_star[t] = np.mean([r["y_star"] for r in here if r["t"] == t])
+            name = "convergence.png" if len(envs) == 1 else f"convergence_{env.replace('/', '_')}.png"
+            paths.append(plot_convergence(curves, y_star, out_dir / name, f"{title} {env}".strip()))
+        return paths
+
+
+FAMILY = DCGOFamily()

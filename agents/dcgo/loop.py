@@ -1,0 +1,298 @@
+"""One loop for DCBO, CBO, ABO, BO and the random-intervention baseline on a DCGO env.
+
+After Aglietti, Dhir, Gonzalez and Damoulas, "Dynamic Causal Bayesian Optimization" (section 3.3 and the authors'
+code conventions). At every time step t = 0..T-1:
+
+1. priors: DCBO and CBO build one causal GP per exploration set X_s in M: prior mean m_{s,t}(x) and kernel
+   variance * k_RBF(x, x') + sigma_{s,t}(x) sigma_{s,t}(x') from the GP-SCM fitted on D^O (`priors`); DCBO's prior
+   conditions on the realised past (the dynamic shift f_Y^Y(y*_{t-1})), CBO's is static. BO fits a zero-mean RBF GP
+   on the full set with the current step's data only; ABO a zero-mean isotropic RBF GP on (x, t) with every
+   interventional point of steps 0..t. All GPs: noise variance 1e-5 fixed, Gamma(2, 0.5) prior on the kernel
+   variance, MAP refit after each new point, the authors' safeguards (`dogym.causal.gp.fit_map_rbf`).
+2. trials, H per t. **Trial counting**: DCBO, CBO (and the random baseline) spend trial 0 observing the system
+   (`env.explore({})`, cost 0; its value starts the incumbent y*_t) and make H - 1 interventions; BO and ABO make H
+   interventions. Each intervention maximises causal EI / cost (`expected_improvement`; before a set has data, the
+   "manual" EI with the prior mean and variance 1 + sigma^2) over the anchor points of every set (100 per 1-D set,
+   10 per dimension for larger sets, a grid including the bounds by default, or seeded uniform points) and is
+   explored on the reverting system. BO and ABO with no incumbent yet at t (their first trial) explore a random
+   anchor (ABO: the incumbent is its posterior mean's minimum when it has data from earlier steps).
+3. decision: the best observed (set, value) among the interventions of t, applied with `env.decide` (not charged to
+   the budget); with no intervention at t (H = 1 for DCBO/CBO), the point of lowest prior mean over all sets.
+
+The random baseline (no learning) observes at trial 0 like DCBO and makes H - 1 interventions on a uniformly random
+set of M at a uniformly random anchor, then decides on the best observed one: equal trials and equal expected cost.
+
+`run_replicate` never reads the env's ground truth: only the structural view, D^O, the exploration sets, domains,
+costs and the outcomes of its own interventions (the family's evaluation and `gap` score the results).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from dogym.agents.dcgo.priors import CausalPrior, causal_priors, observational_model
+from dogym.causal.acquisition import anchor_points, expected_improvement, manual_causal_ei
+from dogym.causal.gp import GaussianProcess, causal_rbf, fit_map_rbf, rbf
+from dogym.causal.random_streams import named_rng
+
+#: The methods of the loop; the first two observe at trial 0 (and so does the random baseline).
+METHODS = ("dcbo", "cbo", "abo", "bo", "random")
+OBSERVING = frozenset({"dcbo", "cbo", "random"})
+
+SetKey = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    """Options of the loop (agents/hyperparams/{dcbo,cbo,abo,bo}.yml hold the defaults per env).
+
+    anchors: "grid" or "uniform"; n_anchors (1-D sets) and per_dim (10^d for d >= 2); noise_var, lengthscale and
+    variance (initial values), variance_prior (Gamma shape, rate; None for maximum likelihood), safeguards: the
+    interventional GPs. prior ("plugin" or "mc"), prior_draws, prior_rows, obs_kernel, obs_max_points, obs_seed: the
+    observational GP-SCM (`dogym.causal.dynamic_effects`). data_seed: the seed of D^O passed to `env.reset` (default:
+    the replicate's seed).
+    """
+
+    anchors: str = "grid"
+    n_anchors: int = 100
+    per_dim: int = 10
+    noise_var: float = 1e-5
+    lengthscale: float = 1.0
+    variance: float = 1.0
+    variance_prior: tuple[float, float] | None = (2.0, 0.5)
+    safeguards: bool = True
+    prior: str = "plugin"
+    prior_draws: int = 16
+    prior_rows: int = 32
+    obs_kernel: str = "rbf"
+    obs_max_points: int = 200
+    obs_seed: int = 0
+    data_seed: int | None = None
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any]) -> LoopOptions:
+        """Options from a mapping; ValueError naming unknown keys."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(f"unknown DCGO loop option(s) {unknown}; known: {sorted(known)}")
+        values = dict(options)
+        if values.get("variance_prior") is not None:
+            values["variance_prior"] = tuple(float(v) for v in values["variance_prior"])
+        return cls(**values)
+
+
+@dataclass
+class Trial:
+    """One trial: time step, index within t (0 = DCBO/CBO's observation), the intervened set (() = observation),
+    the values, the outcome and the cost."""
+
+    t: int
+    index: int
+    set: SetKey
+    value: dict[str, float]
+    y: float
+    cost: float
+
+
+@dataclass
+class ReplicateResult:
+    """One replicate of one method: per-t best-so-far curves [T, H], every trial, the decisions and their realised
+    outcomes, and the wall time."""
+
+    method: str
+    H: int
+    seed: int
+    T: int
+    best_so_far: np.ndarray
+    trials: list[Trial] = field(default_factory=list)
+    decision_sets: list[SetKey] = field(default_factory=list)
+    decision_values: list[dict[str, float]] = field(default_factory=list)
+    decision_y: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def trial_costs(self) -> np.ndarray:
+        """[T, H] cost of each trial (0 for an observation)."""
+        out = np.zeros((self.T, self.H))
+        for trial in self.trials:
+            out[trial.t, trial.index] = trial.cost
+        return out
+
+    def cumulative_cost(self) -> np.ndarray:
+        """[T, H] cumulative intervention cost over all trials so far (running across time steps)."""
+        return np.cumsum(self.trial_costs().reshape(-1)).reshape(self.T, self.H)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (`from_dict` reads it back)."""
+        out = asdict(self)
+        out["best_so_far"] = self.best_so_far.tolist()
+        out["decision_sets"] = [list(s) for s in self.decision_sets]
+        for trial in out["trials"]:
+            trial["set"] = list(trial["set"])
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReplicateResult:
+        """The inverse of `to_dict`."""
+        values = dict(data)
+        values["best_so_far"] = np.asarray(values["best_so_far"], dtype=np.float64)
+        values["trials"] = [Trial(**{**t, "set": tuple(t["set"])}) for t in values["trials"]]
+        values["decision_sets"] = [tuple(s) for s in values["decision_sets"]]
+        return cls(**values)
+
+
+class _SetModel:
+    """The interventional GP of one exploration set at one time step, with its data."""
+
+    def __init__(self, key: SetKey, anchors: np.ndarray, prior: CausalPrior | None, options: LoopOptions) -> None:
+        self.key, self.anchors, self.prior = key, anchors, prior
+        kernel = rbf(options.lengthscale, options.variance)
+        if prior is not None:
+            kernel = causal_rbf(prior.std, options.lengthscale, options.variance)
+        self.gp = GaussianProcess(kernel, options.noise_var, prior.mean if prior is not None else None)
+        self.x: list[np.ndarray] = []
+        self.y: list[float] = []
+
+    def add(self, x: np.ndarray, y: float, options: LoopOptions) -> None:
+        self.x.append(np.asarray(x, dtype=np.float64))
+        self.y.append(float(y))
+        fit_map_rbf(self.gp, np.stack(self.x), np.array(self.y), options.variance_prior,
+                    safeguards=options.safeguards)  # fmt: skip
+
+    def acquisition(self, incumbent: float, cost: float) -> np.ndarray:
+        """Causal EI / cost at the anchors (the manual EI before any data)."""
+        if not self.y and self.prior is not None:
+            return manual_causal_ei(self.prior.mean(self.anchors), self.prior.std(self.anchors) ** 2, incumbent, cost)
+        mean, var = self.gp.predict(self.anchors)
+        return expected_improvement(mean, np.sqrt(var), incumbent, cost)
+
+    def prior_mean(self) -> np.ndarray:
+        """The prior mean at the anchors (zeros without a causal prior)."""
+        return self.prior.mean(self.anchors) if self.prior is not None else np.zeros(len(self.anchors))
+
+
+def _as_view(env: Any) -> Any:
+    """The graph of the env's structural view (an object with `.graph` or a mapping with "graph")."""
+    view = env.structural_view()
+    return view["graph"] if isinstance(view, Mapping) else view.graph
+
+
+def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> ReplicateResult:
+    """Run one replicate of `method` ("dcbo", "cbo", "abo", "bo" or "random") for all T steps of a DCGO env with H
+    trials per step (module docstring), from `env.reset(seed=data_seed or seed)`. Agent randomness (uniform anchors,
+    first points, the random baseline) comes from the "policy" stream of `seed`."""
+    if method not in METHODS:
+        raise ValueError(f"unknown DCGO method {method!r}; methods: {', '.join(METHODS)}")
+    if isinstance(H, bool) or not isinstance(H, int | np.integer) or H < 1:
+        raise ValueError(f"H (trials per time step) must be an integer >= 1, got {H!r}")
+    opts = LoopOptions.from_mapping(options)
+    env = getattr(env, "unwrapped", env)
+    start = time.perf_counter()
+    env.reset(seed=int(seed if opts.data_seed is None else opts.data_seed))
+    rng = named_rng(int(seed), "policy")
+    sets: list[SetKey] = [tuple(s) for s in (env.exploration_sets if method in OBSERVING else [env.full_set])]
+    anchor_seeds = named_rng(int(seed), "anchors").integers(2**31, size=len(sets))
+    anchors = {s: _anchors(env, s, opts, int(k)) for s, k in zip(sets, anchor_seeds, strict=True)}
+    model = None
+    if method in ("dcbo", "cbo"):
+        model = observational_model(_as_view(env), list(env.variables), env.target, env.observational_data(),
+                                    method == "dcbo", opts)  # fmt: skip
+    result = ReplicateResult(method, int(H), int(seed), int(env.T), np.full((env.T, H), np.nan))
+    abo_x: list[np.ndarray] = []
+    abo_y: list[float] = []
+    abo_gp = GaussianProcess(rbf(opts.lengthscale, opts.variance), opts.noise_var)
+    for t in range(env.T):
+        past = env.history[-1]["values"] if t > 0 else None
+        priors = causal_priors(model, t, sets, past) if model is not None else {s: None for s in sets}
+        models = {s: _SetModel(s, anchors[s], priors[s], opts) for s in sets}
+        incumbent, best, curve = np.inf, None, []
+        if method in OBSERVING:
+            incumbent = float(env.explore({}))
+            result.trials.append(Trial(t, 0, (), {}, incumbent, 0.0))
+            curve.append(incumbent)
+        for index in range(len(curve), H):
+            key, x = _choose(method, models, sets, incumbent, env, rng, abo_gp if abo_y else None, t)
+            value = {name: float(v) for name, v in zip(key, x, strict=True)}
+            y = float(env.explore(value))
+            cost = float(env.intervention_cost(key))
+            result.trials.append(Trial(t, index, key, value, y, cost))
+            if method == "abo":
+                abo_x.append(np.append(x, t))
+                abo_y.append(y)
+                fit_map_rbf(abo_gp, np.stack(abo_x), np.array(abo_y), opts.variance_prior, safeguards=opts.safeguards)
+            elif method != "random":
+                models[key].add(x, y, opts)
+            if best is None or y < best[0]:
+                best = (y, key, value)
+            incumbent = min(incumbent, y)
+            curve.append(min(curve[-1], y) if curve else y)
+        if best is None:  # no intervention at t: the lowest prior mean over all sets
+            key, x = _prior_argmin(models, sets, rng, method)
+            best = (np.nan, key, {name: float(v) for name, v in zip(key, x, strict=True)})
+        result.best_so_far[t] = curve
+        result.decision_sets.append(best[1])
+        result.decision_values.append(best[2])
+        result.decision_y.append(float(env.decide(best[2])))
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _anchors(env: Any, key: SetKey, opts: LoopOptions, seed: int) -> np.ndarray:
+    unknown = [v for v in key if v not in env.domains]
+    if unknown:
+        raise ValueError(f"exploration set {key} names variables without a domain: {unknown}")
+    low = np.array([env.domains[v][0] for v in key], dtype=np.float64)
+    high = np.array([env.domains[v][1] for v in key], dtype=np.float64)
+    return anchor_points(low, high, opts.n_anchors, opts.per_dim, opts.anchors, seed)
+
+
+def _choose(
+    method: str,
+    models: Mapping[SetKey, _SetModel],
+    sets: list[SetKey],
+    incumbent: float,
+    env: Any,
+    rng: np.random.Generator,
+    abo_gp: GaussianProcess | None,
+    t: int,
+) -> tuple[SetKey, np.ndarray]:
+    """The (set, point) of the next intervention (module docstring)."""
+    if method == "random":
+        key = sets[int(rng.integers(len(sets)))]
+        return key, models[key].anchors[int(rng.integers(len(models[key].anchors)))]
+    if method == "abo":
+        key = sets[0]
+        anchors = models[key].anchors
+        if abo_gp is None:
+            return key, anchors[int(rng.integers(len(anchors)))]
+        mean, var = abo_gp.predict(np.column_stack([anchors, np.full(len(anchors), float(t))]))
+        y_best = incumbent if np.isfinite(incumbent) else float(mean.min())
+        score = expected_improvement(mean, np.sqrt(var), y_best, env.intervention_cost(key))
+        return key, anchors[int(np.argmax(score))]
+    if not np.isfinite(incumbent):  # BO's first trial at t
+        key = sets[0]
+        return key, models[key].anchors[int(rng.integers(len(models[key].anchors)))]
+    best_score, choice = -np.inf, None
+    for key in sets:
+        score = models[key].acquisition(incumbent, env.intervention_cost(key))
+        i = int(np.argmax(score))
+        if score[i] > best_score:
+            best_score, choice = score[i], (key, models[key].anchors[i])
+    assert choice is not None
+    return choice
+
+
+def _prior_argmin(
+    models: Mapping[SetKey, _SetModel], sets: list[SetKey], rng: np.random.Generator, method: str
+) -> tuple[SetKey, np.ndarray]:
+    if method == "random":
+        key = sets[int(rng.integers(len(sets)))]
+        return key, models[key].anchors[int(rng.integers(len(models[key].anchors)))]
+    means = {key: models[key].prior_mean() for key in sets}
+    key = min(sets, key=lambda s: float(means[s].min()))
+    return key, models[key].anchors[int(np.argmin(means[key]))]
