@@ -36,6 +36,8 @@ ENV_SPECS: dict[str, tuple[str, int | None, dict]] = {
     "dogym/DCGO-MULTIV-v0": ("dogym.envs.dcgo.synthetic:MULTIVEnv", None, {}),
     "dogym/DCGO-IND-v0": ("dogym.envs.dcgo.synthetic:INDEnv", None, {}),
     "dogym/DCGO-NONSTAT-v0": ("dogym.envs.dcgo.synthetic:NONSTATEnv", None, {}),
+    "dogym/DCGO-ECON-v0": ("dogym.envs.dcgo.econ:ECONEnv", None, {}),
+    "dogym/DCGO-ODE-v0": ("dogym.envs.dcgo.ode:ODEEnv", None, {}),
 }
 
 

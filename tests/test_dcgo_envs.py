@@ -17,6 +17,8 @@ from dogym.causal.dynamic import DynamicSCM, TimeMechanism
 from dogym.causal.graphs import is_minimal_intervention_set, minimal_intervention_sets, unroll
 from dogym.envs.core import EnvConfigError, EnvInputError
 from dogym.envs.dcgo.base import EpisodeFinishedError, ExplorationRequiredError
+from dogym.envs.dcgo.econ import ECONEnv
+from dogym.envs.dcgo.ode import ODEEnv, chemostat_scm
 from dogym.envs.dcgo.synthetic import INDEnv, MISSEnv, MULTIVEnv, NOISYEnv, NONSTATEnv, STATEnv, stat_scm
 from dogym.envs.intervention import InvalidInterventionError
 
@@ -139,6 +141,82 @@ def test_ind_multiv_nonstat_equations_match_hand_computed_values():
     assert v2["Z"] == 3.5 and v2["Y"] == pytest.approx(3.5 - 3.0 - 2.0)
     code = NONSTATEnv(last_step="code")._scm.slice_values(2, {"X": 1.0, "Z": 2.0, "Y": 3.0}, do={"Z": -1.0})
     assert code["Y"] == pytest.approx(1.0 - 3.0 - 2.0)
+
+
+def test_econ_equations_and_optimum():
+    scm = ECONEnv()._scm
+    v0 = scm.slice_values(0)
+    g0 = 2.0 + 1.0 - 0.15 * (1.8 - 2.0) ** 2  # T_0 at its neutral 4.0: no fiscal drag
+    assert (v0["T"], v0["I"]) == (4.0, 1.8) and v0["G"] == pytest.approx(g0)
+    assert v0["U"] == pytest.approx(math.log(8.3) - 0.05 * (g0 - 2.0) - 0.03 * (1.8 - 2.0))
+    v1 = scm.slice_values(1, {"T": 0.0, "I": 0.0, "G": 3.0, "U": 2.0}, do={"T": 6.0, "I": 3.0})
+    g1 = 2.0 + 0.5 * 1.0 - 0.3 * 2.0 - 0.02 * 4.0 - 0.15 * 1.0
+    assert v1["G"] == pytest.approx(g1) and v1["U"] == pytest.approx(2.0 - 0.05 * (g1 - 2.0) - 0.03)
+    assert scm.slice_values(2, {"G": 2.0, "U": 2.0})["T"] == 3.0  # time-varying means
+    env = ECONEnv(optimal_history=True)
+    env.reset(seed=0)
+    truth = env.ground_truth()
+    assert [e["set"] for e in truth["optimum"]] == [("T", "I")] * 3
+    np.testing.assert_allclose(truth["y_star"], [1.9800, 1.8553, 1.7364], atol=1e-4)
+    assert env.target == "U" and env.manipulative == ["T", "I"]
+
+
+def test_ode_update_rules_match_hand_computed_values():
+    def f_p(n):
+        return 3.3 * n / (4.3 + n)
+
+    def f_b(p):
+        return 2.25 * p**1.25 / (15**1.25 + p**1.25)
+
+    q = math.exp(-0.55)
+    v0 = chemostat_scm().slice_values(0)
+    n0 = 0.55 * 80 - f_p(41.3) * 2.71605
+    p0 = f_p(n0) * 2.71605
+    j0 = f_b(p0) * 6.1518 * q - 0.7 * 1.2304
+    a0 = 5 * f_b(p0) * 6.1518 * q - 0.7 * 6.1518
+    assert (v0["N"], v0["P"]) == (pytest.approx(n0), pytest.approx(p0)) and n0 == pytest.approx(35.88, abs=0.01)
+    assert (v0["J"], v0["A"]) == (pytest.approx(j0), pytest.approx(a0))
+    assert v0["E"] == pytest.approx(f_b(p0) * a0 * (1 - q) - 0.55 * 0.171)
+    assert v0["D"] == pytest.approx(0.15 * (j0 + a0))
+    past = {k: float(v) for k, v in v0.items()}
+    v1 = chemostat_scm().slice_values(1, past, do={"N_in": 100.0, "J": 2.0}, noise={"P": 0.1})
+    n1 = 55.0 - f_p(n0) * p0 - 0.55 * n0
+    p1 = f_p(n1) * 1.1 * p0
+    assert v1["N"] == pytest.approx(n1) and v1["P"] == pytest.approx(p1)
+    a1 = 5 * f_b(p1) * a0 * q - 0.7 * a0
+    assert v1["A"] == pytest.approx(a1) and v1["D"] == pytest.approx(0.15 * (2.0 + a1) - 0.55 * v0["D"])
+
+
+def test_ode_integrated_option_matches_a_fine_euler_integration():
+    def euler(rhs, v, steps=20000):
+        for _ in range(steps):
+            v = v + rhs(v) / steps
+        return v
+
+    def f_p(n):
+        return 3.3 * n / (4.3 + n)
+
+    past = {"N_in": 80.0, "N": 30.0, "P": 3.0, "J": 1.0, "A": 5.0, "E": 0.2, "D": 0.5}
+    v = chemostat_scm(integrated=True).slice_values(1, past, do={"N_in": 60.0, "J": 2.0, "A": 4.0})
+    assert v["N"] == pytest.approx(euler(lambda n: 0.55 * 60 - f_p(n) * 3.0 - 0.55 * n, 30.0), rel=1e-3)
+    assert v["P"] == pytest.approx(euler(lambda p: (f_p(v["N"]) - 0.55) * p, 3.0), rel=1e-3)
+    assert v["D"] == pytest.approx(euler(lambda d: 0.15 * 6.0 - 0.55 * d, 0.5), rel=1e-3)
+    grid = chemostat_scm(integrated=True).slice_values(1, past, do={"N_in": np.array([60.0, 60.0, 100.0])})
+    assert grid["N"][0] == grid["N"][1] == pytest.approx(v["N"]) and grid["N"][2] > v["N"]
+
+
+def test_ode_env_problem_and_ground_truth():
+    env = ODEEnv()
+    env.reset(seed=0)
+    assert env.target == "D" and env.manipulative == ["N_in", "J", "A"] and len(env.exploration_sets) == 7
+    assert env.domains == {"N_in": (40.0, 160.0), "J": (0.0, 20.0), "A": (0.0, 100.0)}
+    data = env.observational_data()
+    assert data["D"].shape == (4, 3) and data["N_in"].std() > 5  # synthetic D^O varies the inflow
+    truth = env.ground_truth()
+    assert truth["optimum"][0]["set"] == ("J", "A") and truth["optimum"][0]["value"] == {"J": 0.0, "A": 0.0}
+    assert [e["set"] for e in truth["optimum"][1:]] == [("N_in",)] * 2  # the paper's {J_0, A_0}, {N_in}, {N_in}
+    np.testing.assert_allclose(truth["y_star"], 0.0, atol=1e-12)
+    assert truth["optimum"][0]["per_set"][("N_in",)]["y"] == pytest.approx(1.185, abs=1e-3)
 
 
 def test_noisy_and_miss_keep_stat_s_noise_free_optimum():
