@@ -242,6 +242,24 @@ def test_ground_truth_follows_the_agent_s_own_history():
     assert env.ground_truth() is not truth and env.ground_truth()["optimum"][1]["y"] == y  # cached per history
 
 
+def test_optimal_history_drives_the_system_with_the_true_optimal_decisions():
+    env = STATEnv(optimal_history=True)
+    env.reset(seed=0)
+    assert env.decide({"X": 0.0}) == pytest.approx(-0.4109, abs=1e-4)  # the agent's own (poor) decision ...
+    assert env.history[0]["values"]["Z"] == pytest.approx(-3.2323, abs=1e-4)  # ... but the optimal past carries on
+    assert env.explore({"X": 3.4848}) == pytest.approx(-4.3431, abs=1e-4)
+    assert all(e["history"] in ("none", "optimal") for e in env.ground_truth()["optimum"])
+
+
+def test_nonstat_ground_truth_stays_finite_after_a_z_decision():
+    env = NONSTATEnv()
+    env.reset(seed=0)
+    env.decide({"Z": -5.0})  # X_0 = 0 noise-free: the division X_1 / X_0 is guarded
+    truth = env.ground_truth()
+    assert np.isfinite(truth["y_star"]).all() and truth["optimum"][1]["set"] == ("Z",)
+    assert truth["optimum"][1]["per_set"][("X",)]["y"] == pytest.approx(-5.0 * math.cos(-5.0 * math.pi) - 1.0)
+
+
 # ---------------------------------------------------------------------- protocol
 def test_exploration_reverts_and_a_decision_advances():
     env = STATEnv()
