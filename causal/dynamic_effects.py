@@ -69,7 +69,8 @@ class DynamicGPSCM:
 
     graph: the time-unrolled DAG with (name, t) nodes for t = 0..T-1 (the structural view's); variables: the slice
     variables; temporal: include the previous-slice parents (DCBO) or not (CBO's static model). method: "plugin" or
-    "mc" (module docstring). kernel, max_points, seed: passed to `GPSCM`.
+    "mc" (module docstring). kernel, seed: passed to `GPSCM`; max_points: each mechanism is fitted on and conditions on
+    at most that many observational rows (a seeded subsample).
     """
 
     def __init__(
@@ -82,7 +83,7 @@ class DynamicGPSCM:
         n_draws: int = 16,
         n_rows: int = 32,
         kernel: str = "rbf",
-        max_points: int = 200,
+        max_points: int = 100,
         seed: int = 0,
     ):
         if method not in ("plugin", "mc"):
@@ -141,6 +142,7 @@ class DynamicGPSCM:
             parents,
             kernel=self.kernel,
             max_points=self.max_points,
+            max_condition=self.max_points,
             seed=self.seed,
             groups=groups,
             fit_options={"gradient": "analytic"} if self.kernel == "rbf" else None,

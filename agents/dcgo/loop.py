@@ -70,7 +70,7 @@ class LoopOptions:
     prior_draws: int = 16
     prior_rows: int = 32
     obs_kernel: str = "rbf"
-    obs_max_points: int = 200
+    obs_max_points: int = 100
     obs_seed: int = 0
     data_seed: int | None = None
 
