@@ -164,7 +164,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for seed in _split(args.seeds, "--seeds", int)
     ]
     try:
-        runs = run_grid(configs, args.workers, progress=not args.quiet)
+        runs = run_grid(configs, args.workers, progress=not args.quiet, backend=_backend(args))
     except (FileExistsError, ValueError) as err:
         raise UsageError(str(err)) from err
     summary = write_outputs(configs, runs, out, ", ".join(sorted({str(c.env) for c in configs})))
@@ -172,6 +172,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     written = sorted(p.name for p in out.iterdir() if p.suffix in (".csv", ".json", ".png"))
     print(f"wrote {', '.join(written)} in {out}")
     return 0
+
+
+def _backend(args: argparse.Namespace) -> Any:
+    """The grid backend of --backend / --ray-address / --ray-cpus (a clear error when Ray is missing)."""
+    from dogym.experiments.grid import Backend, ray_module
+
+    try:
+        backend = Backend(args.backend, args.ray_address, args.ray_cpus)
+        if backend.name == "ray":
+            ray_module()
+    except ValueError as err:
+        raise UsageError(f"--backend {args.backend}: {err}") from err
+    return backend
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -182,8 +195,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     seeds = _split(args.seeds, "--seeds", int) if args.seeds else list(module.DEFAULT_SEEDS)
     out = Path(args.out or f"benchmarks/results/{args.table}" + ("-quick" if args.quick else ""))
     command = "python train.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else f"python train.py reproduce {args.table}"
-    report = module.reproduce(out, seeds, quick=args.quick, workers=args.workers, timesteps=args.timesteps,
-                              eval_episodes=args.eval_episodes, command=command)  # fmt: skip
+    from dogym.experiments.grid import grid_backend
+
+    backend = _backend(args)
+    with grid_backend(backend.name, backend.ray_address, backend.ray_cpus):
+        report = module.reproduce(out, seeds, quick=args.quick, workers=args.workers, timesteps=args.timesteps,
+                                  eval_episodes=args.eval_episodes, command=command)  # fmt: skip
     print(Path(report).read_text(encoding="utf-8"))
     print(f"wrote {report}")
     return 0
@@ -307,6 +324,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--quiet", action="store_true", help="no progress bars")
     p_eval.set_defaults(func=cmd_evaluate)
 
+    def backend_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--backend",
+            choices=("local", "ray"),
+            default="local",
+            help="where the grid's cells run: a local process pool, or Ray tasks (pip install -e '.[ray]')",
+        )
+        p.add_argument(
+            "--ray-address",
+            help="join this Ray cluster (e.g. auto, or HEAD:6379; default: start a local "
+            "Ray with --workers x --ray-cpus CPUs); the output folder must be on storage every node shares",
+        )
+        p.add_argument("--ray-cpus", type=float, default=1.0, help="CPUs each cell reserves (default: %(default)s)")
+
     def run_flags(p: argparse.ArgumentParser) -> None:
         p.add_argument("--timesteps", type=int, help="budget per run, in the family's unit (default: the family's)")
         p.add_argument("--env-kwargs", nargs="*", metavar="KEY:VALUE", help="env options, e.g. dynamics:poisson")
@@ -340,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_cmp.add_argument("--workers", type=int, default=2, help="parallel runs (default: %(default)s)")
     p_cmp.add_argument("--out", default="results/compare", help="output folder (default: %(default)s)")
     run_flags(p_cmp)
+    backend_flags(p_cmp)
     p_cmp.set_defaults(func=cmd_compare)
 
     p_rep = sub.add_parser("reproduce", help="reproduce a paper's tables and write a report beside the paper's numbers")
@@ -350,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--workers", type=int, default=2, help="parallel runs (default: %(default)s)")
     p_rep.add_argument("--quick", action="store_true", help="a small budget, to check the pipeline")
     p_rep.add_argument("--out", help="output folder (default: benchmarks/results/<table>[-quick])")
+    backend_flags(p_rep)
     p_rep.set_defaults(func=cmd_reproduce)
     return parser
 

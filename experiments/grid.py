@@ -1,35 +1,127 @@
 """Grids of runs (agents x envs x seeds, any family): the one grid runner and its one cache.
 
-A run's folder is its cache entry: a finished run (its `metrics.json` exists, written last and atomically) is never
-recomputed, an interrupted one resumes from its latest checkpoint. Runs go to a local process pool.
+A run's folder is its cache entry: a finished run (its `metrics.json` exists, written last and atomically, and matches
+its checksum) is never recomputed, an interrupted one resumes from its latest checkpoint, a damaged one is reported in
+one line and recomputed (`dogym.experiments.runner.recover_run`).
+
+Backends:
+
+- `local` (default): a local process pool of `workers` processes (in this process when `workers` is 1);
+- `ray`: every cell is a Ray task with `ray_cpus` CPUs (Ray core, the optional extra `pip install -e ".[ray]"`).
+  `ray_address` joins an existing cluster (e.g. "auto", or "head-node:6379" after `ray start --head` there); with
+  none, a local Ray instance with `workers x ray_cpus` CPUs is started for the grid and stopped after it. Tasks
+  write their run folders themselves, so on a cluster of several machines the output folder must be on storage
+  every node mounts at the same path (tasks run in the driver's working directory).
+
+Either way each cell's results are written atomically by the cell as it finishes, so a re-run on either backend
+skips the finished cells. `grid_backend` sets the backend for every `run_grid` call in its block (so
+`train.py reproduce --backend ray` reaches each reproduction's grids).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import socket
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from dogym.experiments.runner import RunConfig, is_finished, load_metrics, train
+from dogym.experiments.runner import RunConfig, is_finished, load_metrics, recover_run, train
+
+#: The backends `run_grid` knows.
+BACKENDS = ("local", "ray")
 
 
-def _train_one(config: RunConfig) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Backend:
+    """Where a grid's cells run: `name` in BACKENDS; for ray, the cluster address (None: a local instance) and the
+    CPUs each cell (Ray task) reserves."""
+
+    name: str = "local"
+    ray_address: str | None = None
+    ray_cpus: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.name not in BACKENDS:
+            raise ValueError(f"unknown backend {self.name!r}; allowed: {', '.join(BACKENDS)}")
+        if isinstance(self.ray_cpus, bool) or not isinstance(self.ray_cpus, int | float) or not self.ray_cpus > 0:
+            raise ValueError(f"ray_cpus must be a number > 0, got {self.ray_cpus!r}")
+        if self.ray_address is not None and self.name != "ray":
+            raise ValueError(f"a Ray address ({self.ray_address!r}) needs the ray backend")
+
+
+_current = Backend()
+
+
+def current_backend() -> Backend:
+    """The backend `run_grid` uses when none is given."""
+    return _current
+
+
+@contextlib.contextmanager
+def grid_backend(name: str = "local", ray_address: str | None = None, ray_cpus: float = 1.0) -> Iterator[Backend]:
+    """Within the block, `run_grid` calls without a backend use this one."""
+    global _current
+    previous, _current = _current, Backend(name, ray_address, ray_cpus)
+    if _current.name == "ray":
+        ray_module()  # a clear error now if Ray is missing
+    try:
+        yield _current
+    finally:
+        _current = previous
+
+
+def ray_module() -> Any:
+    """The `ray` module, or a ValueError saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError('the ray backend needs Ray core: pip install -e ".[ray]"') from None
+    return ray
+
+
+def _train_one(config: RunConfig, threads: int = 1) -> dict[str, Any] | None:
+    import dogym.envs  # noqa: F401  (registers the envs in a fresh worker process, e.g. a Ray worker)
     from dogym.experiments.threads import limit_threads
 
-    limit_threads(1)
+    limit_threads(threads)
     return train(config, resume=True)
 
 
-def run_grid(configs: Sequence[RunConfig], workers: int = 1, progress: bool = True) -> list[dict[str, Any]]:
-    """Run every unfinished config (in `workers` processes) and return all runs' metrics, in `configs` order."""
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+def _ray_cell(config: RunConfig, cwd: str, threads: int) -> str:
+    """One cell as a Ray task, run in the driver's working directory (the output folder is shared storage)."""
+    if not os.path.isdir(cwd):
+        raise ValueError(
+            f"the driver's working directory {cwd} does not exist on node {socket.gethostname()}: "
+            "the output folder must be on storage every node mounts at the same path"
+        )
+    os.chdir(cwd)
+    _train_one(config, threads)
+    return socket.gethostname()
+
+
+def run_grid(
+    configs: Sequence[RunConfig], workers: int = 1, progress: bool = True, backend: Backend | None = None
+) -> list[dict[str, Any]]:
+    """Run every unfinished config and return all runs' metrics, in `configs` order.
+
+    `backend` (default: `current_backend()`) says where: `workers` local processes, or Ray tasks (see the module
+    docstring). Damaged run folders are reported and recomputed first (`recover_run`)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    backend = backend or current_backend()
+    for config in configs:
+        recover_run(config)
     todo = [c for c in configs if not is_finished(c)]
     if todo:
         bar = tqdm(total=len(todo), desc="runs", disable=not progress)
-        if workers <= 1:
+        if backend.name == "ray":
+            _run_ray(todo, workers, backend, bar)
+        elif workers <= 1:
             for config in todo:
                 bar.set_postfix_str(f"{config.label} seed {config.seed}")
                 _train_one(config)
@@ -43,3 +135,45 @@ def run_grid(configs: Sequence[RunConfig], workers: int = 1, progress: bool = Tr
                     bar.update()
         bar.close()
     return [load_metrics(c) for c in configs]
+
+
+def _run_ray(todo: Sequence[RunConfig], workers: int, backend: Backend, bar: Any) -> None:
+    """Submit every cell as a Ray task; re-raise the first failure's own exception (one line, not Ray's traceback)."""
+    import logging
+
+    ray = ray_module()
+    started = False
+    if not ray.is_initialized():
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+        if backend.ray_address is None:
+            options["num_cpus"] = max(1, round(workers * backend.ray_cpus))
+        try:
+            ray.init(address=backend.ray_address, **options)
+        except ConnectionError as err:
+            raise ValueError(f"cannot join the Ray cluster at {backend.ray_address!r}: {err}") from None
+        started = True
+    threads = max(1, int(backend.ray_cpus))
+    task = ray.remote(num_cpus=backend.ray_cpus, max_retries=2, retry_exceptions=False)(_ray_cell)
+    cwd = os.getcwd()
+    pending = {task.remote(c, cwd, threads): c for c in todo}
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            config = pending.pop(done[0])
+            try:
+                node = ray.get(done[0])
+            except ray.exceptions.RayTaskError as err:
+                cause = getattr(err, "cause", None)
+                raise (cause if isinstance(cause, Exception) else RuntimeError(str(err).splitlines()[0])) from None
+            if not is_finished(config):
+                raise ValueError(
+                    f"{config.label} seed {config.seed} finished on node {node} but {config.run_dir} has no "
+                    "metrics.json here: the output folder must be on storage every node shares"
+                )
+            bar.set_postfix_str(f"{config.label} seed {config.seed}")
+            bar.update()
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if started:
+            ray.shutdown()

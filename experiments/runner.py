@@ -7,8 +7,13 @@ A run lives in `<log_folder>/<label>/<env>_seed<seed>/` (the label is the agent'
 - whatever the family writes (monitor and progress CSVs, TensorBoard events, the final model, curves);
 - `checkpoints/latest/`: the latest checkpoint only, written atomically (a new one replaces the old): the family's
   files (e.g. SB3's model.zip and the replay buffer's filled part) and `state.pkl.z`, the explicit rest of the state
-  with a version number (pickled, zlib-compressed). Once the run is finished the replay buffer is dropped unless `keep_replay_buffer`;
-- `metrics.json`, written last: the run is finished when it exists.
+  with a version number (pickled, zlib-compressed), and `manifest.json` (every file's size and SHA-256). Once the run
+  is finished the replay buffer is dropped unless `keep_replay_buffer`;
+- `metrics.json` (with its checksum in `metrics.json.sha256`), written last: the run is finished when it exists.
+
+Resuming (`train(..., resume=True)`, and every grid) first calls `recover_run`: a damaged `run.json`, `metrics.json`
+or checkpoint is reported in one line on stderr and the run is recomputed from scratch (never used); a run
+interrupted before its first checkpoint restarts from a clean folder.
 """
 
 from __future__ import annotations
@@ -17,13 +22,24 @@ import json
 import os
 import pickle
 import shutil
+import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dogym.agents.registry import Agent, AgentSpec, RunContext, agent_spec, family, resolve_hyperparams
-from dogym.experiments.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from dogym.experiments.io import (
+    CorruptFileError,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_json_checked,
+    atomic_write_text,
+    read_json_checked,
+    verify_manifest,
+    write_manifest,
+)
 
 #: Version of the checkpoint layout; a checkpoint of another version is refused with a clear error.
 CHECKPOINT_VERSION = 1
@@ -110,7 +126,13 @@ def claim_run_folder(config: RunConfig) -> None:
     ignored = ("log_folder", "keep_replay_buffer")
     mine = {k: v for k, v in json.loads(json.dumps(config.to_dict())).items() if k not in ignored}
     if marker.exists():
-        stored = {k: v for k, v in json.loads(marker.read_text(encoding="utf-8")).items() if k not in ignored}
+        try:
+            stored = json.loads(marker.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise CorruptFileError(f"{marker} is not valid JSON ({err})") from None
+        if not isinstance(stored, dict):
+            raise CorruptFileError(f"{marker} is not a mapping of run settings")
+        stored = {k: v for k, v in stored.items() if k not in ignored}
         if stored != mine:
             differ = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
             raise ValueError(
@@ -122,16 +144,77 @@ def claim_run_folder(config: RunConfig) -> None:
 
 
 def is_finished(config: RunConfig) -> bool:
-    """Whether the run's metrics.json exists (written last); raises if the folder holds a different run."""
-    if not (config.run_dir / "metrics.json").exists():
+    """Whether the run's metrics.json exists (written last) and is intact; raises if the folder holds a different
+    run. A damaged metrics.json does not count (`recover_run` reports it and recomputes the run)."""
+    path = config.run_dir / "metrics.json"
+    if not path.exists():
         return False
     claim_run_folder(config)
+    try:
+        read_json_checked(path)
+    except CorruptFileError:
+        return False
     return True
 
 
 def load_metrics(config: RunConfig) -> dict[str, Any]:
-    """A finished run's metrics."""
-    return json.loads((config.run_dir / "metrics.json").read_text(encoding="utf-8"))
+    """A finished run's metrics (checked against their checksum: a `CorruptFileError` if damaged)."""
+    return read_json_checked(config.run_dir / "metrics.json")
+
+
+def report_problem(message: str) -> None:
+    """Report a recovered problem as one line on stderr."""
+    print(f"dogym: {' '.join(message.split())}", file=sys.stderr, flush=True)
+
+
+def _clear_run_folder(folder: Path, keep: tuple[str, ...] = ("run.json",)) -> None:
+    for path in folder.iterdir():
+        if path.name in keep:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def recover_run(config: RunConfig, report: Callable[[str], None] = report_problem) -> str | None:
+    """Make a run folder safe to resume, and say what was wrong (None when nothing was).
+
+    - a half-swapped checkpoint (interrupted between the renames of `write_checkpoint`) is put back;
+    - a damaged `run.json`, `metrics.json` or checkpoint is reported (`report`, one line) and the run restarts from
+      scratch: its folder is emptied (a damaged file is never used);
+    - a run interrupted before its first checkpoint (files but no checkpoint, no metrics) restarts from a clean folder
+      (its partial monitor and progress files would otherwise be appended to).
+    A folder holding a run with other settings is left alone (ValueError, as in `claim_run_folder`).
+    """
+    folder = config.run_dir
+    if not folder.is_dir():
+        return None
+    latest = folder / "checkpoints" / "latest"
+    if latest.parent.is_dir():
+        olds = sorted(latest.parent.glob(".latest.old-*"))
+        if not latest.exists() and olds:
+            olds[-1].rename(latest)
+        for stale in latest.parent.glob(".latest.*"):
+            shutil.rmtree(stale, ignore_errors=True)
+    problem = None
+    try:
+        claim_run_folder(config)
+        if (folder / "metrics.json").exists():
+            read_json_checked(folder / "metrics.json")
+            return None
+        if latest.exists():
+            read_checkpoint(latest)
+            return None
+    except CorruptFileError as err:
+        problem = str(err)
+    if problem is not None:
+        report(f"{problem}; recomputing {config.label} on {config.env} seed {config.seed} from scratch")
+        _clear_run_folder(folder, keep=())
+        claim_run_folder(config)
+        return problem
+    _clear_run_folder(folder, keep=("run.json", "config.yaml"))
+    return None
 
 
 def write_checkpoint(agent: Agent, folder: Path) -> None:
@@ -143,6 +226,7 @@ def write_checkpoint(agent: Agent, folder: Path) -> None:
     state = agent.state(tmp)
     payload = pickle.dumps({"version": CHECKPOINT_VERSION, "state": state})
     atomic_write_bytes(tmp / "state.pkl.z", zlib.compress(payload, 1))  # count arrays are sparse: ~20x smaller
+    write_manifest(tmp)
     old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
     if folder.exists():
         folder.rename(old)
@@ -151,8 +235,15 @@ def write_checkpoint(agent: Agent, folder: Path) -> None:
 
 
 def read_checkpoint(folder: Path) -> dict[str, Any]:
-    """The state written by `write_checkpoint`; a ValueError for another checkpoint version."""
-    saved = pickle.loads(zlib.decompress((folder / "state.pkl.z").read_bytes()))
+    """The state written by `write_checkpoint`: a `CorruptFileError` when a file is missing, truncated or damaged
+    (checked against the checkpoint's manifest), a ValueError for another checkpoint version."""
+    verify_manifest(folder)
+    try:
+        saved = pickle.loads(zlib.decompress((folder / "state.pkl.z").read_bytes()))
+    except Exception as err:  # noqa: BLE001  (any unpickling failure means a damaged file)
+        raise CorruptFileError(f"{folder / 'state.pkl.z'} cannot be read ({err.__class__.__name__}: {err})") from None
+    if not isinstance(saved, dict):
+        raise CorruptFileError(f"{folder / 'state.pkl.z'} does not hold a checkpoint")
     if saved.get("version") != CHECKPOINT_VERSION:
         raise ValueError(
             f"{folder} is a version {saved.get('version')} checkpoint; this dogym reads version {CHECKPOINT_VERSION}"
@@ -171,8 +262,10 @@ def train(
     folder = config.run_dir
     if not resume and folder.exists() and any(folder.iterdir()):
         raise FileExistsError(f"run folder {folder} exists; pass resume=True (--resume) to continue it")
-    if resume and is_finished(config):
-        return load_metrics(config)
+    if resume:
+        recover_run(config)
+        if is_finished(config):
+            return load_metrics(config)
     claim_run_folder(config)
     fam = family(config.spec.family)
     context = config.context(progress)
@@ -195,10 +288,11 @@ def train(
     metrics = {"agent": config.agent, "label": config.label, "env": config.env, "seed": config.seed,
                "config": config.to_dict(), "hyperparams": context.hyperparams, **agent.summary()}  # fmt: skip
     metrics.update(fam.evaluate(agent, context, config.eval_episodes, evaluation_seed(config.seed)))
-    if not config.keep_replay_buffer:
+    if not config.keep_replay_buffer and any((latest / name).exists() for name in REPLAY_BUFFER_FILES):
         for name in REPLAY_BUFFER_FILES:
             (latest / name).unlink(missing_ok=True)
-    atomic_write_json(folder / "metrics.json", metrics)
+        write_manifest(latest)
+    atomic_write_json_checked(folder / "metrics.json", metrics)
     return metrics
 
 
@@ -222,6 +316,7 @@ def evaluate_run(run_dir: str | os.PathLike[str], episodes: int, seed: int, prog
     config = run_config_of(run_dir)
     if not (Path(run_dir) / "metrics.json").exists():
         raise ValueError(f"{run_dir} is not a finished run (no metrics.json)")
+    read_json_checked(Path(run_dir) / "metrics.json")  # a damaged run is refused (CorruptFileError), never used
     fam = family(config.spec.family)
     context = config.context(progress)
     return fam.evaluate(fam.load(context), context, episodes, seed)
