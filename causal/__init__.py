@@ -72,7 +72,7 @@ __all__ += [
 
 # --- Structure learning (Cai et al.): event tables, THP, tick baseline, ATT orientation, BIC pruning, online learner
 from dogym.causal.structure.att import ATTEstimate, ATTEstimator, orient  # noqa: E402
-from dogym.causal.structure.bic import CountTransitions, bic_prune, count_scorers  # noqa: E402
+from dogym.causal.structure.bic import CountFeatures, CountTransitions, bic_prune, count_scorers  # noqa: E402
 from dogym.causal.structure.event_table import EventTable, EventTableError  # noqa: E402
 from dogym.causal.structure.hawkes_baseline import HawkesGraphResult, hawkes_granger_graph  # noqa: E402
 from dogym.causal.structure.online import OnlineStructureLearner, random_dag  # noqa: E402
@@ -82,6 +82,7 @@ __all__ += [
     "THP",
     "ATTEstimate",
     "ATTEstimator",
+    "CountFeatures",
     "CountTransitions",
     "EventTable",
     "EventTableError",

@@ -8,7 +8,7 @@ import pytest
 
 from dogym.causal import edge_metrics, is_dag
 from dogym.causal.structure.att import ATTEstimator, orient
-from dogym.causal.structure.bic import CountTransitions, bic_prune
+from dogym.causal.structure.bic import CountFeatures, CountTransitions, bic_prune
 from dogym.causal.structure.hawkes import hop_operators
 from dogym.causal.structure.online import OnlineStructureLearner, random_dag
 
@@ -155,6 +155,33 @@ def test_count_store_keeps_the_newest_rows_in_order(max_rows: int | None) -> Non
     assert len(store) == len(expected) and store.n_added == sum(map(len, added))
     np.testing.assert_array_equal(x, expected)
     np.testing.assert_array_equal(y, expected + 1)
+
+
+@pytest.mark.parametrize("max_rows", [None, 150])
+def test_incremental_count_features_equal_a_fresh_computation_and_the_formula(max_rows: int | None) -> None:
+    rng = np.random.default_rng(1)
+    n_dev, n_typ = 4, 3
+    hops = hop_operators(rng.random((n_dev, n_dev)) < 0.5, 2, "rw")
+    store, incremental = CountTransitions(n_dev, n_typ, max_rows), CountFeatures(hops)
+    for _ in range(12):
+        rows = int(rng.integers(1, 40))
+        store.add(
+            rng.integers(0, 4, (rows, n_dev * n_typ)),
+            rng.integers(0, 2, (rows, n_dev * n_typ)) * (rng.random((rows, 1)) < 0.4),
+        )
+        live = incremental.scorers(store)
+    fresh = CountFeatures(hops).scorers(store)  # a restored learner starts with an empty cache
+    x, y = store.arrays()
+    state, births = x.reshape(len(x), n_dev, n_typ), y.reshape(len(y), n_dev, n_typ)
+    t_idx, n_idx = np.nonzero(births.any(axis=2))
+    h = np.einsum("knm,tnc->tmkc", hops, state)[t_idx, n_idx].reshape(len(t_idx), -1)
+    for v, (a, b) in enumerate(zip(live, fresh, strict=True)):
+        np.testing.assert_array_equal(a.x, b.x)  # bit for bit, whenever the features were computed
+        np.testing.assert_array_equal(a.weights, b.weights)
+        np.testing.assert_array_equal(a.g, b.g)
+        rows = births[t_idx, n_idx, v] > 0
+        np.testing.assert_allclose(a.x[:, 1:], h[rows], rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(a.weights, births[t_idx, n_idx, v][rows])
 
 
 def test_two_way_support_is_settled_by_the_larger_relative_drop_not_by_significance() -> None:

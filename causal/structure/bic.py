@@ -100,6 +100,18 @@ class CountTransitions:
         state = np.cumsum(births, axis=0) - births
         self.add(state, births)
 
+    def window(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """The transitions held with absolute indices (order of addition, from 0) in [start, stop), as float arrays
+        (X, Y), and the absolute index of the first one returned."""
+        first = self.n_added - self._len
+        lo, hi = max(start, first), min(stop, self.n_added)
+        idx = (self._head + np.arange(lo - first, max(hi, lo) - first)) % len(self._x)
+        return self._x[idx].astype(float), self._y[idx].astype(float), lo
+
+    def state_total(self) -> np.ndarray:
+        """Sum over the held transitions of the state X, shape (P,)."""
+        return self._x[: self._len].sum(axis=0, dtype=np.float64)
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """All transitions as (X, Y), each (T, P), oldest first."""
         x, y = self._ordered()
@@ -108,27 +120,65 @@ class CountTransitions:
 
 def count_scorers(data: CountTransitions, hops: np.ndarray, n_iter: int = 100) -> list[TypeScorer]:
     """One cached `TypeScorer` per effect type for the Poisson count likelihood of `data`."""
-    x, y = data.arrays()
-    n_dev, n_typ, n_hop = data.n_devices, data.n_types, hops.shape[0]
-    if hops.shape[1:] != (n_dev, n_dev):
-        raise ValueError(f"hops must have shape (max_hop, {n_dev}, {n_dev}), got {hops.shape}")
-    state = x.reshape(len(x), n_dev, n_typ)
-    births = y.reshape(len(y), n_dev, n_typ)
-    # Features of row (t, n): [1, h[t, n, k * V + c] = sum_n' A_k[n', n] X_t[n', c]]. Only rows with a birth enter the
-    # likelihood's log term; the integral term needs only the column sums g, which reduce to hop row sums.
-    t_idx, n_idx = np.nonzero(births.any(axis=2))
-    by_device = np.ascontiguousarray(state.transpose(1, 0, 2)).reshape(n_dev, -1)  # (N, T * V): one BLAS product
-    spread = [(hops[k].T @ by_device).reshape(n_dev, len(x), n_typ)[n_idx, t_idx] for k in range(n_hop)]
-    h = np.stack(spread, axis=1).reshape(len(t_idx), -1)
-    feats = np.concatenate([np.ones((len(t_idx), 1)), h], axis=1)
-    totals = state.sum(axis=0)  # (N, V): sum over steps of X_t
-    g = np.concatenate([[len(x) * n_dev], (hops.sum(axis=2) @ totals).ravel()])
-    weights = births[t_idx, n_idx]
-    scorers = []
-    for v in range(n_typ):
-        rows = np.flatnonzero(weights[:, v] > 0)
-        scorers.append(TypeScorer(feats[rows], g, n_typ, n_hop, n_iter, weights=weights[rows, v]))
-    return scorers
+    return CountFeatures(hops).scorers(data, n_iter)
+
+
+class CountFeatures:
+    """The excitation features of a `CountTransitions` store's pruning likelihood, kept up to date incrementally.
+
+    Features of birth row (t, n): [1, h[t, n, k * V + c] = sum_n' A_k[n', n] X_t[n', c]]; only rows with a birth enter
+    the likelihood's log term, and the integral term needs only column sums of X. Features are computed once per block
+    of `BLOCK` consecutive transitions (a block is cached once complete), so an update costs O(new transitions) plus
+    assembling the held rows. Every block is computed with the same array shapes (missing rows are zeros), so the
+    features do not depend on when they were computed: a learner restored from a checkpoint reproduces them exactly.
+    """
+
+    BLOCK = 64
+
+    def __init__(self, hops: np.ndarray) -> None:
+        self.hops = np.asarray(hops, dtype=float)
+        #: block number -> (absolute transition index, device, features, births) of the block's birth rows.
+        self._blocks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def scorers(self, data: CountTransitions, n_iter: int = 100) -> list[TypeScorer]:
+        """One `TypeScorer` per effect type on the transitions `data` holds now."""
+        n_dev, n_typ, n_hop = data.n_devices, data.n_types, self.hops.shape[0]
+        if self.hops.shape[1:] != (n_dev, n_dev):
+            raise ValueError(f"hops must have shape (max_hop, {n_dev}, {n_dev}), got {self.hops.shape}")
+        first = data.n_added - len(data)  # absolute index of the oldest transition held
+        blocks = range(first // self.BLOCK, -(-data.n_added // self.BLOCK))
+        if not blocks:
+            raise ValueError("count features need at least one count transition")
+        self._blocks = {b: self._blocks[b] if b in self._blocks else self._block(data, b) for b in blocks}
+        t_abs, _, feats, births = (np.concatenate(parts) for parts in zip(*self._blocks.values(), strict=True))
+        keep = t_abs >= first
+        if data.n_added % self.BLOCK:  # the newest block is still filling: compute it afresh next time
+            del self._blocks[blocks[-1]]
+        feats = np.concatenate([np.ones((int(keep.sum()), 1)), feats[keep]], axis=1)
+        weights = births[keep]
+        g = np.concatenate(
+            [[len(data) * n_dev], (self.hops.sum(axis=2) @ data.state_total().reshape(n_dev, n_typ)).ravel()]
+        )
+        scorers = []
+        for v in range(n_typ):
+            rows = np.flatnonzero(weights[:, v] > 0)
+            scorers.append(TypeScorer(feats[rows], g, n_typ, n_hop, n_iter, weights=weights[rows, v]))
+        return scorers
+
+    def _block(self, data: CountTransitions, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(absolute index, device, features, births) of the birth rows of transitions [block * B, (block + 1) * B)."""
+        n_dev, n_typ, size = data.n_devices, data.n_types, self.BLOCK
+        x, y, start = data.window(block * size, (block + 1) * size)
+        state = np.zeros((size, n_dev, n_typ))
+        births = np.zeros((size, n_dev, n_typ))
+        offset = start - block * size
+        state[offset : offset + len(x)] = x.reshape(len(x), n_dev, n_typ)
+        births[offset : offset + len(y)] = y.reshape(len(y), n_dev, n_typ)
+        t_idx, n_idx = np.nonzero(births.any(axis=2))
+        by_device = np.ascontiguousarray(state.transpose(1, 0, 2)).reshape(n_dev, -1)  # (N, B * V): one BLAS product
+        spread = [(hop.T @ by_device).reshape(n_dev, size, n_typ)[n_idx, t_idx] for hop in self.hops]
+        h = np.stack(spread, axis=1).reshape(len(t_idx), len(self.hops) * n_typ)
+        return block * size + t_idx, n_idx, h, births[t_idx, n_idx]
 
 
 def bic_prune(

@@ -18,7 +18,7 @@ import numpy as np
 
 from dogym.causal.graphs import EdgeMetrics, assert_dag, causal_order, edge_metrics
 from dogym.causal.structure.att import ATTEstimate, ATTEstimator, orient
-from dogym.causal.structure.bic import CountTransitions, bic_prune, count_scorers
+from dogym.causal.structure.bic import CountFeatures, CountTransitions, bic_prune
 from dogym.causal.structure.event_table import EventTable
 from dogym.causal.structure.hawkes import hop_operators
 
@@ -85,6 +85,7 @@ class OnlineStructureLearner:
         self._graph = nx.DiGraph()
         self._graph.add_nodes_from(self.type_names)
         self._graph.add_edges_from(initial_graph.edges)
+        self._features = CountFeatures(self.hops)  # updated incrementally as transitions arrive
         self._scorers = None
         self._scored_len = -1
         self._restored_fits: list[dict[frozenset[int], np.ndarray]] = []
@@ -143,7 +144,7 @@ class OnlineStructureLearner:
         if len(self.counts):
             if self._scored_len != self.counts.n_added:
                 fits = self._fits()
-                self._scorers = count_scorers(self.counts, self.hops)
+                self._scorers = self._features.scorers(self.counts)
                 for scorer, prior in zip(self._scorers, fits, strict=False):
                     scorer.prior = prior  # EM starts from the previous update's fits
                 self._scored_len = self.counts.n_added
@@ -187,6 +188,7 @@ class OnlineStructureLearner:
         vars(self.att).update(copy.deepcopy(state["att"]))
         vars(self.counts).update(copy.deepcopy(state["counts"]))
         self.last_estimate = state["last_estimate"]
+        self._features = CountFeatures(self.hops)
         self._scorers, self._scored_len = None, -1
         self._restored_fits = copy.deepcopy(state.get("fits", []))
 
