@@ -16,6 +16,9 @@ Cloud Radio Access Networks", Algorithm 1).
    (Algorithm 1 as printed never terminates then).
 Ablations: `causal_prior=False` (mean 0.5, unit sigma, and the passive steps' outcomes at their passive controls as
 data, SafeOpt's seed set), `safety=False` (argmax over all of U'), `cost_denominator=False` (argmax of s(u)).
+Baseline `policy="random"` (the reviewer's "random interventions at equal cost"): eq. (7) is replaced by a candidate
+drawn uniformly at random over all of U' (no safety constraint; the "policy" random stream), under the same budget and
+stop rule; the region is COL's own estimator (prior, GP posterior, eq. 6) on the data those interventions produce.
 Candidates: midpoints of a 101^2 grid (2-D), 501 points (1-D), 2048 Sobol points (more dimensions); the prior is
 evaluated there and read at the nearest candidate elsewhere. Region sizes are fractions of the control box.
 
@@ -75,12 +78,15 @@ class COLConfig:
     sigma_floor: float = 0.05
     kernel: str = "matern52"
     resolution: int | None = None
+    policy: str = "eq7"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}")
         if self.kappa not in ("quantile", "srinivas"):
             raise ValueError(f"kappa must be 'quantile' or 'srinivas', got {self.kappa!r}")
+        if self.policy not in ("eq7", "random"):
+            raise ValueError(f"policy must be 'eq7' or 'random', got {self.policy!r}")
         if self.prior not in ("gpscm", "backdoor"):
             raise ValueError(f"prior must be 'gpscm' or 'backdoor', got {self.prior!r}")
         if self.monitoring_steps < 2 or self.noise_var <= 0 or self.lengthscale <= 0:
@@ -152,6 +158,7 @@ class COL:
         self.gp: GaussianProcess | None = None
         self.x = np.zeros((0, dim))
         self.y = np.zeros(0)
+        self.policy_rng = named_rng(self.seed, "policy")
 
     def _table(self, values: np.ndarray) -> _NearestCandidate:
         """A function of scaled controls with the given values at the candidates."""
@@ -233,7 +240,10 @@ class COL:
         return np.sqrt(srinivas_beta(max(len(self.y), 1), cfg.alpha, cfg.rkhs_bound, gamma)) * std
 
     def choose(self, record: COLRecord) -> int:
-        """Eq. (7) over the current safe set (over all candidates without the safety constraint)."""
+        """Eq. (7) over the current safe set (over all candidates without the safety constraint); with
+        `policy="random"` a uniformly random candidate."""
+        if self.config.policy == "random":
+            return int(self.policy_rng.integers(len(self.candidates)))
         mean, std = record.mean[-1].astype(np.float64), record.std[-1].astype(np.float64)
         region = record.regions[-1]
         cost = self.costs if self.config.cost_denominator else None

@@ -1,6 +1,6 @@
 """COL and its ablations (Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions in Cloud Radio Access
 Networks", Algorithm 1 and Fig. 8) as registry entries. They share `agents/hyperparams/col.yml`; the ablation flags are
-fixed options of each agent."""
+fixed options of each agent; `col-random` is the random-interventions-at-equal-cost baseline."""
 
 from __future__ import annotations
 
@@ -19,4 +19,6 @@ SPECS: tuple[AgentSpec, ...] = (
               {"safety": False}, _YAML),
     AgentSpec("col-no-cost", FAMILY, "COL ablation: no cost denominator in the policy (argmax sigma)", ENVS,
               {"cost_denominator": False}, _YAML),
+    AgentSpec("col-random", FAMILY, "Baseline: random interventions over U' at equal cost (no safety constraint), "
+              "COL's region estimator on their outcomes", ENVS, {"policy": "random"}, _YAML),
 )  # fmt: skip

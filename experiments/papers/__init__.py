@@ -19,6 +19,10 @@ PAPERS: dict[str, tuple[str, str]] = {
         "dogym.experiments.papers.acl",
         'Hammar & Stadler, "Online Identification of IT Systems": Table 1 and Figs. 7, 17, 19',
     ),
+    "col": (
+        "dogym.experiments.papers.col",
+        'Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions": Table II and Figs. 6, 8, 14',
+    ),
 }
 
 
