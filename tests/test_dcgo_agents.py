@@ -179,8 +179,8 @@ def test_a_replicate_is_deterministic_under_its_seed(stat_env):
     assert ReplicateResult.from_dict(json.loads(json.dumps(a.to_dict()))).to_dict() == a.to_dict()
     r1, r2 = run_replicate(stat_env, "random", 5, 1), run_replicate(stat_env, "random", 5, 2)
     assert [t.value for t in r1.trials] != [t.value for t in r2.trials]
-    u1 = run_replicate(stat_env, "abo", 3, 1, anchors="uniform")
-    assert u1.to_dict() | {"seconds": 0} == run_replicate(stat_env, "abo", 3, 1, anchors="uniform").to_dict() | {
+    u1 = run_replicate(stat_env, "abo", 3, 1, anchors="resample")
+    assert u1.to_dict() | {"seconds": 0} == run_replicate(stat_env, "abo", 3, 1, anchors="resample").to_dict() | {
         "seconds": 0
     }
 
@@ -192,6 +192,8 @@ def test_bad_inputs_raise_clear_errors(stat_env):
         run_replicate(stat_env, "dcbo", 0, 0)
     with pytest.raises(ValueError, match="unknown DCGO loop option"):
         run_replicate(stat_env, "dcbo", 3, 0, n_anchor=5)
+    with pytest.raises(ValueError, match="anchors must be"):
+        run_replicate(stat_env, "bo", 3, 0, anchors="sobol")
     with pytest.raises(ValueError, match="prior method"):
         run_replicate(stat_env, "dcbo", 3, 0, prior="exact")
 

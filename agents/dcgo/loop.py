@@ -51,7 +51,9 @@ SetKey = tuple[str, ...]
 class LoopOptions:
     """Options of the loop (agents/hyperparams/{dcbo,cbo,abo,bo}.yml hold the defaults per env).
 
-    anchors: "grid" or "uniform"; n_anchors (1-D sets) and per_dim (10^d for d >= 2); noise_var, lengthscale and
+    anchors: "grid" (np.linspace per axis, bounds included), "uniform" (seeded uniform points drawn once per replicate)
+    or "resample" (fresh seeded uniform points at every trial); n_anchors (1-D sets) and per_dim (per_dim^d points for
+    d >= 2); noise_var, lengthscale and
     variance (initial values), variance_prior (Gamma shape, rate; None for maximum likelihood), safeguards: the
     interventional GPs. prior ("plugin" or "mc"), prior_draws, prior_rows, obs_kernel, obs_max_points, obs_seed: the
     observational GP-SCM (`dogym.causal.dynamic_effects`). data_seed: the seed of D^O passed to `env.reset` (default:
@@ -196,8 +198,16 @@ def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> R
     env.reset(seed=int(seed if opts.data_seed is None else opts.data_seed))
     rng = named_rng(int(seed), "policy")
     sets: list[SetKey] = [tuple(s) for s in (env.exploration_sets if method in OBSERVING else [env.full_set])]
-    anchor_seeds = named_rng(int(seed), "anchors").integers(2**31, size=len(sets))
-    anchors = {s: _anchors(env, s, opts, int(k)) for s, k in zip(sets, anchor_seeds, strict=True)}
+    if opts.anchors not in ("grid", "uniform", "resample"):
+        raise ValueError(f"anchors must be 'grid', 'uniform' or 'resample', got {opts.anchors!r}")
+    anchor_rng = named_rng(int(seed), "anchors")
+    boxes = {s: _box(env, s) for s in sets}
+
+    def draw(key: SetKey) -> np.ndarray:
+        kind = "uniform" if opts.anchors == "resample" else opts.anchors
+        return anchor_points(*boxes[key], opts.n_anchors, opts.per_dim, kind, int(anchor_rng.integers(2**31)))
+
+    anchors = {s: draw(s) for s in sets}
     model = None
     if method in ("dcbo", "cbo"):
         model = observational_model(_as_view(env), list(env.variables), env.target, env.observational_data(),
@@ -216,6 +226,9 @@ def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> R
             result.trials.append(Trial(t, 0, (), {}, incumbent, 0.0))
             curve.append(incumbent)
         for index in range(len(curve), H):
+            if opts.anchors == "resample":
+                for s in sets:
+                    models[s].anchors = draw(s)
             key, x = _choose(method, models, sets, incumbent, env, rng, abo_gp if abo_y else None, t)
             value = {name: float(v) for name, v in zip(key, x, strict=True)}
             y = float(env.explore(value))
@@ -242,13 +255,14 @@ def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> R
     return result
 
 
-def _anchors(env: Any, key: SetKey, opts: LoopOptions, seed: int) -> np.ndarray:
+def _box(env: Any, key: SetKey) -> tuple[np.ndarray, np.ndarray]:
+    """The domain box of an exploration set."""
     unknown = [v for v in key if v not in env.domains]
     if unknown:
         raise ValueError(f"exploration set {key} names variables without a domain: {unknown}")
     low = np.array([env.domains[v][0] for v in key], dtype=np.float64)
     high = np.array([env.domains[v][1] for v in key], dtype=np.float64)
-    return anchor_points(low, high, opts.n_anchors, opts.per_dim, opts.anchors, seed)
+    return low, high
 
 
 def _choose(
