@@ -25,7 +25,7 @@ table `intervention_cost(intervention)`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -39,6 +39,34 @@ from dogym.envs.core import EnvInputError, config_int, configure, render_mode_op
 
 class InvalidInterventionError(EnvInputError, InterventionError):
     """An intervention-env action that is not allowed (wrong form, uncontrollable target, outside the region, NaN)."""
+
+
+def masked_targets(
+    action: Any, names: Sequence[str], optional: Sequence[str] = ()
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """The targets {name: value} of a Dict action {"mask": 0/1 per name, "value": one number per name} over `names`,
+    and the entries (as arrays) of the `optional` keys it may also have; `InvalidInterventionError` saying what was
+    wrong (not such a dict, wrong shapes, mask entries other than 0/1, values that are not finite numbers)."""
+    allowed = {"mask", "value", *optional}
+    if not isinstance(action, Mapping) or not {"mask", "value"} <= set(action) <= allowed:
+        keys = " and ".join(f"'{k}'" for k in ("mask", "value")) + "".join(f", optionally '{k}'" for k in optional)
+        raise InvalidInterventionError(f"action must be a dict with keys {keys}, got {_short(action)}")
+    n = len(names)
+    try:
+        mask = np.asarray(action["mask"]).reshape(-1)
+        value = np.asarray(action["value"], dtype=np.float64).reshape(-1)
+        extras = {k: np.asarray(action[k]).reshape(-1) for k in optional if k in action}
+    except (TypeError, ValueError) as err:
+        raise InvalidInterventionError(f"mask and value must be numeric arrays of {n} entries: {err}") from None
+    if mask.shape != (n,) or value.shape != (n,):
+        raise InvalidInterventionError(
+            f"mask and value must each have {n} entries ({list(names)}), got {mask.shape} and {value.shape}"
+        )
+    if mask.dtype.kind not in "biuf" or not ((mask == 0) | (mask == 1)).all():
+        raise InvalidInterventionError(f"mask entries must be 0 or 1, got {mask.tolist()}")
+    if not np.all(np.isfinite(value)):
+        raise InvalidInterventionError(f"value entries must be finite numbers, got {value.tolist()}")
+    return {names[i]: float(value[i]) for i in np.flatnonzero(mask)}, extras
 
 
 class InterventionEnv(gym.Env):
@@ -119,29 +147,9 @@ class InterventionEnv(gym.Env):
         if isinstance(action, Intervention):
             scm.validate(action)
             return action
-        if not isinstance(action, Mapping) or set(action) != {"mask", "value"}:
-            raise InvalidInterventionError(
-                f"action must be an Intervention or a dict with keys 'mask' and 'value', got {_short(action)}"
-            )
-        n = len(self.controllable)
-        try:
-            mask = np.asarray(action["mask"]).reshape(-1)
-            value = np.asarray(action["value"], dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError) as err:
-            raise InvalidInterventionError(f"mask and value must be numeric arrays of {n} entries: {err}") from None
-        if mask.shape != (n,) or value.shape != (n,):
-            raise InvalidInterventionError(
-                f"mask and value must each have {n} entries ({self.controllable}), got {mask.shape} and {value.shape}"
-            )
-        if mask.dtype.kind not in "biuf" or not ((mask == 0) | (mask == 1)).all():
-            raise InvalidInterventionError(f"mask entries must be 0 or 1, got {mask.tolist()}")
-        if not np.all(np.isfinite(value)):
-            raise InvalidInterventionError(f"value entries must be finite numbers, got {value.tolist()}")
+        targets, _ = masked_targets(action, self.controllable)
         integer = scm.integer_variables
-        targets = {}
-        for i in np.flatnonzero(mask):
-            name = self.controllable[i]
-            targets[name] = float(np.round(value[i])) if name in integer else float(value[i])
+        targets = {name: float(np.round(v)) if name in integer else v for name, v in targets.items()}
         intervention = Intervention(targets)
         scm.validate(intervention)
         return intervention

@@ -53,7 +53,7 @@ from dogym.causal.dynamic import DynamicSCM, DynamicStructuralView
 from dogym.causal.intervention import Intervention, InterventionError, validate_intervention
 from dogym.causal.scm import Exogenous
 from dogym.envs.core import EnvInputError, config_choice, config_int, configure, render_mode_option
-from dogym.envs.intervention import InvalidInterventionError, _short
+from dogym.envs.intervention import InvalidInterventionError, masked_targets
 
 #: Ground-truth grids are evaluated in chunks of at most this many points (memory bound for 3-D sets).
 GRID_CHUNK = 250_000
@@ -280,30 +280,10 @@ class DCGOEnv(gym.Env):
 
     def _parse_action(self, action: Any) -> tuple[dict[str, float], bool]:
         """Dict action -> (intervention, decide); `InvalidInterventionError` saying what was wrong."""
-        keys = set(action) if isinstance(action, Mapping) else set()
-        if not isinstance(action, Mapping) or not {"mask", "value"} <= keys <= {"mask", "value", "decide"}:
-            raise InvalidInterventionError(
-                f"action must be a dict with keys 'mask', 'value' and optionally 'decide', got {_short(action)}"
-            )
-        n = len(self.manipulative)
-        try:
-            mask = np.asarray(action["mask"]).reshape(-1)
-            value = np.asarray(action["value"], dtype=np.float64).reshape(-1)
-            decide = np.asarray(action.get("decide", 0)).reshape(-1)
-        except (TypeError, ValueError) as err:
-            raise InvalidInterventionError(f"mask, value and decide must be numeric arrays: {err}") from None
-        if mask.shape != (n,) or value.shape != (n,):
-            raise InvalidInterventionError(
-                f"mask and value must each have {n} entries ({self.manipulative}), got {mask.shape} and {value.shape}"
-            )
-        for name, entries in (("mask", mask), ("decide", decide)):
-            if entries.dtype.kind not in "biuf" or not ((entries == 0) | (entries == 1)).all():
-                raise InvalidInterventionError(f"{name} entries must be 0 or 1, got {entries.tolist()}")
-        if decide.shape != (1,):
+        do, extras = masked_targets(action, self.manipulative, optional=("decide",))
+        decide = extras.get("decide", np.zeros(1))
+        if decide.shape != (1,) or decide.dtype.kind not in "biuf" or decide[0] not in (0, 1):
             raise InvalidInterventionError(f"decide must be a single 0 or 1, got {decide.tolist()}")
-        if not np.all(np.isfinite(value)):
-            raise InvalidInterventionError(f"value entries must be finite numbers, got {value.tolist()}")
-        do = {self.manipulative[i]: float(value[i]) for i in np.flatnonzero(mask)}
         return self.to_intervention(do), bool(decide[0])
 
     def _info(self, intervention_cost: float, y: float, decided: bool) -> dict[str, Any]:
