@@ -23,6 +23,10 @@ PAPERS: dict[str, tuple[str, str]] = {
         "dogym.experiments.papers.col",
         'Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions": Table II and Figs. 6, 8, 14',
     ),
+    "dcbo": (
+        "dogym.experiments.papers.dcbo",
+        'Aglietti et al., "Dynamic Causal Bayesian Optimization": Tables 1-4 (gap, % optimal set) and convergence',
+    ),
 }
 
 
