@@ -181,7 +181,8 @@ class DCGOFamily:
             for t in range(n_t):
                 y_star[t] = np.mean([r["y_star"] for r in here if r["t"] == t])
             name = "convergence.png" if len(envs) == 1 else f"convergence_{env.replace('/', '_')}.png"
-            paths.append(plot_convergence(curves, y_star, out_dir / name, f"{title} {env}".strip()))
+            label = title if env in title else f"{title} {env}".strip()
+            paths.append(plot_convergence(curves, y_star, out_dir / name, f"{label} (y*_t: mean over runs)"))
         return paths
 
 
