@@ -186,8 +186,10 @@ def _as_view(env: Any) -> Any:
 
 def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> ReplicateResult:
     """Run one replicate of `method` ("dcbo", "cbo", "abo", "bo" or "random") for all T steps of a DCGO env with H
-    trials per step (module docstring), from `env.reset(seed=data_seed or seed)`. Agent randomness (uniform anchors,
-    first points, the random baseline) comes from the "policy" stream of `seed`."""
+    trials per step (module docstring), from `env.reset(seed=data_seed or seed)` (the seed of D^O). Agent randomness
+    comes from named streams of `seed`: "anchors" (uniform anchor points) and "policy" (BO's and ABO's first points,
+    the random baseline). On return the env holds the run's decisions, so `env.ground_truth()` (evaluation only) gives
+    the optima conditioned on them. Options: `LoopOptions` (unknown keys raise ValueError)."""
     if method not in METHODS:
         raise ValueError(f"unknown DCGO method {method!r}; methods: {', '.join(METHODS)}")
     if isinstance(H, bool) or not isinstance(H, int | np.integer) or H < 1:
