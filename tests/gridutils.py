@@ -1,0 +1,118 @@
+"""A tiny grid for the backend and fault tests, and its result files with the timing columns removed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Three DQN cells that learn (from step 20 on) and checkpoint every 50 steps.
+GRID_ARGS = [
+    "compare", "--agents", "dqn", "--envs", "dogym/FaultAlarmSmall-v0", "--seeds", "0,1,2",
+    "--timesteps", "200", "--checkpoint-interval", "50", "--eval-episodes", "1",
+    "--hyperparams", "learning_starts:20", "--quiet",
+]  # fmt: skip
+N_CELLS = 3
+#: Keys and columns that measure time, not results: they differ between any two runs.
+TIMING = re.compile(r"seconds|per_second|fps|time")
+
+
+def metrics_files(out: Path) -> list[Path]:
+    """Every run's metrics.json under a compare output folder."""
+    return sorted((out / "runs").glob("*/*/metrics.json"))
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if not TIMING.search(k) and k != "log_folder"}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    keep = [r for r in rows if not TIMING.search(r.get("metric", ""))]
+    return [{k: v for k, v in r.items() if not TIMING.search(k)} for r in keep]
+
+
+def result_files(out: Path) -> dict[str, Any]:
+    """A compare folder's results (results.csv, curves.csv, summary.json, every run's metrics.json), parsed, without
+    timing columns and without the output folder's own path."""
+    files: dict[str, Any] = {name: _csv_rows(out / name) for name in ("results.csv", "curves.csv")}
+    files["summary.json"] = _strip(json.loads((out / "summary.json").read_text(encoding="utf-8")))
+    for path in metrics_files(out):
+        files[str(path.relative_to(out))] = _strip(json.loads(path.read_text(encoding="utf-8")))
+    assert len(files) == 3 + N_CELLS, sorted(files)
+    return files
+
+
+def stamps(paths: list[Path]) -> dict[Path, tuple[int, int]]:
+    """(inode, mtime in ns) of each file: a rewritten file gets a new inode (atomic replace)."""
+    return {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in paths}
+
+
+def _compare_in_child(argv: list[str]) -> None:
+    """A forked child: its own process group (so its pool workers die with it), quiet, then train.py compare."""
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    from dogym.experiments.cli import main
+
+    os._exit(main(argv))
+
+
+def kill_mid_grid(
+    out: Path, extra_args: list[str], fork: bool, after_kill: Callable[[], None] | None = None
+) -> list[Path]:
+    """Start `train.py compare` on the tiny grid in `out` (a forked copy of this process, which skips the imports,
+    or a new `python train.py` process), SIGKILL its process group once at least one cell has finished and another
+    has a checkpoint but no metrics, and return the cells finished after the kill (and `after_kill`)."""
+    argv = [*GRID_ARGS, "--out", str(out), *extra_args]
+    if fork:
+        proc: Any = multiprocessing.get_context("fork").Process(target=_compare_in_child, args=(argv,))
+        proc.start()
+        poll = lambda: proc.exitcode  # noqa: E731
+    else:
+        proc = subprocess.Popen([sys.executable, "train.py", *argv], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        poll = proc.poll
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            finished = metrics_files(out)
+            mid = [
+                p for p in (out / "runs").glob("*/*/checkpoints/latest") if not (p.parents[1] / "metrics.json").exists()
+            ]
+            if finished and mid:
+                break
+            assert poll() is None, f"the grid ended (exit {poll()}) before the kill"
+            assert time.monotonic() < deadline, "no finished cell after 120 s"
+            time.sleep(0.01)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if fork:
+            proc.join()
+        else:
+            proc.wait()
+    assert poll() == -signal.SIGKILL
+    if after_kill is not None:
+        after_kill()
+    finished = metrics_files(out)
+    assert 1 <= len(finished) < N_CELLS
+    return finished
