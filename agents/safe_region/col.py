@@ -52,6 +52,13 @@ from dogym.causal.random_streams import named_rng
 
 #: The confidence levels of the region-evolution figure (Fig. 6's shades).
 FIGURE_ALPHAS = (0.8, 0.85, 0.9, 0.95)
+#: The COLConfig fields the causal prior depends on (with the env, its options and the seed: `_prior_key`).
+PRIOR_FIELDS = ("monitoring_steps", "prior", "prior_rows", "prior_draws", "prior_steps", "prior_max_points",
+                "prior_max_condition", "kernel", "resolution")  # fmt: skip
+#: Causal priors (mu, sigma) computed in this process, by `_prior_key`: COL, its safety and cost ablations and the
+#: random baseline share the prior of a seed (on the synthetic RAN it takes minutes). At most `PRIOR_CACHE_SIZE`.
+_PRIORS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+PRIOR_CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -174,7 +181,15 @@ class COL:
         passive = named_rng(self.seed, "passive_log")  # the passive data's seed, then the no-prior subsample
         data = self.env.observational_data(self.config.monitoring_steps, int(passive.integers(2**31)))
         if self.config.causal_prior:
-            mu, sigma = self.causal_prior(data)
+            key = self._prior_key()
+            if key is None:
+                mu, sigma = self.causal_prior(data)
+            else:
+                if key not in _PRIORS:
+                    while len(_PRIORS) >= PRIOR_CACHE_SIZE:
+                        _PRIORS.pop(next(iter(_PRIORS)))
+                    _PRIORS[key] = self.causal_prior(data)
+                mu, sigma = (a.copy() for a in _PRIORS[key])
             sigma = np.maximum(sigma, self.config.sigma_floor)  # a saturated prior (sigma = 0) could never learn
             mean_fn, sigma_fn = self._table(mu), self._table(sigma)
             self.gp = GaussianProcess(MultiplicativeCausalKernel(sigma_fn, self.config.lengthscale),
@@ -191,6 +206,15 @@ class COL:
         record = COLRecord(self.candidates)
         self._record_estimate(record, region)
         return record
+
+    def _prior_key(self) -> tuple | None:
+        """What the causal prior is a function of: the env (class, registered id and options), the seed and the
+        prior's settings; None (no caching) for an env made without the registry."""
+        spec = getattr(self.env, "spec", None)
+        if spec is None:
+            return None
+        env = (type(self.env).__name__, spec.id, repr(sorted(spec.kwargs.items())))
+        return env, self.seed, tuple(getattr(self.config, f) for f in PRIOR_FIELDS)
 
     def causal_prior(self, data: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """mu and sigma of P(phi = 1 | do(U' = u)) at the candidates from the passive data and the graph."""

@@ -9,8 +9,8 @@ Grid (each cell is one run of the one grid runner under `out/runs/`, so a re-run
 - synthetic RAN (`RANCpu-v0`, `RANSteering-v0`): `RAN_AGENTS` x the first `RAN_SEEDS` seeds, the paper's C = 100;
 - safe RL (edge example): CPO and PPO-Lagrangian x the first `RL_SEEDS` seeds, `RL_STEPS` env steps each.
 Cells run cheapest first (COL, then RAN, then each RL run), and the report is rewritten after every stage, so an
-interrupted reproduction still reports what finished. `--quick` runs 3 seeds, smaller RAN budgets and 4000 RL steps
-(two updates of 2000 steps) to check the pipeline.
+interrupted reproduction still reports what finished. `--quick` runs 3 seeds (1 on the RAN, with smaller budgets, a
+1000-window passive log and a smaller prior) and 4000 RL steps (two updates of 2000 steps) to check the pipeline.
 """
 
 from __future__ import annotations
@@ -46,9 +46,13 @@ QUICK_RAN_BUDGET = {RAN_CPU: 30, RAN_STEERING: 5}
 #: Env steps per RL run (SPEC: at least 2e5; the paper's OmniSafe default is 1e7) and how many of the seeds run RL:
 #: one 2e5-step run costs ~15 (CPO) and ~25 (PPO-Lagrangian) CPU-minutes on this machine, measured.
 RL_STEPS, RL_SEEDS = 200_000, 1
-#: How many of the seeds run the RAN cells (RANSteering at C = 100 is 1000 interventions with a growing GP).
-RAN_SEEDS = 5
+#: How many of the seeds run the RAN cells: the causal prior from 40 320 passive windows takes ~4 CPU-minutes per
+#: seed on RANCpu (shared by the agents of a seed), and RANSteering at C = 100 is 1000 interventions per run.
+RAN_SEEDS = 2
 QUICK_SEEDS, QUICK_RL_STEPS, QUICK_RL_HYPERPARAMS = 3, 4_000, {"n_steps": 2_000}
+#: Quick mode only: a small passive log and prior on the RAN (the full prior takes minutes per seed).
+QUICK_RAN_HYPERPARAMS = {"monitoring_steps": 1_000, "prior_max_points": 40, "prior_max_condition": 80, "prior_rows": 8,
+                         "prior_draws": 4}  # fmt: skip
 
 #: Table II of the paper (mean, std over 10 seeds): unsafe interventions to converge and region size.
 PAPER_TABLE2 = {
@@ -79,6 +83,7 @@ class Plan:
     rl_steps: int
     ran_budget: dict[str, int]
     rl_hyperparams: dict[str, Any]
+    ran_hyperparams: dict[str, Any]
     quick: bool
 
     @classmethod
@@ -89,9 +94,9 @@ class Plan:
             raise ValueError("reproduce col needs at least one seed")
         if quick:
             seeds = seeds[:QUICK_SEEDS]
-            return cls(seeds, seeds[:2], seeds[:1], rl_steps or QUICK_RL_STEPS, dict(QUICK_RAN_BUDGET),
-                       dict(QUICK_RL_HYPERPARAMS), True)  # fmt: skip
-        return cls(seeds, seeds[:RAN_SEEDS], seeds[:RL_SEEDS], rl_steps or RL_STEPS, dict(RAN_BUDGET), {}, False)
+            return cls(seeds, seeds[:1], seeds[:1], rl_steps or QUICK_RL_STEPS, dict(QUICK_RAN_BUDGET),
+                       dict(QUICK_RL_HYPERPARAMS), dict(QUICK_RAN_HYPERPARAMS), True)  # fmt: skip
+        return cls(seeds, seeds[:RAN_SEEDS], seeds[:RL_SEEDS], rl_steps or RL_STEPS, dict(RAN_BUDGET), {}, {}, False)
 
 
 def stages(out: Path, plan: Plan, eval_episodes: int) -> list[list[RunConfig]]:
@@ -99,7 +104,8 @@ def stages(out: Path, plan: Plan, eval_episodes: int) -> list[list[RunConfig]]:
     runs = str(out / "runs")
     edge = [RunConfig(a, env, s, EDGE_BUDGET, eval_episodes=0, log_folder=runs)
             for env in SCENARIOS for a in EDGE_AGENTS for s in plan.seeds]  # fmt: skip
-    ran = [RunConfig(a, env, s, plan.ran_budget[env], eval_episodes=0, log_folder=runs)
+    ran = [RunConfig(a, env, s, plan.ran_budget[env], hyperparams=dict(plan.ran_hyperparams), eval_episodes=0,
+                     log_folder=runs)
            for env in (RAN_CPU, RAN_STEERING) for a in RAN_AGENTS for s in plan.ran_seeds]  # fmt: skip
     rl = [RunConfig(a, env, s, plan.rl_steps, hyperparams=dict(plan.rl_hyperparams), eval_episodes=eval_episodes,
                     log_folder=runs) for s in plan.rl_seeds for env in SCENARIOS for a in RL_AGENTS]  # fmt: skip
