@@ -121,6 +121,7 @@ def _value(run: dict[str, Any], key: str) -> float | None:
         "size": (("col", "region_size"), ("region", "region_size")),
         "true_size": (("truth", "true_region_size"),),
         "inside": (("truth", "inside"),),
+        "outside": (("truth", "outside_fraction"),),
         "precision": (("truth", "precision"),),
         "recall": (("truth", "recall"),),
         "interventions": (("col", "interventions"),),
@@ -182,7 +183,9 @@ def table2(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "scenario": env, "method": agent, "seeds": len(unsafe), "unsafe": _ms(unsafe, 1),
                 "unsafe_to_converge": _ms(_values(runs, agent, env, "converge"), 1), "size": _ms(size),
                 "true_size": _ms(_values(runs, agent, env, "true_size"), 3),
-                "inside": f"{int(inside.sum())}/{len(inside)}", "precision": _ms(_values(runs, agent, env, "precision")),
+                "inside": f"{int(inside.sum())}/{len(inside)}",
+                "outside": _ms(_values(runs, agent, env, "outside"), 3),
+                "precision": _ms(_values(runs, agent, env, "precision")),
                 "recall": _ms(_values(runs, agent, env, "recall")),
                 "interventions": _ms(_values(runs, agent, env, "interventions"), 1) if agent.startswith("col")
                 else f"{_values(runs, agent, env, 'steps').mean():.0f} env steps",
@@ -307,11 +310,13 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
     ]
     rows = table2(runs)
     header = ("scenario", "method", "seeds", "unsafe interventions", "unsafe to converge", "λ(Ŝ)", "true λ(S)",
-              "Ŝ ⊆ S", "precision", "recall", "interventions", "cost spent", "paper unsafe", "paper λ(Ŝ)")  # fmt: skip
+              "Ŝ ⊆ S", "Ŝ outside S", "precision", "recall", "interventions", "cost spent", "paper unsafe",
+              "paper λ(Ŝ)")  # fmt: skip
     lines += _table(header, [[SCENARIOS[r["scenario"]], LABELS[r["method"]]] + list(r.values())[2:] for r in rows])
     lines += [
         "",
-        '"Unsafe to converge" counts unsafe interventions until the region size changed by < 0.01 over 3 consecutive '
+        '"Ŝ ⊆ S": seeds whose estimate has no grid point outside the true region; "Ŝ outside S": the fraction of the '
+        'estimate outside it. "Unsafe to converge" counts unsafe interventions until the region size changed by < 0.01 over 3 consecutive '
         'interventions (notes D.8). The RL region is the one "inferred from the control policy": the 10 x 10 grid '
         "cells the final deterministic policy visits (one cell = 0.01). The random baseline draws interventions "
         "uniformly over the control box under the same budget and stop rule, and estimates the region with COL's "
