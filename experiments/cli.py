@@ -10,11 +10,23 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 
 class UsageError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
+
+
+def one_line(message: object) -> str:
+    """`message` on one line (YAML and OS errors span several)."""
+    return " ".join(str(message).split())
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block; `--help` shows it), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def parse_kwargs(items: Sequence[str] | None, flag: str) -> dict[str, Any]:
@@ -99,6 +111,14 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(f"--conf {args.conf} is not valid YAML: {err}") from err
         if not isinstance(loaded, dict):
             raise UsageError(f"--conf {args.conf} must hold a mapping of RunConfig fields, got {type(loaded).__name__}")
+        from dataclasses import fields
+
+        from dogym.experiments.runner import RunConfig
+
+        allowed = [f.name for f in fields(RunConfig) if f.name not in ("agent", "env", "seed")]
+        unknown = sorted(str(k) for k in loaded if k not in allowed)
+        if unknown:
+            raise UsageError(f"--conf {args.conf} has unknown key(s) {unknown}; allowed: {', '.join(allowed)}")
         options.update(loaded)
     for key in ("env_kwargs", "hyperparams"):
         parsed = parse_kwargs(getattr(args, key), f"--{key.replace('_', '-')}")
@@ -301,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The train.py argument parser."""
     from dogym.experiments.papers import PAPERS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="train.py",
         description="dogym: train, evaluate and compare agents on causal decision-making environments. "
         "`train.py list` shows every env, agent and reproduction.",
@@ -396,5 +416,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, OSError, ValueError) as err:
         if args.debug:
             raise
-        print(f"train.py {args.command}: error: {err}", file=sys.stderr)
+        print(f"train.py {args.command}: error: {one_line(err)}", file=sys.stderr)
         return 2

@@ -270,7 +270,10 @@ def train(
     fam = family(config.spec.family)
     context = config.context(progress)
     atomic_write_text(folder / "config.yaml", _yaml({"run": config.to_dict(), "hyperparams": context.hyperparams}))
-    agent = fam.build(context)
+    try:
+        agent = fam.build(context)
+    except (TypeError, AssertionError) as err:  # a hyper-parameter of the wrong type, caught deep in the library
+        raise ValueError(f"{config.agent} cannot be built with hyper-parameters {config.hyperparams}: {err}") from err
     latest = folder / "checkpoints" / "latest"
     if resume and (latest / "state.pkl.z").exists():
         agent.restore(read_checkpoint(latest), latest)
