@@ -219,9 +219,11 @@ def targets(runs: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
         out.append(("S2: COL unsafe interventions <= 30", f"{u2:.1f}", _verdict(u2 <= S2_MAX_UNSAFE)))
         paper_ok, truth_ok = abs(z2 - 0.12) <= SIZE_TOLERANCE, abs(z2 - t2) <= SIZE_TOLERANCE
         which = "the true final region" if truth_ok else "the paper's 0.12" if paper_ok else "neither"
+        precision = mean("col", S2, "precision")
         out.append(("S2: size within 0.05 of the paper's 0.12 or of the true final region (the true region at the "
                      "time of the next intervention: what the estimate claims)",
-                     f"{z2:.3f} (paper 0.12; true final {t2:.3f}); met against {which}",
+                     f"{z2:.3f} (paper 0.12; true final {t2:.3f}); met against {which}; sizes only: the estimate's "
+                     f"precision against the true final region is {precision:.2f}",
                      _verdict(paper_ok or truth_ok)))  # fmt: skip
     for env in SCENARIOS:
         col = mean("col", env, "unsafe")
@@ -291,9 +293,10 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
         f"Command: `{command}`. COL, its ablations and the random baseline: seeds {list(plan.seeds)} on the edge "
         f"example (C = {EDGE_BUDGET}), seeds {list(plan.ran_seeds)} on the synthetic RAN (C = "
         f"{plan.ran_budget[RAN_CPU]} on RANCpu, {plan.ran_budget[RAN_STEERING]} on RANSteering). CPO and "
-        f"PPO-Lagrangian: seeds {list(plan.rl_seeds)}, {plan.rl_steps} env steps per run (OmniSafe's defaults, 20 000 "
-        f"steps per update; the paper trained for OmniSafe's 1e7). Wall time of this invocation "
-        f"{wall / 60:.1f} min ({platform.machine()}, one thread per run)."
+        f"PPO-Lagrangian: seeds {list(plan.rl_seeds)}, {plan.rl_steps} env steps per run (OmniSafe's defaults, "
+        f"{plan.rl_hyperparams.get('n_steps', 20_000)} steps per update; the paper trained for OmniSafe's 1e7). "
+        + (f"Wall time of this invocation {wall / 60:.1f} min " if wall else "Outputs rewritten from cached cells ")
+        + f"({platform.machine()}, one thread per run; run times are in each run's metrics.json)."
         + (f" **{pending} cells have not run yet: this report is partial.**" if pending else ""),
         "",
         'Numbers are mean ± std over seeds unless marked [95% bootstrap CI]. "paper" columns are printed in the '
@@ -440,6 +443,24 @@ def _write(out: Path, configs: Sequence[RunConfig], plan: Plan, wall: float, com
             atomic_write_bytes(out / name, source.read_bytes())
     atomic_write_text(out / "targets.json", json.dumps(targets(runs), indent=1))
     return atomic_write_text(out / "report.md", report(runs, plan, wall, command, pending))
+
+
+def rewrite(
+    out_dir: str | Path,
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    *,
+    quick: bool = False,
+    timesteps: int | None = None,
+    eval_episodes: int = 10,
+    command: str = "python train.py reproduce col",
+) -> Path:
+    """Rewrite the outputs from the cells that have finished, without running any (e.g. while RL cells still run);
+    returns the report's path."""
+    out = Path(out_dir)
+    plan = Plan.of(seeds, quick, timesteps)
+    grid = [c for s in stages(out, plan, min(eval_episodes, 10)) for c in s]
+    done = [c for c in grid if is_finished(c)]
+    return _write(out, done, plan, 0.0, command, len(grid) - len(done))
 
 
 def reproduce(
