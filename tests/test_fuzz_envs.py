@@ -2,7 +2,8 @@
 
 - Random valid actions (drawn from the action space, half of the discrete ones among the currently allowed actions)
   give observations inside the observation space, finite rewards, and infos with the contract's keys, types and
-  shapes whose every number is finite; the same seed and actions give the same trajectory in another instance.
+  shapes whose every number is finite; the same seed and actions give the same trajectory again, whatever the env
+  ran before.
 - Invalid actions (NaN, inf, out of range, wrong shape, wrong dtype, wrong keys) raise the contract's
   `EnvInputError` with a one-line message, and leave the env usable.
 
@@ -33,13 +34,13 @@ ENV_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("dogym/"
 N_STEPS = 12
 #: Info keys that an env documents as NaN at reset (no value yet), with where it is documented.
 NAN_AT_RESET = {"y": "DCGO envs: the outcome Y_t before the first step (envs/dcgo/base.py)"}
-FUZZ = settings(max_examples=5, deadline=None, database=None, derandomize=True,
+FUZZ = settings(max_examples=4, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 
 
 @functools.cache
-def make(env_id: str, copy: int = 0) -> gym.Env:
-    """One env per (id, copy), reused across examples (every example resets it with a seed)."""
+def make(env_id: str) -> gym.Env:
+    """One env per id, reused across examples (every example resets it with a seed)."""
     return gym.make(env_id)
 
 
@@ -133,7 +134,7 @@ def test_random_valid_actions_keep_the_contract_and_are_deterministic(env_id, da
             obs, info = env.reset()
             t = 0
             check_step(env, obs, info, 0)
-    first, second = rollout(env, seed, actions), rollout(make(env_id, copy=1), seed, actions)
+    first, second = rollout(env, seed, actions), rollout(env, seed, actions)
     assert_same(first, second, f"{env_id} seed {seed}")
 
 
@@ -197,10 +198,10 @@ def invalid_action(space: spaces.Space, info: dict[str, Any]) -> st.SearchStrate
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
-@settings(FUZZ, max_examples=20)
+@settings(FUZZ, max_examples=12)
 @given(data=st.data())
 def test_invalid_actions_raise_the_contract_error_and_change_nothing(env_id, data):
-    env = make(env_id, copy=2)
+    env = make(env_id)
     if env_id not in _last_info:
         _last_info[env_id] = env.reset(seed=0)[1]
     info = _last_info[env_id]
