@@ -206,3 +206,12 @@ def test_the_family_trains_evaluates_and_plots(tmp_path):
     assert len(metrics["y_star"]) == 3 and metrics["dcgo"]["interventions"] == 6
     run_dir = tmp_path / "dcbo" / "dogym_DCGO-STAT-v0_seed0"
     assert (run_dir / "convergence.png").exists() and (run_dir / "replicate.json").exists()
+
+
+@pytest.mark.parametrize("method", ["dcbo", "cbo", "abo", "bo", "random"])
+def test_a_whole_replicate_never_reads_the_ground_truth(method):
+    from test_learner_views import sealed_env_id
+
+    env = gym.make(sealed_env_id(STAT))
+    result = run_replicate(env, method, 2, 0)  # a GroundTruthTouched error would fail here
+    assert len(result.decision_sets) == 3
