@@ -34,7 +34,7 @@ from dogym.experiments.threads import set_thread_env
 
 set_thread_env(1)
 
-from dogym.experiments.grid import Backend, run_grid  # noqa: E402
+from dogym.experiments.grid import Backend, local_ray_priority, run_grid  # noqa: E402
 from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.experiments.runner import RunConfig  # noqa: E402
 
@@ -98,7 +98,8 @@ def main() -> None:
             wall, runs = timed("ray, local instance", grid(scratch / "ray", n_cells, steps), slots, ray_backend)
             ray_rows.append({"configuration": f"ray, local instance ({slots} CPUs, started and stopped)", "slots": slots,
                              "wall_s": wall, "same": strip(runs) == strip(reference)})  # fmt: skip
-            ray.init(num_cpus=slots, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+            with local_ray_priority():
+                ray.init(num_cpus=slots, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
             run_grid(grid(scratch / "ray-warm-up", slots, 100), slots, progress=False, backend=ray_backend)
             wall, runs = timed("ray, warm cluster", grid(scratch / "ray-warm", n_cells, steps), slots, ray_backend)
             ray_rows.append({"configuration": f"ray, warm cluster ({slots} CPUs)", "slots": slots, "wall_s": wall,

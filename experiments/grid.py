@@ -84,6 +84,19 @@ def ray_module() -> Any:
     return ray
 
 
+@contextlib.contextmanager
+def local_ray_priority() -> Iterator[None]:
+    """Within the block, a Ray instance started here runs its tasks at normal priority (niceness 0, unless the user set
+    RAY_worker_niceness): Ray's default, 15, lets any other process on a shared machine starve the grid's cells."""
+    previous = os.environ.get("RAY_worker_niceness")
+    os.environ.setdefault("RAY_worker_niceness", "0")
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("RAY_worker_niceness", None)
+
+
 def _train_one(config: RunConfig, threads: int = 1) -> dict[str, Any] | None:
     import dogym.envs  # noqa: F401  (registers the envs in a fresh worker process, e.g. a Ray worker)
     from dogym.experiments.threads import limit_threads
@@ -148,7 +161,8 @@ def _run_ray(todo: Sequence[RunConfig], workers: int, backend: Backend, bar: Any
         if backend.ray_address is None:
             options["num_cpus"] = max(1, round(workers * backend.ray_cpus))
         try:
-            ray.init(address=backend.ray_address, **options)
+            with local_ray_priority():
+                ray.init(address=backend.ray_address, **options)
         except ConnectionError as err:
             raise ValueError(f"cannot join the Ray cluster at {backend.ray_address!r}: {err}") from None
         started = True
