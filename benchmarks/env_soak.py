@@ -17,6 +17,7 @@ import argparse
 import math
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,8 @@ def main() -> None:
     lines = [
         f"# Env soak ({'--quick, ' if args.quick else ''}{n_steps} random valid steps per env, seed {args.seed})",
         "",
-        f"Command: `python benchmarks/env_soak.py{' --quick' if args.quick else ''}`. One core, one BLAS thread; "
+        f"Command: `python benchmarks/env_soak.py {' '.join(sys.argv[1:])}`. Cap {args.max_seconds:g} s per env. "
+        "One core, one BLAS thread; "
         f"load average at the end {meta['load_average'][0]:.1f} (the machine is shared). steps/s times `env.step` "
         "only; with resets it includes the resets and checks. Targets: 0 crashes, 0 non-finite values.",
         "",
