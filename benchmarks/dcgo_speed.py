@@ -18,7 +18,7 @@ import platform
 import time
 from pathlib import Path
 
-from dogym.experiments.threads import set_thread_env  # noqa: E402
+from dogym.experiments.threads import pin_to_one_core, set_thread_env  # noqa: E402
 
 set_thread_env(1)
 
@@ -54,8 +54,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pin_to_one_core()
     seeds, agents = (3, ("dcbo",)) if args.quick else (5, ("dcbo", "cbo", "abo", "bo", "dcgo-random"))
     result = {"machine": platform.platform(), "load_average": os.getloadavg(), "env": STAT, "T": 3, "H": 10, "N": 10}
     for agent in agents:

@@ -16,7 +16,7 @@ import platform
 import time
 from pathlib import Path
 
-from dogym.experiments.threads import set_thread_env  # noqa: E402
+from dogym.experiments.threads import pin_to_one_core, set_thread_env  # noqa: E402
 
 set_thread_env(1)  # before numpy is imported: tiny GPs and small networks run faster on one BLAS thread
 
@@ -62,8 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     n_steps = args.steps or (3000 if args.quick else 20000)
     reps = args.reps or (3 if args.quick else 5)
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    pin_to_one_core()
     cells = [
         (env_id, policy)
         for env_id in ("dogym/FaultAlarm-v0", "dogym/FaultAlarmPoisson-v0")

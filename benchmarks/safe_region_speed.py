@@ -16,7 +16,7 @@ import platform
 import time
 from pathlib import Path
 
-from dogym.experiments.threads import set_thread_env  # noqa: E402
+from dogym.experiments.threads import pin_to_one_core, set_thread_env  # noqa: E402
 
 set_thread_env(1)
 
@@ -62,8 +62,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pin_to_one_core()
     seeds, steps = (3, 1000) if args.quick else (10, 5000)
     result = {"machine": platform.platform(), "load_average": os.getloadavg(), "col_edge_budget20": col_runs(seeds)}
     for env_id in ("dogym/RANCpu-v0", "dogym/RANSteering-v0"):

@@ -26,3 +26,9 @@ def limit_threads(n: int = 1) -> None:
     import torch
 
     torch.set_num_threads(n)
+
+
+def pin_to_one_core() -> None:
+    """Run this process on one CPU core (where the OS allows it), so speed benchmarks measure single-core speed."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
