@@ -1,0 +1,157 @@
+"""Bounded memory: peak RSS of long runs at 10% and at 100% of their budget (SPEC section 8: memory stays bounded).
+
+    python benchmarks/memory_soak.py            # causal-dqn on FaultAlarm-v0 for 1e6 env steps, and the longest
+                                                # agent of each other family at a long budget (hours)
+    python benchmarks/memory_soak.py --quick    # the same agents at small budgets (minutes)
+
+Each agent runs in its own fresh process, built and trained through its family (`dogym.agents.registry`), with its
+checkpoint hook called every 10% of the budget: there the process's current RSS and peak RSS (VmRSS, VmHWM of
+/proc/self/status) are recorded (no checkpoint is written). Growth = peak at 100% / peak at 10% - 1; the target
+(issue 13) is < 10%. For a family whose agent never calls the hook (COL, DCGO agents), the 10% figure is the peak of
+a separate run with a tenth of the budget.
+Results: benchmarks/results/memory_soak[-quick].{md,json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+#: (agent, env, full budget, quick budget): causal-dqn (the issue's case) and the longest-running agent of each other
+#: family at its unit (env steps, interventions, cost, trials per time step).
+RUNS = [
+    ("causal-dqn", "dogym/FaultAlarm-v0", 1_000_000, 20_000),
+    ("ppo-lagrangian", "dogym/EdgeSafeRegion-v0", 1_000_000, 20_000),
+    ("acl-rollout", "dogym/ToySCM-v0", 300, 20),
+    ("col", "dogym/EdgeSafeRegion-v0", 1000, 100),
+    ("dcbo", "dogym/DCGO-STAT-v0", 300, 30),
+]
+
+
+def memory_kb() -> tuple[int, int]:
+    """(current RSS, peak RSS) of this process in KiB."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def one(agent: str, env: str, budget: int) -> dict[str, Any]:
+    """Build and train one agent, sampling memory at every checkpoint hook (every 10% of the budget)."""
+    from dogym.experiments.threads import set_thread_env
+
+    set_thread_env(1)
+    from dogym.agents.registry import family
+    from dogym.experiments.runner import RunConfig
+    from dogym.experiments.threads import limit_threads
+
+    limit_threads(1)
+    with tempfile.TemporaryDirectory() as folder:
+        config = RunConfig(agent, env, seed=0, timesteps=budget, checkpoint_interval=max(1, budget // 10),
+                           log_folder=folder)  # fmt: skip
+        context = config.context()
+        built = family(config.spec.family).build(context)
+        samples = [{"at": 0, **dict(zip(("rss_kb", "peak_kb"), memory_kb(), strict=True)), "seconds": 0.0}]
+        start = time.perf_counter()
+
+        def hook() -> bool:
+            rss, peak = memory_kb()
+            samples.append({"at": len(samples) * config.checkpoint_interval, "rss_kb": rss, "peak_kb": peak,
+                            "seconds": time.perf_counter() - start})  # fmt: skip
+            return True
+
+        built.learn(budget, hook)
+        rss, peak = memory_kb()
+        samples.append(
+            {"at": budget, "rss_kb": rss, "peak_kb": peak, "seconds": time.perf_counter() - start, "end": True}
+        )
+    return {"agent": agent, "env": env, "budget": budget, "samples": samples}
+
+
+def summary(result: dict[str, Any], tenth_run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Peak RSS at the first sample at or after 10% of the budget (or at the end of `tenth_run`) and at the end;
+    growth between them."""
+    samples = result["samples"]
+    hooked = [s for s in samples[1:-1] if s["at"] >= result["budget"] / 10]
+    tenth = hooked[0] if hooked else tenth_run["samples"][-1] if tenth_run else samples[-1]
+    growth = samples[-1]["peak_kb"] / tenth["peak_kb"] - 1
+    return {"peak_10_mb": tenth["peak_kb"] / 1024, "at_10": tenth["at"], "peak_end_mb": samples[-1]["peak_kb"] / 1024,
+            "rss_end_mb": samples[-1]["rss_kb"] / 1024, "growth": growth, "hooks": len(samples) - 2,
+            "seconds": samples[-1]["seconds"]}  # fmt: skip
+
+
+def run_one(agent: str, env: str, budget: int) -> dict[str, Any]:
+    """`one` in a fresh process (its result, or {"error": ...})."""
+    done = subprocess.run([sys.executable, __file__, "--one", agent, env, str(budget)], capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"agent": agent, "env": env, "budget": budget, "error": done.stderr.strip()[-500:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small budgets (minutes)")
+    parser.add_argument("--agents", help="only these agents, comma-separated")
+    parser.add_argument("--one", nargs=3, metavar=("AGENT", "ENV", "BUDGET"), help=argparse.SUPPRESS)
+    parser.add_argument("--out", default="benchmarks/results", help="output folder (default: %(default)s)")
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one[0], args.one[1], int(args.one[2]))))
+        return
+    from dogym.experiments.io import atomic_write_json, atomic_write_text
+
+    chosen = args.agents.split(",") if args.agents else [r[0] for r in RUNS]
+    results = []
+    for agent, env, full, quick in RUNS:
+        if agent not in chosen:
+            continue
+        budget = quick if args.quick else full
+        result = run_one(agent, env, budget)
+        if "error" in result:
+            print(f"{agent}: failed: {result['error'].splitlines()[-1:]}", flush=True)
+            results.append(result)
+            continue
+        tenth_run = None
+        if len(result["samples"]) <= 2:  # the agent never called the hook: a separate run of a tenth of the budget
+            tenth_run = run_one(agent, env, max(1, budget // 10))
+            result["tenth_run"] = tenth_run
+        result["summary"] = summary(result, tenth_run if tenth_run and "error" not in tenth_run else None)
+        results.append(result)
+        s = result["summary"]
+        print(f"{agent:<16} {env:<28} budget {budget:>8}: peak {s['peak_10_mb']:.0f} MB at {s['at_10']}, "
+              f"{s['peak_end_mb']:.0f} MB at the end ({s['growth']:+.1%}), {s['seconds']:.0f} s", flush=True)  # fmt: skip
+    name = "memory_soak" + ("-quick" if args.quick else "")
+    atomic_write_json(Path(args.out) / f"{name}.json", {"load_average": os.getloadavg(), "runs": results})
+    lines = [
+        f"# Memory soak ({'--quick: small budgets' if args.quick else 'long budgets'}; seed 0)",
+        "",
+        f"Command: `python benchmarks/memory_soak.py {' '.join(sys.argv[1:])}`. Each agent in a fresh process; peak RSS "
+        "(VmHWM) sampled at the family's checkpoint hook every 10% of the budget. Target: growth from 10% to 100% of "
+        "the budget < 10%.",
+        "",
+        "| agent | env | budget | peak RSS at 10% (MB) | peak RSS at the end (MB) | growth | hook calls | seconds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if "error" in r:
+            lines.append(
+                f"| {r['agent']} | {r['env']} | {r['budget']} | failed: {r['error'].splitlines()[-1]} | | | | |"
+            )
+            continue
+        s = r["summary"]
+        at = f"separate run of {r['tenth_run']['budget']}" if "tenth_run" in r else f"at {s['at_10']}"
+        lines.append(f"| {r['agent']} | {r['env']} | {r['budget']} | {s['peak_10_mb']:.0f} ({at}) | "
+                     f"{s['peak_end_mb']:.0f} | {s['growth']:+.1%} | {s['hooks']} | {s['seconds']:.0f} |")  # fmt: skip
+    if args.quick:
+        lines += ["", "Quick budgets are far below the issue's 1e6 steps: they show the early trend only."]
+    atomic_write_text(Path(args.out) / f"{name}.md", "\n".join(lines) + "\n")
+    print(f"wrote {Path(args.out) / name}.md")
+
+
+if __name__ == "__main__":
+    main()
