@@ -97,6 +97,20 @@ def local_ray_priority() -> Iterator[None]:
             os.environ.pop("RAY_worker_niceness", None)
 
 
+def _die_with_parent(parent: int) -> None:
+    """Pool-worker initializer: on Linux the worker is killed when the grid's process dies (e.g. by SIGKILL), so no
+    orphan goes on writing a run folder that a re-run of the grid is computing again."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: nothing to do
+        return
+    if os.getppid() != parent:  # the parent died before the call
+        os._exit(1)
+
+
 def _train_one(config: RunConfig, threads: int = 1) -> dict[str, Any] | None:
     import dogym.envs  # noqa: F401  (registers the envs in a fresh worker process, e.g. a Ray worker)
     from dogym.experiments.threads import limit_threads
@@ -140,7 +154,9 @@ def run_grid(
                 _train_one(config)
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with ProcessPoolExecutor(
+                max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
+            ) as pool:
                 futures = {pool.submit(_train_one, c): c for c in todo}
                 for future in as_completed(futures):
                     future.result()

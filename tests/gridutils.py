@@ -8,12 +8,12 @@ import json
 import multiprocessing
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from signal import SIGKILL
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +63,26 @@ def stamps(paths: list[Path]) -> dict[Path, tuple[int, int]]:
     return {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in paths}
 
 
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
 def _compare_in_child(argv: list[str]) -> None:
     """A forked child: its own process group (so its pool workers die with it), quiet, then train.py compare."""
     os.setsid()
@@ -78,8 +98,9 @@ def kill_mid_grid(
     out: Path, extra_args: list[str], fork: bool, after_kill: Callable[[], None] | None = None
 ) -> list[Path]:
     """Start `train.py compare` on the tiny grid in `out` (a forked copy of this process, which skips the imports,
-    or a new `python train.py` process), SIGKILL its process group once at least one cell has finished and another
-    has a checkpoint but no metrics, and return the cells finished after the kill (and `after_kill`)."""
+    or a new `python train.py` process), SIGKILL that process once at least one cell has finished and another has a
+    checkpoint but no metrics, check that its child processes (pool workers) die with it, and return the cells
+    finished after the kill (and `after_kill`)."""
     argv = [*GRID_ARGS, "--out", str(out), *extra_args]
     if fork:
         proc: Any = multiprocessing.get_context("fork").Process(target=_compare_in_child, args=(argv,))
@@ -102,15 +123,18 @@ def kill_mid_grid(
             assert time.monotonic() < deadline, "no finished cell after 120 s"
             time.sleep(0.01)
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        workers = children(proc.pid)
+        os.kill(proc.pid, SIGKILL)  # the grid's process only, as `kill -9 PID` does: its pool workers must follow it
         if fork:
             proc.join()
         else:
             proc.wait()
-    assert poll() == -signal.SIGKILL
+    assert poll() == -SIGKILL
+    assert workers or not fork, "the local grid had no pool workers at the kill"
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and _state(pid) != "Z" for pid in workers):
+        assert time.monotonic() < deadline, f"pool workers {workers} outlived the killed grid"
+        time.sleep(0.05)
     if after_kill is not None:
         after_kill()
     finished = metrics_files(out)
