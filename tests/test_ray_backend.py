@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import time
+import types
+from pathlib import Path
 
 import pytest
 from gridutils import GRID_ARGS, kill_mid_grid, metrics_files, result_files, stamps
 
 from dogym.experiments.cli import main
-from dogym.experiments.grid import local_ray_priority
+from dogym.experiments.grid import Backend, current_backend, local_ray_priority
 
 if os.environ.get("CI"):  # CI installs the extra (.ci/run): there the test must run, never skip
     import ray
@@ -66,3 +68,21 @@ def test_a_failing_cell_reports_its_own_error_in_one_line(cluster, tmp_path, cap
     assert main(argv) == 2  # the cell's ValueError, raised in a Ray worker, not Ray's wrapper and its traceback
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no_such_key" in err and "Traceback" not in err and "RayTaskError" not in err, err
+
+
+def test_reproduce_runs_its_grids_on_the_chosen_backend(monkeypatch, tmp_path, capsys):
+    """`reproduce --backend ray` reaches the reproduction's own `run_grid` calls (through `grid_backend`)."""
+    seen = []
+
+    def reproduce(out, seeds, **options):
+        seen.append(current_backend())
+        report = Path(out) / "report.md"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text("report\n")
+        return report
+
+    fake = types.SimpleNamespace(DEFAULT_SEEDS=(0,), reproduce=reproduce)
+    monkeypatch.setattr("dogym.experiments.papers.paper", lambda name: fake)
+    argv = ["reproduce", "acl", "--out", str(tmp_path), "--backend", "ray", "--ray-address", "auto", "--ray-cpus", "2"]
+    assert main(argv) == 0
+    assert seen == [Backend("ray", "auto", 2.0)] and current_backend() == Backend()  # and back to local after it
