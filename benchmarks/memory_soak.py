@@ -35,6 +35,10 @@ RUNS = [
 ]
 
 
+#: The replay buffer of the DQN-style agents holds 1e5 transitions (Cai et al., Table 4): their RSS grows until then.
+FULL_BUFFER = 100_000
+
+
 def memory_kb() -> tuple[int, int]:
     """(current RSS, peak RSS) of this process in KiB."""
     fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
@@ -80,7 +84,13 @@ def summary(result: dict[str, Any], tenth_run: dict[str, Any] | None = None) -> 
     hooked = [s for s in samples[1:-1] if s["at"] >= result["budget"] / 10]
     tenth = hooked[0] if hooked else tenth_run["samples"][-1] if tenth_run else samples[-1]
     growth = samples[-1]["peak_kb"] / tenth["peak_kb"] - 1
-    return {"peak_10_mb": tenth["peak_kb"] / 1024, "at_10": tenth["at"], "peak_end_mb": samples[-1]["peak_kb"] / 1024,
+    full = [s for s in samples[1:] if s["at"] >= FULL_BUFFER]  # DQN-style agents: after the replay buffer is full
+    after = (
+        {"peak_1e5_mb": full[0]["peak_kb"] / 1024, "growth_after_1e5": samples[-1]["peak_kb"] / full[0]["peak_kb"] - 1}
+        if full and full[0] is not samples[-1]
+        else {}
+    )
+    return {**after, "peak_10_mb": tenth["peak_kb"] / 1024, "at_10": tenth["at"], "peak_end_mb": samples[-1]["peak_kb"] / 1024,
             "rss_end_mb": samples[-1]["rss_kb"] / 1024, "growth": growth, "hooks": len(samples) - 2,
             "seconds": samples[-1]["seconds"]}  # fmt: skip
 
@@ -97,6 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small budgets (minutes)")
     parser.add_argument("--agents", help="only these agents, comma-separated")
+    parser.add_argument("--budget", type=int, help="this budget for every chosen agent (instead of the table's)")
     parser.add_argument("--one", nargs=3, metavar=("AGENT", "ENV", "BUDGET"), help=argparse.SUPPRESS)
     parser.add_argument("--out", default="benchmarks/results", help="output folder (default: %(default)s)")
     args = parser.parse_args()
@@ -110,7 +121,7 @@ def main() -> None:
     for agent, env, full, quick in RUNS:
         if agent not in chosen:
             continue
-        budget = quick if args.quick else full
+        budget = args.budget or (quick if args.quick else full)
         result = run_one(agent, env, budget)
         if "error" in result:
             print(f"{agent}: failed: {result['error'].splitlines()[-1:]}", flush=True)
@@ -147,6 +158,18 @@ def main() -> None:
         at = f"separate run of {r['tenth_run']['budget']}" if "tenth_run" in r else f"at {s['at_10']}"
         lines.append(f"| {r['agent']} | {r['env']} | {r['budget']} | {s['peak_10_mb']:.0f} ({at}) | "
                      f"{s['peak_end_mb']:.0f} | {s['growth']:+.1%} | {s['hooks']} | {s['seconds']:.0f} |")  # fmt: skip
+    for r in results:
+        if "peak_1e5_mb" in r.get("summary", {}):
+            s = r["summary"]
+            lines += ["", f"{r['agent']}: peak RSS {s['peak_1e5_mb']:.0f} MB at {FULL_BUFFER} steps (replay buffer full), "
+                      f"{s['peak_end_mb']:.0f} MB at {r['budget']}: {s['growth_after_1e5']:+.1%}."]  # fmt: skip
+    lines += [
+        "",
+        "The DQN-style agents' replay buffer (1e5 transitions of two 1800-float32 observations: 1.44 GB for the "
+        "observations alone, "
+        "allocated by SB3 as zeros) becomes resident as it fills, so their RSS grows until 1e5 steps and is "
+        "bounded after; growth measured before 1e5 steps is the buffer filling, not a leak.",
+    ]
     if args.quick:
         lines += ["", "Quick budgets are far below the issue's 1e6 steps: they show the early trend only."]
     atomic_write_text(Path(args.out) / f"{name}.md", "\n".join(lines) + "\n")
