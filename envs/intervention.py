@@ -54,7 +54,10 @@ def masked_targets(
     n = len(names)
     try:
         mask = np.asarray(action["mask"]).reshape(-1)
-        value = np.asarray(action["value"], dtype=np.float64).reshape(-1)
+        raw = np.asarray(action["value"])
+        if raw.dtype.kind not in "biuf":
+            raise InvalidInterventionError(f"value entries must be real numbers, got dtype {raw.dtype}")
+        value = raw.astype(np.float64).reshape(-1)
         extras = {k: np.asarray(action[k]).reshape(-1) for k in optional if k in action}
     except (TypeError, ValueError) as err:
         raise InvalidInterventionError(f"mask and value must be numeric arrays of {n} entries: {err}") from None

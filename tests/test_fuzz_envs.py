@@ -218,7 +218,6 @@ def test_invalid_actions_raise_the_contract_error_and_change_nothing(env_id, dat
 _last_info: dict[str, dict[str, Any]] = {}
 
 
-@pytest.mark.xfail(strict=True, reason="masked_targets casts complex values to float, dropping the imaginary part")
 @pytest.mark.parametrize("env_id", ["dogym/ToySCM-v0"])
 def test_complex_values_are_rejected(env_id):
     env = make(env_id)
