@@ -45,12 +45,14 @@ def memory_kb() -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-def one(agent: str, env: str, budget: int) -> dict[str, Any]:
-    """Build and train one agent, sampling memory at every checkpoint hook (every 10% of the budget)."""
+def one(agent: str, env: str, budget: int, progress: Path | None = None) -> dict[str, Any]:
+    """Build and train one agent, sampling memory at every checkpoint hook (every 10% of the budget); the samples so
+    far are also written to `progress` (JSON) at each hook, so a run cut short still leaves its measurements."""
     from dogym.experiments.threads import set_thread_env
 
     set_thread_env(1)
     from dogym.agents.registry import family
+    from dogym.experiments.io import atomic_write_json
     from dogym.experiments.runner import RunConfig
     from dogym.experiments.threads import limit_threads
 
@@ -67,6 +69,8 @@ def one(agent: str, env: str, budget: int) -> dict[str, Any]:
             rss, peak = memory_kb()
             samples.append({"at": len(samples) * config.checkpoint_interval, "rss_kb": rss, "peak_kb": peak,
                             "seconds": time.perf_counter() - start})  # fmt: skip
+            if progress is not None:
+                atomic_write_json(progress, {"agent": agent, "env": env, "budget": budget, "samples": samples})
             return True
 
         built.learn(budget, hook)
@@ -95,9 +99,12 @@ def summary(result: dict[str, Any], tenth_run: dict[str, Any] | None = None) -> 
             "seconds": samples[-1]["seconds"]}  # fmt: skip
 
 
-def run_one(agent: str, env: str, budget: int) -> dict[str, Any]:
-    """`one` in a fresh process (its result, or {"error": ...})."""
-    done = subprocess.run([sys.executable, __file__, "--one", agent, env, str(budget)], capture_output=True, text=True)
+def run_one(agent: str, env: str, budget: int, out: Path) -> dict[str, Any]:
+    """`one` in a fresh process (its result, or {"error": ...}); its samples so far are in
+    `out/memory_soak-progress-<agent>-<budget>.json` while it runs."""
+    progress = out / f"memory_soak-progress-{agent}-{budget}.json"
+    command = [sys.executable, __file__, "--one", agent, env, str(budget), "--progress", str(progress)]
+    done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         return {"agent": agent, "env": env, "budget": budget, "error": done.stderr.strip()[-500:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -109,10 +116,11 @@ def main() -> None:
     parser.add_argument("--agents", help="only these agents, comma-separated")
     parser.add_argument("--budget", type=int, help="this budget for every chosen agent (instead of the table's)")
     parser.add_argument("--one", nargs=3, metavar=("AGENT", "ENV", "BUDGET"), help=argparse.SUPPRESS)
+    parser.add_argument("--progress", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", default="benchmarks/results", help="output folder (default: %(default)s)")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one[0], args.one[1], int(args.one[2]))))
+        print(json.dumps(one(args.one[0], args.one[1], int(args.one[2]), args.progress)))
         return
     from dogym.experiments.io import atomic_write_json, atomic_write_text
 
@@ -122,14 +130,14 @@ def main() -> None:
         if agent not in chosen:
             continue
         budget = args.budget or (quick if args.quick else full)
-        result = run_one(agent, env, budget)
+        result = run_one(agent, env, budget, Path(args.out))
         if "error" in result:
             print(f"{agent}: failed: {result['error'].splitlines()[-1:]}", flush=True)
             results.append(result)
             continue
         tenth_run = None
         if len(result["samples"]) <= 2:  # the agent never called the hook: a separate run of a tenth of the budget
-            tenth_run = run_one(agent, env, max(1, budget // 10))
+            tenth_run = run_one(agent, env, max(1, budget // 10), Path(args.out))
             result["tenth_run"] = tenth_run
         result["summary"] = summary(result, tenth_run if tenth_run and "error" not in tenth_run else None)
         results.append(result)
