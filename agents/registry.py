@@ -14,6 +14,7 @@ entry (the rl-baselines3-zoo style), resolved by `resolve_hyperparams`.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,9 @@ class Agent(Protocol):
 class Family(Protocol):
     """An agent family: how to build, load and evaluate its agents, which metrics it reports, and its plots.
 
+    A family may also define `hyperparameter_keys(spec) -> frozenset[str]`, the top-level hyper-parameter keys its
+    agents accept, so that unknown keys are rejected before any run starts (`check_hyperparams`).
+
     `metrics` maps "phase/metric" keys of a run's metrics.json to True when larger is better (the order is the
     reporting order); `headline` are the keys `compare` prints. `curves` turns a finished run folder into long rows
     with a "kind" column; `plot` draws every figure for the rows of its kinds and returns the written paths.
@@ -86,6 +90,43 @@ class Family(Protocol):
     def curves(self, context: RunContext) -> list[dict[str, Any]]: ...
 
     def plot(self, rows: list[dict[str, Any]], out_dir: Path, title: str) -> list[Path]: ...
+
+
+def keyword_names(function: Callable[..., Any], exclude: tuple[str, ...] = ()) -> frozenset[str]:
+    """The public names `function` takes by keyword, minus `exclude`: the hyper-parameter keys a family accepts for
+    that constructor. For a class, its constructor's; a constructor that also takes **kwargs passes them on to its
+    base classes, whose constructors' names are then included too."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    names: set[str] = set()
+    for owner in function.__mro__ if isinstance(function, type) else (function,):
+        constructor = owner.__dict__.get("__init__") if isinstance(function, type) else owner
+        if constructor is None or constructor is object.__init__:
+            continue
+        parameters = inspect.signature(constructor).parameters.values()
+        names |= {p.name for p in parameters if p.kind in kinds and not p.name.startswith("_") and p.name != "self"}
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            break
+    return frozenset(names - set(exclude))
+
+
+def check_hyperparams(spec: AgentSpec, overrides: Mapping[str, Any]) -> None:
+    """ValueError naming the unknown keys of `overrides` and the allowed ones: the keys of the agent's YAML file and
+    those its family accepts (the family's optional `hyperparameter_keys(spec)`; a family without it is not checked
+    here). Nested mappings (e.g. policy_kwargs) are checked by the agent."""
+    table = load_hyperparams_file(spec.hyperparams_file) if spec.hyperparams_file.exists() else {}
+    allowed = {key for entry in table.values() for key in entry}
+    declared = getattr(family(spec.family), "hyperparameter_keys", None)
+    if declared is None:
+        return
+    allowed |= declared(spec)
+    unknown = sorted(set(overrides) - allowed)
+    if not unknown:
+        return
+    if not allowed:
+        raise ValueError(f"agent {spec.name!r} takes no hyper-parameters, got {unknown}")
+    raise ValueError(
+        f"unknown hyper-parameter(s) {unknown} for agent {spec.name!r}; allowed: {', '.join(sorted(allowed))}"
+    )
 
 
 #: family name -> Family object, or "module:attribute" entry point loaded on first use.

@@ -29,7 +29,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dogym.agents.registry import Agent, AgentSpec, RunContext, agent_spec, family, resolve_hyperparams
+from dogym.agents.registry import (
+    Agent,
+    AgentSpec,
+    RunContext,
+    agent_spec,
+    check_hyperparams,
+    family,
+    resolve_hyperparams,
+)
 from dogym.experiments.io import (
     CorruptFileError,
     atomic_write_bytes,
@@ -91,6 +99,7 @@ class RunConfig:
         for name in ("env_kwargs", "hyperparams"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"{name} must be a mapping of key: value, got {getattr(self, name)!r}")
+        check_hyperparams(spec, self.hyperparams)
 
     @property
     def spec(self) -> AgentSpec:

@@ -152,3 +152,14 @@ def test_summaries_never_pool_a_metric_across_envs():
     assert summary["a @ e2"]["eval/reward_mean"]["mean"] == pytest.approx(101.0)
     single = summarize(runs[:3], ["eval/reward_mean"], reps=50)
     assert set(single) == {"a"} and single["a"]["eval/reward_mean"]["n"] == 3
+
+
+@pytest.mark.parametrize("name", sorted(registry.AGENTS))
+def test_every_agent_declares_its_hyperparameter_keys_and_refuses_a_typo(name):
+    spec = registry.agent_spec(name)
+    for env in spec.envs:  # its own YAML defaults are accepted
+        registry.check_hyperparams(spec, registry.resolve_hyperparams(spec, env))
+    allowed = registry.family(spec.family).hyperparameter_keys(spec)
+    with pytest.raises(ValueError, match="'no_such_key'") as caught:
+        registry.check_hyperparams(spec, {"no_such_key": 1})
+    assert repr(name) in str(caught.value) and all(key in str(caught.value) for key in allowed)

@@ -146,9 +146,15 @@ def test_train_cli_writes_the_run_folder(tmp_path, capsys):
     [
         (["train", "--agent", "nope"], "unknown agent"),
         (["train", "--agent", "dqn", "--timesteps", "0"], "timesteps must be an integer >= 1"),
-        (["train", "--agent", "dqn", "--hyperparams", "top_k:2", "--timesteps", "10"], "not causal"),
+        (
+            ["train", "--agent", "dqn", "--hyperparams", "top_k:2", "--timesteps", "10"],
+            "unknown hyper-parameter(s) ['top_k']",
+        ),
         (["train", "--agent", "causal-dqn", "--hyperparams", "init:nope", "--timesteps", "10"], "init must be"),
-        (["train", "--agent", "dqn", "--hyperparams", "nope:1", "--timesteps", "10"], "bad hyper-parameter"),
+        (
+            ["train", "--agent", "dqn", "--hyperparams", "nope:1", "--timesteps", "10"],
+            "unknown hyper-parameter(s) ['nope']",
+        ),
         (["train", "--agent", "dqn", "--env", "dogym/ToySCM-v0"], "does not support env"),
         (["compare", "--agents", "dqn,nope"], "unknown agent"),
         (["compare", "--agents", "dqn", "--seeds", "a"], "--seeds"),

@@ -23,9 +23,10 @@ import gymnasium as gym
 import numpy as np
 
 from dogym.agents.dcgo.gap import gap_scores
-from dogym.agents.dcgo.loop import ReplicateResult, run_replicate
+from dogym.agents.dcgo.loop import LoopOptions, ReplicateResult, run_replicate
 from dogym.agents.dcgo.plots import plot_convergence
-from dogym.agents.registry import RunContext
+from dogym.agents.registry import RunContext, keyword_names
+from dogym.agents.spec import AgentSpec
 
 
 class DCGOAgent:
@@ -121,6 +122,10 @@ class DCGOFamily:
         "dcgo/interventions": True,
     }
     headline = ("truth/gap", "truth/optimal_set", "truth/regret", "dcgo/cumulative_cost")
+
+    def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
+        """The loop's options (`LoopOptions`)."""
+        return keyword_names(LoopOptions)
 
     def build(self, context: RunContext) -> DCGOAgent:
         """A fresh agent for the run."""

@@ -20,7 +20,9 @@ import numpy as np
 from dogym.agents.identification.estimator import GPConfig
 from dogym.agents.identification.learner import IdentificationRun, make_learner, run_identification
 from dogym.agents.identification.plots import plot_losses
-from dogym.agents.registry import RunContext
+from dogym.agents.identification.policies import RandomPolicy, RolloutPolicy
+from dogym.agents.registry import RunContext, keyword_names
+from dogym.agents.spec import AgentSpec
 from dogym.causal.random_streams import named_rng
 
 
@@ -112,6 +114,12 @@ class IdentificationFamily:
         "identification/total_cost": False,
     }
     headline = tuple(metrics)
+
+    def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
+        """The estimator's options (gp, buffer_size, model_eviction) and those of the spec's policy."""
+        policy = {"passive": frozenset(), "random": keyword_names(RandomPolicy, exclude=("name",)),
+                  "rollout": keyword_names(RolloutPolicy, exclude=("name", "cost", "samples_per_step"))}  # fmt: skip
+        return frozenset({"gp", "buffer_size", "model_eviction"}) | policy[spec.options["policy"]]
 
     def build(self, context: RunContext) -> IdentificationAgent:
         """A fresh learner for the run."""

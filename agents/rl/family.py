@@ -27,7 +27,7 @@ from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoard
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from dogym.agents.evaluation import ModelPolicy, evaluate
-from dogym.agents.registry import RunContext
+from dogym.agents.registry import RunContext, keyword_names
 from dogym.agents.rl.baselines import LoadedReferenceAgent, ReferenceAgent
 from dogym.agents.rl.causal_mask import CausalMaskWrapper
 from dogym.agents.rl.checkpoint import (
@@ -47,6 +47,7 @@ from dogym.agents.rl.online_causal import (
     initial_structure_learner,
 )
 from dogym.agents.rl.plots import plot_fig3
+from dogym.agents.spec import AgentSpec
 
 ACTIVATIONS = {"relu": th.nn.ReLU, "tanh": th.nn.Tanh, "elu": th.nn.ELU, "leakyrelu": th.nn.LeakyReLU}
 #: Hyper-parameters of causal agents that configure the causal part, not the SB3 algorithm.
@@ -362,6 +363,13 @@ class FaultAlarmRLFamily:
         "steps_per_second": True,
     }
     headline = ("eval/reward_mean", "eval/steps_mean", "eval/mean_alarms_mean", "graph_final/f1")
+
+    def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
+        """The causal options (causal agents) and the SB3 algorithm's constructor arguments (learning agents)."""
+        causal = frozenset(CAUSAL_KEYS) if spec.options["causal"] else frozenset()
+        if spec.options["algorithm"] == "reference":
+            return causal
+        return causal | keyword_names(algorithm(spec.options["algorithm"]), exclude=("policy", "env", "seed"))
 
     def build(self, context: RunContext) -> SB3Agent | ReferenceAgent:
         """A fresh agent for the run (a no-learning baseline for "reference" specs)."""

@@ -18,9 +18,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from dogym.agents.registry import RunContext
+from dogym.agents.registry import RunContext, keyword_names
 from dogym.agents.safe_region.col import COL, FIGURE_ALPHAS, COLConfig, COLRecord
 from dogym.agents.safe_region.plots import plot_region_evolution, plot_size_against_unsafe
+from dogym.agents.spec import AgentSpec
 
 #: Consecutive interventions with a region change below `CONVERGED_CHANGE` that count as converged.
 CONVERGED_RUN, CONVERGED_CHANGE = 3, 0.01
@@ -152,6 +153,10 @@ class SafeRegionFamily:
     }
     headline = ("col/unsafe_interventions", "col/region_size", "truth/true_region_size", "truth/precision",
                 "truth/recall", "truth/inside")  # fmt: skip
+
+    def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
+        """COL's options (`COLConfig`), except those the agent's spec fixes (its ablation)."""
+        return keyword_names(COLConfig, exclude=tuple(spec.options))
 
     def build(self, context: RunContext) -> COLAgent:
         """A fresh learner for the run."""

@@ -32,10 +32,11 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from dogym.agents.registry import RunContext
+from dogym.agents.registry import RunContext, keyword_names
 from dogym.agents.rl.safe.cpo import CPO
 from dogym.agents.rl.safe.ppo_lagrangian import PPOLagrangian
 from dogym.agents.rl.safe.view import ControlView
+from dogym.agents.spec import AgentSpec
 
 ALGORITHMS = {"ppo-lagrangian": PPOLagrangian, "cpo": CPO}
 #: Hyper-parameters of the run (not of the algorithm), with their defaults.
@@ -204,6 +205,10 @@ class SafeRLFamily:
     }
     headline = ("safe_rl/unsafe_interventions", "region/region_size", "truth/true_region_size", "truth/precision",
                 "truth/recall", "truth/inside", "eval/episode_cost_mean")  # fmt: skip
+
+    def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
+        """The run's options (`RUN_KEYS`) and the algorithm's constructor arguments."""
+        return frozenset(RUN_KEYS) | keyword_names(ALGORITHMS[spec.options["algorithm"]], ("policy", "env", "seed"))
 
     def build(self, context: RunContext) -> SafeRLAgent:
         """A fresh learner for the run."""
