@@ -4,12 +4,14 @@ the structure-learning benchmark never reports: generator models drawn from seed
 other than the env's default (model seeds 1 and 2, log seeds 100+). The benchmark reports seeds 0-4 and the
 default FaultAlarm model.
 
-    python benchmarks/select_thp_defaults.py            # 3 seeds per generator setting, 2 per FaultAlarm model
+    python benchmarks/select_thp_defaults.py            # 4 seeds per generator setting, 3 per FaultAlarm model and size
     python benchmarks/select_thp_defaults.py --quick    # 1 seed each
 
 For every candidate (holdout, folds, se_rule, tie_break), THP with everything else at its defaults learns each tuning log; the
 score of a candidate is the smallest margin, over the log families, of its mean F1 above the family's target
-(FaultAlarm: 0.70 at 2000 events, 0.75 at 4000; generator settings: 0.90). The best candidate is written to
+(FaultAlarm: 0.70 at 2000 events, 0.75 at 4000; generator settings: 0.90). Among the candidates whose score is within
+`MARGIN_TIE` of the best, the fastest (median seconds on the 4000-event FaultAlarm logs) is chosen: the SPEC's
+speed target is THP on 4000 FaultAlarm alarms in <= 2 s. The chosen candidate is written to
 benchmarks/results/thp_defaults.{json,md}; THP's module constants are set from it by hand.
 """
 
@@ -33,8 +35,10 @@ from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E
 
 HOLDOUTS = (0.3, 0.5)
 RULES = ((0.0, "sparse"), (0.5, "sparse"), (0.5, "dense"), (1.0, "dense"))  # (se_rule, tie_break)
-# (holdout, folds, se_rule, tie_break); two forward-chaining folds once, at the first holdout
-CANDIDATES = tuple((h, 1, *rule) for h in HOLDOUTS for rule in RULES) + ((HOLDOUTS[0], 2, 0.5, "dense"),)
+# (holdout, folds, se_rule, tie_break); two forward-chaining folds at the first holdout only
+CANDIDATES = tuple((h, 1, *rule) for h in HOLDOUTS for rule in RULES) + tuple((HOLDOUTS[0], 2, *r) for r in RULES)
+#: Candidates whose worst margin is within this of the best are equally good; the fastest of them is chosen.
+MARGIN_TIE = 0.01
 TARGETS = {"FaultAlarm 2000": 0.70, "FaultAlarm 4000": 0.75} | {s: 0.90 for s in SETTINGS}
 GENERATOR_EVENTS = 4000
 
@@ -94,9 +98,11 @@ def summarise(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str
         means = {f: float(np.mean([r["f1"] for r in sel if r["family"] == f])) for f in TARGETS}
         margin = min(means[f] - TARGETS[f] for f in TARGETS)
         table.append(dict(zip(("holdout", "folds", "se_rule", "tie_break"), cand, strict=True)))
-        table[-1].update(mean_f1=means, worst_margin=margin)
+        seconds = float(np.median([r["seconds"] for r in sel if r["family"] == "FaultAlarm 4000"]))
+        table[-1].update(mean_f1=means, worst_margin=margin, fa4000_seconds=seconds)
     table.sort(key=lambda c: -c["worst_margin"])
-    return table[0], table
+    tied = [c for c in table if c["worst_margin"] >= table[0]["worst_margin"] - MARGIN_TIE]
+    return min(tied, key=lambda c: c["fa4000_seconds"]), table
 
 
 def report(best: dict[str, Any], table: list[dict[str, Any]], n_logs: int, args: argparse.Namespace) -> str:
@@ -104,23 +110,25 @@ def report(best: dict[str, Any], table: list[dict[str, Any]], n_logs: int, args:
     lines = [
         "# THP selection constants",
         "",
-        f"Command: `python benchmarks/select_thp_defaults.py{' --quick' if args.quick else ''}`; {n_logs} tuning logs "
+        f"Command: `python benchmarks/select_thp_defaults.py{' --quick' if args.quick else f' --seeds {args.seeds}'}`; "
+        f"{n_logs} tuning logs "
         "(generator models from seeds 100+, FaultAlarm-v0 model seeds 1-2 with log seeds 100+; none is reported by "
         "the structure-learning benchmark). Mean F1 per family; worst margin = min over families of mean F1 - target.",
         "",
         "| holdout | folds | se_rule | tie_break | "
         + " | ".join(f"{f} (target {TARGETS[f]:.2f})" for f in families)
-        + " | worst margin |",
-        "|---" * (len(families) + 5) + "|",
+        + " | worst margin | median s (FaultAlarm 4000) |",
+        "|---" * (len(families) + 6) + "|",
     ]
     for c in table:
         cells = " | ".join(f"{c['mean_f1'][f]:.3f}" for f in families)
         rule = f"| {c['holdout']} | {c['folds']} | {c['se_rule']} | {c['tie_break']} |"
-        lines.append(f"{rule} {cells} | {c['worst_margin']:+.3f} |")
+        lines.append(f"{rule} {cells} | {c['worst_margin']:+.3f} | {c['fa4000_seconds']:.2f} |")
     lines += [
         "",
-        f"Chosen: holdout {best['holdout']}, folds {best['folds']}, se_rule {best['se_rule']}, "
-        f"tie_break {best['tie_break']}.",
+        f"Chosen (the fastest within {MARGIN_TIE} of the best worst margin): holdout {best['holdout']}, folds "
+        f"{best['folds']}, se_rule {best['se_rule']}, tie_break {best['tie_break']}. Seconds: one thread, on a machine "
+        "shared with other jobs (compare them within this table only).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -128,9 +136,12 @@ def report(best: dict[str, Any], table: list[dict[str, Any]], n_logs: int, args:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one seed per family")
+    parser.add_argument(
+        "--seeds", type=int, default=4, help="tuning seeds per generator setting (default: %(default)s)"
+    )
     parser.add_argument("--out", default="benchmarks/results/thp_defaults", help="output path stem")
     args = parser.parse_args()
-    logs = tuning_logs(1 if args.quick else 3)
+    logs = tuning_logs(1 if args.quick else args.seeds)
     rows = evaluate(logs)
     best, table = summarise(rows)
     out = Path(args.out)

@@ -39,9 +39,10 @@ DECAY_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)  # candidate dec
 PENALTY_GRID = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # candidate penalties (x BIC)
 DECAY_EM_STEPS = 30  # EM steps per fit of the model with every edge when comparing decays
 HOLDOUT = 0.3  # fraction of the events (the last ones) held out for selection
-FOLDS = 2  # forward-chaining folds in the held-out part (each trains on all events before its window)
+FOLDS = 1  # forward-chaining folds in the held-out part (each trains on all events before its window)
+EM_TOL = 1e-5  # THP's EM stops when a SQUAREM cycle changes the log-likelihood by < EM_TOL x |log-likelihood|
 N_BLOCKS = 10  # held-out blocks for the standard error of a log-likelihood difference
-SE_RULE = 0.5  # penalties whose held-out log-likelihood is within SE_RULE standard errors of the best tie ...
+SE_RULE = 1.0  # penalties whose held-out log-likelihood is within SE_RULE standard errors of the best tie ...
 TIE_BREAK = "dense"  # ... and among them the largest ("sparse") or the smallest ("dense") penalty is chosen
 
 
@@ -261,10 +262,17 @@ class TypeScorer:
     """
 
     def __init__(
-        self, x: np.ndarray, g: np.ndarray, n_types: int, n_hop: int, n_iter: int, weights: np.ndarray | None = None
+        self,
+        x: np.ndarray,
+        g: np.ndarray,
+        n_types: int,
+        n_hop: int,
+        n_iter: int,
+        weights: np.ndarray | None = None,
+        tol: float = 1e-6,
     ) -> None:
         self.x, self.g, self.weights = x, np.maximum(g, 1e-12), weights
-        self.n_types, self.n_hop, self.n_iter = n_types, n_hop, n_iter
+        self.n_types, self.n_hop, self.n_iter, self.tol = n_types, n_hop, n_iter, tol
         self.n_events = float(len(x) if weights is None else np.sum(weights))
         self.cache: dict[frozenset[int], tuple[float, np.ndarray]] = {}
         #: EM starting points per parent set, e.g. the fits of an earlier scorer on most of the same data.
@@ -272,16 +280,17 @@ class TypeScorer:
 
     @classmethod
     def from_features(
-        cls, feats: ExcitationFeatures, rows: np.ndarray, n_types: int, n_hop: int, n_iter: int
+        cls, feats: ExcitationFeatures, rows: np.ndarray, n_types: int, n_hop: int, n_iter: int, tol: float = 1e-6
     ) -> TypeScorer:
         """The scorer of the effect type whose events are `rows` of the point-process features."""
         x = np.concatenate([np.ones((len(rows), 1)), feats.phi[rows]], axis=1)
-        return cls(x, np.concatenate([[feats.exposure], feats.integral]), n_types, n_hop, n_iter)
+        return cls(x, np.concatenate([[feats.exposure], feats.integral]), n_types, n_hop, n_iter, tol=tol)
 
     def columns(self, parents: frozenset[int]) -> np.ndarray:
         """Columns of x (and entries of theta) that the parent set selects: mu, then each parent's hops."""
-        cols = [0] + [1 + k * self.n_types + c for c in sorted(parents) for k in range(self.n_hop)]
-        return np.array(cols, dtype=np.int64)
+        causes = np.array(sorted(parents), dtype=np.int64)
+        hops = 1 + np.arange(self.n_hop, dtype=np.int64) * self.n_types
+        return np.concatenate([[0], (causes[:, None] + hops[None, :]).ravel()])
 
     def fit(self, sets: list[frozenset[int]]) -> None:
         """Fit every parent set in `sets` not yet cached, in one batch per set size."""
@@ -305,7 +314,7 @@ class TypeScorer:
                     theta[i] = self.prior[s]
                 else:
                     self._warm_start(s, cols[i], theta[i])
-            theta, ll = batched_em(x, g, theta, self.n_iter, weights=self.weights)
+            theta, ll = batched_em(x, g, theta, self.n_iter, self.tol, weights=self.weights)
             self.cache.update({s: (float(v), th) for s, v, th in zip(group, ll, theta, strict=True)})
 
     def _warm_start(self, parents: frozenset[int], cols: np.ndarray, theta: np.ndarray) -> None:
@@ -367,7 +376,7 @@ class THP:
     time blocks) of the best tie, and the largest (`tie_break="sparse"`) or smallest ("dense") of them is chosen;
     the structure is then learned on the whole log. The result
     records the decay and penalty used and the held-out scores. `max_parents` bounds in-degree (None =
-    unbounded); `n_iter` caps EM steps per fit.
+    unbounded); `n_iter` caps EM steps per fit and `em_tol` is EM's relative convergence tolerance.
     """
 
     def __init__(
@@ -383,6 +392,7 @@ class THP:
         se_rule: float = SE_RULE,
         tie_break: str = TIE_BREAK,
         folds: int = FOLDS,
+        em_tol: float = EM_TOL,
     ) -> None:
         if decay is not None:
             _check_decay(decay)
@@ -402,11 +412,14 @@ class THP:
             raise ValueError(f"tie_break must be 'sparse' or 'dense', got {tie_break!r}")
         if folds < 1:
             raise ValueError(f"folds must be >= 1, got {folds}")
+        if not 0.0 < em_tol < 1.0:
+            raise ValueError(f"em_tol must be in (0, 1), got {em_tol}")
         self.decay = None if decay is None else float(decay)
         self.penalty = None if penalty is None else float(penalty)
         self.max_parents, self.n_iter = max_parents, n_iter
         self.decay_grid, self.penalty_grid = tuple(decay_grid), tuple(sorted(penalty_grid))
         self.holdout, self.se_rule, self.tie_break, self.folds = float(holdout), float(se_rule), tie_break, folds
+        self.em_tol = float(em_tol)
 
     def fit(self, events: EventTable, hops: np.ndarray) -> THPResult:
         """Learn a DAG over `events.type_names` from the events and hop operators (max_hop, N, N)."""
@@ -421,7 +434,7 @@ class THP:
             decay, penalty, selection, start = self._select(events, hops, pairs)
         feats = excitation_features(events, hops, decay, pairs)
         scorers = [
-            TypeScorer.from_features(feats, np.flatnonzero(events.types == v), n_types, n_hop, self.n_iter)
+            TypeScorer.from_features(feats, np.flatnonzero(events.types == v), n_types, n_hop, self.n_iter, self.em_tol)
             for v in range(n_types)
         ]
         edge_pen = np.broadcast_to(np.asarray(penalty, dtype=float) * 0.5 * np.log(len(events)) * n_hop, (n_types,))
@@ -528,7 +541,8 @@ class THP:
             start, end = boundary(first), boundary(last)
             g = np.concatenate([[(end - start) * events.n_devices], window_integral(events, hops, decay, start, end)])
             typ = events.types[first:last]
-            return [TypeScorer(x[first:last][typ == v], g, n_types, n_hop, self.n_iter) for v in range(n_types)]
+            rows = [x[first:last][typ == v] for v in range(n_types)]
+            return [TypeScorer(r, g, n_types, n_hop, self.n_iter, tol=self.em_tol) for r in rows]
 
         test = [scorers(cuts[b], cuts[b + 1]) for b in range(len(cuts) - 1)]
         return _SplitScorers(scorers(0, lo), test, lo, x)
@@ -600,6 +614,8 @@ def greedy_search(
     for v, pa in enumerate(parents):
         adj[list(pa), v] = True
     n_moves = 0
+    fitted: list[frozenset[int] | None] = [None] * n_types  # the parent set whose candidates were last fitted
+    fitted_adds: list[set[int]] = [set() for _ in range(n_types)]
     while True:
         reach = reachability(adj)
         best, move = 1e-9, None
@@ -607,7 +623,9 @@ def greedy_search(
             cur = parents[v]
             cap_ok = max_parents is None or len(cur) < max_parents
             adds = [c for c in range(n_types) if c != v and c not in cur and not reach[v, c] and cap_ok]
-            scorers[v].fit([cur] + [cur | {c} for c in adds] + [cur - {c} for c in cur])
+            if fitted[v] != cur or not fitted_adds[v].issuperset(adds):  # else every candidate is cached already
+                scorers[v].fit([cur] + [cur | {c} for c in adds] + [cur - {c} for c in cur])
+                fitted[v], fitted_adds[v] = cur, set(adds)
             base = scorers[v].cache[cur][0]
             for c in adds:
                 gain = scorers[v].cache[cur | {c}][0] - base - pen[v]
