@@ -22,11 +22,10 @@ set_thread_env(1)
 
 import gymnasium as gym  # noqa: E402
 import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
+from structure_learning import feed_random_active  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
-from dogym.agents.rl.online_causal import add_alarm_step, initial_structure_learner  # noqa: E402
-from dogym.causal.random_streams import named_rng  # noqa: E402
+from dogym.agents.rl.online_causal import initial_structure_learner  # noqa: E402
 from dogym.experiments.io import atomic_write_text  # noqa: E402
 
 UPDATE_EVERY = 500
@@ -37,17 +36,7 @@ def errors(seed: int, budget: int) -> list[str]:
     env = gym.make("dogym/FaultAlarm-v0")
     truth = env.unwrapped.true_graph  # evaluation only
     learner = initial_structure_learner(env, "thp", seed)
-    rng = named_rng(seed, "policy")
-    obs, info = env.reset(seed=seed)
-    for step in range(1, budget + 1):
-        action = int(rng.choice(np.flatnonzero(info["action_mask"])))
-        next_obs, _, terminated, truncated, info = env.step(action)
-        add_alarm_step(learner, obs, next_obs, info)
-        obs = next_obs
-        if terminated or truncated:
-            obs, info = env.reset()
-        if step % UPDATE_EVERY == 0:
-            learner.update()
+    feed_random_active(env, learner, seed, budget, UPDATE_EVERY)
     m = learner.metrics(truth)
     graph, est = learner.graph, learner.last_estimate
     index = {name: i for i, name in enumerate(learner.type_names)}

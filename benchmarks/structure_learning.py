@@ -23,6 +23,7 @@ import argparse
 import json
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,16 +146,13 @@ def offline(seeds: list[int], sizes: list[int], with_ttpm: bool) -> list[dict[st
     return rows
 
 
-def online(seed: int, init: str, budget: int, every: int) -> dict[str, Any]:
-    env = gym.make("dogym/FaultAlarm-v0")
-    base = env.unwrapped
-    t0 = time.perf_counter()
-    learner = initial_structure_learner(env, init, seed)  # 2000-event log, THP or random
-    f1_start = learner.metrics(base.true_graph).f1
+def feed_random_active(
+    env: gym.Env, learner: Any, seed: int, budget: int, every: int, on_update: Callable[[int], None] | None = None
+) -> None:
+    """Act at random among the active alarms for `budget` steps from `env.reset(seed=seed)`, feeding every
+    transition to the online `learner` and updating it every `every` steps (then calling `on_update(step)`)."""
     rng = named_rng(seed, "policy")
     obs, info = env.reset(seed=seed)
-    reached: dict[str, Any] = {"interventions": None, "seconds": None}
-    curve = []
     for step in range(1, budget + 1):
         action = int(rng.choice(np.flatnonzero(info["action_mask"])))
         next_obs, _, terminated, truncated, info = env.step(action)
@@ -164,10 +162,27 @@ def online(seed: int, init: str, budget: int, every: int) -> dict[str, Any]:
             obs, info = env.reset()
         if step % every == 0:
             learner.update()
-            f1 = learner.metrics(base.true_graph).f1
-            curve.append((step, round(f1, 4)))
-            if reached["interventions"] is None and f1 >= TARGET_F1:
-                reached = {"interventions": step, "seconds": time.perf_counter() - t0}
+            if on_update is not None:
+                on_update(step)
+
+
+def online(seed: int, init: str, budget: int, every: int) -> dict[str, Any]:
+    env = gym.make("dogym/FaultAlarm-v0")
+    base = env.unwrapped
+    t0 = time.perf_counter()
+    learner = initial_structure_learner(env, init, seed)  # 2000-event log, THP or random
+    f1_start = learner.metrics(base.true_graph).f1
+    reached: dict[str, Any] = {"interventions": None, "seconds": None}
+    curve = []
+
+    def record(step: int) -> None:
+        nonlocal reached
+        f1 = learner.metrics(base.true_graph).f1
+        curve.append((step, round(f1, 4)))
+        if reached["interventions"] is None and f1 >= TARGET_F1:
+            reached = {"interventions": step, "seconds": time.perf_counter() - t0}
+
+    feed_random_active(env, learner, seed, budget, every, record)
     final = learner.metrics(base.true_graph)
     row = {
         "seed": seed,
