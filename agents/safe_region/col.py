@@ -59,6 +59,8 @@ PRIOR_FIELDS = ("monitoring_steps", "prior", "prior_rows", "prior_draws", "prior
 #: random baseline share the prior of a seed (on the synthetic RAN it takes minutes). At most `PRIOR_CACHE_SIZE`.
 _PRIORS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 PRIOR_CACHE_SIZE = 16
+#: Candidates per posterior prediction (the kernel between a batch and the data is batch x interventions).
+PREDICT_BATCH = 1024
 
 
 @dataclass(frozen=True)
@@ -249,8 +251,8 @@ class COL:
 
     # ------------------------------------------------------------------ phase 2: safe active learning
     def posterior(self) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and sd at the candidates."""
-        mean, var = self.gp.predict(self.scaled)
+        """Posterior mean and sd at the candidates (in batches: the peak memory stays O(batch x data))."""
+        mean, var = self.gp.predict_batched(self.scaled, PREDICT_BATCH)
         return mean, np.sqrt(var)
 
     def kappa(self, std: np.ndarray) -> np.ndarray:
