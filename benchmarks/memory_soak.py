@@ -117,13 +117,16 @@ def main() -> None:
     parser.add_argument("--budget", type=int, help="this budget for every chosen agent (instead of the table's)")
     parser.add_argument("--one", nargs=3, metavar=("AGENT", "ENV", "BUDGET"), help=argparse.SUPPRESS)
     parser.add_argument("--progress", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--render", nargs="+", metavar="JSON", help="only write one report from these runs' JSON files")
     parser.add_argument("--out", default="benchmarks/results", help="output folder (default: %(default)s)")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(args.one[0], args.one[1], int(args.one[2]), args.progress)))
         return
-    from dogym.experiments.io import atomic_write_json, atomic_write_text
-
+    if args.render:
+        runs = [run for path in args.render for run in json.loads(Path(path).read_text(encoding="utf-8"))["runs"]]
+        write_report(runs, Path(args.out), args.quick)
+        return
     chosen = args.agents.split(",") if args.agents else [r[0] for r in RUNS]
     results = []
     for agent, env, full, quick in RUNS:
@@ -144,14 +147,24 @@ def main() -> None:
         s = result["summary"]
         print(f"{agent:<16} {env:<28} budget {budget:>8}: peak {s['peak_10_mb']:.0f} MB at {s['at_10']}, "
               f"{s['peak_end_mb']:.0f} MB at the end ({s['growth']:+.1%}), {s['seconds']:.0f} s", flush=True)  # fmt: skip
-    name = "memory_soak" + ("-quick" if args.quick else "")
-    atomic_write_json(Path(args.out) / f"{name}.json", {"load_average": os.getloadavg(), "runs": results})
+    for result in results:
+        result["command"] = f"python benchmarks/memory_soak.py {' '.join(sys.argv[1:])}"
+    write_report(results, Path(args.out), args.quick)
+
+
+def write_report(results: list[dict[str, Any]], out: Path, quick: bool) -> None:
+    """memory_soak[-quick].{json,md} in `out` for the runs `results` (each with the command that made it)."""
+    from dogym.experiments.io import atomic_write_json, atomic_write_text
+
+    name = "memory_soak" + ("-quick" if quick else "")
+    atomic_write_json(out / f"{name}.json", {"load_average": os.getloadavg(), "runs": results})
+    commands = sorted({r.get("command", "?") for r in results})
     lines = [
-        f"# Memory soak ({'--quick: small budgets' if args.quick else 'long budgets'}; seed 0)",
+        f"# Memory soak ({'--quick: small budgets' if quick else 'long budgets'}; seed 0)",
         "",
-        f"Command: `python benchmarks/memory_soak.py {' '.join(sys.argv[1:])}`. Each agent in a fresh process; peak RSS "
-        "(VmHWM) sampled at the family's checkpoint hook every 10% of the budget. Target: growth from 10% to 100% of "
-        "the budget < 10%.",
+        f"Command{'s' if len(commands) > 1 else ''}: {'; '.join(f'`{c}`' for c in commands)}. Each agent in a fresh "
+        "process; peak RSS (VmHWM) sampled at the family's checkpoint hook every 10% of the budget. Target: growth "
+        "from 10% to 100% of the budget < 10%.",
         "",
         "| agent | env | budget | peak RSS at 10% (MB) | peak RSS at the end (MB) | growth | hook calls | seconds |",
         "|---|---|---|---|---|---|---|---|",
@@ -177,10 +190,10 @@ def main() -> None:
         "SB3 as zeros and becomes resident as it fills, so their RSS grows until 1e5 steps and is "
         "bounded after; growth measured before 1e5 steps is the buffer filling, not a leak.",
     ]
-    if args.quick:
+    if quick:
         lines += ["", "Quick budgets are far below the issue's 1e6 steps: they show the early trend only."]
-    atomic_write_text(Path(args.out) / f"{name}.md", "\n".join(lines) + "\n")
-    print(f"wrote {Path(args.out) / name}.md")
+    atomic_write_text(out / f"{name}.md", "\n".join(lines) + "\n")
+    print(f"wrote {out / name}.md")
 
 
 if __name__ == "__main__":
