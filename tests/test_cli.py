@@ -73,3 +73,12 @@ def test_train_py_entry_point_exit_codes():
     debug = subprocess.run([sys.executable, "train.py", "--debug", "evaluate", "--agent", "nope"], cwd=ROOT,
                            capture_output=True, text=True)  # fmt: skip
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize("command", ["list", "train", "evaluate", "compare", "reproduce"])
+def test_every_subcommand_prints_help(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage:") and "% optimal set" * (command == "reproduce") in out
