@@ -156,6 +156,10 @@ def test_train_cli_writes_the_run_folder(tmp_path, capsys):
             "unknown hyper-parameter(s) ['nope']",
         ),
         (["train", "--agent", "dqn", "--env", "dogym/ToySCM-v0"], "does not support env"),
+        (
+            ["train", "--agent", "cpo", "--env", "dogym/EdgeSafeRegion-v0", "--hyperparams", "ent_coef:0.1"],
+            "unknown hyper-parameter(s) ['ent_coef'] for agent 'cpo'",
+        ),
         (["compare", "--agents", "dqn,nope"], "unknown agent"),
         (["compare", "--agents", "dqn", "--seeds", "a"], "--seeds"),
         (["train", "--agent", "dqn", "--env", "dogym/Nope-v0"], "unknown env"),

@@ -160,6 +160,8 @@ def test_runs_repeat_under_a_seed(cls):
         (CPO, {"cg_iters": 0}, "cg_iters"),
         (CPO, {"critic_lr": -1.0}, "cost_lr"),
         (CPO, {"batch_size": 1.5}, "batch_size"),
+        (CPO, {"ent_coef": 0.01}, "ent_coef"),
+        (CPO, {"learning_rate": 0.1}, "learning_rate"),
     ],
 )  # fmt: skip
 def test_bad_hyperparameters_raise_clear_errors(cls, kwargs, match):

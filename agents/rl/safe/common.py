@@ -136,6 +136,15 @@ class SafeOnPolicyMixin:
 
     rollout_buffer: CostRolloutBuffer
     policy: CostActorCriticPolicy
+    #: Keywords of the SB3 base class that the algorithm sets itself: not hyper-parameters (`refuse_fixed`).
+    FIXED_KEYWORDS: tuple[str, ...] = ()
+
+    @classmethod
+    def refuse_fixed(cls, kwargs: dict[str, Any]) -> None:
+        """ValueError if `kwargs` sets one of `FIXED_KEYWORDS`."""
+        fixed = sorted(set(kwargs) & set(cls.FIXED_KEYWORDS))
+        if fixed:
+            raise ValueError(f"{cls.__name__} sets {fixed} itself; they are not options (fixed: {cls.FIXED_KEYWORDS})")
 
     def _init_safe(self, cost_limit: float, cost_gamma: float, cost_gae_lambda: float, cost_lr: float,
                    critic_norm_coef: float) -> dict[str, Any]:  # fmt: skip

@@ -113,6 +113,8 @@ class CPO(SafeOnPolicyMixin, OnPolicyAlgorithm):
     (timesteps, unsafe so far, J_C of the rollout, the step's case and KL). Extra keyword arguments go to SB3's
     OnPolicyAlgorithm (e.g. use_sde=False)."""
 
+    FIXED_KEYWORDS = ("learning_rate", "ent_coef", "vf_coef", "sde_sample_freq")
+
     def __init__(
         self,
         env: GymEnv,
@@ -133,6 +135,7 @@ class CPO(SafeOnPolicyMixin, OnPolicyAlgorithm):
         policy_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        self.refuse_fixed(kwargs)
         check_integers({"n_steps": (n_steps, 2), "batch_size": (batch_size, 2), "n_epochs": (n_epochs, 1),
                         "cg_iters": (cg_iters, 1)})  # fmt: skip
         check_number("target_kl", target_kl, 1e-12)

@@ -207,8 +207,9 @@ class SafeRLFamily:
                 "truth/recall", "truth/inside", "eval/episode_cost_mean")  # fmt: skip
 
     def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
-        """The run's options (`RUN_KEYS`) and the algorithm's constructor arguments."""
-        return frozenset(RUN_KEYS) | keyword_names(ALGORITHMS[spec.options["algorithm"]], ("policy", "env", "seed"))
+        """The run's options (`RUN_KEYS`) and the algorithm's constructor arguments, less those it fixes."""
+        algorithm = ALGORITHMS[spec.options["algorithm"]]
+        return frozenset(RUN_KEYS) | keyword_names(algorithm, ("policy", "env", "seed", *algorithm.FIXED_KEYWORDS))
 
     def build(self, context: RunContext) -> SafeRLAgent:
         """A fresh learner for the run."""

@@ -86,6 +86,8 @@ class PPOLagrangian(SafeOnPolicyMixin, PPO):
     normalisation is off.
     """
 
+    FIXED_KEYWORDS = ("normalize_advantage",)
+
     def __init__(
         self,
         env: GymEnv,
@@ -108,8 +110,7 @@ class PPOLagrangian(SafeOnPolicyMixin, PPO):
         policy_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        if "normalize_advantage" in kwargs:
-            raise ValueError("PPOLagrangian standardises the advantages itself; normalize_advantage is not an option")
+        self.refuse_fixed(kwargs)
         check_integers({"n_steps": (n_steps, 1), "batch_size": (batch_size, 2), "n_epochs": (n_epochs, 1)})
         check_number("clip_range", clip_range, 1e-12)
         if target_kl is not None:
