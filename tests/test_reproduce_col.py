@@ -84,6 +84,10 @@ def test_plan_and_grid_order():
     stages = repro.stages(repro.Path("/tmp/unused"), plan, 5)
     assert all(c.spec.family == "safe-region" for c in stages[0] + stages[1])
     assert all(len(s) == 1 and s[0].agent in repro.RL_AGENTS for s in stages[2:])
+    assert len(stages) == 2 + 40
+    paired = repro.stages(repro.Path("/tmp/unused"), plan, 5, rl_batch=2)
+    assert [c for s in paired[2:] for c in s] == [c for s in stages[2:] for c in s]
+    assert all(len(s) == 2 for s in paired[2:])
     quick = repro.Plan.of(range(10), True, None)
     assert len(quick.seeds) == 3 and quick.rl_steps < 10_000
     with pytest.raises(ValueError):

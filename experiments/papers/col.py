@@ -9,9 +9,10 @@ Grid (each cell is one run of the one grid runner under `out/runs/`, so a re-run
 - synthetic RAN (`RANCpu-v0`, `RANSteering-v0`): `RAN_AGENTS` x the first `RAN_SEEDS` seeds, the paper's C = 100;
 - safe RL (edge example): CPO and PPO-Lagrangian x the first `RL_SEEDS` seeds, `RL_STEPS` env steps each;
 - a documented variant beside the paper's setting (`VARIANTS`): COL on scenario 1 with 100 passive samples.
-Cells run cheapest first (COL, then RAN, then each RL run), and the report is rewritten after every stage, so an
-interrupted reproduction still reports what finished. `--quick` runs 3 seeds (1 on the RAN, with smaller budgets, a
-1000-window passive log and a smaller prior) and 4000 RL steps (two updates of 2000 steps) to check the pipeline.
+Cells run cheapest first (COL, then RAN, then the RL runs, `workers` at a time), and the report is rewritten after
+every stage, so an interrupted reproduction still reports what finished. `--quick` runs 3 seeds (1 on the RAN, with
+smaller budgets, a 1000-window passive log and a smaller prior) and 4000 RL steps (two updates of 2000 steps) to check
+the pipeline.
 """
 
 from __future__ import annotations
@@ -107,8 +108,9 @@ class Plan:
         return cls(seeds, seeds[:RAN_SEEDS], seeds[:RL_SEEDS], rl_steps or RL_STEPS, dict(RAN_BUDGET), {}, {}, False)
 
 
-def stages(out: Path, plan: Plan, eval_episodes: int) -> list[list[RunConfig]]:
-    """The grid in the order it runs: the edge-example COL cells, the RAN cells, then the RL cells one by one."""
+def stages(out: Path, plan: Plan, eval_episodes: int, rl_batch: int = 1) -> list[list[RunConfig]]:
+    """The grid in the order it runs: the edge-example COL cells, the RAN cells, then the RL cells `rl_batch` at a
+    time (one stage each batch, so the report is rewritten as they finish)."""
     runs = str(out / "runs")
     edge = [RunConfig(a, env, s, EDGE_BUDGET, eval_episodes=0, log_folder=runs)
             for env in SCENARIOS for a in EDGE_AGENTS for s in plan.seeds]  # fmt: skip
@@ -119,7 +121,8 @@ def stages(out: Path, plan: Plan, eval_episodes: int) -> list[list[RunConfig]]:
            for env in (RAN_CPU, RAN_STEERING) for a in RAN_AGENTS for s in plan.ran_seeds]  # fmt: skip
     rl = [RunConfig(a, env, s, plan.rl_steps, hyperparams=dict(plan.rl_hyperparams), eval_episodes=eval_episodes,
                     log_folder=runs) for s in plan.rl_seeds for env in SCENARIOS for a in RL_AGENTS]  # fmt: skip
-    return [edge, ran, *([c] for c in rl)]
+    rl_batch = max(1, rl_batch)
+    return [edge, ran, *(rl[k : k + rl_batch] for k in range(0, len(rl), rl_batch))]
 
 
 # ---------------------------------------------------------------------------------------------------- metrics
@@ -494,7 +497,7 @@ def reproduce(
     paper's."""
     out = Path(out_dir)
     plan = Plan.of(seeds, quick, timesteps)
-    grid = stages(out, plan, min(eval_episodes, 10))
+    grid = stages(out, plan, min(eval_episodes, 10), rl_batch=workers)
     start = time.perf_counter()
     report_path = out / "report.md"
     for k, stage in enumerate(grid):
