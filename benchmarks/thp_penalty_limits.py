@@ -4,6 +4,7 @@ of `select_thp_defaults.py` (disjoint from the reported ones), with more generat
 
     python benchmarks/thp_penalty_limits.py             # 8 seeds per generator setting, 3 per FaultAlarm model
     python benchmarks/thp_penalty_limits.py --quick     # 1 seed each
+    python benchmarks/thp_penalty_limits.py --curves random-dag:0,1,2,3,4   # diagnosis only: held-out curves
 
 Rules: THP's default (one held-out log-likelihood over all types, the densest penalty within one standard error of the
 best), the same with the sparsest ("sparse"), and a per-type rule that picks, for each effect type from its own
@@ -23,6 +24,7 @@ set_thread_env(1)
 
 import numpy as np  # noqa: E402
 from select_thp_defaults import TARGETS, tuning_logs  # noqa: E402
+from thp_generators import generator_log  # noqa: E402
 
 from dogym.causal import edge_metrics  # noqa: E402
 from dogym.causal.structure import thp  # noqa: E402
@@ -99,12 +101,31 @@ def report(rows: list[dict[str, Any]], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def print_curves(setting: str, seeds: list[int]) -> None:
+    """Diagnosis (chooses nothing): per log of `setting`, the default fit's held-out log-likelihood at each penalty
+    relative to the best, its standard error, and F1 at each fixed penalty."""
+    for seed in seeds:
+        log = generator_log(setting, 4000, seed)
+        fit = thp.THP().fit(log.events, log.hops)
+        scores, stderr = np.array(fit.selection.penalty_scores), np.array(fit.selection.penalty_stderr)
+        f1 = [edge_metrics(thp.THP(decay=fit.decay, penalty=p).fit(log.events, log.hops).graph, log.true_graph).f1
+              for p in thp.PENALTY_GRID]  # fmt: skip
+        print(f"{setting} seed {seed}: penalty chosen {fit.penalty}, grid {thp.PENALTY_GRID}")
+        print("  held-out - best:", np.round(scores - scores.max(), 1), " standard error:", np.round(stderr, 1))
+        print("  F1 at each penalty:", np.round(f1, 3), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one seed per family")
     parser.add_argument("--seeds", type=int, default=8, help="seeds per generator setting (default: %(default)s)")
     parser.add_argument("--out", default="benchmarks/results/thp_penalty_limits", help="output path stem")
+    parser.add_argument("--curves", metavar="SETTING:SEEDS", help="only print held-out curves (diagnosis)")
     args = parser.parse_args()
+    if args.curves:
+        setting, seeds = args.curves.split(":")
+        print_curves(setting, [int(s) for s in seeds.split(",")])
+        return
     rows = evaluate(tuning_logs(1 if args.quick else args.seeds))
     command = "python benchmarks/thp_penalty_limits.py" + (" --quick" if args.quick else f" --seeds {args.seeds}")
     text = report(rows, command)
