@@ -184,6 +184,16 @@ class InterventionEnv(gym.Env):
         truncated = self.t >= self.config["horizon"]
         return samples, -cost, False, truncated, info
 
+    def get_state(self) -> dict[str, Any]:
+        """The episode's state (step count and the env's random generator), for checkpoints; subclasses with more
+        state extend it."""
+        return {"t": self.t, "rng": self.np_random.bit_generator.state}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Continue the episode saved by `get_state()` (the env must have the same configuration)."""
+        self.t = int(state["t"])
+        self.np_random.bit_generator.state = state["rng"]
+
     def _info(self, intervention_cost: float) -> dict[str, Any]:
         return {
             "action_mask": np.ones(len(self.controllable), dtype=bool),

@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 import dogym.envs  # noqa: F401
 from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
 from dogym.agents.rl.safe.cpo import CPO, conjugate_gradient, cpo_step
-from dogym.agents.rl.safe.family import infer_region, split_options
+from dogym.agents.rl.safe.family import ALGORITHMS, infer_region, split_options
 from dogym.agents.rl.safe.ppo_lagrangian import Lagrange, PPOLagrangian
 from dogym.agents.rl.safe.view import ControlView
 from dogym.experiments.cli import main
@@ -235,3 +235,26 @@ def test_train_py_reports_unsafe_interventions_and_region_metrics(tmp_path, caps
     run_dir = tmp_path / "ppo-lagrangian" / "dogym_EdgeSafeRegion-v0_seed0"
     assert main(["evaluate", "--run", str(run_dir), "--episodes", "1", "--quiet"]) == 0  # the saved policy reloads
     assert "episode_cost" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("agent", ["ppo-lagrangian", "cpo"])
+def test_an_interrupted_run_resumes_exactly(agent, tmp_path):
+    from dogym.experiments.runner import RunConfig, train
+
+    hyper = {"n_steps": 64, "batch_size": 32, "n_epochs": 2, "episode_length": 50}
+
+    def config(folder: str) -> RunConfig:
+        return RunConfig(agent, "dogym/EdgeSafeRegion-v0", 0, 256, hyperparams=hyper, eval_episodes=1,
+                         checkpoint_interval=64, log_folder=str(tmp_path / folder))  # fmt: skip
+
+    expected = train(config("straight"))
+    interrupted = config("resumed")
+    assert train(interrupted, stop_after_checkpoints=2) is None  # stopped at 128 of 256 env steps
+    got = train(interrupted, resume=True)
+    for key in ("safe_rl", "eval", "region", "truth", "history"):
+        assert got[key] == expected[key], key
+    assert len(got["history"]) == 4 and got["timesteps"] == 256
+    algo = ALGORITHMS[agent]
+    final = [algo.load(c.run_dir / "model.zip").policy.state_dict() for c in (config("straight"), interrupted)]
+    for (name, x), (_, y) in zip(final[0].items(), final[1].items(), strict=True):
+        assert th.equal(x, y), name

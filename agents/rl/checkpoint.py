@@ -1,20 +1,54 @@
-"""Explicit checkpoint state for SB3 runs: the filled part of a replay buffer, an env stack layer by layer, and the
-global random generators. Nothing here pickles an env or a model object."""
+"""Explicit checkpoint state for SB3 runs: when to checkpoint (`PeriodicCheckpoint`), the model attributes SB3's
+`set_parameters` leaves out, the filled part of a replay buffer, an env stack layer by layer, and the global random
+generators. Nothing here pickles an env or a model object."""
 
 from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
 
 #: Types of the plain attributes kept for Gymnasium's own wrappers (TimeLimit's step count, OrderEnforcing's reset
 #: flag, the passive checker's flags).
 _PLAIN = (bool, int, float, type(None))
+#: Model attributes that SB3's `set_parameters` does not restore but that determine the rest of a run.
+MODEL_ATTRIBUTES = (
+    "_last_obs",
+    "_last_episode_starts",
+    "_episode_num",
+    "_n_updates",
+    "ep_info_buffer",
+    "ep_success_buffer",
+    "_last_original_obs",
+    "_n_calls",
+    "exploration_rate",
+    "_current_progress_remaining",
+)
+
+
+class PeriodicCheckpoint(BaseCallback):
+    """Calls `checkpoint()` at the first rollout boundary once the run has reached `next_at` env steps, after moving
+    `next_at` on to the next multiple of `interval` (so the checkpoint records when the following one is due); stops
+    learning when `checkpoint()` returns False."""
+
+    def __init__(self, interval: int, next_at: int, checkpoint: Callable[[], bool] | None) -> None:
+        super().__init__()
+        self.interval, self.next_at, self.checkpoint = interval, next_at, checkpoint
+        self.stop = False
+
+    def _on_rollout_start(self) -> None:
+        if self.checkpoint is not None and self.num_timesteps >= self.next_at:
+            self.next_at = (self.num_timesteps // self.interval + 1) * self.interval
+            self.stop = not self.checkpoint()
+
+    def _on_step(self) -> bool:
+        return not self.stop
 
 
 def buffer_arrays(buffer: Any) -> dict[str, np.ndarray]:

@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoardOutputFormat
 from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -31,6 +31,8 @@ from dogym.agents.registry import RunContext, keyword_names
 from dogym.agents.rl.baselines import LoadedReferenceAgent, ReferenceAgent
 from dogym.agents.rl.causal_mask import CausalMaskWrapper
 from dogym.agents.rl.checkpoint import (
+    MODEL_ATTRIBUTES,
+    PeriodicCheckpoint,
     buffer_arrays,
     env_stack_state,
     restore_buffer,
@@ -53,19 +55,6 @@ ACTIVATIONS = {"relu": th.nn.ReLU, "tanh": th.nn.Tanh, "elu": th.nn.ELU, "leakyr
 #: Hyper-parameters of causal agents that configure the causal part, not the SB3 algorithm.
 CAUSAL_KEYS = ("top_k", "eta", "init", "structure_update_interval", "n_log_events", "random_density", "prune_penalty",
                "transition_view", "thp_decay", "thp_penalty")  # fmt: skip
-#: Model attributes that SB3's `set_parameters` does not restore but that determine the rest of a run.
-MODEL_ATTRIBUTES = (
-    "_last_obs",
-    "_last_episode_starts",
-    "_episode_num",
-    "_n_updates",
-    "ep_info_buffer",
-    "ep_success_buffer",
-    "_last_original_obs",
-    "_n_calls",
-    "exploration_rate",
-    "_current_progress_remaining",
-)
 
 
 def algorithm(name: str) -> type[BaseAlgorithm]:
@@ -115,24 +104,6 @@ def reference_options(context: RunContext) -> dict[str, Any]:
     if extra:
         raise ValueError(f"agent {context.spec.name!r} learns no policy; it takes no hyper-parameter(s) {extra}")
     return causal
-
-
-class _Checkpointer(BaseCallback):
-    """Calls `checkpoint()` at the first rollout boundary after every `interval` steps; stops learning when it
-    returns False."""
-
-    def __init__(self, interval: int, next_at: int, checkpoint: Callable[[int], bool] | None) -> None:
-        super().__init__()
-        self.interval, self.next_at, self.checkpoint = interval, next_at, checkpoint
-        self.stop = False
-
-    def _on_rollout_start(self) -> None:
-        if self.checkpoint is not None and self.num_timesteps >= self.next_at:
-            self.next_at = (self.num_timesteps // self.interval + 1) * self.interval
-            self.stop = not self.checkpoint(self.next_at)
-
-    def _on_step(self) -> bool:
-        return not self.stop
 
 
 class SB3Agent:
@@ -201,10 +172,8 @@ class SB3Agent:
     def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool:
         """Train up to `budget` env steps; `checkpoint()` is called at rollout boundaries every
         `checkpoint_interval` steps. Returns False when a checkpoint asked to stop early."""
-        checkpointer = _Checkpointer(
-            self.context.checkpoint_interval, self._next_checkpoint, self._checkpoint_hook(checkpoint)
-        )
-        callbacks = [checkpointer] + ([self.structure] if self.structure is not None else [])
+        self._checkpointer = PeriodicCheckpoint(self.context.checkpoint_interval, self._next_checkpoint, checkpoint)
+        callbacks = [self._checkpointer] + ([self.structure] if self.structure is not None else [])
         self._t0 = time.perf_counter()
         remaining = budget - self.model.num_timesteps
         if remaining > 0:
@@ -215,17 +184,8 @@ class SB3Agent:
                 progress_bar=self.context.progress,
             )
         self.seconds += time.perf_counter() - self._t0
+        self._next_checkpoint = self._checkpointer.next_at
         return self.model.num_timesteps >= budget
-
-    def _checkpoint_hook(self, checkpoint: Callable[[], bool] | None) -> Callable[[int], bool] | None:
-        if checkpoint is None:
-            return None
-
-        def hook(next_at: int) -> bool:
-            self._next_checkpoint = next_at
-            return checkpoint()
-
-        return hook
 
     def act(self, observation: Any, info: Mapping[str, Any]) -> int:
         """The model's deterministic action (restricted to `info["action_mask"]` for masked agents)."""
@@ -245,7 +205,7 @@ class SB3Agent:
             np.savez(folder / "replay_buffer.npz", **buffer_arrays(buffer))
         return {
             "num_timesteps": self.model.num_timesteps,
-            "next_checkpoint": self._next_checkpoint,
+            "next_checkpoint": self._checkpointer.next_at,
             "seconds": self.seconds + time.perf_counter() - self._t0,
             "attributes": {k: getattr(self.model, k) for k in MODEL_ATTRIBUTES if hasattr(self.model, k)},
             "envs": [env_stack_state(env) for env in self.vec_env.envs],

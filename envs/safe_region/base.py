@@ -161,6 +161,15 @@ class SafeRegionEnv(InterventionEnv):
         self._last = None
         return observation, info
 
+    def get_state(self) -> dict[str, Any]:
+        """The episode's state, with the last intervention (drawn by `render`), for checkpoints."""
+        return {**super().get_state(), "last": None if self._last is None else self._last.copy()}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Continue the episode saved by `get_state()`."""
+        super().set_state(state)
+        self._last = None if state["last"] is None else np.array(state["last"])
+
     def _info(self, intervention_cost: float) -> dict[str, Any]:
         info = super()._info(intervention_cost)
         info["time"] = int(self.window_start(max(self.t, 1)))

@@ -271,7 +271,9 @@ def check_integers(minimums: dict[str, tuple[Any, int]]) -> None:
 
 def sb3_options(kwargs: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
     """(whether to set the model up at once, the keyword arguments for SB3's constructor): `kwargs` (seed, verbose,
-    ...) with the CPU as the default device and the model setup deferred to the subclass."""
+    ...) with the CPU as the default device and the model setup deferred to the subclass. The policy class SB3's
+    `load` passes is dropped: the algorithms always use `CostActorCriticPolicy`."""
+    kwargs.pop("policy", None)
     setup = bool(kwargs.pop("_init_setup_model", True))
     return setup, {"device": "cpu", **kwargs, "_init_setup_model": False}
 

@@ -16,11 +16,15 @@ Metrics comparable with COL's:
 - `truth/*`: the inferred region against the env's true region at the last evaluation step (ground truth, evaluation
   only), on COL's evaluation points (101^2 grid midpoints in 2-D, 501 in 1-D, 2048 Sobol points otherwise) with
   COL's `region_scores`: true region size, precision, recall, and whether the inferred region lies inside the truth.
-Runs restart from scratch when interrupted (no checkpoints); being seeded, they repeat exactly.
+Checkpoints (every `checkpoint_interval` env steps, at the next rollout boundary) hold SB3's `save` of the model (the
+policy and every optimiser) and the rest of the run's state: counters and model attributes, the cost bookkeeping, the
+Lagrange multiplier, the observation statistics, every env stack and every random generator; a resumed run continues
+exactly as the uninterrupted one.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -33,6 +37,14 @@ import torch as th
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from dogym.agents.registry import RunContext, keyword_names
+from dogym.agents.rl.checkpoint import (
+    MODEL_ATTRIBUTES,
+    PeriodicCheckpoint,
+    env_stack_state,
+    restore_env_stack,
+    restore_rng,
+    rng_state,
+)
 from dogym.agents.rl.safe.cpo import CPO
 from dogym.agents.rl.safe.ppo_lagrangian import PPOLagrangian
 from dogym.agents.rl.safe.view import ControlView
@@ -42,6 +54,11 @@ ALGORITHMS = {"ppo-lagrangian": PPOLagrangian, "cpo": CPO}
 #: Hyper-parameters of the run (not of the algorithm), with their defaults.
 RUN_KEYS = {"episode_length": 100, "reward": "resources", "obs_normalize": True, "region_grid": 10}
 ACTIVATIONS = ("Tanh", "ReLU", "ELU", "LeakyReLU")
+#: The cost bookkeeping of `SafeOnPolicyMixin` that a checkpoint keeps beside `MODEL_ATTRIBUTES`.
+COST_ATTRIBUTES = ("unsafe_steps", "episode_costs", "episode_lengths", "history", "_running_cost", "_running_length",
+                   "_rollout_costs", "_episode_cost")  # fmt: skip
+#: The running statistics of SB3's VecNormalize that a checkpoint keeps.
+NORMALIZER_ATTRIBUTES = ("obs_rms", "ret_rms", "returns", "old_obs", "old_reward")
 #: COL's evaluation points per dimension count (`dogym.agents.safe_region.col`).
 EVALUATION_POINTS = {1: 501, 2: 101}
 
@@ -84,6 +101,10 @@ class SafeRLAgent:
         except TypeError as err:
             raise ValueError(f"bad hyper-parameter for {context.spec.name}: {err}") from err
         self.seconds = 0.0
+        self.resumed = False
+        self._next_checkpoint = context.checkpoint_interval
+        self._checkpointer = PeriodicCheckpoint(context.checkpoint_interval, self._next_checkpoint, None)
+        self._t0 = time.perf_counter()
 
     def _make_env(self) -> ControlView:
         kwargs = {"horizon": self.options["episode_length"], **self.context.env_kwargs}
@@ -92,17 +113,20 @@ class SafeRLAgent:
     @property
     def view(self) -> ControlView:
         """The training env's view (its action mapping and control box)."""
-        return self.vec_env.envs[0] if isinstance(self.vec_env, DummyVecEnv) else self.vec_env.venv.envs[0]
+        return self._envs[0]
 
     def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool:
-        """Train up to `budget` env steps (no checkpoints: an interrupted run restarts)."""
-        start = time.perf_counter()
+        """Train up to `budget` env steps; `checkpoint()` is called at rollout boundaries every `checkpoint_interval`
+        steps. Returns False when a checkpoint asked to stop early."""
+        self._checkpointer = PeriodicCheckpoint(self.context.checkpoint_interval, self._next_checkpoint, checkpoint)
+        self._t0 = time.perf_counter()
         remaining = budget - self.model.num_timesteps
         if remaining > 0:
-            self.model.learn(remaining, reset_num_timesteps=self.model.num_timesteps == 0,
-                             progress_bar=self.context.progress)  # fmt: skip
-        self.seconds += time.perf_counter() - start
-        return True
+            self.model.learn(remaining, callback=self._checkpointer, progress_bar=self.context.progress,
+                             reset_num_timesteps=self.model.num_timesteps == 0 and not self.resumed)  # fmt: skip
+        self.seconds += time.perf_counter() - self._t0
+        self._next_checkpoint = self._checkpointer.next_at
+        return self.model.num_timesteps >= budget
 
     def policy_action(self, observation: np.ndarray) -> np.ndarray:
         """The final policy's deterministic action in [-1, 1]^|U'| for a `ControlView` observation."""
@@ -120,12 +144,49 @@ class SafeRLAgent:
         value[view._index] = u
         return {"mask": view._mask.copy(), "value": value}
 
+    @property
+    def _envs(self) -> list[gym.Env]:
+        return (self.vec_env.venv if isinstance(self.vec_env, VecNormalize) else self.vec_env).envs
+
     def state(self, folder: Path) -> dict[str, Any]:
-        """Nothing: an interrupted run restarts."""
-        return {}
+        """Write the model (SB3 `save`: the policy and every optimiser) into `folder`; return the rest of the run's
+        state (see the module docstring)."""
+        model = self.model
+        model.save(folder / "model.zip")
+        lagrange = getattr(model, "lagrange", None)
+        return copy.deepcopy({
+            "num_timesteps": model.num_timesteps,
+            "next_checkpoint": self._checkpointer.next_at,
+            "seconds": self.seconds + time.perf_counter() - self._t0,
+            "attributes": {k: getattr(model, k) for k in MODEL_ATTRIBUTES + COST_ATTRIBUTES if hasattr(model, k)},
+            "lagrange": None if lagrange is None else {"parameter": lagrange.parameter.detach(),
+                                                       "optimizer": lagrange.optimizer.state_dict()},
+            "normalizer": {k: getattr(self.vec_env, k) for k in NORMALIZER_ATTRIBUTES if hasattr(self.vec_env, k)},
+            "envs": [env_stack_state(env) for env in self._envs],
+            "rng": {**rng_state(), "action_space": model.action_space.np_random.bit_generator.state},
+        })  # fmt: skip
 
     def restore(self, state: Mapping[str, Any], folder: Path) -> None:
-        """Nothing to restore (see `state`)."""
+        """Continue from a checkpoint written by `state`."""
+        state = copy.deepcopy(dict(state))
+        model = self.model
+        model.set_parameters(str(folder / "model.zip"), exact_match=True)
+        model.num_timesteps = state["num_timesteps"]
+        for key, value in state["attributes"].items():
+            setattr(model, key, value)
+        if state["lagrange"] is not None:
+            with th.no_grad():
+                model.lagrange.parameter.copy_(state["lagrange"]["parameter"])
+            model.lagrange.optimizer.load_state_dict(state["lagrange"]["optimizer"])
+        for key, value in state["normalizer"].items():
+            setattr(self.vec_env, key, value)
+        for env, env_state in zip(self._envs, state["envs"], strict=True):
+            restore_env_stack(env, env_state)
+        restore_rng(state["rng"])
+        model.action_space.np_random.bit_generator.state = state["rng"]["action_space"]
+        self._next_checkpoint = state["next_checkpoint"]
+        self.seconds = state["seconds"]
+        self.resumed = True
 
     def save(self, folder: Path) -> None:
         """model.zip, obs_normalization.npz (running mean, var and count) and training.csv (one row per update)."""
