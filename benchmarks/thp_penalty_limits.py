@@ -15,6 +15,8 @@ with those per-type penalties ("per-type"). Every fit uses THP's data-driven dec
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,9 @@ class PerTypeTHP(thp.THP):
         structures: list[list[frozenset[int]]] = []
         blocks = []  # per penalty, sparse first: (blocks, types)
         for pen in sorted(self.penalty_grid, reverse=True):
-            parents, _ = thp.greedy_search(split.train, pen * unit, self.max_parents, structures[-1] if structures else None)
+            parents, _ = thp.greedy_search(
+                split.train, pen * unit, self.max_parents, structures[-1] if structures else None
+            )
             structures.append(parents)
             blocks.append(split.heldout(parents))
         penalties = np.empty(events.n_types)
@@ -82,23 +86,32 @@ def evaluate(logs: list) -> list[dict[str, Any]]:
 def report(rows: list[dict[str, Any]], command: str) -> str:
     families = list(dict.fromkeys(r["family"] for r in rows))
 
-    def mean(family: str, value) -> float:  # type: ignore[no-untyped-def]
-        return float(np.mean([value(r) for r in rows if r["family"] == family]))
+    def row(label: str, value: Callable[[dict[str, Any]], float]) -> str:
+        means = [float(np.mean([value(r) for r in rows if r["family"] == f])) for f in families]
+        return f"| {label} | " + " | ".join(f"{m:.3f}" for m in means) + " |"
 
-    head = "| | " + " | ".join(f"{f} (target {TARGETS[f]:.2f}, {sum(r['family'] == f for r in rows)} logs)"
-                                for f in families) + " |"  # fmt: skip
-    lines = ["# THP penalty selection: what the tuning logs allow", "", f"Command: `{command}`; mean F1 per family "
-             "on tuning logs only (generator seeds 100+, FaultAlarm model seeds 1-2). Decay: THP's data-driven choice.",
-             "", head, "|---" * (len(families) + 1) + "|"]  # fmt: skip
-    for pen in thp.PENALTY_GRID:
-        lines.append(f"| fixed penalty {pen} x BIC | " + " | ".join(f"{mean(f, lambda r: r['fixed'][pen]):.3f}"
-                                                              for f in families) + " |")  # fmt: skip
-    lines.append("| per-log oracle (best grid penalty per log) | " + " | ".join(
-        f"{mean(f, lambda r: max(r['fixed'].values())):.3f}" for f in families) + " |")  # fmt: skip
-    for name in RULES:
-        lines.append(f"| rule: {name} | " + " | ".join(f"{mean(f, lambda r: r['rules'][name]):.3f}" for f in families)
-                     + " |")  # fmt: skip
+    counts = {f: sum(r["family"] == f for r in rows) for f in families}
+    lines = [
+        "# THP penalty selection: what the tuning logs allow",
+        "",
+        f"Command: `{command}`; mean F1 per family on tuning logs only (generator seeds 100+, FaultAlarm model seeds "
+        "1-2). Decay: THP's data-driven choice.",
+        "",
+        "| | " + " | ".join(f"{f} (target {TARGETS[f]:.2f}, {counts[f]} logs)" for f in families) + " |",
+        "|---" * (len(families) + 1) + "|",
+    ]
+    lines += [row(f"fixed penalty {pen} x BIC", partial(_fixed, pen)) for pen in thp.PENALTY_GRID]
+    lines.append(row("per-log oracle (best grid penalty per log)", lambda r: max(r["fixed"].values())))
+    lines += [row(f"rule: {name}", partial(_rule, name)) for name in RULES]
     return "\n".join(lines) + "\n"
+
+
+def _fixed(penalty: float, row: dict[str, Any]) -> float:
+    return row["fixed"][penalty]
+
+
+def _rule(name: str, row: dict[str, Any]) -> float:
+    return row["rules"][name]
 
 
 def print_curves(setting: str, seeds: list[int]) -> None:

@@ -395,7 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_cmp.set_defaults(func=cmd_compare)
 
     p_rep = sub.add_parser("reproduce", help="reproduce a paper's tables and write a report beside the paper's numbers")
-    p_rep.add_argument("table", choices=list(PAPERS), help="; ".join(f"{k}: {d}" for k, (_, d) in PAPERS.items()).replace("%", "%%"))
+    p_rep.add_argument(
+        "table", choices=list(PAPERS), help="; ".join(f"{k}: {d}" for k, (_, d) in PAPERS.items()).replace("%", "%%")
+    )
     p_rep.add_argument("--seeds", help="seeds, comma-separated (default: the reproduction's)")
     p_rep.add_argument("--timesteps", type=int, help="budget per run (default: the reproduction's)")
     p_rep.add_argument("--eval-episodes", type=int, default=30, help="evaluation episodes per run (episodic agents)")
