@@ -5,8 +5,10 @@ generators. Nothing here pickles an env or a model object."""
 from __future__ import annotations
 
 import copy
+import io
 import random
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -108,13 +110,24 @@ def restore_env_stack(env: gym.Env, state: list[dict[str, Any]]) -> None:
             vars(layer).update(saved["plain"])
 
 
-def rng_state() -> dict[str, Any]:
-    """The global numpy, Python and torch random states."""
-    return {"numpy": np.random.get_state(), "python": random.getstate(), "torch": th.get_rng_state()}
+def rng_state(model: Any) -> dict[str, Any]:
+    """The global numpy, Python and torch random states and that of the SB3 `model`'s action space."""
+    return {"numpy": np.random.get_state(), "python": random.getstate(), "torch": th.get_rng_state(),
+            "action_space": model.action_space.np_random.bit_generator.state}  # fmt: skip
 
 
-def restore_rng(state: Mapping[str, Any]) -> None:
-    """Restore `rng_state()` output."""
+def restore_rng(model: Any, state: Mapping[str, Any]) -> None:
+    """Restore `rng_state(model)` output."""
     np.random.set_state(state["numpy"])
     random.setstate(state["python"])
     th.set_rng_state(state["torch"])
+    model.action_space.np_random.bit_generator.state = state["action_space"]
+
+
+def save_model(model: Any, path: Path) -> None:
+    """SB3's `save` of `model`, written atomically to `path`."""
+    from dogym.experiments.io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    model.save(buffer)
+    atomic_write_bytes(path, buffer.getvalue())

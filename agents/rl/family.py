@@ -10,7 +10,6 @@ to build, load and evaluate these agents, which metrics they report and which fi
 from __future__ import annotations
 
 import csv
-import io
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +38,7 @@ from dogym.agents.rl.checkpoint import (
     restore_env_stack,
     restore_rng,
     rng_state,
+    save_model,
 )
 from dogym.agents.rl.monitor import EpisodeMonitor, episode_summary, read_monitor
 from dogym.agents.rl.online_causal import (
@@ -210,7 +210,7 @@ class SB3Agent:
             "attributes": {k: getattr(self.model, k) for k in MODEL_ATTRIBUTES if hasattr(self.model, k)},
             "envs": [env_stack_state(env) for env in self.vec_env.envs],
             "structure": None if self.structure is None else self.structure.state(),
-            "rng": {**rng_state(), "action_space": self.model.action_space.np_random.bit_generator.state},
+            "rng": rng_state(self.model),
         }
 
     def restore(self, state: Mapping[str, Any], folder: Path) -> None:
@@ -229,8 +229,7 @@ class SB3Agent:
         if self.structure is not None:
             self.structure.restore(state["structure"])
             self.vec_env.env_method("set_graph", self.structure.learner.graph)
-        restore_rng(state["rng"])
-        model.action_space.np_random.bit_generator.state = state["rng"]["action_space"]
+        restore_rng(model, state["rng"])
         model.set_logger(self._logger(state["num_timesteps"]))
         self._next_checkpoint = state["next_checkpoint"]
         self.seconds = state["seconds"]
@@ -239,11 +238,9 @@ class SB3Agent:
     # Saving ------------------------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
         """model.zip, and for causal agents graph.json and graph_metrics.csv (the graph after every update)."""
-        from dogym.experiments.io import atomic_write_bytes, atomic_write_json, atomic_write_text, csv_text
+        from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
 
-        buffer = io.BytesIO()
-        self.model.save(buffer)
-        atomic_write_bytes(folder / "model.zip", buffer.getvalue())
+        save_model(self.model, folder / "model.zip")
         if self.structure is not None:
             graph = self.structure.learner.graph
             atomic_write_json(folder / "graph.json", {"nodes": list(graph.nodes), "edges": list(graph.edges)})

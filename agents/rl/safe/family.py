@@ -44,6 +44,7 @@ from dogym.agents.rl.checkpoint import (
     restore_env_stack,
     restore_rng,
     rng_state,
+    save_model,
 )
 from dogym.agents.rl.safe.cpo import CPO
 from dogym.agents.rl.safe.ppo_lagrangian import PPOLagrangian
@@ -163,7 +164,7 @@ class SafeRLAgent:
                                                        "optimizer": lagrange.optimizer.state_dict()},
             "normalizer": {k: getattr(self.vec_env, k) for k in NORMALIZER_ATTRIBUTES if hasattr(self.vec_env, k)},
             "envs": [env_stack_state(env) for env in self._envs],
-            "rng": {**rng_state(), "action_space": model.action_space.np_random.bit_generator.state},
+            "rng": rng_state(model),
         })  # fmt: skip
 
     def restore(self, state: Mapping[str, Any], folder: Path) -> None:
@@ -182,8 +183,7 @@ class SafeRLAgent:
             setattr(self.vec_env, key, value)
         for env, env_state in zip(self._envs, state["envs"], strict=True):
             restore_env_stack(env, env_state)
-        restore_rng(state["rng"])
-        model.action_space.np_random.bit_generator.state = state["rng"]["action_space"]
+        restore_rng(model, state["rng"])
         self._next_checkpoint = state["next_checkpoint"]
         self.seconds = state["seconds"]
         self.resumed = True
@@ -194,9 +194,7 @@ class SafeRLAgent:
 
         from dogym.experiments.io import atomic_write_bytes, atomic_write_text, csv_text
 
-        buffer = io.BytesIO()
-        self.model.save(buffer)
-        atomic_write_bytes(folder / "model.zip", buffer.getvalue())
+        save_model(self.model, folder / "model.zip")
         if isinstance(self.vec_env, VecNormalize):
             rms = self.vec_env.obs_rms
             stats = io.BytesIO()
