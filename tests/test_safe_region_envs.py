@@ -199,3 +199,18 @@ def test_ran_same_seed_same_windows(env_id):
 
     assert all(np.array_equal(a, b) for a, b in zip(run(1), run(1), strict=True))
     assert not all(np.array_equal(a, b) for a, b in zip(run(1), run(2), strict=True))
+
+
+def test_thresholds_with_the_same_steering_key_share_their_tables():
+    from dogym.envs.safe_region.ran import pair_tables, steering_key
+
+    thresholds = np.concatenate([np.random.default_rng(0).uniform(0.0, 5.0, 300), 0.75 * np.arange(7),
+                                 0.75 * np.arange(7) - 1e-9, 0.75 * np.arange(7) + 1e-9])  # fmt: skip
+    first: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for r in thresholds:
+        tables = pair_tables(np.array(r))
+        reference = first.setdefault(steering_key(float(r)), tables)
+        assert all(np.array_equal(a, b) for a, b in zip(tables, reference, strict=True)), r
+    assert 7 <= len(first) <= 8  # R in [0, 5] crosses the differences 0, 0.75, ..., 4.5
+    distinct = {pair_tables(np.array(r))[0].tobytes() for r in (0.5, 1.0, 2.0)}
+    assert len(distinct) == 3  # different keys do give different tables

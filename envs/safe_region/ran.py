@@ -69,7 +69,6 @@ HANDOVER_JITTER = 0.8
 STEERING_CHECKS = 5
 SETTLE_STEPS = 20
 TRUTH_WINDOWS = 4000
-TABLE_CACHE = 1024
 #: Cost per intervened control: 1 for resources (CPU, memory), 0.1 for the threshold R.
 COSTS = {**{f"C{i}": 1.0 for i in DUS}, **{f"CU{j}": 1.0 for j in CUS}, **{f"M{i}": 1.0 for i in DUS}, "R": 0.1}
 
@@ -136,6 +135,13 @@ def _pair_counts() -> tuple[np.ndarray, np.ndarray]:
 
 
 PRE_STEER, _BITS = _pair_counts()
+
+
+def steering_key(threshold: float) -> int:
+    """How many of the load differences k UE_RATE (k = -20..20) exceed the threshold R. `steer` only ever compares
+    such differences with R (loads are whole UEs of UE_RATE = 0.75 Mbit/s, exact in floating point), so thresholds with
+    the same key give identical `pair_tables`."""
+    return int(np.count_nonzero(UE_RATE * np.arange(-20, 21) > threshold))
 
 
 def pair_tables(threshold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -258,7 +264,7 @@ class RANEnv(SafeRegionEnv):
         self.truth_error = 0.0 if scenario == "cpu" else 0.5 / np.sqrt(TRUTH_WINDOWS)
         self._view = ran_view()
         self._cache: dict[bytes, np.ndarray] = {}
-        self._tables: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._tables: dict[int, tuple[np.ndarray, np.ndarray, list[int]]] = {}  # by `steering_key` (at most 42)
         names = self._view.names
         stacked = [name for kind in KINDS for name in unit_names(kind)]  # the column order of `_window`'s stack
         self._columns = np.array([stacked.index(v) for v in names])
@@ -355,13 +361,11 @@ class RANEnv(SafeRegionEnv):
         arrivals = _arrivals(rng, (total, *shared, 2))
         start = (UE_START - 1) * 10 + UE_START - 1
         if not lead:  # one window: step the cached table in plain Python (the env's hot path)
-            value = float(column)
-            if value not in self._tables:
-                if len(self._tables) >= TABLE_CACHE:  # bounded memory under random thresholds
-                    self._tables.clear()
+            key = steering_key(float(column))
+            if key not in self._tables:
                 nxt, donor = pair_tables(column)
-                self._tables[value] = (nxt.reshape(1600), donor.reshape(1600, 2), nxt.reshape(-1).tolist())
-            _, donor, table = self._tables[value]
+                self._tables[key] = (nxt.reshape(1600), donor.reshape(1600, 2), nxt.reshape(-1).tolist())
+            _, donor, table = self._tables[key]
             keys, state = [], [start, start]
             for a, b in arrivals.tolist():
                 pair = (state[0] * 16 + a, state[1] * 16 + b)
