@@ -41,23 +41,12 @@ class PerTypeTHP(thp.THP):
         span = max(events.horizon - float(events.times[0]), 1e-12)
         decays, scores, split = self._select_decay(events, hops, pairs, span)
         decay = decays[int(np.argmax(scores))]
-        unit = 0.5 * np.log(split.n_train) * hops.shape[0]
-        structures: list[list[frozenset[int]]] = []
-        blocks = []  # per penalty, sparse first: (blocks, types)
-        for pen in sorted(self.penalty_grid, reverse=True):
-            parents, _ = thp.greedy_search(
-                split.train, pen * unit, self.max_parents, structures[-1] if structures else None
-            )
-            structures.append(parents)
-            blocks.append(split.heldout(parents))
+        grid = tuple(sorted(self.penalty_grid, reverse=True))
+        _, blocks = self._penalty_path(split, grid, hops.shape[0])  # per penalty, sparse first: (blocks, types)
         penalties = np.empty(events.n_types)
         for v in range(events.n_types):
-            per = [b[:, v] for b in blocks]
-            totals = np.array([p.sum() for p in per])
-            best = int(np.argmax(totals))
-            stderr = np.array([thp._stderr(p - per[best]) for p in per])
-            ok = np.flatnonzero(totals >= totals[best] - self.se_rule * stderr)
-            penalties[v] = sorted(self.penalty_grid, reverse=True)[int(ok.min())]  # the sparsest that ties
+            _, _, ties = thp.within_se([b[:, v] for b in blocks], self.se_rule)
+            penalties[v] = grid[int(ties.min())]  # the sparsest that ties
         return decay, penalties, None, None
 
     def _result(self, events, scorers, parents, edge_pen, n, decay, penalty, selection):  # type: ignore[no-untyped-def]

@@ -455,26 +455,33 @@ class THP:
             decays, decay_scores = (decay,), (float("nan"),)
         splits = [split] + [self._split(events, hops, decay, split.x, fold) for fold in range(1, self.folds)]
         grid = self.penalty_grid if self.penalty is None else (self.penalty,)
-        structures: list[list[list[frozenset[int]]]] = [[] for _ in splits]  # [split][penalty, sparse first]
-        blocks: list[list[np.ndarray]] = [[] for _ in splits]
-        for i, part in enumerate(splits):
-            edge_unit = 0.5 * np.log(part.n_train) * hops.shape[0]
-            for pen in sorted(grid, reverse=True):  # sparse to dense: each search starts from the sparser graph
-                start = structures[i][-1] if structures[i] else None
-                parents, _ = greedy_search(part.train, pen * edge_unit, self.max_parents, start)
-                structures[i].append(parents)
-                blocks[i].append(part.heldout(parents))
+        paths = [self._penalty_path(part, grid, hops.shape[0]) for part in splits]
+        structures = [path[0] for path in paths]  # [split][penalty, sparse first]
+        blocks = [path[1] for path in paths]
         per_pen = [np.concatenate([b[j] for b in blocks]).sum(axis=1) for j in range(len(grid))][::-1]  # ascending
-        totals = np.array([b.sum() for b in per_pen])
-        best = int(np.argmax(totals))
-        stderr = np.array([_stderr(b - per_pen[best]) for b in per_pen])
-        ok = np.flatnonzero(totals >= totals[best] - self.se_rule * stderr)
+        totals, stderr, ok = within_se(per_pen, self.se_rule)
         chosen = int(ok.max() if self.tie_break == "sparse" else ok.min())  # the grid is ascending
         penalty = grid[chosen] if self.penalty is None else self.penalty
         record = THPSelection(
             tuple(decays), decay_scores, tuple(grid), tuple(totals.tolist()), tuple(stderr.tolist()), self.holdout
         )
         return decay, penalty, record, structures[0][::-1][chosen]
+
+    def _penalty_path(
+        self, part: _SplitScorers, grid: tuple[float, ...], n_hop: int
+    ) -> tuple[list[list[frozenset[int]]], list[np.ndarray]]:
+        """The structures learned on `part`'s training events at each penalty of `grid`, sparse to dense (each search
+        starts from the sparser graph), and their held-out log-likelihoods (blocks, types)."""
+        edge_unit = 0.5 * np.log(part.n_train) * n_hop
+        structures: list[list[frozenset[int]]] = []
+        blocks: list[np.ndarray] = []
+        for pen in sorted(grid, reverse=True):
+            parents, _ = greedy_search(
+                part.train, pen * edge_unit, self.max_parents, structures[-1] if structures else None
+            )
+            structures.append(parents)
+            blocks.append(part.heldout(parents))
+        return structures, blocks
 
     def _select_decay(
         self, events: EventTable, hops: np.ndarray, pairs: LinkedPairs | None, span: float
@@ -586,6 +593,15 @@ def _parabola_vertex(scores: dict[float, float]) -> float | None:
     if a >= 0:
         return None
     return float(np.clip(-b / (2 * a), x[0], x[2]))
+
+
+def within_se(per_penalty: list[np.ndarray], se_rule: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For held-out log-likelihood blocks per penalty: their totals, the standard error of each total's difference
+    from the best, and the indices of the penalties within `se_rule` standard errors of the best (the ties)."""
+    totals = np.array([b.sum() for b in per_penalty])
+    best = int(np.argmax(totals))
+    stderr = np.array([_stderr(b - per_penalty[best]) for b in per_penalty])
+    return totals, stderr, np.flatnonzero(totals >= totals[best] - se_rule * stderr)
 
 
 def _stderr(diff: np.ndarray) -> float:

@@ -104,8 +104,6 @@ class SafeRLAgent:
         self.seconds = 0.0
         self.resumed = False
         self._next_checkpoint = context.checkpoint_interval
-        self._checkpointer = PeriodicCheckpoint(context.checkpoint_interval, self._next_checkpoint, None)
-        self._t0 = time.perf_counter()
 
     def _make_env(self) -> ControlView:
         kwargs = {"horizon": self.options["episode_length"], **self.context.env_kwargs}
@@ -169,7 +167,6 @@ class SafeRLAgent:
 
     def restore(self, state: Mapping[str, Any], folder: Path) -> None:
         """Continue from a checkpoint written by `state`."""
-        state = copy.deepcopy(dict(state))
         model = self.model
         model.set_parameters(str(folder / "model.zip"), exact_match=True)
         model.num_timesteps = state["num_timesteps"]
