@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
@@ -132,12 +132,17 @@ def _ray_cell(config: RunConfig, cwd: str, threads: int) -> str:
 
 
 def run_grid(
-    configs: Sequence[RunConfig], workers: int = 1, progress: bool = True, backend: Backend | None = None
+    configs: Sequence[RunConfig],
+    workers: int = 1,
+    progress: bool = True,
+    backend: Backend | None = None,
+    on_finish: Callable[[RunConfig], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every unfinished config and return all runs' metrics, in `configs` order.
 
     `backend` (default: `current_backend()`) says where: `workers` local processes, or Ray tasks (see the module
-    docstring). Damaged run folders are reported and recomputed first (`recover_run`)."""
+    docstring). Damaged run folders are reported and recomputed first (`recover_run`). `on_finish(config)` is called
+    in this process as each run finishes (e.g. to rewrite a report while the other workers go on)."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     backend = backend or current_backend()
@@ -146,13 +151,19 @@ def run_grid(
     todo = [c for c in configs if not is_finished(c)]
     if todo:
         bar = tqdm(total=len(todo), desc="runs", disable=not progress)
+
+        def finished(config: RunConfig) -> None:
+            bar.set_postfix_str(f"{config.label} seed {config.seed}")
+            bar.update()
+            if on_finish is not None:
+                on_finish(config)
+
         if backend.name == "ray":
-            _run_ray(todo, workers, backend, bar)
+            _run_ray(todo, workers, backend, finished)
         elif workers <= 1:
             for config in todo:
-                bar.set_postfix_str(f"{config.label} seed {config.seed}")
                 _train_one(config)
-                bar.update()
+                finished(config)
         else:
             with ProcessPoolExecutor(
                 max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
@@ -160,14 +171,16 @@ def run_grid(
                 futures = {pool.submit(_train_one, c): c for c in todo}
                 for future in as_completed(futures):
                     future.result()
-                    bar.set_postfix_str(f"{futures[future].label} seed {futures[future].seed}")
-                    bar.update()
+                    finished(futures[future])
         bar.close()
     return [load_metrics(c) for c in configs]
 
 
-def _run_ray(todo: Sequence[RunConfig], workers: int, backend: Backend, bar: Any) -> None:
-    """Submit every cell as a Ray task; re-raise the first failure's own exception (one line, not Ray's traceback)."""
+def _run_ray(
+    todo: Sequence[RunConfig], workers: int, backend: Backend, finished: Callable[[RunConfig], None]
+) -> None:
+    """Submit every cell as a Ray task, calling `finished` as each ends; re-raise the first failure's own exception
+    (one line, not Ray's traceback)."""
     import logging
 
     ray = ray_module()
@@ -200,8 +213,7 @@ def _run_ray(todo: Sequence[RunConfig], workers: int, backend: Backend, bar: Any
                     f"{config.label} seed {config.seed} finished on node {node} but {config.run_dir} has no "
                     "metrics.json here: the output folder must be on storage every node shares"
                 )
-            bar.set_postfix_str(f"{config.label} seed {config.seed}")
-            bar.update()
+            finished(config)
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)

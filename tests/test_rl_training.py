@@ -114,14 +114,17 @@ def test_resuming_from_a_checkpoint_continues_identically(agent, tmp_path):
 
 def test_compare_on_a_tiny_grid_writes_every_output(tmp_path):
     configs = [small_config(a, tmp_path / "runs", timesteps=400, seed=s) for a in ("causal-dqn", "dqn") for s in (0, 1)]
-    runs = run_grid(configs, workers=1, progress=False)
+    finished = []
+    runs = run_grid(configs, workers=1, progress=False, on_finish=finished.append)
+    assert finished == configs
     summary = write_outputs(configs, runs, tmp_path)
     for name in ("results.csv", "curves.csv", "summary.json", "fig3.png"):
         assert (tmp_path / name).stat().st_size > 0
     stats = summary["causal-dqn"]["eval/reward_mean"]
     assert stats["n"] == 2 and stats["mean_ci95"][0] <= stats["mean"] <= stats["mean_ci95"][1]
     assert "graph_final/f1" in summary["causal-dqn"] and "graph_final/f1" not in summary["dqn"]
-    assert run_grid(configs, workers=1, progress=False) == runs  # a re-run skips finished cells
+    assert run_grid(configs, workers=1, progress=False, on_finish=finished.append) == runs  # a re-run skips them
+    assert len(finished) == len(configs)
 
 
 def test_train_cli_writes_the_run_folder(tmp_path, capsys):

@@ -109,9 +109,9 @@ class Plan:
         return cls(seeds, seeds[:RAN_SEEDS], seeds[:RL_SEEDS], rl_steps or RL_STEPS, dict(RAN_BUDGET), {}, {}, False)
 
 
-def stages(out: Path, plan: Plan, eval_episodes: int, rl_batch: int = 1) -> list[list[RunConfig]]:
-    """The grid in the order it runs: the edge-example COL cells, the RAN cells, then the RL cells `rl_batch` at a
-    time (one stage each batch, so the report is rewritten as they finish)."""
+def stages(out: Path, plan: Plan, eval_episodes: int) -> list[list[RunConfig]]:
+    """The grid in the order it runs: the edge-example COL cells, the RAN cells, then the RL cells (seed by seed, so
+    a partial report has every baseline on the first seeds)."""
     runs = str(out / "runs")
     edge = [RunConfig(a, env, s, EDGE_BUDGET, eval_episodes=0, log_folder=runs)
             for env in SCENARIOS for a in EDGE_AGENTS for s in plan.seeds]  # fmt: skip
@@ -122,8 +122,7 @@ def stages(out: Path, plan: Plan, eval_episodes: int, rl_batch: int = 1) -> list
            for env in (RAN_CPU, RAN_STEERING) for a in RAN_AGENTS for s in plan.ran_seeds]  # fmt: skip
     rl = [RunConfig(a, env, s, plan.rl_steps, hyperparams=dict(plan.rl_hyperparams), eval_episodes=eval_episodes,
                     log_folder=runs) for s in plan.rl_seeds for env in SCENARIOS for a in RL_AGENTS]  # fmt: skip
-    rl_batch = max(1, rl_batch)
-    return [edge, ran, *(rl[k : k + rl_batch] for k in range(0, len(rl), rl_batch))]
+    return [edge, ran, rl]
 
 
 # ---------------------------------------------------------------------------------------------------- metrics
@@ -493,17 +492,21 @@ def reproduce(
     eval_episodes: int = 10,
     command: str = "python train.py reproduce col",
 ) -> Path:
-    """Run (or finish) the grid stage by stage (`stages`), rewriting the outputs after each; returns the report's
-    path. `timesteps` sets the RL baselines' env steps (default 2e5; 4000 with `quick`); COL's budgets are the
-    paper's."""
+    """Run (or finish) the grid stage by stage (`stages`), rewriting the outputs after each stage and after each RL
+    run (those take minutes; the other workers go on meanwhile); returns the report's path. `timesteps` sets the RL
+    baselines' env steps (default 2e5; 4000 with `quick`); COL's budgets are the paper's."""
     out = Path(out_dir)
     plan = Plan.of(seeds, quick, timesteps)
-    grid = stages(out, plan, min(eval_episodes, 10), rl_batch=workers)
+    grid = stages(out, plan, min(eval_episodes, 10))
+    cells = [c for stage in grid for c in stage]
     start = time.perf_counter()
+
+    def write_now(_: RunConfig | None = None) -> Path:
+        done = [c for c in cells if is_finished(c)]
+        return _write(out, done, plan, time.perf_counter() - start, command, len(cells) - len(done))
+
     report_path = out / "report.md"
     for k, stage in enumerate(grid):
-        run_grid(stage, workers)
-        done = [c for s in grid for c in s if is_finished(c)]
-        pending = sum(len(s) for s in grid[k + 1 :])
-        report_path = _write(out, done, plan, time.perf_counter() - start, command, pending)
+        run_grid(stage, workers, on_finish=write_now if k == len(grid) - 1 else None)
+        report_path = write_now()
     return report_path
