@@ -50,9 +50,9 @@ VARIANTS = {"col-t0-100": ("col", {"monitoring_steps": 100})}
 EDGE_BUDGET, RAN_BUDGET = 20, {RAN_CPU: 100, RAN_STEERING: 100}
 QUICK_RAN_BUDGET = {RAN_CPU: 30, RAN_STEERING: 5}
 #: Env steps per RL run (SPEC: at least 2e5; the paper's OmniSafe default is 1e7) and how many of the seeds run RL
-#: (all ten, as Table II): one 2e5-step run costs ~15 (CPO) and ~25 (PPO-Lagrangian) CPU-minutes on this machine,
-#: measured, so the 40 RL runs take ~6.5 CPU-hours. They run last, `workers` at a time, and the report is rewritten
-#: after each batch, so an interrupted reproduction reports the seeds that finished and a re-run resumes the rest.
+#: (all ten, as Table II): one 2e5-step run took 6-28 CPU-minutes on this machine (median 7-15 by agent and
+#: scenario), 7.1 CPU-hours for the 40 runs, measured. They run last on `workers` processes, and the report is rewritten
+#: after each run, so an interrupted reproduction reports the seeds that finished and a re-run resumes the rest.
 RL_STEPS, RL_SEEDS = 200_000, 10
 #: How many of the seeds run the RAN cells (all ten, as Fig. 14): the causal prior from 40 320 passive windows takes
 #: ~2 CPU-minutes per seed on RANCpu (shared by the agents of a seed within one process), and RANSteering at C = 100
