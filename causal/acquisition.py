@@ -10,6 +10,8 @@ policy (eq. 7) argmax over S of sigma(u) / c(u); `box_points` gives the candidat
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.stats import norm, qmc
 
@@ -100,23 +102,46 @@ def manual_causal_ei(
     return expected_improvement(prior_mean, np.sqrt(1.0 + np.asarray(prior_var, dtype=np.float64)), y_best, cost)
 
 
+#: Kinds of anchor points (`anchor_points`).
+ANCHOR_KINDS = ("grid", "uniform", "sobol")
+
+
+def anchor_count(dim: int, n_points: int = 100, per_dim: int = 10, kind: str = "grid") -> int:
+    """How many anchor points a box of `dim` dimensions gets. Grid: `n_points` for one dimension and `per_dim`^d for
+    d >= 2. Random kinds ("uniform", "sobol") follow the DCBO authors' sampled-anchor rule: `n_points` for one
+    dimension and int(sqrt(n_points)) for every d >= 2 (10 points for a 2-D or 3-D set when n_points = 100)."""
+    if kind not in ANCHOR_KINDS:
+        raise ValueError(f"anchor kind must be one of {ANCHOR_KINDS}, got {kind!r}")
+    if dim < 1 or n_points < 1 or per_dim < 1:
+        raise ValueError(f"dim, n_points and per_dim must be >= 1, got {dim}, {n_points} and {per_dim}")
+    if dim == 1:
+        return int(n_points)
+    return int(per_dim) ** dim if kind == "grid" else max(1, int(np.sqrt(n_points)))
+
+
 def anchor_points(
-    low: np.ndarray, high: np.ndarray, n_points: int = 100, per_dim: int = 10, kind: str = "grid", seed: int = 0
+    low: np.ndarray,
+    high: np.ndarray,
+    n_points: int = 100,
+    per_dim: int = 10,
+    kind: str = "grid",
+    seed: int | np.random.SeedSequence = 0,
 ) -> np.ndarray:
-    """Candidate points at which an acquisition is maximised over a box: `n_points` for one dimension and
-    `per_dim`^d for d >= 2 (100, and 10 per dimension, in the DCBO authors' code). "grid": evenly spaced including
-    the bounds (np.linspace per axis, all combinations); "uniform": seeded uniform draws."""
+    """Candidate points at which an acquisition is maximised over a box, `anchor_count` of them. "grid": evenly
+    spaced including the bounds (np.linspace per axis, all combinations); "uniform": seeded uniform draws (the DCBO
+    authors' `sample_anchor_points=True`); "sobol": a seeded scrambled Sobol sequence (a low-discrepancy variant of
+    "uniform" with the same count). `seed`: an int or a `numpy.random.SeedSequence`."""
     low, high = np.atleast_1d(np.asarray(low, float)), np.atleast_1d(np.asarray(high, float))
     if low.shape != high.shape or low.ndim != 1 or not np.all(low < high):
         raise ValueError(f"anchor points need low < high per dimension, got {low} and {high}")
-    if kind not in ("grid", "uniform"):
-        raise ValueError(f"anchor kind must be 'grid' or 'uniform', got {kind!r}")
-    if n_points < 1 or per_dim < 1:
-        raise ValueError(f"n_points and per_dim must be >= 1, got {n_points} and {per_dim}")
     d = len(low)
-    count = n_points if d == 1 else per_dim**d
+    count = anchor_count(d, n_points, per_dim, kind)
     if kind == "uniform":
         return np.random.default_rng(seed).uniform(low, high, size=(count, d))
-    side = n_points if d == 1 else per_dim
-    axes = [np.linspace(lo, hi, side) for lo, hi in zip(low, high, strict=True)]
+    if kind == "sobol":
+        with warnings.catch_warnings():  # counts that are not powers of 2 lose Sobol's balance; still low-discrepancy
+            warnings.simplefilter("ignore", UserWarning)
+            unit = qmc.Sobol(d, scramble=True, seed=np.random.default_rng(seed)).random(count)
+        return low + unit * (high - low)
+    axes = [np.linspace(lo, hi, n_points if d == 1 else per_dim) for lo, hi in zip(low, high, strict=True)]
     return np.stack([a.reshape(-1) for a in np.meshgrid(*axes, indexing="ij")], axis=1)

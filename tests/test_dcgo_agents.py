@@ -12,12 +12,22 @@ from scipy.optimize import approx_fprime
 from threadpoolctl import threadpool_limits
 
 import dogym.envs  # noqa: F401
-from dogym.agents.dcgo.gap import convergence_trial, gap_scores, gap_table, optimal_set_percent
+from dogym.agents.dcgo.gap import (
+    convergence_trial,
+    final_regrets,
+    gap_scores,
+    gap_table,
+    optimal_set_percent,
+    replicate_gaps,
+    replicate_summary,
+    set_hits,
+)
 from dogym.agents.dcgo.loop import ReplicateResult, run_replicate
-from dogym.causal.acquisition import anchor_points, expected_improvement, manual_causal_ei
+from dogym.causal.acquisition import anchor_count, anchor_points, expected_improvement, manual_causal_ei
 from dogym.causal.dynamic_effects import DynamicGPSCM
 from dogym.causal.gp import GaussianProcess, _RBFObjective, causal_rbf, fit_map_rbf, rbf
 from dogym.causal.graphs import unroll
+from dogym.causal.random_streams import STREAMS
 
 STAT = "dogym/DCGO-STAT-v0"
 
@@ -53,17 +63,51 @@ def test_ei_is_zero_where_the_posterior_is_certain_and_worse():
         expected_improvement(mean, -std - 1, -1.0)
 
 
-def test_anchor_points_grid_and_uniform():
+def test_anchor_points_grid_uniform_and_sobol_counts():
     grid = anchor_points(np.array([-5.0]), np.array([20.0]))
     assert grid.shape == (100, 1) and grid[0, 0] == -5.0 and grid[-1, 0] == 20.0
-    assert np.isclose(grid[7, 0], -3.2323, atol=1e-4)  # the STAT optimum at t = 0 is a grid point
     assert anchor_points(np.zeros(2), np.ones(2)).shape == (100, 2)
-    u1, u2 = (anchor_points(np.zeros(3), np.ones(3), kind="uniform", seed=3) for _ in range(2))
-    assert u1.shape == (1000, 3) and np.array_equal(u1, u2)
+    # the authors' sampled anchors: 100 for a 1-D set, int(sqrt(100)) = 10 for any larger one
+    assert [anchor_count(d, kind="uniform") for d in (1, 2, 3)] == [100, 10, 10]
+    assert [anchor_count(d, 49, kind="sobol") for d in (1, 2)] == [49, 7] and anchor_count(3) == 1000
+    u1, u2 = (anchor_points(-np.ones(3), np.ones(3), kind="uniform", seed=3) for _ in range(2))
+    assert u1.shape == (10, 3) and np.array_equal(u1, u2) and np.all(np.abs(u1) <= 1)
+    s1 = anchor_points(np.zeros(1), np.ones(1), kind="sobol", seed=np.random.SeedSequence(5))
+    assert s1.shape == (100, 1) and np.histogram(s1, bins=10, range=(0, 1))[0].min() >= 8  # low discrepancy
     with pytest.raises(ValueError, match="low < high"):
         anchor_points(np.ones(1), np.zeros(1))
-    with pytest.raises(ValueError, match="grid"):
-        anchor_points(np.zeros(1), np.ones(1), kind="sobol")
+    with pytest.raises(ValueError, match="anchor kind"):
+        anchor_points(np.zeros(1), np.ones(1), kind="halton")
+
+
+def test_the_authors_candidates_are_fresh_per_trial_and_seeded_by_replicate_t_and_trial(stat_env, monkeypatch):
+    import dogym.agents.dcgo.loop as loop
+
+    calls = []
+    real = loop.anchor_points
+
+    def spy(low, high, n_points, per_dim, kind, seed):
+        points = real(low, high, n_points, per_dim, kind, seed)
+        calls.append((kind, tuple(seed.spawn_key), seed.entropy, points))
+        return points
+
+    monkeypatch.setattr(loop, "anchor_points", spy)
+    run_replicate(stat_env, "dcbo", 3, 7)  # sets {X}, {Z}: 100 fresh uniform points each per trial
+    assert {c[0] for c in calls} == {"uniform"} and all(len(c[3]) == 100 for c in calls)
+    keys = [c[1] for c in calls]
+    anchors = STREAMS.index("anchors")
+    for t in range(3):
+        for trial in (1, 2):  # DCBO's interventions (trial 0 observes)
+            assert (anchors, t, trial, 0) in keys and (anchors, t, trial, 1) in keys
+    assert {c[2] for c in calls} == {7}  # the replicate's seed
+    fresh = {c[1]: c[3] for c in calls}
+    assert not np.allclose(fresh[(anchors, 0, 1, 1)], fresh[(anchors, 0, 2, 1)])  # new points every trial
+    calls.clear()
+    run_replicate(stat_env, "bo", 2, 7)  # the full set {X, Z}: 10 points (the sqrt rule)
+    assert all(c[3].shape == (10, 2) for c in calls)
+    calls.clear()
+    run_replicate(stat_env, "bo", 2, 7, anchors="grid")
+    assert {c[0] for c in calls} == {"grid"} and all(c[3].shape == (100, 2) for c in calls)
 
 
 def test_map_fit_gradient_prior_and_safeguards():
@@ -152,6 +196,36 @@ def test_gap_table_uses_a_common_initial_value_and_the_mean_curve():
     assert optimal_set_percent([[("X", "Z")]], [[("Z", "X")]]) == 100.0
 
 
+def test_ties_count_for_every_tied_set():
+    decisions = [[("Z",), ("X",), ("X", "Z")], [("X",), ("Z",), ("X",)]]
+    tied = [[[("Z",)], [("X",), ("Z",)], [("Z",)]]] * 2  # X ties with Z at t = 1 only
+    strict = [[[("Z",)], [("Z",)], [("Z",)]]] * 2
+    np.testing.assert_array_equal(set_hits(decisions, tied), [[True, True, False], [False, True, False]])
+    np.testing.assert_array_equal(set_hits(decisions, strict), [[True, False, False], [False, True, False]])
+    assert set_hits([[("Z", "X")]], [[[("X", "Z")]]])[0, 0]  # unordered
+    with pytest.raises(ValueError, match="replicates of optimal sets"):
+        set_hits(decisions, tied[:1])
+
+
+def test_per_replicate_gap_with_bootstrap_ci_on_hand_made_curves():
+    # H = 4, T = 2, optimum -2: replicate 0 converges at its 2nd trial and closes the gap; replicate 1 half-closes it
+    curves = np.array([[[0.0, -2.0, -2.0, -2.0], [1.0, 1.0, -2.0, -2.0]],
+                       [[0.0, -0.5, -1.0, -1.0], [0.0, 0.0, 0.0, -1.0]]])  # fmt: skip
+    optima = np.full((2, 2), -2.0)
+    gaps = replicate_gaps(curves, optima)
+    norm = 1 + 3 / 4
+    assert gaps[0] == pytest.approx(np.mean([(1 + (4 - 2) / 4) / norm, (1 + (4 - 3) / 4) / norm]))
+    assert gaps[1] == pytest.approx(0.5 / norm)  # gap term 1/2 and 1/2, never converged
+    summary = replicate_summary(gaps)
+    assert summary["mean"] == pytest.approx(gaps.mean()) and summary["n"] == 2
+    assert summary["ci"][0] == pytest.approx(gaps.min()) and summary["ci"][1] == pytest.approx(gaps.max())
+    many = replicate_summary(np.linspace(0.0, 1.0, 11))
+    assert 0.25 < many["ci"][0] < 0.5 < many["ci"][1] < 0.75  # a bootstrap interval of the mean, not the range
+    np.testing.assert_allclose(final_regrets(curves, optima), [[0.0, 0.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="finite"):
+        replicate_summary(np.array([np.nan]))
+
+
 # ---------------------------------------------------------------------------------------------- the loop
 def test_trial_counting_costs_and_decisions(stat_env):
     dcbo = run_replicate(stat_env, "dcbo", 4, 0)
@@ -175,14 +249,15 @@ def test_trial_counting_costs_and_decisions(stat_env):
 def test_a_replicate_is_deterministic_under_its_seed(stat_env):
     a = run_replicate(stat_env, "dcbo", 4, 3)
     b = run_replicate(stat_env, "dcbo", 4, 3)
-    assert json.dumps(a.to_dict() | {"seconds": 0}) == json.dumps(b.to_dict() | {"seconds": 0})
+    timing = {"seconds": 0, "cpu_seconds": 0}
+    assert json.dumps(a.to_dict() | timing) == json.dumps(b.to_dict() | timing)
     assert ReplicateResult.from_dict(json.loads(json.dumps(a.to_dict()))).to_dict() == a.to_dict()
     r1, r2 = run_replicate(stat_env, "random", 5, 1), run_replicate(stat_env, "random", 5, 2)
     assert [t.value for t in r1.trials] != [t.value for t in r2.trials]
-    u1 = run_replicate(stat_env, "abo", 3, 1, anchors="resample")
-    assert u1.to_dict() | {"seconds": 0} == run_replicate(stat_env, "abo", 3, 1, anchors="resample").to_dict() | {
-        "seconds": 0
-    }
+    timing = {"seconds": 0, "cpu_seconds": 0}
+    for anchors in ("authors", "sobol"):
+        u1 = run_replicate(stat_env, "abo", 3, 1, anchors=anchors)
+        assert u1.to_dict() | timing == run_replicate(stat_env, "abo", 3, 1, anchors=anchors).to_dict() | timing
 
 
 def test_bad_inputs_raise_clear_errors(stat_env):
@@ -193,7 +268,7 @@ def test_bad_inputs_raise_clear_errors(stat_env):
     with pytest.raises(ValueError, match="unknown DCGO loop option"):
         run_replicate(stat_env, "dcbo", 3, 0, n_anchor=5)
     with pytest.raises(ValueError, match="anchors must be"):
-        run_replicate(stat_env, "bo", 3, 0, anchors="sobol")
+        run_replicate(stat_env, "bo", 3, 0, anchors="resample")
     with pytest.raises(ValueError, match="prior method"):
         run_replicate(stat_env, "dcbo", 3, 0, prior="exact")
 

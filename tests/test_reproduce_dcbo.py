@@ -15,14 +15,22 @@ def test_grid_runs_every_scm_method_and_seed_at_both_table_horizons() -> None:
 
 
 def test_ordering_check_compares_only_pairs_the_paper_separates() -> None:
-    rows = [
-        {"H": 50, "scm": "STAT", "method": m, "gap": ours, "paper_gap": dcbo.PAPER_TABLE1[m]["STAT"][0]}
-        for m, ours in (("dcbo", 0.80), ("cbo", 0.85), ("abo", 0.5), ("bo", 0.4))
-    ]
-    pairs = {(o["paper_better"], o["paper_worse"]): o["holds"] for o in dcbo._orderings(rows)}
+    def row(m: str, ours: float, low: float, high: float, authors: float) -> dict:
+        return {"H": 50, "scm": "STAT", "method": m, "gap": ours, "gap_ci_low": low, "gap_ci_high": high,
+                "gap_authors": authors, "paper_gap": dcbo.PAPER_TABLE1[m]["STAT"][0]}  # fmt: skip
+
+    rows = [row("dcbo", 0.80, 0.75, 0.85, 0.9), row("cbo", 0.85, 0.82, 0.88, 0.7), row("abo", 0.5, 0.3, 0.83, 0.5),
+            row("bo", 0.4, 0.35, 0.45, 0.4)]  # fmt: skip
+    pairs = {(o["paper_better"], o["paper_worse"]): o for o in dcbo._orderings(rows)}
     # paper STAT: DCBO .88 > CBO .70 > ABO .56 ~ BO .54 (|.56 - .54| < 0.05: not compared)
     assert ("abo", "bo") not in pairs and ("bo", "abo") not in pairs
-    assert pairs[("dcbo", "cbo")] is False and pairs[("cbo", "abo")] is True and pairs[("dcbo", "bo")] is True
+    assert pairs[("dcbo", "cbo")]["holds"] is False and pairs[("dcbo", "cbo")]["reversed_separated"] is False
+    assert pairs[("dcbo", "cbo")]["holds_authors"] is True  # the authors' form can disagree with the headline
+    assert pairs[("cbo", "abo")]["holds"] is True and pairs[("cbo", "abo")]["separated"] is False  # CIs overlap
+    assert pairs[("dcbo", "bo")]["separated"] is True
+    random = {"H": 50, "scm": "STAT", "method": "dcgo-random", "gap": 0.9, "gap_ci_low": 0.86, "gap_ci_high": 0.95}
+    (check,) = dcbo._baseline_check([*rows, random])
+    assert check["separated"] is False and check["random_separated"] is True  # 0.86 > DCBO's 0.85
 
 
 def test_paper_tables_cover_every_scm_and_method() -> None:

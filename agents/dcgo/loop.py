@@ -12,9 +12,12 @@ code conventions). At every time step t = 0..T-1:
 2. trials, H per t. **Trial counting**: DCBO, CBO (and the random baseline) spend trial 0 observing the system
    (`env.explore({})`, cost 0; its value starts the incumbent y*_t) and make H - 1 interventions; BO and ABO make H
    interventions. Each intervention maximises causal EI / cost (`expected_improvement`; before a set has data, the
-   "manual" EI with the prior mean and variance 1 + sigma^2) over the anchor points of every set (100 per 1-D set,
-   10 per dimension for larger sets, a grid including the bounds by default, or seeded uniform points) and is
-   explored on the reverting system. BO and ABO with no incumbent yet at t (their first trial) explore a random
+   "manual" EI with the prior mean and variance 1 + sigma^2) over the anchor points of every set and is explored on
+   the reverting system. **Anchors** (`LoopOptions.anchors`): "authors" (default; the authors' experiment scripts
+   pass `sample_anchor_points=True`): fresh uniform points at every trial, 100 for a 1-D set and int(sqrt(100)) = 10
+   for every larger set, seeded by (replicate, t, trial); "sobol": the same counts as a fresh scrambled Sobol
+   sequence; "grid": a fixed grid including the bounds (100 points per 1-D set, 10 per dimension for larger sets).
+   The acquisition is the best anchor: no gradient refinement (as the authors). BO and ABO with no incumbent yet at t (their first trial) explore a random
    anchor (ABO: the incumbent is its posterior mean's minimum when it has data from earlier steps).
 3. decision: the best observed (set, value) among the interventions of t, applied with `env.decide` (not charged to
    the budget); with no intervention at t (H = 1 for DCBO/CBO), the point of lowest prior mean over all sets.
@@ -38,11 +41,13 @@ import numpy as np
 from dogym.agents.dcgo.priors import CausalPrior, causal_priors, observational_model
 from dogym.causal.acquisition import anchor_points, expected_improvement, manual_causal_ei
 from dogym.causal.gp import GaussianProcess, causal_rbf, fit_map_rbf, rbf
-from dogym.causal.random_streams import named_rng
+from dogym.causal.random_streams import STREAMS, named_rng
 
 #: The methods of the loop; the first two observe at trial 0 (and so does the random baseline).
 METHODS = ("dcbo", "cbo", "abo", "bo", "random")
 OBSERVING = frozenset({"dcbo", "cbo", "random"})
+#: The kinds of acquisition candidates (`LoopOptions.anchors`).
+ANCHORS = ("authors", "grid", "sobol")
 
 SetKey = tuple[str, ...]
 
@@ -51,16 +56,16 @@ SetKey = tuple[str, ...]
 class LoopOptions:
     """Options of the loop (agents/hyperparams/{dcbo,cbo,abo,bo}.yml hold the defaults per env).
 
-    anchors: "grid" (np.linspace per axis, bounds included), "uniform" (seeded uniform points drawn once per replicate)
-    or "resample" (fresh seeded uniform points at every trial); n_anchors (1-D sets) and per_dim (per_dim^d points for
-    d >= 2); noise_var, lengthscale and
+    anchors: "authors" (fresh seeded uniform points at every trial: n_anchors for a 1-D set, int(sqrt(n_anchors)) for
+    larger ones), "sobol" (the same with a scrambled Sobol sequence) or "grid" (fixed; np.linspace per axis, bounds
+    included: n_anchors points for a 1-D set, per_dim^d for d >= 2); noise_var, lengthscale and
     variance (initial values), variance_prior (Gamma shape, rate; None for maximum likelihood), safeguards: the
     interventional GPs. prior ("plugin" or "mc"), prior_draws, prior_rows, obs_kernel, obs_max_points, obs_seed: the
     observational GP-SCM (`dogym.causal.dynamic_effects`). data_seed: the seed of D^O passed to `env.reset` (default:
     the replicate's seed).
     """
 
-    anchors: str = "grid"
+    anchors: str = "authors"
     n_anchors: int = 100
     per_dim: int = 10
     noise_var: float = 1e-5
@@ -105,7 +110,7 @@ class Trial:
 @dataclass
 class ReplicateResult:
     """One replicate of one method: per-t best-so-far curves [T, H], every trial, the decisions and their realised
-    outcomes, and the wall time."""
+    outcomes, and the wall and CPU (process) time."""
 
     method: str
     H: int
@@ -117,6 +122,7 @@ class ReplicateResult:
     decision_values: list[dict[str, float]] = field(default_factory=list)
     decision_y: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
     def trial_costs(self) -> np.ndarray:
         """[T, H] cost of each trial (0 for an observation)."""
@@ -187,7 +193,7 @@ def _as_view(env: Any) -> Any:
 def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> ReplicateResult:
     """Run one replicate of `method` ("dcbo", "cbo", "abo", "bo" or "random") for all T steps of a DCGO env with H
     trials per step (module docstring), from `env.reset(seed=data_seed or seed)` (the seed of D^O). Agent randomness
-    comes from named streams of `seed`: "anchors" (uniform anchor points) and "policy" (BO's and ABO's first points,
+    comes from named streams of `seed`: "anchors" (fresh anchor points, `anchor_seed`) and "policy" (BO's and ABO's first points,
     the random baseline). On return the env holds the run's decisions, so `env.ground_truth()` (evaluation only) gives
     the optima conditioned on them. Options: `LoopOptions` (unknown keys raise ValueError)."""
     if method not in METHODS:
@@ -196,20 +202,21 @@ def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> R
         raise ValueError(f"H (trials per time step) must be an integer >= 1, got {H!r}")
     opts = LoopOptions.from_mapping(options)
     env = getattr(env, "unwrapped", env)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     env.reset(seed=int(seed if opts.data_seed is None else opts.data_seed))
     rng = named_rng(int(seed), "policy")
     sets: list[SetKey] = [tuple(s) for s in (env.exploration_sets if method in OBSERVING else [env.full_set])]
-    if opts.anchors not in ("grid", "uniform", "resample"):
-        raise ValueError(f"anchors must be 'grid', 'uniform' or 'resample', got {opts.anchors!r}")
-    anchor_rng = named_rng(int(seed), "anchors")
+    if opts.anchors not in ANCHORS:
+        raise ValueError(f"anchors must be one of {ANCHORS}, got {opts.anchors!r}")
     boxes = {s: _box(env, s) for s in sets}
+    fresh = opts.anchors != "grid"
 
-    def draw(key: SetKey) -> np.ndarray:
-        kind = "uniform" if opts.anchors == "resample" else opts.anchors
-        return anchor_points(*boxes[key], opts.n_anchors, opts.per_dim, kind, int(anchor_rng.integers(2**31)))
+    def draw(key: SetKey, t: int, trial: int) -> np.ndarray:
+        kind = {"authors": "uniform", "sobol": "sobol", "grid": "grid"}[opts.anchors]
+        return anchor_points(*boxes[key], opts.n_anchors, opts.per_dim, kind,
+                             anchor_seed(int(seed), t, trial, sets.index(key)))  # fmt: skip
 
-    anchors = {s: draw(s) for s in sets}
+    anchors = {s: draw(s, 0, 0) for s in sets}  # the fixed grid (fresh kinds redraw per trial)
     model = None
     if method in ("dcbo", "cbo"):
         model = observational_model(_as_view(env), list(env.variables), env.target, env.observational_data(),
@@ -221,16 +228,16 @@ def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> R
     for t in range(env.T):
         past = env.history[-1]["values"] if t > 0 else None
         priors = causal_priors(model, t, sets, past) if model is not None else {s: None for s in sets}
-        models = {s: _SetModel(s, anchors[s], priors[s], opts) for s in sets}
+        models = {s: _SetModel(s, draw(s, t, 0) if fresh else anchors[s], priors[s], opts) for s in sets}
         incumbent, best, curve = np.inf, None, []
         if method in OBSERVING:
             incumbent = float(env.explore({}))
             result.trials.append(Trial(t, 0, (), {}, incumbent, 0.0))
             curve.append(incumbent)
         for index in range(len(curve), H):
-            if opts.anchors == "resample":
+            if fresh:
                 for s in sets:
-                    models[s].anchors = draw(s)
+                    models[s].anchors = draw(s, t, index)
             key, x = _choose(method, models, sets, incumbent, env, rng, abo_gp if abo_y else None, t)
             value = {name: float(v) for name, v in zip(key, x, strict=True)}
             y = float(env.explore(value))
@@ -254,7 +261,17 @@ def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> R
         result.decision_values.append(best[2])
         result.decision_y.append(float(env.decide(best[2])))
     result.seconds = time.perf_counter() - start
+    result.cpu_seconds = time.process_time() - cpu_start
     return result
+
+
+def anchor_seed(seed: int, t: int, trial: int, set_index: int = 0) -> np.random.SeedSequence:
+    """The seed of the fresh anchor points of one trial: the replicate's "anchors" stream
+    (`dogym.causal.random_streams`) spawned by (t, trial, set index), so every (replicate, t, trial, set) draws its own
+    independent points and a run repeats exactly. (The authors seed numpy's global generator with
+    (replicate + 1) * (t + 1) * trial and draw every set from that one seed.)"""
+    key = (STREAMS.index("anchors"), int(t), int(trial), int(set_index))
+    return np.random.SeedSequence(int(seed), spawn_key=key)
 
 
 def _box(env: Any, key: SetKey) -> tuple[np.ndarray, np.ndarray]:

@@ -30,8 +30,9 @@ non-manipulative variable, a value outside its domain, NaN or a malformed action
 after the T-th decision; `ExplorationRequiredError` for a decision before any exploration at t when
 `require_exploration=True`. Unknown or bad options raise `EnvConfigError`.
 Ground truth (evaluation only): `ground_truth()` -> {"graph", "scm", "optimum", "y_star", ...}: the true optimum per
-t, the noise-free plug-in min over the exploration sets of Y_t on a grid of `grid_points` points per dimension
-(np.linspace over each domain), conditioned on the agent's realised history (the true optimal decisions for steps
+t, the noise-free plug-in min over the exploration sets of Y_t by continuous optimisation (a grid of `grid_points`
+points per dimension, np.linspace over each domain, refined by multi-start bounded L-BFGS-B), with the sets tied
+within 1e-3 x the target's range over the domain ("tied_sets", "tolerance"), conditioned on the agent's realised history (the true optimal decisions for steps
 not yet taken), or on the true optimal history with `optimal_history=True`; cached per history.
 `true_objective(t, intervention, past)` evaluates Y_t for many interventions at once.
 """
@@ -48,6 +49,7 @@ import gymnasium as gym
 import networkx as nx
 import numpy as np
 from gymnasium import spaces
+from scipy.optimize import minimize
 
 from dogym.causal.dynamic import DynamicSCM, DynamicStructuralView
 from dogym.causal.intervention import Intervention, InterventionError, validate_intervention
@@ -57,6 +59,10 @@ from dogym.envs.intervention import InvalidInterventionError, masked_targets
 
 #: Ground-truth grids are evaluated in chunks of at most this many points (memory bound for 3-D sets).
 GRID_CHUNK = 250_000
+#: Local refinements (bounded L-BFGS-B) of a set's grid minimum: from this many of its best grid points.
+REFINE_STARTS = 5
+#: A set is optimal at t when its optimum is within this fraction of the target's range over the domain of y*_t.
+OPTIMAL_SET_TOLERANCE = 1e-3
 
 
 class EpisodeFinishedError(EnvInputError):
@@ -312,8 +318,9 @@ class DCGOEnv(gym.Env):
     def ground_truth(self, t: int | None = None) -> dict[str, Any]:
         """Ground truth, for evaluation only.
 
-        "optimum": per t, {"set", "value", "y", "per_set", "values", "past", "history"}: the best exploration set, its
-        best grid value, the noise-free y*_t, each set's (value, y) best, the slice values under the optimal
+        "optimum": per t, {"set", "value", "y", "per_set", "tolerance", "tied_sets", "values", "past", "history"}: the
+        best exploration set, its best value (continuous optimum), the noise-free y*_t, each set's (value, y) best, the
+        tie tolerance (1e-3 x the target's range over the domain) and the sets within it of y*_t, the slice values under the optimal
         decision, the past slice values it is conditioned on, and what that past is ("agent": the agent's realised decisions; "optimal": the true optimal decisions).
         Without `optimal_history`, steps the agent has not reached yet are conditioned on its realised past and the
         true optimal decisions in between. "y_star": [T] array of the optimum values. "t", "current": the step asked
@@ -352,25 +359,58 @@ class DCGOEnv(gym.Env):
         return path
 
     def _optimum(self, t: int, past: dict[str, float] | None) -> dict[str, Any]:
-        """The best (set, value, y) at t given the past slice values (cached per (t, past))."""
+        """The best (set, value, y) at t given the past slice values (cached per (t, past)): per exploration set, the
+        minimum over its `grid_points`^d grid refined by bounded L-BFGS-B from the best `REFINE_STARTS` grid points
+        (the continuous optimum up to the optimiser's tolerance); the sets within `OPTIMAL_SET_TOLERANCE` x the
+        target's range over the domain of y*_t are "tied_sets" (every one of them counts as optimal)."""
         key = (t, None if past is None else tuple(sorted(past.items())))
         if key not in self._truths:
-            per_set = {}
+            per_set, low, high = {}, np.inf, -np.inf
             for s in self.exploration_sets:
                 grid = self._grid(s)
                 y = self._evaluate(t, past, grid)
-                i = int(np.argmin(y))
-                per_set[s] = {"value": {v: float(grid[v][i]) for v in s}, "y": float(y[i])}
-            best = min(self.exploration_sets, key=lambda s: per_set[s]["y"])  # ties: the first set
+                finite = y[np.isfinite(y)]
+                if finite.size:
+                    low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+                per_set[s] = self._refine(t, past, s, grid, y)
+            best = min(self.exploration_sets, key=lambda s: per_set[s]["y"])  # exact ties: the first set
             value = per_set[best]["value"]
+            y_best = per_set[best]["y"]
+            tolerance = OPTIMAL_SET_TOLERANCE * (max(high, y_best) - min(low, y_best)) if np.isfinite(high) else 0.0
             self._truths[key] = {
                 "set": best,
                 "value": value,
-                "y": per_set[best]["y"],
+                "y": y_best,
                 "per_set": per_set,
+                "tolerance": tolerance,
+                "tied_sets": [s for s in self.exploration_sets if per_set[s]["y"] <= y_best + tolerance],
                 "values": self._slice(t, past, value, noisy=False),
             }
         return self._truths[key]
+
+    def _refine(
+        self, t: int, past: dict[str, float] | None, names: tuple[str, ...], grid: dict[str, np.ndarray], y: np.ndarray
+    ) -> dict[str, Any]:
+        """{"value", "y"}: the set's minimum, from its grid values `y` refined locally by bounded L-BFGS-B."""
+        bounds = [self.domains[v] for v in names]
+        order = np.argsort(y, kind="stable")
+        best_x = np.array([grid[v][order[0]] for v in names])
+        best_y = float(y[order[0]])
+
+        def objective(x: np.ndarray) -> float:
+            value = float(self._evaluate(t, past, {v: np.array([x[i]]) for i, v in enumerate(names)})[0])
+            return value if np.isfinite(value) else 1e300
+
+        for i in order[:REFINE_STARTS]:
+            if not np.isfinite(y[i]):
+                break
+            start = np.array([grid[v][i] for v in names])
+            result = minimize(objective, start, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-9})
+            x = np.clip(result.x, [b[0] for b in bounds], [b[1] for b in bounds])
+            fx = objective(x)
+            if fx < best_y:
+                best_x, best_y = x, fx
+        return {"value": {v: float(best_x[i]) for i, v in enumerate(names)}, "y": best_y}
 
     def _evaluate(self, t: int, past: dict[str, float] | None, grid: dict[str, np.ndarray]) -> np.ndarray:
         """Noise-free Y_t at every grid point (chunked); non-finite values count as +inf."""
