@@ -14,13 +14,21 @@ posterior mean shifted by z_k posterior standard deviations (z_k on a quantile g
 mechanism), a rank-one stand-in for a joint posterior function draw. The prior's mean and standard deviation are
 the mean and standard deviation of P(phi = 1 | do(u)) over the draws; the judged steps of a window are taken as
 independent given u (a window's probability is the one-step probability to the power of the judged steps) or, as an
-option, as sharing the window's conditions (the one-step probability).
+option, as sharing the window's conditions (the one-step probability). With `analytic=True` the specification's
+metrics (mechanisms, one bound each) keep their Gaussian observation noise out of the sampling, and each draw's
+probability is the product of the bounds' normal probabilities given the sampled parents.
+
+Online use (`add_rows`): rows observed under an intervention are samples of every mechanism whose child was not
+intervened on (its conditional is invariant to do() on other variables), so they are added to those mechanisms' data;
+each GP conditions on all such rows plus a subsample of the observational ones and, when asked, refits its
+hyper-parameters by marginal likelihood on both. `fit(data, condition_on_data=False)` keeps the observational rows
+for the scalings and hyper-parameters only (a GP-SCM that has not seen the system's response).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -41,15 +49,26 @@ class _FittedMechanism:
     x_std: np.ndarray
     y_mean: float
     y_std: float
+    #: Standardised observational rows in the order they are used (a seeded permutation).
+    xs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    ys: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: Standardised rows observed under interventions (`GPSCM.add_rows`).
+    x_new: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    y_new: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def standardise(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows in the GP's units."""
+        return (x - self.x_mean) / self.x_std, (y - self.y_mean) / self.y_std
+
+    @property
+    def noise_sd(self) -> float:
+        """Observation noise sd in the output's units."""
+        return self.y_std * float(np.sqrt(self.gp.noise_var))
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """Posterior mean, posterior sd of f and noise sd at parent values x [n, k], in the output's units."""
         mean, var = self.gp.predict_batched((x - self.x_mean) / self.x_std)
-        return (
-            self.y_mean + self.y_std * mean,
-            self.y_std * np.sqrt(var),
-            self.y_std * float(np.sqrt(self.gp.noise_var)),
-        )
+        return self.y_mean + self.y_std * mean, self.y_std * np.sqrt(var), self.noise_sd
 
 
 class GPSCM:
@@ -73,7 +92,11 @@ class GPSCM:
         seed: int = 0,
         groups: Mapping[Hashable, Sequence[Sequence[Hashable]]] | None = None,
         fit_options: Mapping[str, Any] | None = None,
+        input_scaling: str = "standard",
     ):
+        if input_scaling not in ("standard", "unit"):
+            raise ValueError(f"input_scaling must be 'standard' or 'unit', got {input_scaling!r}")
+        self.input_scaling = input_scaling
         self.parents = {child: tuple(pars) for child, pars in parents.items()}
         self.fit_options = dict(fit_options or {})
         self.groups = {child: tuple(tuple(g) for g in gs) for child, gs in (groups or {}).items()}
@@ -95,6 +118,7 @@ class GPSCM:
         self.data: dict[str, np.ndarray] = {}
         #: The backdoor adjustment set (`backdoor` only).
         self.adjustment: list[Hashable] | None = None
+        self.condition_on_data = True
 
     @classmethod
     def backdoor(
@@ -114,8 +138,10 @@ class GPSCM:
         return model
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data: Mapping[str, np.ndarray]) -> GPSCM:
-        """Fit every mechanism on the observational columns `data` (name -> [n] values); returns self."""
+    def fit(self, data: Mapping[str, np.ndarray], condition_on_data: bool = True) -> GPSCM:
+        """Fit every mechanism on the observational columns `data` (name -> [n] values); returns self. With
+        `condition_on_data=False` the rows set the scalings and hyper-parameters, and the GPs condition on nothing
+        (until `add_rows`)."""
         missing = sorted(set(self.graph.nodes) - set(data))
         if missing:
             raise ValueError(f"observational data lacks the columns {missing}")
@@ -125,20 +151,57 @@ class GPSCM:
             raise ValueError("observational columns must have the same length, at least 2")
         if not all(np.all(np.isfinite(v)) for v in self.data.values()):
             raise ValueError("observational data must be finite")
+        self.condition_on_data = bool(condition_on_data)
         rng = np.random.default_rng(self.seed)
         for child, pars in self.parents.items():
             x = np.stack([self.data[p] for p in pars], axis=1)
             y = self.data[child]
-            x_mean, x_std = x.mean(0), _positive(x.std(0))
+            if self.input_scaling == "unit":
+                x_mean, x_std = x.min(0), _positive(x.max(0) - x.min(0))
+            else:
+                x_mean, x_std = x.mean(0), _positive(x.std(0))
             y_mean, y_std = float(y.mean()), float(_positive(np.array([y.std()]))[0])
-            xs, ys = (x - x_mean) / x_std, (y - y_mean) / y_std
-            gp = GaussianProcess(self._kernel_of(child), noise_var=0.1)
             pick = rng.permutation(n)
-            fit_hyperparameters(gp, xs[pick[: self.max_points]], ys[pick[: self.max_points]],
+            xs, ys = (x[pick] - x_mean) / x_std, (y[pick] - y_mean) / y_std
+            gp = GaussianProcess(self._kernel_of(child), noise_var=0.1)
+            fit_hyperparameters(gp, xs[: self.max_points], ys[: self.max_points],
                                 **{"seed": self.seed, "noise_bounds": (1e-6, 10.0), **self.fit_options})  # fmt: skip
-            gp.fit(xs[pick[: self.max_condition]], ys[pick[: self.max_condition]])
-            self.mechanisms[child] = _FittedMechanism(gp, x_mean, x_std, y_mean, y_std)
+            mechanism = _FittedMechanism(gp, x_mean, x_std, y_mean, y_std, xs, ys, xs[:0], ys[:0])
+            self.mechanisms[child] = mechanism
+            self._condition(mechanism)
         return self
+
+    def _condition(self, mechanism: _FittedMechanism) -> None:
+        """Condition a mechanism's GP on its interventional rows and up to `max_condition` rows in all."""
+        room = max(self.max_condition - len(mechanism.y_new), 0) if self.condition_on_data else 0
+        mechanism.gp.fit(np.concatenate([mechanism.x_new, mechanism.xs[:room]]),
+                         np.concatenate([mechanism.y_new, mechanism.ys[:room]]))  # fmt: skip
+
+    def add_rows(self, rows: Mapping[str, np.ndarray], intervened: Sequence[str] = (), refit: bool = False) -> None:
+        """Add rows observed under do(`intervened`) (name -> [k] values) to every mechanism whose child was not
+        intervened on and whose columns are all present; re-condition them, and with `refit` maximise the marginal
+        likelihood again (from the current hyper-parameters) on the observational rows used for fitting (none
+        without `condition_on_data`) plus every added row."""
+        if not self.mechanisms:
+            raise RuntimeError("fit the GP-SCM on observational data first")
+        for child, mechanism in self.mechanisms.items():
+            pars = self.parents[child]
+            if child in intervened or any(v not in rows for v in (child, *pars)):
+                continue
+            x = np.stack([np.asarray(rows[p], np.float64).reshape(-1) for p in pars], axis=1)
+            xs, ys = mechanism.standardise(x, np.asarray(rows[child], np.float64).reshape(-1))
+            if not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
+                raise ValueError(f"rows for the mechanism of {child!r} must be finite")
+            mechanism.x_new = np.concatenate([mechanism.x_new.reshape(-1, len(pars)), xs])
+            mechanism.y_new = np.concatenate([mechanism.y_new, ys])
+            if refit and len(mechanism.y_new) + (self.max_points if self.condition_on_data else 0) >= 3:
+                base = self.max_points if self.condition_on_data else 0
+                x_fit = np.concatenate([mechanism.x_new, mechanism.xs[:base]])
+                y_fit = np.concatenate([mechanism.y_new, mechanism.ys[:base]])
+                fit_hyperparameters(mechanism.gp, x_fit, y_fit,
+                                    **{"seed": self.seed, "noise_bounds": (1e-6, 10.0), **self.fit_options,
+                                       "n_restarts": 0})  # fmt: skip
+            self._condition(mechanism)
 
     def _kernel_of(self, child: Hashable) -> StationaryKernel | AdditiveKernel:
         """A unit kernel on the child's parents: one length scale per input, summed over its groups if any."""
@@ -159,6 +222,7 @@ class GPSCM:
         shifts: Mapping[str, float] | None = None,
         cache: dict[str, tuple[np.ndarray, np.ndarray, float]] | None = None,
         noise: bool = True,
+        noiseless: Sequence[str] = (),
     ) -> dict[str, np.ndarray]:
         """Values of `outcomes` (and their needed ancestors) under do(...): [m, n_rows] per variable, for m
         interventions (`do` values are scalars or [m] arrays, one per intervention) and n_rows draws of the roots
@@ -166,7 +230,7 @@ class GPSCM:
         known values; `shifts` moves a mechanism's output by that many posterior standard deviations. `cache` (a dict
         kept between calls with the same do, context and rng seed) reuses the GP predictions of mechanisms whose
         inputs no other mechanism's shift changes. `noise=False` leaves out the mechanisms' observation noise (the
-        noise-free plug-in outcome of each draw)."""
+        noise-free plug-in outcome of each draw); `noiseless` leaves it out for the named mechanisms only."""
         if not self.mechanisms:
             raise RuntimeError("fit the GP-SCM on observational data first")
         context, shifts = dict(context or {}), dict(shifts or {})
@@ -199,7 +263,8 @@ class GPSCM:
                     if cache is not None and pure:
                         cache[name] = (mean, sd, noise_sd)
                 out = mean + shifts.get(name, 0.0) * sd
-                values[name] = out.reshape(m, n_rows) + (noise_sd * rng.standard_normal(n_rows) if noise else 0.0)
+                draw = noise_sd * rng.standard_normal(n_rows)  # drawn either way: the same stream for every option
+                values[name] = out.reshape(m, n_rows) + (draw if noise and name not in noiseless else 0.0)
         return values
 
     def spec_effect(
@@ -212,17 +277,24 @@ class GPSCM:
         n_draws: int = 8,
         seed: int = 0,
         steps: str = "independent",
+        analytic: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation over posterior draws of P(phi = 1 | do(targets = u)) for each row u of
         `points` [m, len(targets)] (see the module docstring). `steps`: the judged steps of a window are
         "independent" given u (a window holds with the one-step probability to the power of the judged steps) or
-        "persistent" (the conditions of a window do not change: it holds with the one-step probability)."""
+        "persistent" (the conditions of a window do not change: it holds with the one-step probability).
+        `analytic`: the bounds' probabilities given the sampled parents in closed form (the specification's variables
+        must be fitted mechanisms with one bound each; ValueError otherwise)."""
         if steps not in ("independent", "persistent"):
             raise ValueError(f"steps must be 'independent' or 'persistent', got {steps!r}")
         power = spec.n_judged if steps == "independent" else 1
         points = np.atleast_2d(np.asarray(points, dtype=np.float64))
         if points.shape[1] != len(targets):
             raise ValueError(f"points have {points.shape[1]} columns for {len(targets)} targets {list(targets)}")
+        metrics = [b.variable for b in spec.bounds]
+        if analytic and (len(set(metrics)) != len(metrics) or not set(metrics) <= set(self.mechanisms)):
+            raise ValueError(f"analytic probabilities need one bound per fitted mechanism, got {list(metrics)}; "
+                             f"mechanisms {sorted(self.mechanisms)}")  # fmt: skip
         shuffle = np.random.default_rng(seed)
         grid = norm.ppf((np.arange(n_draws) + 0.5) / n_draws)
         shifts = {name: shuffle.permutation(grid) for name in self.mechanisms}
@@ -231,8 +303,15 @@ class GPSCM:
         for k in range(n_draws):
             values = self.sample(dict(zip(targets, points.T, strict=True)), spec.variables, n_rows,
                                  np.random.default_rng(seed), context, {v: s[k] for v, s in shifts.items()},
-                                 cache)  # fmt: skip
-            probs[k] = spec.predicate(values).mean(axis=1) ** power
+                                 cache, noiseless=metrics if analytic else ())  # fmt: skip
+            if analytic:
+                holds = np.ones_like(values[metrics[0]])
+                for bound in spec.bounds:
+                    margin = (bound.threshold - values[bound.variable]) / self.mechanisms[bound.variable].noise_sd
+                    holds = holds * norm.cdf(margin if bound.op == "<" else -margin)
+            else:
+                holds = spec.predicate(values)
+            probs[k] = holds.mean(axis=1) ** power
         return probs.mean(0), probs.std(0)
 
 

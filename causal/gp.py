@@ -327,6 +327,27 @@ class FantasyBase:
     var: np.ndarray
 
 
+#: BoTorch's `SingleTaskGP` defaults (Hvarfner, Hellsten and Nardi, "Vanilla Bayesian Optimization Performs Great in
+#: High Dimensions"): LogNormal(sqrt(2) + log(d) / 2, sqrt(3)) on each length scale (at least 0.025), LogNormal(-4, 1)
+#: on the noise variance (at least 1e-4), a unit kernel variance, for inputs in the unit cube and standardised outputs.
+BOTORCH_PRIORS = {"lengthscale_loc": np.sqrt(2.0), "lengthscale_scale": np.sqrt(3.0), "min_lengthscale": 2.5e-2,
+                  "noise_loc": -4.0, "noise_scale": 1.0, "min_noise": 1e-4}  # fmt: skip
+
+
+class _LogNormalPenalty:
+    """-log density of LogNormal priors on exp(theta) for chosen entries of a log-parameter vector, with its
+    gradient in theta (the maximiser matches BoTorch's MAP, which evaluates the priors at the values themselves)."""
+
+    def __init__(self, index: np.ndarray, loc: np.ndarray, scale: np.ndarray):
+        self.index, self.loc, self.scale = index, loc, scale
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = theta[self.index]
+        grad = np.zeros_like(theta)
+        grad[self.index] = 1.0 + (z - self.loc) / self.scale**2
+        return float(np.sum(z + (z - self.loc) ** 2 / (2.0 * self.scale**2))), grad
+
+
 def fit_hyperparameters(
     gp: GaussianProcess,
     x: np.ndarray,
@@ -337,24 +358,48 @@ def fit_hyperparameters(
     n_restarts: int = 2,
     seed: int = 0,
     gradient: str = "numeric",
+    priors: str | None = None,
 ) -> GaussianProcess:
     """Maximise the log marginal likelihood over kernel length scales (ARD), variance and optionally noise.
 
     Optimises in log space with L-BFGS-B from the current values plus `n_restarts` seeded random starts, then
     conditions `gp` on (x, y) with the best hyper-parameters. Returns `gp` (modified in place). `gradient="analytic"`
     uses exact gradients (RBF kernels and sums of them only; several times faster than finite differences).
+    `priors="botorch"` (a `StationaryKernel` only) maximises the posterior under BoTorch's `SingleTaskGP` defaults
+    instead (`BOTORCH_PRIORS`: priors on the length scales and noise, their lower limits, the kernel variance held).
     """
     x = _as_2d(x)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     if gradient not in ("numeric", "analytic"):
         raise ValueError(f"gradient must be 'numeric' or 'analytic', got {gradient!r}")
-    theta0 = gp.kernel.log_params(x.shape[1])
+    if priors not in (None, "botorch"):
+        raise ValueError(f"priors must be None or 'botorch', got {priors!r}")
+    if priors and not isinstance(gp.kernel, StationaryKernel):
+        raise ValueError(f"BoTorch's priors apply to a stationary kernel, got {gp.kernel!r}")
+    dim = x.shape[1]
+    n_kernel = len(gp.kernel.log_params(dim))
+    theta0 = gp.kernel.log_params(dim)
     if fit_noise:
         theta0 = np.concatenate([theta0, [np.log(max(gp.noise_var, noise_bounds[0]))]])
-    lo, hi = np.log(bounds[0]), np.log(bounds[1])
-    box = [(lo, hi)] * len(gp.kernel.log_params(x.shape[1]))
+    box = [(np.log(bounds[0]), np.log(bounds[1]))] * n_kernel
     if fit_noise:
         box.append((np.log(noise_bounds[0]), np.log(noise_bounds[1])))
+    penalty = None
+    if priors:
+        p = BOTORCH_PRIORS
+        n_ls = n_kernel - 1
+        box[:n_ls] = [(np.log(p["min_lengthscale"]), box[0][1])] * n_ls
+        box[n_ls] = (theta0[n_ls], theta0[n_ls])  # the kernel variance is held
+        index, loc = np.arange(n_ls), np.full(n_ls, p["lengthscale_loc"] + 0.5 * np.log(dim))
+        scale = np.full(n_ls, p["lengthscale_scale"])
+        if fit_noise:
+            box[-1] = (np.log(max(p["min_noise"], noise_bounds[0])), box[-1][1])
+            index, loc, scale = (
+                np.append(index, n_kernel),
+                np.append(loc, p["noise_loc"]),
+                np.append(scale, p["noise_scale"]),
+            )
+        penalty = _LogNormalPenalty(index, loc, scale)
 
     def unpack(theta: np.ndarray) -> tuple[Kernel, float]:
         if fit_noise:
@@ -364,23 +409,35 @@ def fit_hyperparameters(
     def neg_lml(theta: np.ndarray) -> float:
         kernel, noise = unpack(theta)
         try:
-            return -GaussianProcess(kernel, noise, gp.mean_fn).fit(x, y).log_marginal_likelihood()
+            value = -GaussianProcess(kernel, noise, gp.mean_fn).fit(x, y).log_marginal_likelihood()
         except np.linalg.LinAlgError:
             return 1e25
+        return value + (penalty(theta)[0] if penalty else 0.0)
 
     objective, jac = neg_lml, False
     if gradient == "analytic":
-        groups = _rbf_groups(gp.kernel, x.shape[1])
-        objective = _RBFObjective(x, y - np.asarray(gp.mean_fn(x), float), groups, [len(g) for g in groups],
-                                  None if fit_noise else gp.noise_var, _fixed_gram(gp.kernel, x))  # fmt: skip
-        jac = True
+        groups = _rbf_groups(gp.kernel, dim)
+        base = _RBFObjective(x, y - np.asarray(gp.mean_fn(x), float), groups, [len(g) for g in groups],
+                             None if fit_noise else gp.noise_var, _fixed_gram(gp.kernel, x))  # fmt: skip
+        objective, jac = (base if penalty is None else _Penalised(base, penalty)), True
     rng = np.random.default_rng(seed)
-    starts = [np.clip(theta0, [b[0] for b in box], [b[1] for b in box])]
-    starts += [rng.uniform([b[0] for b in box], [b[1] for b in box]) for _ in range(n_restarts)]
+    low, high = np.array([b[0] for b in box]), np.array([b[1] for b in box])
+    starts = [np.clip(theta0, low, high)] + [rng.uniform(low, high) for _ in range(n_restarts)]
     runs = (minimize(objective, s, jac=jac, method="L-BFGS-B", bounds=box) for s in starts)
     best = min(runs, key=lambda r: r.fun)
     gp.kernel, gp.noise_var = unpack(best.x)
     return gp.fit(x, y)
+
+
+class _Penalised:
+    """An objective returning (value, gradient) plus a penalty of the same form."""
+
+    def __init__(self, objective: Callable, penalty: Callable):
+        self.objective, self.penalty = objective, penalty
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        (v1, g1), (v2, g2) = self.objective(theta), self.penalty(theta)
+        return v1 + v2, g1 + g2
 
 
 def _rbf_groups(kernel: Kernel, dim: int) -> list[tuple[int, ...]]:

@@ -55,15 +55,37 @@ def test_a_budget_below_the_cheapest_intervention_stops_at_once():
 
 
 def test_srinivas_kappa_empties_the_safe_set_and_still_terminates():
-    _, record = run_col(kappa="srinivas", budget=6.0)
+    _, record = run_col(kappa="srinivas", outcome="indicator", budget=6.0)
     assert len(record.outcomes) > 0 and not record.regions[-1].any()  # beta_t ~ 1e4: no point is certified safe
     assert sum(record.costs) <= 6.0
 
 
 def test_no_prior_ablation_seeds_the_gp_with_the_passive_outcomes():
-    col, record = run_col(causal_prior=False, budget=4.0)
+    col, record = run_col(causal_prior=False, outcome="indicator", budget=4.0)
     assert len(col.y) == col.config.monitoring_steps + len(record.outcomes)
     assert set(np.unique(col.y)) <= {0.0, 1.0}
+
+
+def test_metric_col_learns_the_response_time_from_its_windows():
+    """The default reading: the GP of Y conditions on the passive steps and one judged step per intervention, and the
+    region grows from its prior while staying (almost) inside the truth."""
+    col, record = run_col(seed=101, budget=20.0)
+    gp = col.model.mechanisms["Y"].gp
+    assert gp.n == col.config.monitoring_steps + len(record.outcomes)
+    truth = col.env.ground_truth(t=1)["region"].contains(record.candidates)
+    assert record.sizes[-1] > record.sizes[0] + 0.1
+    assert region_scores(record.regions[-1], truth)["precision"] >= 0.95
+
+
+def test_metric_col_without_the_prior_sees_only_its_interventions():
+    col, record = run_col(causal_prior=False, budget=6.0)
+    assert col.model.mechanisms["Y"].gp.n == len(record.outcomes) > 0
+    assert not record.regions[0].any()  # nothing is certified before the first intervention
+
+
+def test_metric_col_rejects_the_srinivas_rule():
+    with pytest.raises(ValueError, match="indicator"):
+        COLConfig(kappa="srinivas")
 
 
 def test_col_is_deterministic_under_seeds():
@@ -109,3 +131,31 @@ def test_backdoor_prior_gives_probabilities_and_a_safe_start():
     mean, std = col.causal_prior(data)
     assert mean.shape == std.shape == (len(col.candidates),) and np.all((0 <= mean) & (mean <= 1))
     assert record.outcomes and all(record.in_safe_set)
+
+
+RECORD_DIGEST = """
+import hashlib, sys, gymnasium as gym, numpy as np, dogym.envs
+from dogym.agents.safe_region.col import COL, COLConfig
+env = gym.make("dogym/EdgeSafeRegion-v0").unwrapped
+record = COL(env, COLConfig(resolution=41, prior_rows=16, prior_draws=4), 4).run(8.0)
+digest = hashlib.sha256()
+for part in (np.array(record.interventions), np.array(record.outcomes), *record.mean, *record.std, *record.regions):
+    digest.update(np.ascontiguousarray(part).tobytes())
+print(digest.hexdigest())
+"""
+
+
+def test_a_seed_reruns_bit_identically_in_a_fresh_process_with_other_blas_threads():
+    """The same seed's record (interventions, outcomes, posterior and regions) is bit-identical in this process and
+    in a fresh one whose BLAS may use two threads (a cached prior, or a thread count, must not change a run)."""
+    import os
+    import subprocess
+    import sys
+
+    here = subprocess.run([sys.executable, "-c", RECORD_DIGEST], capture_output=True, text=True, check=True)
+    threads = {k: "2" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    other = subprocess.run([sys.executable, "-c", RECORD_DIGEST], capture_output=True, text=True, check=True,
+                           env={**os.environ, **threads})  # fmt: skip
+    namespace: dict = {}
+    exec(RECORD_DIGEST.replace("print(digest.hexdigest())", ""), namespace)
+    assert here.stdout.strip() == other.stdout.strip() == namespace["digest"].hexdigest()

@@ -29,6 +29,7 @@ env's ground truth.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 from scipy.spatial import cKDTree
+from threadpoolctl import threadpool_limits
 
 from dogym.causal.acquisition import (
     argmax_std_per_cost,
@@ -54,7 +56,7 @@ from dogym.causal.random_streams import named_rng
 FIGURE_ALPHAS = (0.8, 0.85, 0.9, 0.95)
 #: The COLConfig fields the causal prior depends on (with the env, its options and the seed: `_prior_key`).
 PRIOR_FIELDS = ("monitoring_steps", "prior", "prior_rows", "prior_draws", "prior_steps", "prior_max_points",
-                "prior_max_condition", "kernel", "resolution")  # fmt: skip
+                "prior_max_condition", "kernel", "resolution", "hyperpriors", "input_scaling")  # fmt: skip
 #: Causal priors (mu, sigma) computed in this process, by `_prior_key`: COL, its safety and cost ablations and the
 #: random baseline share the prior of a seed (on the synthetic RAN it takes minutes). At most `PRIOR_CACHE_SIZE`.
 _PRIORS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
@@ -85,9 +87,13 @@ class COLConfig:
     prior_max_points: int = 200
     prior_max_condition: int = 500
     sigma_floor: float = 0.05
-    kernel: str = "matern52"
+    kernel: str = "rbf"
     resolution: int | None = None
     policy: str = "eq7"
+    outcome: str = "metric"
+    refit_every: int = 1
+    hyperpriors: str | None = "botorch"
+    input_scaling: str = "unit"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
@@ -96,6 +102,12 @@ class COLConfig:
             raise ValueError(f"kappa must be 'quantile' or 'srinivas', got {self.kappa!r}")
         if self.policy not in ("eq7", "random"):
             raise ValueError(f"policy must be 'eq7' or 'random', got {self.policy!r}")
+        if self.outcome not in ("metric", "indicator"):
+            raise ValueError(f"outcome must be 'metric' or 'indicator', got {self.outcome!r}")
+        if self.outcome == "metric" and self.kappa == "srinivas":
+            raise ValueError("kappa 'srinivas' bounds a GP on the outcome itself: it needs outcome 'indicator'")
+        if isinstance(self.refit_every, bool) or not isinstance(self.refit_every, int) or self.refit_every < 0:
+            raise ValueError(f"refit_every must be an integer >= 0 (0: never refit), got {self.refit_every!r}")
         if self.prior not in ("gpscm", "backdoor"):
             raise ValueError(f"prior must be 'gpscm' or 'backdoor', got {self.prior!r}")
         if self.monitoring_steps < 2 or self.noise_var <= 0 or self.lengthscale <= 0:
@@ -165,6 +177,7 @@ class COL:
         self.grid = resolution if dim <= 2 else None
         self.costs = np.asarray(env.costs_of(self.candidates), dtype=np.float64)
         self.gp: GaussianProcess | None = None
+        self.model: GPSCM | None = None
         self.x = np.zeros((0, dim))
         self.y = np.zeros(0)
         self.policy_rng = named_rng(self.seed, "policy")
@@ -182,16 +195,13 @@ class COL:
         """Passive phase and prior (Algorithm 1, lines 1-3); returns the record with the initial region."""
         passive = named_rng(self.seed, "passive_log")  # the passive data's seed, then the no-prior subsample
         data = self.env.observational_data(self.config.monitoring_steps, int(passive.integers(2**31)))
+        record = COLRecord(self.candidates)
+        if self.config.outcome == "metric":
+            self.model = self._cached(("metric", self.config.causal_prior), lambda: self.metric_model(data))
+            self._record_estimate(record, None)
+            return record
         if self.config.causal_prior:
-            key = self._prior_key()
-            if key is None:
-                mu, sigma = self.causal_prior(data)
-            else:
-                if key not in _PRIORS:
-                    while len(_PRIORS) >= PRIOR_CACHE_SIZE:
-                        _PRIORS.pop(next(iter(_PRIORS)))
-                    _PRIORS[key] = self.causal_prior(data)
-                mu, sigma = (a.copy() for a in _PRIORS[key])
+            mu, sigma = self._cached(("indicator",), lambda: self.causal_prior(data))
             sigma = np.maximum(sigma, self.config.sigma_floor)  # a saturated prior (sigma = 0) could never learn
             mean_fn, sigma_fn = self._table(mu), self._table(sigma)
             self.gp = GaussianProcess(MultiplicativeCausalKernel(sigma_fn, self.config.lengthscale),
@@ -205,9 +215,21 @@ class COL:
             self.x, self.y = self.passive_outcomes(data, passive)
             self.gp.fit(self.x, self.y)
             region = None
-        record = COLRecord(self.candidates)
         self._record_estimate(record, region)
         return record
+
+    def _cached(self, kind: tuple, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per `_prior_key` and kind in this process (a deep copy each time: runs never share
+        state); computed afresh for an env made without the registry."""
+        key = self._prior_key()
+        if key is None:
+            return compute()
+        key = (*key, kind)
+        if key not in _PRIORS:
+            while len(_PRIORS) >= PRIOR_CACHE_SIZE:
+                _PRIORS.pop(next(iter(_PRIORS)))
+            _PRIORS[key] = compute()
+        return copy.deepcopy(_PRIORS[key])
 
     def _prior_key(self) -> tuple | None:
         """What the causal prior is a function of: the env (class, registered id and options), the seed and the
@@ -218,25 +240,43 @@ class COL:
         env = (type(self.env).__name__, spec.id, repr(sorted(spec.kwargs.items())))
         return env, self.seed, tuple(getattr(self.config, f) for f in PRIOR_FIELDS)
 
-    def causal_prior(self, data: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """mu and sigma of P(phi = 1 | do(U' = u)) at the candidates from the passive data and the graph."""
+    def _context(self) -> dict[str, float]:
+        """The scenario's known fixed conditions, other than the controls."""
+        return {k: v for k, v in self.env.scenario_context.items() if k not in self.targets}
+
+    def gp_scm(self) -> GPSCM:
+        """The (unfitted) GP-SCM of the causal prior: the view's mechanisms of the specification's variables and
+        their ancestors below the controls and the known conditions, or with `prior="backdoor"` the backdoor
+        estimator of the specification's variables."""
         view = self.env.structural_view()
         cfg = self.config
         options = {"kernel": cfg.kernel, "max_points": cfg.prior_max_points, "max_condition": cfg.prior_max_condition,
-                   "seed": self.seed, "exogenous": self.env.scenario_distributions}  # fmt: skip
-        context = {k: v for k, v in self.env.scenario_context.items() if k not in self.targets}
+                   "seed": self.seed, "exogenous": self.env.scenario_distributions, "input_scaling": cfg.input_scaling,
+                   "fit_options": {"priors": cfg.hyperpriors}}  # fmt: skip
         if cfg.prior == "backdoor":
-            model = GPSCM.backdoor(view.graph, self.targets, list(self.spec.variables), **options)
-        else:
-            fixed = set(self.targets) | set(context)
-            graph = view.graph
-            graph.remove_edges_from([(p, v) for v in fixed for p in list(graph.predecessors(v))])
-            needed = set(self.spec.variables).union(*(nx.ancestors(graph, v) for v in self.spec.variables))
-            parents = {v: view.parents(v) for v in view.endogenous if v in needed - fixed}
-            model = GPSCM(parents, **options)
-        model.fit(data)
-        return model.spec_effect(self.candidates, self.targets, self.spec, context, cfg.prior_rows, cfg.prior_draws,
-                                 seed=self.seed, steps=cfg.prior_steps)  # fmt: skip
+            return GPSCM.backdoor(view.graph, self.targets, list(self.spec.variables), **options)
+        fixed = set(self.targets) | set(self._context())
+        graph = view.graph
+        graph.remove_edges_from([(p, v) for v in fixed for p in list(graph.predecessors(v))])
+        needed = set(self.spec.variables).union(*(nx.ancestors(graph, v) for v in self.spec.variables))
+        parents = {v: view.parents(v) for v in view.endogenous if v in needed - fixed}
+        return GPSCM(parents, **options)
+
+    def metric_model(self, data: Mapping[str, np.ndarray]) -> GPSCM:
+        """The GP-SCM fitted on the passive data; without the causal prior it keeps the passive data's scalings and
+        hyper-parameters only (it has not seen how the metrics respond)."""
+        return self.gp_scm().fit(data, condition_on_data=self.config.causal_prior)
+
+    def causal_prior(self, data: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """mu and sigma of P(phi = 1 | do(U' = u)) at the candidates from the passive data and the graph."""
+        return self.spec_probability(self.gp_scm().fit(data), analytic=False)
+
+    def spec_probability(self, model: GPSCM, analytic: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and sd over the model's posterior draws of P(phi = 1 | do(U' = u)) at the candidates."""
+        cfg = self.config
+        return model.spec_effect(self.candidates, self.targets, self.spec, self._context(), cfg.prior_rows,
+                                 cfg.prior_draws, seed=self.seed, steps=cfg.prior_steps,
+                                 analytic=analytic)  # fmt: skip
 
     def passive_outcomes(
         self, data: Mapping[str, np.ndarray], rng: np.random.Generator
@@ -251,7 +291,10 @@ class COL:
 
     # ------------------------------------------------------------------ phase 2: safe active learning
     def posterior(self) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and sd at the candidates (in batches: the peak memory stays O(batch x data))."""
+        """Posterior mean and sd of P(phi = 1 | do(U' = u)) at the candidates: over the metric model's draws, or of
+        the outcome GP (in batches: the peak memory stays O(batch x data))."""
+        if self.config.outcome == "metric":
+            return self.spec_probability(self.model, analytic=True)
         mean, var = self.gp.predict_batched(self.scaled, PREDICT_BATCH)
         return mean, np.sqrt(var)
 
@@ -280,7 +323,12 @@ class COL:
         return argmax_std_per_cost(std, cost, region)
 
     def run(self, budget: float) -> COLRecord:
-        """Algorithm 1 with cost budget C = `budget`: returns the record (the last region is the estimate)."""
+        """Algorithm 1 with cost budget C = `budget`: returns the record (the last region is the estimate). Runs on
+        one BLAS thread: tiny GPs are faster so, and the records are then bit-identical on every machine setting."""
+        with threadpool_limits(1):
+            return self._run(budget)
+
+    def _run(self, budget: float) -> COLRecord:
         self.env.reset(seed=self.seed)
         record = self.initialise()
         spent = 0.0
@@ -296,14 +344,20 @@ class COL:
     def observe(self, record: COLRecord, index: int) -> None:
         """Apply do(U' = candidate `index`) for one window, add its outcome, update the GP and the region."""
         u = self.candidates[index]
-        _, _, _, _, info = self.env.step(Intervention(dict(zip(self.targets, u.tolist(), strict=True))))
+        window, _, _, _, info = self.env.step(Intervention(dict(zip(self.targets, u.tolist(), strict=True))))
         outcome = 1 - int(info["cost"])
         record.interventions.append(u.tolist())
         record.outcomes.append(outcome)
         record.costs.append(float(info["intervention_cost"]))
-        self.x = np.vstack([self.x, self.scaled[index]])
-        self.y = np.append(self.y, float(outcome))
-        self.gp.fit(self.x, self.y)
+        if self.config.outcome == "metric":
+            judged = np.asarray(window)[self.spec.judged]
+            rows = {v: judged[:, i] for i, v in enumerate(self.env.variable_names)}
+            every = self.config.refit_every
+            self.model.add_rows(rows, self.targets, refit=every > 0 and len(record.outcomes) % every == 0)
+        else:
+            self.x = np.vstack([self.x, self.scaled[index]])
+            self.y = np.append(self.y, float(outcome))
+            self.gp.fit(self.x, self.y)
         self._record_estimate(record, None)
 
     def _record_estimate(self, record: COLRecord, region: np.ndarray | None) -> None:
