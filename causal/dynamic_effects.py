@@ -13,10 +13,21 @@ ignores the past.
 Slices without observational data (e.g. a series that stops) reuse the model of the last slice with data; a static
 model without data at t has no prior there (`has_prior`).
 
+Two ways to fit the mechanisms (the `fit` of `DynamicGPSCM`):
+- "authors" (default; the DCBO authors' observational GPs): each mechanism's GP on the raw data with a zero mean
+  function, an RBF kernel started at variance 1 and length scale 1 and a noise variance started at 1, all fitted by
+  maximum likelihood (no hyper-parameter priors) from the start plus `AUTHORS_RESTARTS` seeded random starts. (The
+  authors' kernel is isotropic; dogym's has one length scale per input, which differs only for mechanisms with
+  several parents, and a mechanism with within-slice and previous-slice parents is one additive GP fitted jointly
+  where the authors fit the two parts separately and sum them.)
+- "standardised": inputs and output standardised (so the mean function is the sample mean), noise started at 0.1,
+  two random restarts (`dogym.causal.effects.GPSCM`).
+
 Two ways to compute the prior mean m(x) and standard deviation sigma(x) (the `method` of `DynamicGPSCM`):
 - "plugin" (default, fast; the authors' code): propagate the GP posterior means through the slice's mechanisms,
-  noise-free (the outcomes of the envs are noise-free plug-in values); sigma(x) is the target mechanism's GP posterior
-  standard deviation at the propagated inputs. Variables without a mechanism that the target needs (roots of the
+  noise-free (the outcomes of the envs are noise-free plug-in values); sigma(x) is the target mechanism's GP
+  predictive standard deviation at the propagated inputs, including its fitted observation noise with
+  `prior_noise=True` (the authors' "moment 1", GPy's default predictive variance) or of f only. Variables without a mechanism that the target needs (roots of the
   slice) take their observational rows and the results are averaged over the rows.
 - "mc": `n_draws` posterior draws of every mechanism (`GPSCM.sample` with rank-one shifts, noise-free); m and sigma
   are the mean and standard deviation of the draws' outcomes, so sigma also carries the uncertainty of the upstream
@@ -32,9 +43,12 @@ import networkx as nx
 import numpy as np
 from scipy.stats import norm
 
-from dogym.causal.effects import GPSCM
+from dogym.causal.effects import GPSCM, _FittedMechanism
+from dogym.causal.gp import GaussianProcess, fit_hyperparameters
 from dogym.causal.graphs import mutilate
 
+#: How the observational mechanisms are fitted (`DynamicGPSCM`'s `fit`).
+FITS = ("authors", "standardised")
 #: A node of a slice model: (variable, 0) in the current slice, (variable, -1) in the previous one.
 SliceNode = tuple[str, int]
 
@@ -64,13 +78,42 @@ def slice_parents(graph: nx.DiGraph, variables: Sequence[str], t: int) -> SliceP
     return SliceParents(within, previous)
 
 
+#: Random restarts of the authors'-form maximum-likelihood fit (their `fit_gp` default).
+AUTHORS_RESTARTS = 10
+#: Log-space box of the authors'-form hyper-parameters (raw data: wide enough for every DCGO env's units).
+AUTHORS_BOUNDS = (1e-4, 1e5)
+
+
+class _AuthorsGPSCM(GPSCM):
+    """A GP-SCM whose mechanisms are fitted as in the DCBO authors' code: raw data, zero mean, RBF kernel and noise
+    started at 1, maximum likelihood with `AUTHORS_RESTARTS` random restarts (module docstring)."""
+
+    def fit(self, data: Mapping[str, np.ndarray]) -> _AuthorsGPSCM:
+        """Fit every mechanism on the observational columns `data` (name -> [n] values); returns self."""
+        self.data = {k: np.asarray(data[k], dtype=np.float64).reshape(-1) for k in self.graph.nodes}
+        n = len(next(iter(self.data.values())))
+        if n < 2 or any(len(v) != n for v in self.data.values()):
+            raise ValueError("observational columns must have the same length, at least 2")
+        if not all(np.all(np.isfinite(v)) for v in self.data.values()):
+            raise ValueError("observational data must be finite")
+        pick = np.random.default_rng(self.seed).permutation(n)[: self.max_points]
+        for child, pars in self.parents.items():
+            x = np.stack([self.data[p] for p in pars], axis=1)[pick]
+            gp = GaussianProcess(self._kernel_of(child), noise_var=1.0)
+            fit_hyperparameters(gp, x, self.data[child][pick], bounds=AUTHORS_BOUNDS, noise_bounds=(1e-6, 1e5),
+                                n_restarts=AUTHORS_RESTARTS, seed=self.seed, gradient="analytic")  # fmt: skip
+            self.mechanisms[child] = _FittedMechanism(gp, np.zeros(len(pars)), np.ones(len(pars)), 0.0, 1.0)
+        return self
+
+
 class DynamicGPSCM:
     """Per-slice GP-SCMs of a dynamic SCM fitted on observational trajectories, and their do-effects on a target.
 
     graph: the time-unrolled DAG with (name, t) nodes for t = 0..T-1 (the structural view's); variables: the slice
     variables; temporal: include the previous-slice parents (DCBO) or not (CBO's static model). method: "plugin" or
     "mc" (module docstring). kernel, seed: passed to `GPSCM`; max_points: each mechanism is fitted on and conditions on
-    at most that many observational rows (a seeded subsample).
+    at most that many observational rows (a seeded subsample). fit: "authors" or "standardised"; prior_noise: the
+    plug-in sigma includes the target mechanism's noise (module docstring).
     """
 
     def __init__(
@@ -85,9 +128,16 @@ class DynamicGPSCM:
         kernel: str = "rbf",
         max_points: int = 100,
         seed: int = 0,
+        fit: str = "authors",
+        prior_noise: bool = True,
     ):
         if method not in ("plugin", "mc"):
             raise ValueError(f"prior method must be 'plugin' or 'mc', got {method!r}")
+        if fit not in FITS:
+            raise ValueError(f"observational fit must be one of {FITS}, got {fit!r}")
+        if fit == "authors" and kernel != "rbf":
+            raise ValueError(f"the authors' observational fit uses an RBF kernel, got kernel={kernel!r}")
+        self.fit_kind, self.prior_noise = fit, bool(prior_noise)
         if target not in variables:
             raise ValueError(f"target {target!r} is not among the slice variables {list(variables)}")
         self.variables, self.target, self.temporal = tuple(variables), target, bool(temporal)
@@ -138,7 +188,7 @@ class DynamicGPSCM:
         complete = np.all(np.isfinite(np.stack(list(columns.values()), axis=1)), axis=1)
         if complete.sum() < 2:
             return None
-        model = GPSCM(
+        model = (_AuthorsGPSCM if self.fit_kind == "authors" else GPSCM)(
             parents,
             kernel=self.kernel,
             max_points=self.max_points,
@@ -187,7 +237,7 @@ class DynamicGPSCM:
             values = model.data[outcome]
             return np.full(len(points), values.mean()), np.full(len(points), values.std())
         if self.method == "plugin":
-            return _plugin_effect(model, do, context, outcome, self.n_rows)
+            return _plugin_effect(model, do, context, outcome, self.n_rows, self.prior_noise)
         return self._mc_effect(model, do, context, outcome)
 
     def _context(self, model: GPSCM, t: int, past: Mapping[str, float] | None) -> dict[SliceNode, float]:
@@ -222,9 +272,11 @@ def _plugin_effect(
     context: Mapping[Hashable, float],
     outcome: Hashable,
     n_rows: int,
+    include_noise: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Noise-free propagation of GP posterior means; sd of the outcome's GP at the propagated inputs (rows of the
-    unmodelled roots it needs: averaged mean, root-mean-square sd)."""
+    """Noise-free propagation of GP posterior means; sd of the outcome's GP at the propagated inputs, with its
+    observation noise if `include_noise` (rows of the unmodelled roots it needs: averaged mean, root-mean-square
+    sd)."""
     graph = mutilate(model.graph, [k for k in do if k in model.graph])
     needed = {outcome} | nx.ancestors(graph, outcome)
     m = len(next(iter(do.values())))
@@ -245,8 +297,8 @@ def _plugin_effect(
             values[name] = np.broadcast_to(model.data[name][rows], (m, r))
         else:
             x = np.stack([values[p].reshape(-1) for p in model.parents[name]], axis=1)
-            mean, std, _ = model.mechanisms[name].predict(x)
+            mean, std, noise = model.mechanisms[name].predict(x)
             values[name] = mean.reshape(m, r)
             if name == outcome:
-                sd = std.reshape(m, r)
+                sd = np.sqrt(std * std + (noise * noise if include_noise else 0.0)).reshape(m, r)
     return values[outcome].mean(axis=1), np.sqrt((sd * sd).mean(axis=1))

@@ -155,6 +155,29 @@ def test_dynamic_prior_conditions_on_the_past_and_the_static_one_does_not():
         dynamic.effect(0, ("Y",), points)
 
 
+def test_the_authors_observational_fit_has_a_zero_mean_and_a_noisy_predictive_variance():
+    """The DCBO authors' GP-SCM: raw data, zero mean (far from the data the prior mean returns to 0, not to the data's
+    mean as with standardised outputs), predictive variance including the fitted noise."""
+    rng = np.random.default_rng(2)
+    z = rng.uniform(0.0, 2.0, (40, 1))
+    y = (5.0 + np.sin(3 * z[:, 0]) + 0.3 * rng.standard_normal(40))[:, None]
+    graph = unroll([("Z", "Y")], [], 1, ["Z", "Y"])
+    far = np.array([[40.0]])
+    authors = DynamicGPSCM(graph, ["Z", "Y"], "Y", prior_noise=False).fit({"Z": z, "Y": y})
+    noisy = DynamicGPSCM(graph, ["Z", "Y"], "Y").fit({"Z": z, "Y": y})  # the default: authors' fit + noise
+    standard = DynamicGPSCM(graph, ["Z", "Y"], "Y", fit="standardised").fit({"Z": z, "Y": y})
+    assert abs(authors.effect(0, ("Z",), far)[0][0]) < 1e-6
+    assert standard.effect(0, ("Z",), far)[0][0] == pytest.approx(y.mean(), abs=1e-6)
+    inside = np.array([[1.0]])
+    mean, std = authors.effect(0, ("Z",), inside)
+    assert mean[0] == pytest.approx(5.0 + np.sin(3.0), abs=0.3)
+    mechanism = noisy.models[0].mechanisms[("Y", 0)]
+    assert 0.02 < mechanism.gp.noise_var < 0.3  # the fitted noise (0.3^2 = 0.09)
+    np.testing.assert_allclose(noisy.effect(0, ("Z",), inside)[1], np.sqrt(std**2 + mechanism.gp.noise_var))
+    with pytest.raises(ValueError, match="observational fit"):
+        DynamicGPSCM(graph, ["Z", "Y"], "Y", fit="gpy")
+
+
 # ---------------------------------------------------------------------------------------------- gap metric
 def test_gap_metric_on_hand_made_curves():
     y_star = -2.0

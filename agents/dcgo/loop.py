@@ -60,8 +60,8 @@ class LoopOptions:
     larger ones), "sobol" (the same with a scrambled Sobol sequence) or "grid" (fixed; np.linspace per axis, bounds
     included: n_anchors points for a 1-D set, per_dim^d for d >= 2); noise_var, lengthscale and
     variance (initial values), variance_prior (Gamma shape, rate; None for maximum likelihood), safeguards: the
-    interventional GPs. prior ("plugin" or "mc"), prior_draws, prior_rows, obs_kernel, obs_max_points, obs_seed: the
-    observational GP-SCM (`dogym.causal.dynamic_effects`). data_seed: the seed of D^O passed to `env.reset` (default:
+    interventional GPs. prior ("plugin" or "mc"), prior_draws, prior_rows, obs_kernel, obs_max_points, obs_seed,
+    obs_fit ("authors" or "standardised"), prior_noise: the observational GP-SCM (`dogym.causal.dynamic_effects`). data_seed: the seed of D^O passed to `env.reset` (default:
     the replicate's seed).
     """
 
@@ -79,6 +79,8 @@ class LoopOptions:
     obs_kernel: str = "rbf"
     obs_max_points: int = 100
     obs_seed: int = 0
+    obs_fit: str = "authors"
+    prior_noise: bool = True
     data_seed: int | None = None
 
     @classmethod

@@ -57,7 +57,8 @@ def observational_model(
     """The method's GP-SCM fitted on the observational trajectories `data` (DCBO: temporal; CBO: static)."""
     model = DynamicGPSCM(graph, variables, target, temporal=temporal, method=options.prior,
                          n_draws=options.prior_draws, n_rows=options.prior_rows, kernel=options.obs_kernel,
-                         max_points=options.obs_max_points, seed=options.obs_seed)  # fmt: skip
+                         max_points=options.obs_max_points, seed=options.obs_seed, fit=options.obs_fit,
+                         prior_noise=options.prior_noise)  # fmt: skip
     return model.fit(data)
 
 
