@@ -132,23 +132,47 @@ def test_ran_cpu_true_region_is_exact_and_matches_the_simulator():
     env = gym.make(RAN_CPU).unwrapped
     region = env.ground_truth()["region"]
     assert env.intervention_set == ("C1", "C2", "C3", "C4", "CU1", "CU2") and region.error == 0.0
-    p = region.probability(np.array([[1.0] * 6, [0.4] + [1.0] * 5, [2.9] + [1.0] * 5, [0.55] + [1.0] * 5]))
-    assert p[0] > 0.999 and p[1] < 1e-6 and p[2] < 1e-6 and 0.9 < p[3] < 0.995  # too few / too many cores
-    assert region.size() == pytest.approx(0.30, abs=0.02)
+    assert env.scenario_context["G1"] == 10.0  # the paper's TX/RX gain (section VIII-A)
+    p = region.probability(np.array([[1.0] * 6, [0.45] + [1.0] * 5, [2.9] + [1.0] * 5, [0.6] + [1.0] * 5]))
+    assert p[0] > 0.999 and p[1] < 1e-6 and p[2] < 1e-6 and 0.9 < p[3] < 0.97  # too few / too many cores
+    assert region.size() == pytest.approx(0.27, abs=0.02)
     env.reset(seed=0)
-    costs = [env.step(do_ran(env, C1=0.55))[4]["cost"] for _ in range(300)]
+    costs = [env.step(do_ran(env, C1=0.6))[4]["cost"] for _ in range(300)]
     assert abs((1 - np.mean(costs)) - p[3]) < 0.04
 
 
-def test_ran_steering_region_has_both_ends_unsafe():
+def test_ran_steering_region_has_both_ends_unsafe_and_a_wide_margin_inside():
     env = gym.make(RAN_STEER).unwrapped
-    p = env.ground_truth()["region"].probability(np.array([[0.25], [1.5], [5.0]]))
-    assert p[0] < 0.1 and p[1] > 0.8 > p[2]  # ping-pong; balanced steering; congestion
+    region = env.ground_truth()["region"]
+    assert region.error == 0.0 and region.size() == pytest.approx(0.6, abs=0.01)  # R in [0.75, 3.75)
+    p = region.probability(np.array([[0.25], [1.0], [1.5], [3.7], [3.8], [5.0]]))
+    assert p[0] < 0.2 and p[1] > 0.99 and p[2] > 0.98 and p[3] > 0.85  # ping-pong; balanced; the last safe step
+    assert p[4] < 0.76 and p[5] < 0.65  # loads drift apart: congestion
     env.reset(seed=0)
     _, reward, _, _, info = env.step(do_ran(env, R=1.5))
     assert info["intervention_cost"] == pytest.approx(0.1) == -reward
-    costs = [info["cost"]] + [env.step(do_ran(env, R=1.5))[4]["cost"] for _ in range(299)]
-    assert abs((1 - np.mean(costs)) - p[1]) < 0.06
+    assert env.step(do_ran(env, R=1.5))[4]["cost"] in (0.0, 1.0)
+
+
+@pytest.mark.parametrize("threshold", [0.3, 1.5, 4.0])
+def test_ran_steering_exact_truth_matches_the_simulated_windows(threshold):
+    env = gym.make(RAN_STEER).unwrapped
+    p = env.ground_truth()["region"].probability(np.array([[threshold]]))[0]
+    env.reset(seed=1)
+    held = 1 - np.mean([env.step(Intervention({"R": threshold}))[4]["cost"] for _ in range(2000)])
+    assert abs(held - p) < 4 * np.sqrt(p * (1 - p) / 2000) + 1e-3
+
+
+def test_ran_ue_process_keeps_the_papers_per_du_rates():
+    from dogym.envs.safe_region.ran import EVENT_P, PATTERN_P, PRE_STEER, START_STATE, UE_P
+
+    bits = (np.arange(len(PATTERN_P))[:, None] >> np.arange(len(EVENT_P))) & 1
+    assert PATTERN_P.sum() == pytest.approx(1.0)
+    assert PATTERN_P[(bits[:, 0] | bits[:, 5]) == 1].sum() == pytest.approx(UE_P)  # cell a gains a UE
+    assert PATTERN_P[(bits[:, 1] | bits[:, 4]) == 1].sum() == pytest.approx(UE_P)  # cell a loses one
+    assert PATTERN_P[(bits[:, 2] | bits[:, 4]) == 1].sum() == pytest.approx(UE_P)  # cell b gains one
+    start = PRE_STEER[START_STATE]  # from 5 and 5 UEs: the mean count does not drift
+    assert (PATTERN_P[:, None] * start).sum(0) == pytest.approx([5.0, 5.0])
 
 
 def test_ran_passive_data_and_the_lagged_cpu_confounder():

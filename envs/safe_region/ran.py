@@ -2,41 +2,69 @@
 "Causal Online Learning of Safe Regions in Cloud Radio Access Networks", section VIII (Figs. 2, 3, 10-14). The
 paper's causal graph (Fig. 3) is missing from our copy; this is dogym's reconstruction from the variables the text
 names and its one do-calculus example (section VI-A), with documented calibration (not fitted to testbed data).
+Sources below: [VIII-A] etc. are the paper's sections; [csle] are facts from the authors' public testbed scripts
+(Kim-Hammar/csle, examples/data_collection/monitoring/: which metrics they measured and how; no code is taken from
+them); [A] marks a dogym assumption, chosen so that the scenarios show the paper's qualitative findings.
 
-System: 4 DUs (i = 1..4) and 2 CUs (j = 1, 2; DUs 1-2 on CU 1, DUs 3-4 on CU 2); cells 1-2 and 3-4 overlap.
-Time steps are 15-s metric windows. Variables per step (names as in `variable_names`):
-- controls: DU CPU C{i} and CU CPU CU{j} in [0.3, 3] cores, DU memory M{i} in [1, 20] GB (cost 1 each), and the
-  load-imbalance threshold R in [0, 5] Mbit/s (cost 0.1);
-- exogenous: offered load L{i} (Mbit/s on uplink and on downlink), signal gain G{i} in [10, 50] dB, and the previous
-  allocations C{i}_prev, CU{j}_prev;
-- endogenous: served load S{i} = min(L, 11 C r(G) min(1, M / 2)) with the radio factor r(G) = 1 / (1 + e^-(G-18)/3);
-  throughput T{i} = S{i} + N(0, 0.3^2); power P{i} = 18 + 24 (0.75 C + 0.25 C_prev) + 0.8 S + N(0, 1); CU served load
-  SCU{j} = min(S_a + S_b, 9 CU), TCU{j} = SCU + N(0, 0.3^2), PCU{j} = 15 + 26 (0.75 CU + 0.25 CU_prev) + 0.3 SCU
-  + N(0, 1); handover H{i} = 1 when cell i's uplink load exceeds its neighbour's by more than R (it hands one UE,
-  0.75 Mbit/s, over; the rule is checked 5 times per window, so H{i} counts the handovers cell i starts); carried
-  uplink load Lc{i} = L - 0.75 H{i} + 0.75 H{nb}; uplink jitter J{i} = 0.8 + 1.2 rho / (1 - rho) + 0.8 (H{i} + H{nb})
-  + N(0, 0.15^2) ms with rho = min(Lc / (9.5 r(G) min(1, C / 0.5)), 0.95).
+System: 4 DUs (i = 1..4) and 2 CUs (j = 1, 2; DUs 1-2 on CU 1, DUs 3-4 on CU 2) [Fig. 2]; cells 1-2 and 3-4 overlap
+[VIII-B]. Time steps are 15-s metric windows [VIII-A]. Variables per step (names as in `variable_names`):
+- controls: DU CPU C{i} and CU CPU CU{j} in [0.3, 3] cores [VIII-B], DU memory M{i} in [1, 20] GB (cost 1 each
+  [VIII-C]), and the load-imbalance threshold R in [0, 5] Mbit/s (cost 0.1) [VIII-B, VIII-C]. [csle] sets them with
+  `docker update --cpus/--memory` and sweeps 0.5-3.0 cores in steps of 0.1 at 20 GB;
+- exogenous: offered load L{i} (Mbit/s on uplink and on downlink), TX/RX gain G{i} in [10, 50] dB [VIII-C] ([csle]
+  sweeps 10, 30 and 50 dB), and the previous allocations C{i}_prev, CU{j}_prev;
+- endogenous (the metrics are [csle]'s: T is the iperf3 UDP throughput, P the container's power_consumption_watts,
+  J the iperf3 uplink jitter_ms, each averaged over the window):
+  radio factor r(G) = 1 / (1 + e^-(G - 2)/4) [A: the emulated ZeroMQ link saturates in the gain; 0.88 of the peak
+  rate at the paper's 10 dB, 0.99 at 20 dB; the 5 MHz SISO cell [VIII-A] then carries 9.5 r(G) Mbit/s uplink at 1
+  core, 8.37 Mbit/s at 10 dB, between the Shannon limits [csle] evaluates for 5 MHz at SNRs of 2.2 dB (7.06 Mbit/s)
+  and 10.5 dB (18.2 Mbit/s)];
+  served load S{i} = min(L, 11 C r(G) min(1, M / 2)) [A: 11 Mbit/s per core];
+  throughput T{i} = S{i} + N(0, 0.3^2) [A];
+  power P{i} = 18 + 24 (0.75 C + 0.25 C_prev) + 0.8 S + N(0, 1) W [A: rises with the allocation as in Fig. 11; the
+  spec's 95 W binds near 2.9 cores];
+  CU served load SCU{j} = min(S_a + S_b, 9 CU), TCU{j} = SCU + N(0, 0.3^2), PCU{j} = 15 + 26 (0.75 CU + 0.25 CU_prev)
+  + 0.3 SCU + N(0, 1) [A];
+  handovers H{i}: the cell hands one UE (0.75 Mbit/s) to its neighbour when its uplink load exceeds the neighbour's
+  by more than R [VIII-B]; the rule is checked 5 times per window [A], so H{i} (0-5) counts the handovers cell i
+  starts; carried uplink load Lc{i} = L - 0.75 H{i} + 0.75 H{nb};
+  uplink jitter J{i} = 0.8 + 1.2 rho / (1 - rho) + 0.6 (H{i} + H{nb}) + N(0, 0.15^2) ms with rho =
+  min(Lc / (9.5 r(G) min(1, C / 0.5)), 0.95) [A: queueing jitter that grows with the utilisation, plus 0.6 ms per
+  handover in the window (the interruption of an inter-frequency handover); J < 3.75 ms [VIII-B] then fails at
+  rho > 0.71, 8 or more UEs on a cell at 10 dB, or with 5 handovers (ping-pong)].
 - Confounding (section VI-A): under passive operation the allocation persists, C{i}_prev -> C{i} (it is kept with
-  probability 0.9 per step, else redrawn), and C{i}_prev also drives P{i} (the window straddles a re-allocation:
-  a quarter of it runs on the previous cores), so {C{i}_prev} is the adjustment set for do(C{i}) on P{i}
-  (`dogym.causal.graphs.backdoor_adjustment_set` finds it). Likewise for the CUs.
-Passive monitoring (`observational_data`, the causal prior's data; the paper's 168 h are 40 320 windows): loads
-U(0, 10) per DU, CPUs persistent in U(0.6, 1.0), gains U(10, 50) dB, R persistent in U(0, 5), memory 20 GB.
+  probability 0.9 per step, else redrawn) [A], and C{i}_prev also drives P{i} (the window straddles a
+  re-allocation: a quarter of it runs on the previous cores) [A], so {C{i}_prev} is the adjustment set for do(C{i})
+  on P{i} (`dogym.causal.graphs.backdoor_adjustment_set` finds it). Likewise for the CUs.
+Passive monitoring (`observational_data`, the causal prior's data; the paper's 168 h are 40 320 windows) [VIII-C]:
+loads U(0, 10) per DU, CPUs (DU and CU) in U(0.6, 1.0), gains U(10, 50) dB, R in U(0, 5), memory 20 GB; the
+allocations and R persist as above [A].
 Operating point (held for every control an intervention does not set): 1 core per DU and CU, 20 GB, R = 2.5; gains
-30 dB in both scenarios. An intervention is held over its window; before it the allocation is the operating point.
+10 dB [VIII-A]. [VIII-A] allocates 2.5 cores; dogym holds 1 core [A], inside the passive data's 0.6-1.0 so that the
+passive data identify the steering effect at the operating point; the steering outcomes are the same at 1 and at 2.5
+cores (the CPU does not bind above 0.5 cores). An intervention is held over its window; before it the allocation is
+the operating point.
 
-- RANCpu-v0 (testbed scenario 1): 10 Mbit/s per DU on uplink and downlink; U' = the 6 CPU controls;
-  phi = always (T{i} > 5 and P{i} < 95 and TCU{j} > 5 and PCU{j} < 95 for every DU and CU), H = 20. The true
-  probability is exact: given u the judged steps and units are independent Gaussians (closed form).
-- RANSteering-v0 (testbed scenario 2): 5 UEs per DU at the start of each intervention; each step one UE attaches
-  with probability 0.15 and one departs with probability 0.15 (1 to 10 UEs per cell), 0.75 Mbit/s each; the
-  threshold R steers as above. The intervention settles for 20 steps before its window (so the load reflects the
-  threshold). U' = {R}; phi = always (J{i} < 3.75 for every DU), H = 5. The true probability is Monte Carlo over
-  4000 windows (common random numbers; standard error <= 0.008). With this calibration R < 0.75 (one UE's load)
-  makes cells ping-pong UEs within a window (P(phi) ~ 0.01), and large R lets loads drift apart (congestion;
-  P(phi) ~ 0.7 at R = 5): the true region at delta = 0.8 is R in [0.75, 3.0] (size 0.45; P(phi) 0.8-0.89 inside).
-  The operator knows the scenario's load model (`scenario_distributions`), which the causal prior uses in place of
-  the passive data's loads.
+- RANCpu-v0 (testbed scenario 1): 10 Mbit/s per DU on uplink and downlink; U' = the 6 CPU controls; phi = always
+  (T{i} > 5 and P{i} < 95 and TCU{j} > 5 and PCU{j} < 95 for every DU and CU), H = 20 [VIII-B]. A DU is safe on
+  about [0.55, 2.8] cores (throughput needs 9.69 C > 5, power 18 + 24 C + 8 < 95), a CU on about [0.6, 2.8]; the
+  passive data's 0.6-1.0 cores leave most of the box unseen. The true probability is exact: given u the judged steps
+  and units are independent Gaussians (closed form).
+- RANSteering-v0 (testbed scenario 2): 5 UEs per DU at the start [VIII-B]; each step each DU gains a UE with
+  probability 0.15 and loses one with probability 0.15 [VIII-B]; each UE offers 0.75 Mbit/s [VIII-B]; counts stay in
+  1-10 per cell [A]. [A] In a pair of overlapping cells 0.125 of the 0.15 is one UE moving across the overlap (it
+  leaves one cell and joins the neighbour in the same step, re-attaching between its bursts: no handover) and the
+  rest (0.0286) a UE entering or leaving the area: the paper does not say whether neighbouring DUs' arrivals are
+  independent, and with independent ones steering can barely keep P(phi) above 0.95 (the pair's total, which no
+  threshold balances, would then vary as much as its imbalance; `benchmarks/ran_calibration.py` shows that profile).
+  Each intervention's window starts from 5 UEs per DU after SETTLE_STEPS = 10 unobserved steps under the threshold
+  [A], so the load reflects R. U' = {R}; phi = always (J{i} < 3.75 for every DU), H = 5 [VIII-B]. The loads are whole
+  UEs, so P(phi) is constant between multiples of 0.75: R < 0.75 (one UE's load) makes cells ping-pong UEs within
+  a window (P(phi) ~ 0.12), larger R lets loads drift apart (congestion on the more loaded cell), and the true region
+  at delta = 0.8 is R in [0.75, 3.75) (size 0.6; P(phi) 0.997, 0.989, 0.959 and 0.878 on its four 0.75-wide steps,
+  0.74 and 0.61 above it). The true probability is exact: a forward pass over the pair's UE counts (the two pairs are
+  independent). The operator knows the scenario's load model (`scenario_distributions`), which the causal prior uses
+  in place of the passive data's loads.
 Options: spec_horizon (20 / 5), reading, delta (0.8), monitoring_steps (the clock's start, 10), horizon (episode
 limit in interventions, 30). Spaces, reward, info keys and errors: `dogym.envs.safe_region.base`.
 """
@@ -56,26 +84,43 @@ from dogym.envs.safe_region.base import SafeRegionEnv
 DUS, CUS = (1, 2, 3, 4), (1, 2)
 CU_OF = {1: 1, 2: 1, 3: 2, 4: 2}
 NEIGHBOUR = {1: 2, 2: 1, 3: 4, 4: 3}
-CPU_BOX, MEMORY_BOX, THRESHOLD_BOX = (0.3, 3.0), (1.0, 20.0), (0.0, 5.0)
+CPU_BOX, MEMORY_BOX, THRESHOLD_BOX = (0.3, 3.0), (1.0, 20.0), (0.0, 5.0)  # [VIII-B]; memory box [A]
 OPERATING_POINT = {**{f"C{i}": 1.0 for i in DUS}, **{f"CU{j}": 1.0 for j in CUS}, **{f"M{i}": 20.0 for i in DUS},
-                   "R": 2.5}  # fmt: skip
-GAIN_DB = 30.0
+                   "R": 2.5}  # fmt: skip  # memory [VIII-A]; 1 core and R = 2.5 [A] (see the module docstring)
+#: TX/RX gain of every RU in both scenarios (dB) [VIII-A: "transmission and reception gains set to 10 dB"].
+GAIN_DB = 10.0
+#: Radio factor r(G) = 1 / (1 + exp(-(G - mid) / scale)) [A]: 0.88 at 10 dB, 0.99 at 20 dB.
+RADIO_MID_DB, RADIO_SCALE_DB = 2.0, 4.0
 #: Every variable kind (a kind has one variable per DU, per CU, or is R).
 KINDS = ("L", "G", "C", "C_prev", "M", "S", "T", "P", "H", "Lc", "J", "CU", "CU_prev", "SCU", "TCU", "PCU", "R")
+#: Peak rates (Mbit/s per core at r = 1): DU processing, CU processing, cell uplink [A].
 DU_RATE, CU_RATE, UPLINK_RATE = 11.0, 9.0, 9.5
+#: UE process [VIII-B]: 0.75 Mbit/s per UE, 5 UEs per DU at the start, a UE joins (leaves) a DU with probability 0.15
+#: per step; counts stay in 1-10 [A].
 UE_RATE, UE_START, UE_RANGE, UE_P = 0.75, 5, (1, 10), 0.15
+#: [A] Of the 0.15, the probability that the joining (leaving) UE moves across the overlap from (to) the neighbour.
+UE_MOVE = 0.125
+#: Probability that a UE enters (leaves) a cell's area from (to) outside, so that a cell gains (loses) at least one
+#: UE with probability exactly UE_P: 1 - (1 - UE_FRESH)(1 - UE_MOVE) = UE_P.
+UE_FRESH = 1.0 - (1.0 - UE_P) / (1.0 - UE_MOVE)
+#: A pair's step pattern: 6 independent events (bit k): a UE enters cell a, leaves cell a, enters b, leaves b, moves
+#: a -> b, moves b -> a; their probabilities.
+EVENT_P = np.array([UE_FRESH, UE_FRESH, UE_FRESH, UE_FRESH, UE_MOVE, UE_MOVE])
+PATTERNS = 1 << len(EVENT_P)
+#: Measurement noise (standard deviations) of throughput (Mbit/s), power (W) and jitter (ms) [A].
 T_NOISE, P_NOISE, J_NOISE = 0.3, 1.0, 0.15
-HANDOVER_JITTER = 0.8
+#: Jitter per handover in the window (ms) [A] and steering checks per window [A].
+HANDOVER_JITTER = 0.6
 STEERING_CHECKS = 5
-SETTLE_STEPS = 20
-TRUTH_WINDOWS = 4000
-#: Cost per intervened control: 1 for resources (CPU, memory), 0.1 for the threshold R.
+#: Unobserved steps of the UE process under the intervention's threshold before its window [A].
+SETTLE_STEPS = 10
+#: Cost per intervened control: 1 for resources (CPU, memory), 0.1 for the threshold R [VIII-C].
 COSTS = {**{f"C{i}": 1.0 for i in DUS}, **{f"CU{j}": 1.0 for j in CUS}, **{f"M{i}": 1.0 for i in DUS}, "R": 0.1}
 
 
 def radio(gain_db: np.ndarray) -> np.ndarray:
-    """Fraction of the cell's peak rate at a signal gain (dB)."""
-    return 1.0 / (1.0 + np.exp(-(np.asarray(gain_db) - 18.0) / 3.0))
+    """Fraction of the cell's peak rate at a TX/RX gain (dB)."""
+    return 1.0 / (1.0 + np.exp(-(np.asarray(gain_db) - RADIO_MID_DB) / RADIO_SCALE_DB))
 
 
 def served(load, gain, cpu, memory):
@@ -99,7 +144,7 @@ def cu_power(cpu, cpu_prev, load_served):
 
 
 def jitter(carried, gain, cpu, handovers):
-    """Mean uplink jitter (ms) at a carried uplink load with `handovers` (0, 1 or 2) involving the cell."""
+    """Mean uplink jitter (ms) at a carried uplink load with `handovers` (0-10) involving the cell."""
     rho = np.minimum(carried / (UPLINK_RATE * radio(gain) * np.minimum(1.0, cpu / 0.5)), 0.95)
     return 0.8 + 1.2 * rho / (1.0 - rho) + HANDOVER_JITTER * handovers
 
@@ -124,17 +169,20 @@ def steer(load: np.ndarray, threshold: np.ndarray) -> np.ndarray:
 
 
 def _pair_counts() -> tuple[np.ndarray, np.ndarray]:
-    """UE counts of a cell pair after arrivals, before steering: [100 states, 16 patterns, 2 cells]. State
-    (a - 1) * 10 + (b - 1) holds a and b UEs; pattern bits are (a arrives, a departs, b arrives, b departs)."""
+    """UE counts of a cell pair after the step's events, before steering: [100 states, PATTERNS, 2 cells], and each
+    pattern's probability [PATTERNS]. State (a - 1) * 10 + (b - 1) holds a and b UEs; pattern bits as `EVENT_P`."""
     low, high = UE_RANGE
     a, b = np.divmod(np.arange(100), 10)
-    bits = (np.arange(16)[:, None] >> np.arange(4)) & 1
-    counts_a = np.clip(a[:, None] + 1 + bits[:, 0] - bits[:, 1], low, high)
-    counts_b = np.clip(b[:, None] + 1 + bits[:, 2] - bits[:, 3], low, high)
-    return np.stack([counts_a, counts_b], axis=-1), bits
+    bits = (np.arange(PATTERNS)[:, None] >> np.arange(len(EVENT_P))) & 1
+    change_a = bits[:, 0] - bits[:, 1] - bits[:, 4] + bits[:, 5]
+    change_b = bits[:, 2] - bits[:, 3] + bits[:, 4] - bits[:, 5]
+    counts_a = np.clip(a[:, None] + 1 + change_a, low, high)
+    counts_b = np.clip(b[:, None] + 1 + change_b, low, high)
+    return np.stack([counts_a, counts_b], axis=-1), np.prod(np.where(bits == 1, EVENT_P, 1.0 - EVENT_P), axis=1)
 
 
-PRE_STEER, _BITS = _pair_counts()
+PRE_STEER, PATTERN_P = _pair_counts()
+START_STATE = (UE_START - 1) * 10 + UE_START - 1
 
 
 def steering_key(threshold: float) -> int:
@@ -145,19 +193,39 @@ def steering_key(threshold: float) -> int:
 
 
 def pair_tables(threshold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For thresholds R [...]: the next pair state and each cell's initiated handovers [..., 100, 16(, 2)] after the
-    window's steering (`steer`); counts stay within the cells' range."""
+    """For thresholds R [...]: the next pair state and each cell's initiated handovers [..., 100, PATTERNS(, 2)]
+    after the window's steering (`steer`); counts stay within the cells' range."""
     low, high = UE_RANGE
-    r = np.broadcast_to(np.asarray(threshold, dtype=np.float64)[..., None, None], (*np.shape(threshold), 100, 16))
+    shape = (*np.shape(threshold), 100, PATTERNS)
+    r = np.broadcast_to(np.asarray(threshold, dtype=np.float64)[..., None, None], shape)
     given = steer(UE_RATE * PRE_STEER, r)
     after = np.clip(PRE_STEER - given + given[..., ::-1], low, high).astype(np.int64)
     return (after[..., 0] - 1) * 10 + (after[..., 1] - 1), given
 
 
+def pair_probability(threshold: float, cpu: np.ndarray, limits: np.ndarray, window: int, judged: slice) -> float:
+    """Exact P(J < limits on both cells of a pair at every judged step) for one threshold: a forward pass over the
+    pair's UE counts from START_STATE through SETTLE_STEPS unjudged steps and the window's `window` steps (`judged`
+    indexes them). cpu and limits [2]: the cells' CPU allocations and jitter limits (ms); gains GAIN_DB."""
+    nxt, given = pair_tables(np.array(threshold))
+    after = PRE_STEER - given + given[..., ::-1]
+    mean = jitter(UE_RATE * after, GAIN_DB, np.asarray(cpu, np.float64), given.sum(-1, keepdims=True))
+    ok = stats.norm.cdf((np.asarray(limits, np.float64) - mean) / J_NOISE).prod(-1)  # [100, PATTERNS]
+    steps = np.arange(window)[judged]
+    alpha = np.zeros(100)
+    alpha[START_STATE] = 1.0
+    for s in range(SETTLE_STEPS + window):
+        weight = alpha[:, None] * PATTERN_P
+        if s - SETTLE_STEPS in steps:
+            weight = weight * ok
+        alpha = np.bincount(nxt.ravel(), weight.ravel(), minlength=100)
+    return float(alpha.sum())
+
+
 def _arrivals(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Arrival patterns (4 bits: a arrives, a departs, b arrives, b departs; each with probability UE_P)."""
-    bits = rng.random((*shape, 4)) < UE_P
-    return (bits * (1 << np.arange(4))).sum(-1)
+    """Step patterns of cell pairs [*shape] (bits as `EVENT_P`, each event with its probability)."""
+    bits = rng.random((*shape, len(EVENT_P))) < EVENT_P
+    return (bits * (1 << np.arange(len(EVENT_P)))).sum(-1)
 
 
 def ran_view() -> StructuralView:
@@ -261,10 +329,10 @@ class RANEnv(SafeRegionEnv):
         cfg = self._setup(options, render_mode)
         cfg["scenario"] = config_choice(cfg, "scenario", tuple(self.SCENARIOS), type(self).__name__)
         self.scenario, self.intervention_set = scenario, targets
-        self.truth_error = 0.0 if scenario == "cpu" else 0.5 / np.sqrt(TRUTH_WINDOWS)
         self._view = ran_view()
         self._cache: dict[bytes, np.ndarray] = {}
-        self._tables: dict[int, tuple[np.ndarray, np.ndarray, list[int]]] = {}  # by `steering_key` (at most 42)
+        self._tables: dict[int, tuple[np.ndarray, list[int]]] = {}  # by `steering_key` (at most 42)
+        self._pairs: dict[tuple[int, bytes], float] = {}  # exact pair probabilities by (steering_key, cpu)
         names = self._view.names
         stacked = [name for kind in KINDS for name in unit_names(kind)]  # the column order of `_window`'s stack
         self._columns = np.array([stacked.index(v) for v in names])
@@ -296,11 +364,13 @@ class RANEnv(SafeRegionEnv):
 
     @property
     def scenario_distributions(self) -> dict[str, Any]:
-        """Steering scenario: the offered load per DU, 0.75 Mbit/s per UE with 5 UEs +- the spread of the UE walk
-        over the settling steps (normal approximation N(3.75, 1.7^2)); the CPU scenario's loads are fixed."""
+        """Steering scenario: the offered load per DU, 0.75 Mbit/s per UE with 5 UEs +- the spread of a cell's UE
+        walk over the settling steps without steering (normal approximation N(3.75, 1.24^2)); the CPU scenario's loads
+        are fixed."""
         if self.scenario != "steering":
             return {}
-        spread = UE_RATE * np.sqrt(2 * UE_P * (1 - UE_P) * SETTLE_STEPS)
+        step_var = 2 * UE_FRESH * (1 - UE_FRESH) + 2 * UE_MOVE * (1 - UE_MOVE)
+        spread = UE_RATE * np.sqrt(step_var * SETTLE_STEPS)
         return {f"L{i}": Frozen(stats.norm(UE_RATE * UE_START, spread)) for i in DUS}
 
     def observational_data(self, n: int, seed: int) -> dict[str, np.ndarray]:
@@ -334,10 +404,10 @@ class RANEnv(SafeRegionEnv):
         return np.concatenate([kinds[kind].reshape(window, -1) for kind in KINDS], axis=1)[:, self._columns]
 
     def _simulate(self, cpu, cu, memory, thr, rng) -> dict[str, np.ndarray]:
-        """One window per leading index: inputs [..., H + 1, units] (R [..., H + 1]); returns every kind."""
-        steps = cpu.shape[-2]
-        cpu_prev = np.concatenate([np.ones_like(cpu[..., :1, :]), cpu[..., :-1, :]], axis=-2)
-        cu_prev = np.concatenate([np.ones_like(cu[..., :1, :]), cu[..., :-1, :]], axis=-2)
+        """One window: inputs [H + 1, units] (R [H + 1]); returns every kind."""
+        steps = len(cpu)
+        cpu_prev = np.concatenate([np.ones_like(cpu[:1]), cpu[:-1]])
+        cu_prev = np.concatenate([np.ones_like(cu[:1]), cu[:-1]])
         gain = np.full(cpu.shape, GAIN_DB)
         if self.scenario == "cpu":
             load, handovers = np.full(cpu.shape, 10.0), np.zeros(cpu.shape)
@@ -348,51 +418,26 @@ class RANEnv(SafeRegionEnv):
                         "R": thr}  # fmt: skip
 
     def _ue_loads(self, thr: np.ndarray, rng: np.random.Generator, steps: int) -> tuple[np.ndarray, np.ndarray]:
-        """Offered uplink loads and handovers [..., steps, 4] of the UE process from 5 UEs per DU after SETTLE_STEPS
-        unobserved steps. thr [..., steps] holds one threshold per window (its first value); with two leading axes
-        [windows, m] the threshold may vary along the last one only, which shares the UE arrivals (common random
-        numbers across thresholds)."""
-        lead = thr.shape[:-1]
-        if len(lead) > 2:
-            raise ValueError(f"thresholds must have at most two leading axes, got shape {thr.shape}")
-        column = thr[0, :, 0] if len(lead) == 2 else thr[..., 0]
-        total = SETTLE_STEPS + steps
-        shared = (lead[0], 1) if len(lead) == 2 else lead
-        arrivals = _arrivals(rng, (total, *shared, 2))
-        start = (UE_START - 1) * 10 + UE_START - 1
-        if not lead:  # one window: step the cached table in plain Python (the env's hot path)
-            key = steering_key(float(column))
-            if key not in self._tables:
-                nxt, donor = pair_tables(column)
-                self._tables[key] = (nxt.reshape(1600), donor.reshape(1600, 2), nxt.reshape(-1).tolist())
-            _, donor, table = self._tables[key]
-            keys, state = [], [start, start]
-            for a, b in arrivals.tolist():
-                pair = (state[0] * 16 + a, state[1] * 16 + b)
-                keys.append(pair)
-                state = [table[pair[0]], table[pair[1]]]
-            keys = np.array(keys[SETTLE_STEPS:])
-            which: tuple[np.ndarray, ...] = ()
-        else:
-            nxt, donor = pair_tables(column)  # [m, 100 states, 16 patterns(, 2 cells)] per threshold
-            nxt, donor = nxt.reshape(len(column), 1600), donor.reshape(len(column), 1600, 2)
-            which = (np.arange(len(column))[:, None],)
-            keys = np.empty((total, *lead, 2), dtype=np.int64)
-            state = np.full((*lead, 2), start)
-            for s in range(total):
-                keys[s] = state * 16 + arrivals[s]
-                state = nxt[(*which, keys[s])]
-            keys = keys[SETTLE_STEPS:]
-        loads = UE_RATE * PRE_STEER.reshape(1600, 2)[keys]  # [steps, *lead, 2 pairs, 2 cells]
-        handovers = donor[(*which, keys)]
-        return (
-            np.moveaxis(loads, 0, -3).reshape(*lead, steps, 4),
-            np.moveaxis(handovers, 0, -3).reshape(*lead, steps, 4),
-        )
+        """Offered uplink loads and handovers [steps, 4] of one window of the UE process: from 5 UEs per DU through
+        SETTLE_STEPS unobserved steps, under the window's threshold thr[0] (thr [steps])."""
+        arrivals = _arrivals(rng, (SETTLE_STEPS + steps, 2)).tolist()
+        key = steering_key(float(thr[0]))
+        if key not in self._tables:
+            nxt, donor = pair_tables(np.array(thr[0]))
+            self._tables[key] = (donor.reshape(100 * PATTERNS, 2), nxt.reshape(-1).tolist())
+        donor, table = self._tables[key]
+        keys, state = [], [START_STATE, START_STATE]
+        for a, b in arrivals:  # step the cached table in plain Python (the env's hot path)
+            pair = (state[0] * PATTERNS + a, state[1] * PATTERNS + b)
+            keys.append(pair)
+            state = [table[pair[0]], table[pair[1]]]
+        window = np.array(keys[SETTLE_STEPS:])
+        loads = UE_RATE * PRE_STEER.reshape(100 * PATTERNS, 2)[window]  # [steps, 2 pairs, 2 cells]
+        return loads.reshape(steps, 4), donor[window].reshape(steps, 4)
 
     # ------------------------------------------------------------------ ground truth: for evaluation only
     def _probability(self, points: np.ndarray, start: int) -> np.ndarray:
-        """P(phi = 1 | do(U' = u)): closed form (CPU scenario) or Monte Carlo over 4000 windows (steering)."""
+        """P(phi = 1 | do(U' = u)): closed form (CPU scenario) or a forward pass over the UE counts (steering)."""
         points = np.atleast_2d(np.asarray(points, dtype=np.float64))
         key = points.tobytes()
         if key not in self._cache:
@@ -421,13 +466,18 @@ class RANEnv(SafeRegionEnv):
         )
         return np.exp(log_p[:, self.specification.judged].sum(axis=1))
 
-    def _steering_probability(self, points: np.ndarray, chunk: int = 16) -> np.ndarray:
-        out = np.empty(len(points))
-        for first in range(0, len(points), chunk):
-            rng = np.random.default_rng(0)  # the same UE arrivals for every point
-            cpu, cu, memory, thr = self._controls(self._held(points[first : first + chunk]))
-            tile = (TRUTH_WINDOWS, len(thr))
-            kinds = self._simulate(*(np.broadcast_to(a, (*tile[:1], *a.shape)) for a in (cpu, cu, memory, thr)), rng)
-            windows = named({"J": kinds["J"]})
-            out[first : first + chunk] = self.specification.holds(windows).mean(axis=0)
+    def _steering_probability(self, points: np.ndarray) -> np.ndarray:
+        """Exact: the product of the two pairs' `pair_probability` (their UE processes are independent); thresholds
+        with the same `steering_key` share it."""
+        cpu = self._controls(self._held(points[:1]))[0][0, 0]
+        spec = self.specification
+        limits = np.array([min(b.threshold for b in spec.bounds if b.variable == f"J{i}") for i in DUS])
+        out = np.ones(len(points))
+        for pair in ((0, 1), (2, 3)):
+            cells, limit = cpu[list(pair)], limits[list(pair)]
+            for k, r in enumerate(points[:, 0]):
+                key = (steering_key(float(r)), cells.tobytes() + limit.tobytes())
+                if key not in self._pairs:
+                    self._pairs[key] = pair_probability(float(r), cells, limit, spec.window, spec.judged)
+                out[k] *= self._pairs[key]
         return out
