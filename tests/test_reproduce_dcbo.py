@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dogym.experiments.papers import dcbo
 
 
@@ -36,3 +38,12 @@ def test_ordering_check_compares_only_pairs_the_paper_separates() -> None:
 def test_paper_tables_cover_every_scm_and_method() -> None:
     for table in (dcbo.PAPER_TABLE1, dcbo.PAPER_TABLE2, dcbo.PAPER_TABLE3, dcbo.PAPER_TABLE4):
         assert set(table) == set(dcbo.METHODS) and all(set(row) == set(dcbo.SCMS) for row in table.values())
+
+
+def test_a_variant_overrides_every_method_s_hyper_parameters(tmp_path) -> None:
+    cells = dcbo._cells(range(2), False, ["STAT"], [50], {"anchors": "grid"})
+    assert len(cells) == (len(dcbo.METHODS) + len(dcbo.BASELINES)) * 2 and {c.trials for c in cells} == {50}
+    assert all(c.config(tmp_path).hyperparams == {"anchors": "grid"} for c in cells)
+    assert dcbo._cells(range(2), False)[0].config(tmp_path).hyperparams == {}  # the defaults: agents/hyperparams
+    with pytest.raises(ValueError, match="unknown SCM"):
+        dcbo._cells(range(2), False, ["TOY"])

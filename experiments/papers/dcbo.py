@@ -19,9 +19,10 @@ from __future__ import annotations
 import os
 import resource
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -95,28 +96,42 @@ GAP_TOLERANCE, SET_TOLERANCE, ORDER_MARGIN = 0.1, 15.0, 0.05
 
 @dataclass(frozen=True)
 class Cell:
-    """One replicate: SCM column, trials per time step, method, replicate seed."""
+    """One replicate: SCM column, trials per time step, method, replicate seed and hyper-parameter overrides (a
+    variant of every method's defaults, e.g. (("anchors", "grid"),))."""
 
     scm: str
     trials: int
     method: str
     seed: int
+    hyperparams: tuple[tuple[str, Any], ...] = ()
 
     def config(self, runs: Path) -> RunConfig:
         """The cell as a run of the one grid runner (its folder is its cache entry)."""
         return RunConfig(self.method, SCMS[self.scm], self.seed, self.trials, eval_episodes=0,
-                         log_folder=str(runs / f"H{self.trials}"), label=self.method)  # fmt: skip
+                         hyperparams=dict(self.hyperparams), log_folder=str(runs / f"H{self.trials}"),
+                         label=self.method)  # fmt: skip
 
 
-def _cells(seeds: Sequence[int], quick: bool) -> list[Cell]:
+def _cells(
+    seeds: Sequence[int],
+    quick: bool,
+    scms: Sequence[str] | None = None,
+    horizons: Sequence[int] | None = None,
+    hyperparams: Mapping[str, Any] | None = None,
+) -> list[Cell]:
     """The grid: H = 30 (Table 3) first, then H = 50 (Table 1); per H and SCM, every method and the random baseline
-    over the seeds. The quick mode runs STAT and IND at H = 10 on at most 3 seeds."""
+    over the seeds. The quick mode runs STAT and IND at H = 10 on at most 3 seeds. `scms`, `horizons` and
+    `hyperparams` (overrides for every method) select a variant."""
+    unknown = sorted(set(scms or ()) - set(SCMS))
+    if unknown:
+        raise ValueError(f"unknown SCM column(s) {unknown}; columns: {', '.join(SCMS)}")
     if quick:
-        plan = [(H_QUICK, QUICK_SCMS, list(seeds)[:QUICK_SEEDS])]
+        plan = [(H_QUICK, tuple(scms or QUICK_SCMS), list(seeds)[:QUICK_SEEDS])]
     else:
-        plan = [(H_TABLE3, tuple(SCMS), list(seeds)), (H_TABLE1, tuple(SCMS), list(seeds))]
+        plan = [(h, tuple(scms or SCMS), list(seeds)) for h in (horizons or (H_TABLE3, H_TABLE1))]
+    overrides = tuple(sorted((hyperparams or {}).items()))
     return [
-        Cell(scm, trials, method, seed)
+        Cell(scm, trials, method, seed, overrides)
         for trials, scms, run_seeds in plan
         for scm in scms
         for method in (*METHODS, *BASELINES)
@@ -288,6 +303,15 @@ def _markdown(rows: list[dict], orderings: list[dict], baseline: list[dict], sum
         f"{summary['cpu_minutes']:.1f} min (this process and its workers)"
         + (" (quick mode)." if summary["quick"] else "."),
         "",
+        *(
+            [
+                f"**Variant**: every method runs with the overrides {summary['hyperparams']} (the protocol below describes "
+                "the defaults).",
+                "",
+            ]
+            if summary.get("hyperparams")
+            else []
+        ),  # fmt: skip
         "Protocol. Acquisition candidates are the authors' (`anchors: authors`, the default of every method): fresh "
         "uniform points at every trial, 100 for a 1-D set and int(sqrt(100)) = 10 for every larger set, seeded by "
         "(replicate, t, trial). Each run's optimum y*_t is the continuous optimum (grid + multi-start L-BFGS-B) "
@@ -379,14 +403,18 @@ def reproduce_dcbo(
     quick: bool = False,
     workers: int = 1,
     command: str = "",
+    scms: Sequence[str] | None = None,
+    horizons: Sequence[int] | None = None,
+    hyperparams: Mapping[str, Any] | None = None,
 ) -> dict:
     """Run the DCBO reproduction into `out_dir` and return its summary (tables, orderings, baseline check, figures);
-    writes table.csv, orderings.csv, summary.json, the figures and report.md atomically. Finished cells are cached."""
+    writes table.csv, orderings.csv, summary.json, the figures and report.md atomically. Finished cells are cached.
+    `scms`, `horizons` and `hyperparams` (overrides for every method, e.g. {"anchors": "grid"}) run a variant."""
     if not seeds:
         raise ValueError("reproduce dcbo needs at least one seed")
     out = Path(out_dir)
     start, cpu_start = time.perf_counter(), _cpu_seconds()
-    records = _collect(_cells(list(seeds), quick), out, workers)
+    records = _collect(_cells(list(seeds), quick, scms, horizons, hyperparams), out, workers)
     rows = _score(records)
     orderings = _orderings(rows)
     baseline = _baseline_check(rows)
@@ -396,6 +424,7 @@ def reproduce_dcbo(
         "seeds": list(seeds)[:QUICK_SEEDS] if quick else list(seeds),
         "quick": quick,
         "workers": workers,
+        "hyperparams": dict(hyperparams or {}),
         "wall_minutes": (time.perf_counter() - start) / 60.0,
         "cpu_minutes": (_cpu_seconds() - cpu_start) / 60.0,
         "run_cpu_minutes": sum(float(r["result"].get("cpu_seconds", 0.0)) for r in records) / 60.0,
