@@ -18,10 +18,11 @@ from threadpoolctl import threadpool_limits
 import dogym.envs  # noqa: F401
 from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
 from dogym.agents.rl.safe.cpo import CPO, conjugate_gradient, cpo_step
-from dogym.agents.rl.safe.family import ALGORITHMS, infer_region, split_options
+from dogym.agents.rl.safe.family import ALGORITHMS, infer_region, scaled_cost_limit, split_options
 from dogym.agents.rl.safe.ppo_lagrangian import Lagrange, PPOLagrangian
 from dogym.agents.rl.safe.view import ControlView
 from dogym.experiments.cli import main
+from dogym.experiments.papers.col_rl import certified, experience_counts, run_baseline, summarize, text, until
 
 th.set_num_threads(1)
 threadpool_limits(1)
@@ -197,13 +198,21 @@ def test_an_unknown_hyperparameter_or_reward_is_named(tmp_path):
 
 def test_a_run_with_two_envs_counts_the_steps_of_both(tmp_path):
     spec = AGENTS["cpo"]
-    hyper = {**resolve_hyperparams(spec, "dogym/EdgeSafeRegion-v0"), "n_steps": 20, "episode_length": 10}
+    # n_steps is per update over both copies (OmniSafe's steps_per_epoch): one update of 2 x 20 steps.
+    hyper = {**resolve_hyperparams(spec, "dogym/EdgeSafeRegion-v0"), "n_steps": 40, "episode_length": 10}
     context = RunContext(spec, "dogym/EdgeSafeRegion-v0", {}, 0, hyper, tmp_path, n_envs=2)
     agent = family(spec.family).build(context)
     agent.learn(40)
     summary = agent.summary()
     assert summary["timesteps"] == 40 and summary["safe_rl"]["episodes"] == 4
     assert summary["history"][0]["step_cost"] == pytest.approx(summary["history"][0]["unsafe"] / 40)
+    assert len(summary["history"]) == 1
+    counts = agent.model.experience  # every step counted once, at its episode step and cell
+    assert counts.sum() == 40 and counts[..., 1].sum() == summary["safe_rl"]["unsafe_interventions"]
+    assert counts.sum(axis=(1, 2)).tolist() == [4] * 10
+    with pytest.raises(ValueError, match="multiple of n_envs"):
+        family(spec.family).build(RunContext(spec, "dogym/EdgeSafeRegion-v0", {}, 0, {**hyper, "n_steps": 41}, tmp_path,
+                                             n_envs=2))  # fmt: skip
 
 
 def test_the_view_applies_u_on_the_control_box_and_rewards_minus_c_minus_m():
@@ -253,8 +262,89 @@ def test_an_interrupted_run_resumes_exactly(agent, tmp_path):
     got = train(interrupted, resume=True)
     for key in ("safe_rl", "eval", "region", "truth", "history"):
         assert got[key] == expected[key], key
+    with (
+        np.load(config("straight").run_dir / "experience.npz") as a,
+        np.load(interrupted.run_dir / "experience.npz") as b,
+    ):
+        assert a["counts"].shape[0] == 4 and np.array_equal(a["counts"], b["counts"])
     assert len(got["history"]) == 4 and got["timesteps"] == 256
     algo = ALGORITHMS[agent]
     final = [algo.load(c.run_dir / "model.zip").policy.state_dict() for c in (config("straight"), interrupted)]
     for (name, x), (_, y) in zip(final[0].items(), final[1].items(), strict=True):
         assert th.equal(x, y), name
+
+
+def test_the_cost_limit_is_omnisafes_25_per_1000_steps_scaled_to_the_episode():
+    assert scaled_cost_limit(100) == 2.5 and scaled_cost_limit(1000) == 25.0
+    for name in ("cpo", "ppo-lagrangian"):
+        for env_id in ("dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0"):
+            hyper = resolve_hyperparams(AGENTS[name], env_id)
+            assert hyper["cost_limit"] == scaled_cost_limit(hyper["episode_length"]), (name, env_id)
+
+
+def test_scenario_2_observes_the_clock_and_the_load_phase():
+    hyper = resolve_hyperparams(AGENTS["cpo"], "dogym/EdgeSafeRegionNonStationary-v0")
+    assert hyper["time_features"] == "phase"
+    assert resolve_hyperparams(AGENTS["cpo"], "dogym/EdgeSafeRegion-v0")["time_features"] == "none"
+    env = ControlView(gym.make("dogym/EdgeSafeRegionNonStationary-v0", horizon=100), time_features="phase")
+    obs, _ = env.reset(seed=0)
+    end = env.unwrapped.window_start(100)
+    assert obs.shape == (7,) == env.observation_space.shape
+    for t in range(3):  # the features of the next intervention's start time tau = 10 + 2 t
+        tau = 10 + 2 * t
+        assert np.allclose(obs[-3:], [tau / end, np.sin(tau / 2), np.cos(tau / 2)], atol=1e-6), t
+        obs, _, _, _, info = env.step(np.zeros(2))
+        assert info["time"] == tau
+    with pytest.raises(ValueError, match="time_features"):
+        ControlView(gym.make("dogym/EdgeSafeRegion-v0"), time_features="sundial")
+
+
+def test_experience_certifies_a_cell_only_with_enough_safe_visits():
+    # 10 safe of 10: Clopper-Pearson lower bound 0.2^(1/10) = 0.85 >= 0.8; 9 of 9 misses the minimum visits;
+    # 50 of 60 (0.83) is not enough evidence at alpha 0.8, 1000 of 1100 (0.91) is; 0 visits never.
+    counts = np.array([[10, 0], [9, 0], [50, 10], [1000, 100], [0, 0], [7, 3]])
+    assert certified(counts, delta=0.8, alpha=0.8, min_visits=10).tolist() == [True, False, False, True, False, False]
+    assert not certified(np.array([[10, 0]]), delta=0.9, alpha=0.8, min_visits=10)[0]  # 0.85 < 0.9
+    per_step = np.zeros((3, 2, 2), dtype=int)
+    per_step[0, 0], per_step[2, 0], per_step[2, 1] = [5, 0], [7, 1], [0, 4]
+    assert experience_counts(per_step, stationary=True).tolist() == [[12, 1], [0, 4]]
+    assert experience_counts(per_step, stationary=False, step=3).tolist() == [[7, 1], [0, 4]]
+
+
+def test_unsafe_until_90_percent_is_the_count_when_first_reached_and_censored_otherwise():
+    hit = until([0, 5, 9, 20], [0.0, 0.1, 0.45, 0.6], 0.5)
+    assert hit == {"reached": True, "unsafe": 9.0, "index": 2}
+    miss = until([0, 5, 9], [0.0, 0.1, 0.2], 0.5)
+    assert miss == {"reached": False, "unsafe": 9.0, "index": None}  # a lower bound: censored
+    assert until([0, 1, 2], [0.3, 0.3, 0.3], [1.0, 0.4, 0.3])["index"] == 2  # one target per step (scenario 2)
+    rows = [
+        {
+            "method": "m",
+            "env": "e",
+            "reading": "r",
+            "seed": s,
+            "reached": ok,
+            "unsafe_until": v,
+            "steps": 10.0,
+            "final_size": 0.1,
+            "target_size": 0.5,
+        }
+        for s, (ok, v) in enumerate([(True, 3.0), (False, 40.0)])
+    ]
+    entry = summarize(rows)[0]
+    assert entry["censored"] and entry["lower_bound"] == 40.0 and "mean" not in entry
+    assert "> 40 unsafe; censored" in text(entry)
+    entry = summarize(rows[:1] * 3)[0]
+    assert not entry["censored"] and entry["mean"] == 3.0 and entry["ci95"] == [3.0, 3.0]
+
+
+def test_the_baselines_step_the_env_random_is_often_unsafe_and_the_centre_never():
+    rows, curve = run_baseline("random", "dogym/EdgeSafeRegion-v0", 0, budget=2000, block=1000)
+    assert [c["timesteps"] for c in curve] == [1000.0, 2000.0]
+    assert 0.38 < curve[-1]["unsafe"] / 2000 < 0.51  # the uniform action is unsafe on ~44% of S1's steps
+    assert {r["reading"] for r in rows} == {"experience", "experience/ceiling"}
+    rows, curve = run_baseline("fixed", "dogym/EdgeSafeRegion-v0", 0, budget=1000, block=1000)
+    assert curve[-1]["unsafe"] == 0 and curve[-1]["precision"] == 1.0
+    assert 0 < curve[-1]["size"] < 0.01 and not rows[0]["reached"]  # one certified cell of 20 x 20
+    with pytest.raises(ValueError, match="baseline"):
+        run_baseline("greedy", "dogym/EdgeSafeRegion-v0", 0, budget=1000, block=1000)

@@ -132,6 +132,9 @@ class SafeOnPolicyMixin:
     cost_gamma * V_C(terminal observation) on truncation (as SB3 does for rewards), and accumulates:
     `unsafe_steps` (the sum of `info["cost"]` over every training step: with 0/1 costs, the number of unsafe
     interventions), and the finished episodes' costs. `history` has one row per rollout.
+    When `experience` is an int array [episode steps, cells, 2] (the caller sets it; None: off), every training step
+    also counts its outcome there: experience[info["t"] - 1, info["cell"], 1 if the step was unsafe else 0] += 1, and
+    `experience_history` keeps a copy after each rollout (the experience region of `dogym.agents.rl.safe.family`).
     """
 
     rollout_buffer: CostRolloutBuffer
@@ -166,6 +169,8 @@ class SafeOnPolicyMixin:
         self._running_cost: np.ndarray | None = None
         self._running_length: np.ndarray | None = None
         self._rollout_costs: list[float] = []
+        self.experience: np.ndarray | None = None
+        self.experience_history: list[np.ndarray] = []
         return {
             "rollout_buffer_class": CostRolloutBuffer,
             "rollout_buffer_kwargs": {"cost_gamma": float(cost_gamma), "cost_gae_lambda": float(cost_gae_lambda)},
@@ -175,7 +180,7 @@ class SafeOnPolicyMixin:
         """SB3's model setup, then a Box action space check and the cost critic's optimiser (Adam, `cost_lr`)."""
         super()._setup_model()  # type: ignore[misc]
         box_check(self.action_space, type(self).__name__)
-        self.cost_optimizer = th.optim.Adam(self.policy.cost_value_net.parameters(), lr=self.cost_lr)
+        self.cost_optimizer = th.optim.Adam(self.policy.cost_value_net.parameters(), lr=self.cost_lr, foreach=True)
 
     def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
         super()._update_info_buffer(infos, dones)  # type: ignore[misc]
@@ -191,6 +196,10 @@ class SafeOnPolicyMixin:
         self.unsafe_steps += float(costs.sum())
         self._running_cost += costs
         self._running_length += 1
+        if self.experience is not None:
+            last = len(self.experience)
+            for info, cost in zip(infos, costs, strict=True):
+                self.experience[min(int(info["t"]), last) - 1, int(info["cell"]), int(cost > 0)] += 1
         stored = costs.copy()
         for i, done in enumerate(dones):
             if not done:
@@ -223,6 +232,8 @@ class SafeOnPolicyMixin:
                              "episode_cost": episode_cost, "episodes": float(len(self.episode_costs)),
                              "step_cost": (self.unsafe_steps - before) / buffer.costs.size})  # fmt: skip
         self._rollout_costs = []
+        if self.experience is not None:
+            self.experience_history.append(self.experience.copy())
         self.logger.record("safe/episode_cost", episode_cost)
         self.logger.record("safe/unsafe_steps", self.unsafe_steps)
         return episode_cost
@@ -241,7 +252,7 @@ class SafeOnPolicyMixin:
                 loss = self._critic_loss(prediction, batch.cost_returns, self.policy.cost_value_net)
                 self.cost_optimizer.zero_grad()
                 loss.backward()
-                th.nn.utils.clip_grad_norm_(self.policy.cost_value_net.parameters(), self.max_grad_norm)
+                th.nn.utils.clip_grad_norm_(self.policy.cost_value_net.parameters(), self.max_grad_norm, foreach=True)
                 self.cost_optimizer.step()
         self.logger.record("safe/cost_value_loss", float(loss.item()))
         return float(loss.item())
@@ -251,7 +262,8 @@ class SafeOnPolicyMixin:
         return [*state_dicts, "cost_optimizer"], tensors
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "cost_optimizer"]  # type: ignore[misc]
+        # The experience counts go to their own file (the family's experience.npz), not into every model.zip.
+        return [*super()._excluded_save_params(), "cost_optimizer", "experience", "experience_history"]  # type: ignore[misc]
 
 
 def check_number(name: str, value: Any, low: float | None = None, high: float | None = None) -> None:

@@ -155,7 +155,7 @@ class CPO(SafeOnPolicyMixin, OnPolicyAlgorithm):
 
     def _setup_model(self) -> None:
         super()._setup_model()
-        self.critic_optimizer = th.optim.Adam(self._critic_parameters(), lr=self.cost_lr)
+        self.critic_optimizer = th.optim.Adam(self._critic_parameters(), lr=self.cost_lr, foreach=True)
 
     def _actor_parameters(self) -> list[th.nn.Parameter]:
         p = self.policy
@@ -248,7 +248,7 @@ class CPO(SafeOnPolicyMixin, OnPolicyAlgorithm):
                 loss = self._critic_loss(values, batch.returns, critic)
                 self.critic_optimizer.zero_grad()
                 loss.backward()
-                th.nn.utils.clip_grad_norm_(self._critic_parameters(), self.max_grad_norm)
+                th.nn.utils.clip_grad_norm_(self._critic_parameters(), self.max_grad_norm, foreach=True)
                 self.critic_optimizer.step()
         self.logger.record("train/value_loss", float(loss.item()))
         self._train_cost_critic(self.n_epochs, self.batch_size)

@@ -2,9 +2,12 @@
 "Causal Online Learning of Safe Regions in Cloud Radio Access Networks" (section VII, Table II, Fig. 7).
 
 A run trains the algorithm for the run's budget of env steps (one step = one intervention held over its window) on
-`ControlView` (Box action over U', reward -sum of normalised controls, cost = `info["cost"]`), with episodes of
-`episode_length` interventions, the run's `n_envs` env copies stepped in lockstep (budget = steps over all copies),
-and observation normalisation (SB3's VecNormalize; OmniSafe's obs_normalize).
+`ControlView` (Box action over U', reward -sum of normalised controls, cost = `info["cost"]`, the clock features
+`time_features`), with episodes of `episode_length` interventions, the run's `n_envs` env copies stepped in lockstep
+(budget = steps over all copies; `n_steps` is the env steps per update over all copies, OmniSafe's steps_per_epoch,
+so each copy steps n_steps / n_envs per rollout), and observation normalisation (SB3's VecNormalize; OmniSafe's
+obs_normalize). `cost_limit` is per episode, as OmniSafe's; the YAMLs scale OmniSafe's 25 per 1000-step episode to
+25 * episode_length / 1000 (`scaled_cost_limit`).
 
 Metrics comparable with COL's:
 - `safe_rl/unsafe_interventions`: the sum of `info["cost"]` over every training step, i.e. the number of training
@@ -13,6 +16,9 @@ Metrics comparable with COL's:
   deterministically for the evaluation episodes; the controls it applies are binned on a grid of `region_grid` cells
   per axis of U' (default 10); the inferred region is the union of the visited cells, and its size is their number
   over region_grid^|U'| (one cell: 0.01 in 2-D, the paper's 0.01 +- 0.01);
+- the experience region (`experience.npz`): every training step's outcome counted per episode step and per cell of
+  a grid of `experience_grid` cells per axis of U' (default 20), a snapshot after every update; which cells the run's
+  own experience certifies safe (`dogym.experiments.papers.col_rl`) is the region the RL's data supports;
 - `truth/*`: the inferred region against the env's true region at the last evaluation step (ground truth, evaluation
   only), on COL's evaluation points (101^2 grid midpoints in 2-D, 501 in 1-D, 2048 Sobol points otherwise) with
   COL's `region_scores`: true region size, precision, recall, and whether the inferred region lies inside the truth.
@@ -48,20 +54,29 @@ from dogym.agents.rl.checkpoint import (
 )
 from dogym.agents.rl.safe.cpo import CPO
 from dogym.agents.rl.safe.ppo_lagrangian import PPOLagrangian
-from dogym.agents.rl.safe.view import ControlView
+from dogym.agents.rl.safe.view import TIME_FEATURES, ControlView
 from dogym.agents.spec import AgentSpec
 
 ALGORITHMS = {"ppo-lagrangian": PPOLagrangian, "cpo": CPO}
 #: Hyper-parameters of the run (not of the algorithm), with their defaults.
-RUN_KEYS = {"episode_length": 100, "reward": "resources", "obs_normalize": True, "region_grid": 10}
+RUN_KEYS = {"episode_length": 100, "reward": "resources", "obs_normalize": True, "region_grid": 10,
+            "time_features": "none", "experience_grid": 20}  # fmt: skip
+#: OmniSafe's default cost limit: 25 per episode of 1000 steps.
+OMNISAFE_COST_LIMIT, OMNISAFE_EPISODE = 25.0, 1000
 ACTIVATIONS = ("Tanh", "ReLU", "ELU", "LeakyReLU")
 #: The cost bookkeeping of `SafeOnPolicyMixin` that a checkpoint keeps beside `MODEL_ATTRIBUTES`.
 COST_ATTRIBUTES = ("unsafe_steps", "episode_costs", "episode_lengths", "history", "_running_cost", "_running_length",
-                   "_rollout_costs", "_episode_cost")  # fmt: skip
+                   "_rollout_costs", "_episode_cost", "experience", "experience_history")  # fmt: skip
 #: The running statistics of SB3's VecNormalize that a checkpoint keeps.
 NORMALIZER_ATTRIBUTES = ("obs_rms", "ret_rms", "returns", "old_obs", "old_reward")
 #: COL's evaluation points per dimension count (`dogym.agents.safe_region.col`).
 EVALUATION_POINTS = {1: 501, 2: 101}
+
+
+def scaled_cost_limit(episode_length: int) -> float:
+    """OmniSafe's cost limit (25 per 1000-step episode) for episodes of `episode_length` steps: 25 * length / 1000
+    (2.5 for dogym's 100-intervention episodes: at most 2.5% unsafe steps)."""
+    return OMNISAFE_COST_LIMIT * episode_length / OMNISAFE_EPISODE
 
 
 def split_options(name: str, hyperparams: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -69,10 +84,13 @@ def split_options(name: str, hyperparams: Mapping[str, Any]) -> tuple[dict[str, 
     validated (ValueError with the offending key otherwise)."""
     run = {k: hyperparams.get(k, v) for k, v in RUN_KEYS.items()}
     algo = {k: v for k, v in hyperparams.items() if k not in RUN_KEYS}
-    for key in ("episode_length", "region_grid"):
+    for key in ("episode_length", "region_grid", "experience_grid"):
         value = run[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"agent {name!r}: {key} must be an integer >= 1, got {value!r}")
+    if run["time_features"] not in TIME_FEATURES:
+        raise ValueError(f"agent {name!r}: time_features must be one of {tuple(TIME_FEATURES)}, "
+                         f"got {run['time_features']!r}")  # fmt: skip
     if not isinstance(run["obs_normalize"], bool):
         raise ValueError(f"agent {name!r}: obs_normalize must be true or false, got {run['obs_normalize']!r}")
     policy_kwargs = dict(algo.get("policy_kwargs") or {})
@@ -94,6 +112,12 @@ class SafeRLAgent:
         self.context = context
         name = context.spec.options["algorithm"]
         self.options, algo_kwargs = split_options(context.spec.name, context.hyperparams)
+        steps = algo_kwargs.get("n_steps", 20_000)
+        if isinstance(steps, int) and not isinstance(steps, bool) and steps % context.n_envs:
+            raise ValueError(f"{context.spec.name}: n_steps ({steps}, env steps per update over all env copies) must "
+                             f"be a multiple of n_envs ({context.n_envs})")  # fmt: skip
+        if isinstance(steps, int) and not isinstance(steps, bool):
+            algo_kwargs["n_steps"] = steps // context.n_envs
         self.vec_env = DummyVecEnv([self._make_env] * context.n_envs)
         if self.options["obs_normalize"]:
             self.vec_env = VecNormalize(self.vec_env, norm_obs=True, norm_reward=False)
@@ -101,13 +125,16 @@ class SafeRLAgent:
             self.model = ALGORITHMS[name](env=self.vec_env, seed=context.seed, **algo_kwargs)
         except TypeError as err:
             raise ValueError(f"bad hyper-parameter for {context.spec.name}: {err}") from err
+        cells = self.options["experience_grid"] ** len(self.view.targets)
+        self.model.experience = np.zeros((self.options["episode_length"], cells, 2), dtype=np.int32)
         self.seconds = 0.0
         self.resumed = False
         self._next_checkpoint = context.checkpoint_interval
 
     def _make_env(self) -> ControlView:
         kwargs = {"horizon": self.options["episode_length"], **self.context.env_kwargs}
-        return ControlView(gym.make(self.context.env_id, **kwargs), self.options["reward"])
+        return ControlView(gym.make(self.context.env_id, **kwargs), self.options["reward"], self.options["time_features"],
+                           self.options["experience_grid"])  # fmt: skip
 
     @property
     def view(self) -> ControlView:
@@ -138,7 +165,8 @@ class SafeRLAgent:
     def act(self, observation: Any, info: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """The deterministic policy's intervention for a raw env observation (a window), as a Dict action."""
         view = self.view
-        u = view.controls(self.policy_action(np.asarray(observation, dtype=np.float32)[-1]))
+        obs = np.concatenate([np.asarray(observation, dtype=np.float32)[-1], view.clock(int(info.get("t", 0)))])
+        u = view.controls(self.policy_action(obs))
         value = view._value.copy()
         value[view._index] = u
         return {"mask": view._mask.copy(), "value": value}
@@ -199,6 +227,13 @@ class SafeRLAgent:
             atomic_write_bytes(folder / "obs_normalization.npz", stats.getvalue())
         if self.model.history:
             atomic_write_text(folder / "training.csv", csv_text(self.model.history))
+        if self.model.experience_history:
+            counts = io.BytesIO()
+            np.savez_compressed(counts, counts=np.stack(self.model.experience_history),
+                                timesteps=np.array([row["timesteps"] for row in self.model.history], dtype=np.int64),
+                                unsafe=np.array([row["unsafe"] for row in self.model.history]),
+                                grid=np.array(self.options["experience_grid"]))  # fmt: skip
+            atomic_write_bytes(folder / "experience.npz", counts.getvalue())
 
     def load_saved(self, folder: Path) -> None:
         """Load what `save` wrote."""

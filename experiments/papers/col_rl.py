@@ -1,0 +1,398 @@
+"""The safe-RL part of the COL reproduction (Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions in Cloud
+Radio Access Networks", section VII, Table II, Fig. 7): the paper's claim that COL needs far fewer unsafe
+interventions than CPO and PPO-Lagrangian, measured as what each method spends until its region reaches 90% of the
+true region's size, beside uniform random actions and a fixed safe action.
+
+Regions, one per method (ground truth only scores them):
+- COL: its estimate after each intervention (`metrics.json` "sizes"; "outcomes" give the unsafe count), against the
+  true region of the next intervention (as `reproduce col` scores it);
+- RL, "policy" reading (the paper's "region inferred from the control policy"): the final deterministic policy's
+  visited cells on a 10 x 10 grid (`region/region_size` of the run; about 0.01, so it never reaches 90%);
+- RL and the baselines, "experience" reading: the cells of a `experience_grid`^d grid (20 x 20) that the method's own
+  training interventions certify: a cell is in the region when it was tried at least `MIN_VISITS` times and the
+  one-sided Clopper-Pearson lower bound, at confidence alpha (COL's alpha, 0.8), of its probability of meeting the
+  specification is >= delta (the env's, 0.8): the certificate COL's region gives, from the method's own data. On the
+  stationary scenario 1 every training step counts; on scenario 2, whose region moves with the system time, only the
+  steps at the episode's step `EVAL_STEP` (the same system time in every episode: episodes restart the clock), scored
+  against that step's true region. It is recomputed after every update (every 20 000 env steps) with the cumulative
+  unsafe count at that time.
+The region's size is its share of COL's evaluation points (101^2 grid midpoints). A cell grid cannot cover a curved
+region exactly: the "ceiling" is the largest region the grid can certify (the cells whose true probability, averaged
+over the cell, is >= delta); its size is reported, and the experience reading is also scored against 90% of it.
+
+Unsafe interventions until the size first reaches fraction * target: where it never does within the run, the value is
+censored ("not reached within N steps (> X unsafe)": X is a lower bound), and no mean is taken over such seeds.
+Summaries (`summarize`): per method, scenario and reading, the seeds reached, and over seeds that all reached, the
+mean, median and a 95% percentile-bootstrap CI of the mean (`dogym.experiments.report.bootstrap_summary`).
+Baselines (`run_baseline`): "random" (uniform actions over the control box) and "fixed" (the box's centre every step:
+chosen by symmetry, without ground truth or learning; that it is safe on the edge envs is a property of the envs,
+whose quadratic response is centred there, so read it as an oracle-informed reference for "a safe policy exists",
+not as a method), stepped through the RL's `ControlView` with the same episodes and grid.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from scipy import stats
+
+import dogym.envs  # noqa: F401  (registers the envs)
+from dogym.agents.rl.safe.view import ControlView
+from dogym.agents.safe_region.family import region_scores
+from dogym.causal.acquisition import box_points
+from dogym.experiments.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
+from dogym.experiments.report import bootstrap_summary
+
+S1, S2 = "dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0"
+STATIONARY = {S1: True, S2: False}
+FRACTION, ALPHA, MIN_VISITS, EXPERIENCE_GRID, EVAL_RESOLUTION = 0.9, 0.8, 10, 20, 101
+EPISODE_LENGTH, BLOCK = 100, 20_000
+#: Scenario 2's episode step whose region the experience reading scores (the episode's last).
+EVAL_STEP = EPISODE_LENGTH
+RL_AGENTS = ("cpo", "ppo-lagrangian")
+BASELINES = ("random", "fixed")
+LABELS = {"col": "COL", "cpo": "CPO", "ppo-lagrangian": "PPO-Lagrangian", "random": "uniform random actions",
+          "fixed": "fixed centre action (reference)"}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------- regions
+def certified(counts: np.ndarray, delta: float, alpha: float = ALPHA, min_visits: int = MIN_VISITS) -> np.ndarray:
+    """Which cells a method's experience certifies: counts [cells, 2] (column 0 safe, 1 unsafe outcomes) -> bool
+    [cells], True where visits >= min_visits and the one-sided Clopper-Pearson lower bound at confidence alpha of
+    P(safe) is >= delta."""
+    counts = np.asarray(counts)
+    if counts.ndim != 2 or counts.shape[1] != 2:
+        raise ValueError(f"counts must have shape [cells, 2], got {counts.shape}")
+    safe, visits = counts[:, 0].astype(float), counts.sum(axis=1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lower = np.where(safe > 0, stats.beta.ppf(1.0 - alpha, safe, visits - safe + 1.0), 0.0)
+    return (visits >= min_visits) & (np.nan_to_num(lower) >= delta)
+
+
+class Scorer:
+    """Scores cell regions of one env (and episode step) against its true region, on COL's evaluation points."""
+
+    def __init__(
+        self, env_id: str, step: int, grid: int = EXPERIENCE_GRID, env_kwargs: Mapping[str, Any] | None = None
+    ):
+        env = gym.make(env_id, **{"horizon": EPISODE_LENGTH, **(env_kwargs or {})}).unwrapped
+        env.reset(seed=0)
+        self.delta, self.grid = float(env.delta), int(grid)
+        points = box_points(env.low, env.high, EVAL_RESOLUTION)
+        unit = (points - env.low) / (env.high - env.low)
+        cells = np.clip(np.floor(unit * grid), 0, grid - 1).astype(np.int64)
+        self.point_cells = np.ravel_multi_index(tuple(cells.T), (grid,) * points.shape[1])
+        region = env.ground_truth(t=step)["region"]  # ground truth: evaluation only
+        self.truth = region.contains(points)
+        self.true_size = float(region.size())
+        fine = box_points(env.low, env.high, 400)
+        fine_cells = np.clip(np.floor((fine - env.low) / (env.high - env.low) * grid), 0, grid - 1).astype(np.int64)
+        flat = np.ravel_multi_index(tuple(fine_cells.T), (grid,) * points.shape[1])
+        mean_p = np.bincount(flat, region.probability(fine), grid ** points.shape[1]) / np.bincount(flat)
+        self.ceiling = float(np.mean((mean_p >= self.delta)[self.point_cells]))
+
+    def score(self, cells: np.ndarray) -> dict[str, float]:
+        """Size, precision and recall of the region made of the cells marked True in `cells` [grid^d]."""
+        estimate = np.asarray(cells, bool)[self.point_cells]
+        scores = region_scores(estimate, self.truth)
+        return {"size": float(estimate.mean()), "precision": scores["precision"], "recall": scores["recall"]}
+
+
+def experience_counts(counts: np.ndarray, stationary: bool, step: int = EVAL_STEP) -> np.ndarray:
+    """The counts [cells, 2] a region is certified from: counts [episode steps, cells, 2] summed over the episode's
+    steps (stationary env) or at episode step `step` (1-based; a non-stationary env)."""
+    counts = np.asarray(counts)
+    return counts.sum(axis=0) if stationary else counts[step - 1]
+
+
+def experience_timeline(history: np.ndarray, timesteps: Sequence[float], unsafe: Sequence[float], scorer: Scorer,
+                        stationary: bool, alpha: float = ALPHA) -> list[dict[str, float]]:  # fmt: skip
+    """One row per snapshot of `history` [updates, episode steps, cells, 2]: env steps, cumulative unsafe steps, and
+    the experience region's size, precision and recall."""
+    rows = []
+    for snapshot, steps, bad in zip(history, timesteps, unsafe, strict=True):
+        region = certified(experience_counts(snapshot, stationary), scorer.delta, alpha)
+        rows.append({"timesteps": float(steps), "unsafe": float(bad), **scorer.score(region)})
+    return rows
+
+
+def until(unsafe: Sequence[float], sizes: Sequence[float], target: float | Sequence[float],
+          fraction: float = FRACTION) -> dict[str, Any]:  # fmt: skip
+    """Unsafe interventions spent until the region first reaches `fraction` of `target` (a size, or one per entry):
+    {"reached", "unsafe" (the count then; when not reached, the final count, a lower bound: censored), "index"}."""
+    unsafe, sizes = np.asarray(unsafe, float), np.asarray(sizes, float)
+    if unsafe.shape != sizes.shape or unsafe.ndim != 1 or not len(unsafe):
+        raise ValueError(f"unsafe and sizes must be equal-length 1-D sequences, got {unsafe.shape} and {sizes.shape}")
+    goal = fraction * np.broadcast_to(np.asarray(target, float), sizes.shape)
+    hits = np.flatnonzero(sizes >= goal - 1e-12)
+    if hits.size:
+        return {"reached": True, "unsafe": float(unsafe[hits[0]]), "index": int(hits[0])}
+    return {"reached": False, "unsafe": float(unsafe[-1]), "index": None}
+
+
+# ---------------------------------------------------------------------------------------------------- records
+def col_records(metrics: Sequence[Mapping[str, Any]], env_id: str, seeds: Sequence[int],
+                env_kwargs: Mapping[str, Any] | None = None, fraction: float = FRACTION) -> list[dict[str, Any]]:  # fmt: skip
+    """One row per COL run (its `metrics.json` dict, with "sizes" [k + 1] and "outcomes" [k]): unsafe interventions
+    until its region reaches `fraction` of the true size (of the intervention after each estimate)."""
+    env = gym.make(env_id, **{"horizon": 10_000, **(env_kwargs or {})}).unwrapped
+    env.reset(seed=0)
+    rows = []
+    for run, seed in zip(metrics, seeds, strict=True):
+        sizes, outcomes = list(run["sizes"]), [int(o) for o in run["outcomes"]]
+        unsafe = np.concatenate([[0], np.cumsum(1 - np.array(outcomes, dtype=int))])
+        truth = [env.ground_truth(t=k + 1)["region"].size() for k in range(len(sizes))]
+        hit = until(unsafe, sizes, truth, fraction)
+        rows.append(_row("col", env_id, seed, "region", hit, len(outcomes), unsafe[-1], sizes[-1], truth[-1]))
+    return rows
+
+
+def _row(method: str, env_id: str, seed: int, reading: str, hit: Mapping[str, Any], steps: float, total_unsafe: float,
+         size: float, target: float, **extra: Any) -> dict[str, Any]:  # fmt: skip
+    return {"method": method, "env": env_id, "seed": int(seed), "reading": reading, "reached": bool(hit["reached"]),
+            "unsafe_until": hit["unsafe"], "steps": float(steps), "total_unsafe": float(total_unsafe),
+            "final_size": float(size), "target_size": float(target), **extra}  # fmt: skip
+
+
+def rl_records(
+    run_dir: Path, method: str, env_id: str, seed: int, alpha: float = ALPHA
+) -> tuple[list[dict], list[dict]]:
+    """(rows, curve) of one RL run folder (metrics.json, experience.npz): the "policy" and "experience" readings
+    (the latter against the true size and against the grid's ceiling), and the per-update curve."""
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    with np.load(run_dir / "experience.npz") as data:
+        history, timesteps, unsafe = data["counts"], data["timesteps"], data["unsafe"]
+        grid = int(data["grid"])
+    stationary = STATIONARY[env_id]
+    scorer = Scorer(env_id, 1 if stationary else EVAL_STEP, grid)
+    timeline = experience_timeline(history, timesteps, unsafe, scorer, stationary, alpha)
+    steps, total = float(metrics["timesteps"]), float(metrics["safe_rl"]["unsafe_interventions"])
+    policy_size = float(metrics["region"]["region_size"])
+    policy_truth = float(metrics["truth"]["true_region_size"])
+    hit = until([total], [policy_size], policy_truth)
+    rows = [_row(method, env_id, seed, "policy", hit, steps, total, policy_size, policy_truth)]
+    rows += _experience_rows(method, env_id, seed, timeline, scorer, steps, total)
+    by_update = {row["timesteps"]: row for row in metrics.get("history", [])}
+    curve = [{"method": method, "env": env_id, "seed": seed, **row,
+              "step_cost": by_update.get(row["timesteps"], {}).get("step_cost"),
+              "episode_cost": by_update.get(row["timesteps"], {}).get("episode_cost")} for row in timeline]  # fmt: skip
+    return rows, curve
+
+
+def _experience_rows(method: str, env_id: str, seed: int, timeline: list[dict[str, float]], scorer: Scorer,
+                     steps: float, total: float) -> list[dict[str, Any]]:  # fmt: skip
+    unsafe, sizes = [r["unsafe"] for r in timeline], [r["size"] for r in timeline]
+    last = timeline[-1]
+    return [_row(method, env_id, seed, reading, until(unsafe, sizes, target), steps, total, last["size"], target,
+                 precision=last["precision"], recall=last["recall"])
+            for reading, target in (("experience", scorer.true_size), ("experience/ceiling", scorer.ceiling))]  # fmt: skip
+
+
+def run_baseline(method: str, env_id: str, seed: int, budget: int, block: int = BLOCK, alpha: float = ALPHA,
+                 grid: int = EXPERIENCE_GRID) -> tuple[list[dict], list[dict]]:  # fmt: skip
+    """(rows, curve) of a no-learning baseline ("random": uniform actions; "fixed": the box centre) stepped for
+    `budget` env steps through `ControlView` in episodes of `EPISODE_LENGTH`, scored every `block` steps like an RL
+    update; stops early once the experience region reached both targets."""
+    if method not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}, got {method!r}")
+    if budget < block or budget % block:
+        raise ValueError(f"budget ({budget}) must be a positive multiple of block ({block})")
+    stationary = STATIONARY[env_id]
+    scorer = Scorer(env_id, 1 if stationary else EVAL_STEP, grid)
+    env = ControlView(gym.make(env_id, horizon=EPISODE_LENGTH), grid=grid)
+    rng = np.random.default_rng(seed)
+    counts = np.zeros((EPISODE_LENGTH, grid ** len(env.low), 2), dtype=np.int64)
+    timeline: list[dict[str, float]] = []
+    env.reset(seed=seed)
+    steps = unsafe = 0
+    centre = np.zeros(len(env.low))
+    while steps < budget:
+        for _ in range(block):
+            action = rng.uniform(-1.0, 1.0, len(env.low)) if method == "random" else centre
+            _, _, _, truncated, info = env.step(action)
+            counts[min(int(info["t"]), EPISODE_LENGTH) - 1, info["cell"], int(info["cost"] > 0)] += 1
+            unsafe += int(info["cost"] > 0)
+            if truncated:
+                env.reset()
+        steps += block
+        region = certified(experience_counts(counts, stationary), scorer.delta, alpha)
+        timeline.append({"timesteps": float(steps), "unsafe": float(unsafe), **scorer.score(region),
+                         "step_cost": (unsafe - (timeline[-1]["unsafe"] if timeline else 0)) / block})  # fmt: skip
+        sizes = [r["size"] for r in timeline]
+        if until(sizes, sizes, scorer.true_size)["reached"] and until(sizes, sizes, scorer.ceiling)["reached"]:
+            break
+    env.close()
+    rows = _experience_rows(method, env_id, seed, timeline, scorer, steps, unsafe)
+    curve = [{"method": method, "env": env_id, "seed": seed, **row} for row in timeline]
+    return rows, curve
+
+
+# ---------------------------------------------------------------------------------------------------- summaries
+def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per method, env and reading: seeds, how many reached, and (only when all did) mean, median and the 95%
+    percentile-bootstrap CI of the mean of the unsafe interventions until 90%; else the censored bound."""
+    out = []
+    keys = sorted({(r["env"], r["reading"], r["method"]) for r in rows})
+    for env_id, reading, method in keys:
+        group = [r for r in rows if (r["env"], r["reading"], r["method"]) == (env_id, reading, method)]
+        values = np.array([r["unsafe_until"] for r in group])
+        reached = [r["reached"] for r in group]
+        entry = {"env": env_id, "reading": reading, "method": method, "seeds": [r["seed"] for r in group],
+                 "n": len(group), "reached": int(sum(reached)), "reached_flags": reached, "values": values.tolist(),
+                 "steps": [r["steps"] for r in group], "final_size": float(np.median([r["final_size"] for r in group])),
+                 "target_size": float(np.median([r["target_size"] for r in group]))}  # fmt: skip
+        if all(reached):
+            boot = bootstrap_summary(values)
+            entry.update(mean=boot["mean"], median=float(np.median(values)), ci95=boot["mean_ci95"], censored=False)
+        else:
+            entry.update(censored=True, lower_bound=float(values[~np.array(reached)].min()))
+        out.append(entry)
+    return out
+
+
+def text(entry: Mapping[str, Any]) -> str:
+    """A summary entry as table text: mean [95% CI] (median), or the censored bound."""
+    if not entry["censored"]:
+        return f"{entry['mean']:.1f} [{entry['ci95'][0]:.1f}, {entry['ci95'][1]:.1f}] (median {entry['median']:.1f})"
+    observed = [v for v, ok in zip(entry["values"], entry["reached_flags"], strict=True) if ok]
+    seen = (
+        f"; reached on {entry['reached']}/{entry['n']}: {', '.join(f'{v:.0f}' for v in observed)}" if observed else ""
+    )
+    return (f"not reached on {entry['n'] - entry['reached']}/{entry['n']} seeds within "
+            f"{max(entry['steps']):.0f} steps (> {entry['lower_bound']:.0f} unsafe; censored){seen}")  # fmt: skip
+
+
+def rl_target(summary: Sequence[Mapping[str, Any]], env_id: str, factor: float = 10.0) -> dict[str, Any]:
+    """The issue's RL target on `env_id`: COL spends at least `factor`x fewer unsafe interventions until 90% than
+    each RL method (experience reading; censored RL values count by their lower bound, which can only understate
+    the ratio). Met when COL reached on every seed and factor * COL's upper CI <= each RL method's lower CI (or its
+    censored bound)."""
+    col = next((e for e in summary if e["env"] == env_id and e["method"] == "col"), None)
+    rl = [e for e in summary if e["env"] == env_id and e["method"] in RL_AGENTS and e["reading"] == "experience"]
+    if col is None or not rl:
+        return {"met": None, "why": "COL or RL rows missing"}
+    if col["censored"]:
+        return {"met": False, "why": f"COL did not reach 90% on {col['n'] - col['reached']}/{col['n']} seeds"}
+    col_high = max(col["ci95"][1], 1e-9)
+    ratios = {e["method"]: (e["lower_bound"] if e["censored"] else e["ci95"][0]) / col_high for e in rl}
+    return {"met": all(r >= factor for r in ratios.values()), "col_upper_ci": col["ci95"][1],
+            "ratios_lower_bound": ratios}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------- outputs
+def collect_rl(runs: Path, agents: Sequence[str] = RL_AGENTS, alpha: float = ALPHA) -> tuple[list[dict], list[dict]]:
+    """(rows, curves) of every finished RL run under `runs` (`<runs>/<agent>/<env>_seed<k>/metrics.json`) on S1, S2."""
+    rows: list[dict] = []
+    curves: list[dict] = []
+    for agent in agents:
+        for env_id in STATIONARY:
+            for folder in sorted((runs / agent).glob(f"{env_id.replace('/', '_')}_seed*")):
+                if not (folder / "metrics.json").exists() or not (folder / "experience.npz").exists():
+                    continue
+                seed = int(folder.name.rsplit("seed", 1)[1])
+                new_rows, curve = rl_records(folder, agent, env_id, seed, alpha)
+                rows += new_rows
+                curves += curve
+    return rows, curves
+
+
+def plot_curves(curves: Sequence[Mapping[str, Any]], path: Path) -> Path:
+    """Fraction of unsafe steps per update (left column) and the experience region's share of the true size (right)
+    against env steps, one row per scenario; one line per method and seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    envs = [e for e in STATIONARY if any(c["env"] == e for c in curves)]
+    fig, axes = plt.subplots(len(envs), 2, figsize=(10, 3.4 * len(envs)), squeeze=False)
+    colours = {"cpo": "tab:blue", "ppo-lagrangian": "tab:orange", "random": "tab:grey", "fixed": "tab:green"}
+    for row, env_id in zip(axes, envs, strict=True):
+        mine = [c for c in curves if c["env"] == env_id]
+        scorer_true = {c["method"]: c for c in mine}
+        for method in [m for m in (*RL_AGENTS, *BASELINES) if m in scorer_true]:
+            for seed in sorted({c["seed"] for c in mine if c["method"] == method}):
+                run = [c for c in mine if c["method"] == method and c["seed"] == seed]
+                x = [c["timesteps"] for c in run]
+                label = LABELS[method] if seed == min(c["seed"] for c in mine if c["method"] == method) else None
+                row[0].plot(x, [c["step_cost"] for c in run], color=colours[method], alpha=0.8, label=label,
+                            marker="." if len(run) < 3 else None)  # fmt: skip
+                row[1].plot(x, [c["size"] for c in run], color=colours[method], alpha=0.8, label=label,
+                            marker="." if len(run) < 3 else None)  # fmt: skip
+        row[0].set_ylabel("unsafe fraction of steps")
+        row[0].set_title(f"{env_id}: unsafe steps per update", fontsize=9)
+        row[1].set_ylabel("experience region size")
+        row[1].set_title(f"{env_id}: certified region (grid {EXPERIENCE_GRID})", fontsize=9)
+        for ax in row:
+            ax.set_xlabel("env steps")
+            ax.set_xscale("log")
+        row[0].legend(fontsize=7)
+    fig.tight_layout()
+    return atomic_save_figure(fig, path)
+
+
+def markdown(summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]],
+             curves: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> str:  # fmt: skip
+    """The Markdown section: the headline table per scenario and reading, the per-seed values, the RL target's
+    verdict and the unsafe fraction per step at the start and end of training."""
+    lines = ["## Safe RL against COL: unsafe interventions until 90% of the true region", ""]
+    lines += [str(line) for line in meta.get("notes", [])] + [""]
+    readings = {"region": "COL's estimate", "policy": "region inferred from the final policy (paper; 10 x 10 cells)",
+                "experience": f"region certified by the method's own experience ({EXPERIENCE_GRID}^2 cells), "
+                              "target 90% of the true size",
+                "experience/ceiling": "the same, target 90% of the largest region the grid can certify"}  # fmt: skip
+    for env_id in STATIONARY:
+        mine = [e for e in summary if e["env"] == env_id]
+        if not mine:
+            continue
+        lines += [f"### {env_id}", "", "| method | reading | seeds | unsafe until 90%: mean [95% CI] (median) | "
+                  "final size (median) | target size |", "|---|---|---|---|---|---|"]  # fmt: skip
+        order = {m: i for i, m in enumerate(("col", *RL_AGENTS, *BASELINES))}
+        for e in sorted(mine, key=lambda e: (order.get(e["method"], 9), e["reading"])):
+            lines.append(f"| {LABELS.get(e['method'], e['method'])} | {readings[e['reading']]} | {e['n']} | {text(e)} | "
+                         f"{e['final_size']:.4f} | {e['target_size']:.4f} |")  # fmt: skip
+        verdict = rl_target(summary, env_id)
+        if verdict["met"] is not None:
+            lines += ["", f"RL target (COL >= 10x fewer, experience reading, conservative): "
+                          f"{'met' if verdict['met'] else 'missed'}; {json.dumps(verdict, default=float)}"]  # fmt: skip
+        lines += ["", "Unsafe fraction of steps, first update -> last update (per seed):", ""]
+        for method in (*RL_AGENTS, *BASELINES):
+            runs = sorted({c["seed"] for c in curves if c["env"] == env_id and c["method"] == method})
+            parts = []
+            for seed in runs:
+                run = [c for c in curves if c["env"] == env_id and c["method"] == method and c["seed"] == seed]
+                parts.append(f"seed {seed}: {run[0]['step_cost']:.3f} -> {run[-1]['step_cost']:.3f} "
+                             f"({run[-1]['timesteps']:.0f} steps, {run[-1]['unsafe']:.0f} unsafe)")  # fmt: skip
+            if parts:
+                lines.append(f"- {LABELS[method]}: " + "; ".join(parts))
+        lines.append("")
+    lines += ["Per seed (unsafe_until is a lower bound where reached is false):", "",
+              "| method | env | seed | reading | reached | unsafe until | steps | total unsafe | final size |",
+              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        lines.append(
+            f"| {r['method']} | {r['env']} | {r['seed']} | {r['reading']} | {r['reached']} | "
+            f"{r['unsafe_until']:.0f} | {r['steps']:.0f} | {r['total_unsafe']:.0f} | {r['final_size']:.4f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(out: Path, rows: Sequence[Mapping[str, Any]], curves: Sequence[Mapping[str, Any]],
+          meta: Mapping[str, Any]) -> dict[str, Path]:  # fmt: skip
+    """Write until90.csv, curves.csv, summary.json, learning_curve.png and report.md under `out` (atomically)."""
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarize(rows)
+    paths = {"rows": atomic_write_text(out / "until90.csv", csv_text([dict(r) for r in rows])),
+             "curves": atomic_write_text(out / "curves.csv", csv_text([dict(c) for c in curves])),
+             "summary": atomic_write_json(out / "summary.json", {"meta": dict(meta), "summary": summary,
+                                                                  "targets": {e: rl_target(summary, e)
+                                                                              for e in STATIONARY}}),
+             "report": atomic_write_text(out / "report.md", markdown(summary, rows, curves, meta))}  # fmt: skip
+    if curves:
+        paths["plot"] = plot_curves(curves, out / "learning_curve.png")
+    return paths
