@@ -46,9 +46,10 @@ cores (the CPU does not bind above 0.5 cores). An intervention is held over its 
 the operating point.
 
 - RANCpu-v0 (testbed scenario 1): 10 Mbit/s per DU on uplink and downlink; U' = the 6 CPU controls; phi = always
-  (T{i} > 5 and P{i} < 95 and TCU{j} > 5 and PCU{j} < 95 for every DU and CU), H = 20 [VIII-B]. A DU is safe on
-  about [0.55, 2.8] cores (throughput needs 9.69 C > 5, power 18 + 24 C + 8 < 95), a CU on about [0.6, 2.8]; the
-  passive data's 0.6-1.0 cores leave most of the box unseen. The true probability is exact: given u the judged steps
+  (T{i} > 5 and P{i} < 95 and TCU{j} > 5 and PCU{j} < 95 for every DU and CU), H = 20 [VIII-B]. With the others at
+  1 core, a DU is safe (P(phi) >= 0.8) on [0.59, 2.78] cores (throughput 9.69 C > 5 and power 18 + 24 C + 8 < 95 at
+  every judged step), a CU on [0.63, 2.76]; the true region is 0.27 of the box, and the passive data's 0.6-1.0
+  cores (1e-5 of the box) leave most of it unseen. The true probability is exact: given u the judged steps
   and units are independent Gaussians (closed form).
 - RANSteering-v0 (testbed scenario 2): 5 UEs per DU at the start [VIII-B]; each step each DU gains a UE with
   probability 0.15 and loses one with probability 0.15 [VIII-B]; each UE offers 0.75 Mbit/s [VIII-B]; counts stay in
@@ -168,20 +169,31 @@ def steer(load: np.ndarray, threshold: np.ndarray) -> np.ndarray:
     return np.stack([given_a, given_b], axis=-1).reshape(*given_a.shape[:-1], -1)
 
 
-def _pair_counts() -> tuple[np.ndarray, np.ndarray]:
-    """UE counts of a cell pair after the step's events, before steering: [100 states, PATTERNS, 2 cells], and each
-    pattern's probability [PATTERNS]. State (a - 1) * 10 + (b - 1) holds a and b UEs; pattern bits as `EVENT_P`."""
+def _bits() -> np.ndarray:
+    """The event bits of every step pattern [PATTERNS, 6] (bit k as `EVENT_P`)."""
+    return (np.arange(PATTERNS)[:, None] >> np.arange(len(EVENT_P))) & 1
+
+
+def pattern_probabilities(events: np.ndarray) -> np.ndarray:
+    """Each step pattern's probability [PATTERNS] when its 6 events (as `EVENT_P`) happen independently with the
+    probabilities `events`."""
+    return np.prod(np.where(_bits() == 1, np.asarray(events, np.float64), 1.0 - np.asarray(events, np.float64)), 1)
+
+
+def _pair_counts() -> np.ndarray:
+    """UE counts of a cell pair after the step's events, before steering: [100 states, PATTERNS, 2 cells]. State
+    (a - 1) * 10 + (b - 1) holds a and b UEs."""
     low, high = UE_RANGE
     a, b = np.divmod(np.arange(100), 10)
-    bits = (np.arange(PATTERNS)[:, None] >> np.arange(len(EVENT_P))) & 1
+    bits = _bits()
     change_a = bits[:, 0] - bits[:, 1] - bits[:, 4] + bits[:, 5]
     change_b = bits[:, 2] - bits[:, 3] + bits[:, 4] - bits[:, 5]
     counts_a = np.clip(a[:, None] + 1 + change_a, low, high)
     counts_b = np.clip(b[:, None] + 1 + change_b, low, high)
-    return np.stack([counts_a, counts_b], axis=-1), np.prod(np.where(bits == 1, EVENT_P, 1.0 - EVENT_P), axis=1)
+    return np.stack([counts_a, counts_b], axis=-1)
 
 
-PRE_STEER, PATTERN_P = _pair_counts()
+PRE_STEER, PATTERN_P = _pair_counts(), pattern_probabilities(EVENT_P)
 START_STATE = (UE_START - 1) * 10 + UE_START - 1
 
 
@@ -203,10 +215,13 @@ def pair_tables(threshold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (after[..., 0] - 1) * 10 + (after[..., 1] - 1), given
 
 
-def pair_probability(threshold: float, cpu: np.ndarray, limits: np.ndarray, window: int, judged: slice) -> float:
+def pair_probability(
+    threshold: float, cpu: np.ndarray, limits: np.ndarray, window: int, judged: slice, patterns: np.ndarray = PATTERN_P
+) -> float:
     """Exact P(J < limits on both cells of a pair at every judged step) for one threshold: a forward pass over the
     pair's UE counts from START_STATE through SETTLE_STEPS unjudged steps and the window's `window` steps (`judged`
-    indexes them). cpu and limits [2]: the cells' CPU allocations and jitter limits (ms); gains GAIN_DB."""
+    indexes them). cpu and limits [2]: the cells' CPU allocations and jitter limits (ms); gains GAIN_DB; `patterns`:
+    the step patterns' probabilities (`pattern_probabilities`)."""
     nxt, given = pair_tables(np.array(threshold))
     after = PRE_STEER - given + given[..., ::-1]
     mean = jitter(UE_RATE * after, GAIN_DB, np.asarray(cpu, np.float64), given.sum(-1, keepdims=True))
@@ -215,7 +230,7 @@ def pair_probability(threshold: float, cpu: np.ndarray, limits: np.ndarray, wind
     alpha = np.zeros(100)
     alpha[START_STATE] = 1.0
     for s in range(SETTLE_STEPS + window):
-        weight = alpha[:, None] * PATTERN_P
+        weight = alpha[:, None] * patterns
         if s - SETTLE_STEPS in steps:
             weight = weight * ok
         alpha = np.bincount(nxt.ravel(), weight.ravel(), minlength=100)
