@@ -33,11 +33,16 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+from scipy.special import ndtr
 from scipy.stats import norm
 
 from dogym.causal.gp import AdditiveKernel, GaussianProcess, StationaryKernel, fit_hyperparameters
 from dogym.causal.graphs import backdoor_adjustment_set, causal_order, mutilate
 from dogym.causal.specification import Specification
+
+
+#: Rows per GP prediction batch (memory O(batch x conditioning rows)).
+PREDICT_BATCH = 32768
 
 
 @dataclass
@@ -67,7 +72,7 @@ class _FittedMechanism:
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """Posterior mean, posterior sd of f and noise sd at parent values x [n, k], in the output's units."""
-        mean, var = self.gp.predict_batched((x - self.x_mean) / self.x_std)
+        mean, var = self.gp.predict_batched((x - self.x_mean) / self.x_std, PREDICT_BATCH)
         return self.y_mean + self.y_std * mean, self.y_std * np.sqrt(var), self.noise_sd
 
 
@@ -308,7 +313,7 @@ class GPSCM:
                 holds = np.ones_like(values[metrics[0]])
                 for bound in spec.bounds:
                     margin = (bound.threshold - values[bound.variable]) / self.mechanisms[bound.variable].noise_sd
-                    holds = holds * norm.cdf(margin if bound.op == "<" else -margin)
+                    holds = holds * ndtr(margin if bound.op == "<" else -margin)
             else:
                 holds = spec.predicate(values)
             probs[k] = holds.mean(axis=1) ** power

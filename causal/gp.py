@@ -232,8 +232,9 @@ class GaussianProcess:
         mean = self.mean_fn(xs)
         if self.n == 0:
             return mean, (self.kernel(xs, xs) if full_cov else self.kernel.diag(xs))
-        mean = mean + self.kernel(xs, self.x) @ self._alpha
-        v = self._whiten(xs)
+        cross = self.kernel(self.x, xs)  # one kernel evaluation serves the mean and the variance
+        mean = mean + cross.T @ self._alpha
+        v = solve_triangular(self._chol, cross, lower=True)
         if full_cov:
             return mean, self.kernel(xs, xs) - v.T @ v
         return mean, np.maximum(self.kernel.diag(xs) - (v * v).sum(0), 0.0)

@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 import dogym.envs  # noqa: F401
 from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
 from dogym.agents.safe_region.col import COL, COLConfig
-from dogym.agents.safe_region.family import region_scores, unsafe_to_converge
+from dogym.agents.safe_region.family import region_scores, unsafe_to_converge, unsafe_to_cover
 from dogym.experiments.runner import RunConfig, train
 
 EDGE = "dogym/EdgeSafeRegion-v0"
@@ -104,6 +104,13 @@ def test_region_scores_and_convergence_count():
     assert region_scores(np.array([True, False, True, False]), truth)["inside"] == 0.0
     assert unsafe_to_converge([0.1, 0.2, 0.2, 0.2, 0.2, 0.5], [0, 1, 1, 1, 0]) == 1
     assert unsafe_to_converge([0.1, 0.3, 0.5], [0, 0]) == 2
+
+
+def test_unsafe_to_cover_counts_until_the_estimate_covers_90_percent():
+    recall = [0.0, 0.5, 0.85, 0.91, 0.95]  # estimate k follows k interventions
+    assert unsafe_to_cover(recall, [0, 1, 0, 0]) == 2  # covered after intervention 3; 2 of the first 3 were unsafe
+    assert unsafe_to_cover([0.95], []) == 0  # the prior already covers it
+    assert unsafe_to_cover([0.1, 0.2, 0.3], [0, 0]) is None  # never: censored
 
 
 def test_col_never_reads_the_ground_truth():

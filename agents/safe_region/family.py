@@ -25,6 +25,16 @@ from dogym.agents.spec import AgentSpec
 
 #: Consecutive interventions with a region change below `CONVERGED_CHANGE` that count as converged.
 CONVERGED_RUN, CONVERGED_CHANGE = 3, 0.01
+#: The coverage of the true region (recall) that counts as "reaching" it in `unsafe_to_cover`.
+COVERAGE = 0.9
+
+
+def unsafe_to_cover(recall: list[float], outcomes: list[int], coverage: float = COVERAGE) -> int | None:
+    """Unsafe interventions spent until the estimate first covers `coverage` of the true region (estimate k follows
+    k interventions; estimate 0 is the prior's), or None when it never does (a censored count: at least all of them)."""
+    unsafe = np.concatenate([[0], np.cumsum(1 - np.asarray(outcomes, dtype=int))])
+    reached = next((k for k, r in enumerate(recall) if r >= coverage), None)
+    return None if reached is None else int(unsafe[reached])
 
 
 def unsafe_to_converge(sizes: list[float], outcomes: list[int]) -> int:
@@ -148,6 +158,8 @@ class SafeRegionFamily:
         "truth/precision": True,
         "truth/recall": True,
         "truth/inside": True,
+        "truth/covered": True,
+        "truth/unsafe_to_cover": False,
         "col/interventions": True,
         "col/cost_spent": False,
     }
@@ -181,9 +193,15 @@ class SafeRegionFamily:
             plot_region_evolution(run.candidates, truth, run.mean, run.std, agent._interventions(),
                                   np.array(run.outcomes), env.delta, FIGURE_ALPHAS, agent.learner.targets,
                                   context.run_dir / "region_evolution.png")  # fmt: skip
+        curve = [region_scores(r, t) for r, t in zip(run.regions, truth, strict=True)]
+        recall = [c["recall"] for c in curve]
+        to_cover = unsafe_to_cover(recall, run.outcomes)
         return {
-            "truth": {"true_region_size": env.ground_truth(t=len(run.regions))["region"].size(), **scores},
-            "precision_curve": [region_scores(r, t)["precision"] for r, t in zip(run.regions, truth, strict=True)],
+            "truth": {"true_region_size": env.ground_truth(t=len(run.regions))["region"].size(), **scores,
+                      "covered": float(to_cover is not None),
+                      "unsafe_to_cover": float(run.unsafe if to_cover is None else to_cover)},  # fmt: skip
+            "precision_curve": [c["precision"] for c in curve],
+            "recall_curve": recall,
         }
 
     def curves(self, context: RunContext) -> list[dict[str, Any]]:
