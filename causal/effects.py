@@ -40,7 +40,6 @@ from dogym.causal.gp import AdditiveKernel, GaussianProcess, StationaryKernel, f
 from dogym.causal.graphs import backdoor_adjustment_set, causal_order, mutilate
 from dogym.causal.specification import Specification
 
-
 #: Rows per GP prediction batch (memory O(batch x conditioning rows)).
 PREDICT_BATCH = 32768
 
