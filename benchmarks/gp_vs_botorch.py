@@ -79,8 +79,11 @@ def main() -> None:
              f"{args.repeats})", "", f"Posterior at {PREDICT_ROWS} inputs in 3-D; MAP fit under BoTorch's default priors.",
              "", "| n | fit ours (s) | fit BoTorch (s) | fit speed-up | predict ours (s) | predict BoTorch (s) | "
              "predict speed-up |", "|---|---|---|---|---|---|---|"]  # fmt: skip
-    lines += [f"| {r['n']} | {r['ours_fit_s']:.4f} | {r['botorch_fit_s']:.4f} | {r['fit_speedup']:.1f}x | "
-              f"{r['ours_predict_s']:.3f} | {r['botorch_predict_s']:.3f} | {r['predict_speedup']:.1f}x |" for r in rows]
+    lines += [
+        f"| {r['n']} | {r['ours_fit_s']:.4f} | {r['botorch_fit_s']:.4f} | {r['fit_speedup']:.1f}x | "
+        f"{r['ours_predict_s']:.3f} | {r['botorch_predict_s']:.3f} | {r['predict_speedup']:.1f}x |"
+        for r in rows
+    ]
     atomic_write_text(OUT / "gp_vs_botorch.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 

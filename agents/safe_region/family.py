@@ -197,9 +197,12 @@ class SafeRegionFamily:
         recall = [c["recall"] for c in curve]
         to_cover = unsafe_to_cover(recall, run.outcomes)
         return {
-            "truth": {"true_region_size": env.ground_truth(t=len(run.regions))["region"].size(), **scores,
-                      "covered": float(to_cover is not None),
-                      "unsafe_to_cover": float(run.unsafe if to_cover is None else to_cover)},  # fmt: skip
+            "truth": {
+                "true_region_size": env.ground_truth(t=len(run.regions))["region"].size(),
+                **scores,
+                "covered": float(to_cover is not None),
+                "unsafe_to_cover": float(run.unsafe if to_cover is None else to_cover),
+            },  # fmt: skip
             "precision_curve": [c["precision"] for c in curve],
             "recall_curve": recall,
         }
