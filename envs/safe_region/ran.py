@@ -347,7 +347,7 @@ class RANEnv(SafeRegionEnv):
         self._view = ran_view()
         self._cache: dict[bytes, np.ndarray] = {}
         self._tables: dict[int, tuple[np.ndarray, list[int]]] = {}  # by `steering_key` (at most 42)
-        self._pairs: dict[tuple[int, bytes], float] = {}  # exact pair probabilities by (steering_key, cpu)
+        self._pairs: dict[tuple[int, bytes], float] = {}  # by steering_key, the cells' cpu and jitter limits
         names = self._view.names
         stacked = [name for kind in KINDS for name in unit_names(kind)]  # the column order of `_window`'s stack
         self._columns = np.array([stacked.index(v) for v in names])
