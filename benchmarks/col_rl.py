@@ -88,7 +88,7 @@ def main() -> None:
                     rl_seconds[f"{agent} {env_id} {folder.name}"] = [metrics["timesteps"], metrics["train_seconds"]]
     started = time.perf_counter()
     for method, seeds_s1, seeds_s2, budget in (("random", args.random_seeds, args.random_seeds_s2, args.random_steps),
-                                               ("fixed", args.fixed_seeds, args.fixed_seeds, col_rl.BLOCK)):  # fmt: skip
+                                               ("fixed", args.fixed_seeds, args.fixed_seeds, col_rl.UPDATE)):  # fmt: skip
         for env_id, seeds in zip(col_rl.STATIONARY, (seeds_s1, seeds_s2), strict=True):
             for seed in seeds_of(seeds):
                 new_rows, curve = col_rl.run_baseline(method, env_id, seed, budget)
@@ -114,9 +114,9 @@ def main() -> None:
         + " (train_seconds: wall-clock of a process niced on 2 cores shared by 4 agents.)",
         "Experience reading: a 20 x 20 cell is certified when tried >= 10 times with the one-sided Clopper-Pearson "
         "lower bound (confidence 0.8, COL's alpha) of P(spec) >= delta 0.8; S1 pools every training step, S2 uses the "
-        "episode's last step (system time 208), scored against that step's true region. The RL value is read after "
-        "each update (every 20 000 steps), so it can be up to one update late; the baselines are read at the same "
-        "interval.",
+        "episode's last step (system time 208), scored against that step's true region. The region is read every "
+        "500 env steps (RL: over the first 200 000 steps, logged one by one; runs without that log, and later steps, "
+        "after each update of 20 000 steps, so up to one update late), the baselines every 500 steps.",
         "Censored values ('not reached ... (> X unsafe)') are lower bounds and never enter a mean.",
         "Fixed centre action: the box's midpoint, chosen by symmetry without ground truth; its safety is a property "
         "of the envs (the response is centred there), so it is an oracle-informed reference, not a method.",

@@ -22,7 +22,16 @@ from dogym.agents.rl.safe.family import ALGORITHMS, infer_region, scaled_cost_li
 from dogym.agents.rl.safe.ppo_lagrangian import Lagrange, PPOLagrangian
 from dogym.agents.rl.safe.view import ControlView
 from dogym.experiments.cli import main
-from dogym.experiments.papers.col_rl import certified, experience_counts, run_baseline, summarize, text, until
+from dogym.experiments.papers.col_rl import (
+    Scorer,
+    certified,
+    experience_counts,
+    log_timeline,
+    run_baseline,
+    summarize,
+    text,
+    until,
+)
 
 th.set_num_threads(1)
 threadpool_limits(1)
@@ -210,6 +219,10 @@ def test_a_run_with_two_envs_counts_the_steps_of_both(tmp_path):
     counts = agent.model.experience  # every step counted once, at its episode step and cell
     assert counts.sum() == 40 and counts[..., 1].sum() == summary["safe_rl"]["unsafe_interventions"]
     assert counts.sum(axis=(1, 2)).tolist() == [4] * 10
+    log = agent.model.experience_log[: agent.model.experience_logged]  # the same steps, one by one
+    assert (
+        len(log) == 40 and log[:, 2].sum() == counts[..., 1].sum() and sorted(log[:, 0]) == sorted(list(range(10)) * 4)
+    )
     with pytest.raises(ValueError, match="multiple of n_envs"):
         family(spec.family).build(RunContext(spec, "dogym/EdgeSafeRegion-v0", {}, 0, {**hyper, "n_steps": 41}, tmp_path,
                                              n_envs=2))  # fmt: skip
@@ -309,6 +322,17 @@ def test_experience_certifies_a_cell_only_with_enough_safe_visits():
     per_step[0, 0], per_step[2, 0], per_step[2, 1] = [5, 0], [7, 1], [0, 4]
     assert experience_counts(per_step, stationary=True).tolist() == [[12, 1], [0, 4]]
     assert experience_counts(per_step, stationary=False, step=3).tolist() == [[7, 1], [0, 4]]
+
+
+def test_the_logged_steps_give_the_region_and_unsafe_count_at_every_reading():
+    scorer = Scorer("dogym/EdgeSafeRegion-v0", 1)
+    centre = scorer.cells // 2 + scorer.grid // 2  # the cell at (0.5, 0.5)
+    log = np.array([[0, centre, 0]] * 9 + [[3, 0, 1]] + [[5, centre, 0]] * 2)
+    rows = log_timeline(log, scorer, stationary=True, every=5)
+    assert [r["timesteps"] for r in rows] == [5, 10, 12] and [r["unsafe"] for r in rows] == [0, 1, 1]
+    assert rows[0]["size"] == 0 and rows[1]["size"] == 0  # 9 safe visits: below the minimum of 10
+    assert 0 < rows[2]["size"] < 0.01 and rows[2]["precision"] == 1.0  # 11 safe visits certify the centre cell
+    assert log_timeline(log, scorer, stationary=False, every=12, step=1)[0]["size"] == 0  # step 1 saw only 9
 
 
 def test_unsafe_until_90_percent_is_the_count_when_first_reached_and_censored_otherwise():

@@ -14,8 +14,8 @@ Regions, one per method (ground truth only scores them):
   specification is >= delta (the env's, 0.8): the certificate COL's region gives, from the method's own data. On the
   stationary scenario 1 every training step counts; on scenario 2, whose region moves with the system time, only the
   steps at the episode's step `EVAL_STEP` (the same system time in every episode: episodes restart the clock), scored
-  against that step's true region. It is recomputed after every update (every 20 000 env steps) with the cumulative
-  unsafe count at that time.
+  against that step's true region. It is read every `BLOCK` (500) env steps over the run's step-by-step log (its
+  first 200 000 steps), then after every update (every 20 000 env steps), with the cumulative unsafe count then.
 The region's size is its share of COL's evaluation points (101^2 grid midpoints). A cell grid cannot cover a curved
 region exactly: the "ceiling" is the largest region the grid can certify (the cells whose true probability, averaged
 over the cell, is >= delta); its size is reported, and the experience reading is also scored against 90% of it.
@@ -42,6 +42,7 @@ import numpy as np
 from scipy import stats
 
 import dogym.envs  # noqa: F401  (registers the envs)
+from dogym.agents.rl.safe.family import scaled_cost_limit
 from dogym.agents.rl.safe.view import ControlView
 from dogym.agents.safe_region.family import region_scores
 from dogym.causal.acquisition import box_points
@@ -51,7 +52,10 @@ from dogym.experiments.report import bootstrap_summary
 S1, S2 = "dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0"
 STATIONARY = {S1: True, S2: False}
 FRACTION, ALPHA, MIN_VISITS, EXPERIENCE_GRID, EVAL_RESOLUTION = 0.9, 0.8, 10, 20, 101
-EPISODE_LENGTH, BLOCK = 100, 20_000
+#: Env steps per update (OmniSafe's steps_per_epoch) and between readings of the logged steps and of the baselines.
+EPISODE_LENGTH, UPDATE, BLOCK = 100, 20_000, 500
+#: The RL runs' cost limit per episode (agents/hyperparams: OmniSafe's 25 per 1000 steps, scaled).
+COST_LIMIT = scaled_cost_limit(EPISODE_LENGTH)
 #: Scenario 2's episode step whose region the experience reading scores (the episode's last).
 EVAL_STEP = EPISODE_LENGTH
 RL_AGENTS = ("cpo", "ppo-lagrangian")
@@ -83,6 +87,7 @@ class Scorer:
         env = gym.make(env_id, **{"horizon": EPISODE_LENGTH, **(env_kwargs or {})}).unwrapped
         env.reset(seed=0)
         self.delta, self.grid = float(env.delta), int(grid)
+        self.cells = self.grid ** len(env.low)
         points = box_points(env.low, env.high, EVAL_RESOLUTION)
         unit = (points - env.low) / (env.high - env.low)
         cells = np.clip(np.floor(unit * grid), 0, grid - 1).astype(np.int64)
@@ -118,6 +123,25 @@ def experience_timeline(history: np.ndarray, timesteps: Sequence[float], unsafe:
     for snapshot, steps, bad in zip(history, timesteps, unsafe, strict=True):
         region = certified(experience_counts(snapshot, stationary), scorer.delta, alpha)
         rows.append({"timesteps": float(steps), "unsafe": float(bad), **scorer.score(region)})
+    return rows
+
+
+def log_timeline(log: np.ndarray, scorer: Scorer, stationary: bool, every: int = BLOCK, alpha: float = ALPHA,
+                 step: int = EVAL_STEP) -> list[dict[str, float]]:  # fmt: skip
+    """The experience region every `every` steps of a step-by-step log [n, 3] of (episode step - 1, cell, unsafe),
+    in training order: rows of env steps, cumulative unsafe steps, size, precision and recall."""
+    log = np.asarray(log, dtype=np.int64).reshape(-1, 3)
+    counts = np.zeros((scorer.cells, 2), dtype=np.int64)
+    keep = np.ones(len(log), bool) if stationary else log[:, 0] == step - 1
+    ends = [*range(every, len(log) + 1, every), *([len(log)] if len(log) % every else [])]
+    rows, start, unsafe = [], 0, 0
+    for end in ends:
+        chunk = log[start:end][keep[start:end]]
+        np.add.at(counts, (chunk[:, 1], chunk[:, 2]), 1)
+        unsafe += int(log[start:end, 2].sum())
+        rows.append({"timesteps": float(end), "unsafe": float(unsafe), **scorer.score(certified(counts, scorer.delta,
+                                                                                              alpha))})  # fmt: skip
+        start = end
     return rows
 
 
@@ -168,9 +192,13 @@ def rl_records(
     with np.load(run_dir / "experience.npz") as data:
         history, timesteps, unsafe = data["counts"], data["timesteps"], data["unsafe"]
         grid = int(data["grid"])
+        log = data["log"] if "log" in data.files else np.zeros((0, 3), dtype=np.int64)
     stationary = STATIONARY[env_id]
     scorer = Scorer(env_id, 1 if stationary else EVAL_STEP, grid)
-    timeline = experience_timeline(history, timesteps, unsafe, scorer, stationary, alpha)
+    fine = log_timeline(log, scorer, stationary, alpha=alpha) if len(log) else []
+    logged = fine[-1]["timesteps"] if fine else 0.0
+    timeline = fine + [row for row in experience_timeline(history, timesteps, unsafe, scorer, stationary, alpha)
+                       if row["timesteps"] > logged]  # fmt: skip
     steps, total = float(metrics["timesteps"]), float(metrics["safe_rl"]["unsafe_interventions"])
     policy_size = float(metrics["region"]["region_size"])
     policy_truth = float(metrics["truth"]["true_region_size"])
@@ -301,9 +329,11 @@ def collect_rl(runs: Path, agents: Sequence[str] = RL_AGENTS, alpha: float = ALP
     return rows, curves
 
 
-def plot_curves(curves: Sequence[Mapping[str, Any]], path: Path) -> Path:
-    """Fraction of unsafe steps per update (left column) and the experience region's share of the true size (right)
-    against env steps, one row per scenario; one line per method and seed."""
+def plot_curves(curves: Sequence[Mapping[str, Any]], path: Path, targets: Mapping[str, float] | None = None,
+                limit: float | None = None) -> Path:  # fmt: skip
+    """Fraction of unsafe steps per update (left column, dotted: the cost limit's fraction `limit`) and the experience
+    region's size (right, dashed: 90% of the env's true size in `targets`) against env steps, one row per scenario;
+    one line per method and seed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -320,10 +350,15 @@ def plot_curves(curves: Sequence[Mapping[str, Any]], path: Path) -> Path:
                 run = [c for c in mine if c["method"] == method and c["seed"] == seed]
                 x = [c["timesteps"] for c in run]
                 label = LABELS[method] if seed == min(c["seed"] for c in mine if c["method"] == method) else None
-                row[0].plot(x, [c["step_cost"] for c in run], color=colours[method], alpha=0.8, label=label,
-                            marker="." if len(run) < 3 else None)  # fmt: skip
+                costs = [(c["timesteps"], c["step_cost"]) for c in run if c.get("step_cost") is not None]
+                row[0].plot(*zip(*costs, strict=True), color=colours[method], alpha=0.8, label=label,
+                            marker="." if len(costs) < 3 else None)  # fmt: skip
                 row[1].plot(x, [c["size"] for c in run], color=colours[method], alpha=0.8, label=label,
                             marker="." if len(run) < 3 else None)  # fmt: skip
+        if limit is not None:
+            row[0].axhline(limit, color="black", linestyle=":", linewidth=1, label="cost limit / episode length")
+        if targets and env_id in targets:
+            row[1].axhline(FRACTION * targets[env_id], color="black", linestyle="--", linewidth=1, label="90% of true")
         row[0].set_ylabel("unsafe fraction of steps")
         row[0].set_title(f"{env_id}: unsafe steps per update", fontsize=9)
         row[1].set_ylabel("experience region size")
@@ -332,6 +367,7 @@ def plot_curves(curves: Sequence[Mapping[str, Any]], path: Path) -> Path:
             ax.set_xlabel("env steps")
             ax.set_xscale("log")
         row[0].legend(fontsize=7)
+        row[1].legend(fontsize=7)
     fig.tight_layout()
     return atomic_save_figure(fig, path)
 
@@ -365,7 +401,8 @@ def markdown(summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, A
             runs = sorted({c["seed"] for c in curves if c["env"] == env_id and c["method"] == method})
             parts = []
             for seed in runs:
-                run = [c for c in curves if c["env"] == env_id and c["method"] == method and c["seed"] == seed]
+                run = [c for c in curves if c["env"] == env_id and c["method"] == method and c["seed"] == seed
+                       and c.get("step_cost") is not None]  # fmt: skip
                 parts.append(f"seed {seed}: {run[0]['step_cost']:.3f} -> {run[-1]['step_cost']:.3f} "
                              f"({run[-1]['timesteps']:.0f} steps, {run[-1]['unsafe']:.0f} unsafe)")  # fmt: skip
             if parts:
@@ -394,5 +431,6 @@ def write(out: Path, rows: Sequence[Mapping[str, Any]], curves: Sequence[Mapping
                                                                               for e in STATIONARY}}),
              "report": atomic_write_text(out / "report.md", markdown(summary, rows, curves, meta))}  # fmt: skip
     if curves:
-        paths["plot"] = plot_curves(curves, out / "learning_curve.png")
+        targets = {r["env"]: r["target_size"] for r in rows if r["reading"] == "experience"}
+        paths["plot"] = plot_curves(curves, out / "learning_curve.png", targets, COST_LIMIT / EPISODE_LENGTH)
     return paths

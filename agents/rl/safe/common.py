@@ -135,6 +135,8 @@ class SafeOnPolicyMixin:
     When `experience` is an int array [episode steps, cells, 2] (the caller sets it; None: off), every training step
     also counts its outcome there: experience[info["t"] - 1, info["cell"], 1 if the step was unsafe else 0] += 1, and
     `experience_history` keeps a copy after each rollout (the experience region of `dogym.agents.rl.safe.family`).
+    When `experience_log` is an int array [n, 3] (None: off), the first n training steps are also logged one by one,
+    in the order they happened: (episode step - 1, cell, 1 if unsafe else 0); `experience_logged` counts them.
     """
 
     rollout_buffer: CostRolloutBuffer
@@ -171,6 +173,8 @@ class SafeOnPolicyMixin:
         self._rollout_costs: list[float] = []
         self.experience: np.ndarray | None = None
         self.experience_history: list[np.ndarray] = []
+        self.experience_log: np.ndarray | None = None
+        self.experience_logged = 0
         return {
             "rollout_buffer_class": CostRolloutBuffer,
             "rollout_buffer_kwargs": {"cost_gamma": float(cost_gamma), "cost_gae_lambda": float(cost_gae_lambda)},
@@ -198,8 +202,13 @@ class SafeOnPolicyMixin:
         self._running_length += 1
         if self.experience is not None:
             last = len(self.experience)
+            log = self.experience_log
             for info, cost in zip(infos, costs, strict=True):
-                self.experience[min(int(info["t"]), last) - 1, int(info["cell"]), int(cost > 0)] += 1
+                entry = (min(int(info["t"]), last) - 1, int(info["cell"]), int(cost > 0))
+                self.experience[entry] += 1
+                if log is not None and self.experience_logged < len(log):
+                    log[self.experience_logged] = entry
+                    self.experience_logged += 1
         stored = costs.copy()
         for i, done in enumerate(dones):
             if not done:
@@ -263,7 +272,13 @@ class SafeOnPolicyMixin:
 
     def _excluded_save_params(self) -> list[str]:
         # The experience counts go to their own file (the family's experience.npz), not into every model.zip.
-        return [*super()._excluded_save_params(), "cost_optimizer", "experience", "experience_history"]  # type: ignore[misc]
+        return [
+            *super()._excluded_save_params(),
+            "cost_optimizer",
+            "experience",
+            "experience_history",
+            "experience_log",
+        ]  # type: ignore[misc]
 
 
 def check_number(name: str, value: Any, low: float | None = None, high: float | None = None) -> None:

@@ -18,7 +18,9 @@ Metrics comparable with COL's:
   over region_grid^|U'| (one cell: 0.01 in 2-D, the paper's 0.01 +- 0.01);
 - the experience region (`experience.npz`): every training step's outcome counted per episode step and per cell of
   a grid of `experience_grid` cells per axis of U' (default 20), a snapshot after every update; which cells the run's
-  own experience certifies safe (`dogym.experiments.papers.col_rl`) is the region the RL's data supports;
+  own experience certifies safe (`dogym.experiments.papers.col_rl`) is the region the RL's data supports; the first
+  `experience_log` steps (default 200 000) are also logged one by one (episode step, cell, outcome), so the region
+  can be read at any step there, not only after each update;
 - `truth/*`: the inferred region against the env's true region at the last evaluation step (ground truth, evaluation
   only), on COL's evaluation points (101^2 grid midpoints in 2-D, 501 in 1-D, 2048 Sobol points otherwise) with
   COL's `region_scores`: true region size, precision, recall, and whether the inferred region lies inside the truth.
@@ -60,13 +62,14 @@ from dogym.agents.spec import AgentSpec
 ALGORITHMS = {"ppo-lagrangian": PPOLagrangian, "cpo": CPO}
 #: Hyper-parameters of the run (not of the algorithm), with their defaults.
 RUN_KEYS = {"episode_length": 100, "reward": "resources", "obs_normalize": True, "region_grid": 10,
-            "time_features": "none", "experience_grid": 20}  # fmt: skip
+            "time_features": "none", "experience_grid": 20, "experience_log": 200_000}  # fmt: skip
 #: OmniSafe's default cost limit: 25 per episode of 1000 steps.
 OMNISAFE_COST_LIMIT, OMNISAFE_EPISODE = 25.0, 1000
 ACTIVATIONS = ("Tanh", "ReLU", "ELU", "LeakyReLU")
 #: The cost bookkeeping of `SafeOnPolicyMixin` that a checkpoint keeps beside `MODEL_ATTRIBUTES`.
 COST_ATTRIBUTES = ("unsafe_steps", "episode_costs", "episode_lengths", "history", "_running_cost", "_running_length",
-                   "_rollout_costs", "_episode_cost", "experience", "experience_history")  # fmt: skip
+                   "_rollout_costs", "_episode_cost", "experience", "experience_history", "experience_log",
+                   "experience_logged")  # fmt: skip
 #: The running statistics of SB3's VecNormalize that a checkpoint keeps.
 NORMALIZER_ATTRIBUTES = ("obs_rms", "ret_rms", "returns", "old_obs", "old_reward")
 #: COL's evaluation points per dimension count (`dogym.agents.safe_region.col`).
@@ -84,7 +87,7 @@ def split_options(name: str, hyperparams: Mapping[str, Any]) -> tuple[dict[str, 
     validated (ValueError with the offending key otherwise)."""
     run = {k: hyperparams.get(k, v) for k, v in RUN_KEYS.items()}
     algo = {k: v for k, v in hyperparams.items() if k not in RUN_KEYS}
-    for key in ("episode_length", "region_grid", "experience_grid"):
+    for key in ("episode_length", "region_grid", "experience_grid", "experience_log"):
         value = run[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"agent {name!r}: {key} must be an integer >= 1, got {value!r}")
@@ -127,6 +130,7 @@ class SafeRLAgent:
             raise ValueError(f"bad hyper-parameter for {context.spec.name}: {err}") from err
         cells = self.options["experience_grid"] ** len(self.view.targets)
         self.model.experience = np.zeros((self.options["episode_length"], cells, 2), dtype=np.int32)
+        self.model.experience_log = np.zeros((self.options["experience_log"], 3), dtype=np.int32)
         self.seconds = 0.0
         self.resumed = False
         self._next_checkpoint = context.checkpoint_interval
@@ -232,7 +236,8 @@ class SafeRLAgent:
             np.savez_compressed(counts, counts=np.stack(self.model.experience_history),
                                 timesteps=np.array([row["timesteps"] for row in self.model.history], dtype=np.int64),
                                 unsafe=np.array([row["unsafe"] for row in self.model.history]),
-                                grid=np.array(self.options["experience_grid"]))  # fmt: skip
+                                grid=np.array(self.options["experience_grid"]),
+                                log=self.model.experience_log[: self.model.experience_logged])  # fmt: skip
             atomic_write_bytes(folder / "experience.npz", counts.getvalue())
 
     def load_saved(self, folder: Path) -> None:
