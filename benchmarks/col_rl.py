@@ -62,6 +62,12 @@ def col_rows(args: argparse.Namespace) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "col_rl")
+    parser.add_argument(
+        "--log-runs",
+        type=Path,
+        default=None,
+        help="shorter same-seed re-runs with the step-by-step log (for runs that predate it)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "col" / "rl")
     parser.add_argument("--train", action="store_true", help="train the RL cells (resumable), then stop")
     parser.add_argument("--agents", nargs="+", default=["cpo"], choices=col_rl.RL_AGENTS)
@@ -78,7 +84,7 @@ def main() -> None:
     if args.train:
         train_rl(args)
         return
-    rows, curves = col_rl.collect_rl(args.runs)
+    rows, curves = col_rl.collect_rl(args.runs, log_runs=args.log_runs)
     rl_seconds = {}
     for agent in col_rl.RL_AGENTS:
         for env_id in col_rl.STATIONARY:

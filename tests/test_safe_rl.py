@@ -372,3 +372,24 @@ def test_the_baselines_step_the_env_random_is_often_unsafe_and_the_centre_never(
     assert 0 < curve[-1]["size"] < 0.01 and not rows[0]["reached"]  # one certified cell of 20 x 20
     with pytest.raises(ValueError, match="baseline"):
         run_baseline("greedy", "dogym/EdgeSafeRegion-v0", 0, budget=1000, block=1000)
+
+
+def test_a_shorter_same_seed_rerun_lends_its_step_log_only_when_it_repeated_the_steps(tmp_path):
+    from dogym.experiments.papers.col_rl import rl_records
+    from dogym.experiments.runner import RunConfig, train
+
+    def run(folder: str, steps: int, log: int, seed: int = 0):
+        hyper = {"n_steps": 200, "batch_size": 100, "n_epochs": 1, "episode_length": 20, "experience_log": log}
+        config = RunConfig("cpo", "dogym/EdgeSafeRegion-v0", seed, steps, hyperparams=hyper, eval_episodes=1,
+                           n_envs=2, log_folder=str(tmp_path / folder))  # fmt: skip
+        train(config)
+        return config.run_dir
+
+    full, short, other = run("full", 600, 0), run("short", 200, 10_000), run("other", 200, 10_000, seed=1)
+    _, without = rl_records(full, "cpo", "dogym/EdgeSafeRegion-v0", 0)
+    _, with_log = rl_records(full, "cpo", "dogym/EdgeSafeRegion-v0", 0, log_run=short)
+    assert [c["timesteps"] for c in without] == [200, 400, 600]
+    assert [c["timesteps"] for c in with_log][:2] == [200, 400] and len(with_log) == 3  # every 500: 200, then updates
+    assert with_log[0]["unsafe"] == without[0]["unsafe"]
+    with pytest.raises(ValueError, match="did not repeat"):
+        rl_records(full, "cpo", "dogym/EdgeSafeRegion-v0", 0, log_run=other)

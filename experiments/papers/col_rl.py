@@ -184,15 +184,25 @@ def _row(method: str, env_id: str, seed: int, reading: str, hit: Mapping[str, An
 
 
 def rl_records(
-    run_dir: Path, method: str, env_id: str, seed: int, alpha: float = ALPHA
+    run_dir: Path, method: str, env_id: str, seed: int, alpha: float = ALPHA, log_run: Path | None = None
 ) -> tuple[list[dict], list[dict]]:
     """(rows, curve) of one RL run folder (metrics.json, experience.npz): the "policy" and "experience" readings
-    (the latter against the true size and against the grid's ceiling), and the per-update curve."""
+    (the latter against the true size and against the grid's ceiling), and the curve. `log_run`: a shorter re-run
+    of the same agent, env and seed whose experience.npz holds the step-by-step log this run lacks; it is used only
+    when its update snapshots equal this run's (the same steps), else ValueError."""
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     with np.load(run_dir / "experience.npz") as data:
         history, timesteps, unsafe = data["counts"], data["timesteps"], data["unsafe"]
         grid = int(data["grid"])
         log = data["log"] if "log" in data.files else np.zeros((0, 3), dtype=np.int64)
+    if not len(log) and log_run is not None and (log_run / "experience.npz").exists():
+        with np.load(log_run / "experience.npz") as data:
+            same = len(data["counts"]) <= len(history) and np.array_equal(
+                data["counts"], history[: len(data["counts"])]
+            )
+            if not same:
+                raise ValueError(f"{log_run} did not repeat the steps of {run_dir}: its log cannot stand for them")
+            log = data["log"]
     stationary = STATIONARY[env_id]
     scorer = Scorer(env_id, 1 if stationary else EVAL_STEP, grid)
     fine = log_timeline(log, scorer, stationary, alpha=alpha) if len(log) else []
@@ -313,8 +323,11 @@ def rl_target(summary: Sequence[Mapping[str, Any]], env_id: str, factor: float =
 
 
 # ---------------------------------------------------------------------------------------------------- outputs
-def collect_rl(runs: Path, agents: Sequence[str] = RL_AGENTS, alpha: float = ALPHA) -> tuple[list[dict], list[dict]]:
-    """(rows, curves) of every finished RL run under `runs` (`<runs>/<agent>/<env>_seed<k>/metrics.json`) on S1, S2."""
+def collect_rl(
+    runs: Path, agents: Sequence[str] = RL_AGENTS, alpha: float = ALPHA, log_runs: Path | None = None
+) -> tuple[list[dict], list[dict]]:
+    """(rows, curves) of every finished RL run under `runs` (`<runs>/<agent>/<env>_seed<k>/metrics.json`) on S1, S2;
+    `log_runs` holds shorter same-seed re-runs with the step-by-step log (`rl_records`)."""
     rows: list[dict] = []
     curves: list[dict] = []
     for agent in agents:
@@ -323,7 +336,8 @@ def collect_rl(runs: Path, agents: Sequence[str] = RL_AGENTS, alpha: float = ALP
                 if not (folder / "metrics.json").exists() or not (folder / "experience.npz").exists():
                     continue
                 seed = int(folder.name.rsplit("seed", 1)[1])
-                new_rows, curve = rl_records(folder, agent, env_id, seed, alpha)
+                log_run = None if log_runs is None else log_runs / agent / folder.name
+                new_rows, curve = rl_records(folder, agent, env_id, seed, alpha, log_run)
                 rows += new_rows
                 curves += curve
     return rows, curves

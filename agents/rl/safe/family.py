@@ -87,10 +87,10 @@ def split_options(name: str, hyperparams: Mapping[str, Any]) -> tuple[dict[str, 
     validated (ValueError with the offending key otherwise)."""
     run = {k: hyperparams.get(k, v) for k, v in RUN_KEYS.items()}
     algo = {k: v for k, v in hyperparams.items() if k not in RUN_KEYS}
-    for key in ("episode_length", "region_grid", "experience_grid", "experience_log"):
+    for key, low in (("episode_length", 1), ("region_grid", 1), ("experience_grid", 1), ("experience_log", 0)):
         value = run[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"agent {name!r}: {key} must be an integer >= 1, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"agent {name!r}: {key} must be an integer >= {low}, got {value!r}")
     if run["time_features"] not in TIME_FEATURES:
         raise ValueError(f"agent {name!r}: time_features must be one of {tuple(TIME_FEATURES)}, "
                          f"got {run['time_features']!r}")  # fmt: skip
