@@ -16,6 +16,7 @@ their columns compare methods on another system than the paper's.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import time
@@ -28,7 +29,7 @@ import numpy as np
 
 from dogym.experiments.grid import run_grid
 from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
-from dogym.experiments.runner import RunConfig
+from dogym.experiments.runner import RunConfig, is_finished
 
 DESCRIPTION = 'Aglietti et al., "Dynamic Causal Bayesian Optimization": Tables 1-4 and Fig. 6-style convergence'
 DEFAULT_SEEDS = tuple(range(10))
@@ -301,7 +302,13 @@ def _markdown(rows: list[dict], orderings: list[dict], baseline: list[dict], sum
         f"Command: `{summary['command']}`; replicates (seeds): {summary['seeds']}; wall time "
         f"{summary['wall_minutes']:.1f} min with {summary['workers']} worker(s), CPU time "
         f"{summary['cpu_minutes']:.1f} min (this process and its workers)"
-        + (" (quick mode)." if summary["quick"] else "."),
+        + (" (quick mode)" if summary["quick"] else "")
+        + (
+            f"; times of the invocation that computed the runs ({summary['cells_run']} cells), this report re-scores "
+            "them from the cache."
+            if summary.get("rescored")
+            else "."
+        ),
         "",
         *(
             [
@@ -352,6 +359,10 @@ def _markdown(rows: list[dict], orderings: list[dict], baseline: list[dict], sum
         lines += ["", "Gap in the authors' form ± s.e. (| paper):", ""]
         lines += _table(mine, scms, lambda r: f"{_fmt(r['gap_authors'])} ± {_fmt(r['gap_authors_se'])}"
                         f"{_paper(r, 'paper_gap')}{_verdict(r.get('gap_met'))}")  # fmt: skip
+        lines += ["", "Order by per-replicate gap (mean), best first:", ""]
+        for scm in scms:
+            ranked = sorted((r for r in mine if r["scm"] == scm), key=lambda r: -r["gap"])
+            lines.append(f"- {scm}: " + " > ".join(f"{r['method']} {_fmt(r['gap'])}" for r in ranked))
         lines += ["", "Cumulative intervention cost per replicate / median CPU seconds per replicate:", ""]
         lines += _table(mine, scms, lambda r: f"{r['cost']:.0f} / {r['cpu_seconds']:.2f} s")
         lines.append("")
@@ -414,7 +425,9 @@ def reproduce_dcbo(
         raise ValueError("reproduce dcbo needs at least one seed")
     out = Path(out_dir)
     start, cpu_start = time.perf_counter(), _cpu_seconds()
-    records = _collect(_cells(list(seeds), quick, scms, horizons, hyperparams), out, workers)
+    cells = _cells(list(seeds), quick, scms, horizons, hyperparams)
+    cached = sum(is_finished(c.config(out / "runs")) for c in cells)
+    records = _collect(cells, out, workers)
     rows = _score(records)
     orderings = _orderings(rows)
     baseline = _baseline_check(rows)
@@ -423,10 +436,15 @@ def reproduce_dcbo(
         "command": command or "python train.py reproduce dcbo" + (" --quick" if quick else ""),
         "seeds": list(seeds)[:QUICK_SEEDS] if quick else list(seeds),
         "quick": quick,
-        "workers": workers,
         "hyperparams": dict(hyperparams or {}),
-        "wall_minutes": (time.perf_counter() - start) / 60.0,
-        "cpu_minutes": (_cpu_seconds() - cpu_start) / 60.0,
+        **_timing(
+            out,
+            len(cells),
+            len(cells) - cached,
+            workers,
+            (time.perf_counter() - start) / 60.0,
+            (_cpu_seconds() - cpu_start) / 60.0,
+        ),  # fmt: skip
         "run_cpu_minutes": sum(float(r["result"].get("cpu_seconds", 0.0)) for r in records) / 60.0,
         "rows": rows,
         "orderings": orderings,
@@ -439,6 +457,20 @@ def reproduce_dcbo(
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "report.md", _markdown(rows, orderings, baseline, summary))
     return summary
+
+
+def _timing(out: Path, cells: int, cells_run: int, workers: int, wall: float, cpu: float) -> dict:
+    """Wall and CPU minutes, workers and the number of cells computed by this invocation (of `cells`); when it computed
+    none (a re-scoring of cached runs), those of the invocation recorded in out/summary.json, marked `rescored` (a
+    summary without a count ran every cell)."""
+    timing = {"workers": workers, "wall_minutes": wall, "cpu_minutes": cpu, "cells_run": cells_run}
+    previous = out / "summary.json"
+    if cells_run == 0 and previous.exists():
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        if old.get("cells_run", cells) > 0 and "wall_minutes" in old:
+            kept = {k: old[k] for k in ("workers", "wall_minutes", "cpu_minutes") if k in old}
+            return {**timing, **kept, "cells_run": old.get("cells_run", cells), "rescored": True}
+    return timing
 
 
 def _cpu_seconds() -> float:
