@@ -177,15 +177,22 @@ class GPSCM:
 
     def _condition(self, mechanism: _FittedMechanism) -> None:
         """Condition a mechanism's GP on its interventional rows and up to `max_condition` rows in all."""
-        room = max(self.max_condition - len(mechanism.y_new), 0) if self.condition_on_data else 0
-        mechanism.gp.fit(np.concatenate([mechanism.x_new, mechanism.xs[:room]]),
-                         np.concatenate([mechanism.y_new, mechanism.ys[:room]]))  # fmt: skip
+        mechanism.gp.fit(*self._rows(mechanism, self.max_condition))
+
+    def _rows(self, mechanism: _FittedMechanism, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        """At most `limit` rows: the latest interventional ones first, then observational ones (none without
+        `condition_on_data`)."""
+        new = min(len(mechanism.y_new), limit)
+        room = limit - new if self.condition_on_data else 0
+        start = len(mechanism.y_new) - new
+        return (np.concatenate([mechanism.x_new[start:], mechanism.xs[:room]]),
+                np.concatenate([mechanism.y_new[start:], mechanism.ys[:room]]))  # fmt: skip
 
     def add_rows(self, rows: Mapping[str, np.ndarray], intervened: Sequence[str] = (), refit: bool = False) -> None:
         """Add rows observed under do(`intervened`) (name -> [k] values) to every mechanism whose child was not
-        intervened on and whose columns are all present; re-condition them, and with `refit` maximise the marginal
-        likelihood again (from the current hyper-parameters) on the observational rows used for fitting (none
-        without `condition_on_data`) plus every added row."""
+        intervened on and whose columns are all present; re-condition them (on at most `max_condition` rows, the
+        latest added ones first), and with `refit` maximise the marginal likelihood again, from the current
+        hyper-parameters, on at most `max_points` rows chosen alike."""
         if not self.mechanisms:
             raise RuntimeError("fit the GP-SCM on observational data first")
         for child, mechanism in self.mechanisms.items():
@@ -198,10 +205,8 @@ class GPSCM:
                 raise ValueError(f"rows for the mechanism of {child!r} must be finite")
             mechanism.x_new = np.concatenate([mechanism.x_new.reshape(-1, len(pars)), xs])
             mechanism.y_new = np.concatenate([mechanism.y_new, ys])
-            if refit and len(mechanism.y_new) + (self.max_points if self.condition_on_data else 0) >= 3:
-                base = self.max_points if self.condition_on_data else 0
-                x_fit = np.concatenate([mechanism.x_new, mechanism.xs[:base]])
-                y_fit = np.concatenate([mechanism.y_new, mechanism.ys[:base]])
+            x_fit, y_fit = self._rows(mechanism, self.max_points)
+            if refit and len(y_fit) >= 3:
                 fit_hyperparameters(mechanism.gp, x_fit, y_fit,
                                     **{"seed": self.seed, "noise_bounds": (1e-6, 10.0), **self.fit_options,
                                        "n_restarts": 0})  # fmt: skip

@@ -92,6 +92,7 @@ class COLConfig:
     policy: str = "eq7"
     outcome: str = "metric"
     refit_every: int = 1
+    update_every: int = 1
     hyperpriors: str | None = "botorch"
     input_scaling: str = "unit"
 
@@ -108,6 +109,8 @@ class COLConfig:
             raise ValueError("kappa 'srinivas' bounds a GP on the outcome itself: it needs outcome 'indicator'")
         if isinstance(self.refit_every, bool) or not isinstance(self.refit_every, int) or self.refit_every < 0:
             raise ValueError(f"refit_every must be an integer >= 0 (0: never refit), got {self.refit_every!r}")
+        if isinstance(self.update_every, bool) or not isinstance(self.update_every, int) or self.update_every < 1:
+            raise ValueError(f"update_every must be an integer >= 1, got {self.update_every!r}")
         if self.prior not in ("gpscm", "backdoor"):
             raise ValueError(f"prior must be 'gpscm' or 'backdoor', got {self.prior!r}")
         if self.monitoring_steps < 2 or self.noise_var <= 0 or self.lengthscale <= 0:
@@ -178,6 +181,7 @@ class COL:
         self.costs = np.asarray(env.costs_of(self.candidates), dtype=np.float64)
         self.gp: GaussianProcess | None = None
         self.model: GPSCM | None = None
+        self._pending: list[dict[str, np.ndarray]] = []
         self.x = np.zeros((0, dim))
         self.y = np.zeros(0)
         self.policy_rng = named_rng(self.seed, "policy")
@@ -351,9 +355,16 @@ class COL:
         record.costs.append(float(info["intervention_cost"]))
         if self.config.outcome == "metric":
             judged = np.asarray(window)[self.spec.judged]
-            rows = {v: judged[:, i] for i, v in enumerate(self.env.variable_names)}
-            every = self.config.refit_every
-            self.model.add_rows(rows, self.targets, refit=every > 0 and len(record.outcomes) % every == 0)
+            self._pending.append({v: judged[:, i] for i, v in enumerate(self.env.variable_names)})
+            k, cfg = len(record.outcomes), self.config
+            if k % cfg.update_every:  # the estimate (and so eq. (7)'s choice) holds until the next update
+                for key in ("mean", "std", "regions"):
+                    getattr(record, key).append(getattr(record, key)[-1])
+                return
+            rows = {v: np.concatenate([r[v] for r in self._pending]) for v in self._pending[0]}
+            self._pending = []
+            refit = cfg.refit_every > 0 and k // cfg.update_every % cfg.refit_every == 0
+            self.model.add_rows(rows, self.targets, refit=refit)
         else:
             self.x = np.vstack([self.x, self.scaled[index]])
             self.y = np.append(self.y, float(outcome))

@@ -32,8 +32,12 @@ from dogym.experiments.io import atomic_save_figure, atomic_write_bytes, atomic_
 from dogym.experiments.report import bootstrap_summary, write_outputs
 from dogym.experiments.runner import RunConfig, is_finished, load_metrics
 
+#: The RL baselines' result folder, written by `benchmarks/col_rl.py` (hours of training; read, not run, here).
+RL_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "col" / "rl"
 DESCRIPTION = 'Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions": Table II and Figs. 6, 8, 14'
 DEFAULT_SEEDS = tuple(range(10))
+#: A fresh block of seeds no setting was chosen on (tuning used seeds 100-109: benchmarks/col_tuning.py).
+FRESH_SEEDS = tuple(range(200, 210))
 S1, S2 = "dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0"
 RAN_CPU, RAN_STEERING = "dogym/RANCpu-v0", "dogym/RANSteering-v0"
 SCENARIOS = {S1: "Scenario 1 (steady state)", S2: "Scenario 2 (non-stationary)"}
@@ -42,23 +46,17 @@ EDGE_AGENTS = ("col", "col-random", "col-no-prior", "col-no-safety", "col-no-cos
 #: Fig. 14's configurations (the paper's three) and the random baseline on the synthetic RAN.
 RAN_AGENTS = ("col", "col-no-prior", "col-no-safety", "col-random")
 RL_AGENTS = ("cpo", "ppo-lagrangian")
-#: A documented variant, not the paper's setting: COL with a 100-step passive phase on scenario 1 (the paper's t0 is
-#: 10). `benchmarks/col_tuning.py` on seeds 100-109 showed the 10-sample causal prior to be what limits the region.
-#: Label -> (agent, hyper-parameter overrides).
-VARIANTS = {"col-t0-100": ("col", {"monitoring_steps": 100})}
+#: Documented variants beside the paper's setting, on scenario 1 and the reported seeds: label -> (agent,
+#: hyper-parameter overrides, cost budget). The binary-outcome reading (one GP on the indicator of phi per
+#: intervention, the previous default), and COL with a 100-step passive phase (the paper's t0 is 10).
+VARIANTS = {"col-indicator": ("col", {"outcome": "indicator", "kernel": "matern52"}, 20),
+            "col-t0-100": ("col", {"monitoring_steps": 100}, 20)}  # fmt: skip
 #: Cost budgets C: the edge example's 20 and the testbed's 100 (section VIII-C); quick mode: smaller RAN budgets.
 EDGE_BUDGET, RAN_BUDGET = 20, {RAN_CPU: 100, RAN_STEERING: 100}
 QUICK_RAN_BUDGET = {RAN_CPU: 30, RAN_STEERING: 5}
-#: Env steps per RL run (SPEC: at least 2e5; the paper's OmniSafe default is 1e7) and how many of the seeds run RL
-#: (all ten, as Table II): one 2e5-step run took 6-28 CPU-minutes on this machine (median 7-15 by agent and
-#: scenario), 7.1 CPU-hours for the 40 runs, measured. They run last on `workers` processes, and the report is rewritten
-#: after each run, so an interrupted reproduction reports the seeds that finished and a re-run resumes the rest.
-RL_STEPS, RL_SEEDS = 200_000, 10
-#: How many of the seeds run the RAN cells (all ten, as Fig. 14): the causal prior from 40 320 passive windows takes
-#: ~2 CPU-minutes per seed on RANCpu (shared by the agents of a seed within one process), and RANSteering at C = 100
-#: is 1000 interventions per run: ~5-10 CPU-minutes per seed in all.
+#: How many of the seeds run the RAN cells (all ten, as Fig. 14).
 RAN_SEEDS = 10
-QUICK_SEEDS, QUICK_RL_STEPS, QUICK_RL_HYPERPARAMS = 3, 4_000, {"n_steps": 2_000}
+QUICK_SEEDS = 3
 #: Quick mode only: a small passive log and prior on the RAN (the full prior takes minutes per seed).
 QUICK_RAN_HYPERPARAMS = {"monitoring_steps": 1_000, "prior_max_points": 40, "prior_max_condition": 80, "prior_rows": 8,
                          "prior_draws": 4}  # fmt: skip
@@ -72,87 +70,99 @@ PAPER_TABLE2 = {
     (S2, "cpo"): ((23412.41, 89.24), (0.01, 0.00)),
     (S2, "ppo-lagrangian"): ((64292.61, 1292.92), (0.01, 0.00)),
 }
-#: SPEC section 7's targets.
-TRUE_S1_SIZE, SIZE_TOLERANCE, S1_MAX_UNSAFE, S2_MAX_UNSAFE, INSIDE_FRACTION = 0.487, 0.05, 10, 30, 0.8
-RL_FACTOR, STEERING_FACTOR = 100.0, 5.0
+#: Issue 21's targets.
+TRUE_S1_SIZE, SIZE_TOLERANCE, S1_MAX_UNSAFE, S2_MAX_UNSAFE = 0.487, 0.05, 10, 30
+#: A seed's estimate counts as "inside with tolerance" at this precision; S1 needs it in PRECISE_SEEDS of 10 seeds,
+#: growth from the prior in GROWN_SEEDS of 10, S2 a mean precision of S2_PRECISION.
+TOLERANT_PRECISION, PRECISE_SEEDS, GROWN_SEEDS, S2_PRECISION = 0.98, 8, 9, 0.9
+RANDOM_FACTOR, STEERING_FACTOR, COL_SECONDS = 3.0, 5.0, 2.0
 #: Fig. 8's bar groups: cumulative unsafe interventions after this many interventions (and at the end).
 FIG8_STEPS = (3, 6, 9)
 LABELS = {"col": "COL", "col-random": "random at equal cost", "col-no-prior": "COL without causal prior",
           "col-no-safety": "COL without safety constraint", "col-no-cost": "COL without cost denominator",
           "cpo": "CPO", "ppo-lagrangian": "PPO-Lagrangian",
+          "col-indicator": "COL on the binary outcome (variant: outcome indicator)",
           "col-t0-100": "COL, 100 passive samples (variant; paper t0 = 10)"}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The grid's sizes: seeds of the COL cells, of the RAN cells and of the RL cells, and the budgets."""
+    """The grid's sizes: the reported seeds and the fresh block of the edge-example cells, the RAN seeds and
+    budgets."""
 
     seeds: tuple[int, ...]
+    fresh: tuple[int, ...]
     ran_seeds: tuple[int, ...]
-    rl_seeds: tuple[int, ...]
-    rl_steps: int
     ran_budget: dict[str, int]
-    rl_hyperparams: dict[str, Any]
     ran_hyperparams: dict[str, Any]
     quick: bool
 
     @classmethod
-    def of(cls, seeds: Sequence[int], quick: bool, rl_steps: int | None) -> Plan:
-        """The plan for `seeds` (quick: the first 3 of them, small budgets); `rl_steps` overrides the RL budget."""
+    def of(cls, seeds: Sequence[int], quick: bool, fresh: Sequence[int] = FRESH_SEEDS) -> Plan:
+        """The plan for `seeds` (quick: the first 3 of them, no fresh block, small RAN budgets)."""
         seeds = tuple(int(s) for s in seeds)
         if not seeds:
             raise ValueError("reproduce col needs at least one seed")
         if quick:
             seeds = seeds[:QUICK_SEEDS]
-            return cls(seeds, seeds[:1], seeds[:1], rl_steps or QUICK_RL_STEPS, dict(QUICK_RAN_BUDGET),
-                       dict(QUICK_RL_HYPERPARAMS), dict(QUICK_RAN_HYPERPARAMS), True)  # fmt: skip
-        return cls(seeds, seeds[:RAN_SEEDS], seeds[:RL_SEEDS], rl_steps or RL_STEPS, dict(RAN_BUDGET), {}, {}, False)
+            return cls(seeds, (), seeds[:1], dict(QUICK_RAN_BUDGET), dict(QUICK_RAN_HYPERPARAMS), True)
+        fresh = tuple(int(s) for s in fresh if int(s) not in seeds)
+        return cls(seeds, fresh, seeds[:RAN_SEEDS], dict(RAN_BUDGET), {}, False)
 
 
-def stages(out: Path, plan: Plan, eval_episodes: int) -> list[list[RunConfig]]:
-    """The grid in the order it runs: the edge-example COL cells, the RAN cells, then the RL cells (seed by seed, so
-    a partial report has every baseline on the first seeds)."""
+def stages(out: Path, plan: Plan) -> list[list[RunConfig]]:
+    """The grid in the order it runs: the edge-example cells (reported seeds, then the fresh block), then the RAN
+    cells. The RL baselines train in `benchmarks/col_rl.py` (hours) and are read from its result files."""
     runs = str(out / "runs")
     edge = [RunConfig(a, env, s, EDGE_BUDGET, eval_episodes=0, log_folder=runs)
-            for env in SCENARIOS for a in EDGE_AGENTS for s in plan.seeds]  # fmt: skip
-    edge += [RunConfig(agent, S1, s, EDGE_BUDGET, hyperparams=dict(overrides), eval_episodes=0, log_folder=runs,
-                       label=label) for label, (agent, overrides) in VARIANTS.items() for s in plan.seeds]  # fmt: skip
+            for block in (plan.seeds, plan.fresh) for env in SCENARIOS for a in EDGE_AGENTS for s in block]  # fmt: skip
+    edge += [RunConfig(agent, S1, s, budget, hyperparams=dict(overrides), eval_episodes=0, log_folder=runs,
+                       label=label) for label, (agent, overrides, budget) in VARIANTS.items()
+             for s in plan.seeds]  # fmt: skip
     ran = [RunConfig(a, env, s, plan.ran_budget[env], hyperparams=dict(plan.ran_hyperparams), eval_episodes=0,
                      log_folder=runs)
            for env in (RAN_CPU, RAN_STEERING) for a in RAN_AGENTS for s in plan.ran_seeds]  # fmt: skip
-    rl = [RunConfig(a, env, s, plan.rl_steps, hyperparams=dict(plan.rl_hyperparams), eval_episodes=eval_episodes,
-                    log_folder=runs) for s in plan.rl_seeds for env in SCENARIOS for a in RL_AGENTS]  # fmt: skip
-    return [edge, ran, rl]
+    return [edge, ran]
 
 
 # ---------------------------------------------------------------------------------------------------- metrics
 def _value(run: dict[str, Any], key: str) -> float | None:
-    """A run's metric by name, whichever family ran it."""
+    """A run's metric by name."""
+    if key == "initial_size":
+        return float(run["sizes"][0]) if run.get("sizes") else None
+    if key == "grew":
+        return float(run["sizes"][-1] > run["sizes"][0]) if run.get("sizes") else None
+    if key == "tolerant":
+        precision = _value(run, "precision")
+        return None if precision is None else float(precision >= TOLERANT_PRECISION)
     paths = {
-        "unsafe": (("col", "unsafe_interventions"), ("safe_rl", "unsafe_interventions")),
-        "converge": (("col", "unsafe_to_converge"),),
-        "size": (("col", "region_size"), ("region", "region_size")),
-        "true_size": (("truth", "true_region_size"),),
-        "inside": (("truth", "inside"),),
-        "outside": (("truth", "outside_fraction"),),
-        "precision": (("truth", "precision"),),
-        "recall": (("truth", "recall"),),
-        "interventions": (("col", "interventions"),),
-        "cost": (("col", "cost_spent"),),
-        "steps": (("timesteps",),),
+        "unsafe": ("col", "unsafe_interventions"),
+        "converge": ("col", "unsafe_to_converge"),
+        "size": ("col", "region_size"),
+        "true_size": ("truth", "true_region_size"),
+        "inside": ("truth", "inside"),
+        "precision": ("truth", "precision"),
+        "recall": ("truth", "recall"),
+        "covered": ("truth", "covered"),
+        "to_cover": ("truth", "unsafe_to_cover"),
+        "interventions": ("col", "interventions"),
+        "cost": ("col", "cost_spent"),
+        "seconds": ("train_seconds",),
     }
-    for path in paths[key]:
-        node: Any = run
-        for part in path:
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is not None:
-            return float(node)
-    return None
+    node: Any = run
+    for part in paths[key]:
+        node = node.get(part) if isinstance(node, dict) else None
+    return None if node is None else float(node)
 
 
 def _values(runs: Sequence[dict[str, Any]], agent: str, env: str, key: str) -> np.ndarray:
     got = [_value(r, key) for r in runs if r["label"] == agent and r["env"] == env]
     return np.array([v for v in got if v is not None], dtype=float)
+
+
+def in_block(runs: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[dict[str, Any]]:
+    """The runs of a block of seeds."""
+    return [r for r in runs if int(r["seed"]) in set(seeds)]
 
 
 def unsafe_after(run: dict[str, Any], k: int | None) -> int:
@@ -181,88 +191,107 @@ def _verdict(met: bool | None) -> str:
     return "-" if met is None else ("met" if met else "**missed**")
 
 
+def _count(values: np.ndarray) -> str:
+    return f"{int(values.sum())}/{len(values)}"
+
+
+def separated_above(high: np.ndarray, low: np.ndarray) -> bool:
+    """Whether the 95% CI of the mean of `high` lies entirely above that of `low`."""
+    return bool(len(high) and len(low) and _interval(high)[0] > _interval(low)[1])
+
+
 # ---------------------------------------------------------------------------------------------------- report
 def table2(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Table II's rows (ours beside the paper's), per scenario and method, with the random baseline."""
+    """Table II's COL rows (ours beside the paper's), per scenario and method, with the random baseline and the
+    variants, and the region metrics: size, precision, recall, strict and tolerant inside counts, growth."""
     rows = []
     for env in SCENARIOS:
-        for agent in ("col", "col-random", *VARIANTS, *RL_AGENTS):
+        for agent in ("col", "col-random", *VARIANTS):
             unsafe = _values(runs, agent, env, "unsafe")
             if not len(unsafe):
                 continue
             paper = PAPER_TABLE2.get((env, agent))
-            size, inside = _values(runs, agent, env, "size"), _values(runs, agent, env, "inside")
+
+            def v(key: str, runs=runs, agent=agent, env=env) -> np.ndarray:
+                return _values(runs, agent, env, key)
+
             rows.append({
                 "scenario": env, "method": agent, "seeds": len(unsafe), "unsafe": _ms(unsafe, 1),
-                "unsafe_to_converge": _ms(_values(runs, agent, env, "converge"), 1), "size": _ms(size),
-                "true_size": _ms(_values(runs, agent, env, "true_size"), 3),
-                "inside": f"{int(inside.sum())}/{len(inside)}",
-                "outside": _ms(_values(runs, agent, env, "outside"), 3),
-                "precision": _ms(_values(runs, agent, env, "precision")),
-                "recall": _ms(_values(runs, agent, env, "recall")),
-                "interventions": _ms(_values(runs, agent, env, "interventions"), 1) if agent.startswith("col")
-                else f"{_values(runs, agent, env, 'steps').mean():.0f} env steps",
-                "cost_spent": _ms(_values(runs, agent, env, "cost")),
+                "unsafe_to_converge": _ms(v("converge"), 1), "initial_size": _ms(v("initial_size")),
+                "size": _ms(v("size")), "true_size": _ms(v("true_size"), 3), "precision": _ms(v("precision"), 3),
+                "recall": _ms(v("recall")), "inside": _count(v("inside")), "tolerant": _count(v("tolerant")),
+                "grew": _count(v("grew")), "interventions": _ms(v("interventions"), 1), "cost_spent": _ms(v("cost")),
                 "paper_unsafe": f"{paper[0][0]:g} ± {paper[0][1]:g}" if paper else "-",
                 "paper_size": f"{paper[1][0]:g} ± {paper[1][1]:g}" if paper else "-",
             })  # fmt: skip
     return rows
 
 
-def targets(runs: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """Every target of SPEC section 7 for this paper: (target, ours, verdict)."""
+def targets(runs: Sequence[dict[str, Any]], block: str = "") -> list[tuple[str, str, str]]:
+    """Issue 21's targets for one block of seeds (`block` names it in each line): (target, ours, verdict)."""
     out = []
+    tag = f" [{block}]" if block else ""
 
-    def mean(agent: str, env: str, key: str) -> float | None:
-        values = _values(runs, agent, env, key)
-        return float(values.mean()) if len(values) else None
+    def v(agent: str, env: str, key: str) -> np.ndarray:
+        return _values(runs, agent, env, key)
 
-    u1, z1, inside1 = mean("col", S1, "unsafe"), mean("col", S1, "size"), _values(runs, "col", S1, "inside")
-    if u1 is not None:
-        out.append(
-            ("S1: COL unsafe interventions <= 10", f"{u1:.1f} (mean of {len(inside1)} seeds)", _verdict(u1 <= 10))
-        )
-        out.append((f"S1: region size within {SIZE_TOLERANCE} of the true {TRUE_S1_SIZE}", f"{z1:.3f}",
-                    _verdict(abs(z1 - TRUE_S1_SIZE) <= SIZE_TOLERANCE)))  # fmt: skip
-        frac = float(inside1.mean())
-        out.append(("S1: estimate inside the true region in >= 80% of seeds",
-                    f"{int(inside1.sum())}/{len(inside1)} seeds", _verdict(frac >= INSIDE_FRACTION)))  # fmt: skip
-    for label in VARIANTS:
-        inside = _values(runs, label, S1, "inside")
-        if len(inside):
-            out.append((f"(not a target) S1 with the variant {LABELS[label]}: unsafe / size / inside",
-                        f"{mean(label, S1, 'unsafe'):.1f} / {mean(label, S1, 'size'):.3f} / "
-                        f"{int(inside.sum())}/{len(inside)} seeds", "variant"))  # fmt: skip
-    u2, z2, t2 = mean("col", S2, "unsafe"), mean("col", S2, "size"), mean("col", S2, "true_size")
-    if u2 is not None:
-        out.append(("S2: COL unsafe interventions <= 30", f"{u2:.1f}", _verdict(u2 <= S2_MAX_UNSAFE)))
-        paper_ok, truth_ok = abs(z2 - 0.12) <= SIZE_TOLERANCE, abs(z2 - t2) <= SIZE_TOLERANCE
-        which = "the true final region" if truth_ok else "the paper's 0.12" if paper_ok else "neither"
-        precision = mean("col", S2, "precision")
-        out.append(("S2: size within 0.05 of the paper's 0.12 or of the true final region (the true region at the "
-                     "time of the next intervention: what the estimate claims)",
-                     f"{z2:.3f} (paper 0.12; true final {t2:.3f}); met against {which}; sizes only: the estimate's "
-                     f"precision against the true final region is {precision:.2f}",
-                     _verdict(paper_ok or truth_ok)))  # fmt: skip
+    unsafe = v("col", S1, "unsafe")
+    if len(unsafe):
+        size, tolerant, grew = v("col", S1, "size"), v("col", S1, "tolerant"), v("col", S1, "grew")
+        n = len(unsafe)
+        out += [
+            (f"S1: COL unsafe interventions <= {S1_MAX_UNSAFE}{tag}", f"{_ci(unsafe, 1)} ({n} seeds)",
+             _verdict(unsafe.mean() <= S1_MAX_UNSAFE)),
+            (f"S1: region size within {SIZE_TOLERANCE} of the true {TRUE_S1_SIZE}{tag}", _ci(size, 3),
+             _verdict(abs(size.mean() - TRUE_S1_SIZE) <= SIZE_TOLERANCE)),
+            (f"S1: precision >= {TOLERANT_PRECISION} in >= {PRECISE_SEEDS}/10 seeds{tag}",
+             f"{_count(tolerant)} seeds (strict inside: {_count(v('col', S1, 'inside'))})",
+             _verdict(tolerant.sum() >= PRECISE_SEEDS * n / 10)),
+            (f"S1: the region grows from its prior in >= {GROWN_SEEDS}/10 seeds{tag}",
+             f"{_count(grew)} seeds ({_ci(v('col', S1, 'initial_size'), 3)} -> {_ci(size, 3)})",
+             _verdict(grew.sum() >= GROWN_SEEDS * n / 10)),
+        ]  # fmt: skip
+        rand = v("col-random", S1, "unsafe")
+        if len(rand):
+            ratio = rand.mean() / max(unsafe.mean(), 1e-9)
+            r_size = v("col-random", S1, "size")
+            out.append((f"S1: COL spends >= {RANDOM_FACTOR:g}x fewer unsafe interventions than random at equal cost, "
+                        f"and reaches a larger region (separated 95% CIs){tag}",
+                        f"unsafe {_ci(rand, 1)} vs {_ci(unsafe, 1)} ({ratio:.1f}x); size {_ci(r_size, 3)} vs "
+                        f"{_ci(size, 3)}", _verdict(ratio >= RANDOM_FACTOR and separated_above(size, r_size))))  # fmt: skip
+    unsafe2 = v("col", S2, "unsafe")
+    if len(unsafe2):
+        size2, true2, precision2 = v("col", S2, "size"), v("col", S2, "true_size"), v("col", S2, "precision")
+        out.append((f"S2: COL unsafe interventions <= {S2_MAX_UNSAFE}{tag}", _ci(unsafe2, 1),
+                    _verdict(unsafe2.mean() <= S2_MAX_UNSAFE)))  # fmt: skip
+        out.append((f"S2: size within {SIZE_TOLERANCE} of the true final region, precision >= {S2_PRECISION}{tag}",
+                    f"{_ci(size2, 3)} vs true {true2.mean():.3f} (paper 0.12); precision {_ci(precision2, 3)}",
+                    _verdict(abs(size2.mean() - true2.mean()) <= SIZE_TOLERANCE
+                             and precision2.mean() >= S2_PRECISION)))  # fmt: skip
     for env in SCENARIOS:
-        col = mean("col", env, "unsafe")
-        for agent in RL_AGENTS:
-            rl = mean(agent, env, "unsafe")
-            if col is not None and rl is not None:
-                ratio = rl / max(col, 1e-9)
-                out.append((f"{env.split('/')[1]}: {LABELS[agent]} >= 100x COL's unsafe interventions",
-                            f"{rl:.0f} vs {col:.1f} ({ratio:.0f}x; {len(_values(runs, agent, env, 'unsafe'))} "
-                            f"seed(s) at {mean(agent, env, 'steps'):.0f} env steps)", _verdict(ratio >= RL_FACTOR)))  # fmt: skip
-    for env in SCENARIOS:
-        for line in ablation_verdicts(runs, env):
-            out.append(line)
-    steer_col, steer_np = _values(runs, "col", RAN_STEERING, "unsafe"), _values(runs, "col-no-prior", RAN_STEERING,
-                                                                                  "unsafe")  # fmt: skip
+        out += [(f"{t}{tag}", o, verdict) for t, o, verdict in ablation_verdicts(runs, env)]
+    seconds = v("col", S1, "seconds")
+    if len(seconds):
+        out.append((f"Speed: one COL S1 run <= {COL_SECONDS:g} s{tag}",
+                    f"median {np.median(seconds):.2f} s (train_seconds of {len(seconds)} runs, one thread each; "
+                    "the machine was shared while they ran)", _verdict(bool(np.median(seconds) <= COL_SECONDS))))  # fmt: skip
+    return out
+
+
+def ran_targets(runs: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Fig. 14's findings on the synthetic RAN: (target, ours, verdict)."""
+    out = []
+    steer_col, steer_np = _values(runs, "col", RAN_STEERING, "to_cover"), _values(runs, "col-no-prior", RAN_STEERING,
+                                                                                    "to_cover")  # fmt: skip
     if len(steer_col) and len(steer_np):
         ratio = steer_np.mean() / max(steer_col.mean(), 1e-9)
-        out.append(("RANSteering: the causal prior cuts unsafe interventions >= 5x",
-                    f"without prior {steer_np.mean():.1f}, with {steer_col.mean():.1f}: {ratio:.1f}x "
-                    f"({len(steer_col)} seeds)", _verdict(ratio >= STEERING_FACTOR)))  # fmt: skip
+        covered = _count(_values(runs, "col", RAN_STEERING, "covered"))
+        out.append(("RANSteering: the causal prior cuts unsafe interventions (until the estimate covers 90% of the "
+                    f"true region) >= {STEERING_FACTOR:g}x",
+                    f"without prior {_ci(steer_np, 1)}, with {_ci(steer_col, 1)}: {ratio:.1f}x (covered: with "
+                    f"{covered}, without {_count(_values(runs, 'col-no-prior', RAN_STEERING, 'covered'))} seeds; "
+                    "uncovered seeds count all their unsafe interventions, a lower bound)",
+                    _verdict(ratio >= STEERING_FACTOR)))  # fmt: skip
     cpu_col, cpu_np = _values(runs, "col", RAN_CPU, "unsafe"), _values(runs, "col-no-prior", RAN_CPU, "unsafe")
     if len(cpu_col) and len(cpu_np):
         a, b = _interval(cpu_col), _interval(cpu_np)
@@ -286,9 +315,8 @@ def ablation_verdicts(runs: Sequence[dict[str, Any]], env: str) -> list[tuple[st
                          ("col-no-safety", "dropping the safety constraint raises unsafe interventions")):  # fmt: skip
         other = _values(runs, agent, env, "unsafe")
         if len(other):
-            o_lo, _ = _interval(other)
             out.append((f"{name} (Fig. 8): {claim} (separated 95% CIs)", f"{_ci(other, 1)} vs COL {_ci(col, 1)}",
-                        _verdict(bool(o_lo > hi))))  # fmt: skip
+                        _verdict(separated_above(other, col))))  # fmt: skip
     other = _values(runs, "col-no-cost", env, "unsafe")
     if len(other):
         o_lo, o_hi = _interval(other)
@@ -303,57 +331,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     ]
 
 
-def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str, pending: int) -> str:
-    """The Markdown report (see the module docstring)."""
-    rl_steps = sorted({int(_value(r, "steps") or 0) for r in runs if r["label"] in RL_AGENTS})
-    lines = [
-        '# Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions": Table II, Figs. 6, 8, 14',
-        "",
-        f"Command: `{command}`. COL, its ablations and the random baseline: seeds {list(plan.seeds)} on the edge "
-        f"example (C = {EDGE_BUDGET}), seeds {list(plan.ran_seeds)} on the synthetic RAN (C = "
-        f"{plan.ran_budget[RAN_CPU]} on RANCpu, {plan.ran_budget[RAN_STEERING]} on RANSteering). CPO and "
-        f"PPO-Lagrangian: seeds {list(plan.rl_seeds)}, {plan.rl_steps} env steps per run (OmniSafe's defaults, "
-        f"{plan.rl_hyperparams.get('n_steps', 20_000)} steps per update; the paper trained for OmniSafe's 1e7). "
-        + (f"Wall time of this invocation {wall / 60:.1f} min " if wall else "Outputs rewritten from cached cells ")
-        + f"({platform.machine()}, one thread per run; run times are in each run's metrics.json)."
-        + (f" **{pending} cells have not run yet: this report is partial.**" if pending else ""),
-        "",
-        'Numbers are mean ± std over seeds unless marked [95% bootstrap CI]. "paper" columns are printed in the '
-        "paper's Table II. Unsafe interventions are every intervention whose window violated the specification "
-        "(for the RL baselines: every training step with info cost 1). COL's region estimate is scored against the "
-        "true region of the intervention it would make next (evaluation only).",
-        "",
-        "## Targets (SPEC section 7)",
-        "",
-        *_table(("target", "ours", "verdict"), targets(runs)),
-        "",
-        "## Table II (edge example)",
-        "",
-    ]
-    rows = table2(runs)
-    header = ("scenario", "method", "seeds", "unsafe interventions", "unsafe to converge", "λ(Ŝ)", "true λ(S)",
-              "Ŝ ⊆ S", "Ŝ outside S", "precision", "recall", "interventions", "cost spent", "paper unsafe",
-              "paper λ(Ŝ)")  # fmt: skip
-    lines += _table(header, [[SCENARIOS[r["scenario"]], LABELS[r["method"]]] + list(r.values())[2:] for r in rows])
-    lines += [
-        "",
-        '"Ŝ ⊆ S": seeds whose estimate has no grid point outside the true region; "Ŝ outside S": the fraction of the '
-        'estimate outside it. "Unsafe to converge" counts unsafe interventions until the region size changed by < 0.01 over 3 consecutive '
-        'interventions (notes D.8). The RL region is the one "inferred from the control policy": the 10 x 10 grid '
-        "cells the final deterministic policy visits (one cell = 0.01). The random baseline draws interventions "
-        "uniformly over the control box under the same budget and stop rule, and estimates the region with COL's "
-        f"estimator (prior, GP posterior, eq. 6) on their outcomes. RL env steps: {rl_steps or '-'}.",
-        "",
-        "## Fig. 6: region evolution (seed "
-        f"{plan.seeds[0]}; true region red, estimate blue at alpha = 0.8, 0.85, 0.9, 0.95)",
-        "",
-        "![Scenario 1](fig6_s1.png)",
-        "",
-        "![Scenario 2](fig6_s2.png)",
-        "",
-        "## Fig. 8: ablations (mean [95% bootstrap CI] over seeds)",
-        "",
-    ]
+def _fig8_tables(runs: Sequence[dict[str, Any]]) -> list[str]:
+    lines = []
     for env in SCENARIOS:
         lines += [f"### {SCENARIOS[env]}", ""]
         body = []
@@ -362,29 +341,98 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
             if not mine:
                 continue
             steps = [_ci(np.array([unsafe_after(r, k) for r in mine], float), 1) for k in FIG8_STEPS]
-            inside = _values(runs, agent, env, "inside")
             body.append([LABELS[agent], len(mine), *steps, _ci(_values(runs, agent, env, "unsafe"), 1),
-                         _ci(_values(runs, agent, env, "size")), f"{int(inside.sum())}/{len(inside)}",
+                         _ci(_values(runs, agent, env, "size")), _ci(_values(runs, agent, env, "precision"), 3),
+                         _count(_values(runs, agent, env, "tolerant")),
                          _ci(_values(runs, agent, env, "interventions"), 1)])  # fmt: skip
         lines += _table(("configuration", "seeds", *(f"unsafe after {k}" for k in FIG8_STEPS), "unsafe (all)",
-                         "λ(Ŝ)", "Ŝ ⊆ S", "interventions"), body)  # fmt: skip
+                         "λ(Ŝ)", "precision", "precision >= 0.98", "interventions"), body)  # fmt: skip
         lines.append("")
+    return lines
+
+
+def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str, pending: int,
+           rl_lines: Sequence[str] = ()) -> str:  # fmt: skip
+    """The Markdown report (see the module docstring)."""
+    reported, fresh = in_block(runs, plan.seeds), in_block(runs, plan.fresh)
+    blocks = [("seeds " + f"{plan.seeds[0]}-{plan.seeds[-1]}", reported)]
+    if fresh:
+        blocks.append(("fresh seeds " + f"{plan.fresh[0]}-{plan.fresh[-1]}", fresh))
+    header = ("scenario", "method", "seeds", "unsafe interventions", "unsafe to converge", "initial λ(Ŝ)", "λ(Ŝ)",
+              "true λ(S)", "precision", "recall", "Ŝ ⊆ S (strict)", "precision >= 0.98", "grew", "interventions",
+              "cost spent", "paper unsafe", "paper λ(Ŝ)")  # fmt: skip
+    lines = [
+        '# Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions": Table II, Figs. 6, 8, 14',
+        "",
+        f"Command: `{command}`. COL, its ablations and the random baseline on the edge example (C = {EDGE_BUDGET}) "
+        f"on the reported seeds {list(plan.seeds)}"
+        + (f" and on a fresh block {list(plan.fresh)} that no setting was chosen on" if plan.fresh else "")
+        + f"; seeds {list(plan.ran_seeds)} on the synthetic RAN (C = {plan.ran_budget[RAN_CPU]} on RANCpu, "
+        f"{plan.ran_budget[RAN_STEERING]} on RANSteering). Settings were chosen on seeds 100-109 only "
+        "(`benchmarks/col_tuning.py`, results in `benchmarks/results/col_tuning*.md`). "
+        + (f"Wall time of this invocation {wall / 60:.1f} min " if wall else "Outputs rewritten from cached cells ")
+        + f"({platform.machine()}, one thread per run; run times are in each run's metrics.json)."
+        + (f" **{pending} cells have not run yet: this report is partial.**" if pending else ""),
+        "",
+        "COL reads the specification's metrics (the default `outcome: metric`): the GP-SCM of the response time "
+        "(the RAN: throughput, power, jitter) is fitted on the passive data (the causal prior, eqs. 3-4) and "
+        "conditioned on every intervention window, its hyper-parameters refitted by marginal likelihood under "
+        "BoTorch's default priors; P(phi | do(u)) comes from the metric posteriors and their noise, and the safe set "
+        "is its lower confidence bound at alpha (eq. 6; eq. 7 unchanged). The binary-outcome reading is the variant "
+        "`col-indicator`.",
+        "",
+        "Intervals are 95% percentile-bootstrap CIs of the mean over seeds (2000 resamples; rliable's interval "
+        "estimate for one task), written mean [low, high]; plain cells are mean ± std. \"paper\" columns are printed "
+        "in the paper's Table II. Unsafe interventions are every intervention whose window violated the "
+        "specification. Estimates are scored against the true region of the intervention they would make next "
+        "(evaluation only): precision (share of the estimate inside the truth), recall (share of the truth "
+        "covered), strict inside (no grid point outside) and inside with tolerance (precision >= 0.98).",
+        "",
+    ]
+    for name, block in blocks:
+        lines += [f"## Targets ({name})", "", *_table(("target", "ours", "verdict"), targets(block, name)), ""]
+    lines += ["## Fig. 14 targets (synthetic RAN)", "", *_table(("target", "ours", "verdict"), ran_targets(runs)), ""]
+    for name, block in blocks:
+        rows = table2(block)
+        lines += [f"## Table II: COL on the edge example ({name})", ""]
+        lines += _table(header, [[SCENARIOS[r["scenario"]], LABELS[r["method"]]] + list(r.values())[2:]
+                                 for r in rows])  # fmt: skip
+        lines.append("")
+    lines += [
+        '"Unsafe to converge" counts unsafe interventions until the region size changed by < 0.01 over 3 '
+        "consecutive interventions (notes D.8). The random baseline draws interventions uniformly over the control box "
+        "under the same budget and stop rule, and estimates the region with COL's estimator on their outcomes.",
+        "",
+        *rl_lines,
+        "## Fig. 6: region evolution (seed "
+        f"{plan.seeds[0]}; true region red, estimate blue at alpha = 0.8, 0.85, 0.9, 0.95)",
+        "",
+        "![Scenario 1](fig6_s1.png)",
+        "",
+        "![Scenario 2](fig6_s2.png)",
+        "",
+    ]
+    for name, block in blocks:
+        lines += [f"## Fig. 8: ablations ({name}; mean [95% bootstrap CI] over seeds)", "", *_fig8_tables(block)]
     lines += ["![Fig. 8](fig8_ablations.png)", "", "## Fig. 14: synthetic cloud RAN (mean [95% bootstrap CI])", "",
               "The paper's testbed (section VIII) is replaced by dogym's synthetic 4-DU / 2-CU simulator "
-              "(`dogym.envs.safe_region.ran`); the paper's curves are testbed measurements, so only their "
-              "direction is compared: little effect of the prior on RANCpu, ~10x on RANSteering.", ""]  # fmt: skip
+              "(`dogym.envs.safe_region.ran`, calibration in `benchmarks/results/ran_calibration.md`); the paper's "
+              "curves are testbed measurements, so only their direction is compared: little effect of the prior on "
+              "RANCpu, ~10x on RANSteering. \"Unsafe to cover\" counts unsafe interventions until the estimate "
+              "covers 90% of the true region (a seed that never does counts all of its unsafe interventions).", ""]  # fmt: skip
     body = []
     for env in (RAN_CPU, RAN_STEERING):
         for agent in RAN_AGENTS:
             unsafe = _values(runs, agent, env, "unsafe")
             if len(unsafe):
-                inside = _values(runs, agent, env, "inside")
                 body.append([env.split("/")[1], LABELS[agent], len(unsafe), _ci(unsafe, 1),
-                             _ci(_values(runs, agent, env, "size")), _ms(_values(runs, agent, env, "true_size"), 3),
-                             f"{int(inside.sum())}/{len(inside)}", _ci(_values(runs, agent, env, "precision")),
+                             _ci(_values(runs, agent, env, "to_cover"), 1),
+                             _count(_values(runs, agent, env, "covered")), _ci(_values(runs, agent, env, "size")),
+                             _ms(_values(runs, agent, env, "true_size"), 3),
+                             _ci(_values(runs, agent, env, "precision"), 3),
                              _ci(_values(runs, agent, env, "interventions"), 1)])  # fmt: skip
-    lines += _table(("env", "configuration", "seeds", "unsafe", "λ(Ŝ)", "true λ(S)", "Ŝ ⊆ S", "precision",
-                     "interventions"), body)  # fmt: skip
+    lines += _table(("env", "configuration", "seeds", "unsafe", "unsafe to cover 90%", "covered", "λ(Ŝ)", "true λ(S)",
+                     "precision", "interventions"), body)  # fmt: skip
     lines += ["", "![Fig. 14](fig14_ran.png)", ""]
     return "\n".join(lines)
 
@@ -443,13 +491,26 @@ def plot_ran(runs: Sequence[dict[str, Any]], path: Path) -> Path:
     return atomic_save_figure(fig, path, dpi=110)
 
 
+def rl_section(folder: Path) -> list[str]:
+    """The safe-RL section from `benchmarks/col_rl.py`'s report (its headings one level down, its learning-curve
+    figure linked), or a line saying it has not run."""
+    source = folder / "report.md"
+    if not source.exists():
+        return ["## Safe RL baselines", "", f"Not run yet: `python benchmarks/col_rl.py` writes {folder}.", ""]
+    lines = ["#" + line if line.startswith("#") else line for line in source.read_text(encoding="utf-8").splitlines()]
+    if (folder / "learning_curve.png").exists():
+        lines += ["", f"![Safe-RL learning curves]({folder.name}/learning_curve.png)"]
+    return [*lines, ""]
+
+
 def _write(out: Path, configs: Sequence[RunConfig], plan: Plan, wall: float, command: str, pending: int) -> Path:
-    """Every output from the finished cells: results.csv, curves.csv, summary.json, table2.csv, the figures and
-    report.md."""
+    """Every output from the finished cells: results.csv, curves.csv, summary.json, table2.csv, the figures,
+    targets.json and report.md (with the RL section from `benchmarks/col_rl.py`'s files, when they exist)."""
     runs = [load_metrics(c) for c in configs]
     write_outputs(configs, runs, out, "Hammar, Alpcan and Lupu: COL")
-    atomic_write_text(out / "table2.csv", csv_text(table2(runs)))
-    edge = [r for r in runs if r["env"] in SCENARIOS and r["label"] in EDGE_AGENTS]
+    reported = in_block(runs, plan.seeds)
+    atomic_write_text(out / "table2.csv", csv_text(table2(reported)))
+    edge = [r for r in reported if r["env"] in SCENARIOS and r["label"] in EDGE_AGENTS]
     if edge:
         plot_ablations(edge, out / "fig8_ablations.png")
     ran = [r for r in runs if r["env"] in (RAN_CPU, RAN_STEERING)]
@@ -457,11 +518,15 @@ def _write(out: Path, configs: Sequence[RunConfig], plan: Plan, wall: float, com
         plot_ran(ran, out / "fig14_ran.png")
     for env, name in ((S1, "fig6_s1.png"), (S2, "fig6_s2.png")):
         source = next((c.run_dir / "region_evolution.png" for c in configs
-                       if c.agent == "col" and c.env == env and c.seed == plan.seeds[0]), None)  # fmt: skip
+                       if c.agent == "col" and c.label == "col" and c.env == env and c.seed == plan.seeds[0]),
+                      None)  # fmt: skip
         if source is not None and source.exists():
             atomic_write_bytes(out / name, source.read_bytes())
-    atomic_write_text(out / "targets.json", json.dumps(targets(runs), indent=1))
-    return atomic_write_text(out / "report.md", report(runs, plan, wall, command, pending))
+    blocks = [("reported", reported)] + ([("fresh", in_block(runs, plan.fresh))] if plan.fresh else [])
+    every = [t for name, block in blocks for t in targets(block, name)] + ran_targets(runs)
+    atomic_write_text(out / "targets.json", json.dumps(every, indent=1))
+    rl = rl_section(RL_RESULTS)
+    return atomic_write_text(out / "report.md", report(runs, plan, wall, command, pending, rl))
 
 
 def rewrite(
@@ -469,15 +534,12 @@ def rewrite(
     seeds: Sequence[int] = DEFAULT_SEEDS,
     *,
     quick: bool = False,
-    timesteps: int | None = None,
-    eval_episodes: int = 10,
     command: str = "python train.py reproduce col",
 ) -> Path:
-    """Rewrite the outputs from the cells that have finished, without running any (e.g. while RL cells still run);
-    returns the report's path."""
+    """Rewrite the outputs from the cells that have finished, without running any; returns the report's path."""
     out = Path(out_dir)
-    plan = Plan.of(seeds, quick, timesteps)
-    grid = [c for s in stages(out, plan, min(eval_episodes, 10)) for c in s]
+    plan = Plan.of(seeds, quick)
+    grid = [c for s in stages(out, plan) for c in s]
     done = [c for c in grid if is_finished(c)]
     return _write(out, done, plan, 0.0, command, len(grid) - len(done))
 
@@ -492,21 +554,20 @@ def reproduce(
     eval_episodes: int = 10,
     command: str = "python train.py reproduce col",
 ) -> Path:
-    """Run (or finish) the grid stage by stage (`stages`), rewriting the outputs after each stage and after each RL
-    run (those take minutes; the other workers go on meanwhile); returns the report's path. `timesteps` sets the RL
-    baselines' env steps (default 2e5; 4000 with `quick`); COL's budgets are the paper's."""
+    """Run (or finish) the grid stage by stage (`stages`), rewriting the outputs after each stage; returns the
+    report's path. COL's budgets are the paper's; `timesteps` and `eval_episodes` do not apply (the RL baselines
+    train in `benchmarks/col_rl.py`): a ValueError if `timesteps` is given."""
+    if timesteps is not None:
+        raise ValueError("reproduce col runs COL at the paper's budgets; the RL baselines train in "
+                         "benchmarks/col_rl.py (--timesteps there)")  # fmt: skip
     out = Path(out_dir)
-    plan = Plan.of(seeds, quick, timesteps)
-    grid = stages(out, plan, min(eval_episodes, 10))
+    plan = Plan.of(seeds, quick)
+    grid = stages(out, plan)
     cells = [c for stage in grid for c in stage]
     start = time.perf_counter()
-
-    def write_now(_: RunConfig | None = None) -> Path:
-        done = [c for c in cells if is_finished(c)]
-        return _write(out, done, plan, time.perf_counter() - start, command, len(cells) - len(done))
-
     report_path = out / "report.md"
-    for k, stage in enumerate(grid):
-        run_grid(stage, workers, on_finish=write_now if k == len(grid) - 1 else None)
-        report_path = write_now()
+    for stage in grid:
+        run_grid(stage, workers)
+        done = [c for c in cells if is_finished(c)]
+        report_path = _write(out, done, plan, time.perf_counter() - start, command, len(cells) - len(done))
     return report_path
