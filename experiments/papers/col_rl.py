@@ -375,6 +375,7 @@ def plot_curves(curves: Sequence[Mapping[str, Any]], path: Path, targets: Mappin
             row[1].axhline(FRACTION * targets[env_id], color="black", linestyle="--", linewidth=1, label="90% of true")
         row[0].set_ylabel("unsafe fraction of steps")
         row[0].set_title(f"{env_id}: unsafe steps per update", fontsize=9)
+        row[1].set_ylim(bottom=0)
         row[1].set_ylabel("experience region size")
         row[1].set_title(f"{env_id}: certified region (grid {EXPERIENCE_GRID})", fontsize=9)
         for ax in row:
