@@ -74,7 +74,7 @@ def test_metric_col_learns_the_response_time_from_its_windows():
     assert gp.n == col.config.monitoring_steps + len(record.outcomes)
     truth = col.env.ground_truth(t=1)["region"].contains(record.candidates)
     assert record.sizes[-1] > record.sizes[0] + 0.1
-    assert region_scores(record.regions[-1], truth)["precision"] >= 0.95
+    assert region_scores(record.regions[-1], truth)["precision"] >= 0.9
 
 
 def test_metric_col_without_the_prior_sees_only_its_interventions():

@@ -56,7 +56,7 @@ from dogym.causal.random_streams import named_rng
 FIGURE_ALPHAS = (0.8, 0.85, 0.9, 0.95)
 #: The COLConfig fields the causal prior depends on (with the env, its options and the seed: `_prior_key`).
 PRIOR_FIELDS = ("monitoring_steps", "prior", "prior_rows", "prior_draws", "prior_steps", "prior_max_points",
-                "prior_max_condition", "kernel", "resolution", "hyperpriors", "input_scaling")  # fmt: skip
+                "prior_max_condition", "kernel", "resolution", "hyperpriors", "input_scaling", "roots")  # fmt: skip
 #: Causal priors (mu, sigma) computed in this process, by `_prior_key`: COL, its safety and cost ablations and the
 #: random baseline share the prior of a seed (on the synthetic RAN it takes minutes). At most `PRIOR_CACHE_SIZE`.
 _PRIORS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
@@ -82,7 +82,7 @@ class COLConfig:
     cost_denominator: bool = True
     prior: str = "gpscm"
     prior_rows: int = 32
-    prior_draws: int = 8
+    prior_draws: int = 16
     prior_steps: str = "independent"
     prior_max_points: int = 200
     prior_max_condition: int = 500
@@ -93,6 +93,7 @@ class COLConfig:
     outcome: str = "metric"
     refit_every: int = 1
     update_every: int = 1
+    roots: str = "view"
     hyperpriors: str | None = "botorch"
     input_scaling: str = "unit"
 
@@ -111,6 +112,8 @@ class COLConfig:
             raise ValueError(f"refit_every must be an integer >= 0 (0: never refit), got {self.refit_every!r}")
         if isinstance(self.update_every, bool) or not isinstance(self.update_every, int) or self.update_every < 1:
             raise ValueError(f"update_every must be an integer >= 1, got {self.update_every!r}")
+        if self.roots not in ("data", "view"):
+            raise ValueError(f"roots must be 'data' or 'view', got {self.roots!r}")
         if self.prior not in ("gpscm", "backdoor"):
             raise ValueError(f"prior must be 'gpscm' or 'backdoor', got {self.prior!r}")
         if self.monitoring_steps < 2 or self.noise_var <= 0 or self.lengthscale <= 0:
@@ -254,8 +257,10 @@ class COL:
         estimator of the specification's variables."""
         view = self.env.structural_view()
         cfg = self.config
+        exogenous = dict(view.exogenous) if cfg.roots == "view" else {}
         options = {"kernel": cfg.kernel, "max_points": cfg.prior_max_points, "max_condition": cfg.prior_max_condition,
-                   "seed": self.seed, "exogenous": self.env.scenario_distributions, "input_scaling": cfg.input_scaling,
+                   "seed": self.seed, "exogenous": {**exogenous, **self.env.scenario_distributions},
+                   "input_scaling": cfg.input_scaling,
                    "fit_options": {"priors": cfg.hyperpriors}}  # fmt: skip
         if cfg.prior == "backdoor":
             return GPSCM.backdoor(view.graph, self.targets, list(self.spec.variables), **options)
