@@ -2,29 +2,42 @@
 Cloud Radio Access Networks", Algorithm 1).
 
 1. Passive phase: t0 monitoring steps of observational data (`env.observational_data`).
-2. Causal prior (eqs. 3-4): mu(u), sigma(u) = mean and sd of P(phi = 1 | do(U' = u)) from a GP-SCM fitted on the
-   passive data (`dogym.causal.effects.GPSCM`: the view's mechanisms, or with `prior="backdoor"` the backdoor
-   estimator on an adjustment set found from the graph); initial region {u : mu(u) >= delta} (eq. 3). sigma is
-   floored at `sigma_floor` (0.05): where every posterior draw saturates at 0 or 1 it is 0, and the GP could then
-   never move off the prior.
-3. GP on the observed specification outcomes (one binary phi per intervention, noise variance 0.1), prior mean mu and
-   the causal kernel sigma(u) sigma(u') exp(-|u - u'|^2 / 2) (eq. 4) on controls scaled to [0, 1] per axis.
-4. Safe set (eq. 6) {u : m(u) - kappa(u) >= delta}, kappa = Phi^-1(alpha) s(u) by default; `kappa="srinivas"` uses
-   Appendix A's beta_t^(1/2) s(u) with the user's B and gamma_t (default: the information gain of the data).
+2. Causal prior (eqs. 3-4): a GP-SCM fitted on the passive data (`dogym.causal.effects.GPSCM`: the view's mechanisms
+   of the specification's metrics and their ancestors, or with `prior="backdoor"` the backdoor estimator on an
+   adjustment set found from the graph), GPs with BoTorch's `SingleTaskGP` defaults (RBF kernel, its length-scale
+   and noise priors, inputs scaled to [0, 1]: the paper used BoTorch with default hyper-parameters); root variables
+   are drawn from the structural view's P[U] (`roots="view"`) or the passive rows, the scenario's known conditions
+   are held fixed.
+3. Reading of the outcome (`outcome`):
+   - "metric" (default): the GP-SCM's GPs of the specification's metrics (e.g. the response time Y over (W, C, M))
+     condition on the judged steps of every intervention window (`GPSCM.add_rows`: a window is a sample of every
+     mechanism that was not intervened on) and refit their hyper-parameters by marginal likelihood every
+     `refit_every` updates; the model is updated every `update_every` interventions. mean(u) and s(u) are the
+     mean and sd over the model's posterior draws of P(phi = 1 | do(U' = u)), each draw computed from the metric
+     posteriors and their Gaussian noise in closed form (`spec_effect(analytic=True)`). Without the causal prior the
+     GPs keep the passive data's scalings and hyper-parameters but condition only on the interventions.
+   - "indicator": one GP on the observed specification outcomes (one binary phi per intervention, noise variance
+     `noise_var`), prior mean mu(u) and the causal kernel sigma(u) sigma(u') exp(-|u - u'|^2 / 2) (eq. 4) on
+     controls scaled to [0, 1] per axis, mu and sigma the GP-SCM's mean and sd of P(phi = 1 | do(U' = u)); sigma is
+     floored at `sigma_floor`. Without the causal prior: mean 0.5, unit sigma, and the passive steps' outcomes at
+     their passive controls as data (SafeOpt's seed set). The initial region is eq. (3)'s {mu >= delta}.
+4. Safe set (eq. 6) {u : mean(u) - kappa(u) >= delta}, kappa = Phi^-1(alpha) s(u) by default (the metric reading
+   applies it from t0 on); `kappa="srinivas"` (indicator only) uses Appendix A's beta_t^(1/2) s(u) with the user's
+   B and gamma_t (default: the information gain of the data).
 5. Policy (eq. 7): argmax over the safe set of s(u) / c(u). If the safe set is empty, the point with the largest
-   m - kappa (the least unsafe guess). Stop when the chosen intervention does not fit in the remaining budget
+   mean - kappa (the least unsafe guess). Stop when the chosen intervention does not fit in the remaining budget
    (Algorithm 1 as printed never terminates then).
-Ablations: `causal_prior=False` (mean 0.5, unit sigma, and the passive steps' outcomes at their passive controls as
-data, SafeOpt's seed set), `safety=False` (argmax over all of U'), `cost_denominator=False` (argmax of s(u)).
+Ablations: `causal_prior=False`, `safety=False` (argmax over all of U'), `cost_denominator=False` (argmax of s(u)).
 Baseline `policy="random"` (the reviewer's "random interventions at equal cost"): eq. (7) is replaced by a candidate
 drawn uniformly at random over all of U' (no safety constraint; the "policy" random stream), under the same budget and
-stop rule; the region is COL's own estimator (prior, GP posterior, eq. 6) on the data those interventions produce.
-Candidates: midpoints of a 101^2 grid (2-D), 501 points (1-D), 2048 Sobol points (more dimensions); the prior is
-evaluated there and read at the nearest candidate elsewhere. Region sizes are fractions of the control box.
+stop rule; the region is COL's own estimator on the data those interventions produce.
+Candidates: midpoints of a 101^2 grid (2-D), 501 points (1-D), 2048 Sobol points (more dimensions); the indicator
+prior is evaluated there and read at the nearest candidate elsewhere. Region sizes are fractions of the control box.
+A run uses one BLAS thread, so a seed's record is bit-identical whatever the machine's thread settings.
 
-The learner uses what an operator has: the structural view, the passive data, the specification, U', the cost
-function, the scenario's known conditions (fixed values and load distributions) and the observed windows; never the
-env's ground truth.
+The learner uses what an operator has: the structural view (graph, boxes, P[U]), the passive data, the
+specification, U', the cost function, the scenario's known conditions (fixed values and load distributions) and the
+observed windows; never the env's ground truth.
 """
 
 from __future__ import annotations

@@ -382,7 +382,7 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
         "`col-indicator`.",
         "",
         "Intervals are 95% percentile-bootstrap CIs of the mean over seeds (2000 resamples; rliable's interval "
-        "estimate for one task), written mean [low, high]; plain cells are mean ± std. \"paper\" columns are printed "
+        'estimate for one task), written mean [low, high]; plain cells are mean ± std. "paper" columns are printed '
         "in the paper's Table II. Unsafe interventions are every intervention whose window violated the "
         "specification. Estimates are scored against the true region of the intervention they would make next "
         "(evaluation only): precision (share of the estimate inside the truth), recall (share of the truth "
