@@ -138,3 +138,34 @@ def test_argmax_std_per_cost_respects_the_allowed_set():
     assert argmax_std_per_cost(std, cost, np.array([True, False, True])) == 0
     with pytest.raises(ValueError, match="empty"):
         argmax_std_per_cost(std, cost, np.zeros(3, bool))
+
+
+def test_added_rows_move_the_mechanism_and_the_analytic_probability():
+    """Rows observed under do(X) are samples of Y's mechanism (not of X's): the GP conditions on them (the latest
+    first, at most max_condition rows), and the closed-form spec probability follows the new data."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.0, 0.3, 30)
+    data = {"X": x, "Y": 10 * x + rng.normal(0, 0.1, 30)}
+    model = GPSCM({"Y": ("X",)}, kernel="rbf", max_points=30, max_condition=20,
+                  fit_options={"priors": "botorch"}, input_scaling="unit").fit(data)  # fmt: skip
+    spec = Specification((Bound("Y", "<", 2.0),), horizon=1)
+    far = np.array([[0.9]])
+    before, _ = model.spec_effect(far, ["X"], spec, n_rows=8, analytic=True)
+    model.add_rows({"X": np.full(15, 0.9), "Y": np.full(15, 0.5)}, intervened=("X",), refit=True)
+    after, _ = model.spec_effect(far, ["X"], spec, n_rows=8, analytic=True)
+    gp = model.mechanisms["Y"].gp
+    assert gp.n == 20 and np.sum(gp.x[:, 0] > 2.0) == 15  # all 15 new rows (scaled 0.9 > 2.0 on [0, 0.3]), 5 old
+    assert before[0] < 0.9 and after[0] > 0.99  # far from the passive data it was unsure; the interventions say Y = 0.5
+    model.add_rows({"Y": np.array([1.0])}, intervened=("X",))  # a row without the mechanism's inputs is skipped
+    assert len(model.mechanisms["Y"].y_new) == 15
+    with pytest.raises(ValueError, match="one bound per fitted mechanism"):
+        model.spec_effect(far, ["X"], Specification((Bound("X", "<", 2.0),)), analytic=True)
+
+
+def test_without_conditioning_on_the_passive_data_the_gp_starts_empty():
+    rng = np.random.default_rng(5)
+    data = {"X": rng.uniform(0, 1, 20), "Y": rng.normal(0, 1, 20)}
+    model = GPSCM({"Y": ("X",)}, kernel="rbf").fit(data, condition_on_data=False)
+    assert model.mechanisms["Y"].gp.n == 0
+    model.add_rows({"X": np.array([0.5]), "Y": np.array([0.0])})
+    assert model.mechanisms["Y"].gp.n == 1

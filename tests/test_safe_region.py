@@ -166,3 +166,14 @@ def test_a_seed_reruns_bit_identically_in_a_fresh_process_with_other_blas_thread
     namespace: dict = {}
     exec(RECORD_DIGEST.replace("print(digest.hexdigest())", ""), namespace)
     assert here.stdout.strip() == other.stdout.strip() == namespace["digest"].hexdigest()
+
+
+def test_metric_col_updates_every_k_interventions_and_holds_its_estimate_between():
+    col, record = run_col(seed=3, budget=12.0, update_every=3)
+    n = len(record.outcomes)
+    assert n >= 4 and col.model.mechanisms["Y"].gp.n == col.config.monitoring_steps + 3 * (n // 3)
+    assert all(np.array_equal(record.regions[k], record.regions[k - 1]) for k in range(1, n + 1) if k % 3)
+    with pytest.raises(ValueError, match="update_every"):
+        COLConfig(update_every=0)
+    with pytest.raises(ValueError, match="roots"):
+        COLConfig(roots="passive")
