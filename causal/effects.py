@@ -276,6 +276,12 @@ class GPSCM:
                 values[name] = out.reshape(m, n_rows) + (draw if noise and name not in noiseless else 0.0)
         return values
 
+    def _one_layer(self, metrics: Sequence[str], do: Mapping[str, Any], context: Mapping[str, float] | None) -> bool:
+        """Whether no metric's mechanism depends on another fitted mechanism under do() and the context."""
+        fixed = set(do) | set(context or {})
+        graph = mutilate(self.graph, [v for v in fixed if v in self.graph])
+        return not any(nx.ancestors(graph, m) & (set(self.mechanisms) - fixed) for m in metrics)
+
     def spec_effect(
         self,
         points: np.ndarray,
@@ -309,6 +315,20 @@ class GPSCM:
         shifts = {name: shuffle.permutation(grid) for name in self.mechanisms}
         probs = np.empty((n_draws, len(points)))
         cache: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+        do = dict(zip(targets, points.T, strict=True))
+        if analytic and self._one_layer(metrics, do, context):
+            # The metrics' GPs take no other mechanism's output: predict once, then shift per draw.
+            self.sample(
+                do, spec.variables, n_rows, np.random.default_rng(seed), context, None, cache, noiseless=metrics
+            )
+            for k in range(n_draws):
+                holds = 1.0
+                for bound in spec.bounds:
+                    mean, sd, noise_sd = cache[bound.variable]
+                    margin = (bound.threshold - mean - shifts[bound.variable][k] * sd) / noise_sd
+                    holds = holds * ndtr(margin if bound.op == "<" else -margin)
+                probs[k] = np.reshape(holds, (len(points), n_rows)).mean(axis=1) ** power
+            return probs.mean(0), probs.std(0)
         for k in range(n_draws):
             values = self.sample(dict(zip(targets, points.T, strict=True)), spec.variables, n_rows,
                                  np.random.default_rng(seed), context, {v: s[k] for v, s in shifts.items()},

@@ -36,12 +36,18 @@ def _as_point_sets(points: np.ndarray, name: str) -> np.ndarray:
     return pts
 
 
-def _scaled_distance(x1: np.ndarray, x2: np.ndarray, lengthscale: np.ndarray) -> np.ndarray:
-    """Euclidean distances between the rows of x1 and x2 after dividing each input dimension by its length scale."""
+def _scaled_sq_distance(x1: np.ndarray, x2: np.ndarray, lengthscale: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances between the rows of x1 and x2 after dividing each input dimension by its length
+    scale."""
     a = x1 / lengthscale
     b = x2 / lengthscale
     sq = (a * a).sum(-1)[..., :, None] + (b * b).sum(-1)[..., None, :] - 2.0 * a @ np.swapaxes(b, -1, -2)
-    return np.sqrt(np.maximum(sq, 0.0))
+    return np.maximum(sq, 0.0, out=sq)
+
+
+def _scaled_distance(x1: np.ndarray, x2: np.ndarray, lengthscale: np.ndarray) -> np.ndarray:
+    """Euclidean distances between the rows of x1 and x2 after dividing each input dimension by its length scale."""
+    return np.sqrt(_scaled_sq_distance(x1, x2, lengthscale))
 
 
 @dataclass(frozen=True)
@@ -70,9 +76,11 @@ class StationaryKernel:
         return np.atleast_1d(np.asarray(self.lengthscale, dtype=np.float64))
 
     def __call__(self, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
-        r = _scaled_distance(np.asarray(x1, float), np.asarray(x2, float), self._ls)
         if self.kind == "rbf":
-            return self.variance * np.exp(-0.5 * r * r)
+            sq = _scaled_sq_distance(np.asarray(x1, float), np.asarray(x2, float), self._ls)
+            sq *= -0.5
+            return self.variance * np.exp(sq, out=sq)
+        r = _scaled_distance(np.asarray(x1, float), np.asarray(x2, float), self._ls)
         s5r = np.sqrt(5.0) * r
         return self.variance * (1.0 + s5r + 5.0 * r * r / 3.0) * np.exp(-s5r)
 
