@@ -84,6 +84,7 @@ def test_plan_and_grid_order():
     assert all(c.spec.family == "safe-region" for c in edge + ran)
     assert {c.seed for c in edge} == set(range(10)) | set(repro.FRESH_SEEDS)
     assert {c.seed for c in edge if c.label in repro.VARIANTS} == set(range(10))  # variants on the reported seeds
+    assert {c.agent for c in edge if c.seed in repro.FRESH_SEEDS} == set(repro.FRESH_AGENTS)
     quick = repro.Plan.of(range(10), True)
     assert len(quick.seeds) == 3 and not quick.fresh
     with pytest.raises(ValueError):

@@ -43,6 +43,8 @@ RAN_CPU, RAN_STEERING = "dogym/RANCpu-v0", "dogym/RANSteering-v0"
 SCENARIOS = {S1: "Scenario 1 (steady state)", S2: "Scenario 2 (non-stationary)"}
 #: COL, the random baseline and the ablations of Fig. 8 on the edge example.
 EDGE_AGENTS = ("col", "col-random", "col-no-prior", "col-no-safety", "col-no-cost")
+#: The agents of the fresh seed block: the targets' COL and random baseline (the ablations run on the reported seeds).
+FRESH_AGENTS = ("col", "col-random")
 #: Fig. 14's configurations (the paper's three) and the random baseline on the synthetic RAN.
 RAN_AGENTS = ("col", "col-no-prior", "col-no-safety", "col-random")
 RL_AGENTS = ("cpo", "ppo-lagrangian")
@@ -111,11 +113,12 @@ class Plan:
 
 
 def stages(out: Path, plan: Plan) -> list[list[RunConfig]]:
-    """The grid in the order it runs: the edge-example cells (reported seeds, then the fresh block), then the RAN
-    cells. The RL baselines train in `benchmarks/col_rl.py` (hours) and are read from its result files."""
+    """The grid in the order it runs: the edge-example cells (reported seeds, then COL and the random baseline on the
+    fresh block), then the RAN cells. The RL baselines train in `benchmarks/col_rl.py` (hours) and are read from its result files."""
     runs = str(out / "runs")
     edge = [RunConfig(a, env, s, EDGE_BUDGET, eval_episodes=0, log_folder=runs)
-            for block in (plan.seeds, plan.fresh) for env in SCENARIOS for a in EDGE_AGENTS for s in block]  # fmt: skip
+            for block, agents in ((plan.seeds, EDGE_AGENTS), (plan.fresh, FRESH_AGENTS))
+            for env in SCENARIOS for a in agents for s in block]  # fmt: skip
     edge += [RunConfig(agent, S1, s, budget, hyperparams=dict(overrides), eval_episodes=0, log_folder=runs,
                        label=label) for label, (agent, overrides, budget) in VARIANTS.items()
              for s in plan.seeds]  # fmt: skip
