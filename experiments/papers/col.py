@@ -29,9 +29,12 @@ import numpy as np
 
 from dogym.experiments.grid import run_grid
 from dogym.experiments.io import atomic_save_figure, atomic_write_bytes, atomic_write_text, csv_text
+from dogym.experiments.readme import replace_block
 from dogym.experiments.report import bootstrap_summary, write_outputs
 from dogym.experiments.runner import RunConfig, is_finished, load_metrics
 
+#: Where `train.py reproduce col` writes by default; only this folder's results rewrite the README's COL block.
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "col"
 #: The RL baselines' result folder, written by `benchmarks/col_rl.py` (hours of training; read, not run, here).
 RL_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "col" / "rl"
 DESCRIPTION = 'Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions": Table II and Figs. 6, 8, 14'
@@ -494,6 +497,12 @@ def plot_ran(runs: Sequence[dict[str, Any]], path: Path) -> Path:
     return atomic_save_figure(fig, path, dpi=110)
 
 
+def readme_block(every: Sequence[Sequence[str]]) -> str:
+    """The README's COL block: every target with ours and the verdict (from `targets.json`)."""
+    rows = [[t.replace("|", "/"), o.replace("|", "/"), v] for t, o, v in every]
+    return "\n".join(_table(("target (issue 21)", "ours", "verdict"), rows))
+
+
 def rl_section(folder: Path) -> list[str]:
     """The safe-RL section from `benchmarks/col_rl.py`'s report (its headings one level down, its learning-curve
     figure linked), or a line saying it has not run."""
@@ -528,6 +537,8 @@ def _write(out: Path, configs: Sequence[RunConfig], plan: Plan, wall: float, com
     blocks = [("reported", reported)] + ([("fresh", in_block(runs, plan.fresh))] if plan.fresh else [])
     every = [t for name, block in blocks for t in targets(block, name)] + ran_targets(runs)
     atomic_write_text(out / "targets.json", json.dumps(every, indent=1))
+    if out.resolve() == DEFAULT_OUT and not plan.quick:
+        replace_block("col", readme_block(every))
     rl = rl_section(RL_RESULTS)
     return atomic_write_text(out / "report.md", report(runs, plan, wall, command, pending, rl))
 
