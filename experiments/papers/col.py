@@ -53,9 +53,11 @@ RAN_AGENTS = ("col", "col-no-prior", "col-no-safety", "col-random")
 RL_AGENTS = ("cpo", "ppo-lagrangian")
 #: Documented variants beside the paper's setting, on scenario 1 and the reported seeds: label -> (agent,
 #: hyper-parameter overrides, cost budget). The binary-outcome reading (one GP on the indicator of phi per
-#: intervention, the previous default), and COL with a 100-step passive phase (the paper's t0 is 10).
+#: intervention, the previous default), COL with a 100-step passive phase (the paper's t0 is 10), and COL with twice
+#: the paper's budget (how far the region grows when the budget is not what stops it).
 VARIANTS = {"col-indicator": ("col", {"outcome": "indicator", "kernel": "matern52"}, 20),
-            "col-t0-100": ("col", {"monitoring_steps": 100}, 20)}  # fmt: skip
+            "col-t0-100": ("col", {"monitoring_steps": 100}, 20),
+            "col-c40": ("col", {}, 40)}  # fmt: skip
 #: Cost budgets C: the edge example's 20 and the testbed's 100 (section VIII-C); quick mode: smaller RAN budgets.
 EDGE_BUDGET, RAN_BUDGET = 20, {RAN_CPU: 100, RAN_STEERING: 100}
 QUICK_RAN_BUDGET = {RAN_CPU: 30, RAN_STEERING: 5}
@@ -87,7 +89,8 @@ LABELS = {"col": "COL", "col-random": "random at equal cost", "col-no-prior": "C
           "col-no-safety": "COL without safety constraint", "col-no-cost": "COL without cost denominator",
           "cpo": "CPO", "ppo-lagrangian": "PPO-Lagrangian",
           "col-indicator": "COL on the binary outcome (variant: outcome indicator)",
-          "col-t0-100": "COL, 100 passive samples (variant; paper t0 = 10)"}  # fmt: skip
+          "col-t0-100": "COL, 100 passive samples (variant; paper t0 = 10)",
+          "col-c40": "COL with C = 40 (variant; paper C = 20)"}  # fmt: skip
 
 
 @dataclass(frozen=True)
