@@ -61,8 +61,10 @@ VARIANTS = {"col-indicator": ("col", {"outcome": "indicator", "kernel": "matern5
 #: Cost budgets C: the edge example's 20 and the testbed's 100 (section VIII-C); quick mode: smaller RAN budgets.
 EDGE_BUDGET, RAN_BUDGET = 20, {RAN_CPU: 100, RAN_STEERING: 100}
 QUICK_RAN_BUDGET = {RAN_CPU: 30, RAN_STEERING: 5}
-#: How many of the seeds run the RAN cells (all ten, as Fig. 14).
-RAN_SEEDS = 10
+#: How many of the seeds run the RAN cells: the first five (Fig. 14 has ten). The causal prior from 40 320 passive
+#: windows takes 2-4 CPU-minutes per seed and process on RANCpu; this session's CPU time (shared with the RL and DCGO
+#: benchmarks) did not allow ten.
+RAN_SEEDS = 5
 QUICK_SEEDS = 3
 #: Quick mode only: a small passive log and prior on the RAN (the full prior takes minutes per seed).
 QUICK_RAN_HYPERPARAMS = {"monitoring_steps": 1_000, "prior_max_points": 40, "prior_max_condition": 80, "prior_rows": 8,
