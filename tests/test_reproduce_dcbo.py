@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dogym.experiments.papers import dcbo
@@ -47,3 +49,17 @@ def test_a_variant_overrides_every_method_s_hyper_parameters(tmp_path) -> None:
     assert dcbo._cells(range(2), False)[0].config(tmp_path).hyperparams == {}  # the defaults: agents/hyperparams
     with pytest.raises(ValueError, match="unknown SCM"):
         dcbo._cells(range(2), False, ["TOY"])
+
+
+def test_timings_follow_the_invocations_that_computed_the_runs(tmp_path) -> None:
+    first = dcbo._timing(tmp_path, 10, 10, 2, 30.0, 20.0)  # every cell computed
+    assert first["invocations"] == [{"workers": 2, "wall_minutes": 30.0, "cpu_minutes": 20.0, "cells_run": 10}]
+    (tmp_path / "summary.json").write_text(json.dumps(first))
+    partial = dcbo._timing(tmp_path, 10, 4, 2, 5.0, 3.0)  # 4 cells recomputed, 6 from the cache
+    assert [i["cells_run"] for i in partial["invocations"]] == [10, 4] and partial["wall_minutes"] == 5.0
+    (tmp_path / "summary.json").write_text(json.dumps(partial))
+    rescored = dcbo._timing(tmp_path, 10, 0, 1, 0.1, 0.1)  # nothing computed: the last computing invocation
+    assert rescored["rescored"] and rescored["wall_minutes"] == 5.0 and len(rescored["invocations"]) == 2
+    (tmp_path / "summary.json").write_text(json.dumps({"wall_minutes": 36.0, "cpu_minutes": 22.0, "workers": 2}))
+    legacy = dcbo._timing(tmp_path, 10, 3, 2, 1.0, 1.0)  # a summary without counts computed every cell
+    assert [i["cells_run"] for i in legacy["invocations"]] == [10, 3]

@@ -308,6 +308,17 @@ def _markdown(rows: list[dict], orderings: list[dict], baseline: list[dict], sum
             "them from the cache."
             if summary.get("rescored")
             else "."
+        )
+        + (
+            " The runs were computed over several invocations: "
+            + "; ".join(
+                f"{i['cells_run']} cells in {i['wall_minutes']:.1f} min wall / {i['cpu_minutes']:.1f} min CPU "
+                f"with {i['workers']} worker(s)"
+                for i in summary["invocations"]
+            )  # fmt: skip
+            + "."
+            if len(summary.get("invocations", [])) > 1
+            else ""
         ),
         "",
         *(
@@ -460,17 +471,22 @@ def reproduce_dcbo(
 
 
 def _timing(out: Path, cells: int, cells_run: int, workers: int, wall: float, cpu: float) -> dict:
-    """Wall and CPU minutes, workers and the number of cells computed by this invocation (of `cells`); when it computed
-    none (a re-scoring of cached runs), those of the invocation recorded in out/summary.json, marked `rescored` (a
-    summary without a count ran every cell)."""
-    timing = {"workers": workers, "wall_minutes": wall, "cpu_minutes": cpu, "cells_run": cells_run}
+    """Wall and CPU minutes, workers and the number of cells computed by this invocation (of `cells`), and
+    `invocations`: every invocation that computed cells of this folder's runs since the last one that computed them
+    all (read from out/summary.json; a summary without a count computed every cell). An invocation that computed
+    none (a re-scoring of cached runs) reports the last computing invocation's numbers, marked `rescored`."""
+    this = {"workers": workers, "wall_minutes": wall, "cpu_minutes": cpu, "cells_run": cells_run}
+    history: list[dict] = []
     previous = out / "summary.json"
-    if cells_run == 0 and previous.exists():
+    if previous.exists() and cells_run < cells:
         old = json.loads(previous.read_text(encoding="utf-8"))
-        if old.get("cells_run", cells) > 0 and "wall_minutes" in old:
-            kept = {k: old[k] for k in ("workers", "wall_minutes", "cpu_minutes") if k in old}
-            return {**timing, **kept, "cells_run": old.get("cells_run", cells), "rescored": True}
-    return timing
+        keys = ("workers", "wall_minutes", "cpu_minutes")
+        history = old.get("invocations") or (
+            [{**{k: old[k] for k in keys}, "cells_run": old.get("cells_run", cells)}] if "wall_minutes" in old else []
+        )
+    if cells_run == 0 and history:
+        return {**history[-1], "rescored": True, "invocations": history}
+    return {**this, "invocations": [*history, this]}
 
 
 def _cpu_seconds() -> float:
