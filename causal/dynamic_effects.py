@@ -90,12 +90,7 @@ class _AuthorsGPSCM(GPSCM):
 
     def fit(self, data: Mapping[str, np.ndarray]) -> _AuthorsGPSCM:
         """Fit every mechanism on the observational columns `data` (name -> [n] values); returns self."""
-        self.data = {k: np.asarray(data[k], dtype=np.float64).reshape(-1) for k in self.graph.nodes}
-        n = len(next(iter(self.data.values())))
-        if n < 2 or any(len(v) != n for v in self.data.values()):
-            raise ValueError("observational columns must have the same length, at least 2")
-        if not all(np.all(np.isfinite(v)) for v in self.data.values()):
-            raise ValueError("observational data must be finite")
+        n = self._store(data)
         pick = np.random.default_rng(self.seed).permutation(n)[: self.max_points]
         for child, pars in self.parents.items():
             x = np.stack([self.data[p] for p in pars], axis=1)[pick]

@@ -146,15 +146,7 @@ class GPSCM:
         """Fit every mechanism on the observational columns `data` (name -> [n] values); returns self. With
         `condition_on_data=False` the rows set the scalings and hyper-parameters, and the GPs condition on nothing
         (until `add_rows`)."""
-        missing = sorted(set(self.graph.nodes) - set(data))
-        if missing:
-            raise ValueError(f"observational data lacks the columns {missing}")
-        self.data = {k: np.asarray(data[k], dtype=np.float64).reshape(-1) for k in self.graph.nodes}
-        n = len(next(iter(self.data.values())))
-        if n < 2 or any(len(v) != n for v in self.data.values()):
-            raise ValueError("observational columns must have the same length, at least 2")
-        if not all(np.all(np.isfinite(v)) for v in self.data.values()):
-            raise ValueError("observational data must be finite")
+        n = self._store(data)
         self.condition_on_data = bool(condition_on_data)
         rng = np.random.default_rng(self.seed)
         for child, pars in self.parents.items():
@@ -174,6 +166,20 @@ class GPSCM:
             self.mechanisms[child] = mechanism
             self._condition(mechanism)
         return self
+
+    def _store(self, data: Mapping[str, np.ndarray]) -> int:
+        """Keep the graph's observational columns as float arrays (ValueError when one is missing, the lengths
+        differ, there are fewer than 2 rows or a value is not finite); returns the number of rows."""
+        missing = sorted(set(self.graph.nodes) - set(data))
+        if missing:
+            raise ValueError(f"observational data lacks the columns {missing}")
+        self.data = {k: np.asarray(data[k], dtype=np.float64).reshape(-1) for k in self.graph.nodes}
+        n = len(next(iter(self.data.values())))
+        if n < 2 or any(len(v) != n for v in self.data.values()):
+            raise ValueError("observational columns must have the same length, at least 2")
+        if not all(np.all(np.isfinite(v)) for v in self.data.values()):
+            raise ValueError("observational data must be finite")
+        return n
 
     def _condition(self, mechanism: _FittedMechanism) -> None:
         """Condition a mechanism's GP on its interventional rows and up to `max_condition` rows in all."""
