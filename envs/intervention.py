@@ -169,6 +169,11 @@ class InterventionEnv(gym.Env):
         return self.scm_at(self.t + 1 if t is None else t)
 
     # ------------------------------------------------------------------ gymnasium API
+    @property
+    def episode_limit(self) -> int:
+        """The episode limit in steps (the `horizon` option): the env truncates itself there."""
+        return int(self.config["horizon"])
+
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.t = 0

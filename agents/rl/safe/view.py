@@ -53,7 +53,7 @@ class ControlView(gym.Wrapper):
         self._index = [base.controllable.index(v) for v in self.targets]
         self._value = np.asarray(base.action_space["value"].low, dtype=np.float64).copy()
         self.time_features, self.grid = time_features, grid
-        self._clock_end = float(base.window_start(max(int(base.config["horizon"]), 2)))
+        self._clock_end = float(base.window_start(max(base.episode_limit, 2)))
         self.action_space = spaces.Box(-1.0, 1.0, (len(self.targets),), np.float32)
         width = len(base.variable_names) + TIME_FEATURES[time_features]
         self.observation_space = spaces.Box(-np.inf, np.inf, (width,), np.float32)
