@@ -113,3 +113,25 @@ def test_random_baseline_leaves_the_safe_set_spends_within_budget_and_repeats():
     assert record.interventions != col.interventions
     with pytest.raises(ValueError, match="policy"):
         COLConfig(policy="greedy")
+
+
+def test_the_readmes_col_block_is_the_committed_targets():
+    """The README's COL numbers are written by code from the committed `benchmarks/results/col/targets.json`."""
+    import json
+
+    from dogym.experiments.readme import read_block
+
+    targets = json.loads((repro.DEFAULT_OUT / "targets.json").read_text(encoding="utf-8"))
+    assert read_block("col") == repro.readme_block(targets)
+
+
+def test_readme_blocks_are_replaced_whole(tmp_path):
+    from dogym.experiments.readme import read_block, replace_block
+
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "intro\n<!-- x:begin (written by code from result files: do not edit) -->\nold\n<!-- x:end -->\nend\n"
+    )
+    assert replace_block("x", "new\nlines", readme) and read_block("x", readme) == "new\nlines"
+    assert readme.read_text().startswith("intro\n") and readme.read_text().endswith("<!-- x:end -->\nend\n")
+    assert not replace_block("y", "z", readme) and read_block("y", readme) is None

@@ -111,6 +111,7 @@ def test_unsafe_to_cover_counts_until_the_estimate_covers_90_percent():
     assert unsafe_to_cover(recall, [0, 1, 0, 0]) == 2  # covered after intervention 3; 2 of the first 3 were unsafe
     assert unsafe_to_cover([0.95], []) == 0  # the prior already covers it
     assert unsafe_to_cover([0.1, 0.2, 0.3], [0, 0]) is None  # never: censored
+    assert unsafe_to_cover([0.95, 0.95], [0], precision=[0.5, 0.95]) == 1  # the prior covers it, but mostly outside
 
 
 def test_col_never_reads_the_ground_truth():

@@ -25,15 +25,21 @@ from dogym.agents.spec import AgentSpec
 
 #: Consecutive interventions with a region change below `CONVERGED_CHANGE` that count as converged.
 CONVERGED_RUN, CONVERGED_CHANGE = 3, 0.01
-#: The coverage of the true region (recall) that counts as "reaching" it in `unsafe_to_cover`.
+#: The coverage of the true region (recall), and the share of the estimate inside it (precision), that count as
+#: "reaching" it in `unsafe_to_cover`.
 COVERAGE = 0.9
 
 
-def unsafe_to_cover(recall: list[float], outcomes: list[int], coverage: float = COVERAGE) -> int | None:
-    """Unsafe interventions spent until the estimate first covers `coverage` of the true region (estimate k follows
-    k interventions; estimate 0 is the prior's), or None when it never does (a censored count: at least all of them)."""
+def unsafe_to_cover(
+    recall: list[float], outcomes: list[int], precision: list[float] | None = None, coverage: float = COVERAGE
+) -> int | None:
+    """Unsafe interventions spent until the estimate first covers `coverage` of the true region with at least that
+    share of itself inside it (estimate k follows k interventions; estimate 0 is the prior's; without `precision`
+    coverage alone counts), or None when it never does (a censored count: at least all of them)."""
     unsafe = np.concatenate([[0], np.cumsum(1 - np.asarray(outcomes, dtype=int))])
-    reached = next((k for k, r in enumerate(recall) if r >= coverage), None)
+    precision = [1.0] * len(recall) if precision is None else precision
+    reached = next((k for k, (r, p) in enumerate(zip(recall, precision, strict=True))
+                    if r >= coverage and p >= coverage), None)  # fmt: skip
     return None if reached is None else int(unsafe[reached])
 
 
@@ -195,7 +201,7 @@ class SafeRegionFamily:
                                   context.run_dir / "region_evolution.png")  # fmt: skip
         curve = [region_scores(r, t) for r, t in zip(run.regions, truth, strict=True)]
         recall = [c["recall"] for c in curve]
-        to_cover = unsafe_to_cover(recall, run.outcomes)
+        to_cover = unsafe_to_cover(recall, run.outcomes, [c["precision"] for c in curve])
         return {
             "truth": {
                 "true_region_size": env.ground_truth(t=len(run.regions))["region"].size(),

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from dogym.agents.safe_region.family import unsafe_to_cover
 from dogym.experiments.grid import run_grid
 from dogym.experiments.io import atomic_save_figure, atomic_write_bytes, atomic_write_text, csv_text
 from dogym.experiments.readme import replace_block
@@ -145,6 +146,11 @@ def _value(run: dict[str, Any], key: str) -> float | None:
         return float(run["sizes"][0]) if run.get("sizes") else None
     if key == "grew":
         return float(run["sizes"][-1] > run["sizes"][0]) if run.get("sizes") else None
+    if key in ("covered", "to_cover") and "recall_curve" in run:
+        hit = unsafe_to_cover(run["recall_curve"], run["outcomes"], run["precision_curve"])
+        if key == "covered":
+            return float(hit is not None)
+        return float(unsafe_after(run, None) if hit is None else hit)
     if key == "tolerant":
         precision = _value(run, "precision")
         return None if precision is None else float(precision >= TOLERANT_PRECISION)
@@ -309,11 +315,12 @@ def ran_targets(runs: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
     steer_col, steer_np = _values(runs, "col", RAN_STEERING, "to_cover"), _values(runs, "col-no-prior", RAN_STEERING,
                                                                                     "to_cover")  # fmt: skip
     if len(steer_col) and len(steer_np):
-        ratio = steer_np.mean() / max(steer_col.mean(), 1e-9)
+        ratio = steer_np.mean() / max(steer_col.mean(), 1.0)
+        bound = ">= " if steer_col.mean() < 1.0 else ""
         covered = _count(_values(runs, "col", RAN_STEERING, "covered"))
         out.append(("RANSteering: the causal prior cuts unsafe interventions (until the estimate covers 90% of the "
-                    f"true region) >= {STEERING_FACTOR:g}x",
-                    f"without prior {_ci(steer_np, 1)}, with {_ci(steer_col, 1)}: {ratio:.1f}x (covered: with "
+                    f"true region with precision >= 0.9) >= {STEERING_FACTOR:g}x",
+                    f"without prior {_ci(steer_np, 1)}, with {_ci(steer_col, 1)}: {bound}{ratio:.1f}x (covered: with "
                     f"{covered}, without {_count(_values(runs, 'col-no-prior', RAN_STEERING, 'covered'))} seeds; "
                     "uncovered seeds count all their unsafe interventions, a lower bound)",
                     _verdict(ratio >= STEERING_FACTOR)))  # fmt: skip
@@ -447,7 +454,8 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
               "(`dogym.envs.safe_region.ran`, calibration in `benchmarks/results/ran_calibration.md`); the paper's "
               "curves are testbed measurements, so only their direction is compared: little effect of the prior on "
               "RANCpu, ~10x on RANSteering. \"Unsafe to cover\" counts unsafe interventions until the estimate "
-              "covers 90% of the true region (a seed that never does counts all of its unsafe interventions).", ""]  # fmt: skip
+              "covers 90% of the true region with at least 90% of itself inside it (a seed that never does counts "
+              "all of its unsafe interventions).", ""]  # fmt: skip
     body = []
     for env in (RAN_CPU, RAN_STEERING):
         for agent in RAN_AGENTS:
