@@ -113,7 +113,7 @@ def main() -> None:
         + (
             f"{min(per_million) / 60:.0f}-{max(per_million) / 60:.0f} minutes here (measured), so 1e7 on 3 seeds x 2 "
             f"scenarios x 2 algorithms would take about {12 * 10 * sum(per_million) / len(per_million) / 3600:.0f} hours "
-            f"at that rate (PPO-Lagrangian's 40 epochs of 64-minibatches cost ~3x CPO's update)."
+            f"at these runs' mean rate per step (per run: rl_train_seconds in summary.json)."
             if per_million
             else "(no run finished)."
         )
