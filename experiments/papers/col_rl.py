@@ -60,7 +60,7 @@ COST_LIMIT = scaled_cost_limit(EPISODE_LENGTH)
 EVAL_STEP = EPISODE_LENGTH
 RL_AGENTS = ("cpo", "ppo-lagrangian")
 BASELINES = ("random", "fixed")
-LABELS = {"col": "COL", "cpo": "CPO", "ppo-lagrangian": "PPO-Lagrangian", "random": "uniform random actions",
+LABELS = {"col": "COL", "col-c40": "COL with C = 40", "cpo": "CPO", "ppo-lagrangian": "PPO-Lagrangian", "random": "uniform random actions",
           "fixed": "fixed centre action (reference)"}  # fmt: skip
 
 
@@ -305,12 +305,13 @@ def text(entry: Mapping[str, Any]) -> str:
             f"{max(entry['steps']):.0f} steps (> {entry['lower_bound']:.0f} unsafe; censored){seen}")  # fmt: skip
 
 
-def rl_target(summary: Sequence[Mapping[str, Any]], env_id: str, factor: float = 10.0) -> dict[str, Any]:
+def rl_target(summary: Sequence[Mapping[str, Any]], env_id: str, factor: float = 10.0,
+              method: str = "col") -> dict[str, Any]:  # fmt: skip
     """The issue's RL target on `env_id`: COL spends at least `factor`x fewer unsafe interventions until 90% than
     each RL method (experience reading; censored RL values count by their lower bound, which can only understate
     the ratio). Met when COL reached on every seed and factor * COL's upper CI <= each RL method's lower CI (or its
-    censored bound)."""
-    col = next((e for e in summary if e["env"] == env_id and e["method"] == "col"), None)
+    censored bound). `method` names COL's rows ("col", or a variant such as "col-c40")."""
+    col = next((e for e in summary if e["env"] == env_id and e["method"] == method), None)
     rl = [e for e in summary if e["env"] == env_id and e["method"] in RL_AGENTS and e["reading"] == "experience"]
     if col is None or not rl:
         return {"met": None, "why": "COL or RL rows missing"}
@@ -403,14 +404,15 @@ def markdown(summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, A
             continue
         lines += [f"### {env_id}", "", "| method | reading | seeds | unsafe until 90%: mean [95% CI] (median) | "
                   "final size (median) | target size |", "|---|---|---|---|---|---|"]  # fmt: skip
-        order = {m: i for i, m in enumerate(("col", *RL_AGENTS, *BASELINES))}
+        order = {m: i for i, m in enumerate(("col", "col-c40", *RL_AGENTS, *BASELINES))}
         for e in sorted(mine, key=lambda e: (order.get(e["method"], 9), e["reading"])):
             lines.append(f"| {LABELS.get(e['method'], e['method'])} | {readings[e['reading']]} | {e['n']} | {text(e)} | "
                          f"{e['final_size']:.4f} | {e['target_size']:.4f} |")  # fmt: skip
-        verdict = rl_target(summary, env_id)
-        if verdict["met"] is not None:
-            lines += ["", f"RL target (COL >= 10x fewer, experience reading, conservative): "
-                          f"{'met' if verdict['met'] else 'missed'}; {json.dumps(verdict, default=float)}"]  # fmt: skip
+        for method in ("col", "col-c40"):
+            verdict = rl_target(summary, env_id, method=method)
+            if verdict["met"] is not None:
+                lines += ["", f"RL target ({LABELS[method]} >= 10x fewer, experience reading, conservative): "
+                              f"{'met' if verdict['met'] else 'missed'}; {json.dumps(verdict, default=float)}"]  # fmt: skip
         lines += ["", "Unsafe fraction of steps, first update -> last update (per seed):", ""]
         for method in (*RL_AGENTS, *BASELINES):
             runs = sorted({c["seed"] for c in curves if c["env"] == env_id and c["method"] == method})
