@@ -3,6 +3,8 @@ and its target verdicts on synthetic run metrics, and the random-interventions-a
 
 from __future__ import annotations
 
+import json
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -135,3 +137,16 @@ def test_readme_blocks_are_replaced_whole(tmp_path):
     assert replace_block("x", "new\nlines", readme) and read_block("x", readme) == "new\nlines"
     assert readme.read_text().startswith("intro\n") and readme.read_text().endswith("<!-- x:end -->\nend\n")
     assert not replace_block("y", "z", readme) and read_block("y", readme) is None
+
+
+def test_rl_targets_read_the_rl_summary(tmp_path):
+    def entry(method: str, censored: bool, ci: tuple[float, float], reading: str = "region") -> dict:
+        return {"env": repro.S1, "method": method, "reading": reading, "n": 3, "reached": 2 if censored else 3,
+                "censored": censored, "ci95": list(ci), "lower_bound": 5000.0}  # fmt: skip
+
+    summary = [entry("col", True, (0, 0)), entry("col-c40", False, (0.0, 2.0)),
+               entry("cpo", False, (3486.0, 5082.0), "experience")]  # fmt: skip
+    (tmp_path / "summary.json").write_text(json.dumps({"summary": summary}))
+    (col, _, col_verdict), (c40, detail, c40_verdict) = repro.rl_targets(tmp_path)
+    assert col_verdict == "**missed**" and c40_verdict == "met" and "CPO >= 1743x" in detail
+    assert repro.rl_targets(tmp_path / "none") == []

@@ -30,6 +30,7 @@ import numpy as np
 from dogym.agents.safe_region.family import unsafe_to_cover
 from dogym.experiments.grid import run_grid
 from dogym.experiments.io import atomic_save_figure, atomic_write_bytes, atomic_write_text, csv_text
+from dogym.experiments.papers import col_rl
 from dogym.experiments.readme import replace_block
 from dogym.experiments.report import bootstrap_summary, write_outputs
 from dogym.experiments.runner import RunConfig, is_finished, load_metrics
@@ -425,6 +426,12 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
         lines += [f"## Targets ({name})", "", *_table(("target", "ours", "verdict"), targets(block, name)), ""]
     lines += ["## Fig. 14 targets (synthetic RAN)", "", *_table(("target", "ours", "verdict"), ran_targets(runs)), ""]
     quick_wall = wall if plan.quick and wall and not pending else None
+    lines += [
+        "## RL target (from `benchmarks/col_rl.py`)",
+        "",
+        *_table(("target", "ours", "verdict"), rl_targets()),
+        "",
+    ]
     lines += ["## Speed targets", "", *_table(("target", "ours", "verdict"), speed_targets(quick_wall=quick_wall)),
               ""]  # fmt: skip
     for name, block in blocks:
@@ -533,6 +540,27 @@ def readme_block(every: Sequence[Sequence[str]]) -> str:
     return "\n".join(_table(("target (issue 21)", "ours", "verdict"), rows))
 
 
+def rl_targets(folder: Path = RL_RESULTS) -> list[tuple[str, str, str]]:
+    """The RL target from `benchmarks/col_rl.py`'s summary: COL (and its C = 40 variant) spends >= 10x fewer unsafe
+    interventions than each RL method until its region reaches 90% of the true size (experience reading)."""
+    path = folder / "summary.json"
+    if not path.exists():
+        return []
+    summary = json.loads(path.read_text(encoding="utf-8"))["summary"]
+    out = []
+    for env in SCENARIOS:
+        for method in ("col", "col-c40"):
+            verdict = col_rl.rl_target(summary, env, method=method)
+            if verdict["met"] is None:
+                continue
+            detail = verdict.get("why") or ", ".join(f"{LABELS.get(m, m)} >= {r:.0f}x"
+                                                      for m, r in verdict["ratios_lower_bound"].items())  # fmt: skip
+            out.append((f"{env.split('/')[1]}: {LABELS[method]} spends >= 10x fewer unsafe interventions than the RL "
+                        "baselines until 90% of the true region (RL: the region its experience certifies)", detail,
+                        _verdict(verdict["met"])))  # fmt: skip
+    return out
+
+
 def rl_section(folder: Path) -> list[str]:
     """The safe-RL section from `benchmarks/col_rl.py`'s report (its headings one level down, its learning-curve
     figure linked), or a line saying it has not run."""
@@ -565,7 +593,8 @@ def _write(out: Path, configs: Sequence[RunConfig], plan: Plan, wall: float, com
         if source is not None and source.exists():
             atomic_write_bytes(out / name, source.read_bytes())
     blocks = [("reported", reported)] + ([("fresh", in_block(runs, plan.fresh))] if plan.fresh else [])
-    every = [t for name, block in blocks for t in targets(block, name)] + ran_targets(runs) + speed_targets()
+    every = [t for name, block in blocks for t in targets(block, name)] + ran_targets(runs) + rl_targets()
+    every += speed_targets()
     atomic_write_text(out / "targets.json", json.dumps(every, indent=1))
     if out.resolve() == DEFAULT_OUT and not plan.quick:
         replace_block("col", readme_block(every))
