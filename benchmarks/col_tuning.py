@@ -30,13 +30,12 @@ from dogym.agents.safe_region.family import region_scores  # noqa: E402
 
 DEFAULT_CONFIGS = {
     "default": {},
-    "binary outcome (indicator, the old default)": {"outcome": "indicator", "kernel": "matern52"},
-    "prior draws 16": {"prior_draws": 16},
-    "prior rows 64": {"prior_rows": 64},
+    "roots from the passive rows": {"roots": "data"},
+    "8 posterior draws": {"prior_draws": 8},
+    "binary outcome (indicator, the previous default)": {"outcome": "indicator", "kernel": "matern52"},
     "backdoor prior": {"prior": "backdoor"},
     "plain maximum likelihood": {"hyperpriors": None},
     "matern52 kernel": {"kernel": "matern52"},
-    "refit every 3": {"refit_every": 3},
 }
 
 
