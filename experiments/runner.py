@@ -8,8 +8,9 @@ A run lives in `<log_folder>/<label>/<env>_seed<seed>/` (the label is the agent'
 - `checkpoints/latest/`: the latest checkpoint only, written atomically (a new one replaces the old): the family's
   files (e.g. SB3's model.zip and the replay buffer's filled part) and `state.pkl.z`, the explicit rest of the state
   with a version number (pickled, zlib-compressed), and `manifest.json` (every file's size and SHA-256). Once the run
-  is finished the replay buffer is dropped unless `keep_replay_buffer`;
-- `metrics.json` (with its checksum in `metrics.json.sha256`), written last: the run is finished when it exists.
+  is finished (its metrics.json written) the replay buffer is dropped unless `keep_replay_buffer`;
+- `metrics.json` (with its checksum in `metrics.json.sha256`), written last but for that clean-up: the run is
+  finished when it exists.
 
 Resuming (`train(..., resume=True)`, and every grid) first calls `recover_run`: a damaged `run.json`, `metrics.json`
 or checkpoint is reported in one line on stderr and the run is recomputed from scratch (never used); a run
@@ -300,11 +301,13 @@ def train(
     metrics = {"agent": config.agent, "label": config.label, "env": config.env, "seed": config.seed,
                "config": config.to_dict(), "hyperparams": context.hyperparams, **agent.summary()}  # fmt: skip
     metrics.update(fam.evaluate(agent, context, config.eval_episodes, evaluation_seed(config.seed)))
+    atomic_write_json_checked(folder / "metrics.json", metrics)
+    # Only now that the run is finished: a kill between dropping the buffer and writing metrics.json would leave an
+    # unfinished run whose checkpoint lacks its replay buffer (a kill here leaves a finished run with a spare file).
     if not config.keep_replay_buffer and any((latest / name).exists() for name in REPLAY_BUFFER_FILES):
         for name in REPLAY_BUFFER_FILES:
             (latest / name).unlink(missing_ok=True)
         write_manifest(latest)
-    atomic_write_json_checked(folder / "metrics.json", metrics)
     return metrics
 
 
