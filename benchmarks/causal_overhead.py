@@ -6,7 +6,7 @@
 Each (causal, vanilla) pair is trained back to back in this process on one thread, with the same seed and budget, and
 the pair is repeated `--repeats` times in alternating order, so both see the same machine load. Reported: env steps/s
 of the learning phase (SB3 `learn`, which for causal agents includes feeding the structure learner and the graph
-updates, but not the THP fit on the passive log before training) and the ratio causal / vanilla (SPEC 7 target:
+updates, but not the THP fit on the passive log before training) and the ratio causal / vanilla (target:
 >= 70%). Causal PPO updates every 256 steps and PPO every 512 (Cai et al., Table 4), so Causal PPO runs twice as many
 50-epoch updates; the PPO pairs are also measured against PPO with n_steps 256, which isolates the causal overhead.
 Results go to benchmarks/results/causal_overhead.{json,md}.

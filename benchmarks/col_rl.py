@@ -1,5 +1,5 @@
 """The safe-RL learning curves and the "unsafe interventions until 90% of the true region" table of the COL
-reproduction (issue 21, deliverable 3; `dogym.experiments.papers.col_rl` defines every reading).
+reproduction (`dogym.experiments.papers.col_rl` defines every reading).
 
     python benchmarks/col_rl.py --train --runs runs/col_rl          # CPO (and --agents ...) x seeds x S1, S2, 1e6 steps
     python benchmarks/col_rl.py --runs runs/col_rl --col-seeds 0-9  # tables, curves, baselines (and COL's column)

@@ -8,8 +8,8 @@ reproduction's H = 50) on one core, and the other methods' replicates beside it,
 The process is pinned to one core with one BLAS thread. Wall-clock and CPU (process) time are both reported: on a
 shared machine the CPU time is the better measure. A replicate includes fitting the GP-SCM on D^O, every prior, the
 acquisitions, the GP refits and the env's own interventions; not the ground truth. Targets: one DCBO replicate <= 2 s
-(SPEC section 7; the DCBO authors' GPy code takes about 20 s, measured here on their demo setting with N = 20) and
-one STAT replicate <= 1 s CPU (issue 22).
+(the DCBO authors' GPy code takes about 20 s, measured here on their demo setting with N = 20) and
+one STAT replicate <= 1 s CPU.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Actions are drawn from each env's action space with a seeded generator (for disc
 the actions `info["action_mask"]` allows). Every reset and step is checked as in tests/test_fuzz_envs.py: the
 observation inside the observation space and finite, a finite reward, the contract's info keys, every info number
 finite (except keys an env documents as NaN at reset). A crash is any exception from `reset` or `step` on a valid
-action; the env is reset and the soak goes on. Targets (SPEC section 8, issue 13): 0 crashes, 0 non-finite values.
+action; the env is reset and the soak goes on. Targets: 0 crashes, 0 non-finite values.
 Results: benchmarks/results/env_soak[-quick].{md,json}.
 """
 

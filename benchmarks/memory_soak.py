@@ -1,4 +1,4 @@
-"""Bounded memory: peak RSS of long runs at 10% and at 100% of their budget (SPEC section 8: memory stays bounded).
+"""Bounded memory: peak RSS of long runs at 10% and at 100% of their budget (memory stays bounded).
 
     python benchmarks/memory_soak.py            # causal-dqn on FaultAlarm-v0 for 1e6 env steps, and the longest
                                                 # agent of each other family at a long budget (hours)
@@ -7,7 +7,7 @@
 Each agent runs in its own fresh process, built and trained through its family (`dogym.agents.registry`), with its
 checkpoint hook called every 10% of the budget: there the process's current RSS and peak RSS (VmRSS, VmHWM of
 /proc/self/status) are recorded (no checkpoint is written). Growth = peak at 100% / peak at 10% - 1; the target
-(issue 13) is < 10%. For a family whose agent never calls the hook (COL, DCGO agents), the 10% figure is the peak of
+is < 10%. For a family whose agent never calls the hook (COL, DCGO agents), the 10% figure is the peak of
 a separate run with a tenth of the budget.
 Results: benchmarks/results/memory_soak[-quick].{md,json}.
 """

@@ -1,4 +1,4 @@
-"""RAN calibration (issue 21, deliverable 4): the true safe regions of RANCpu-v0 and RANSteering-v0, the margin of
+"""RAN calibration: the true safe regions of RANCpu-v0 and RANSteering-v0, the margin of
 P(phi) over delta inside them, how much of the control box the passive monitoring data cover, and what a causal prior
 from those data knows.
 

@@ -4,7 +4,7 @@
     python benchmarks/safe_region_speed.py --quick    # 3 COL seeds, 1000 env steps
 
 The process is pinned to one core with one BLAS thread. Wall-clock and CPU (process) time are both reported: on a
-shared machine the CPU time is the better measure. Targets (SPEC section 7): one COL run <= 2 s; RAN envs
+shared machine the CPU time is the better measure. Targets: one COL run <= 2 s; RAN envs
 >= 2000 steps/s. RAN actions are uniform random Dict actions (a new threshold each step; RANSteering reuses the UE
 process's tables of thresholds with the same `steering_key`, of which [0, 5] holds 7).
 """

@@ -10,7 +10,7 @@ default FaultAlarm model.
 For every candidate (holdout, folds, se_rule, tie_break), THP with everything else at its defaults learns each tuning log; the
 score of a candidate is the smallest margin, over the log families, of its mean F1 above the family's target
 (FaultAlarm: 0.70 at 2000 events, 0.75 at 4000; generator settings: 0.90). Among the candidates whose score is within
-`MARGIN_TIE` of the best, the fastest (median seconds on the 4000-event FaultAlarm logs) is chosen: the SPEC's
+`MARGIN_TIE` of the best, the fastest (median seconds on the 4000-event FaultAlarm logs) is chosen: the
 speed target is THP on 4000 FaultAlarm alarms in <= 2 s. The chosen candidate is written to
 benchmarks/results/thp_defaults.{json,md}; THP's module constants are set from it by hand.
 """

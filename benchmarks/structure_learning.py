@@ -238,7 +238,7 @@ TARGETS = {("FaultAlarm", 2000): 0.70, ("FaultAlarm", 4000): 0.75} | {(s, GENERA
 
 
 def target_table(rows: list[dict[str, Any]]) -> list[str]:
-    """THP at its defaults against the targets of issue 10 (mean F1 over seeds), with the old default beside."""
+    """THP at its defaults against its targets (mean F1 over seeds), with the old default beside."""
     lines = [
         "| family | events | target F1 | default F1 (mean) | met | old default F1 (mean) | default median s | "
         "old default median s |",
@@ -271,7 +271,7 @@ def report(rows: list[dict[str, Any]], onl: list[dict[str, Any]], seeds: list[in
         "",
         *offline_table(rows),
         "",
-        "### Targets (issue 10): THP at its defaults",
+        "### Targets: THP at its defaults",
         "",
         *target_table(rows),
         "",

@@ -1,4 +1,4 @@
-"""Why no THP selection rule meets every F1 target of the structure benchmark (issue 10): F1 at each fixed penalty
+"""Why no THP selection rule meets every F1 target of the structure benchmark: F1 at each fixed penalty
 of THP's grid, the per-log oracle (the best grid penalty for each log) and three selection rules, on the tuning logs
 of `select_thp_defaults.py` (disjoint from the reported ones), with more generator seeds.
 

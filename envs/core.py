@@ -1,4 +1,4 @@
-"""The env contract shared by every dogym env (ARCHITECTURE.md, "The env contract"; SPEC sections 3 and 8).
+"""The env contract shared by every dogym env.
 
 - Errors: `EnvInputError` (a `ValueError`) is the one base class for every invalid action or configuration, with
   the subclasses `InvalidActionError` (an action outside the action space), `EnvConfigError` (an unknown option or a

@@ -1,4 +1,4 @@
-"""The shared intervention-env base (SPEC 3.2): each step the agent picks do(X' = x') and receives M samples.
+"""The shared intervention-env base: each step the agent picks do(X' = x') and receives M samples.
 
 Action space: Dict {"mask": MultiBinary(n), "value": Box(operating-region bounds)} over the n controllable variables
 (mask[i] = 1 intervenes on variable i with value[i]; an all-zero mask is the passive do(0)). Values of integer

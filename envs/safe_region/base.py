@@ -1,4 +1,4 @@
-"""The safe-region env base (SPEC 3.3): each step holds one intervention over an evaluation window and reports whether
+"""The safe-region env base: each step holds one intervention over an evaluation window and reports whether
 the system met its specification there (Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions in Cloud
 Radio Access Networks", Def. 1-2).
 

@@ -529,7 +529,7 @@ def _markdown(summary: dict, costs: dict) -> str:
         )
     passive = next(r for r in table if r["learner"] == "passive")["loss_mean"]
     best = next(r for r in table if r["learner"] == "rollout l=1 m=5")["loss_mean"]
-    lines += ["", f"Rollout (l=1, m=5) / passive loss under the paper's costs: ours {best / passive:.3f} (SPEC target "
+    lines += ["", f"Rollout (l=1, m=5) / passive loss under the paper's costs: ours {best / passive:.3f} (target "
               f"<= 0.10), paper {147 / 2345:.3f}.", ""]  # fmt: skip
     lines += _frontier_lines(summary["frontier"], summary["comparisons"], summary["function_groups"])
     titles = {

@@ -2,7 +2,7 @@
 Table II (edge example, scenarios 1 and 2: COL, CPO, PPO-Lagrangian), Fig. 6 (region evolution), Fig. 8 (ablations)
 and Fig. 14 (synthetic cloud RAN: region size against unsafe interventions, with and without the causal prior), each
 with the random-interventions-at-equal-cost baseline (`col-random`), and a Markdown report beside the paper's numbers
-with every target of SPEC section 7 and a met / missed verdict.
+with every target and a met / missed verdict.
 
 Grid (each cell is one run of the one grid runner under `out/runs/`, so a re-run skips finished cells):
 - edge example (`EdgeSafeRegion-v0`, `EdgeSafeRegionNonStationary-v0`): `EDGE_AGENTS` x seeds, cost budget C = 20;
@@ -81,7 +81,7 @@ PAPER_TABLE2 = {
     (S2, "cpo"): ((23412.41, 89.24), (0.01, 0.00)),
     (S2, "ppo-lagrangian"): ((64292.61, 1292.92), (0.01, 0.00)),
 }
-#: Issue 21's targets.
+#: The reproduction's targets.
 TRUE_S1_SIZE, SIZE_TOLERANCE, S1_MAX_UNSAFE, S2_MAX_UNSAFE = 0.487, 0.05, 10, 30
 #: A seed's estimate counts as "inside with tolerance" at this precision; S1 needs it in PRECISE_SEEDS of 10 seeds,
 #: growth from the prior in GROWN_SEEDS of 10, S2 a mean precision of S2_PRECISION.
@@ -248,7 +248,7 @@ def table2(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def targets(runs: Sequence[dict[str, Any]], block: str = "") -> list[tuple[str, str, str]]:
-    """Issue 21's targets for one block of seeds (`block` names it in each line): (target, ours, verdict)."""
+    """The edge example's targets for one block of seeds (`block` names it in each line): (target, ours, verdict)."""
     out = []
     tag = f" [{block}]" if block else ""
 
@@ -537,7 +537,7 @@ def plot_ran(runs: Sequence[dict[str, Any]], path: Path) -> Path:
 def readme_block(every: Sequence[Sequence[str]]) -> str:
     """The README's COL block: every target with ours and the verdict (from `targets.json`)."""
     rows = [[t.replace("|", "/"), o.replace("|", "/"), v] for t, o, v in every]
-    return "\n".join(_table(("target (issue 21)", "ours", "verdict"), rows))
+    return "\n".join(_table(("target", "ours", "verdict"), rows))
 
 
 def rl_targets(folder: Path = RL_RESULTS) -> list[tuple[str, str, str]]:

@@ -90,7 +90,7 @@ PAPER_TABLE4 = {
     "abo": dict(STAT=0.0, MISS=0.0, NOISY=0.0, MULTIV=0.0, IND=100.0, NONSTAT=0.0, ECON=66.67, ODE=0.0),
     "bo": dict(STAT=0.0, MISS=0.0, NOISY=0.0, MULTIV=0.0, IND=100.0, NONSTAT=0.0, ECON=66.67, ODE=0.0),
 }
-#: Targets (SPEC 7 / the issue): gap within 0.1 of the paper, % optimal set within 15 points, and the paper's
+#: Targets: gap within 0.1 of the paper, % optimal set within 15 points, and the paper's
 #: ordering wherever its gaps differ by at least this much.
 GAP_TOLERANCE, SET_TOLERANCE, ORDER_MARGIN = 0.1, 15.0, 0.05
 

@@ -52,7 +52,7 @@ AGENTS = (
 )
 #: The no-learning baselines each causal agent is checked against: the same causal mask without RL.
 MASK_BASELINES = ("mask-random-thp", "mask-random-online", "mask-random-true")
-#: SPEC section 7's target for the graphs the causal agents learn (94 true edges).
+#: The reproduction's target for the graphs the causal agents learn (94 true edges).
 TARGET_F1, TARGET_SHD = 0.95, 6
 #: (metric key in the summary, label, True when larger is better)
 POLICY_METRICS = (
@@ -148,7 +148,7 @@ def report(
                 targets.append(f"{agent} {f1['mean']:.3f} / {shd['mean']:.1f} ({'met' if met else '**missed**'})")
     lines += [
         "",
-        f"Target (SPEC 7): F1 >= {TARGET_F1} and SHD <= {TARGET_SHD} after {timesteps} env steps, from both starts; "
+        f"Target: F1 >= {TARGET_F1} and SHD <= {TARGET_SHD} after {timesteps} env steps, from both starts; "
         "mean F1 / SHD: " + "; ".join(targets) + ".",
     ]
     lines += [
