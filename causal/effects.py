@@ -328,26 +328,26 @@ class GPSCM:
                 do, spec.variables, n_rows, np.random.default_rng(seed), context, None, cache, noiseless=metrics
             )
             for k in range(n_draws):
-                holds = 1.0
-                for bound in spec.bounds:
-                    mean, sd, noise_sd = cache[bound.variable]
-                    margin = (bound.threshold - mean - shifts[bound.variable][k] * sd) / noise_sd
-                    holds = holds * ndtr(margin if bound.op == "<" else -margin)
+                values = {v: cache[v][0] + shifts[v][k] * cache[v][1] for v in metrics}
+                holds = self._bounds_hold(spec, values)
                 probs[k] = np.reshape(holds, (len(points), n_rows)).mean(axis=1) ** power
             return probs.mean(0), probs.std(0)
         for k in range(n_draws):
-            values = self.sample(dict(zip(targets, points.T, strict=True)), spec.variables, n_rows,
-                                 np.random.default_rng(seed), context, {v: s[k] for v, s in shifts.items()},
-                                 cache, noiseless=metrics if analytic else ())  # fmt: skip
-            if analytic:
-                holds = np.ones_like(values[metrics[0]])
-                for bound in spec.bounds:
-                    margin = (bound.threshold - values[bound.variable]) / self.mechanisms[bound.variable].noise_sd
-                    holds = holds * ndtr(margin if bound.op == "<" else -margin)
-            else:
-                holds = spec.predicate(values)
+            values = self.sample(do, spec.variables, n_rows, np.random.default_rng(seed), context,
+                                 {v: s[k] for v, s in shifts.items()}, cache,
+                                 noiseless=metrics if analytic else ())  # fmt: skip
+            holds = self._bounds_hold(spec, values) if analytic else spec.predicate(values)
             probs[k] = holds.mean(axis=1) ** power
         return probs.mean(0), probs.std(0)
+
+    def _bounds_hold(self, spec: Specification, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The probability that every bound holds given its metric's noise-free value, the metrics' Gaussian
+        observation noise independent."""
+        holds = np.ones_like(values[spec.bounds[0].variable])
+        for bound in spec.bounds:
+            margin = (bound.threshold - values[bound.variable]) / self.mechanisms[bound.variable].noise_sd
+            holds = holds * ndtr(margin if bound.op == "<" else -margin)
+        return holds
 
 
 def _positive(std: np.ndarray) -> np.ndarray:
