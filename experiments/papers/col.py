@@ -463,6 +463,9 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
               "RANCpu, ~10x on RANSteering. \"Unsafe to cover\" counts unsafe interventions until the estimate "
               "covers 90% of the true region with at least 90% of itself inside it (a seed that never does counts "
               "all of its unsafe interventions).", ""]  # fmt: skip
+    if len(plan.ran_seeds) < 10:
+        lines += [f"The RAN cells ran on {len(plan.ran_seeds)} seeds: a percentile bootstrap under-covers at so few "
+                  "seeds, so these intervals and verdicts are provisional.", ""]  # fmt: skip
     body = []
     for env in (RAN_CPU, RAN_STEERING):
         for agent in RAN_AGENTS:
