@@ -27,6 +27,7 @@ import dogym.envs  # noqa: E402, F401
 from dogym.agents.registry import agent_spec, resolve_hyperparams  # noqa: E402
 from dogym.agents.safe_region.col import COL, COLConfig  # noqa: E402
 from dogym.agents.safe_region.family import region_scores  # noqa: E402
+from dogym.experiments.io import atomic_write_text  # noqa: E402
 
 DEFAULT_CONFIGS = {
     "default": {},
@@ -86,8 +87,8 @@ def main() -> None:
         print(lines[-1], flush=True)
     out = Path(args.out + ("-quick" if args.quick else ""))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out.with_suffix(".json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    atomic_write_text(out.with_suffix(".md"), "\n".join(lines) + "\n")
+    atomic_write_text(out.with_suffix(".json"), json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

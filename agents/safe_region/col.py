@@ -70,9 +70,10 @@ FIGURE_ALPHAS = (0.8, 0.85, 0.9, 0.95)
 #: The COLConfig fields the causal prior depends on (with the env, its options and the seed: `_prior_key`).
 PRIOR_FIELDS = ("monitoring_steps", "prior", "prior_rows", "prior_draws", "prior_steps", "prior_max_points",
                 "prior_max_condition", "kernel", "resolution", "hyperpriors", "input_scaling", "roots")  # fmt: skip
-#: Causal priors (mu, sigma) computed in this process, by `_prior_key`: COL, its safety and cost ablations and the
-#: random baseline share the prior of a seed (on the synthetic RAN it takes minutes). At most `PRIOR_CACHE_SIZE`.
-_PRIORS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+#: Causal priors computed in this process, by `_prior_key` and reading (the fitted metric GP-SCM, or the indicator
+#: reading's (mu, sigma)): COL, its safety and cost ablations and the random baseline share the prior of a seed (on the
+#: synthetic RAN it takes minutes). At most `PRIOR_CACHE_SIZE`.
+_PRIORS: dict[tuple, Any] = {}
 PRIOR_CACHE_SIZE = 16
 #: Candidates per posterior prediction (the kernel between a batch and the data is batch x interventions).
 PREDICT_BATCH = 1024
