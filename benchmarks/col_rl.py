@@ -39,7 +39,7 @@ def train_rl(args: argparse.Namespace) -> None:
     """The RL cells, seed by seed, S1 then S2 (one process, one run at a time)."""
     for agent in args.agents:
         for seed in seeds_of(args.seeds):
-            for env_id in col_rl.STATIONARY:
+            for env_id in args.envs:
                 config = RunConfig(agent, env_id, seed, args.steps, n_envs=args.n_envs, eval_episodes=20,
                                    checkpoint_interval=100_000, log_folder=str(args.runs))  # fmt: skip
                 print(f"{time.strftime('%H:%M:%S')} {agent} {env_id} seed {seed}", flush=True)
@@ -89,6 +89,8 @@ def main() -> None:
     parser.add_argument("--train", action="store_true", help="train the RL cells (resumable), then stop")
     parser.add_argument("--agents", nargs="+", default=["cpo"], choices=col_rl.RL_AGENTS)
     parser.add_argument("--seeds", default="0-2")
+    parser.add_argument("--envs", nargs="+", default=list(col_rl.STATIONARY), choices=list(col_rl.STATIONARY),
+                        help="the scenarios to train (e.g. one per process)")  # fmt: skip
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--n-envs", type=int, default=10)
     parser.add_argument("--col-seeds", default="", help="run COL on these seeds for its column (e.g. 0-9)")
