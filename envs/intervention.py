@@ -76,7 +76,7 @@ class InterventionEnv(gym.Env):
     """Base class: subclasses implement `scm_at(t)` (the SCM that governs step t, 1-based) and build their config
     with `_configure(options, render_mode)` before calling `InterventionEnv.__init__`."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     @staticmethod
     def default_config() -> dict[str, Any]:
@@ -116,6 +116,7 @@ class InterventionEnv(gym.Env):
             -np.inf, np.inf, shape=(self.samples_per_step, len(self.variable_names)), dtype=np.float64
         )
         self.t = 0
+        self._shown: tuple[Intervention, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ to be provided by subclasses
     def scm_at(self, t: int) -> SCM:
@@ -177,6 +178,7 @@ class InterventionEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.t = 0
+        self._shown = None
         return np.zeros(self.observation_space.shape), self._info(0.0)
 
     def step(self, action):
@@ -187,7 +189,23 @@ class InterventionEnv(gym.Env):
         info = self._info(cost)
         info["intervention"] = intervention
         truncated = self.t >= self.config["horizon"]
+        self._shown = (intervention, samples)
         return samples, -cost, False, truncated, info
+
+    def render(self) -> np.ndarray | None:
+        """rgb_array: the structural view's causal graph, the last step's intervened nodes marked with their values
+        and the other variables with the mean of the step's samples (what the agent observed); None without a
+        render mode."""
+        if self.render_mode != "rgb_array":
+            return None
+        from dogym.envs.rendering import env_name, graph_frame
+
+        values, targets = None, {}
+        if self._shown is not None:
+            intervention, samples = self._shown
+            values = dict(zip(self.variable_names, samples.mean(axis=0).tolist(), strict=True))
+            targets = dict(intervention.values)
+        return graph_frame(self.structural_view().graph, values, targets, f"{env_name(self)}  t = {self.t}")
 
     def get_state(self) -> dict[str, Any]:
         """The episode's state (step count and the env's random generator), for checkpoints; subclasses with more

@@ -173,7 +173,7 @@ def test_config_defaults_overrides_and_positional_compatibility():
         (lambda: ToySCMEnv(noise=0.1), r"unknown option\(s\) \['noise'\]"),
         (lambda: ToySCMEnv(noise_std=-1.0), r"noise_std must be a finite number in \[0, inf\], got -1\.0"),
         (lambda: ToySCMEnv(samples_per_step="2"), r"samples_per_step must be an integer >= 1, got '2'"),
-        (lambda: ToySCMEnv(render_mode="human"), r"render_mode must be one of \[\] or None, got 'human'"),
+        (lambda: ToySCMEnv(render_mode="human"), r"render_mode must be one of \['rgb_array'\] or None, got 'human'"),
         (lambda: gym.make("dogym/Microservice-v0", scenario=5), r"scenario must be one of \[1, 2\], got 5"),
     ],
 )

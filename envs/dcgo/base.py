@@ -95,7 +95,7 @@ class DCGOEnv(gym.Env):
     """Base class (see module docstring). Subclasses implement `default_config()` (adding to `base_config()`) and
     `_system(cfg) -> DCGOSystem` for the validated config."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     @staticmethod
     def base_config() -> dict[str, Any]:
@@ -176,6 +176,8 @@ class DCGOEnv(gym.Env):
         self.history: list[dict[str, Any]] = []
         self._steps = 0
         self._explored_at_t = 0
+        self._seen: list[dict[str, float]] = []  # the slice values each decision returned (drawn by `render`)
+        self._last_explore: tuple[dict[str, float], dict[str, float]] | None = None
 
     # ------------------------------------------------------------------ operator knowledge
     def structural_view(self) -> DynamicStructuralView:
@@ -237,6 +239,7 @@ class DCGOEnv(gym.Env):
         self._check_running()
         values = self._slice(self.t, self._past(self.t), do, self.config["noisy_outcomes"])
         self._explored_at_t += 1
+        self._last_explore = (dict(do), values)
         return values
 
     def _decide(self, do: dict[str, float]) -> dict[str, float]:
@@ -249,8 +252,10 @@ class DCGOEnv(gym.Env):
         values = self._slice(self.t, self._past(self.t), do, self.config["noisy_outcomes"])
         carried = self._optimal_path()[self.t]["values"] if self.config["optimal_history"] else values
         self.history.append({"intervention": dict(do), "values": dict(carried), "y": values[self.target]})
+        self._seen.append(values)
         self.t += 1
         self._explored_at_t = 0
+        self._last_explore = None
         return values
 
     def _slice(self, t: int, past: dict[str, float] | None, do: dict[str, float], noisy: bool) -> dict[str, float]:
@@ -283,6 +288,26 @@ class DCGOEnv(gym.Env):
         truncated = self._steps >= self.config["horizon"]
         reward = -y if decide else 0.0
         return observation, float(reward), terminated, truncated, self._info(float(len(do)), y, decide)
+
+    def render(self) -> np.ndarray | None:
+        """rgb_array: the time-unrolled graph of the structural view; past decisions' intervened nodes with their
+        values and the other nodes with the values those decisions returned, the last explorative intervention at
+        the current t (the system reverted) with the values it returned; None without a render mode."""
+        if self.render_mode != "rgb_array":
+            return None
+        from dogym.envs.rendering import env_name, unrolled_frame
+
+        values, decided, explored = {}, {}, {}
+        for t, (entry, seen) in enumerate(zip(self.history, self._seen, strict=True)):
+            values |= {(v, t): x for v, x in seen.items()}
+            decided |= {(v, t): x for v, x in entry["intervention"].items()}
+        if self._last_explore is not None:
+            do, seen = self._last_explore
+            values |= {(v, self.t): x for v, x in seen.items()}
+            explored = {(v, self.t): x for v, x in do.items()}
+        title = f"{env_name(self)}  t = {self.t} of T = {self.T}, target {self.target} (minimised)"
+        return unrolled_frame(self._view.graph, self.variables, self.T, self.t, self.target, values, decided,
+                              explored, title)  # fmt: skip
 
     def _parse_action(self, action: Any) -> tuple[dict[str, float], bool]:
         """Dict action -> (intervention, decide); `InvalidInterventionError` saying what was wrong."""

@@ -172,6 +172,7 @@ class MicroserviceEnv(InterventionEnv):
                 raise EnvConfigError(f"{name} got option {key} both positionally and as a keyword")
             options[key] = value
         cfg = self._configure(options, render_mode)
+        self.render_mode = render_mode
         cfg["scenario"] = int(config_choice(cfg, "scenario", (1, 2), name))
         cfg["change_step"] = config_int(cfg, "change_step", name)
         self.scenario = cfg["scenario"]

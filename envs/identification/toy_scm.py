@@ -69,6 +69,7 @@ class ToySCMEnv(InterventionEnv):
 
     def __init__(self, render_mode: str | None = None, **options: Any):
         cfg = self._configure(options, render_mode)
+        self.render_mode = render_mode
         cfg["noise_std"] = config_number(cfg, "noise_std", type(self).__name__, 0.0)
         config_choice(cfg, "costs", tuple(PASSIVE_COSTS), type(self).__name__)
         self._scm = toy_scm(cfg["noise_std"])

@@ -205,12 +205,14 @@ class SafeRegionEnv(InterventionEnv):
         self._estimate = contains
 
     def render(self) -> np.ndarray | None:
-        """rgb_array for a 2-D U': the true region of the next intervention in red, the estimate (`show_estimate`)
-        in blue, both in purple, the last intervention as a black square; C on the x axis, M on the y axis."""
+        """rgb_array, drawn from the ground truth for people (never part of an observation or info). A 2-D U': the
+        true region of the next intervention in red, the estimate (`show_estimate`) in blue, both in purple, the
+        last intervention as a black square; C on the x axis, M on the y axis. Otherwise (`render_curves`): the true
+        P(phi = 1 | do) against each control of U'."""
         if self.render_mode != "rgb_array":
             return None
         if len(self.intervention_set) != 2:
-            raise NotImplementedError(f"{type(self).__name__} renders 2-D control spaces only")
+            return self.render_curves()
         points = box_points(self.low, self.high, RENDER_SIZE)
         truth = self.true_region(self.t + 1).contains(points).reshape(RENDER_SIZE, RENDER_SIZE).T[::-1]
         image = np.full((RENDER_SIZE, RENDER_SIZE, 3), 255, dtype=np.uint8)
@@ -225,6 +227,33 @@ class SafeRegionEnv(InterventionEnv):
             row, col = RENDER_SIZE - 1 - ij[1], ij[0]
             image[max(row - 2, 0) : row + 3, max(col - 2, 0) : col + 3] = 0
         return image
+
+    def render_curves(self, resolution: int = 200) -> np.ndarray:
+        """One panel per control of U': the true P(phi = 1 | do(U' = u)) of the next intervention (ground truth,
+        drawn for people) as the control sweeps its box, the other controls held at the last intervention (at
+        `operating_point` before any), with the threshold delta dashed, the last intervention as a vertical line
+        and the estimate (`show_estimate`) as a blue band."""
+        from dogym.envs.rendering import Curve, curves_frame, env_name
+
+        held = self.operating_point if self._last is None else self._last
+        start = self.window_start(self.t + 1)
+        curves = []
+        for k, control in enumerate(self.intervention_set):
+            x = np.linspace(self.low[k], self.high[k], resolution)
+            points = np.tile(held, (resolution, 1))
+            points[:, k] = x
+            estimate = None if self._estimate is None else np.asarray(self._estimate(points), bool)
+            current = None if self._last is None else float(self._last[k])
+            curves.append(Curve(control, x, self._probability(points, start), current, estimate))
+        title = (f"{env_name(self)}  t = {self.t}: true P(spec | do) per control (ground truth, for people), "
+                 f"delta = {self.delta:g}")  # fmt: skip
+        return curves_frame(curves, self.delta, title)
+
+    @property
+    def operating_point(self) -> np.ndarray:
+        """Values of U' held by `render_curves` before any intervention: the middle of the box (subclasses with a
+        nominal configuration override it)."""
+        return (self.low + self.high) / 2.0
 
     # ------------------------------------------------------------------ to be provided by subclasses
     def _window(self, intervention: Intervention, start: int) -> np.ndarray:

@@ -405,6 +405,11 @@ class RANEnv(SafeRegionEnv):
         values = named(kinds)
         return {v: values[v] for v in self.variable_names}
 
+    @property
+    def operating_point(self) -> np.ndarray:
+        """U' at the operating point (`OPERATING_POINT`): what `render_curves` holds before any intervention."""
+        return np.array([OPERATING_POINT[v] for v in self.intervention_set])
+
     # ------------------------------------------------------------------ the simulator
     def _controls(self, values: np.ndarray) -> tuple[np.ndarray, ...]:
         """(DU CPU [..., 4], CU CPU [..., 2], memory [..., 4], R [...]) from control values [..., 11] in
