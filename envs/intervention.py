@@ -81,7 +81,10 @@ class InterventionEnv(gym.Env):
     @staticmethod
     def default_config() -> dict[str, Any]:
         """The options every intervention env has: M samples per step, and the episode limit."""
-        return {"samples_per_step": 1, "horizon": 30}
+        return {
+            "samples_per_step": 1,  # M: samples of the system per step (the observation's rows)
+            "horizon": 30,  # episode limit in steps: the env truncates itself there
+        }
 
     @classmethod
     def _configure(cls, options: Mapping[str, Any], render_mode: str | None = None) -> dict[str, Any]:

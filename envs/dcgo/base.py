@@ -101,12 +101,12 @@ class DCGOEnv(gym.Env):
     def base_config() -> dict[str, Any]:
         """Options every DCGO env has (subclasses add theirs in `default_config`)."""
         return {
-            "horizon": 30,
-            "noisy_outcomes": False,
-            "optimal_history": False,
-            "require_exploration": False,
-            "n_observational": None,
-            "grid_points": 100,
+            "horizon": 30,  # episode limit in steps (explorative and decision steps alike): the env truncates there
+            "noisy_outcomes": False,  # add the SCM's noise to explorative outcomes and realised decisions
+            "optimal_history": False,  # drive the system with the true optimal past decisions, not the agent's own
+            "require_exploration": False,  # refuse a decision before any exploration at t (ExplorationRequiredError)
+            "n_observational": None,  # N, the trajectories of D^O; None: the paper's N
+            "grid_points": 100,  # ground-truth grid points per dimension (then refined by L-BFGS-B)
         }
 
     @staticmethod

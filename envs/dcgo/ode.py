@@ -177,7 +177,10 @@ class ODEEnv(DCGOEnv):
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Every option with its default."""
-        return {**DCGOEnv.base_config(), "dynamics": "authors_discrete"}
+        return {
+            **DCGOEnv.base_config(),
+            "dynamics": "authors_discrete",  # "authors_discrete": one update per day; "integrated": the ODEs over a day
+        }
 
     def _check_options(self, cfg: dict[str, Any]) -> dict[str, Any]:
         config_choice(cfg, "dynamics", ("authors_discrete", "integrated"), type(self).__name__)

@@ -199,7 +199,10 @@ class _SyntheticEnv(DCGOEnv):
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Every option with its default."""
-        return {**DCGOEnv.base_config(), "domains": "paper"}
+        return {
+            **DCGOEnv.base_config(),
+            "domains": "paper",  # "paper": App. E's domains; "code": the authors' scripts' domains
+        }
 
     def _check_options(self, cfg: dict[str, Any]) -> dict[str, Any]:
         config_choice(cfg, "domains", ("paper", "code"), type(self).__name__)
@@ -223,7 +226,10 @@ class NOISYEnv(_SyntheticEnv):
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Every option with its default."""
-        return {**_SyntheticEnv.default_config(), "observational_noise": "paper"}
+        return {
+            **_SyntheticEnv.default_config(),
+            "observational_noise": "paper",  # D^O's e_X, e_Z: "paper" N(2, 4); "authors" N(8, 4^2) (D^O only)
+        }
 
     def _check_options(self, cfg: dict[str, Any]) -> dict[str, Any]:
         config_choice(cfg, "observational_noise", ("paper", "authors"), type(self).__name__)
@@ -254,7 +260,10 @@ class MULTIVEnv(_SyntheticEnv):
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Every option with its default."""
-        return {**_SyntheticEnv.default_config(), "exploration_sets": "code"}
+        return {
+            **_SyntheticEnv.default_config(),
+            "exploration_sets": "code",  # "code": the authors' script's five sets; "paper": App. E.4's {X}, {Z}, {X, Z}
+        }
 
     def _check_options(self, cfg: dict[str, Any]) -> dict[str, Any]:
         config_choice(cfg, "exploration_sets", ("code", "paper"), type(self).__name__)
@@ -285,7 +294,10 @@ class NONSTATEnv(_SyntheticEnv):
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Every option with its default."""
-        return {**_SyntheticEnv.default_config(), "last_step": "paper"}
+        return {
+            **_SyntheticEnv.default_config(),
+            "last_step": "paper",  # Y_t for t >= 2: "paper" with Z_t; "code" with |Z_t| (the authors' code)
+        }
 
     def _check_options(self, cfg: dict[str, Any]) -> dict[str, Any]:
         config_choice(cfg, "last_step", ("paper", "code"), type(self).__name__)

@@ -86,30 +86,30 @@ class FaultAlarmEnv(gym.Env):
     def default_config() -> dict[str, Any]:
         """Every option with its default (the paper-scale FaultAlarm-v0)."""
         return {
-            "n_devices": 50,
+            "n_devices": 50,  # devices in the network topology
             "type_graph": None,  # networkx DiGraph over type names; None = Table 3 of Cai et al.
-            "model_seed": 0,
-            "max_hop": 2,
+            "model_seed": 0,  # seed of the fixed model (topology, hops, alpha, mu); episodes vary by reset(seed)
+            "max_hop": 2,  # largest topology hop over which an alarm can excite alarms on other devices
             "hop_normalization": "rw",  # "rw": D^-1 A D^-1 (authors' code), "sym": D^-1/2 A D^-1/2 (paper)
-            "alpha_range": (1e-4, 1.3e-3),
-            "mu_range": (5e-4, 8e-4),
-            "same_device_fraction": 54 / 94,
+            "alpha_range": (1e-4, 1.3e-3),  # range of the edges' excitation strengths alpha (Table 2)
+            "mu_range": (5e-4, 8e-4),  # range of the base intensities mu (Table 2)
+            "same_device_fraction": 54 / 94,  # share of type edges on the same device (hop 0); the others on neighbours
             "kernel_decay": 0.0002,  # kernel time constant 5000 = 100 steps; calibrated to the reference behaviour
-            "time_range": 50.0,
-            "n_root_devices": 10,
-            "n_root_types": 5,
-            "p_root": 0.2,
-            "p_noise": 0.1,
-            "max_copies": 10,
-            "max_alarms": 1000,
-            "transient_fraction": 0.1,
-            "transient_mean_duration": 100.0,
-            "n_initial_roots": 5,
-            "min_initial_alarms": 20,
-            "max_warmup_steps": 200,
-            "step_max": 100,
-            "reward_mode": "paper",
-            "dynamics": "branching",
+            "time_range": 50.0,  # simulated time units per step
+            "n_root_devices": 10,  # root-cause alarms arrive on this many highest-degree devices
+            "n_root_types": 5,  # ... of this many earliest types in the causal order
+            "p_root": 0.2,  # probability per step that a root-cause alarm arrives
+            "p_noise": 0.1,  # probability per step that a noise alarm arrives
+            "max_copies": 10,  # most active alarms per (device, type) pair
+            "max_alarms": 1000,  # the episode terminates (explodes) above this many active alarms
+            "transient_fraction": 0.1,  # fraction of (device, type) pairs whose alarms expire by themselves
+            "transient_mean_duration": 100.0,  # mean lifetime of a transient alarm (time units)
+            "n_initial_roots": 5,  # reset places one root alarm on each of this many distinct root types
+            "min_initial_alarms": 20,  # reset lets the cascade run until this many alarms are active
+            "max_warmup_steps": 200,  # ... for at most this many steps
+            "step_max": 100,  # episode limit in steps: the env truncates itself there
+            "reward_mode": "paper",  # "paper": (N_t - N_{t+1}) / N_t - t / step_max; "authors": N_t less the cleared
+            "dynamics": "branching",  # "branching": topological Hawkes; "poisson": Poisson counts (eqs. 27-28)
         }
 
     def __init__(self, render_mode: str | None = None, **options: Any) -> None:

@@ -158,7 +158,11 @@ class MicroserviceEnv(InterventionEnv):
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Every option with its default."""
-        return {"scenario": 1, **InterventionEnv.default_config(), "change_step": CHANGE_STEP}
+        return {
+            "scenario": 1,  # 1: stationary, both services (Fig. 10); 2: S2 only, S1 as background load (Fig. 13)
+            **InterventionEnv.default_config(),
+            "change_step": CHANGE_STEP,  # scenario 2: the first step with S1's background load
+        }
 
     def __init__(self, *args: Any, render_mode: str | None = None, **options: Any):
         name = type(self).__name__

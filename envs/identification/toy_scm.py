@@ -65,7 +65,11 @@ class ToySCMEnv(InterventionEnv):
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Every option with its default."""
-        return {**InterventionEnv.default_config(), "noise_std": NOISE_STD, "costs": "paper"}
+        return {
+            **InterventionEnv.default_config(),
+            "noise_std": NOISE_STD,  # standard deviation of each endogenous variable's measurement noise
+            "costs": "paper",  # "paper": do(0) free, every other intervention 1; "unit": 1 per step, do(0) included
+        }
 
     def __init__(self, render_mode: str | None = None, **options: Any):
         cfg = self._configure(options, render_mode)

@@ -81,7 +81,13 @@ class SafeRegionEnv(InterventionEnv):
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Options every safe-region env has."""
-        return {"horizon": 30, "spec_horizon": 1, "reading": "monitor", "delta": 0.8, "monitoring_steps": 10}
+        return {
+            "horizon": 30,  # episode limit in interventions: the env truncates itself there
+            "spec_horizon": 1,  # H: each intervention is held over a window of H + 1 system steps
+            "reading": "monitor",  # steps phi judges: "monitor" the H after the intervention step, "literal" all H + 1
+            "delta": 0.8,  # the safe region is {u : P(phi = 1 | do(U' = u)) >= delta}
+            "monitoring_steps": 10,  # passive monitoring steps before the first intervention (the clock's start)
+        }
 
     def _setup(self, options: Mapping[str, Any], render_mode: str | None) -> dict[str, Any]:
         """The validated config (`EnvConfigError` otherwise); sets the render mode and the specification."""

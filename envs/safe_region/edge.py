@@ -77,7 +77,10 @@ class EdgeSafeRegionEnv(SafeRegionEnv):
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Every option with its default."""
-        return {"scenario": 1, **SafeRegionEnv.default_config()}
+        return {
+            "scenario": 1,  # 1: stationary (S1); 2: the load and the interaction change after t = 10 (S2)
+            **SafeRegionEnv.default_config(),
+        }
 
     def __init__(self, render_mode: str | None = None, **options: Any):
         cfg = self._setup(options, render_mode)

@@ -329,7 +329,11 @@ class RANEnv(SafeRegionEnv):
     @classmethod
     def default_config(cls) -> dict[str, Any]:
         """Every option with its default (spec_horizon is the scenario's H unless given)."""
-        return {"scenario": "cpu", **SafeRegionEnv.default_config(), "spec_horizon": None}
+        return {
+            "scenario": "cpu",  # "cpu": U' = the 6 CPU controls (RANCpu); "steering": U' = {R} (RANSteering)
+            **SafeRegionEnv.default_config(),
+            "spec_horizon": None,  # H: the window is H + 1 steps; None: the scenario's (cpu 20, steering 5)
+        }
 
     def __init__(self, render_mode: str | None = None, **options: Any):
         from dogym.envs.core import EnvConfigError, config_choice
