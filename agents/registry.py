@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from dogym.agents.spec import HYPERPARAMS_DIR, AgentSpec
+from dogym.agents.spec import HYPERPARAMETER_RULES, HYPERPARAMS_DIR, AgentSpec, check_value
 
 __all__ = ["AGENTS", "FAMILIES", "HYPERPARAMS_DIR", "Agent", "AgentSpec", "Family", "RunContext", "agent_spec", "family",
            "register_agent", "register_family", "resolve_hyperparams"]  # fmt: skip
@@ -68,7 +68,9 @@ class Family(Protocol):
     """An agent family: how to build, load and evaluate its agents, which metrics it reports, and its plots.
 
     A family may also define `hyperparameter_keys(spec) -> frozenset[str]`, the top-level hyper-parameter keys its
-    agents accept, so that unknown keys are rejected before any run starts (`check_hyperparams`).
+    agents accept, so that unknown keys are rejected before any run starts (`check_hyperparams`), and
+    `info_view(context) -> frozenset[str]`, the env info keys its agent may read (what an operator sees, plus the keys
+    its own wrappers and learning library add); tests run every agent on envs whose info raises on any other key.
 
     `metrics` maps "phase/metric" keys of a run's metrics.json to True when larger is better (the order is the
     reporting order); `headline` are the keys `compare` prints. `curves` turns a finished run folder into long rows
@@ -109,24 +111,39 @@ def keyword_names(function: Callable[..., Any], exclude: tuple[str, ...] = ()) -
     return frozenset(names - set(exclude))
 
 
-def check_hyperparams(spec: AgentSpec, overrides: Mapping[str, Any]) -> None:
-    """ValueError naming the unknown keys of `overrides` and the allowed ones: the keys of the agent's YAML file and
-    those its family accepts (the family's optional `hyperparameter_keys(spec)`; a family without it is not checked
-    here). Nested mappings (e.g. policy_kwargs) are checked by the agent."""
+def hyperparameter_rules(spec: AgentSpec) -> Mapping[str, Any] | None:
+    """The declarations of the agent's hyper-parameter values (`dogym.agents.spec.HYPERPARAMETER_RULES`, or a plugin
+    family's own `hyperparameter_rules` mapping); None when its family declares none."""
+    declared = getattr(family(spec.family), "hyperparameter_rules", None)
+    return declared if declared is not None else HYPERPARAMETER_RULES.get(spec.family)
+
+
+def check_hyperparams(spec: AgentSpec, overrides: Mapping[str, Any], env_id: str | None = None) -> None:
+    """Check an agent's hyper-parameters before any run starts; a one-line ValueError otherwise.
+
+    Keys: the unknown keys of `overrides` are named with the allowed ones (the keys of the agent's YAML file and those
+    its family accepts, by the family's optional `hyperparameter_keys(spec)`; a family without it is not checked
+    here). Values: with `env_id`, every resolved value (YAML defaults, then overrides) must fit its declaration
+    (`hyperparameter_rules`: type, range, finite), and the message names the key, the value and what is allowed."""
     table = load_hyperparams_file(spec.hyperparams_file) if spec.hyperparams_file.exists() else {}
     allowed = {key for entry in table.values() for key in entry}
     declared = getattr(family(spec.family), "hyperparameter_keys", None)
-    if declared is None:
+    if declared is not None:
+        allowed |= declared(spec)
+        unknown = sorted(set(overrides) - allowed)
+        if unknown and not allowed:
+            raise ValueError(f"agent {spec.name!r} takes no hyper-parameters, got {unknown}")
+        if unknown:
+            raise ValueError(
+                f"unknown hyper-parameter(s) {unknown} for agent {spec.name!r}; allowed: {', '.join(sorted(allowed))}"
+            )
+    rules = hyperparameter_rules(spec)
+    if rules is None:
         return
-    allowed |= declared(spec)
-    unknown = sorted(set(overrides) - allowed)
-    if not unknown:
-        return
-    if not allowed:
-        raise ValueError(f"agent {spec.name!r} takes no hyper-parameters, got {unknown}")
-    raise ValueError(
-        f"unknown hyper-parameter(s) {unknown} for agent {spec.name!r}; allowed: {', '.join(sorted(allowed))}"
-    )
+    values = resolve_hyperparams(spec, env_id, overrides) if env_id is not None else dict(overrides)
+    for key, value in values.items():
+        if key in rules:  # tests/test_hyperparameter_values.py checks that every key has its declaration
+            check_value(key, value, rules[key])
 
 
 #: family name -> Family object, or "module:attribute" entry point loaded on first use.

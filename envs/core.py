@@ -11,6 +11,9 @@
 - Ground truth: every env has `ground_truth()` (for evaluation only) and `structural_view()` (what an operator knows).
 - Configuration: `default_config()` lists every option with its default; `configure` applies validated overrides.
   The episode limit is part of the config (`step_max` / `horizon`) and enforced by the env itself.
+- Reset options: no dogym env takes any; `check_reset_options` refuses anything but None or an empty mapping.
+- Memory: `check_allocation` refuses a size or budget whose arrays would not fit in memory (`MemoryLimitError`),
+  before they are allocated, naming the size, the estimate and the limit.
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ import numpy as np
 INFO_KEYS: tuple[str, ...] = ("action_mask", "cost", "intervention_cost", "t")
 
 
+def extend_info(info: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A copy of a step's `info` with `extra` keys added, of the same dict type as `info` (a wrapper that adds keys
+    keeps the env's info object, e.g. the tests' sealed info dicts that police which keys an agent reads)."""
+    import copy
+
+    out = copy.copy(info)
+    out.update(extra)
+    return out
+
+
 class EnvInputError(ValueError):
     """Base class of every invalid action or configuration given to a dogym env."""
 
@@ -38,17 +51,91 @@ class EnvConfigError(EnvInputError):
     """An unknown configuration option, or an option value outside what the env allows."""
 
 
+class MemoryLimitError(EnvInputError):
+    """A size or budget whose arrays would not fit in the memory available (see `check_allocation`)."""
+
+
+def memory_limit() -> tuple[int, str]:
+    """(bytes, where the number comes from): the DOGYM_MEMORY_LIMIT environment variable (bytes) if set, else the
+    memory the OS reports available (MemAvailable), lowered to the cgroup's memory.max and the address-space
+    rlimit when they are smaller."""
+    import os
+    import resource
+    from pathlib import Path
+
+    if os.environ.get("DOGYM_MEMORY_LIMIT", "").isdigit():
+        return int(os.environ["DOGYM_MEMORY_LIMIT"]), "DOGYM_MEMORY_LIMIT"
+    limits = []
+    try:
+        for line in Path("/proc/meminfo").read_text(encoding="ascii").splitlines():
+            if line.startswith("MemAvailable:"):
+                limits.append((int(line.split()[1]) * 1024, "memory available on this machine"))
+    except (OSError, ValueError):
+        pass
+    try:
+        text = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+        if text.isdigit():
+            limits.append((int(text), "the cgroup's memory.max"))
+    except OSError:
+        pass
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if soft != resource.RLIM_INFINITY:
+        limits.append((int(soft), "the address-space limit (ulimit -v)"))
+    return min(limits) if limits else (1 << 62, "no known limit")
+
+
+def format_bytes(n: float) -> str:
+    """`n` bytes in a short human form (e.g. 22.4 GiB)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.3g} TiB"  # pragma: no cover
+
+
+def check_allocation(n_bytes: float, what: str) -> None:
+    """Refuse (`MemoryLimitError`, one line) an allocation of about `n_bytes` for `what` (e.g. "n_devices = 10^6:
+    the device adjacency") that exceeds `memory_limit()`; call it before allocating what a size or budget implies."""
+    limit, source = memory_limit()
+    if n_bytes > limit:
+        raise MemoryLimitError(
+            f"{what} needs about {format_bytes(n_bytes)}, more than the limit of {format_bytes(limit)} ({source})"
+        )
+
+
+def check_reset_options(options: Any, env_name: str, allowed: Iterable[str] = ()) -> dict[str, Any]:
+    """`options` of `reset()` as a dict: None or a mapping whose keys are all in `allowed` (no dogym env takes any
+    yet); anything else raises `EnvInputError` naming it (Gymnasium passes options through unchecked)."""
+    allowed = sorted(allowed)
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise EnvInputError(f"{env_name}.reset options must be a mapping or None, got {_short(options)}")
+    unknown = sorted(map(repr, set(options) - set(allowed)))
+    if unknown:
+        takes = f"it takes {allowed}" if allowed else "it takes none"
+        raise EnvInputError(f"{env_name}.reset got unknown option(s) {', '.join(unknown)}; {takes}")
+    return dict(options)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """A one-line repr of `value`, cut to `limit` characters."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def discrete_action(action: Any, n: int, env_name: str) -> int:
     """Return `action` as a Python int in [0, n), or raise `InvalidActionError` saying what was wrong.
 
-    Accepted: Python and numpy integers, and integer numpy arrays holding exactly one element (as vectorised
-    RL code passes them). Booleans, floats (even integral ones), NaN and anything else are rejected.
+    Accepted: Python and numpy integers, and integer numpy arrays of shape () or (1,) (as vectorised RL code passes
+    them); other shapes, even of one element such as (1, 1), are refused. Booleans, floats (even integral ones), NaN and anything else are rejected.
     """
     value = action
     if isinstance(value, np.ndarray):
-        if value.size != 1:
+        if value.shape not in ((), (1,)):
             raise InvalidActionError(
-                f"{env_name} action must be a single integer in [0, {n}), got an array of shape {value.shape}"
+                f"{env_name} action must be a single integer in [0, {n}) (an array of shape () or (1,)), "
+                f"got an array of shape {value.shape}"
             )
         value = value.reshape(()).item() if value.dtype.kind in "iu" else value.reshape(())[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):

@@ -34,7 +34,14 @@ from gymnasium import spaces
 
 from dogym.causal.intervention import Intervention, InterventionError
 from dogym.causal.scm import SCM, StructuralView
-from dogym.envs.core import EnvInputError, config_int, configure, render_mode_option
+from dogym.envs.core import (
+    EnvInputError,
+    _short,
+    check_reset_options,
+    config_int,
+    configure,
+    render_mode_option,
+)
 
 
 class InvalidInterventionError(EnvInputError, InterventionError):
@@ -53,18 +60,19 @@ def masked_targets(
         raise InvalidInterventionError(f"action must be a dict with keys {keys}, got {_short(action)}")
     n = len(names)
     try:
-        mask = np.asarray(action["mask"]).reshape(-1)
+        mask = np.asarray(action["mask"])
         raw = np.asarray(action["value"])
         if raw.dtype.kind not in "biuf":
             raise InvalidInterventionError(f"value entries must be real numbers, got dtype {raw.dtype}")
-        value = raw.astype(np.float64).reshape(-1)
-        extras = {k: np.asarray(action[k]).reshape(-1) for k in optional if k in action}
+        value = raw.astype(np.float64)
+        extras = {k: np.asarray(action[k]) for k in optional if k in action}
     except (TypeError, ValueError) as err:
         raise InvalidInterventionError(f"mask and value must be numeric arrays of {n} entries: {err}") from None
-    if mask.shape != (n,) or value.shape != (n,):
+    if mask.shape != (n,) or value.shape != (n,):  # the declared shapes: (1, n) or (n, 1) are not flattened
         raise InvalidInterventionError(
-            f"mask and value must each have {n} entries ({list(names)}), got {mask.shape} and {value.shape}"
+            f"mask and value must each have {n} entries, shape ({n},) ({list(names)}), got {mask.shape} and {value.shape}"
         )
+    extras = {k: v.reshape(-1) if v.ndim == 0 else v for k, v in extras.items()}
     if mask.dtype.kind not in "biuf" or not ((mask == 0) | (mask == 1)).all():
         raise InvalidInterventionError(f"mask entries must be 0 or 1, got {mask.tolist()}")
     if not np.all(np.isfinite(value)):
@@ -179,6 +187,7 @@ class InterventionEnv(gym.Env):
         return int(self.config["horizon"])
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        check_reset_options(options, type(self).__name__)
         super().reset(seed=seed)
         self.t = 0
         self._shown = None
@@ -228,12 +237,6 @@ class InterventionEnv(gym.Env):
             "t": int(self.t),
             "variables": self.variable_names,
         }
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    """repr(value) on one line, shortened to `limit` characters."""
-    text = " ".join(repr(value).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class FixedTargetsWrapper(gym.ActionWrapper):

@@ -168,8 +168,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run a grid of agents x envs x seeds (skipping finished runs) and write the comparison outputs."""
-    from dogym.experiments.grid import run_grid
+    from dogym.experiments.grid import run_grid, unique_cells
     from dogym.experiments.report import format_summary, headline_keys, write_outputs
+    from dogym.experiments.runner import report_problem
 
     agents = _split(args.agents, "--agents")
     envs = _split(args.envs, "--envs") if args.envs else [None]
@@ -177,13 +178,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     options = {"log_folder": str(out / "runs"), **_run_options(args)}
     if args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
-    configs = [
-        _config(agent, env, seed, options)
-        for agent in agents
-        for env in envs
-        for seed in _split(args.seeds, "--seeds", int)
-    ]
     try:
+        configs = unique_cells(
+            [
+                _config(agent, env, seed, options)
+                for agent in agents
+                for env in envs
+                for seed in _split(args.seeds, "--seeds", int)
+            ],
+            report_problem,
+        )
         runs = run_grid(configs, args.workers, progress=not args.quiet, backend=_backend(args))
     except (FileExistsError, ValueError) as err:
         raise UsageError(str(err)) from err
@@ -419,4 +423,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"train.py {args.command}: error: {one_line(err)}", file=sys.stderr)
+        return 2
+    except MemoryError as err:  # an allocation no size check foresaw: still one line, with the limit
+        if args.debug:
+            raise
+        from dogym.envs.core import format_bytes, memory_limit
+
+        limit, source = memory_limit()
+        print(f"train.py {args.command}: error: out of memory ({one_line(err) or 'MemoryError'}); the limit is "
+              f"{format_bytes(limit)} ({source})", file=sys.stderr)  # fmt: skip
         return 2

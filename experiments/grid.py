@@ -30,10 +30,21 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from dogym.experiments.runner import RunConfig, is_finished, load_metrics, recover_run, train
+from dogym.experiments.runner import (
+    RunConfig,
+    is_finished,
+    load_metrics,
+    recover_run,
+    run_lock,
+    train,
+)
 
 #: The backends `run_grid` knows.
 BACKENDS = ("local", "ray")
+#: Seconds to wait for a Ray cluster given by address before giving up with one line.
+RAY_CONNECT_TIMEOUT = 20.0
+#: The most CPUs one cell may reserve (a typo such as `--ray-cpus inf` would otherwise never be scheduled).
+MAX_RAY_CPUS = 4096
 
 
 @dataclass(frozen=True)
@@ -48,13 +59,35 @@ class Backend:
     def __post_init__(self) -> None:
         if self.name not in BACKENDS:
             raise ValueError(f"unknown backend {self.name!r}; allowed: {', '.join(BACKENDS)}")
-        if isinstance(self.ray_cpus, bool) or not isinstance(self.ray_cpus, int | float) or not self.ray_cpus > 0:
-            raise ValueError(f"ray_cpus must be a number > 0, got {self.ray_cpus!r}")
+        cpus = self.ray_cpus
+        if isinstance(cpus, bool) or not isinstance(cpus, int | float) or not 0 < cpus <= MAX_RAY_CPUS:
+            raise ValueError(f"ray_cpus must be a number in (0, {MAX_RAY_CPUS}], got {cpus!r}")
         if self.ray_address is not None and self.name != "ray":
             raise ValueError(f"a Ray address ({self.ray_address!r}) needs the ray backend")
 
 
 _current = Backend()
+
+
+def unique_cells(configs: Sequence[RunConfig], report: Callable[[str], None] | None = None) -> list[RunConfig]:
+    """`configs` without repeats: a cell listed twice (e.g. `--seeds 0,0`) is run and counted once, with a note
+    (`report`, one line); two different configs that would share one run folder are a ValueError."""
+    seen: dict[Any, RunConfig] = {}
+    repeats = []
+    for config in configs:
+        other = seen.setdefault(config.run_dir, config)
+        if other is config:
+            continue
+        if other != config:
+            raise ValueError(
+                f"two cells of the grid share the run folder {config.run_dir} with other settings; give them "
+                "different labels"
+            )
+        repeats.append(config)
+    if repeats and report is not None:
+        names = sorted({f"{c.label} on {c.env} seed {c.seed}" for c in repeats})
+        report(f"cell(s) listed more than once, run and counted once: {'; '.join(names)}")
+    return list(seen.values())
 
 
 def current_backend() -> Backend:
@@ -73,6 +106,20 @@ def grid_backend(name: str = "local", ray_address: str | None = None, ray_cpus: 
         yield _current
     finally:
         _current = previous
+
+
+def check_ray_address(address: str) -> None:
+    """A ValueError in one line, within `RAY_CONNECT_TIMEOUT` seconds, when `address` ("HOST:PORT"; "auto" and
+    "ray://" addresses are left to Ray) cannot be reached: Ray itself retries a dead address for minutes."""
+    if address == "auto" or "://" in address:
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError(f"a Ray address is HOST:PORT (or auto), got {address!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=min(5.0, RAY_CONNECT_TIMEOUT)).close()
+    except OSError as err:
+        raise ValueError(f"cannot reach the Ray cluster at {address!r}: {err}") from None
 
 
 def ray_module() -> Any:
@@ -146,9 +193,15 @@ def run_grid(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     backend = backend or current_backend()
-    for config in configs:
-        recover_run(config)
-    todo = [c for c in configs if not is_finished(c)]
+    cells = unique_cells(configs)
+    for config in cells:
+        lock = run_lock(config)
+        if lock.acquire(wait=False):  # a cell another process is training is its to recover (train() waits for it)
+            try:
+                recover_run(config)
+            finally:
+                lock.release()
+    todo = [c for c in cells if not is_finished(c)]
     if todo:
         bar = tqdm(total=len(todo), desc="runs", disable=not progress)
 
@@ -176,9 +229,7 @@ def run_grid(
     return [load_metrics(c) for c in configs]
 
 
-def _run_ray(
-    todo: Sequence[RunConfig], workers: int, backend: Backend, finished: Callable[[RunConfig], None]
-) -> None:
+def _run_ray(todo: Sequence[RunConfig], workers: int, backend: Backend, finished: Callable[[RunConfig], None]) -> None:
     """Submit every cell as a Ray task, calling `finished` as each ends; re-raise the first failure's own exception
     (one line, not Ray's traceback)."""
     import logging
@@ -189,11 +240,14 @@ def _run_ray(
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
         if backend.ray_address is None:
             options["num_cpus"] = max(1, round(workers * backend.ray_cpus))
+        else:
+            check_ray_address(backend.ray_address)
         try:
             with local_ray_priority():
                 ray.init(address=backend.ray_address, **options)
-        except ConnectionError as err:
-            raise ValueError(f"cannot join the Ray cluster at {backend.ray_address!r}: {err}") from None
+        except (ConnectionError, TimeoutError, RuntimeError) as err:
+            message = " ".join(str(err).split())[:300]
+            raise ValueError(f"cannot join the Ray cluster at {backend.ray_address!r}: {message}") from None
         started = True
     threads = max(1, int(backend.ray_cpus))
     task = ray.remote(num_cpus=backend.ray_cpus, max_retries=2, retry_exceptions=False)(_ray_cell)

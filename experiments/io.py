@@ -4,7 +4,13 @@ that detect a file damaged afterwards (a truncated copy, a full disk, a stray ed
 - `atomic_write_json_checked` / `read_json_checked`: a JSON file with a `<name>.sha256` sidecar (written first, so a
   file is never newer than its checksum); a file that does not match its sidecar, or does not parse, is a
   `CorruptFileError`.
-- `write_manifest` / `verify_manifest`: a folder's `manifest.json` of every file's size and SHA-256 (checkpoints).
+- `write_manifest` / `verify_manifest`: a folder's `manifest.json` of every file's size and SHA-256 (checkpoints, and a
+  finished run's folder); `file_prefixes` / `verify_prefixes`: the size and SHA-256 of files that are still being
+  appended to (a run's monitor and progress CSVs at a checkpoint), checked as prefixes.
+- `FolderLock`: an OS file lock (`fcntl.flock`) on a folder, released by the OS when its process dies.
+
+Atomically written files get the permissions of an ordinary `open()`: 0666 minus the process's umask (0644 by
+default), so a run folder on shared storage is readable by every node.
 """
 
 from __future__ import annotations
@@ -17,6 +23,19 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+
+def process_umask() -> int:
+    """The process's umask (read from /proc on Linux; elsewhere by setting and restoring it)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
@@ -35,6 +54,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~process_umask())  # mkstemp's 0600 would hide results from other users and nodes
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, target)
@@ -113,32 +133,153 @@ def read_json_checked(path: str | os.PathLike[str]) -> Any:
         raise CorruptFileError(f"{path} is not valid JSON ({err.__class__.__name__}: {err})") from None
 
 
-def write_manifest(folder: str | os.PathLike[str]) -> Path:
-    """Write `folder/manifest.json`: the size and SHA-256 of every other file under `folder` (atomically)."""
+def _listed_files(folder: Path, exclude: tuple[str, ...]) -> list[Path]:
+    """Every file under `folder` but the manifest, the top-level names in `exclude` and hidden temporary files."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.name != MANIFEST
+        and p.relative_to(folder).parts[0] not in exclude
+        and not p.name.endswith(".tmp")
+    )
+
+
+def write_manifest(folder: str | os.PathLike[str], exclude: tuple[str, ...] = ()) -> Path:
+    """Write `folder/manifest.json`: the size and SHA-256 of every other file under `folder` but the top-level names
+    in `exclude` (atomically)."""
     folder = Path(folder)
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
-    entries = {p.relative_to(folder).as_posix(): [p.stat().st_size, file_sha256(p)] for p in files}
+    entries = {
+        p.relative_to(folder).as_posix(): [p.stat().st_size, file_sha256(p)] for p in _listed_files(folder, exclude)
+    }
     return atomic_write_json(folder / MANIFEST, entries)
 
 
-def verify_manifest(folder: str | os.PathLike[str]) -> None:
-    """Check every file of `folder` against its manifest; a `CorruptFileError` naming the first file that is missing,
-    has another size or another checksum (or when the manifest itself is missing or damaged)."""
-    folder = Path(folder)
+def _checked_entries(entries: Any, path: Path | str) -> dict[str, tuple[int, str]]:
+    """`entries` as {relative path: (size, sha256)}; a `CorruptFileError` naming `path` when it has another shape."""
+    ok = isinstance(entries, dict) and all(
+        isinstance(e, list) and len(e) == 2 and type(e[0]) is int and e[0] >= 0 and isinstance(e[1], str)
+        for e in entries.values()
+    )
+    if not ok or any(Path(name).is_absolute() or ".." in Path(name).parts for name in entries):
+        raise CorruptFileError(f"{path} is not a mapping of relative file -> [size, sha256]: damaged")
+    return {name: (entry[0], entry[1]) for name, entry in entries.items()}
+
+
+def _entries(path: Path, what: str) -> dict[str, tuple[int, str]]:
+    """A manifest-style JSON file {relative path: [size, sha256]}, checked for its shape (`CorruptFileError`)."""
     try:
-        entries = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        entries = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CorruptFileError(f"{folder} has no {MANIFEST}: an incomplete or damaged checkpoint") from None
+        raise CorruptFileError(f"{path.parent} has no {path.name}: an incomplete or damaged {what}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CorruptFileError(f"{folder / MANIFEST} is not valid JSON ({err})") from None
-    if not isinstance(entries, dict):
-        raise CorruptFileError(f"{folder / MANIFEST} is not a mapping of file -> [size, sha256]")
-    for name, entry in entries.items():
+        raise CorruptFileError(f"{path} is not valid JSON ({err})") from None
+    return _checked_entries(entries, path)
+
+
+def verify_manifest(folder: str | os.PathLike[str], what: str = "checkpoint") -> None:
+    """Check every file of `folder` against its manifest; a `CorruptFileError` naming the first file that is missing,
+    has another size or another checksum (or when the manifest itself is missing, damaged or of the wrong shape).
+    `what` names the folder's kind in the message."""
+    folder = Path(folder)
+    for name, (size, digest) in _entries(folder / MANIFEST, what).items():
         path = folder / name
         if not path.is_file():
-            raise CorruptFileError(f"{path} is missing from the checkpoint")
-        size, digest = entry
+            raise CorruptFileError(f"{path} is missing (listed in {folder / MANIFEST})")
         if path.stat().st_size != size:
             raise CorruptFileError(f"{path} has {path.stat().st_size} bytes, the manifest says {size}: truncated")
         if file_sha256(path) != digest:
             raise CorruptFileError(f"{path} does not match its checksum: damaged")
+
+
+def _prefix_sha256(path: Path, size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        remaining = size
+        while remaining > 0:
+            block = handle.read(min(remaining, 1 << 20))
+            if not block:
+                break
+            digest.update(block)
+            remaining -= len(block)
+    return digest.hexdigest()
+
+
+def file_prefixes(folder: str | os.PathLike[str], pattern: str) -> dict[str, list[Any]]:
+    """{relative path: [size, sha256]} of the files of `folder` matching the glob `pattern`: what a checkpoint relies
+    on in files that are still appended to (checked by `verify_prefixes`)."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.glob(pattern) if p.is_file())
+    return {p.relative_to(folder).as_posix(): [p.stat().st_size, file_sha256(p)] for p in files}
+
+
+def verify_prefixes(folder: str | os.PathLike[str], entries: dict[str, Any], source: str) -> None:
+    """Check that each file of `entries` (from `file_prefixes`) still starts with the bytes it had then (it may have
+    grown since); a `CorruptFileError` naming the first file that is missing, shorter or changed. `source` names
+    where the entries were recorded, for the message."""
+    folder = Path(folder)
+    for name, (size, digest) in _checked_entries(entries, source).items():
+        path = folder / name
+        if not path.is_file():
+            raise CorruptFileError(f"{path} is missing (its first {size} bytes are recorded in {source})")
+        if path.stat().st_size < size:
+            raise CorruptFileError(f"{path} has {path.stat().st_size} bytes, {source} recorded {size}: torn")
+        if _prefix_sha256(path, size) != digest:
+            raise CorruptFileError(f"{path} does not match its first {size} bytes recorded in {source}: damaged")
+
+
+class FolderLock:
+    """An exclusive OS lock (`fcntl.flock`) on `path` (a lock file beside the folder it guards), held from `acquire`
+    to `release` (or the end of a `with` block) and released by the OS when the process dies, even by SIGKILL.
+
+    The holder writes "pid PID on HOST" into the lock file, so a process that finds it taken can say who holds it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def acquire(self, wait: bool = True, on_wait: Any = None) -> bool:
+        """Take the lock: with `wait`, block until it is free (calling `on_wait(holder)` once first if it is taken);
+        without, return False at once when another process holds it."""
+        import fcntl
+        import socket
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not wait:
+                    os.close(fd)
+                    return False
+                if on_wait is not None:
+                    on_wait(self.holder())
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return True
+
+    def holder(self) -> str:
+        """Who holds (or last held) the lock, as its holder wrote it."""
+        try:
+            return self.path.read_text(encoding="utf-8").strip() or "another process"
+        except OSError:
+            return "another process"
+
+    def release(self) -> None:
+        """Give the lock up (closing the descriptor releases it)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> FolderLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -9,8 +9,14 @@ A run lives in `<log_folder>/<label>/<env>_seed<seed>/` (the label is the agent'
   files (e.g. SB3's model.zip and the replay buffer's filled part) and `state.pkl.z`, the explicit rest of the state
   with a version number (pickled, zlib-compressed), and `manifest.json` (every file's size and SHA-256). Once the run
   is finished (its metrics.json written) the replay buffer is dropped unless `keep_replay_buffer`;
-- `metrics.json` (with its checksum in `metrics.json.sha256`), written last but for that clean-up: the run is
-  finished when it exists.
+- `metrics.json` (with its checksum in `metrics.json.sha256`), then `manifest.json` (the size and SHA-256 of every
+  file of the folder but the checkpoint: monitor and progress CSVs, model, graph, config, metrics): the run is
+  finished when metrics.json exists and every file matches the manifest. A checkpoint records the first bytes of
+  the episode monitors it continues (`run_files.json`), so a monitor torn after it is found on resume.
+
+While a run trains (or is recovered) its folder is locked (`run_lock`: an OS file lock beside the folder, released
+by the OS if the process dies), so two grids on the same folder never train one run twice: the second waits, and
+says which process holds the lock.
 
 Resuming (`train(..., resume=True)`, and every grid) first calls `recover_run`: a damaged `run.json`, `metrics.json`
 or checkpoint is reported in one line on stderr and the run is recomputed from scratch (never used); a run
@@ -26,7 +32,7 @@ import shutil
 import sys
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +46,17 @@ from dogym.agents.registry import (
     resolve_hyperparams,
 )
 from dogym.experiments.io import (
+    MANIFEST,
     CorruptFileError,
+    FolderLock,
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_json_checked,
     atomic_write_text,
+    file_prefixes,
     read_json_checked,
     verify_manifest,
+    verify_prefixes,
     write_manifest,
 )
 
@@ -54,6 +64,12 @@ from dogym.experiments.io import (
 CHECKPOINT_VERSION = 1
 #: Files of a finished run's checkpoint that are dropped unless the replay buffer is to be kept.
 REPLAY_BUFFER_FILES = ("replay_buffer.npz",)
+#: Layout of run folders written by this version (recorded in run.json): from 2 on a finished run has a manifest.
+RUN_LAYOUT = 2
+#: What a run folder's manifest leaves out: the checkpoint (it has its own manifest).
+MANIFEST_EXCLUDE = ("checkpoints",)
+#: Files a checkpoint continues by appending (their recorded first bytes must be intact on resume).
+APPENDED_FILES = "*.monitor.csv"
 
 
 @dataclass
@@ -98,9 +114,21 @@ class RunConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         for name in ("env_kwargs", "hyperparams"):
-            if not isinstance(getattr(self, name), dict):
-                raise ValueError(f"{name} must be a mapping of key: value, got {getattr(self, name)!r}")
-        check_hyperparams(spec, self.hyperparams)
+            value = getattr(self, name)
+            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+                raise ValueError(f"{name} must be a mapping of key: value with string keys, got {value!r}")
+        if isinstance(self.log_folder, os.PathLike):
+            self.log_folder = os.fspath(self.log_folder)
+        if not isinstance(self.log_folder, str) or not self.log_folder or "\0" in self.log_folder:
+            raise ValueError(f"log_folder must be a folder path (a string), got {self.log_folder!r}")
+        if not isinstance(self.label, str) or self.label in (".", "..") or not _is_name(self.label):
+            raise ValueError(
+                f"label must be a folder name (letters, digits and . _ - + =, no path separators, not . or ..), "
+                f"got {self.label!r}: it names a folder inside the output folder"
+            )
+        if not isinstance(self.keep_replay_buffer, bool):
+            raise ValueError(f"keep_replay_buffer must be true or false, got {self.keep_replay_buffer!r}")
+        check_hyperparams(spec, self.hyperparams, self.env)
 
     @property
     def spec(self) -> AgentSpec:
@@ -126,6 +154,36 @@ class RunConfig:
         return asdict(self)
 
 
+def _is_name(label: str) -> bool:
+    """Whether `label` is one plain folder name (it cannot leave the log folder)."""
+    import re
+
+    return re.fullmatch(r"[A-Za-z0-9._+=@-]{1,200}", label) is not None
+
+
+def run_lock(config: RunConfig) -> FolderLock:
+    """The OS lock of a run folder (a hidden file beside it, so clearing the folder never removes it)."""
+    return FolderLock(config.run_dir.parent / f".{config.run_dir.name}.lock")
+
+
+def _layout_of(folder: Path) -> int:
+    """The layout version recorded in a run folder's run.json (1 when it predates the field)."""
+    try:
+        stored = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return RUN_LAYOUT
+    return int(stored.get("layout", 1)) if isinstance(stored, dict) and isinstance(stored.get("layout", 1), int) else 1
+
+
+def check_finished_files(config: RunConfig) -> None:
+    """A `CorruptFileError` naming the first damaged file of a finished run: metrics.json against its checksum, and
+    every file against the folder's manifest (required from layout 2 on; older runs may have none)."""
+    folder = config.run_dir
+    read_json_checked(folder / "metrics.json")
+    if (folder / MANIFEST).exists() or _layout_of(folder) >= 2:
+        verify_manifest(folder, what="run folder")
+
+
 def claim_run_folder(config: RunConfig) -> None:
     """Record the run's configuration in its folder (`run.json`), or check that the folder holds this same run.
 
@@ -133,7 +191,7 @@ def claim_run_folder(config: RunConfig) -> None:
     half-finished run is never mistaken for, or continued as, a different one.
     """
     marker = config.run_dir / "run.json"
-    ignored = ("log_folder", "keep_replay_buffer")
+    ignored = ("log_folder", "keep_replay_buffer", "layout")
     mine = {k: v for k, v in json.loads(json.dumps(config.to_dict())).items() if k not in ignored}
     if marker.exists():
         try:
@@ -150,18 +208,18 @@ def claim_run_folder(config: RunConfig) -> None:
                 "choose another --log-folder / --out"
             )
     else:
-        atomic_write_json(marker, config.to_dict())
+        atomic_write_json(marker, {**config.to_dict(), "layout": RUN_LAYOUT})
 
 
 def is_finished(config: RunConfig) -> bool:
     """Whether the run's metrics.json exists (written last) and is intact; raises if the folder holds a different
-    run. A damaged metrics.json does not count (`recover_run` reports it and recomputes the run)."""
+    run. A damaged metrics.json (or any file of the run's manifest) does not count (`recover_run` reports it and recomputes the run)."""
     path = config.run_dir / "metrics.json"
     if not path.exists():
         return False
     claim_run_folder(config)
     try:
-        read_json_checked(path)
+        check_finished_files(config)
     except CorruptFileError:
         return False
     return True
@@ -211,10 +269,10 @@ def recover_run(config: RunConfig, report: Callable[[str], None] = report_proble
     try:
         claim_run_folder(config)
         if (folder / "metrics.json").exists():
-            read_json_checked(folder / "metrics.json")
+            check_finished_files(config)
             return None
         if latest.exists():
-            read_checkpoint(latest)
+            read_checkpoint(latest, folder)
             return None
     except CorruptFileError as err:
         problem = str(err)
@@ -234,6 +292,7 @@ def write_checkpoint(agent: Agent, folder: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     state = agent.state(tmp)
+    atomic_write_json(tmp / "run_files.json", file_prefixes(folder.parents[1], APPENDED_FILES))
     payload = pickle.dumps({"version": CHECKPOINT_VERSION, "state": state})
     atomic_write_bytes(tmp / "state.pkl.z", zlib.compress(payload, 1))  # count arrays are sparse: ~20x smaller
     write_manifest(tmp)
@@ -244,10 +303,14 @@ def write_checkpoint(agent: Agent, folder: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def read_checkpoint(folder: Path) -> dict[str, Any]:
+def read_checkpoint(folder: Path, run_dir: Path | None = None) -> dict[str, Any]:
     """The state written by `write_checkpoint`: a `CorruptFileError` when a file is missing, truncated or damaged
-    (checked against the checkpoint's manifest), a ValueError for another checkpoint version."""
+    (checked against the checkpoint's manifest; with `run_dir`, also the first bytes of the run's monitors the
+    checkpoint continues), a ValueError for another checkpoint version."""
     verify_manifest(folder)
+    if run_dir is not None and (folder / "run_files.json").exists():
+        recorded = json.loads((folder / "run_files.json").read_text(encoding="utf-8"))
+        verify_prefixes(run_dir, recorded, str(folder / "run_files.json"))
     try:
         saved = pickle.loads(zlib.decompress((folder / "state.pkl.z").read_bytes()))
     except Exception as err:  # noqa: BLE001  (any unpickling failure means a damaged file)
@@ -268,7 +331,20 @@ def train(
 
     Without `resume`, an existing run folder is an error (so nothing is overwritten by accident).
     `stop_after_checkpoints` interrupts the run after that many checkpoints and returns None (to test resuming).
+    The run folder is locked throughout (`run_lock`): a second process training the same run waits for the first
+    (saying which process holds it), then finds the run finished.
     """
+    lock = run_lock(config)
+    lock.acquire(on_wait=lambda holder: report_problem(f"waiting for {config.run_dir}: locked by {holder}"))
+    try:
+        return _train_locked(config, resume, progress, stop_after_checkpoints)
+    finally:
+        lock.release()
+
+
+def _train_locked(
+    config: RunConfig, resume: bool, progress: bool, stop_after_checkpoints: int | None
+) -> dict[str, Any] | None:
     folder = config.run_dir
     if not resume and folder.exists() and any(folder.iterdir()):
         raise FileExistsError(f"run folder {folder} exists; pass resume=True (--resume) to continue it")
@@ -302,6 +378,7 @@ def train(
                "config": config.to_dict(), "hyperparams": context.hyperparams, **agent.summary()}  # fmt: skip
     metrics.update(fam.evaluate(agent, context, config.eval_episodes, evaluation_seed(config.seed)))
     atomic_write_json_checked(folder / "metrics.json", metrics)
+    write_manifest(folder, exclude=MANIFEST_EXCLUDE)  # a kill before this leaves a run that is recomputed
     # Only now that the run is finished: a kill between dropping the buffer and writing metrics.json would leave an
     # unfinished run whose checkpoint lacks its replay buffer (a kill here leaves a finished run with a spare file).
     if not config.keep_replay_buffer and any((latest / name).exists() for name in REPLAY_BUFFER_FILES):
@@ -317,24 +394,45 @@ def evaluation_seed(seed: int) -> int:
 
 
 def run_config_of(run_dir: str | os.PathLike[str]) -> RunConfig:
-    """The configuration of a run folder (from its config.yaml)."""
+    """The configuration of a run folder (from its config.yaml); a ValueError in one line when the folder is not a
+    run folder or its config.yaml is not one this version wrote."""
     import yaml
 
     path = Path(run_dir) / "config.yaml"
-    if not path.exists():
+    if not path.is_file():
         raise ValueError(f"{run_dir} is not a run folder (no config.yaml)")
-    return RunConfig(**yaml.safe_load(path.read_text(encoding="utf-8"))["run"])
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise CorruptFileError(f"{path} is not valid YAML ({err.__class__.__name__}): damaged") from None
+    run = loaded.get("run") if isinstance(loaded, dict) else None
+    if not isinstance(run, dict):
+        raise CorruptFileError(f"{path} does not hold a run's settings (a mapping with a 'run' mapping): damaged")
+    try:
+        return RunConfig(**run)
+    except TypeError as err:
+        raise CorruptFileError(f"{path} holds unknown run settings ({err}): damaged") from None
 
 
 def evaluate_run(run_dir: str | os.PathLike[str], episodes: int, seed: int, progress: bool = False) -> dict[str, Any]:
-    """Evaluate a finished run folder's final agent for `episodes` episodes from `seed` (the family's metrics)."""
-    config = run_config_of(run_dir)
-    if not (Path(run_dir) / "metrics.json").exists():
+    """Evaluate a finished run folder's final agent for `episodes` episodes from `seed` (the family's metrics).
+
+    Everything is read from `run_dir` itself (resolved to an absolute path), whatever its config.yaml says the run
+    was written to: a moved or copied run folder evaluates the same from any working directory. The folder's files
+    are checked against their checksums and manifest first (a damaged run is refused, never used)."""
+    folder = Path(run_dir).resolve()
+    config = run_config_of(folder)
+    if not (folder / "metrics.json").exists():
         raise ValueError(f"{run_dir} is not a finished run (no metrics.json)")
-    read_json_checked(Path(run_dir) / "metrics.json")  # a damaged run is refused (CorruptFileError), never used
+    read_json_checked(folder / "metrics.json")
+    if (folder / MANIFEST).exists() or _layout_of(folder) >= 2:
+        verify_manifest(folder, what="run folder")
     fam = family(config.spec.family)
-    context = config.context(progress)
-    return fam.evaluate(fam.load(context), context, episodes, seed)
+    context = replace(config.context(progress), run_dir=folder)
+    result = fam.evaluate(fam.load(context), context, episodes, seed)
+    if (folder / MANIFEST).exists():  # the family's evaluation may redraw its figures in the (verified) folder
+        write_manifest(folder, exclude=MANIFEST_EXCLUDE)
+    return result
 
 
 def _yaml(data: Any) -> str:

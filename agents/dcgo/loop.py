@@ -42,6 +42,7 @@ from dogym.agents.dcgo.priors import CausalPrior, causal_priors, observational_m
 from dogym.causal.acquisition import anchor_points, expected_improvement, manual_causal_ei
 from dogym.causal.gp import GaussianProcess, causal_rbf, fit_map_rbf, rbf
 from dogym.causal.random_streams import STREAMS, named_rng
+from dogym.envs.core import check_allocation
 
 #: The methods of the loop; the first two observe at trial 0 (and so does the random baseline).
 METHODS = ("dcbo", "cbo", "abo", "bo", "random")
@@ -204,6 +205,7 @@ def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> R
         raise ValueError(f"H (trials per time step) must be an integer >= 1, got {H!r}")
     opts = LoopOptions.from_mapping(options)
     env = getattr(env, "unwrapped", env)
+    check_allocation(32 * env.T * H, f"{method} with H = {H} trials per time step (its T x H result arrays)")
     start, cpu_start = time.perf_counter(), time.process_time()
     env.reset(seed=int(seed if opts.data_seed is None else opts.data_seed))
     rng = named_rng(int(seed), "policy")

@@ -54,7 +54,14 @@ from scipy.optimize import minimize
 from dogym.causal.dynamic import DynamicSCM, DynamicStructuralView
 from dogym.causal.intervention import Intervention, InterventionError, validate_intervention
 from dogym.causal.scm import Exogenous
-from dogym.envs.core import EnvInputError, config_choice, config_int, configure, render_mode_option
+from dogym.envs.core import (
+    EnvInputError,
+    check_reset_options,
+    config_choice,
+    config_int,
+    configure,
+    render_mode_option,
+)
 from dogym.envs.intervention import InvalidInterventionError, masked_targets
 
 #: Ground-truth grids are evaluated in chunks of at most this many points (memory bound for 3-D sets).
@@ -273,6 +280,7 @@ class DCGOEnv(gym.Env):
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        check_reset_options(options, type(self).__name__)
         super().reset(seed=seed)
         self._start_episode()
         self._data = self._draw_observational(self.np_random)

@@ -15,6 +15,8 @@ from dogym.causal.structure.event_table import EventTable
 from dogym.causal.structure.hawkes import HOP_NORMALIZATIONS, TopologicalHawkesModel
 from dogym.envs.core import (
     EnvConfigError,
+    check_allocation,
+    check_reset_options,
     config_choice,
     config_int,
     config_number,
@@ -118,6 +120,8 @@ class FaultAlarmEnv(gym.Env):
         self._check_config(cfg, name)
         self.config = cfg
         self.render_mode = render_mode_option(render_mode, self.metadata["render_modes"], name)
+        n = cfg["n_devices"]  # the model's (max_hop, N, N) float hop operators and their N x N temporaries:
+        check_allocation((8 * cfg["max_hop"] + 17) * n * n, f"{name} with n_devices = {n} (hop operators)")
         graph = alarm_graph() if cfg["type_graph"] is None else nx.DiGraph(cfg["type_graph"])
         try:
             self.model = TopologicalHawkesModel.generate(
@@ -247,6 +251,7 @@ class FaultAlarmEnv(gym.Env):
         super().reset(seed=seed)
         cfg = self.config
         dyn = self.dynamics
+        check_reset_options(options, type(self).__name__)
         dyn.reset()
         self._steps = 0
         cand_types = self.root_candidates % self.n_types
