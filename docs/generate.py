@@ -358,6 +358,7 @@ def agent_pages(out: Path) -> list[str]:
                 ],
             )
         )
+        shown: dict[Path, str] = {}  # YAML file -> the agent whose section shows it
         for spec in agents:
             text.append(f"({spec.name})=\n## `{spec.name}`\n")
             text.append(escape(spec.description) + "\n")
@@ -365,7 +366,10 @@ def agent_pages(out: Path) -> list[str]:
                 text.append(f"Fixed options: `{dict(spec.options)!r}`.\n")
             text.append(f"Run it: `python train.py train --agent {spec.name} --env {spec.default_env}`.\n")
             path = spec.hyperparams_file
-            if path.exists():
+            if path in shown:
+                text.append(f"Hyper-parameters: the same file as [`{shown[path]}`](#{shown[path]}).\n")
+            elif path.exists():
+                shown[path] = spec.name
                 rel = path.resolve().relative_to(ROOT)
                 text.append(f"Hyper-parameters (`{rel}`, keyed by env id; `default` applies to every env):\n")
                 text.append("```yaml\n" + path.read_text(encoding="utf-8").rstrip() + "\n```\n")
