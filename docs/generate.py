@@ -221,7 +221,8 @@ def env_section(env_id: str, image_dir: Path | None) -> str:
 
         imsave(image_dir / f"{slug(env_id)}.png", env.render())
     lines.append(f"![A frame of {env_id}](img/{slug(env_id)}.png)\n")
-    lines.append(f'*`render_mode="rgb_array"` after `reset(seed=0)` and {len(actions)} illustrative step(s).*\n')
+    lines.append(f'*`render_mode="rgb_array"` after `reset(seed=0)` and {len(actions)} illustrative step(s).* ')
+    lines.append(prose(type(base).render.__doc__))
     same = [i for i, spec in dogym_envs().ENV_SPECS.items() if spec[0] == entry_point]
     lines.append(
         table(
