@@ -2,8 +2,10 @@
 each family's figures, and a fixed-width table.
 
 Metrics are the "phase/metric" keys each family declares (`Family.metrics`, with their directions); summaries give,
-per agent (and env) and metric, the mean, std, IQM and 95% bootstrap CIs of mean and IQM over seeds (rliable's
-interval estimates, vectorised); metrics are never pooled across envs.
+per agent (and env) and metric, the mean, std and IQM over seeds and the project's one interval method,
+`INTERVAL_METHOD` (a Student-t 95% confidence interval of the mean over seeds, `mean_interval`); metrics are never
+pooled across envs. Every report names the method through `INTERVAL_METHOD`. `probability_of_improvement` is
+rliable's (Agarwal et al., "Deep Reinforcement Learning at the Edge of the Statistical Precipice").
 """
 
 from __future__ import annotations
@@ -46,29 +48,58 @@ def long_rows(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[di
     return rows
 
 
-def bootstrap_summary(values: np.ndarray, reps: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """n, mean, std, IQM and 95% percentile-bootstrap CIs of mean and IQM of one metric's values over seeds: the
-    interval estimates of rliable (Agarwal et al., "Deep Reinforcement Learning at the Edge of the Statistical
-    Precipice") for a single task, vectorised over the bootstrap replicates."""
+#: The one interval method of every comparison over seeds in the project (named in every report).
+INTERVAL_METHOD = "Student-t 95% confidence interval of the mean over seeds"
+
+
+def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """The Student-t confidence interval of the mean of `values` (seeds, replicates): mean -+ t_{n-1} s / sqrt(n), with
+    s the sample standard deviation. Its coverage holds at small n for roughly normal means, unlike a percentile
+    bootstrap, which under-covers at a few seeds. One value gives (mean, mean): no interval can be estimated."""
+    from scipy.stats import t as student_t
+
+    values = np.asarray(values, dtype=float).reshape(-1)
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError(f"need at least one finite value, got {values!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    mean = float(values.mean())
+    if values.size == 1:
+        return mean, mean
+    half = float(student_t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
+    return mean - half, mean + half
+
+
+def seed_summary(values: Sequence[float] | np.ndarray) -> dict[str, Any]:
+    """n, mean, std, IQM (the mean of the middle 50%) and the `INTERVAL_METHOD` interval of the mean ("mean_ci95") of
+    one metric's values over seeds."""
     from scipy.stats import trim_mean
 
-    values = np.asarray(values, dtype=float)
-    samples = values[np.random.default_rng(seed).integers(len(values), size=(reps, len(values)))]
-    means, iqms = samples.mean(axis=1), trim_mean(samples, 0.25, axis=1)
+    values = np.asarray(values, dtype=float).reshape(-1)
     return {
         "n": int(values.size),
         "mean": float(values.mean()),
         "std": float(values.std()),
         "iqm": float(trim_mean(values, 0.25)),
-        "mean_ci95": [float(v) for v in np.percentile(means, [2.5, 97.5])],
-        "iqm_ci95": [float(v) for v in np.percentile(iqms, [2.5, 97.5])],
+        "mean_ci95": list(mean_interval(values)),
     }
 
 
-def summarize(runs: Sequence[Mapping[str, Any]], keys: Sequence[str], reps: int = 2000) -> dict[str, dict[str, Any]]:
+def probability_of_improvement(x: Sequence[float], y: Sequence[float]) -> float:
+    """P(X > Y): the probability that a run of X scores above a run of Y (ties count half), rliable's
+    `probability_of_improvement` for one task (larger is better; negate both for smaller-is-better metrics)."""
+    from rliable import metrics
+
+    x, y = np.asarray(x, dtype=float).reshape(-1, 1), np.asarray(y, dtype=float).reshape(-1, 1)
+    if x.size == 0 or y.size == 0:
+        raise ValueError("need at least one run of each")
+    return float(metrics.probability_of_improvement(x, y))
+
+
+def summarize(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per agent (per agent and env when the runs span several envs, named "agent @ env") and metric: n, mean, std,
-    IQM and 95% bootstrap CIs of mean and IQM over seeds (`bootstrap_summary`). Metrics are never pooled across envs:
-    their scales differ."""
+    IQM and the `INTERVAL_METHOD` interval of the mean (`seed_summary`). Metrics are never pooled across envs: their
+    scales differ."""
     several = len({r["env"] for r in runs}) > 1
     groups = {(r["label"], r["env"]): f"{r['label']} @ {r['env']}" if several else r["label"] for r in runs}
     out: dict[str, dict[str, Any]] = {name: {} for name in groups.values()}
@@ -77,7 +108,7 @@ def summarize(runs: Sequence[Mapping[str, Any]], keys: Sequence[str], reps: int 
             values = [metric_value(r, key) for r in runs if r["label"] == agent and r["env"] == env]
             values = [v for v in values if v is not None]
             if values:
-                out[name][key] = bootstrap_summary(np.array(values), reps)
+                out[name][key] = seed_summary(values)
     return out
 
 
@@ -95,7 +126,7 @@ def headline_keys(configs: Sequence[RunConfig]) -> list[str]:
 
 
 def format_summary(summary: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) -> str:
-    """A fixed-width table: mean [95% CI] per agent and metric."""
+    """A fixed-width table: mean [95% CI] per agent and metric (`INTERVAL_METHOD`)."""
     width = max(30, *(len(k) + 2 for k in keys))
     name_width = max(20, *(len(name) + 2 for name in summary)) if summary else 20
     header = f"{'agent':<{name_width}}" + "".join(f"{k:>{width}}" for k in keys)

@@ -122,7 +122,20 @@ def test_clearing_a_child_leaves_its_root(env):
     assert dyn.counts()[child_pair] == 0
 
 
-def test_step_reports_cleared_cascade_and_local_counts(env):
+def test_simulator_internals_only_with_debug_info(env):
+    _, info = env.reset(seed=5)
+    _, _, _, _, step_info = env.step(int(np.flatnonzero(info["action_mask"])[0]))
+    assert not {"root_cause_mask", "cleared_mask"} & (set(info) | set(step_info))  # an operator never sees them
+    debug = gym.make("dogym/FaultAlarm-v0", debug_info=True)
+    _, info = debug.reset(seed=5)
+    _, _, _, _, step_info = debug.step(int(np.flatnonzero(info["action_mask"])[0]))
+    assert "root_cause_mask" in info and {"root_cause_mask", "cleared_mask"} <= set(step_info)
+    with pytest.raises(ValueError, match="debug_info"):
+        gym.make("dogym/FaultAlarm-v0", debug_info="yes")
+
+
+def test_step_reports_cleared_cascade_and_local_counts():
+    env = gym.make("dogym/FaultAlarm-v0", debug_info=True)
     _, info = env.reset(seed=5)
     root_pair = int(np.flatnonzero(info["root_cause_mask"])[0])
     _, _, _, _, info = env.step(root_pair)
@@ -133,7 +146,8 @@ def test_step_reports_cleared_cascade_and_local_counts(env):
     assert info["device_counts_before"].shape == info["neighbour_counts_after"].shape == (18,)
 
 
-def test_inactive_action_wastes_the_step(env):
+def test_inactive_action_wastes_the_step():
+    env = gym.make("dogym/FaultAlarm-v0", debug_info=True)
     _, info = env.reset(seed=2)
     inactive = int(np.flatnonzero(~info["action_mask"])[0])
     _, _, _, _, info = env.step(inactive)
@@ -268,7 +282,7 @@ def test_step_max_comes_from_the_config_and_ints_are_normalised():
 
 
 def test_poisson_dynamics_zeroes_only_the_acted_pair():
-    env = gym.make("dogym/FaultAlarmPoisson-v0")
+    env = gym.make("dogym/FaultAlarmPoisson-v0", debug_info=True)
     _, info = env.reset(seed=1)
     counts = env.unwrapped.dynamics.counts()
     action = int(np.argmax(counts))

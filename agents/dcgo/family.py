@@ -127,6 +127,10 @@ class DCGOFamily:
     }
     headline = ("truth/gap", "truth/optimal_set", "truth/regret", "dcgo/cumulative_cost")
 
+    def info_view(self, context: RunContext) -> frozenset[str]:
+        """The info keys the agents read: the time step of a decision."""
+        return frozenset({"time_step"})
+
     def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
         """The loop's options (`LoopOptions`)."""
         return keyword_names(LoopOptions)

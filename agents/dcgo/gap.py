@@ -17,7 +17,7 @@ with y*_t the true optimum at t and H(x*) the trial at which the run converged (
 Where y*_t equals y_init (nothing to close) the gap term is 1; the authors' code divides by zero there.
 Tables report the mean over replicates per t, averaged over t, with the standard deviation over replicates (as the
 authors' code) and the standard error; `replicate_gaps` and `replicate_summary` give the per-replicate gap (averaged
-over t) with a 95% bootstrap CI over replicates, `final_regrets` the final regret per (replicate, t).
+over t) with a 95% CI over replicates (`dogym.experiments.report.INTERVAL_METHOD`), `final_regrets` the final regret per (replicate, t).
 
 Quirks of the authors' form (why the per-replicate form is the headline): each method's system is driven by its own
 decisions, so at t >= 1 the common initial value mixes states of different methods; the convergence test on the
@@ -149,15 +149,15 @@ def optimal_set_percent(decision_sets: Sequence[Sequence[tuple[str, ...]]], opti
     return float(100.0 * set_hits(decision_sets, [[[s] for s in rep] for rep in per_rep]).mean())
 
 
-def replicate_summary(values: np.ndarray, reps: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """Mean of per-replicate values [R] with its 95% percentile-bootstrap CI over replicates
-    (`dogym.experiments.report.bootstrap_summary`): {"mean", "ci": [low, high], "std", "n"}."""
-    from dogym.experiments.report import bootstrap_summary
+def replicate_summary(values: np.ndarray) -> dict[str, Any]:
+    """Mean of per-replicate values [R] with its 95% CI over replicates (`dogym.experiments.report.INTERVAL_METHOD`,
+    `seed_summary`): {"mean", "ci": [low, high], "std", "n"}."""
+    from dogym.experiments.report import seed_summary
 
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise ValueError("need at least one finite per-replicate value")
-    stats = bootstrap_summary(values, reps, seed)
+    stats = seed_summary(values)
     return {"mean": float(values.mean()), "ci": [float(v) for v in stats["mean_ci95"]], "std": float(values.std()),
             "n": int(values.size)}  # fmt: skip
 

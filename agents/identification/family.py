@@ -115,6 +115,10 @@ class IdentificationFamily:
     }
     headline = tuple(metrics)
 
+    def info_view(self, context: RunContext) -> frozenset[str]:
+        """The info keys the learners read: none (they learn from the intervention samples and their own costs)."""
+        return frozenset()
+
     def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
         """The estimator's options (gp, buffer_size, model_eviction) and those of the spec's policy."""
         policy = {"passive": frozenset(), "random": keyword_names(RandomPolicy, exclude=("name",)),

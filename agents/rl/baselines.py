@@ -28,7 +28,7 @@ from dogym.agents.reference import REFERENCE_POLICIES, Policy
 from dogym.agents.registry import RunContext
 from dogym.agents.rl.causal_mask import CausalMaskWrapper
 from dogym.agents.rl.monitor import EpisodeMonitor, episode_summary, read_monitor
-from dogym.agents.rl.online_causal import OnlineGraph, graph_history_metrics, initial_structure_learner
+from dogym.agents.rl.online_causal import OnlineGraph, att_options, graph_history_metrics, initial_structure_learner
 from dogym.causal.random_streams import named_rng
 
 #: Where a baseline's causal graph comes from (None: no causal mask).
@@ -64,7 +64,7 @@ class ReferenceAgent:
             learner = initial_structure_learner(
                 self.env, "thp" if source == "thp" else opts["init"], context.seed, opts["n_log_events"],
                 opts["random_density"], opts["prune_penalty"], thp_decay=opts["thp_decay"],
-                thp_penalty=opts["thp_penalty"],
+                thp_penalty=opts["thp_penalty"], **att_options(opts),
             )  # fmt: skip
             self.graph = learner.graph
             if source == "online":

@@ -17,6 +17,7 @@ import numpy as np
 
 from dogym.causal.graphs import causal_order
 from dogym.causal.random_streams import named_rng
+from dogym.envs.core import extend_info
 
 
 class CausalMasker:
@@ -128,4 +129,4 @@ class CausalMaskWrapper(gym.Wrapper):
         self._active = np.asarray(info["action_mask"], dtype=bool)
         self._explore = bool(self._rng.random() < self.eta)
         self._mask = self._compute(self._active)
-        return {**info, "active_mask": self._active, "action_mask": self._mask.copy()}
+        return extend_info(info, active_mask=self._active, action_mask=self._mask.copy())

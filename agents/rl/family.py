@@ -42,9 +42,11 @@ from dogym.agents.rl.checkpoint import (
 )
 from dogym.agents.rl.monitor import EpisodeMonitor, episode_summary, read_monitor
 from dogym.agents.rl.online_causal import (
+    INFO_VIEWS,
     TRANSITION_VIEWS,
     OnlineGraph,
     StructureLearningCallback,
+    att_options,
     graph_history_metrics,
     initial_structure_learner,
 )
@@ -54,7 +56,7 @@ from dogym.agents.spec import AgentSpec
 ACTIVATIONS = {"relu": th.nn.ReLU, "tanh": th.nn.Tanh, "elu": th.nn.ELU, "leakyrelu": th.nn.LeakyReLU}
 #: Hyper-parameters of causal agents that configure the causal part, not the SB3 algorithm.
 CAUSAL_KEYS = ("top_k", "eta", "init", "structure_update_interval", "n_log_events", "random_density", "prune_penalty",
-               "transition_view", "thp_decay", "thp_penalty")  # fmt: skip
+               "att_z", "att_min_effect", "orientation", "transition_view", "thp_decay", "thp_penalty")  # fmt: skip
 
 
 def algorithm(name: str) -> type[BaseAlgorithm]:
@@ -128,7 +130,7 @@ class SB3Agent:
             probe = self.vec_env.envs[0]
             learner = initial_structure_learner(
                 probe, opts["init"], context.seed, opts["n_log_events"], opts["random_density"], opts["prune_penalty"],
-                thp_decay=opts["thp_decay"], thp_penalty=opts["thp_penalty"],
+                thp_decay=opts["thp_decay"], thp_penalty=opts["thp_penalty"], **att_options(opts),
             )  # fmt: skip
             online = OnlineGraph(learner, opts["structure_update_interval"], opts["transition_view"])
             self.structure = StructureLearningCallback(online)
@@ -320,6 +322,12 @@ class FaultAlarmRLFamily:
         "steps_per_second": True,
     }
     headline = ("eval/reward_mean", "eval/steps_mean", "eval/mean_alarms_mean", "graph_final/f1")
+
+    def info_view(self, context: RunContext) -> frozenset[str]:
+        """The info keys the agent reads: the operator's view (with the "simulator" transition view, also the env's
+        cleared_mask), plus the keys the family's wrappers and Stable-Baselines3 add."""
+        view = context.hyperparams.get("transition_view", "observed") if context.spec.options["causal"] else "observed"
+        return INFO_VIEWS[view] | {"active_mask", "episode", "terminal_observation", "TimeLimit.truncated"}
 
     def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
         """The causal options (causal agents) and the SB3 algorithm's constructor arguments (learning agents)."""

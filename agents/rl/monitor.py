@@ -17,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 from dogym.agents.evaluation import episode_metrics_of
+from dogym.envs.core import extend_info
 
 COLUMNS = ("r", "l", "t")
 
@@ -53,7 +54,7 @@ class EpisodeMonitor(gym.Wrapper):
                 for key, value in self._summarise(self._infos, terminated).items():
                     row[key] = int(value) if isinstance(value, bool | np.bool_) else round(float(value), 4)
             self._append(row)
-            info = {**info, "episode": {"r": row["r"], "l": row["l"], "t": row["t"]}}
+            info = extend_info(info, episode={"r": row["r"], "l": row["l"], "t": row["t"]})
         return obs, reward, terminated, truncated, info
 
     def _append(self, row: dict[str, Any]) -> None:

@@ -27,8 +27,15 @@ from dogym.causal.structure.thp import THP
 
 #: How transitions are read: "observed" (default) uses only what an operator sees (the counts before and after, the
 #: acted pair); "simulator" also uses the env's `cleared_mask` (which pairs lost an alarm through the action's
-#: descendants: simulator internals, Cai et al.'s setting).
+#: descendants: simulator internals, Cai et al.'s setting; the env gives it only with `debug_info=True`).
 TRANSITION_VIEWS = ("observed", "simulator")
+#: The step info keys the FaultAlarm learners read in each transition view (the operator's view: the env contract's
+#: keys, the alarm count and clock, the acted pair and the counts around it), beside the keys the agents' own wrappers
+#: and Stable-Baselines3 add. Tests run every learner on envs whose info raises on any other key.
+OPERATOR_INFO_KEYS = frozenset({"action_mask", "cost", "intervention_cost", "t", "n_alarms", "time", "n_alarms_before",
+                                "action_effective", "acted_device", "acted_type", "device_counts_before",
+                                "device_counts_after", "neighbour_counts_before", "neighbour_counts_after", "exploded"})  # fmt: skip
+INFO_VIEWS = {"observed": OPERATOR_INFO_KEYS, "simulator": OPERATOR_INFO_KEYS | {"cleared_mask"}}
 
 
 def thp_start_graph(env: gym.Env, events: EventTable, hops: np.ndarray, decay: float | str, penalty: float | str):
@@ -51,13 +58,17 @@ def initial_structure_learner(
     *,
     thp_decay: float | str = "auto",
     thp_penalty: float | str = "auto",
+    att_z: float = 2.0,
+    att_min_effect: float = 0.05,
+    orientation: str = "relative",
 ) -> OnlineStructureLearner:
     """An online structure learner for the env's alarm types and topology, starting from THP or a random DAG.
 
     The passive alarm log of `n_log_events` events (seeded by `seed`) is the observational data for pruning in
     both cases; with init="thp" the start graph is THP's fit on it (`thp_decay`, `thp_penalty`: see
     `thp_start_graph`), with init="random" `random_dag(density)`. `penalty` scales the BIC penalty of the pruning
-    step.
+    step; `att_z` and `att_min_effect` are ATT's significance and effect thresholds and `orientation` its rule for
+    pairs supported both ways (`dogym.causal.structure.att`).
     """
     structure = env.get_wrapper_attr("structural_view")()
     events = env.get_wrapper_attr("observational_data")(n_log_events, seed)
@@ -77,7 +88,16 @@ def initial_structure_learner(
         max_hop=structure.max_hop,
         normalization=structure.hop_normalization,
         penalty=penalty,
+        att_z=att_z,
+        att_min_effect=att_min_effect,
+        orientation=orientation,
     )
+
+
+def att_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ATT keyword arguments of `initial_structure_learner` from an agent's causal options."""
+    return {"att_z": float(options["att_z"]), "att_min_effect": float(options["att_min_effect"]),
+            "orientation": options["orientation"]}  # fmt: skip
 
 
 def add_alarm_step(
@@ -98,6 +118,10 @@ def add_alarm_step(
     after = np.asarray(next_obs, dtype=float).reshape(n_pairs, 2)[:, 0]
     device, acted_type = int(info["acted_device"]), int(info["acted_type"])
     if view == "simulator":
+        if "cleared_mask" not in info:
+            raise ValueError(
+                "transition_view 'simulator' reads info['cleared_mask']: make the env with debug_info=True"
+            )
         learner.add_counts(before, after, device, acted_type, np.asarray(info["cleared_mask"], dtype=bool))
         return
     if view != "observed":

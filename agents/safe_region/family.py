@@ -172,6 +172,10 @@ class SafeRegionFamily:
     headline = ("col/unsafe_interventions", "col/region_size", "truth/true_region_size", "truth/precision",
                 "truth/recall", "truth/inside")  # fmt: skip
 
+    def info_view(self, context: RunContext) -> frozenset[str]:
+        """The info keys COL reads: whether the window violated the specification and what the intervention cost."""
+        return frozenset({"cost", "intervention_cost"})
+
     def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
         """COL's options (`COLConfig`), except those the agent's spec fixes (its ablation)."""
         return keyword_names(COLConfig, exclude=tuple(spec.options))

@@ -113,14 +113,23 @@ class ATTEstimator:
         return ATTEstimate(effect, n, t, rel, supported, rejected)
 
 
-def orient(graph: nx.DiGraph, estimate: ATTEstimate, type_names: Sequence[str]) -> nx.DiGraph:
+#: How `orient` settles a pair supported in both directions: by the larger relative drop ("relative") or by the more
+#: significant t statistic ("significance").
+ORIENTATION_RULES = ("relative", "significance")
+
+
+def orient(graph: nx.DiGraph, estimate: ATTEstimate, type_names: Sequence[str], rule: str = "relative") -> nx.DiGraph:
     """Apply ATT decisions to `graph` (a DAG over `type_names`); returns a new DAG.
 
     Rejected pairs lose their edge; supported pairs gain it, strongest relative effect first. When both directions
-    of a pair are supported, the one with the larger relative drop wins: clearing a cause removes a large share of
-    its effects, while the small but, with many samples, significant drops measured in the reverse direction come
-    from the counterfactual's bias, so significance alone would orient such pairs backwards.
+    of a pair are supported, `rule` picks the winner: "relative" (the default), the larger relative drop (clearing a
+    cause removes a large share of its effects, while the small but, with many samples, significant drops measured
+    in the reverse direction come from the counterfactual's bias); "significance", the more negative t statistic.
+    The default was chosen on tuning models only (`benchmarks/faultalarm_tuning.py`).
     """
+    if rule not in ORIENTATION_RULES:
+        raise ValueError(f"orientation rule must be one of {ORIENTATION_RULES}, got {rule!r}")
+    score = estimate.rel if rule == "relative" else estimate.t
     names = list(type_names)
     out = nx.DiGraph()
     out.add_nodes_from(names)
@@ -132,7 +141,7 @@ def orient(graph: nx.DiGraph, estimate: ATTEstimate, type_names: Sequence[str]) 
     pairs.sort(key=lambda p: (estimate.rel[p], p))  # largest relative drop first
     for i, j in pairs:
         a, b = names[i], names[j]
-        if estimate.supported[j, i] and estimate.rel[j, i] <= estimate.rel[i, j]:
+        if estimate.supported[j, i] and score[j, i] <= score[i, j]:
             continue  # the reverse relation is at least as strong
         if out.has_edge(b, a):
             out.remove_edge(b, a)

@@ -17,7 +17,7 @@ import networkx as nx
 import numpy as np
 
 from dogym.causal.graphs import EdgeMetrics, assert_dag, causal_order, edge_metrics
-from dogym.causal.structure.att import ATTEstimate, ATTEstimator, orient
+from dogym.causal.structure.att import ORIENTATION_RULES, ATTEstimate, ATTEstimator, orient
 from dogym.causal.structure.bic import CountFeatures, CountTransitions, bic_prune
 from dogym.causal.structure.event_table import EventTable
 from dogym.causal.structure.hawkes import hop_operators
@@ -45,8 +45,8 @@ class OnlineStructureLearner:
 
     `type_names` and the device `adjacency` (N, N) fix the problem; `initial_graph` is the start (e.g. a THP
     graph, or `random_dag(...)`); `observational` is an optional passive event log binned into steps of
-    `step` time units for the pruning likelihood. `att_*` configure `ATTEstimator`; `penalty` scales BIC;
-    `max_transitions` bounds the count transitions kept for pruning (newest first; None = all). ATT keeps
+    `step` time units for the pruning likelihood. `att_*` configure `ATTEstimator` and `orientation` the rule of
+    `orient`; `penalty` scales BIC; `max_transitions` bounds the count transitions kept for pruning (newest first; None = all). ATT keeps
     sufficient statistics only, so memory stays bounded however long the agent trains.
     """
 
@@ -64,6 +64,7 @@ class OnlineStructureLearner:
         att_min_samples: int = 5,
         att_z: float = 2.0,
         att_min_effect: float = 0.05,
+        orientation: str = "relative",
         max_transitions: int | None = 10_000,
     ) -> None:
         self.type_names = tuple(type_names)
@@ -79,6 +80,9 @@ class OnlineStructureLearner:
         self.hops = hop_operators(self.adjacency, max_hop, normalization)
         self.penalty = penalty
         self.att = ATTEstimator(self.n_types, att_min_samples, att_z, att_min_effect)
+        if orientation not in ORIENTATION_RULES:
+            raise ValueError(f"orientation must be one of {ORIENTATION_RULES}, got {orientation!r}")
+        self.orientation = orientation
         self.counts = CountTransitions(n_dev, self.n_types, max_transitions)
         if observational is not None:
             self.counts.add_events(observational, step)
@@ -140,7 +144,7 @@ class OnlineStructureLearner:
     def update(self) -> nx.DiGraph:
         """Orientation (ATT) then pruning (BIC) on everything recorded so far; returns the new graph."""
         self.last_estimate = self.att.estimate()
-        graph = orient(self._graph, self.last_estimate, self.type_names)
+        graph = orient(self._graph, self.last_estimate, self.type_names, self.orientation)
         if len(self.counts):
             if self._scored_len != self.counts.n_added:
                 fits = self._fits()

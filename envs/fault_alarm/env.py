@@ -64,12 +64,13 @@ class FaultAlarmEnv(gym.Env):
         (`dogym.envs.core.INFO_KEYS`): action_mask (bool per action, True where a pair is active), cost (float, always
         0.0: FaultAlarm has no safety specification), intervention_cost (float: 0.0 at reset, 1.0 per step, i.e.
         every action, effective or not, costs one step), t (int: steps taken since reset). Also: n_alarms,
-        root_cause_mask (bool per action, True where a pair holds an alarm with no active cause: the actions that
-        clear whole cascades; ground truth, for oracles and evaluation), time (simulated time, float).
-        Step only: n_alarms_before, n_cleared, cleared_mask (bool per action: pairs that lost an alarm),
-        action_effective, acted_device, acted_type,
-        device_counts_before/after (per-type counts on the acted device), neighbour_counts_before/after
+        time (simulated time, float). Step only: n_alarms_before, n_cleared, action_effective, acted_device,
+        acted_type, device_counts_before/after (per-type counts on the acted device), neighbour_counts_before/after
         (per-type counts summed over its topology neighbours), exploded.
+        Simulator internals, only with the option `debug_info=True` (for tests, debugging and the named privileged
+        settings; an operator never sees them): root_cause_mask (reset and step; bool per action, True where a pair
+        holds an alarm with no active cause) and cleared_mask (step; bool per action: the pairs that lost an alarm
+        through the action's parent links).
 
     Configuration: `default_config()` lists every option; keyword overrides are validated and unknown ones raise
     `EnvConfigError` (a `ValueError`). Invalid actions raise `InvalidActionError`; both are `EnvInputError`s.
@@ -112,6 +113,7 @@ class FaultAlarmEnv(gym.Env):
             "step_max": 100,  # episode limit in steps: the env truncates itself there
             "reward_mode": "paper",  # "paper": (N_t - N_{t+1}) / N_t - t / step_max; "authors": N_t less the cleared
             "dynamics": "branching",  # "branching": topological Hawkes; "poisson": Poisson counts (eqs. 27-28)
+            "debug_info": False,  # True adds the simulator-only info keys root_cause_mask and cleared_mask
         }
 
     def __init__(self, render_mode: str | None = None, **options: Any) -> None:
@@ -167,6 +169,7 @@ class FaultAlarmEnv(gym.Env):
     def _check_config(cls, cfg: dict[str, Any], name: str) -> None:
         """Raise `EnvConfigError` for an option value the env cannot use; normalise numbers to int / float in place."""
         config_choice(cfg, "dynamics", sorted(DYNAMICS), name)
+        config_choice(cfg, "debug_info", (False, True), name)
         config_choice(cfg, "reward_mode", REWARD_MODES, name)
         config_choice(cfg, "hop_normalization", HOP_NORMALIZATIONS, name)
         for key in ("n_devices", "max_hop", "max_copies", "max_alarms", "step_max", "n_root_devices", "n_root_types"):
@@ -293,7 +296,6 @@ class FaultAlarmEnv(gym.Env):
         info.update(
             n_alarms_before=n_before,
             n_cleared=cleared.n_cleared,
-            cleared_mask=self._pair_mask(cleared.pairs),
             action_effective=cleared.n_cleared > 0,
             acted_device=device,
             acted_type=typ,
@@ -303,6 +305,8 @@ class FaultAlarmEnv(gym.Env):
             neighbour_counts_after=grid_after[neighbours].sum(axis=0),
             exploded=exploded,
         )
+        if cfg["debug_info"]:
+            info["cleared_mask"] = self._pair_mask(cleared.pairs)
         return self._observation(counts), reward, terminated, truncated, info
 
     def render(self) -> str | np.ndarray | None:
@@ -336,15 +340,17 @@ class FaultAlarmEnv(gym.Env):
         return obs.ravel()
 
     def _base_info(self, counts: np.ndarray, intervention_cost: float) -> dict[str, Any]:
-        return {
+        info = {
             "action_mask": counts > 0,
             "cost": 0.0,
             "intervention_cost": float(intervention_cost),
             "t": int(self._steps),
             "n_alarms": int(counts.sum()),
-            "root_cause_mask": self._pair_mask(self.dynamics.root_pairs()),
             "time": float(self.dynamics.time),
         }
+        if self.config["debug_info"]:
+            info["root_cause_mask"] = self._pair_mask(self.dynamics.root_pairs())
+        return info
 
     def _pair_mask(self, pairs: np.ndarray) -> np.ndarray:
         mask = np.zeros(self.n_pairs, dtype=bool)

@@ -8,18 +8,21 @@ the loss curves of Figs. 7, 17, 19.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from dogym.agents.registry import agent_spec, resolve_hyperparams
 from dogym.envs.identification.microservice import CHANGE_STEP
 from dogym.experiments.grid import run_grid
 from dogym.experiments.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
+from dogym.experiments.readme import replace_block
+from dogym.experiments.report import INTERVAL_METHOD, mean_interval
 from dogym.experiments.runner import RunConfig
 
 #: The paper's Table 1: (lookahead, horizon) -> (loss at |D| = 30, seconds per decision on an Apple M4 Pro).
@@ -209,10 +212,10 @@ def _recovery(records: list[dict]) -> dict[str, dict]:
 
 
 def _stat(values: Sequence[float]) -> dict[str, float]:
-    """Mean, std and the 95% confidence half-width of the mean (Student t) over seeds."""
+    """Mean, std and the half-width of the 95% interval of the mean over seeds (`INTERVAL_METHOD`)."""
     arr = np.asarray(values, float)
-    half = float(student_t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / np.sqrt(arr.size)) if arr.size > 1 else 0.0
-    return {"mean": float(arr.mean()), "std": float(arr.std()), "ci95": half, "n": int(arr.size)}
+    low, high = mean_interval(arr)
+    return {"mean": float(arr.mean()), "std": float(arr.std()), "ci95": (high - low) / 2, "n": int(arr.size)}
 
 
 def _by_label(records: list[dict], experiment: str) -> dict[str, list[dict]]:
@@ -447,8 +450,8 @@ def _frontier_lines(frontier: dict[str, list[dict]], comparisons: list[dict], sp
     lines = [
         "## Final loss against cumulative intervention cost (the frontier)",
         "",
-        "Each point: one learner, final loss (5) at the last step and summed intervention cost over all steps, mean +- 95% "
-        "CI (Student t) over the seeds. Random at rates r (intervene with probability r, else passive); rollout (l=1, "
+        "Each point: one learner, final loss (5) at the last step and summed intervention cost over all steps, mean +- "
+        f"the half-width of the {INTERVAL_METHOD}. Random at rates r (intervene with probability r, else passive); rollout (l=1, "
         "m=5) and myopic (l=1, m=0) at multiples cw of their base cost weight; passive is every family's "
         "zero-intervention end. Plots: `frontier_<experiment>.png`.",
         "",
@@ -662,7 +665,114 @@ def reproduce_acl(
                 f_r2[f"{label}, fresh start on the changed system"] = _shifted(c, CHANGE_STEP - 1)
         _plot(f_r2, "Scenario 2: f_R2 term of the loss", out / "fig19b_microservice_s2_fR2.png", CHANGE_STEP)
     atomic_write_text(out / "report.md", _markdown(summary, _total_costs(records)))
+    if not quick:
+        replace_block(README_BLOCK, readme_block(out))
     return summary
+
+
+#: The README block this reproduction writes (`dogym.experiments.readme`).
+README_BLOCK = "identification"
+TITLES = {"toy": "ToySCM", "ms1": "Microservice s1", "ms2": "Microservice s2"}
+
+
+def final_losses(out_dir: Path) -> dict[tuple[str, str], dict[int, float]]:
+    """(experiment, learner) -> seed -> loss at the last step, from curves.csv."""
+    last: dict[tuple[str, str], dict[int, tuple[int, float]]] = {}
+    with (Path(out_dir) / "curves.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            by = last.setdefault((row["experiment"], row["learner"]), {})
+            step, seed = int(row["step"]), int(row["seed"])
+            if seed not in by or step > by[seed][0]:
+                by[seed] = (step, float(row["loss"]))
+    return {key: {seed: loss for seed, (_, loss) in by.items()} for key, by in last.items()}
+
+
+def paired(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
+    """The per-seed difference a - b over the seeds both have: mean, the `INTERVAL_METHOD` interval, n."""
+    seeds = sorted(set(a) & set(b))
+    diff = np.array([a[s] - b[s] for s in seeds])
+    low, high = mean_interval(diff)
+    return {"mean": float(diff.mean()), "ci95": [low, high], "n": len(seeds)}
+
+
+def paired_comparisons(out_dir: Path) -> list[dict[str, Any]]:
+    """Every rollout point of the frontier against myopic at the same cost weight and against random at equal or
+    higher cost (the random rate of least mean cost >= the rollout's; all-random when none costs as much), as paired
+    per-seed differences of the final loss (rollout minus the other; negative: rollout better), from the committed
+    frontier.csv and curves.csv."""
+    losses = final_losses(out_dir)
+    with (Path(out_dir) / "frontier.csv").open(encoding="utf-8") as handle:
+        points = list(csv.DictReader(handle))
+    out = []
+    for point in points:
+        if not point["learner"].startswith("rollout l=1 m=5"):
+            continue
+        exp, label, cost = point["experiment"], point["learner"], float(point["cost_mean"])
+        suffix = label.removeprefix("rollout l=1 m=5")
+        myopic = next((p for p in points if p["experiment"] == exp and p["learner"] == f"myopic l=1 m=0{suffix}"), None)
+        randoms = sorted((p for p in points if p["experiment"] == exp and p["family"] == "random"),
+                         key=lambda p: float(p["cost_mean"]))  # fmt: skip
+        dearer = [p for p in randoms if float(p["cost_mean"]) >= cost]
+        random = dearer[0] if dearer else randoms[-1]
+        row = {"experiment": exp, "rollout": label, "cost": cost, "loss": float(point["loss_mean"]),
+               "random": random["learner"], "random_cost": float(random["cost_mean"]),
+               "vs_random": paired(losses[(exp, label)], losses[(exp, random["learner"])])}  # fmt: skip
+        if myopic is not None:
+            row.update(myopic=myopic["learner"], myopic_cost=float(myopic["cost_mean"]),
+                       vs_myopic=paired(losses[(exp, label)], losses[(exp, myopic["learner"])]))  # fmt: skip
+        out.append(row)
+    return out
+
+
+def _cost(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def _diff(stat: dict[str, Any]) -> str:
+    low, high = stat["ci95"]
+    return f"{stat['mean']:+.1f} [{low:+.1f}, {high:+.1f}]"
+
+
+def readme_block(out_dir: Path) -> str:
+    """The README's identification block: Table 1 on ToySCM and the paired comparisons of rollout against myopic
+    and against random at equal or higher cost, computed from the committed result files."""
+    out = Path(out_dir)
+    with (out / "table1.csv").open(encoding="utf-8") as handle:
+        table = {r["learner"]: r for r in csv.DictReader(handle)}
+    rows = paired_comparisons(out)
+    level = [r for r in rows if "vs_myopic" in r and r["vs_myopic"]["ci95"][0] <= 0 <= r["vs_myopic"]["ci95"][1]]
+    worse = [r for r in rows if "vs_myopic" in r and r["vs_myopic"]["ci95"][0] > 0]
+    beats = [r for r in rows if r["vs_random"]["ci95"][1] < 0 and r["random_cost"] >= r["cost"]]
+    n_myopic = sum("vs_myopic" in r for r in rows)
+    seeds = sorted({r["vs_random"]["n"] for r in rows})
+    headline = (
+        f"Rollout (l=1, m=5; the paper's base policy do(0) after the lookahead) is level with myopic (l=1, m=0) at the "
+        f"same cost weight at {len(level)} of {n_myopic} points (paired CI contains 0), worse at {len(worse)}; it beats "
+        f"random at equal or higher cost (paired CI below 0) at {len(beats)} of {len(rows)} points: "
+        + (", ".join(f"{TITLES[r['experiment']]} {r['rollout'].removeprefix('rollout l=1 m=5').strip() or 'cw=x1'}"
+                     for r in beats) or "none") + "."
+    )  # fmt: skip
+    t1 = [table[k] for k in ("passive", "rollout l=1 m=5", "myopic l=1 m=0", "random")]
+    lines = [
+        headline,
+        "",
+        f"ToySCM Table 1 (loss at 30 samples, paper's costs, {t1[0]['seeds']} seeds): passive "
+        + ", rollout ".join(f"{float(r['loss_mean']):.1f}" for r in t1[:2])
+        + f" (paper 2345 vs 147); myopic {float(t1[2]['loss_mean']):.1f}; random {float(t1[3]['loss_mean']):.1f}.",
+        "",
+        f"Paired per-seed differences of the final loss, rollout minus the other (negative: rollout better), mean "
+        f"[{INTERVAL_METHOD}], {'/'.join(map(str, seeds))} seeds; costs are mean cumulative intervention costs:",
+        "",
+        "| env | rollout | cost | loss | vs myopic (cost) | vs random at >= cost (cost) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        myopic = f"{_diff(r['vs_myopic'])} ({_cost(r['myopic_cost'])})" if "vs_myopic" in r else "-"
+        cheaper = "; cheaper: no random rate costs as much" if r["random_cost"] < r["cost"] else ""
+        lines.append(f"| {TITLES[r['experiment']]} | {r['rollout']} | {_cost(r['cost'])} | {r['loss']:.1f} | {myopic} | "
+                     f"{_diff(r['vs_random'])} ({r['random']}, {_cost(r['random_cost'])}{cheaper}) |")  # fmt: skip
+    lines += ["", "Details: `benchmarks/results/acl/report.md`."]
+    return "\n".join(lines)
 
 
 def reproduce(

@@ -32,7 +32,7 @@ from dogym.experiments.grid import run_grid
 from dogym.experiments.io import atomic_save_figure, atomic_write_bytes, atomic_write_text, csv_text
 from dogym.experiments.papers import col_rl
 from dogym.experiments.readme import replace_block
-from dogym.experiments.report import bootstrap_summary, write_outputs
+from dogym.experiments.report import INTERVAL_METHOD, seed_summary, write_outputs
 from dogym.experiments.runner import RunConfig, is_finished, load_metrics
 
 #: Where `train.py reproduce col` writes by default; only this folder's results rewrite the README's COL block.
@@ -198,13 +198,13 @@ def _ms(values: np.ndarray, digits: int = 2) -> str:
 def _ci(values: np.ndarray, digits: int = 2) -> str:
     if not len(values):
         return "-"
-    stats = bootstrap_summary(values)
+    stats = seed_summary(values)
     low, high = stats["mean_ci95"]
     return f"{stats['mean']:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def _interval(values: np.ndarray) -> tuple[float, float]:
-    return tuple(bootstrap_summary(values)["mean_ci95"]) if len(values) else (np.nan, np.nan)
+    return tuple(seed_summary(values)["mean_ci95"]) if len(values) else (np.nan, np.nan)
 
 
 def _verdict(met: bool | None) -> str:
@@ -414,8 +414,8 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
         "is its lower confidence bound at alpha (eq. 6; eq. 7 unchanged). The binary-outcome reading is the variant "
         "`col-indicator`.",
         "",
-        "Intervals are 95% percentile-bootstrap CIs of the mean over seeds (2000 resamples; rliable's interval "
-        'estimate for one task), written mean [low, high]; plain cells are mean ± std. "paper" columns are printed '
+        f"Intervals: {INTERVAL_METHOD} (`dogym.experiments.report.mean_interval`), "
+        'written mean [low, high]; plain cells are mean ± std. "paper" columns are printed '
         "in the paper's Table II. Unsafe interventions are every intervention whose window violated the "
         "specification. Estimates are scored against the true region of the intervention they would make next "
         "(evaluation only): precision (share of the estimate inside the truth), recall (share of the truth "
@@ -455,8 +455,8 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
         "",
     ]
     for name, block in blocks:
-        lines += [f"## Fig. 8: ablations ({name}; mean [95% bootstrap CI] over seeds)", "", *_fig8_tables(block)]
-    lines += ["![Fig. 8](fig8_ablations.png)", "", "## Fig. 14: synthetic cloud RAN (mean [95% bootstrap CI])", "",
+        lines += [f"## Fig. 8: ablations ({name}; mean [95% CI] over seeds)", "", *_fig8_tables(block)]
+    lines += ["![Fig. 8](fig8_ablations.png)", "", "## Fig. 14: synthetic cloud RAN (mean [95% CI])", "",
               "The paper's testbed (section VIII) is replaced by dogym's synthetic 4-DU / 2-CU simulator "
               "(`dogym.envs.safe_region.ran`, calibration in `benchmarks/results/ran_calibration.md`); the paper's "
               "curves are testbed measurements, so only their direction is compared: little effect of the prior on "
@@ -464,8 +464,8 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
               "covers 90% of the true region with at least 90% of itself inside it (a seed that never does counts "
               "all of its unsafe interventions).", ""]  # fmt: skip
     if len(plan.ran_seeds) < 10:
-        lines += [f"The RAN cells ran on {len(plan.ran_seeds)} seeds: a percentile bootstrap under-covers at so few "
-                  "seeds, so these intervals and verdicts are provisional.", ""]  # fmt: skip
+        lines += [f"The RAN cells ran on {len(plan.ran_seeds)} seeds (fewer than the 10 of the headline comparisons), "
+                  "so these intervals and verdicts are provisional.", ""]  # fmt: skip
     body = []
     for env in (RAN_CPU, RAN_STEERING):
         for agent in RAN_AGENTS:
@@ -495,7 +495,7 @@ def _pyplot():
 
 def plot_ablations(runs: Sequence[dict[str, Any]], path: Path) -> Path:
     """Fig. 8: bars = configurations, groups = cumulative unsafe interventions after k interventions (and at the
-    end), 95% bootstrap CIs, one panel per scenario."""
+    end), 95% CIs (`INTERVAL_METHOD`), one panel per scenario."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(SCENARIOS), figsize=(6 * len(SCENARIOS), 3.6), squeeze=False)
     groups = [*FIG8_STEPS, None]
@@ -504,7 +504,7 @@ def plot_ablations(runs: Sequence[dict[str, Any]], path: Path) -> Path:
         width = 0.8 / max(1, len(agents))
         for i, agent in enumerate(agents):
             mine = [r for r in runs if r["label"] == agent and r["env"] == env]
-            stats = [bootstrap_summary(np.array([unsafe_after(r, k) for r in mine], float)) for k in groups]
+            stats = [seed_summary(np.array([unsafe_after(r, k) for r in mine], float)) for k in groups]
             means = np.array([s["mean"] for s in stats])
             err = np.array([[s["mean"] - s["mean_ci95"][0], s["mean_ci95"][1] - s["mean"]] for s in stats]).T
             ax.bar(np.arange(len(groups)) + i * width, means, width, yerr=err, capsize=2, label=LABELS[agent])

@@ -23,7 +23,7 @@ over the cell, is >= delta); its size is reported, and the experience reading is
 Unsafe interventions until the size first reaches fraction * target: where it never does within the run, the value is
 censored ("not reached within N steps (> X unsafe)": X is a lower bound), and no mean is taken over such seeds.
 Summaries (`summarize`): per method, scenario and reading, the seeds reached, and over seeds that all reached, the
-mean, median and a 95% percentile-bootstrap CI of the mean (`dogym.experiments.report.bootstrap_summary`).
+mean, median and the project's 95% interval of the mean (`dogym.experiments.report.INTERVAL_METHOD`).
 Baselines (`run_baseline`): "random" (uniform actions over the control box) and "fixed" (the box's centre every step:
 chosen by symmetry, without ground truth or learning; that it is safe on the edge envs is a property of the envs,
 whose quadratic response is centred there, so read it as an oracle-informed reference for "a safe policy exists",
@@ -47,7 +47,7 @@ from dogym.agents.rl.safe.view import ControlView
 from dogym.agents.safe_region.family import region_scores
 from dogym.causal.acquisition import box_points
 from dogym.experiments.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
-from dogym.experiments.report import bootstrap_summary
+from dogym.experiments.report import INTERVAL_METHOD, seed_summary
 
 S1, S2 = "dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0"
 STATIONARY = {S1: True, S2: False}
@@ -273,7 +273,7 @@ def run_baseline(method: str, env_id: str, seed: int, budget: int, block: int = 
 # ---------------------------------------------------------------------------------------------------- summaries
 def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Per method, env and reading: seeds, how many reached, and (only when all did) mean, median and the 95%
-    percentile-bootstrap CI of the mean of the unsafe interventions until 90%; else the censored bound."""
+    95% CI (`INTERVAL_METHOD`) of the mean of the unsafe interventions until 90%; else the censored bound."""
     out = []
     keys = sorted({(r["env"], r["reading"], r["method"]) for r in rows})
     for env_id, reading, method in keys:
@@ -285,7 +285,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                  "steps": [r["steps"] for r in group], "final_size": float(np.median([r["final_size"] for r in group])),
                  "target_size": float(np.median([r["target_size"] for r in group]))}  # fmt: skip
         if all(reached):
-            boot = bootstrap_summary(values)
+            boot = seed_summary(values)
             entry.update(mean=boot["mean"], median=float(np.median(values)), ci95=boot["mean_ci95"], censored=False)
         else:
             entry.update(censored=True, lower_bound=float(values[~np.array(reached)].min()))
@@ -393,7 +393,7 @@ def markdown(summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, A
     """The Markdown section: the headline table per scenario and reading, the per-seed values, the RL target's
     verdict and the unsafe fraction per step at the start and end of training."""
     lines = ["## Safe RL against COL: unsafe interventions until 90% of the true region", ""]
-    lines += [str(line) for line in meta.get("notes", [])] + [""]
+    lines += [str(line) for line in meta.get("notes", [])] + [f"Intervals: {INTERVAL_METHOD}.", ""]
     readings = {"region": "COL's estimate", "policy": "region inferred from the final policy (paper; 10 x 10 cells)",
                 "experience": f"region certified by the method's own experience ({EXPERIENCE_GRID}^2 cells), "
                               "target 90% of the true size",

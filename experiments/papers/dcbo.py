@@ -29,6 +29,7 @@ import numpy as np
 
 from dogym.experiments.grid import run_grid
 from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
+from dogym.experiments.report import INTERVAL_METHOD
 from dogym.experiments.runner import RunConfig, is_finished
 
 DESCRIPTION = 'Aglietti et al., "Dynamic Causal Bayesian Optimization": Tables 1-4 and Fig. 6-style convergence'
@@ -148,7 +149,7 @@ def _collect(cells: list[Cell], out: Path, workers: int) -> list[dict]:
 
 def _score(records: list[dict]) -> list[dict]:
     """One row per (H, SCM, method). Headline: the per-replicate gap (eq. 4 on each replicate's own curve and
-    optimum, averaged over t) with a 95% percentile-bootstrap CI over replicates, % optimal set (tolerant: ties
+    optimum, averaged over t) with a 95% CI over replicates (`INTERVAL_METHOD`), % optimal set (tolerant: ties
     within 1e-3 x the target's range count for every tied set; and strict), the final regret per t with CIs.
     Secondary: the gap in the authors' form (common initial value over the paper's four methods; the random baseline
     is scored against the same initial values), beside the paper's numbers where it prints them."""
@@ -340,11 +341,11 @@ def _markdown(rows: list[dict], orderings: list[dict], baseline: list[dict], sum
         "available offline), so their paper columns describe another system.",
         "",
         "Metrics. **Gap** (headline): eq. 4 on each replicate's own best-so-far curve and own y*_t, averaged over t, "
-        "then the mean over replicates with its 95% percentile-bootstrap CI over replicates (2000 resamples). "
+        f"then the mean over replicates with its 95% CI over replicates ({INTERVAL_METHOD}). "
         "**% optimal set**: tolerant (a decision set counts when its true optimum is within 1e-3 x the target's range "
         "over the domain of y*_t; ties count for every tied set) and strict (the arg-min set only); sets outside the "
         "exploration sets (BO's and ABO's full set where it is not in M) never count. **Regret**: the final best value "
-        "found minus y*_t, averaged over t, with its bootstrap CI (per t in table.csv). **Authors' form** (secondary, "
+        "found minus y*_t, averaged over t, with its CI (per t in table.csv). **Authors' form** (secondary, "
         "comparable with the paper's printed tables, ± standard error): common initial value = the largest first value "
         "over DCBO/CBO/ABO/BO per replicate and t, convergence judged on the replicate-mean curve rounded to 1 decimal. "
         "Its quirks: at t >= 1 the common initial value mixes the states of different methods (each method's system is "
@@ -360,12 +361,12 @@ def _markdown(rows: list[dict], orderings: list[dict], baseline: list[dict], sum
         scms = list(dict.fromkeys(r["scm"] for r in mine))
         name = {H_TABLE1: "Table 1 / Table 2 (H = 50; the paper does not state its H)",
                 H_TABLE3: "Table 3 / Table 4 (H = 30)"}.get(trials, f"H = {trials} (quick mode; no paper table)")  # fmt: skip
-        lines += [f"## {name}", "", "Gap per replicate, mean [95% bootstrap CI] (headline):", ""]
+        lines += [f"## {name}", "", "Gap per replicate, mean [95% CI] (headline):", ""]
         lines += _table(mine, scms, lambda r: _ci(r, "gap"))
         lines += ["", "% optimal set, tolerant / strict (| paper):", ""]
         lines += _table(mine, scms, lambda r: f"{_fmt(r['optimal_set_pct'], 1)} / {_fmt(r['optimal_set_strict_pct'], 1)}"
                         f"{_paper(r, 'paper_set_pct', 1)}{_verdict(r.get('set_met'))}")  # fmt: skip
-        lines += ["", "Final regret (best found - y*_t), mean over t [95% bootstrap CI]:", ""]
+        lines += ["", "Final regret (best found - y*_t), mean over t [95% CI]:", ""]
         lines += _table(mine, scms, lambda r: _ci(r, "regret", 3))
         lines += ["", "Gap in the authors' form ± s.e. (| paper):", ""]
         lines += _table(mine, scms, lambda r: f"{_fmt(r['gap_authors'])} ± {_fmt(r['gap_authors_se'])}"

@@ -302,6 +302,11 @@ class SafeRLFamily:
     headline = ("safe_rl/unsafe_interventions", "region/region_size", "truth/true_region_size", "truth/precision",
                 "truth/recall", "truth/inside", "eval/episode_cost_mean")  # fmt: skip
 
+    def info_view(self, context: RunContext) -> frozenset[str]:
+        """The info keys the agents read: the step's cost and clock, the keys the control view adds (controls, cell)
+        and those Stable-Baselines3 adds."""
+        return frozenset({"cost", "t", "controls", "cell", "episode", "terminal_observation", "TimeLimit.truncated"})
+
     def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
         """The run's options (`RUN_KEYS`) and the algorithm's constructor arguments, less those it fixes."""
         algorithm = ALGORITHMS[spec.options["algorithm"]]

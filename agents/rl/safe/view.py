@@ -28,6 +28,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from dogym.envs.core import extend_info
+
 REWARDS = ("resources", "intervention_cost")
 TIME_FEATURES = {"none": 0, "clock": 1, "phase": 3}
 
@@ -78,7 +80,7 @@ class ControlView(gym.Wrapper):
         value[self._index] = u
         window, env_reward, terminated, truncated, info = self.env.step({"mask": self._mask, "value": value})
         reward = -float(self.unit(u).sum()) if self.reward_kind == "resources" else float(env_reward)
-        info = {**info, "controls": u, "cell": int(self.cell(u)[0])}
+        info = extend_info(info, controls=u, cell=int(self.cell(u)[0]))
         return self._observe(window), reward, terminated, truncated, info
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

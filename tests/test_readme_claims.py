@@ -1,0 +1,59 @@
+"""The README's result blocks say what the committed result files say: each block is regenerated from its files by the
+reproduction's own code and must match the README word for word (a hand edit, or a result file changed without
+rewriting the README, fails here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dogym.experiments.papers import acl, faultalarm
+from dogym.experiments.readme import README, read_block
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+def _faultalarm_block() -> str:
+    summary, initial, meta, values = faultalarm.load_results(RESULTS / "faultalarm")
+    return faultalarm.readme_block(summary, initial, meta, values)
+
+
+def _identification_block() -> str:
+    return acl.readme_block(RESULTS / "acl")
+
+
+@pytest.mark.parametrize(
+    ("name", "block"), [("faultalarm", _faultalarm_block), ("identification", _identification_block)]
+)
+def test_readme_block_matches_the_result_files(name, block):
+    assert read_block(name) == block().strip("\n"), f"README block {name!r} differs from its result files"
+
+
+def test_readme_types_no_faultalarm_or_identification_numbers_outside_the_blocks():
+    """The rows of the results table that used to carry typed numbers now point at the blocks."""
+    text = README.read_text(encoding="utf-8")
+    for name in ("faultalarm", "identification"):
+        text = text.replace(read_block(name), "")
+    rows = [
+        line for line in text.splitlines() if line.startswith(("| Cai et al. Table 1", "| Hammar & Stadler Table 1"))
+    ]
+    assert rows and all("block below" in row for row in rows)
+    for stale in ("Five of the six causal agents", "F1 0.956", "at all 8 comparable points"):
+        assert stale not in text
+
+
+def test_a_changed_result_changes_the_block(tmp_path):
+    """The check can fail: one changed seed in a copy of the results gives a different block."""
+    import shutil
+
+    copy = tmp_path / "faultalarm"
+    shutil.copytree(RESULTS / "faultalarm", copy, ignore=shutil.ignore_patterns("*.png", "curves.csv"))
+    shutil.copy(RESULTS / "faultalarm" / "curves.csv", copy / "curves.csv")
+    rows = (copy / "results.csv").read_text(encoding="utf-8").splitlines()
+    i = next(i for i, row in enumerate(rows) if row.startswith("causal-d3qn,") and ",eval,reward_mean," in row)
+    agent, env, seed, phase, metric, value = rows[i].split(",")
+    rows[i] = ",".join([agent, env, seed, phase, metric, str(float(value) - 50.0)])
+    (copy / "results.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    summary, initial, meta, values = faultalarm.load_results(copy)
+    assert faultalarm.readme_block(summary, initial, meta, values) != _faultalarm_block()
