@@ -59,7 +59,7 @@ def initial_structure_learner(
     thp_decay: float | str = "auto",
     thp_penalty: float | str = "auto",
     att_z: float = 2.0,
-    att_min_effect: float = 0.05,
+    att_min_effect: float = 0.15,
     orientation: str = "relative",
 ) -> OnlineStructureLearner:
     """An online structure learner for the env's alarm types and topology, starting from THP or a random DAG.

@@ -46,8 +46,8 @@ class OnlineStructureLearner:
     `type_names` and the device `adjacency` (N, N) fix the problem; `initial_graph` is the start (e.g. a THP
     graph, or `random_dag(...)`); `observational` is an optional passive event log binned into steps of
     `step` time units for the pruning likelihood. `att_*` configure `ATTEstimator` and `orientation` the rule of
-    `orient`; `penalty` scales BIC; `max_transitions` bounds the count transitions kept for pruning (newest first; None = all). ATT keeps
-    sufficient statistics only, so memory stays bounded however long the agent trains.
+    `orient`; `penalty` scales BIC; `max_transitions` bounds the count transitions kept for pruning (newest first;
+    None = all). ATT keeps sufficient statistics only, so memory stays bounded however long the agent trains.
     """
 
     def __init__(
