@@ -23,6 +23,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from dogym.experiments.grid import run_grid  # noqa: E402
 from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text  # noqa: E402
 from dogym.experiments.papers import faultalarm  # noqa: E402
+from dogym.experiments.readme import replace_block  # noqa: E402
 from dogym.experiments.report import long_rows, write_outputs  # noqa: E402
 from dogym.experiments.runner import is_finished  # noqa: E402
 
@@ -70,6 +71,7 @@ def main() -> None:
             "wall_minutes": (time.perf_counter() - start) / 60, "machine": platform.machine()}  # fmt: skip
     atomic_write_json(OUT / "meta.json", meta)
     faultalarm.write_report(OUT, update_readme=False)
+    replace_block(faultalarm.README_BLOCK, faultalarm.readme_text())
     print(f"{len(done)} of {len(configs)} cells finished; report: {OUT / 'report.md'}")
 
 

@@ -15,8 +15,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
 def _faultalarm_block() -> str:
-    summary, initial, meta, values = faultalarm.load_results(RESULTS / "faultalarm")
-    return faultalarm.readme_block(summary, initial, meta, values)
+    return faultalarm.readme_text(RESULTS / "faultalarm")
 
 
 def _identification_block() -> str:
@@ -48,12 +47,10 @@ def test_a_changed_result_changes_the_block(tmp_path):
     import shutil
 
     copy = tmp_path / "faultalarm"
-    shutil.copytree(RESULTS / "faultalarm", copy, ignore=shutil.ignore_patterns("*.png", "curves.csv"))
-    shutil.copy(RESULTS / "faultalarm" / "curves.csv", copy / "curves.csv")
+    shutil.copytree(RESULTS / "faultalarm", copy, ignore=shutil.ignore_patterns("*.png"))
     rows = (copy / "results.csv").read_text(encoding="utf-8").splitlines()
     i = next(i for i, row in enumerate(rows) if row.startswith("causal-d3qn,") and ",eval,reward_mean," in row)
     agent, env, seed, phase, metric, value = rows[i].split(",")
     rows[i] = ",".join([agent, env, seed, phase, metric, str(float(value) - 50.0)])
     (copy / "results.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    summary, initial, meta, values = faultalarm.load_results(copy)
-    assert faultalarm.readme_block(summary, initial, meta, values) != _faultalarm_block()
+    assert faultalarm.readme_text(copy) != _faultalarm_block()

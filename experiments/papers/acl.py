@@ -665,13 +665,14 @@ def reproduce_acl(
                 f_r2[f"{label}, fresh start on the changed system"] = _shifted(c, CHANGE_STEP - 1)
         _plot(f_r2, "Scenario 2: f_R2 term of the loss", out / "fig19b_microservice_s2_fR2.png", CHANGE_STEP)
     atomic_write_text(out / "report.md", _markdown(summary, _total_costs(records)))
-    if not quick:
+    if not quick and out.resolve() == DEFAULT_OUT.resolve():
         replace_block(README_BLOCK, readme_block(out))
     return summary
 
 
-#: The README block this reproduction writes (`dogym.experiments.readme`).
+#: The README block this reproduction writes (`dogym.experiments.readme`), from the default output folder only.
 README_BLOCK = "identification"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "acl"
 TITLES = {"toy": "ToySCM", "ms1": "Microservice s1", "ms2": "Microservice s2"}
 
 

@@ -397,13 +397,66 @@ def write_report(out_dir: str | Path, update_readme: bool = True) -> dict[str, A
     summary, initial, meta, values = load_results(out)
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "report.md", report(summary, initial, {**meta, "values": values}))
-    if update_readme:
-        replace_block(README_BLOCK, readme_block(summary, initial, meta, values))
+    if update_readme and out.resolve() == DEFAULT_OUT.resolve():
+        replace_block(README_BLOCK, readme_text(out))
     return summary
 
 
-#: The README block this reproduction writes (`dogym.experiments.readme`).
+def readme_text(out_dir: str | Path | None = None) -> str:
+    """The README block from the result files: the reported grid (`readme_block`) and, when its folder exists, the
+    headline cells re-run at more seeds with the re-chosen defaults, old against new (`headline_lines`)."""
+    out = Path(out_dir or DEFAULT_OUT)
+    text = readme_block(*load_results(out))
+    if (out / HEADLINE_DIR / "results.csv").exists():
+        summary, _, meta, values = load_results(out / HEADLINE_DIR)
+        text += "\n\n" + "\n".join(headline_lines(load_results(out)[0], summary, meta, values))
+    return text
+
+
+def headline_lines(old: dict[str, Any], new: dict[str, Any], meta: dict[str, Any], values: dict) -> list[str]:
+    """The headline cells (`benchmarks/faultalarm_headline.py`, defaults re-chosen on tuning models) beside the
+    reported grid (old defaults): seeds, graph F1 / SHD and final evaluation reward, and against each mask baseline
+    of the new runs whether the causal agent's CI is separated above (yes / no / worse) and rliable's probability of
+    improvement."""
+    reward = "eval/reward_mean"
+
+    def n(summary: dict[str, Any], agent: str) -> int:
+        return summary.get(agent, {}).get(reward, {}).get("n", 0)
+
+    def graph(summary: dict[str, Any], agent: str) -> str:
+        f1, shd = summary.get(agent, {}).get("graph_final/f1"), summary.get(agent, {}).get("graph_final/shd")
+        return "-" if not (f1 and shd) else f"{f1['mean']:.3f} / {shd['mean']:.1f}"
+
+    agents = [a for a in (*THP_AGENTS, "mask-random-online") if a in new]
+    seeds = sorted({n(new, a) for a in new if n(new, a)})
+    lines = [
+        f"Headline cells re-run with the defaults re-chosen on tuning models ({'/'.join(map(str, seeds))} seeds per "
+        f"agent; `benchmarks/results/faultalarm/headline/report.md`), old defaults (the grid above) -> new:",
+        "",
+        "| agent | seeds old -> new | graph F1 / SHD old -> new | final evaluation reward old -> new | new, against "
+        + " / ".join(MASK_BASELINES) + ": CI separated above; P(better) |",
+        "|---|---|---|---|---|",
+    ]  # fmt: skip
+    for agent in agents:
+        verdicts = []
+        for baseline in MASK_BASELINES:
+            if agent == baseline or baseline not in new:
+                verdicts.append("-")
+                continue
+            a, b = new[agent][reward], new[baseline][reward]
+            verdict = "yes" if separated(a, b, True) else "worse" if separated(b, a, True) else "no"
+            verdicts.append(f"{verdict}; {improvement(values, agent, baseline, reward, True):.2f}")
+        lines.append(f"| {agent} | {n(old, agent)} -> {n(new, agent)} | {graph(old, agent)} -> {graph(new, agent)} | "
+                     f"{_mean_ci(old.get(agent, {}).get(reward))} -> {_mean_ci(new.get(agent, {}).get(reward))} | "
+                     + " / ".join(verdicts) + " |")  # fmt: skip
+    return lines
+
+
+#: The README block this reproduction writes (`dogym.experiments.readme`), from the default output folder only.
 README_BLOCK = "faultalarm"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "faultalarm"
+#: The headline cells' folder inside the default output folder (`benchmarks/faultalarm_headline.py`).
+HEADLINE_DIR = "headline"
 THP_AGENTS, RANDOM_AGENTS = ("causal-ppo", "causal-dqn", "causal-d3qn"), ("causal-ppo-random", "causal-dqn-random",
                                                                           "causal-d3qn-random")  # fmt: skip
 
