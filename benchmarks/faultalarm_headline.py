@@ -4,8 +4,8 @@ give it whatever time it has; every finished cell is kept and a re-run continues
 
     python benchmarks/faultalarm_headline.py [--seeds 0-9] [--agents causal-dqn,...] [--stop-at HH:MM] [--finalize]
 
-Cells run cheapest first (the baselines), then the causal agents seed by seed, so a stopped run has the most seeds
-of every agent. The result files and report go to benchmarks/results/faultalarm/headline/ (the runs to --runs, outside
+Cells run seed by seed (each seed's baselines, then its causal agents), so a stopped run has the same seeds for
+every agent. The result files and report go to benchmarks/results/faultalarm/headline/ (the runs to --runs, outside
 the repository), written by the reproduction's own code (`dogym.experiments.papers.faultalarm.write_report`).
 """
 
@@ -40,13 +40,14 @@ def main() -> None:
     parser.add_argument("--runs", default="/tmp/dogym_faultalarm_headline")
     parser.add_argument("--stop-at", default=None, help="UTC HH:MM after which no new cell starts")
     parser.add_argument("--finalize", action="store_true", help="only write the result files from finished cells")
+    parser.add_argument("--code-version", default="", help="the commit the runs were computed at (for the report)")
     args = parser.parse_args()
     first, _, last = args.seeds.partition("-")
     seeds = list(range(int(first), int(last or first) + 1))
     agents = args.agents.split(",")
     runs = Path(args.runs)
     configs = [c for c in faultalarm.grid(runs, seeds, args.timesteps, 30) if c.label in agents]
-    configs.sort(key=lambda c: (c.label not in BASELINES, c.seed, agents.index(c.label)))
+    configs.sort(key=lambda c: (c.seed, agents.index(c.label)))  # seed by seed: a stopped run has whole seeds
     stop = None
     if args.stop_at:
         hour, minute = map(int, args.stop_at.split(":"))
@@ -68,7 +69,8 @@ def main() -> None:
     atomic_write_text(OUT / "graph_initial.csv", csv_text(long_rows(results, faultalarm.INITIAL_GRAPH_KEYS)))
     meta = {"command": f"python benchmarks/faultalarm_headline.py --seeds {args.seeds} --agents {args.agents}",
             "seeds": sorted({c.seed for c in done}), "timesteps": args.timesteps,
-            "wall_minutes": (time.perf_counter() - start) / 60, "machine": platform.machine()}  # fmt: skip
+            "wall_minutes": (time.perf_counter() - start) / 60, "machine": platform.machine(),
+            "code_version": args.code_version}  # fmt: skip
     atomic_write_json(OUT / "meta.json", meta)
     faultalarm.write_report(OUT, update_readme=False)
     replace_block(faultalarm.README_BLOCK, faultalarm.readme_text())

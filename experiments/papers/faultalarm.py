@@ -129,7 +129,8 @@ def report(summary: dict[str, Any], initial: dict[str, list[dict[str, float]]], 
         "",
         f"Command: `{meta['command']}`; seeds {list(meta['seeds'])}; {timesteps} env steps per run; wall time "
         f"{meta['wall_minutes']:.1f} min for the runs made by that invocation ({meta['machine']}, one thread per run). "
-        f"Written by `dogym.experiments.papers.faultalarm.write_report` from `results.csv` and the initial graphs' "
+        + (f"Code: commit {meta['code_version']}. " if meta.get("code_version") else "")
+        + "Written by `dogym.experiments.papers.faultalarm.write_report` from `results.csv` and the initial graphs' "
         "scores (`graph_initial.csv`; older folders: F1 only, from `curves.csv`).",
         "",
         f"Intervals: {INTERVAL_METHOD}; n is the number of seeds per agent. Headline comparisons need >= "
