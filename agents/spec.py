@@ -219,8 +219,9 @@ def _fits(value: Any, alternative: str) -> bool:
         return False
     if not math.isfinite(value):
         return False
-    low_ok = value >= float(low) if left == "[" else value > float(low)
-    high_ok = value <= float(high) if right == "]" else value < float(high)
+    low_v, high_v = (int(b) if kind == "int" and "inf" not in b else float(b) for b in (low, high))  # exact ints
+    low_ok = value >= low_v if left == "[" else value > low_v
+    high_ok = value <= high_v if right == "]" else value < high_v
     return low_ok and high_ok
 
 

@@ -109,6 +109,8 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
             loaded = yaml.safe_load(Path(args.conf).read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as err:
             raise UsageError(f"--conf {args.conf} is not valid YAML: {err}") from err
+        except UnicodeDecodeError as err:
+            raise UsageError(f"--conf {args.conf} is not UTF-8 text: {err}") from err
         if not isinstance(loaded, dict):
             raise UsageError(f"--conf {args.conf} must hold a mapping of RunConfig fields, got {type(loaded).__name__}")
         from dataclasses import fields
@@ -419,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (UsageError, OSError, ValueError) as err:
+    except (UsageError, OSError, ValueError, ImportError) as err:  # ImportError: an optional dependency is missing
         if args.debug:
             raise
         print(f"train.py {args.command}: error: {one_line(err)}", file=sys.stderr)

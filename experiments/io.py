@@ -117,12 +117,15 @@ def atomic_write_json_checked(path: str | os.PathLike[str], data: Any) -> Path:
     return atomic_write_bytes(path, text)
 
 
-def read_json_checked(path: str | os.PathLike[str]) -> Any:
+def read_json_checked(path: str | os.PathLike[str], require_checksum: bool = False) -> Any:
     """A JSON file, checked against its `.sha256` sidecar when it has one (files written before checksums have
-    none); a `CorruptFileError` naming the file when it does not match or is not valid JSON."""
+    none; with `require_checksum` a missing sidecar is an error too); a `CorruptFileError` naming the file when it
+    does not match or is not valid JSON."""
     path = Path(path)
     data = path.read_bytes()
     sidecar = _sidecar(path)
+    if require_checksum and not sidecar.exists():
+        raise CorruptFileError(f"{path} has lost its checksum ({sidecar.name}): it cannot be trusted")
     if sidecar.exists():
         expected = sidecar.read_text(encoding="utf-8").strip()
         if sha256_bytes(data) != expected:

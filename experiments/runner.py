@@ -9,9 +9,10 @@ A run lives in `<log_folder>/<label>/<env>_seed<seed>/` (the label is the agent'
   files (e.g. SB3's model.zip and the replay buffer's filled part) and `state.pkl.z`, the explicit rest of the state
   with a version number (pickled, zlib-compressed), and `manifest.json` (every file's size and SHA-256). Once the run
   is finished (its metrics.json written) the replay buffer is dropped unless `keep_replay_buffer`;
-- `metrics.json` (with its checksum in `metrics.json.sha256`), then `manifest.json` (the size and SHA-256 of every
-  file of the folder but the checkpoint: monitor and progress CSVs, model, graph, config, metrics): the run is
-  finished when metrics.json exists and every file matches the manifest. A checkpoint records the first bytes of
+- `manifest.json` (the size and SHA-256 of every file of the folder but the checkpoint and the metrics: monitor and
+  progress CSVs, model, graph, config), then `metrics.json` (with its checksum in `metrics.json.sha256`, required):
+  the run is finished when metrics.json exists; it is intact when metrics.json matches its checksum and every other
+  file its manifest. A checkpoint records the first bytes of
   the episode monitors it continues (`run_files.json`), so a monitor torn after it is found on resume.
 
 While a run trains (or is recovered) its folder is locked (`run_lock`: an OS file lock beside the folder, released
@@ -66,8 +67,9 @@ CHECKPOINT_VERSION = 1
 REPLAY_BUFFER_FILES = ("replay_buffer.npz",)
 #: Layout of run folders written by this version (recorded in run.json): from 2 on a finished run has a manifest.
 RUN_LAYOUT = 2
-#: What a run folder's manifest leaves out: the checkpoint (it has its own manifest).
-MANIFEST_EXCLUDE = ("checkpoints",)
+#: What a run folder's manifest leaves out: the checkpoint (it has its own manifest) and metrics.json, written after
+#: the manifest with its own checksum (so a finished run, one with metrics.json, always has its manifest).
+MANIFEST_EXCLUDE = ("checkpoints", "metrics.json", "metrics.json.sha256")
 #: Files a checkpoint continues by appending (their recorded first bytes must be intact on resume).
 APPENDED_FILES = "*.monitor.csv"
 
@@ -117,6 +119,11 @@ class RunConfig:
             value = getattr(self, name)
             if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
                 raise ValueError(f"{name} must be a mapping of key: value with string keys, got {value!r}")
+        if "render_mode" in self.env_kwargs:
+            raise ValueError(
+                f"env_kwargs may not set render_mode (got {self.env_kwargs['render_mode']!r}): runs do not render; "
+                "the family's plots and `train.py evaluate` show a run"
+            )
         if isinstance(self.log_folder, os.PathLike):
             self.log_folder = os.fspath(self.log_folder)
         if not isinstance(self.log_folder, str) or not self.log_folder or "\0" in self.log_folder:
@@ -177,10 +184,11 @@ def _layout_of(folder: Path) -> int:
 
 def check_finished_files(config: RunConfig) -> None:
     """A `CorruptFileError` naming the first damaged file of a finished run: metrics.json against its checksum, and
-    every file against the folder's manifest (required from layout 2 on; older runs may have none)."""
+    every other file against the folder's manifest (both required from layout 2 on; older runs may have neither)."""
     folder = config.run_dir
-    read_json_checked(folder / "metrics.json")
-    if (folder / MANIFEST).exists() or _layout_of(folder) >= 2:
+    current = _layout_of(folder) >= 2
+    read_json_checked(folder / "metrics.json", require_checksum=current)
+    if (folder / MANIFEST).exists() or current:
         verify_manifest(folder, what="run folder")
 
 
@@ -377,8 +385,8 @@ def _train_locked(
     metrics = {"agent": config.agent, "label": config.label, "env": config.env, "seed": config.seed,
                "config": config.to_dict(), "hyperparams": context.hyperparams, **agent.summary()}  # fmt: skip
     metrics.update(fam.evaluate(agent, context, config.eval_episodes, evaluation_seed(config.seed)))
-    atomic_write_json_checked(folder / "metrics.json", metrics)
-    write_manifest(folder, exclude=MANIFEST_EXCLUDE)  # a kill before this leaves a run that is recomputed
+    write_manifest(folder, exclude=MANIFEST_EXCLUDE)
+    atomic_write_json_checked(folder / "metrics.json", metrics)  # the run is finished
     # Only now that the run is finished: a kill between dropping the buffer and writing metrics.json would leave an
     # unfinished run whose checkpoint lacks its replay buffer (a kill here leaves a finished run with a spare file).
     if not config.keep_replay_buffer and any((latest / name).exists() for name in REPLAY_BUFFER_FILES):
@@ -424,8 +432,9 @@ def evaluate_run(run_dir: str | os.PathLike[str], episodes: int, seed: int, prog
     config = run_config_of(folder)
     if not (folder / "metrics.json").exists():
         raise ValueError(f"{run_dir} is not a finished run (no metrics.json)")
-    read_json_checked(folder / "metrics.json")
-    if (folder / MANIFEST).exists() or _layout_of(folder) >= 2:
+    current = _layout_of(folder) >= 2
+    read_json_checked(folder / "metrics.json", require_checksum=current)
+    if (folder / MANIFEST).exists() or current:
         verify_manifest(folder, what="run folder")
     fam = family(config.spec.family)
     context = replace(config.context(progress), run_dir=folder)

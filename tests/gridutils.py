@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import multiprocessing
 import os
-import re
 import subprocess
 import sys
 import time
@@ -24,8 +24,15 @@ GRID_ARGS = [
     "--hyperparams", "learning_starts:20", "--quiet",
 ]  # fmt: skip
 N_CELLS = 3
-#: Keys and columns that measure time, not results: they differ between any two runs.
-TIMING = re.compile(r"seconds|per_second|fps|time")
+#: Keys and columns that measure time, not results (they differ between any two runs), by exact name (the last
+#: "/"-separated part of a key or metric); a pattern would also drop result columns such as `timesteps`.
+TIMING = frozenset({"train_seconds", "steps_per_second", "seconds", "cpu_seconds", "decision_seconds",
+                    "median_decision_seconds", "fps", "time_elapsed"})  # fmt: skip
+
+
+def is_timing(name: str) -> bool:
+    """Whether the key or metric `name` measures time (exact names in TIMING)."""
+    return name.rsplit("/", 1)[-1] in TIMING
 
 
 def metrics_files(out: Path) -> list[Path]:
@@ -35,7 +42,7 @@ def metrics_files(out: Path) -> list[Path]:
 
 def _strip(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if not TIMING.search(k) and k != "log_folder"}
+        return {k: _strip(v) for k, v in value.items() if not is_timing(k) and k != "log_folder"}
     if isinstance(value, list):
         return [_strip(v) for v in value]
     return value
@@ -43,8 +50,8 @@ def _strip(value: Any) -> Any:
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
-    keep = [r for r in rows if not TIMING.search(r.get("metric", ""))]
-    return [{k: v for k, v in r.items() if not TIMING.search(k)} for r in keep]
+    keep = [r for r in rows if not is_timing(r.get("metric", ""))]
+    return [{k: v for k, v in r.items() if not is_timing(k)} for r in keep]
 
 
 def result_files(out: Path) -> dict[str, Any]:
@@ -83,6 +90,16 @@ def children(pid: int) -> list[int]:
     return out
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of `pid` (children, their children, ...)."""
+    out, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
 def _compare_in_child(argv: list[str]) -> None:
     """A forked child: its own process group (so its pool workers die with it), quiet, then train.py compare."""
     os.setsid()
@@ -95,12 +112,18 @@ def _compare_in_child(argv: list[str]) -> None:
 
 
 def kill_mid_grid(
-    out: Path, extra_args: list[str], fork: bool, after_kill: Callable[[], None] | None = None
+    out: Path,
+    extra_args: list[str],
+    fork: bool,
+    after_kill: Callable[[], None] | None = None,
+    group: bool = False,
+    deadline_s: float = 120,
 ) -> list[Path]:
     """Start `train.py compare` on the tiny grid in `out` (a forked copy of this process, which skips the imports,
-    or a new `python train.py` process), SIGKILL that process once at least one cell has finished and another has a
-    checkpoint but no metrics, check that its child processes (pool workers) die with it, and return the cells
-    finished after the kill (and `after_kill`)."""
+    or a new `python train.py` process in its own session), SIGKILL that process (with `group`, every process of
+    its session: its process group and the Ray workers that start groups of their own, as a batch scheduler does) once at least one cell has finished and another
+    has a checkpoint but no metrics, check that every process it started (pool workers; a Ray instance it started:
+    GCS, raylet, workers) dies with it, and return the cells finished after the kill (and `after_kill`)."""
     argv = [*GRID_ARGS, "--out", str(out), *extra_args]
     if fork:
         proc: Any = multiprocessing.get_context("fork").Process(target=_compare_in_child, args=(argv,))
@@ -110,7 +133,7 @@ def kill_mid_grid(
         proc = subprocess.Popen([sys.executable, "train.py", *argv], cwd=ROOT, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
         poll = proc.poll
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + deadline_s
     try:
         while True:
             finished = metrics_files(out)
@@ -120,20 +143,31 @@ def kill_mid_grid(
             if finished and mid:
                 break
             assert poll() is None, f"the grid ended (exit {poll()}) before the kill"
-            assert time.monotonic() < deadline, "no finished cell after 120 s"
+            assert time.monotonic() < deadline, f"no finished cell after {deadline_s} s"
             time.sleep(0.01)
     finally:
-        workers = children(proc.pid)
-        os.kill(proc.pid, SIGKILL)  # the grid's process only, as `kill -9 PID` does: its pool workers must follow it
+        workers = descendants(proc.pid) if group else children(proc.pid)
+        if group:  # the process group, and the Ray workers that put themselves in groups of their own (its session)
+            os.killpg(proc.pid, SIGKILL)
+            for pid in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, SIGKILL)
+        else:
+            os.kill(
+                proc.pid, SIGKILL
+            )  # the grid's process only, as `kill -9 PID` does: its pool workers must follow it
         if fork:
             proc.join()
         else:
             proc.wait()
     assert poll() == -SIGKILL
     assert workers or not fork, "the local grid had no pool workers at the kill"
-    deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() and _state(pid) != "Z" for pid in workers):
-        assert time.monotonic() < deadline, f"pool workers {workers} outlived the killed grid"
+    deadline = time.monotonic() + (60 if group else 10)
+    while alive := [pid for pid in workers if Path(f"/proc/{pid}").exists() and _state(pid) != "Z"]:
+        if time.monotonic() > deadline:
+            for pid in alive:  # do not leave them running, then fail
+                os.kill(pid, SIGKILL)
+            raise AssertionError(f"processes {alive} of the grid outlived its kill")
         time.sleep(0.05)
     if after_kill is not None:
         after_kill()

@@ -63,6 +63,20 @@ def test_ray_grid_killed_mid_way_loses_nothing_and_equals_the_local_grid(cluster
     assert stamps(list(before)) == before
 
 
+def test_a_grid_killed_with_its_own_local_ray_resumes_to_the_uninterrupted_local_result(local, tmp_path):
+    """The default Ray path: `train.py compare --backend ray` with no address starts its own local Ray instance (2
+    CPUs). Its whole process group is killed with SIGKILL mid-grid; every process it started (GCS, raylet, Ray
+    workers) must die, and the re-run finishes the grid without recomputing a finished cell, to result files equal to
+    the uninterrupted local grid's (step counts included). Before issue 24 no test started a grid's own Ray, and the
+    equality checks dropped the step counts (`timesteps` matched the timing pattern)."""
+    out = tmp_path / "own-ray"
+    finished = kill_mid_grid(out, ["--backend", "ray", "--workers", "2"], fork=False, group=True, deadline_s=180)
+    before = stamps(finished + [p.with_name("metrics.json.sha256") for p in finished])
+    assert main([*GRID_ARGS, "--workers", "1", "--out", str(out)]) == 0
+    assert stamps(list(before)) == before
+    assert result_files(out) == result_files(local)
+
+
 def test_a_failing_cell_reports_its_own_error_in_one_line(cluster, tmp_path, capsys):
     argv = [*GRID_ARGS, "--backend", "ray", "--out", str(tmp_path), "--hyperparams", "no_such_key:1"]
     assert main(argv) == 2  # the cell's ValueError, raised in a Ray worker, not Ray's wrapper and its traceback
