@@ -118,7 +118,8 @@ def test_learner_on_fault_alarm_steps() -> None:
 
     env = gym.make("dogym/FaultAlarmSmall-v0")
     base = env.unwrapped
-    learner = OnlineStructureLearner(base.type_names, base.model.adjacency, random_dag(base.type_names, 0.4, 0))
+    start = random_dag(base.type_names, 0.4, 0)
+    learner = OnlineStructureLearner(base.type_names, base.model.adjacency, start)
     rng = np.random.default_rng(0)
     obs, info = env.reset(seed=0)
     for _ in range(1500):
@@ -130,7 +131,14 @@ def test_learner_on_fault_alarm_steps() -> None:
     assert len(learner.att) > 100 and len(learner.counts) == 1500
     learner.update()
     assert is_dag(learner.graph)
-    assert edge_metrics(learner.graph, base.true_graph).precision >= 0.7
+    truth = base.true_graph
+    learned, initial = edge_metrics(learner.graph, truth), edge_metrics(start, truth)
+    # Precision alone passes a one-edge graph, and F1 against the true edges alone passes their transitive closure:
+    # require precision and recall (9 of the 19 true edges with none wrong at the time of writing), F1 well above
+    # the random start's, and a better match with the true edges than with their closure (ancestors are not parents).
+    assert learned.precision >= 0.9 and learned.recall >= 0.4
+    assert learned.f1 >= 0.6 and learned.f1 >= 3 * initial.f1
+    assert learned.f1 > edge_metrics(learner.graph, nx.transitive_closure_dag(truth)).f1
 
 
 def test_memory_stays_bounded() -> None:

@@ -79,7 +79,7 @@ POLICY_METRICS = (
 #: (given only with debug_info=True) for the structure learner and the true kernel decay for THP.
 #: Label -> (agent, hyper-parameter overrides).
 PRIVILEGED = {
-    "causal-dqn (simulator inputs)": ("causal-dqn", {"transition_view": "simulator", "thp_decay": "simulator"})
+    "causal-dqn+simulator-inputs": ("causal-dqn", {"transition_view": "simulator", "thp_decay": "simulator"})
 }
 
 
