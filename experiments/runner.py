@@ -364,11 +364,15 @@ def _train_locked(
     fam = family(config.spec.family)
     context = config.context(progress)
     atomic_write_text(folder / "config.yaml", _yaml({"run": config.to_dict(), "hyperparams": context.hyperparams}))
+    latest = folder / "checkpoints" / "latest"
     try:
         agent = fam.build(context)
-    except (TypeError, AssertionError) as err:  # a hyper-parameter of the wrong type, caught deep in the library
+    except (TypeError, AssertionError, ValueError) as err:  # e.g. a size that does not fit, a type caught deep down
+        if not (latest / "state.pkl.z").exists():  # nothing ran: leave no claimed folder behind to block a retry
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(err, ValueError):
+            raise
         raise ValueError(f"{config.agent} cannot be built with hyper-parameters {config.hyperparams}: {err}") from err
-    latest = folder / "checkpoints" / "latest"
     if resume and (latest / "state.pkl.z").exists():
         agent.restore(read_checkpoint(latest), latest)
     saved = 0

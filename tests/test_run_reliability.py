@@ -181,3 +181,33 @@ def test_timing_columns_are_matched_by_exact_name():
     assert is_timing("train_seconds") and is_timing("steps_per_second") and is_timing("time/fps")
     row = {"timesteps": 200, "train_seconds": 1.5, "eval": {"steps_mean": 8.0, "steps_per_second": 9.0}}
     assert _strip(row) == {"timesteps": 200, "eval": {"steps_mean": 8.0}}
+
+
+def test_a_run_that_cannot_be_built_leaves_no_folder_behind_so_a_retry_with_other_settings_runs(
+    tmp_path, capsys, monkeypatch
+):
+    """An env too large for the memory limit fails at build, before any step; its run folder is removed, so the
+    retry with a size that fits is not refused as "a run with other settings" (it was before issue 24's guard)."""
+    base = ["train", "--agent", "random-active", "--env", "dogym/FaultAlarm-v0", "--timesteps", "50",
+            "--eval-episodes", "1", "--log-folder", str(tmp_path / "runs"), "--quiet"]  # fmt: skip
+    monkeypatch.setenv("DOGYM_MEMORY_LIMIT", str(1 << 30))
+    assert main([*base, "--env-kwargs", "n_devices:20000"]) == 2
+    monkeypatch.delenv("DOGYM_MEMORY_LIMIT")
+    assert "n_devices = 20000" in capsys.readouterr().err
+    assert not any((tmp_path / "runs").rglob("run.json"))
+    assert main([*base, "--env-kwargs", "n_devices:20"]) == 0
+
+
+def test_a_checkpoint_manifest_of_the_wrong_shape_is_recomputed_not_fatal(tmp_path, capsys):
+    """A checkpoint whose manifest.json has the wrong shape is reported on one line and its run recomputed; before
+    issue 24 it aborted the whole grid with a traceback ("cannot unpack non-iterable int object")."""
+    config = RunConfig("dqn", SMALL, 0, timesteps=200, checkpoint_interval=100, eval_episodes=1,
+                       hyperparams={"learning_starts": 20}, log_folder=str(tmp_path / "runs"))  # fmt: skip
+    assert train(config, stop_after_checkpoints=1) is None
+    manifest = config.run_dir / "checkpoints" / "latest" / "manifest.json"
+    manifest.write_text('{"state.pkl.z": 5}\n')
+    capsys.readouterr()
+    [metrics] = run_grid([config], progress=False)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(manifest) in err and "recomputing" in err, err
+    assert metrics["timesteps"] == 200

@@ -52,6 +52,7 @@ from dogym.agents.rl.online_causal import (
 )
 from dogym.agents.rl.plots import plot_fig3
 from dogym.agents.spec import AgentSpec
+from dogym.envs.core import check_allocation
 
 ACTIVATIONS = {"relu": th.nn.ReLU, "tanh": th.nn.Tanh, "elu": th.nn.ELU, "leakyrelu": th.nn.LeakyReLU}
 #: Hyper-parameters of causal agents that configure the causal part, not the SB3 algorithm.
@@ -119,6 +120,10 @@ class SB3Agent:
         self.algo_kwargs, self.causal_options = split_hyperparams(context.spec.name, self.causal, context.hyperparams)
         self.algorithm = algorithm(options["algorithm"])
         self.vec_env = DummyVecEnv([self._env_factory(i) for i in range(context.n_envs)])
+        if "buffer_size" in self.algo_kwargs:  # SB3 allocates the replay buffer lazily: refuse what cannot fit
+            per_row = 2 * self.vec_env.observation_space.sample().nbytes + 2 * self.vec_env.action_space.n + 32
+            check_allocation(self.algo_kwargs["buffer_size"] * per_row,
+                             f"{context.spec.name} with buffer_size = {self.algo_kwargs['buffer_size']} (its replay buffer)")  # fmt: skip
         try:
             self.model = self.algorithm("MlpPolicy", self.vec_env, seed=context.seed, **self.algo_kwargs)
         except TypeError as err:
