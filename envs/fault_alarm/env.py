@@ -120,10 +120,10 @@ class FaultAlarmEnv(gym.Env):
         name = type(self).__name__
         cfg = configure(self.default_config(), options, name)
         self._check_config(cfg, name)
-        self.config = cfg
-        self.render_mode = render_mode_option(render_mode, self.metadata["render_modes"], name)
         n = cfg["n_devices"]  # the model's (max_hop, N, N) float hop operators and their N x N temporaries:
         check_allocation((8 * cfg["max_hop"] + 17) * n * n, f"{name} with n_devices = {n} (hop operators)")
+        self.config = cfg
+        self.render_mode = render_mode_option(render_mode, self.metadata["render_modes"], name)
         graph = alarm_graph() if cfg["type_graph"] is None else nx.DiGraph(cfg["type_graph"])
         try:
             self.model = TopologicalHawkesModel.generate(
@@ -251,10 +251,10 @@ class FaultAlarmEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode: one root alarm on each of `n_initial_roots` distinct root types, then let the
         cascade run (with injections) until at least `min_initial_alarms` are active."""
+        check_reset_options(options, type(self).__name__)
         super().reset(seed=seed)
         cfg = self.config
         dyn = self.dynamics
-        check_reset_options(options, type(self).__name__)
         dyn.reset()
         self._steps = 0
         cand_types = self.root_candidates % self.n_types
