@@ -200,11 +200,12 @@ def _build_and_learn(context: RunContext) -> None:
 @pytest.mark.parametrize("agent", LEARNING_AGENTS)
 def test_every_agent_learns_from_its_declared_info_view_only(agent, tmp_path):
     """Build and train each agent (not the privileged references) on sealed envs whose info dicts raise on any key
-    outside the agent's declared view. How we checked that this can fail: with `add_alarm_step` changed to read
-    `info.get("cleared_mask")` in the default "observed" view (the copy a reviewer found, which passed every other
-    test), the 8 agents with an online structure learner (causal-* and mask-random-online) fail here with
-    InfoKeyRead: "agent code read info['cleared_mask'], outside its view [...]"; likewise `info["root_cause_mask"]`
-    read by the random-active policy fails random-active and the mask baselines."""
+    outside the agent's declared view. How we checked that this can fail (2026-12-06): with `add_alarm_step` replaced
+    by a copy defined in `dogym.agents.rl.online_causal`'s namespace that also reads `info.get("cleared_mask")` in
+    the default "observed" view (the copy a reviewer found, which passed every other test), causal-dqn,
+    causal-ppo-random and mask-random-online fail here with InfoKeyRead ("agent code read info['cleared_mask'],
+    outside its view [...]"); with `RandomActivePolicy.act` reading `info.get("root_cause_mask")`, random-active
+    fails likewise."""
     _build_and_learn(_sealed_context(agent, tmp_path))
 
 
