@@ -105,6 +105,12 @@ def summarise(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str
     return min(tied, key=lambda c: c["fa4000_seconds"]), table
 
 
+def table_head(keys: list[str], families: list[str], scores: list[str]) -> list[str]:
+    """The header and separator lines of a markdown table: candidate keys, one column per family, the scores."""
+    cols = keys + families + scores
+    return ["| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]
+
+
 def report(best: dict[str, Any], table: list[dict[str, Any]], n_logs: int, args: argparse.Namespace) -> str:
     families = list(TARGETS)
     lines = [
@@ -115,11 +121,9 @@ def report(best: dict[str, Any], table: list[dict[str, Any]], n_logs: int, args:
         "(generator models from seeds 100+, FaultAlarm-v0 model seeds 1-2 with log seeds 100+; none is reported by "
         "the structure-learning benchmark). Mean F1 per family; worst margin = min over families of mean F1 - target.",
         "",
-        "| holdout | folds | se_rule | tie_break | "
-        + " | ".join(f"{f} (target {TARGETS[f]:.2f})" for f in families)
-        + " | worst margin | median s (FaultAlarm 4000) |",
-        "|---" * (len(families) + 6) + "|",
-    ]
+        *table_head(["holdout", "folds", "se_rule", "tie_break"], [f"{f} (target {TARGETS[f]:.2f})" for f in families],
+                    ["worst margin", "median s (FaultAlarm 4000)"]),
+    ]  # fmt: skip
     for c in table:
         cells = " | ".join(f"{c['mean_f1'][f]:.3f}" for f in families)
         rule = f"| {c['holdout']} | {c['folds']} | {c['se_rule']} | {c['tie_break']} |"

@@ -12,20 +12,60 @@ Each generator setting draws, from one seed, a whole model (a random type DAG of
 - `noisy`: ten times the base rates of `random-dag` and weaker excitation (0.3-0.8).
 
 FaultAlarm logs are passive-operation logs of the env (`sample_alarm_log`), with its Table-3 DAG.
+
+External generator (benchmark-only extra `gcastle`): gCastle's `THPSimulation` (Huawei Noah's Ark Lab's causal
+structure learning toolbox), written independently of this project. `GCASTLE_SETTINGS` draw a random type DAG
+(`DAG.erdos_renyi`), a random device topology (`Topology.erdos_renyi`) and a log over a time horizon with gCastle's
+defaults: base rates U(5e-5, 1e-4) and excitations U(0.005, 0.007) per hop, one value per edge at every hop 0..max_hop
+of the exactly-k-hop neighbour sets, and each event excites over a window of Exp(mean 10) length, i.e. an exponential
+kernel of decay 0.1 in expectation; timestamps are integers.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
 from dogym.causal.structure.event_table import EventTable
-from dogym.causal.structure.hawkes import TopologicalHawkesModel, random_type_dag, simulate_events
+from dogym.causal.structure.hawkes import (
+    TopologicalHawkesModel,
+    hop_operators,
+    random_type_dag,
+    simulate_events,
+)
 from dogym.envs.fault_alarm.logs import sample_alarm_log
 
 SETTINGS = ("random-dag", "box-kernel", "binary-3hop", "noisy")
+
+
+@dataclass(frozen=True)
+class GCastleSetting:
+    """One gCastle `THPSimulation` setting: type DAG size, topology size, max hop (gCastle's count: hops 0..max_hop)
+    and the simulated horizon."""
+
+    n_types: int
+    n_type_edges: int
+    n_devices: int
+    n_links: int
+    max_hop: int
+    horizon: int
+
+
+# Reported on seeds 0-4 by benchmarks/thp_gcastle.py; no THP default was chosen on any of them.
+GCASTLE_SETTINGS = {
+    "gcastle-1hop": GCastleSetting(10, 15, 30, 40, 1, 200_000),
+    "gcastle-2hop": GCastleSetting(15, 20, 40, 50, 2, 100_000),
+    "gcastle-2hop-20": GCastleSetting(20, 30, 30, 45, 2, 50_000),
+}
+# For choosing THP's defaults (seeds 100+): other sizes than the reported settings.
+GCASTLE_TUNING_SETTINGS = {
+    "gcastle-tune-2hop": GCastleSetting(12, 18, 35, 45, 2, 80_000),
+    "gcastle-tune-1hop": GCastleSetting(16, 24, 25, 40, 1, 100_000),
+}
+GCASTLE_DECAY = 0.1  # 1 / the mean excitation window (gCastle's `beta` = 10)
 
 
 @dataclass(frozen=True)
@@ -72,3 +112,29 @@ def fault_alarm_log(n_events: int, seed: int, model_seed: int = 0) -> BenchmarkL
     """A passive FaultAlarm-v0 log (`model_seed` 0 is the env's default model)."""
     log = sample_alarm_log(n_events, seed, model_seed=model_seed)
     return BenchmarkLog(log.events, log.hops, log.true_graph, log.decay)
+
+
+def gcastle_log(setting: str, seed: int, horizon: int | None = None) -> BenchmarkLog:
+    """A log of gCastle's `THPSimulation` in `setting` (a key of `GCASTLE_SETTINGS` or `GCASTLE_TUNING_SETTINGS`) drawn from `seed` (DAG, topology
+    and events; gCastle draws from numpy's global generator, which this seeds). `horizon` overrides the setting's."""
+    os.environ.setdefault("TQDM_DISABLE", "1")  # gCastle's simulator prints a progress bar per generation
+    from castle.datasets import DAG, THPSimulation, Topology
+
+    settings = GCASTLE_SETTINGS | GCASTLE_TUNING_SETTINGS
+    if setting not in settings:
+        raise ValueError(f"setting must be one of {tuple(settings)}, got {setting!r}")
+    cfg = settings[setting]
+    draw = 10_000 * (1 + list(settings).index(setting)) + seed
+    np.random.seed(draw)
+    causal = np.asarray(DAG.erdos_renyi(n_nodes=cfg.n_types, n_edges=cfg.n_type_edges, seed=draw))
+    topology = np.asarray(Topology.erdos_renyi(n_nodes=cfg.n_devices, n_edges=cfg.n_links, seed=draw))
+    np.random.seed(draw)
+    frame = THPSimulation(causal, topology).simulate(T=horizon or cfg.horizon, max_hop=cfg.max_hop)
+    names = tuple(f"E{i}" for i in range(cfg.n_types))
+    times = frame["timestamp"].to_numpy(float)
+    events = EventTable(frame["event"].to_numpy(), times, frame["node"].to_numpy(), names, cfg.n_devices)
+    truth = nx.DiGraph()
+    truth.add_nodes_from(names)
+    truth.add_edges_from((names[i], names[j]) for i, j in zip(*np.nonzero(causal), strict=True))
+    hops = hop_operators(topology, cfg.max_hop + 1, normalization="binary")
+    return BenchmarkLog(events, hops, truth, GCASTLE_DECAY)

@@ -14,8 +14,8 @@ held-out log-likelihood of the model with every possible edge, and the penalty t
 the last part of the log (a time split) with parameters fitted on the first part; the structure is then learned
 on the whole log.
 
-Hot paths are vectorised: the (earlier event, later event, hop) pairs that the topology links are found once, so
-the excitation features of every candidate decay are one weighted bincount, and all candidate parent sets of one
+Hot paths are vectorised: the events that the topology links are indexed once (`ExcitationIndex`), so the
+excitation features of every candidate decay are one cumulative log-sum-exp, and all candidate parent sets of one
 type are fitted in one batched EM.
 """
 
@@ -31,7 +31,6 @@ from dogym.causal.structure.event_table import EventTable
 from dogym.causal.structure.hawkes import kernel_mass
 
 _BLOCK = 1024
-MAX_PAIRS = 20_000_000  # above this many linked event pairs, features are computed densely per decay
 
 # Selection constants, chosen by benchmarks/select_thp_defaults.py on generator models and seeds disjoint from
 # the reported ones (see benchmarks/results/thp_defaults.json).
@@ -44,6 +43,8 @@ EM_TOL = 1e-5  # THP's EM stops when a SQUAREM cycle changes the log-likelihood 
 N_BLOCKS = 10  # held-out blocks for the standard error of a log-likelihood difference
 SE_RULE = 1.0  # penalties whose held-out log-likelihood is within SE_RULE standard errors of the best tie ...
 TIE_BREAK = "dense"  # ... and among them the largest ("sparse") or the smallest ("dense") penalty is chosen
+MIN_SHARE = 0.02  # an edge must explain at least this share of its effect type's events (`prune_weak_parents`;
+# chosen by benchmarks/select_thp_min_share.py, see benchmarks/results/thp_min_share.md)
 
 
 @dataclass(frozen=True)
@@ -91,50 +92,86 @@ class ExcitationFeatures:
 
 
 @dataclass(frozen=True)
-class LinkedPairs:
-    """Every (later event i, earlier event j, hop k) with t_j < t_i and A_k[n_j, n_i] != 0, as flat arrays:
-    `key` = i * n_cols + k * V + type_j, the hop weight A_k[n_j, n_i] and the lag t_i - t_j."""
+class ExcitationIndex:
+    """The excitation sums of every event as running sums, for any decay.
 
-    key: np.ndarray
-    weight: np.ndarray
-    lag: np.ndarray
+    Column k * V + c of event i's features is a sum over the events j of type c before t_i whose device n_j links to
+    n_i at hop k, of A_k[n_j, n_i] exp(-decay (t_i - t_j)): for each group (k, target device n, type c) a running
+    sum over its sources in time order, read just before each query (the events on device n). Sources and queries of
+    all groups are sorted once, groups one after another and by time within a group, with the queries before the
+    sources at equal times (only strictly earlier events excite); one decay is then one cumulative log-sum-exp
+    (`phi`), O(events x linked devices x hops + events x hops x types) time and memory, whatever the lags."""
+
+    group: np.ndarray  # (E,) group of each sorted entry
+    time: np.ndarray  # (E,) its time
+    log_weight: np.ndarray  # (E,) log A_k[n_j, n] for sources, -inf for queries
+    query_at: np.ndarray  # (Q,) position of each query in the sorted entries
+    query_cell: np.ndarray  # (Q,) flat index i * n_cols + k * V + c of the feature the query reads
     n_rows: int
     n_cols: int
 
     def phi(self, decay: float) -> np.ndarray:
         """The (M, max_hop * V) excitation sums under the exponential kernel `decay`."""
-        kern = np.exp(np.float32(-decay) * self.lag)  # single precision: the exponentials dominate the cost
-        total = np.bincount(self.key, self.weight * kern, minlength=self.n_rows * self.n_cols)
-        return total.reshape(self.n_rows, self.n_cols)
+        _check_decay(decay)
+        out = np.zeros(self.n_rows * self.n_cols)
+        if len(self.query_at):
+            t0 = self.time.min()
+            span = float(self.time.max() - t0)
+            # Group g's terms are offset by g * step, so every earlier group's total is below exp(-800) (0.0 in
+            # double precision) of any of its terms: one cumulative log-sum-exp over all groups acts as a running sum
+            # that restarts at each group.
+            low = min(float(self.log_weight[np.isfinite(self.log_weight)].min(initial=0.0)), 0.0)
+            step = decay * span + 800.0 + np.log(len(self.group)) - low
+            rel = decay * (self.time - t0)
+            acc = np.logaddexp.accumulate(self.log_weight + rel + self.group * step)
+            q = self.query_at
+            out[self.query_cell] = np.exp(acc[q] - rel[q] - self.group[q] * step)
+        return out.reshape(self.n_rows, self.n_cols)
 
 
-def linked_pairs(events: EventTable, hops: np.ndarray, max_pairs: int = MAX_PAIRS) -> LinkedPairs | None:
-    """The event pairs that the hop operators link (see `LinkedPairs`); None when there are more than
-    `max_pairs` (dense topologies), where the dense per-decay computation is cheaper in memory."""
+def excitation_index(events: EventTable, hops: np.ndarray) -> ExcitationIndex:
+    """The `ExcitationIndex` of the events under hop operators `hops` (max_hop, N, N)."""
     hops = _check_hops(events, hops)
-    n_hop, n_types, m = hops.shape[0], events.n_types, len(events)
-    t, typ = events.times, events.types
-    by_device = [np.flatnonzero(events.devices == d) for d in range(events.n_devices)]
-    sizes = np.array([len(b) for b in by_device], dtype=float)
-    links = [np.nonzero(hops[k]) for k in range(n_hop)]
-    if sum(float(sizes[a] @ sizes[b]) for a, b in links) / 2 > max_pairs:
-        return None
-    keys, weights, lags = [], [], []
+    n_hop, n_dev, n_types, m = hops.shape[0], events.n_devices, events.n_types, len(events)
+    t, dev, typ = events.times, events.devices, events.types
+    # sources: (event j, hop k, target device n) with A_k[n_j, n] != 0, in group (k, n, type_j)
+    k_idx, src_dev, dst_dev = np.nonzero(hops)
+    link_of = np.argsort(src_dev, kind="stable")  # links grouped by source device
+    first = np.searchsorted(src_dev[link_of], np.arange(n_dev + 1))
+    per_event = first[dev + 1] - first[dev]
+    j = np.repeat(np.arange(m), per_event)
+    link = link_of[np.repeat(first[dev], per_event) + _ramp(per_event)]
+    src_group = (k_idx[link] * n_dev + dst_dev[link]) * n_types + typ[j]
+    src_logw = np.log(hops[k_idx[link], src_dev[link], dst_dev[link]])
+    # queries: (event i, hop k, type c) in group (k, n_i, c)
+    qi = np.repeat(np.arange(m), n_hop * n_types)
+    qk = np.tile(np.repeat(np.arange(n_hop), n_types), m)
+    qc = np.tile(np.arange(n_types), m * n_hop)
+    q_group = (qk * n_dev + dev[qi]) * n_types + qc
+    group = np.concatenate([q_group, src_group])
+    time = np.concatenate([t[qi], t[j]])
+    is_source = np.concatenate([np.zeros(len(qi), bool), np.ones(len(j), bool)])
+    order = np.lexsort((is_source, time, group))
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    log_weight = np.concatenate([np.full(len(qi), -np.inf), src_logw])[order]
     n_cols = n_hop * n_types
-    for k, (src, dst) in enumerate(links):
-        for a, b in zip(src, dst, strict=True):
-            cause, effect = by_device[a], by_device[b]
-            if len(cause) == 0 or len(effect) == 0:
-                continue
-            lag = t[effect][:, None] - t[cause][None, :]
-            r, c = np.nonzero(lag > 0)
-            keys.append(effect[r] * n_cols + k * n_types + typ[cause[c]])
-            weights.append(np.full(len(r), hops[k, a, b]))
-            lags.append(lag[r, c])
-    if not keys:
-        return LinkedPairs(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), m, n_cols)
-    lag = np.concatenate(lags).astype(np.float32)
-    return LinkedPairs(np.concatenate(keys), np.concatenate(weights), lag, m, n_cols)
+    return ExcitationIndex(
+        group[order].astype(float),
+        time[order],
+        log_weight,
+        position[: len(qi)],
+        qi * n_cols + qk * n_types + qc,
+        m,
+        n_cols,
+    )
+
+
+def _ramp(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., c - 1 for each c in `counts`, concatenated."""
+    total = int(counts.sum())
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(total) - starts
 
 
 def _check_hops(events: EventTable, hops: np.ndarray) -> np.ndarray:
@@ -150,7 +187,8 @@ def _check_decay(decay: float) -> None:
 
 
 def dense_phi(events: EventTable, hops: np.ndarray, decay: float) -> np.ndarray:
-    """The (M, max_hop * V) excitation sums, computed over time-ordered blocks of all event pairs."""
+    """The (M, max_hop * V) excitation sums, computed over time-ordered blocks of all event pairs (the reference
+    for `ExcitationIndex`: quadratic in the events)."""
     n_hop, n_types, m = hops.shape[0], events.n_types, len(events)
     t, dev, typ = events.times, events.devices, events.types
     onehot = np.zeros((m, n_types))
@@ -183,15 +221,15 @@ def window_integral(events: EventTable, hops: np.ndarray, decay: float, start: f
 
 
 def excitation_features(
-    events: EventTable, hops: np.ndarray, decay: float, pairs: LinkedPairs | None = None
+    events: EventTable, hops: np.ndarray, decay: float, index: ExcitationIndex | None = None
 ) -> ExcitationFeatures:
     """Excitation features of every event under exponential kernel `decay` and hop operators `hops` (K, N, N).
 
-    `pairs` (from `linked_pairs` on the same events and hops) makes repeated calls for several decays cheap.
+    `index` (from `excitation_index` on the same events and hops) saves building it again for each decay.
     """
     hops = _check_hops(events, hops)
     _check_decay(decay)
-    phi = dense_phi(events, hops, decay) if pairs is None else pairs.phi(decay)
+    phi = (excitation_index(events, hops) if index is None else index).phi(decay)
     integral = window_integral(events, hops, decay, 0.0, events.horizon)
     return ExcitationFeatures(phi, integral, events.horizon * events.n_devices)
 
@@ -336,6 +374,16 @@ class TypeScorer:
         self.fit([parents])
         return self.cache[parents][0]
 
+    def shares(self, parents: frozenset[int]) -> dict[int, float]:
+        """Per parent, the share of this type's events that the fitted model attributes to it: at the maximum
+        likelihood, the events attributed to column f (the sum of their branching responsibilities) are
+        theta_f g_f, summed over the parent's hops, over the number of events."""
+        self.fit([parents])
+        theta = self.cache[parents][1]
+        attributed = theta * self.g[self.columns(parents)] / max(self.n_events, 1e-300)
+        hops = attributed[1:].reshape(len(parents), self.n_hop).sum(axis=1)
+        return dict(zip(sorted(parents), hops.tolist(), strict=True))
+
     def evaluate(self, parents: frozenset[int], theta: np.ndarray) -> float:
         """The log-likelihood of given parameters `theta` (laid out as `columns(parents)`) on this data."""
         cols = self.columns(parents)
@@ -374,8 +422,9 @@ class THP:
     on the events before the held-out part, which is the last `holdout` fraction of the events (in `folds`
     forward-chaining windows). Penalties whose held-out log-likelihood is within `se_rule` standard errors (over
     time blocks) of the best tie, and the largest (`tie_break="sparse"`) or smallest ("dense") of them is chosen;
-    the structure is then learned on the whole log. The result
-    records the decay and penalty used and the held-out scores. `max_parents` bounds in-degree (None =
+    the structure is then learned on the whole log. Every learned structure then loses the edges that explain less
+    than `min_share` of their effect type's events (`prune_weak_parents`). The result records the decay and penalty
+    used and the held-out scores. `max_parents` bounds in-degree (None =
     unbounded); `n_iter` caps EM steps per fit and `em_tol` is EM's relative convergence tolerance.
     """
 
@@ -393,6 +442,7 @@ class THP:
         tie_break: str = TIE_BREAK,
         folds: int = FOLDS,
         em_tol: float = EM_TOL,
+        min_share: float = MIN_SHARE,
     ) -> None:
         if decay is not None:
             _check_decay(decay)
@@ -412,6 +462,8 @@ class THP:
             raise ValueError(f"tie_break must be 'sparse' or 'dense', got {tie_break!r}")
         if folds < 1:
             raise ValueError(f"folds must be >= 1, got {folds}")
+        if not 0.0 <= min_share < 1.0:
+            raise ValueError(f"min_share must be in [0, 1), got {min_share}")
         if not 0.0 < em_tol < 1.0:
             raise ValueError(f"em_tol must be in (0, 1), got {em_tol}")
         self.decay = None if decay is None else float(decay)
@@ -419,7 +471,7 @@ class THP:
         self.max_parents, self.n_iter = max_parents, n_iter
         self.decay_grid, self.penalty_grid = tuple(decay_grid), tuple(sorted(penalty_grid))
         self.holdout, self.se_rule, self.tie_break, self.folds = float(holdout), float(se_rule), tie_break, folds
-        self.em_tol = float(em_tol)
+        self.em_tol, self.min_share = float(em_tol), float(min_share)
 
     def fit(self, events: EventTable, hops: np.ndarray) -> THPResult:
         """Learn a DAG over `events.type_names` from the events and hop operators (max_hop, N, N)."""
@@ -427,31 +479,32 @@ class THP:
             raise ValueError(f"THP needs at least 2 events, got {len(events)}")
         hops = _check_hops(events, hops)
         n_types, n_hop = events.n_types, hops.shape[0]
-        pairs = linked_pairs(events, hops) if self.decay is None or self.penalty is None else None
+        index = excitation_index(events, hops)
         selection, start = None, None
         decay, penalty = self.decay, self.penalty
         if decay is None or penalty is None:
-            decay, penalty, selection, start = self._select(events, hops, pairs)
-        feats = excitation_features(events, hops, decay, pairs)
+            decay, penalty, selection, start = self._select(events, hops, index)
+        feats = excitation_features(events, hops, decay, index)
         scorers = [
             TypeScorer.from_features(feats, np.flatnonzero(events.types == v), n_types, n_hop, self.n_iter, self.em_tol)
             for v in range(n_types)
         ]
         edge_pen = np.broadcast_to(np.asarray(penalty, dtype=float) * 0.5 * np.log(len(events)) * n_hop, (n_types,))
         parents, n_moves = greedy_search(scorers, edge_pen, self.max_parents, start)
+        parents = prune_weak_parents(scorers, parents, self.min_share)
         return self._result(events, scorers, parents, edge_pen, n_moves, decay, penalty, selection)
 
     def _select(
-        self, events: EventTable, hops: np.ndarray, pairs: LinkedPairs | None
+        self, events: EventTable, hops: np.ndarray, index: ExcitationIndex
     ) -> tuple[float, float, THPSelection, list[frozenset[int]]]:
         """Chosen (decay, penalty), the record of the choice, and the structure learned on the training part."""
         span = max(events.horizon - float(events.times[0]), 1e-12)
         if self.decay is None:
-            decays, decay_scores, split = self._select_decay(events, hops, pairs, span)
+            decays, decay_scores, split = self._select_decay(events, hops, index, span)
             decay = decays[int(np.argmax(decay_scores))]
         else:
             decay = self.decay
-            split = self._split(events, hops, decay, pairs)
+            split = self._split(events, hops, decay, index)
             decays, decay_scores = (decay,), (float("nan"),)
         splits = [split] + [self._split(events, hops, decay, split.x, fold) for fold in range(1, self.folds)]
         grid = self.penalty_grid if self.penalty is None else (self.penalty,)
@@ -471,42 +524,50 @@ class THP:
         self, part: _SplitScorers, grid: tuple[float, ...], n_hop: int
     ) -> tuple[list[list[frozenset[int]]], list[np.ndarray]]:
         """The structures learned on `part`'s training events at each penalty of `grid`, sparse to dense (each search
-        starts from the sparser graph), and their held-out log-likelihoods (blocks, types)."""
+        starts from the sparser graph before pruning), weak edges pruned, and their held-out log-likelihoods (blocks,
+        types)."""
         edge_unit = 0.5 * np.log(part.n_train) * n_hop
         structures: list[list[frozenset[int]]] = []
         blocks: list[np.ndarray] = []
+        grown: list[frozenset[int]] | None = None
         for pen in sorted(grid, reverse=True):
-            parents, _ = greedy_search(
-                part.train, pen * edge_unit, self.max_parents, structures[-1] if structures else None
-            )
+            grown, _ = greedy_search(part.train, pen * edge_unit, self.max_parents, grown)
+            parents = prune_weak_parents(part.train, grown, self.min_share)
             structures.append(parents)
             blocks.append(part.heldout(parents))
         return structures, blocks
 
     def _select_decay(
-        self, events: EventTable, hops: np.ndarray, pairs: LinkedPairs | None, span: float
+        self, events: EventTable, hops: np.ndarray, index: ExcitationIndex, span: float
     ) -> tuple[tuple[float, ...], tuple[float, ...], _SplitScorers]:
-        """Held-out log-likelihood of the model with every edge at each decay of the grid (x 1 / span), then at the
-        geometric midpoints between the best grid decay and its neighbours, then at the vertex of a parabola in
-        log decay through the best three; returns the decays tried (ascending), their scores and the (forward)
-        split scorers at the best one."""
+        """Held-out log-likelihood (one held-out block) of the model with every edge at decays of the grid (x 1 /
+        span): from the middle of the grid uphill, stopping at the first decay that scores worse (coarse, early
+        stop); then at the geometric midpoints between the best grid decay and its neighbours, then at the vertex of
+        a parabola in log decay through the best three (fine). Every candidate's features come from the same
+        `index`. Returns the decays tried (ascending), their scores and the (forward) split scorers at the best."""
         n_types = events.n_types
         full = [frozenset(range(n_types)) - {v} for v in range(n_types)]
         tried: dict[float, tuple[float, _SplitScorers]] = {}
 
-        def score(decay: float) -> None:
-            split = self._split(events, hops, decay, pairs)
+        def score(decay: float) -> float:
+            if decay in tried:
+                return tried[decay][0]
+            split = self._split(events, hops, decay, index, n_blocks=1)
             for scorer in split.train:  # a coarser fit suffices to compare decays
                 scorer.n_iter = min(self.n_iter, DECAY_EM_STEPS)
             tried[decay] = (float(split.heldout(full).sum()), split)
             for v, scorer in enumerate(split.train):
                 scorer.n_iter = self.n_iter
                 scorer.cache.pop(full[v], None)
+            return tried[decay][0]
 
         grid = sorted(c / span for c in self.decay_grid)
-        for decay in grid:
-            score(decay)
-        best = max(range(len(grid)), key=lambda i: tried[grid[i]][0])
+        start = best = len(grid) // 2
+        for step in (1, -1):
+            while 0 <= best + step < len(grid) and score(grid[best + step]) > score(grid[best]):
+                best += step
+            if best != start:
+                break
         for j in (best - 1, best + 1):
             if 0 <= j < len(grid):
                 score(float(np.sqrt(grid[best] * grid[j])))
@@ -515,30 +576,30 @@ class THP:
             score(float(np.exp(vertex)))
         decays = tuple(sorted(tried))
         top = max(decays, key=lambda d: tried[d][0])
-        return decays, tuple(tried[d][0] for d in decays), tried[top][1]
+        return decays, tuple(tried[d][0] for d in decays), self._split(events, hops, top, tried[top][1].x)
 
     def _split(
         self,
         events: EventTable,
         hops: np.ndarray,
         decay: float,
-        source: LinkedPairs | np.ndarray | None,
+        source: ExcitationIndex | np.ndarray,
         fold: int = 0,
+        n_blocks: int = N_BLOCKS,
     ) -> _SplitScorers:
         """Training / held-out scorers at one decay for one fold of forward chaining: the last `holdout` of the
         events is cut into `folds` consecutive test windows; fold f (0 = the last window) holds out window f from
         the end and trains on every event before it. `source` is the design matrix [1, phi] or what gives phi; the
-        held-out window is cut into time blocks (for standard errors)."""
+        held-out window is cut into `n_blocks` time blocks (for standard errors)."""
         m, n_types, n_hop = len(events), events.n_types, hops.shape[0]
         if isinstance(source, np.ndarray):
             x = source
         else:
-            phi = dense_phi(events, hops, decay) if source is None else source.phi(decay)
-            x = np.concatenate([np.ones((m, 1)), phi], axis=1)
+            x = np.concatenate([np.ones((m, 1)), source.phi(decay)], axis=1)
         n_test = min(max(int(round(self.holdout * m)), self.folds), m - 1)
         edges = np.linspace(m - n_test, m, self.folds + 1).round().astype(int)
         lo, hi = int(edges[-2 - fold]), int(edges[-1 - fold])
-        cuts = np.linspace(lo, hi, min(N_BLOCKS, hi - lo) + 1).round().astype(int)
+        cuts = np.linspace(lo, hi, min(n_blocks, hi - lo) + 1).round().astype(int)
         t = events.times
 
         def boundary(i: int) -> float:
@@ -602,6 +663,25 @@ def within_se(per_penalty: list[np.ndarray], se_rule: float) -> tuple[np.ndarray
     best = int(np.argmax(totals))
     stderr = np.array([_stderr(b - per_penalty[best]) for b in per_penalty])
     return totals, stderr, np.flatnonzero(totals >= totals[best] - se_rule * stderr)
+
+
+def prune_weak_parents(
+    scorers: list[TypeScorer], parents: list[frozenset[int]], min_share: float
+) -> list[frozenset[int]]:
+    """Per effect type, drop the parent that explains the smallest share of the type's events (`TypeScorer.shares`)
+    while that share is below `min_share`, refitting after each drop. A minimum effect size: a misspecified kernel
+    or topology (bursty excitation, events that share a cause) lets penalised likelihood keep many edges that each
+    explain a few percent of their effect's events at most. Dropping edges keeps the graph a DAG."""
+    pruned = []
+    for scorer, pa in zip(scorers, parents, strict=True):
+        while pa and min_share > 0:
+            shares = scorer.shares(pa)
+            weakest = min(shares, key=shares.__getitem__)
+            if shares[weakest] >= min_share:
+                break
+            pa = pa - {weakest}
+        pruned.append(pa)
+    return pruned
 
 
 def _stderr(diff: np.ndarray) -> float:
