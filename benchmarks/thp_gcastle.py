@@ -33,7 +33,6 @@ import numpy as np  # noqa: E402
 from thp_generators import GCASTLE_SETTINGS, BenchmarkLog, gcastle_log  # noqa: E402
 
 from dogym.causal import edge_metrics  # noqa: E402
-from dogym.causal.random_streams import named_rng  # noqa: E402
 from dogym.causal.structure.online import random_dag  # noqa: E402
 from dogym.causal.structure.thp import THP  # noqa: E402
 from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
@@ -109,7 +108,7 @@ def run_thp(seeds: list[int]) -> list[dict[str, Any]]:
             rows.append(_row(setting, seed, GIVEN, log, given.graph, cpu, wall, penalty=given.penalty))
             names = log.events.type_names
             n_pairs = len(names) * (len(names) - 1) / 2
-            rng = named_rng(seed, f"random-dag/{setting}")
+            rng = np.random.default_rng([seed, list(GCASTLE_SETTINGS).index(setting), 7])
             guess = random_dag(names, min(res.graph.number_of_edges() / n_pairs, 1.0), rng)
             rows.append(_row(setting, seed, RANDOM, log, guess, 0.0, 0.0))
             empty = nx.DiGraph()

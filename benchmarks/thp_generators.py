@@ -58,7 +58,7 @@ class GCastleSetting:
 GCASTLE_SETTINGS = {
     "gcastle-1hop": GCastleSetting(10, 15, 30, 40, 1, 200_000),
     "gcastle-2hop": GCastleSetting(15, 20, 40, 50, 2, 100_000),
-    "gcastle-2hop-20": GCastleSetting(20, 30, 30, 45, 2, 50_000),
+    "gcastle-dense-1hop": GCastleSetting(12, 20, 20, 40, 1, 150_000),
 }
 # For choosing THP's defaults (seeds 100+): other sizes than the reported settings.
 GCASTLE_TUNING_SETTINGS = {
