@@ -389,8 +389,7 @@ def _train_locked(
     metrics = {"agent": config.agent, "label": config.label, "env": config.env, "seed": config.seed,
                "config": config.to_dict(), "hyperparams": context.hyperparams, **agent.summary()}  # fmt: skip
     metrics.update(fam.evaluate(agent, context, config.eval_episodes, evaluation_seed(config.seed)))
-    write_manifest(folder, exclude=MANIFEST_EXCLUDE)
-    atomic_write_json_checked(folder / "metrics.json", metrics)  # the run is finished
+    finish_run(folder, metrics)
     # Only now that the run is finished: a kill between dropping the buffer and writing metrics.json would leave an
     # unfinished run whose checkpoint lacks its replay buffer (a kill here leaves a finished run with a spare file).
     if not config.keep_replay_buffer and any((latest / name).exists() for name in REPLAY_BUFFER_FILES):
@@ -398,6 +397,13 @@ def _train_locked(
             (latest / name).unlink(missing_ok=True)
         write_manifest(latest)
     return metrics
+
+
+def finish_run(folder: Path, metrics: dict[str, Any]) -> None:
+    """Mark a run folder finished: its manifest (every file but the checkpoint and the metrics), then metrics.json
+    with its checksum (the run is finished once it exists)."""
+    write_manifest(folder, exclude=MANIFEST_EXCLUDE)
+    atomic_write_json_checked(folder / "metrics.json", metrics)
 
 
 def evaluation_seed(seed: int) -> int:

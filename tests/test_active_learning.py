@@ -189,16 +189,15 @@ def test_scenario2_recovery_summary_compares_with_the_fresh_start_reference():
 def test_scenario2_recovery_study_reads_cached_cells_and_writes_its_summary(tmp_path):
     import json
 
-    from dogym.experiments.io import atomic_write_json
     from dogym.experiments.papers import acl
-    from dogym.experiments.runner import claim_run_folder
+    from dogym.experiments.runner import claim_run_folder, finish_run
 
     def fake_run(experiment, agent, label, seed):  # a finished run folder of the grid runner
         config = acl.Cell(experiment, label, agent, seed, 30).config(tmp_path / "runs")
         claim_run_folder(config)
         r2 = [5.0] * 11 + [9.0] * 10 + [6.0 + seed] * 10
         run = {"losses": r2, "function_losses": [{"R2": v} for v in r2]}
-        atomic_write_json(config.run_dir / "metrics.json", {"run": run})
+        finish_run(config.run_dir, {"run": run})
 
     for seed in (0, 1):
         for exp in ("ms2", acl.SCENARIO2_REFERENCE):

@@ -153,7 +153,7 @@ def test_train_cli_writes_the_run_folder(tmp_path, capsys):
             ["train", "--agent", "dqn", "--hyperparams", "top_k:2", "--timesteps", "10"],
             "unknown hyper-parameter(s) ['top_k']",
         ),
-        (["train", "--agent", "causal-dqn", "--hyperparams", "init:nope", "--timesteps", "10"], "init must be"),
+        (["train", "--agent", "causal-dqn", "--hyperparams", "init:nope", "--timesteps", "10"], "init = 'nope'"),
         (
             ["train", "--agent", "dqn", "--hyperparams", "nope:1", "--timesteps", "10"],
             "unknown hyper-parameter(s) ['nope']",
