@@ -211,6 +211,23 @@ def test_thp_user_settings_override_the_selection() -> None:
             THP(**bad)
 
 
+def test_thp_prunes_edges_that_explain_few_events() -> None:
+    """Without a penalty, likelihood keeps spurious edges; the minimum share drops them and keeps the true ones, and
+    every kept edge explains at least that share of its effect type's events (alpha x the cause's kernel integral)."""
+    model, events, truth = _chain_log(1500)
+    loose = THP(decay=model.decay, penalty=0.0, min_share=0.0).fit(events, model.hops)
+    pruned = THP(decay=model.decay, penalty=0.0, min_share=0.05).fit(events, model.hops)
+    assert set(truth.edges) <= set(pruned.graph.edges) < set(loose.graph.edges)
+    names = events.type_names
+    integral = excitation_features(events, model.hops, model.decay).integral.reshape(-1, len(names))  # (hop, type)
+    counts = np.bincount(events.types, minlength=len(names))
+    for a, b in pruned.graph.edges:
+        c, v = names.index(a), names.index(b)
+        assert (pruned.alpha[:, c, v] * integral[:, c]).sum() / counts[v] >= 0.05 - 1e-9, (a, b)
+    with pytest.raises(ValueError, match="min_share"):
+        THP(min_share=1.0)
+
+
 def test_thp_tie_break_picks_the_sparse_or_dense_end_of_the_tie() -> None:
     model, events, _ = _chain_log(1500, seed=2)
     options = {"decay": model.decay, "penalty_grid": (0.01, 0.1, 1.0, 3.0), "se_rule": 1e6}  # everything ties

@@ -680,6 +680,7 @@ def prune_weak_parents(
             if shares[weakest] >= min_share:
                 break
             pa = pa - {weakest}
+        scorer.fit([pa])  # cached for the caller, also when every parent went
         pruned.append(pa)
     return pruned
 
