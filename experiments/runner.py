@@ -449,7 +449,9 @@ def evaluate_run(run_dir: str | os.PathLike[str], episodes: int, seed: int, prog
     fam = family(config.spec.family)
     context = replace(config.context(progress), run_dir=folder)
     result = fam.evaluate(fam.load(context), context, episodes, seed)
-    if (folder / MANIFEST).exists():  # the family's evaluation may redraw its figures in the (verified) folder
+    try:
+        verify_manifest(folder, what="run folder")
+    except CorruptFileError:  # the family's evaluation redrew a figure in the folder verified above: seal it again
         write_manifest(folder, exclude=MANIFEST_EXCLUDE)
     return result
 
