@@ -145,7 +145,8 @@ def main() -> None:
             if per_million
             else "(no run finished)."
         )
-        + " (train_seconds: wall-clock of a process niced on 2 cores shared by 4 agents.)",
+        + " (train_seconds: wall-clock of a process sharing 2 cores with up to 5 other training runs and other "
+        "jobs, so an idle machine is faster.)",
         "Experience reading: a 20 x 20 cell is certified when tried >= 10 times with the one-sided Clopper-Pearson "
         "lower bound (confidence 0.8, COL's alpha) of P(spec) >= delta 0.8; S1 pools every training step, S2 uses the "
         "episode's last step (system time 208), scored against that step's true region. The region is read every "
