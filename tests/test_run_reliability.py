@@ -4,11 +4,12 @@ holder dies); a monitor torn after a checkpoint is found on resume and the run r
 result; result files are readable by others (the umask); every hyper-parameter of every agent has a declared range;
 the grid helpers compare step counts (timing columns matched by exact name).
 
-How each test was checked to fail on the code before issue 24 (commit 5b7a283, run from a `dogym` shim over
-`git archive 5b7a283`): the copied-folder evaluation printed the decoy run's numbers; `FolderLock`, `run_lock`,
-`hyperparameter_rules` and `process_umask` did not exist (ImportError) and the grid trained a locked folder at once;
-the torn monitor ended the resumed run in "could not convert string to float" without naming the file; atomic files
-were 0600; `gridutils.TIMING` matched "timesteps".
+How the tests were checked to fail on the code before issue 24 (5b7a283): the copied-folder evaluation was run
+there from the decoy's directory and printed the decoy's numbers (reward 1.90 +- 0.41 instead of the original's
+2.14 +- 0.19, 10 episodes); `FolderLock`, `run_lock`, `hyperparameter_rules`, `check_value`, `process_umask` and
+`is_timing` do not exist there (ImportError), and by its code the old grid trained a folder another process held,
+wrote atomic files with mkstemp's 0600, kept a torn monitor's rows on resume (the issue's "could not convert string
+to float"), let a checkpoint manifest of the wrong shape raise a TypeError, and `TIMING` matched "timesteps".
 """
 
 from __future__ import annotations
