@@ -103,11 +103,12 @@ def _timed(fn):
     return out, time.process_time() - c0, time.perf_counter() - w0
 
 
-def run_ttpm(seeds: list[int]) -> None:
+def run_ttpm(seeds: list[int], settings: list[str]) -> None:
     """TTPM on every (setting, seed) missing from the TTPM file; the file is rewritten after each run."""
     rows = json.loads(TTPM_FILE.read_text())["rows"] if TTPM_FILE.exists() else []
     done = {(r["setting"], r["seed"]) for r in rows}
-    for setting, cfg in GCASTLE_SETTINGS.items():
+    for setting in settings:
+        cfg = GCASTLE_SETTINGS[setting]
         for seed in seeds:
             if (setting, seed) in done:
                 continue
@@ -225,10 +226,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..n-1")
     parser.add_argument("--ttpm", action="store_true", help="run gCastle TTPM on the missing (setting, seed) pairs")
     parser.add_argument("--render", action="store_true", help="only rewrite the report from the result files")
+    parser.add_argument("--settings", nargs="+", choices=list(GCASTLE_SETTINGS), default=list(GCASTLE_SETTINGS))
     args = parser.parse_args()
     seeds = list(range(args.seeds))
     if args.ttpm:
-        run_ttpm(seeds)
+        run_ttpm(seeds, args.settings)
         return
     if args.render:
         saved = json.loads(THP_FILE.read_text())
