@@ -52,10 +52,14 @@ def long_rows(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[di
 INTERVAL_METHOD = "Student-t 95% confidence interval of the mean over seeds"
 
 
-def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+def mean_interval(
+    values: Sequence[float] | np.ndarray, confidence: float = 0.95, support: tuple[float, float] = (-np.inf, np.inf)
+) -> tuple[float, float]:
     """The Student-t confidence interval of the mean of `values` (seeds, replicates): mean -+ t_{n-1} s / sqrt(n), with
     s the sample standard deviation. Its coverage holds at small n for roughly normal means, unlike a percentile
-    bootstrap, which under-covers at a few seeds. One value gives (mean, mean): no interval can be estimated."""
+    bootstrap, which under-covers at a few seeds. One value gives (mean, mean): no interval can be estimated.
+    `support` is the range the metric can take (e.g. (0, inf) for counts): the interval is clipped to it, since a
+    mean outside it is impossible."""
     from scipy.stats import t as student_t
 
     values = np.asarray(values, dtype=float).reshape(-1)
@@ -67,12 +71,15 @@ def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95
     if values.size == 1:
         return mean, mean
     half = float(student_t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
-    return mean - half, mean + half
+    low, high = support
+    return max(mean - half, low), min(mean + half, high)
 
 
-def seed_summary(values: Sequence[float] | np.ndarray) -> dict[str, Any]:
-    """n, mean, std, IQM (the mean of the middle 50%) and the `INTERVAL_METHOD` interval of the mean ("mean_ci95") of
-    one metric's values over seeds."""
+def seed_summary(
+    values: Sequence[float] | np.ndarray, support: tuple[float, float] = (-np.inf, np.inf)
+) -> dict[str, Any]:
+    """n, mean, std, IQM (the mean of the middle 50%) and the `INTERVAL_METHOD` interval of the mean ("mean_ci95",
+    clipped to the metric's `support`) of one metric's values over seeds."""
     from scipy.stats import trim_mean
 
     values = np.asarray(values, dtype=float).reshape(-1)
@@ -81,7 +88,7 @@ def seed_summary(values: Sequence[float] | np.ndarray) -> dict[str, Any]:
         "mean": float(values.mean()),
         "std": float(values.std()),
         "iqm": float(trim_mean(values, 0.25)),
-        "mean_ci95": list(mean_interval(values)),
+        "mean_ci95": list(mean_interval(values, support=support)),
     }
 
 

@@ -67,6 +67,8 @@ QUICK_RAN_BUDGET = {RAN_CPU: 30, RAN_STEERING: 5}
 #: windows takes 2-4 CPU-minutes per seed and process on RANCpu; this session's CPU time (shared with the RL and DCGO
 #: benchmarks) did not allow ten.
 RAN_SEEDS = 5
+#: Every metric of the report is non-negative (counts, sizes, shares): intervals are clipped at 0.
+NONNEGATIVE = (0.0, np.inf)
 QUICK_SEEDS = 3
 #: Quick mode only: a small passive log and prior on the RAN (the full prior takes minutes per seed).
 QUICK_RAN_HYPERPARAMS = {"monitoring_steps": 1_000, "prior_max_points": 40, "prior_max_condition": 80, "prior_rows": 8,
@@ -198,13 +200,13 @@ def _ms(values: np.ndarray, digits: int = 2) -> str:
 def _ci(values: np.ndarray, digits: int = 2) -> str:
     if not len(values):
         return "-"
-    stats = seed_summary(values)
+    stats = seed_summary(values, NONNEGATIVE)
     low, high = stats["mean_ci95"]
     return f"{stats['mean']:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def _interval(values: np.ndarray) -> tuple[float, float]:
-    return tuple(seed_summary(values)["mean_ci95"]) if len(values) else (np.nan, np.nan)
+    return tuple(seed_summary(values, NONNEGATIVE)["mean_ci95"]) if len(values) else (np.nan, np.nan)
 
 
 def _verdict(met: bool | None) -> str:
@@ -504,7 +506,7 @@ def plot_ablations(runs: Sequence[dict[str, Any]], path: Path) -> Path:
         width = 0.8 / max(1, len(agents))
         for i, agent in enumerate(agents):
             mine = [r for r in runs if r["label"] == agent and r["env"] == env]
-            stats = [seed_summary(np.array([unsafe_after(r, k) for r in mine], float)) for k in groups]
+            stats = [seed_summary(np.array([unsafe_after(r, k) for r in mine], float), NONNEGATIVE) for k in groups]
             means = np.array([s["mean"] for s in stats])
             err = np.array([[s["mean"] - s["mean_ci95"][0], s["mean_ci95"][1] - s["mean"]] for s in stats]).T
             ax.bar(np.arange(len(groups)) + i * width, means, width, yerr=err, capsize=2, label=LABELS[agent])

@@ -285,7 +285,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                  "steps": [r["steps"] for r in group], "final_size": float(np.median([r["final_size"] for r in group])),
                  "target_size": float(np.median([r["target_size"] for r in group]))}  # fmt: skip
         if all(reached):
-            boot = seed_summary(values)
+            boot = seed_summary(values, (0.0, np.inf))  # counts
             entry.update(mean=boot["mean"], median=float(np.median(values)), ci95=boot["mean_ci95"], censored=False)
         else:
             entry.update(censored=True, lower_bound=float(values[~np.array(reached)].min()))
