@@ -76,6 +76,23 @@ def col_rows_from(runs: Path, labels: list[str], seeds: list[int]) -> list[dict]
     return rows
 
 
+def shared_start_notes(rows: list[dict]) -> list[str]:
+    """A note per scenario where CPO and PPO-Lagrangian reach the experience target with identical unsafe counts on
+    every common seed: both then reached it on the same steps, before any update could tell them apart."""
+    notes = []
+    for env_id in col_rl.STATIONARY:
+        got = {m: {r["seed"]: r["unsafe_until"] for r in rows if r["method"] == m and r["env"] == env_id
+                   and r["reading"] == "experience" and r["reached"]} for m in col_rl.RL_AGENTS}  # fmt: skip
+        common = sorted(set.intersection(*(set(v) for v in got.values())))
+        if common and all(len({got[m][s] for m in col_rl.RL_AGENTS}) == 1 for s in common):
+            notes.append(f"{env_id}: CPO and PPO-Lagrangian reach 90% by experience with identical unsafe counts on "
+                         f"seeds {common}: they share the seed's initial policy and env streams, and the target is "
+                         f"reached within the first {col_rl.UPDATE} steps, before the first policy update. This "
+                         "reading therefore measures the initial stochastic policy's exploration, not the safe-RL "
+                         "algorithms; their learning shows in the unsafe fraction per update and the policy reading.")  # fmt: skip
+    return notes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "col_rl")
@@ -164,6 +181,7 @@ def main() -> None:
                      "COL with twice the paper's budget (C = 40), so that its region can reach 90% of the true one.")  # fmt: skip
     elif args.col_seeds:
         notes.append(f"COL: the registry's `col` on seeds {args.col_seeds} as the working tree had it at that commit.")
+    notes += shared_start_notes(rows)
     if args.notes:
         notes.append(args.notes)
     meta = {"notes": notes, "rl_train_seconds": rl_seconds, "random_steps": args.random_steps}
