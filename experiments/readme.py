@@ -34,3 +34,21 @@ def replace_block(name: str, body: str, readme: Path = README) -> bool:
     tail = rest.split(end, 1)[1]
     atomic_write_text(readme, f"{head}{begin}\n{body.strip(chr(10))}\n{end}{tail}")
     return True
+
+
+def table_under(report: Path, heading: str) -> str:
+    """The first Markdown table after `heading` in a report that code wrote (its lines from the first `|` line to the
+    last consecutive one); ValueError when the report has no such heading or no table under it."""
+    lines = report.read_text(encoding="utf-8").splitlines()
+    if heading not in lines:
+        raise ValueError(f"{report} has no heading {heading!r}")
+    after = lines[lines.index(heading) + 1 :]
+    start = next((i for i, line in enumerate(after) if line.startswith("|")), None)
+    if start is None:
+        raise ValueError(f"{report} has no table under {heading!r}")
+    table = []
+    for line in after[start:]:
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    return "\n".join(table)

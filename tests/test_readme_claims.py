@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dogym.experiments.papers import acl, faultalarm
-from dogym.experiments.readme import README, read_block
+from dogym.experiments.readme import README, read_block, table_under
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
@@ -22,8 +22,13 @@ def _identification_block() -> str:
     return acl.readme_block(RESULTS / "acl")
 
 
+def _thp_block() -> str:
+    return table_under(RESULTS / "structure_learning.md", "### Targets: THP at its defaults")
+
+
 @pytest.mark.parametrize(
-    ("name", "block"), [("faultalarm", _faultalarm_block), ("identification", _identification_block)]
+    ("name", "block"),
+    [("faultalarm", _faultalarm_block), ("identification", _identification_block), ("thp", _thp_block)],
 )
 def test_readme_block_matches_the_result_files(name, block):
     assert read_block(name) == block().strip("\n"), f"README block {name!r} differs from its result files"
@@ -54,3 +59,11 @@ def test_a_changed_result_changes_the_block(tmp_path):
     rows[i] = ",".join([agent, env, seed, phase, metric, str(float(value) - 50.0)])
     (copy / "results.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     assert faultalarm.readme_text(copy) != _faultalarm_block()
+
+
+def test_table_under_reads_the_table_after_its_heading_and_refuses_a_missing_one(tmp_path):
+    report = tmp_path / "r.md"
+    report.write_text("# R\n\n### T\n\ntext\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n| other |\n", encoding="utf-8")
+    assert table_under(report, "### T") == "| a | b |\n|---|---|\n| 1 | 2 |"
+    with pytest.raises(ValueError, match="no heading"):
+        table_under(report, "### U")
