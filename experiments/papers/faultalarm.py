@@ -78,9 +78,7 @@ POLICY_METRICS = (
 #: The causal agent run again with the simulator's privileged inputs (Cai et al.'s setting): the env's cleared_mask
 #: (given only with debug_info=True) for the structure learner and the true kernel decay for THP.
 #: Label -> (agent, hyper-parameter overrides).
-PRIVILEGED = {
-    "causal-dqn+simulator-inputs": ("causal-dqn", {"transition_view": "simulator", "thp_decay": "simulator"})
-}
+PRIVILEGED = {"causal-dqn+simulator-inputs": ("causal-dqn", {"transition_view": "simulator", "thp_decay": "simulator"})}
 
 
 def grid(out_dir: Path, seeds: Sequence[int], timesteps: int, eval_episodes: int) -> list[RunConfig]:
