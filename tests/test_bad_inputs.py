@@ -1,10 +1,10 @@
-"""The bad-input matrix (SPEC section 8): every bad input, tried as a user would (CLI flags, YAML configs,
+"""The bad-input matrix: every bad input, tried as a user would (CLI flags, YAML configs,
 hyper-parameter values, files on disk, env actions and reset options), ends in a one-line error naming the value and
 what is allowed (exit status 2, no traceback unless --debug), or in a correct result (a damaged file is reported on
 one line naming it and its run recomputed to the same numbers). The full matrix writes its table to
 benchmarks/results/bad_inputs.md.
 
-How this was checked to fail on the code before issue 24 (5b7a283, run through a `dogym` shim over
+How this was checked to fail on the earlier code (5b7a283, run through a `dogym` shim over
 `git archive 5b7a283` put first on PYTHONPATH): the 17 CLI cases whose checks existed before pass there too; every
 one of the 99 reset-option and (1, n) / (n, 1) cases failed ("DID NOT RAISE EnvInputError"); `--ray-cpus inf` was
 accepted and started the grid (which then rewrote the shared comparison, so that run's later CLI, YAML and file

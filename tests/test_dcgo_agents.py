@@ -34,7 +34,7 @@ STAT = "dogym/DCGO-STAT-v0"
 
 @pytest.fixture(autouse=True)
 def one_blas_thread():
-    """Tiny GPs run several times slower with BLAS threads oversubscribing the cores (SPEC section 7)."""
+    """Tiny GPs run several times slower with BLAS threads oversubscribing the cores."""
     with threadpool_limits(1):
         yield
 

@@ -1,4 +1,4 @@
-"""Faults lose nothing (SPEC section 8): a grid killed with SIGKILL mid-way and re-run recomputes no finished cell and
+"""Faults lose nothing: a grid killed with SIGKILL mid-way and re-run recomputes no finished cell and
 ends with the result files of an uninterrupted run; damaged checkpoints and cache files are detected, reported in one
 line and recomputed, never used. (The same kill on the Ray backend is in test_ray_backend.py, beside its cluster.)"""
 

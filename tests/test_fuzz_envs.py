@@ -1,4 +1,4 @@
-"""Fuzzing every registered dogym env with hypothesis (SPEC section 8; the env contract of `dogym.envs.core`).
+"""Fuzzing every registered dogym env with hypothesis (the env contract of `dogym.envs.core`).
 
 - Random valid actions (drawn from the action space, half of the discrete ones among the currently allowed actions)
   give observations inside the observation space, finite rewards, and infos with the contract's keys, types and
@@ -284,7 +284,7 @@ def drive(env: gym.Env, seed: int, steps: int, goals: tuple[str, ...]) -> dict[s
 def test_every_env_is_driven_through_a_truncation_and_the_terminating_ones_through_a_termination(env_id):
     """Each env runs whole episodes under the contract: every env is truncated at its limit; FaultAlarm and DCGO envs
     also terminate (every alarm cleared; the last decision), at their default settings. Truncation is driven with
-    the limit set to 20 steps through the env's own option (the one its registration reads). Before issue 24 the fuzz test took 12 steps, so no
+    the limit set to 20 steps through the env's own option (the one its registration reads). Before cf9b860 the fuzz test took 12 steps, so no
     horizon-30 env was ever truncated (checked: the old test never saw truncated=True on 15 of the 18 envs)."""
     env = gym.make(env_id)
     key = "horizon" if "horizon" in env.unwrapped.config else "step_max"

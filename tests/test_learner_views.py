@@ -202,7 +202,7 @@ def test_every_agent_learns_from_its_declared_info_view_only(agent, tmp_path):
     """Build and train each agent (not the privileged references) on sealed envs whose info dicts raise on any key
     outside the agent's declared view. How we checked that this can fail (2026-12-06): with `add_alarm_step` replaced
     by a copy defined in `dogym.agents.rl.online_causal`'s namespace that also reads `info.get("cleared_mask")` in
-    the default "observed" view (the copy a reviewer found, which passed every other test), causal-dqn,
+    the default "observed" view (a copy that passed every other test), causal-dqn,
     causal-ppo-random and mask-random-online fail here with InfoKeyRead ("agent code read info['cleared_mask'],
     outside its view [...]"); with `RandomActivePolicy.act` reading `info.get("root_cause_mask")`, random-active
     fails likewise."""

@@ -1,4 +1,4 @@
-"""The Ray backend of grids (SPEC section 6): a driver killed with SIGKILL mid-grid loses nothing, the same grid on
+"""The Ray backend of grids: a driver killed with SIGKILL mid-grid loses nothing, the same grid on
 `local` and `ray` gives identical result files (timing columns aside), a re-run on either backend skips finished
 cells, and a failing cell's own error reaches the CLI as one line. One local Ray instance with 2 CPUs serves the
 module (a `train.py` process joins it by address)."""
@@ -68,7 +68,7 @@ def test_a_grid_killed_with_its_own_local_ray_resumes_to_the_uninterrupted_local
     """The default Ray path: `train.py compare --backend ray` with no address starts its own local Ray instance (2
     CPUs). Its whole process group is killed with SIGKILL mid-grid; every process it started (GCS, raylet, Ray
     workers) must die, and the re-run finishes the grid without recomputing a finished cell, to result files equal to
-    the uninterrupted local grid's (step counts included). Before issue 24 no test started a grid's own Ray, and the
+    the uninterrupted local grid's (step counts included). Before cf9b860 no test started a grid's own Ray, and the
     equality checks dropped the step counts (`timesteps` matched the timing pattern)."""
     out = tmp_path / "own-ray"
     finished = kill_mid_grid(out, ["--backend", "ray", "--workers", "2"], fork=False, group=True, deadline_s=180)

@@ -1,10 +1,10 @@
-"""Run folders are what they say (issue 24): `evaluate --run DIR` reads DIR itself, wherever it was moved or copied;
+"""Run folders are what they say: `evaluate --run DIR` reads DIR itself, wherever it was moved or copied;
 a run folder is locked while it trains (a second process waits and names the holder; the OS frees the lock when the
 holder dies); a monitor torn after a checkpoint is found on resume and the run recomputed to the uninterrupted
 result; result files are readable by others (the umask); every hyper-parameter of every agent has a declared range;
 the grid helpers compare step counts (timing columns matched by exact name).
 
-How the tests were checked to fail on the code before issue 24 (5b7a283): the copied-folder evaluation was run
+How the tests were checked to fail on the earlier code (5b7a283): the copied-folder evaluation was run
 there from the decoy's directory and printed the decoy's numbers (reward 1.90 +- 0.41 instead of the original's
 2.14 +- 0.19, 10 episodes); `FolderLock`, `run_lock`, `hyperparameter_rules`, `check_value`, `process_umask` and
 `is_timing` do not exist there (ImportError), and by its code the old grid trained a folder another process held,
@@ -54,7 +54,7 @@ def _train_thp(cwd: Path, monkeypatch, *extra: str) -> None:
 def test_evaluate_run_reads_the_folder_it_is_given_even_moved_and_from_another_directory(tmp_path, monkeypatch, capsys):
     """A run trained with a relative log folder, copied elsewhere, evaluated from a directory that holds a different
     run (another learned graph) at the same relative path: the copy's own graph is used (same numbers as the
-    original), never the decoy's. Before issue 24 the copy was evaluated with the decoy's graph.json."""
+    original), never the decoy's. Before cf9b860 the copy was evaluated with the decoy's graph.json."""
     _train_thp(tmp_path / "a", monkeypatch)
     _train_thp(tmp_path / "decoy", monkeypatch, "--hyperparams", "n_log_events:40", "thp_penalty:0")
     capsys.readouterr()
@@ -109,7 +109,7 @@ def test_a_run_folder_is_locked_while_it_trains_and_a_second_grid_waits_naming_t
 def test_a_monitor_torn_after_a_checkpoint_is_reported_and_the_run_recomputed(tmp_path, capsys):
     """A DQN run stopped after its second checkpoint, its episode monitor then cut inside the rows that checkpoint
     continues: the resumed grid names the file on one line, recomputes the run from scratch, and its metrics equal
-    an uninterrupted run's (timing aside). Before issue 24 the resumed run trained to the end and failed with
+    an uninterrupted run's (timing aside). Before cf9b860 the resumed run trained to the end and failed with
     "could not convert string to float", naming no file, on every re-run."""
     options = {"timesteps": 300, "checkpoint_interval": 100, "eval_episodes": 1, "hyperparams": {"learning_starts": 20}}
     config = RunConfig("dqn", SMALL, 0, log_folder=str(tmp_path / "runs"), **options)
@@ -130,7 +130,7 @@ def test_a_monitor_torn_after_a_checkpoint_is_reported_and_the_run_recomputed(tm
 
 @pytest.mark.parametrize("umask", [0o022, 0o027])
 def test_atomically_written_files_get_the_process_umask(tmp_path, umask):
-    """0644 under the default umask (0600 before issue 24), 0640 under 027."""
+    """0644 under the default umask (0600 before cf9b860), 0640 under 027."""
     previous = os.umask(umask)
     try:
         assert process_umask() == umask
@@ -176,7 +176,7 @@ def test_declarations_accept_what_they_say_and_nothing_else(declaration, good, b
 
 
 def test_timing_columns_are_matched_by_exact_name():
-    """Step counts are results: before issue 24 the pattern also matched `timesteps`, so the equality checks of the
+    """Step counts are results: before cf9b860 the pattern also matched `timesteps`, so the equality checks of the
     fault and backend tests never compared them."""
     assert not is_timing("timesteps") and not is_timing("eval/steps_mean")
     assert is_timing("train_seconds") and is_timing("steps_per_second") and is_timing("time/fps")
@@ -188,7 +188,7 @@ def test_a_run_that_cannot_be_built_leaves_no_folder_behind_so_a_retry_with_othe
     tmp_path, capsys, monkeypatch
 ):
     """An env too large for the memory limit fails at build, before any step; its run folder is removed, so the
-    retry with a size that fits is not refused as "a run with other settings" (it was before issue 24's guard)."""
+    retry with a size that fits is not refused as "a run with other settings" (it was before cf9b860's guard)."""
     base = ["train", "--agent", "random-active", "--env", "dogym/FaultAlarm-v0", "--timesteps", "50",
             "--eval-episodes", "1", "--log-folder", str(tmp_path / "runs"), "--quiet"]  # fmt: skip
     monkeypatch.setenv("DOGYM_MEMORY_LIMIT", str(1 << 30))
@@ -201,7 +201,7 @@ def test_a_run_that_cannot_be_built_leaves_no_folder_behind_so_a_retry_with_othe
 
 def test_a_checkpoint_manifest_of_the_wrong_shape_is_recomputed_not_fatal(tmp_path, capsys):
     """A checkpoint whose manifest.json has the wrong shape is reported on one line and its run recomputed; before
-    issue 24 it aborted the whole grid with a traceback ("cannot unpack non-iterable int object")."""
+    cf9b860 it aborted the whole grid with a traceback ("cannot unpack non-iterable int object")."""
     config = RunConfig("dqn", SMALL, 0, timesteps=200, checkpoint_interval=100, eval_episodes=1,
                        hyperparams={"learning_starts": 20}, log_folder=str(tmp_path / "runs"))  # fmt: skip
     assert train(config, stop_after_checkpoints=1) is None

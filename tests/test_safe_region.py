@@ -23,7 +23,7 @@ FAST = {"resolution": 41, "prior_rows": 16, "prior_draws": 4}
 
 @pytest.fixture(autouse=True)
 def one_blas_thread():
-    """Tiny GPs run several times slower with BLAS threads oversubscribing the cores (SPEC section 7)."""
+    """Tiny GPs run several times slower with BLAS threads oversubscribing the cores."""
     with threadpool_limits(1):
         yield
 

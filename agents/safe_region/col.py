@@ -28,7 +28,7 @@ Cloud Radio Access Networks", Algorithm 1).
    mean - kappa (the least unsafe guess). Stop when the chosen intervention does not fit in the remaining budget
    (Algorithm 1 as printed never terminates then).
 Ablations: `causal_prior=False`, `safety=False` (argmax over all of U'), `cost_denominator=False` (argmax of s(u)).
-Baseline `policy="random"` (the reviewer's "random interventions at equal cost"): eq. (7) is replaced by a candidate
+Baseline `policy="random"` (random interventions at equal cost): eq. (7) is replaced by a candidate
 drawn uniformly at random over all of U' (no safety constraint; the "policy" random stream), under the same budget and
 stop rule; the region is COL's own estimator on the data those interventions produce.
 Candidates: midpoints of a 101^2 grid (2-D), 501 points (1-D), 2048 Sobol points (more dimensions); the indicator
