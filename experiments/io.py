@@ -97,12 +97,17 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+def file_sha256(path: str | os.PathLike[str], size: int | None = None) -> str:
+    """Hex SHA-256 of a file's bytes (only its first `size` bytes when given), read in 1 MiB blocks."""
     digest = hashlib.sha256()
+    remaining = float("inf") if size is None else size
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        while remaining > 0:
+            block = handle.read(int(min(remaining, 1 << 20)))
+            if not block:
+                break
             digest.update(block)
+            remaining -= len(block)
     return digest.hexdigest()
 
 
@@ -195,19 +200,6 @@ def verify_manifest(folder: str | os.PathLike[str], what: str = "checkpoint") ->
             raise CorruptFileError(f"{path} does not match its checksum: damaged")
 
 
-def _prefix_sha256(path: Path, size: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        remaining = size
-        while remaining > 0:
-            block = handle.read(min(remaining, 1 << 20))
-            if not block:
-                break
-            digest.update(block)
-            remaining -= len(block)
-    return digest.hexdigest()
-
-
 def file_prefixes(folder: str | os.PathLike[str], pattern: str) -> dict[str, list[Any]]:
     """{relative path: [size, sha256]} of the files of `folder` matching the glob `pattern`: what a checkpoint relies
     on in files that are still appended to (checked by `verify_prefixes`)."""
@@ -227,7 +219,7 @@ def verify_prefixes(folder: str | os.PathLike[str], entries: dict[str, Any], sou
             raise CorruptFileError(f"{path} is missing (its first {size} bytes are recorded in {source})")
         if path.stat().st_size < size:
             raise CorruptFileError(f"{path} has {path.stat().st_size} bytes, {source} recorded {size}: torn")
-        if _prefix_sha256(path, size) != digest:
+        if file_sha256(path, size) != digest:
             raise CorruptFileError(f"{path} does not match its first {size} bytes recorded in {source}: damaged")
 
 

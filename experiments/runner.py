@@ -182,10 +182,10 @@ def _layout_of(folder: Path) -> int:
     return int(stored.get("layout", 1)) if isinstance(stored, dict) and isinstance(stored.get("layout", 1), int) else 1
 
 
-def check_finished_files(config: RunConfig) -> None:
-    """A `CorruptFileError` naming the first damaged file of a finished run: metrics.json against its checksum, and
-    every other file against the folder's manifest (both required from layout 2 on; older runs may have neither)."""
-    folder = config.run_dir
+def check_finished_files(folder: Path) -> None:
+    """A `CorruptFileError` naming the first damaged file of a finished run folder: metrics.json against its checksum,
+    and every other file against the folder's manifest (both required from layout 2 on; older runs may have
+    neither)."""
     current = _layout_of(folder) >= 2
     read_json_checked(folder / "metrics.json", require_checksum=current)
     if (folder / MANIFEST).exists() or current:
@@ -227,7 +227,7 @@ def is_finished(config: RunConfig) -> bool:
         return False
     claim_run_folder(config)
     try:
-        check_finished_files(config)
+        check_finished_files(config.run_dir)
     except CorruptFileError:
         return False
     return True
@@ -277,7 +277,7 @@ def recover_run(config: RunConfig, report: Callable[[str], None] = report_proble
     try:
         claim_run_folder(config)
         if (folder / "metrics.json").exists():
-            check_finished_files(config)
+            check_finished_files(config.run_dir)
             return None
         if latest.exists():
             read_checkpoint(latest, folder)
@@ -442,10 +442,7 @@ def evaluate_run(run_dir: str | os.PathLike[str], episodes: int, seed: int, prog
     config = run_config_of(folder)
     if not (folder / "metrics.json").exists():
         raise ValueError(f"{run_dir} is not a finished run (no metrics.json)")
-    current = _layout_of(folder) >= 2
-    read_json_checked(folder / "metrics.json", require_checksum=current)
-    if (folder / MANIFEST).exists() or current:
-        verify_manifest(folder, what="run folder")
+    check_finished_files(folder)
     fam = family(config.spec.family)
     context = replace(config.context(progress), run_dir=folder)
     result = fam.evaluate(fam.load(context), context, episodes, seed)
