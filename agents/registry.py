@@ -148,10 +148,10 @@ def check_hyperparams(spec: AgentSpec, overrides: Mapping[str, Any], env_id: str
 
 #: family name -> Family object, or "module:attribute" entry point loaded on first use.
 FAMILIES: dict[str, Family | str] = {
-    "fault-alarm-rl": "dogym.agents.rl.family:FAMILY",
+    "fault_alarm": "dogym.agents.fault_alarm.family:FAMILY",
     "identification": "dogym.agents.identification.family:FAMILY",
-    "safe-region": "dogym.agents.safe_region.family:FAMILY",
-    "safe-rl": "dogym.agents.rl.safe.family:FAMILY",
+    "safe_region": "dogym.agents.safe_region.family:FAMILY",
+    "safe_rl": "dogym.agents.safe_region.safe_rl.family:FAMILY",
     "dcgo": "dogym.agents.dcgo.family:FAMILY",
 }
 #: agent name -> specification, for every registered agent.
@@ -222,9 +222,9 @@ def resolve_hyperparams(spec: AgentSpec, env_id: str, overrides: Mapping[str, An
 
 def _register_builtin_agents() -> None:
     from dogym.agents.dcgo.specs import SPECS as DCGO
+    from dogym.agents.fault_alarm.specs import SPECS as RL
     from dogym.agents.identification.specs import SPECS as IDENTIFICATION
-    from dogym.agents.rl.safe.specs import SPECS as SAFE_RL
-    from dogym.agents.rl.specs import SPECS as RL
+    from dogym.agents.safe_region.safe_rl.specs import SPECS as SAFE_RL
     from dogym.agents.safe_region.specs import SPECS as SAFE_REGION
 
     for spec in (*RL, *IDENTIFICATION, *SAFE_REGION, *SAFE_RL, *DCGO):

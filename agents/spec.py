@@ -89,7 +89,7 @@ SB3 = {
 }
 #: Every hyper-parameter of every built-in family: family name -> key -> declaration (see `Declaration`).
 HYPERPARAMETER_RULES: dict[str, dict[str, Declaration]] = {
-    "fault-alarm-rl": {
+    "fault_alarm": {
         **SB3,
         "top_k": "int [1, 100000]",  # types kept by the causal mask
         "eta": "float [0, 1]",  # epsilon-causal ratio
@@ -105,7 +105,7 @@ HYPERPARAMETER_RULES: dict[str, dict[str, Declaration]] = {
         "att_min_effect": "float [0, 1000]",  # ATT's effect threshold
         "orientation": "'relative' | 'significance'",  # ATT's rule for pairs supported both ways
     },
-    "safe-rl": {
+    "safe_rl": {
         **SB3,
         "cost_gamma": "float [0, 1]",
         "cost_gae_lambda": "float [0, 1]",
@@ -146,7 +146,7 @@ HYPERPARAMETER_RULES: dict[str, dict[str, Declaration]] = {
         "popsize": "int [1, 100000]",
         "maxiter": "int [0, 100000]",
     },
-    "safe-region": {
+    "safe_region": {
         "alpha": "float (0, 1)",
         "kappa": "'quantile' | 'srinivas'",
         "rkhs_bound": "float (0, 1000000000]",

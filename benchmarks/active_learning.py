@@ -18,9 +18,9 @@ import numpy as np  # noqa: E402
 
 from dogym.agents.identification.estimator import GPConfig  # noqa: E402
 from dogym.agents.identification.learner import make_learner  # noqa: E402
+from dogym.agents.io import atomic_write_json  # noqa: E402
 from dogym.causal.random_streams import named_rng  # noqa: E402
 from dogym.envs.identification.microservice import MicroserviceEnv  # noqa: E402
-from dogym.experiments.io import atomic_write_json  # noqa: E402
 from dogym.experiments.papers.acl import (  # noqa: E402
     MICROSERVICE_COST_WEIGHT,
     TABLE1_ROLLOUTS,

@@ -26,8 +26,8 @@ from dogym.experiments.threads import set_thread_env
 
 set_thread_env(1)  # before numpy and torch are imported
 
-from dogym.agents.rl.specs import VANILLA_OF  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
+from dogym.agents.fault_alarm.specs import VANILLA_OF  # noqa: E402
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.experiments.runner import RunConfig, train  # noqa: E402
 
 TARGET = 0.70

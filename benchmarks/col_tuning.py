@@ -24,10 +24,10 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
+from dogym.agents.io import atomic_write_text  # noqa: E402
 from dogym.agents.registry import agent_spec, resolve_hyperparams  # noqa: E402
 from dogym.agents.safe_region.col import COL, COLConfig  # noqa: E402
 from dogym.agents.safe_region.family import region_scores  # noqa: E402
-from dogym.experiments.io import atomic_write_text  # noqa: E402
 
 DEFAULT_CONFIGS = {
     "default": {},

@@ -37,8 +37,8 @@ import numpy as np  # noqa: E402
 import dogym.envs  # noqa: E402, F401
 from dogym.agents.dcgo.gap import replicate_gaps, replicate_summary  # noqa: E402
 from dogym.agents.dcgo.loop import run_replicate  # noqa: E402
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.causal.dynamic_effects import DynamicGPSCM  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 STAT = "dogym/DCGO-STAT-v0"
 Z_STAR = -3.2003  # the continuous optimum of E[Y_0 | do(Z_0 = z)] = cos z - exp(-z / 20) on [-5, 20]

@@ -29,8 +29,8 @@ import numpy as np  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
 from dogym.agents.dcgo.loop import run_replicate  # noqa: E402
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.agents.registry import AGENTS, resolve_hyperparams  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 STAT = "dogym/DCGO-STAT-v0"
 

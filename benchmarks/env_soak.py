@@ -31,8 +31,8 @@ import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.envs.core import INFO_KEYS  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 #: Info keys an env documents as NaN at reset (no value yet): the DCGO envs' outcome before the first step.
 NAN_AT_RESET = ("y",)

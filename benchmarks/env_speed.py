@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
 from dogym.agents import REFERENCE_POLICIES  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 
 def measure(env_id: str, policy_name: str, n_steps: int, seed: int) -> dict[str, float]:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text  # noqa: E402
 from dogym.experiments.grid import run_grid  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text  # noqa: E402
 from dogym.experiments.papers import faultalarm  # noqa: E402
 from dogym.experiments.readme import replace_block  # noqa: E402
 from dogym.experiments.report import long_rows, write_outputs  # noqa: E402

@@ -27,8 +27,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.experiments.grid import run_grid  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.experiments.report import metric_value  # noqa: E402
 from dogym.experiments.runner import RunConfig  # noqa: E402
 

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from dogym.agents.io import atomic_write_text
 from dogym.causal.gp import GaussianProcess, fit_hyperparameters, rbf
-from dogym.experiments.io import atomic_write_text
 
 OUT = Path(__file__).parent / "results"
 SIZES = (10, 25, 50)

@@ -34,8 +34,8 @@ from dogym.experiments.threads import set_thread_env
 
 set_thread_env(1)
 
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.experiments.grid import Backend, local_ray_priority, run_grid  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.experiments.runner import RunConfig  # noqa: E402
 
 TIMING = re.compile(r"seconds|per_second|fps|time|log_folder")

@@ -51,8 +51,8 @@ def one(agent: str, env: str, budget: int, progress: Path | None = None) -> dict
     from dogym.experiments.threads import set_thread_env
 
     set_thread_env(1)
+    from dogym.agents.io import atomic_write_json
     from dogym.agents.registry import family
-    from dogym.experiments.io import atomic_write_json
     from dogym.experiments.runner import RunConfig
     from dogym.experiments.threads import limit_threads
 
@@ -154,7 +154,7 @@ def main() -> None:
 
 def write_report(results: list[dict[str, Any]], out: Path, quick: bool) -> None:
     """memory_soak[-quick].{json,md} in `out` for the runs `results` (each with the command that made it)."""
-    from dogym.experiments.io import atomic_write_json, atomic_write_text
+    from dogym.agents.io import atomic_write_json, atomic_write_text
 
     name = "memory_soak" + ("-quick" if quick else "")
     atomic_write_json(out / f"{name}.json", {"load_average": os.getloadavg(), "runs": results})

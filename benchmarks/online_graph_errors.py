@@ -25,8 +25,8 @@ import networkx as nx  # noqa: E402
 from structure_learning import feed_random_active  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
-from dogym.agents.rl.online_causal import initial_structure_learner  # noqa: E402
-from dogym.experiments.io import atomic_write_text  # noqa: E402
+from dogym.agents.fault_alarm.online_causal import initial_structure_learner  # noqa: E402
+from dogym.agents.io import atomic_write_text  # noqa: E402
 
 UPDATE_EVERY = 500
 

@@ -30,11 +30,11 @@ import numpy as np  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.causal.acquisition import box_points  # noqa: E402
 from dogym.causal.effects import GPSCM  # noqa: E402
 from dogym.causal.intervention import Intervention  # noqa: E402
 from dogym.envs.safe_region import ran  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 CPU, STEER = "dogym/RANCpu-v0", "dogym/RANSteering-v0"
 PASSIVE_WINDOWS = 40_320  # 168 h of 15-s windows (section VIII-C)

@@ -25,9 +25,9 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.agents.registry import AGENTS, resolve_hyperparams  # noqa: E402
 from dogym.agents.safe_region.col import COL, COLConfig  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 EDGE = "dogym/EdgeSafeRegion-v0"
 

@@ -29,9 +29,9 @@ set_thread_env(1)
 import numpy as np  # noqa: E402
 from thp_generators import SETTINGS, BenchmarkLog, fault_alarm_log, generator_log  # noqa: E402
 
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.causal import edge_metrics  # noqa: E402
 from dogym.causal.structure.thp import THP  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 HOLDOUTS = (0.3, 0.5)
 RULES = ((0.0, "sparse"), (0.5, "sparse"), (0.5, "dense"), (1.0, "dense"))  # (se_rule, tie_break)

@@ -27,9 +27,9 @@ import numpy as np  # noqa: E402
 from select_thp_defaults import TARGETS, table_head, tuning_logs  # noqa: E402
 from thp_generators import GCASTLE_TUNING_SETTINGS, gcastle_log  # noqa: E402
 
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.causal import edge_metrics  # noqa: E402
 from dogym.causal.structure.thp import THP  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 CANDIDATES = (0.0, 0.005, 0.01, 0.015, 0.02, 0.03)
 MARGIN_TIE = 0.01

@@ -36,12 +36,12 @@ import numpy as np  # noqa: E402
 from thp_generators import SETTINGS, BenchmarkLog, fault_alarm_log, generator_log  # noqa: E402
 
 import dogym.envs  # noqa: E402, F401
-from dogym.agents.rl.online_causal import add_alarm_step, initial_structure_learner  # noqa: E402
+from dogym.agents.fault_alarm.online_causal import add_alarm_step, initial_structure_learner  # noqa: E402
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.causal import edge_metrics  # noqa: E402
 from dogym.causal.random_streams import named_rng  # noqa: E402
 from dogym.causal.structure.hawkes_baseline import hawkes_granger_graph  # noqa: E402
 from dogym.causal.structure.thp import THP  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.experiments.readme import replace_block, table_under  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

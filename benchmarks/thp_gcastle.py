@@ -32,10 +32,10 @@ import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 from thp_generators import GCASTLE_SETTINGS, BenchmarkLog, gcastle_log  # noqa: E402
 
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.causal import edge_metrics  # noqa: E402
 from dogym.causal.structure.online import random_dag  # noqa: E402
 from dogym.causal.structure.thp import THP  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 RESULTS = Path("benchmarks/results")
 TTPM_FILE = RESULTS / "thp_gcastle_ttpm.json"

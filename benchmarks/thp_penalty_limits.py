@@ -28,9 +28,9 @@ import numpy as np  # noqa: E402
 from select_thp_defaults import TARGETS, tuning_logs  # noqa: E402
 from thp_generators import generator_log  # noqa: E402
 
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.causal import edge_metrics  # noqa: E402
 from dogym.causal.structure import thp  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 
 class PerTypeTHP(thp.THP):

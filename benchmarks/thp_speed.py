@@ -25,9 +25,9 @@ set_thread_env(1)
 import numpy as np  # noqa: E402
 from thp_generators import BenchmarkLog, fault_alarm_log, gcastle_log, generator_log  # noqa: E402
 
+from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.causal import edge_metrics  # noqa: E402
 from dogym.causal.structure.thp import THP  # noqa: E402
-from dogym.experiments.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 N_EVENTS = 4000
 LARGE = 20_000

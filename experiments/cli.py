@@ -260,7 +260,7 @@ def plot_results(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from dogym.experiments.io import atomic_save_figure
+    from dogym.agents.io import atomic_save_figure
 
     keys = [k.removesuffix("_mean") for k in summaries[0] if k.endswith("_mean")]
     names = [s["policy"] for s in summaries]
@@ -312,7 +312,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _report(summaries: list[dict[str, Any]], args: argparse.Namespace) -> int:
-    from dogym.experiments.io import atomic_write_json
+    from dogym.agents.io import atomic_write_json
 
     print(format_table(summaries))
     if args.output:

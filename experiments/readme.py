@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dogym.experiments.io import atomic_write_text
+from dogym.agents.io import atomic_write_text
 
 #: The project's README (the repository root, two levels above this package's folder).
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.agents.registry import family
-from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.runner import RunConfig
 
 

@@ -37,16 +37,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dogym.agents.registry import (
-    Agent,
-    AgentSpec,
-    RunContext,
-    agent_spec,
-    check_hyperparams,
-    family,
-    resolve_hyperparams,
-)
-from dogym.experiments.io import (
+from dogym.agents.io import (
     MANIFEST,
     CorruptFileError,
     FolderLock,
@@ -59,6 +50,15 @@ from dogym.experiments.io import (
     verify_manifest,
     verify_prefixes,
     write_manifest,
+)
+from dogym.agents.registry import (
+    Agent,
+    AgentSpec,
+    RunContext,
+    agent_spec,
+    check_hyperparams,
+    family,
+    resolve_hyperparams,
 )
 
 #: Version of the checkpoint layout; a checkpoint of another version is refused with a clear error.

@@ -544,7 +544,7 @@ def _environ() -> dict[str, str]:
 
 def write_table() -> None:
     """benchmarks/results/bad_inputs.md: every case, its outcome and its message."""
-    from dogym.experiments.io import atomic_write_text
+    from dogym.agents.io import atomic_write_text
 
     passed = sum(1 for case in CASES if RESULTS[case.id][0] in ("exit 2", "EnvInputError", "correct result"))
     lines = [

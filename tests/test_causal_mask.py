@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import dogym.envs  # noqa: F401
-from dogym.agents.rl.causal_mask import CausalMasker, CausalMaskWrapper
+from dogym.agents.fault_alarm.causal_mask import CausalMasker, CausalMaskWrapper
 from dogym.envs.fault_alarm.alarm_graph import alarm_graph
 
 TYPES = ("a", "b", "c", "d")

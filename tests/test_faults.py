@@ -9,15 +9,15 @@ import shutil
 import pytest
 from gridutils import GRID_ARGS, kill_mid_grid, metrics_files, result_files, stamps
 
-from dogym.experiments.cli import main
-from dogym.experiments.grid import run_grid
-from dogym.experiments.io import (
+from dogym.agents.io import (
     CorruptFileError,
     atomic_write_json_checked,
     read_json_checked,
     verify_manifest,
     write_manifest,
 )
+from dogym.experiments.cli import main
+from dogym.experiments.grid import run_grid
 from dogym.experiments.runner import RunConfig, recover_run, train
 
 

@@ -169,14 +169,14 @@ def info_view(view: frozenset[str]):
 #: Small budgets and settings per family, so that building and learning every agent takes seconds: (env, budget,
 #: hyper-parameter overrides). The FaultAlarm agents update their graph and their policy within the budget.
 FAST_LEARNING = {
-    "fault-alarm-rl": (
+    "fault_alarm": (
         "dogym/FaultAlarmSmall-v0",
         300,
         {"n_steps": 128, "n_epochs": 2, "learning_starts": 100, "n_log_events": 300, "structure_update_interval": 100},
     ),
     "identification": ("dogym/ToySCM-v0", 2, {"horizon": 2, "n_rollouts": 2, "popsize": 5, "maxiter": 2}),
-    "safe-region": ("dogym/EdgeSafeRegion-v0", 4, {"resolution": 41, "prior_rows": 16, "prior_draws": 4}),
-    "safe-rl": ("dogym/EdgeSafeRegion-v0", 200, {"n_steps": 100, "batch_size": 50, "n_epochs": 2}),
+    "safe_region": ("dogym/EdgeSafeRegion-v0", 4, {"resolution": 41, "prior_rows": 16, "prior_draws": 4}),
+    "safe_rl": ("dogym/EdgeSafeRegion-v0", 200, {"n_steps": 100, "batch_size": 50, "n_epochs": 2}),
     "dcgo": ("dogym/DCGO-STAT-v0", 2, {}),
 }
 LEARNING_AGENTS = sorted(name for name, spec in AGENTS.items() if not spec.options.get("privileged"))
@@ -201,7 +201,7 @@ def _build_and_learn(context: RunContext) -> None:
 def test_every_agent_learns_from_its_declared_info_view_only(agent, tmp_path):
     """Build and train each agent (not the privileged references) on sealed envs whose info dicts raise on any key
     outside the agent's declared view. How we checked that this can fail (2026-12-06): with `add_alarm_step` replaced
-    by a copy defined in `dogym.agents.rl.online_causal`'s namespace that also reads `info.get("cleared_mask")` in
+    by a copy defined in `dogym.agents.fault_alarm.online_causal`'s namespace that also reads `info.get("cleared_mask")` in
     the default "observed" view (a copy that passed every other test), causal-dqn,
     causal-ppo-random and mask-random-online fail here with InfoKeyRead ("agent code read info['cleared_mask'],
     outside its view [...]"); with `RandomActivePolicy.act` reading `info.get("root_cause_mask")`, random-active
@@ -219,9 +219,9 @@ def test_the_simulator_view_reads_cleared_mask_only_when_declared(tmp_path):
 
 def test_sealed_info_raises_on_reads_outside_the_view(tmp_path):
     context = _sealed_context("causal-dqn", tmp_path)
-    view = family("fault-alarm-rl").info_view(context) - {"cleared_mask"}
+    view = family("fault_alarm").info_view(context) - {"cleared_mask"}
     assert "cleared_mask" not in view and "acted_device" in view
-    from dogym.agents.rl import online_causal
+    from dogym.agents.fault_alarm import online_causal
 
     learner = online_causal.initial_structure_learner(gym.make(sealed_env_id("dogym/FaultAlarmSmall-v0")), "random", 0)
     with info_view(view):

@@ -1,4 +1,4 @@
-"""The three no-learning mask baselines of the FaultAlarm family (`dogym.agents.rl.baselines`): random actions inside
+"""The three no-learning mask baselines of the FaultAlarm family (`dogym.agents.fault_alarm.baselines`): random actions inside
 the causal mask of the THP graph (never updated), of a graph learned online from the baseline's own interventions,
 and of the true graph. Each test checks what makes the baseline that baseline, so a swapped graph source, a mask
 that is not applied, or an online learner that never updates fails here."""
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import dogym.envs  # noqa: F401
+from dogym.agents.fault_alarm.causal_mask import CausalMasker
+from dogym.agents.fault_alarm.online_causal import initial_structure_learner
 from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
-from dogym.agents.rl.causal_mask import CausalMasker
-from dogym.agents.rl.online_causal import initial_structure_learner
 
 SMALL = "dogym/FaultAlarmSmall-v0"
 FAST = {"n_log_events": 300, "structure_update_interval": 100}
@@ -82,7 +82,7 @@ def test_mask_random_true_acts_inside_the_true_mask_and_beats_random_active(tmp_
     assert _edges(agent.graph) == _edges(truth)
     narrower, _ = _acts_inside(agent, truth, hp["top_k"])
     assert narrower > 0
-    fam = family("fault-alarm-rl")
+    fam = family("fault_alarm")
     baseline, _ = _build("random-active", tmp_path)
     scores = {}
     for name, built in (("true", agent), ("active", baseline)):

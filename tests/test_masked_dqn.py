@@ -15,8 +15,7 @@ from stable_baselines3.common.logger import configure
 
 import dogym.envs  # noqa: F401  (registers the envs)
 from dogym.agents.evaluation import ModelPolicy, evaluate
-from dogym.agents.reference import RandomActivePolicy, RandomPolicy
-from dogym.agents.rl.masked_dqn import (
+from dogym.agents.fault_alarm.masked_dqn import (
     DuelingHead,
     MaskedD3QN,
     MaskedDQN,
@@ -26,6 +25,7 @@ from dogym.agents.rl.masked_dqn import (
     masked_td_targets,
     sample_valid_actions,
 )
+from dogym.agents.reference import RandomActivePolicy, RandomPolicy
 
 SMALL = "dogym/FaultAlarmSmall-v0"
 N_ACTIONS = 80

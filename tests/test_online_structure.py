@@ -114,7 +114,7 @@ def test_learner_on_fault_alarm_steps() -> None:
     import gymnasium as gym
 
     import dogym.envs  # noqa: F401
-    from dogym.agents.rl.online_causal import add_alarm_step
+    from dogym.agents.fault_alarm.online_causal import add_alarm_step
 
     env = gym.make("dogym/FaultAlarmSmall-v0")
     base = env.unwrapped

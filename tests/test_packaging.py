@@ -80,7 +80,7 @@ def test_agents_never_read_privileged_env_attributes():
 
 @pytest.mark.parametrize(
     "module",
-    ["dogym.agents.rl.specs", "dogym.agents.identification.specs", "dogym.agents.registry",
+    ["dogym.agents.fault_alarm.specs", "dogym.agents.identification.specs", "dogym.agents.registry",
      "dogym.experiments.papers.faultalarm", "dogym.experiments.papers.acl", "dogym.experiments.cli"],
 )  # fmt: skip
 def test_entry_modules_import_first_in_a_fresh_interpreter(module, tmp_path):

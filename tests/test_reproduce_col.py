@@ -92,7 +92,7 @@ def test_plan_and_grid_order():
     plan = repro.Plan.of(range(10), False)
     assert len(plan.seeds) == 10 and plan.fresh == repro.FRESH_SEEDS
     edge, ran = repro.stages(repro.Path("/tmp/unused"), plan)
-    assert all(c.spec.family == "safe-region" for c in edge + ran)
+    assert all(c.spec.family == "safe_region" for c in edge + ran)
     assert {c.seed for c in edge} == set(range(10)) | set(repro.FRESH_SEEDS)
     assert {c.seed for c in edge if c.label in repro.VARIANTS} == set(range(10))  # variants on the reported seeds
     assert {c.agent for c in edge if c.seed in repro.FRESH_SEEDS} == set(repro.FRESH_AGENTS)

@@ -10,10 +10,10 @@ import torch as th
 
 import dogym.envs  # noqa: F401
 from dogym.agents import RandomActivePolicy, evaluate
+from dogym.agents.fault_alarm.family import algorithm
+from dogym.agents.fault_alarm.monitor import read_monitor
+from dogym.agents.fault_alarm.specs import VANILLA_OF
 from dogym.agents.registry import AGENTS, family, resolve_hyperparams
-from dogym.agents.rl.family import algorithm
-from dogym.agents.rl.monitor import read_monitor
-from dogym.agents.rl.specs import VANILLA_OF
 from dogym.experiments.cli import main
 from dogym.experiments.grid import run_grid
 from dogym.experiments.report import write_outputs

@@ -27,11 +27,11 @@ from pathlib import Path
 import pytest
 from gridutils import _strip, is_timing
 
+from dogym.agents.io import FolderLock, atomic_write_text, process_umask
 from dogym.agents.registry import AGENTS, family, hyperparameter_rules, load_hyperparams_file, resolve_hyperparams
 from dogym.agents.spec import check_value
 from dogym.experiments.cli import main
 from dogym.experiments.grid import run_grid
-from dogym.experiments.io import FolderLock, atomic_write_text, process_umask
 from dogym.experiments.runner import RunConfig, run_lock, train
 
 SMALL = "dogym/FaultAlarmSmall-v0"

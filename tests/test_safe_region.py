@@ -117,7 +117,7 @@ def test_unsafe_to_cover_counts_until_the_estimate_covers_90_percent():
 def test_col_never_reads_the_ground_truth():
     context = RunContext(AGENTS["col"], sealed_env_id(EDGE), {}, 0, {**resolve_hyperparams(AGENTS["col"], EDGE),
                          **FAST}, None)  # fmt: skip
-    agent = family("safe-region").build(context)
+    agent = family("safe_region").build(context)
     assert agent.learn(6) and agent.summary()["col"]["interventions"] > 0
 
 
@@ -128,7 +128,7 @@ def test_col_runs_through_the_runner_with_truth_metrics(tmp_path):
     assert 0.0 <= metrics["truth"]["precision"] <= 1.0 and metrics["col"]["cost_spent"] <= 20.0
     for name in ("region.npz", "truth.npz", "interventions.csv", "region_evolution.png"):
         assert (config.run_dir / name).exists()
-    rows = family("safe-region").curves(config.context())
+    rows = family("safe_region").curves(config.context())
     assert len(rows) == metrics["col"]["interventions"] + 1 and rows[0]["unsafe"] == 0
     assert json.loads((config.run_dir / "metrics.json").read_text())["sizes"][-1] == rows[-1]["region_size"]
 

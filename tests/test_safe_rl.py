@@ -1,4 +1,4 @@
-"""PPO-Lagrangian and CPO (dogym.agents.rl.safe): the constraint binds on a tiny constrained env, CPO's step respects
+"""PPO-Lagrangian and CPO (dogym.agents.safe_region.safe_rl): the constraint binds on a tiny constrained env, CPO's step respects
 its trust region and linearised constraint, costs land in the right buffer slots, runs repeat under a seed, bad
 hyper-parameters fail clearly, and the agents run through train.py on a safe-region env."""
 
@@ -17,10 +17,10 @@ from threadpoolctl import threadpool_limits
 
 import dogym.envs  # noqa: F401
 from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
-from dogym.agents.rl.safe.cpo import CPO, conjugate_gradient, cpo_step
-from dogym.agents.rl.safe.family import ALGORITHMS, infer_region, scaled_cost_limit, split_options
-from dogym.agents.rl.safe.ppo_lagrangian import Lagrange, PPOLagrangian
-from dogym.agents.rl.safe.view import ControlView
+from dogym.agents.safe_region.safe_rl.cpo import CPO, conjugate_gradient, cpo_step
+from dogym.agents.safe_region.safe_rl.family import ALGORITHMS, infer_region, scaled_cost_limit, split_options
+from dogym.agents.safe_region.safe_rl.ppo_lagrangian import Lagrange, PPOLagrangian
+from dogym.agents.safe_region.safe_rl.view import ControlView
 from dogym.experiments.cli import main
 from dogym.experiments.papers.col_rl import (
     Scorer,

@@ -67,7 +67,7 @@ class DCGOAgent:
 
     def save(self, folder: Path) -> None:
         """replicate.json."""
-        from dogym.experiments.io import atomic_write_json
+        from dogym.agents.io import atomic_write_json
 
         atomic_write_json(folder / "replicate.json", self._result().to_dict())
 

@@ -17,7 +17,7 @@ def plot_convergence(curves: Mapping[str, np.ndarray], y_star: np.ndarray, path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from dogym.experiments.io import atomic_save_figure
+    from dogym.agents.io import atomic_save_figure
 
     if not curves:
         raise ValueError("no convergence curves to plot")

@@ -64,7 +64,7 @@ class IdentificationAgent:
 
     def save(self, folder: Path) -> None:
         """losses.csv: one row per step."""
-        from dogym.experiments.io import atomic_write_text, csv_text
+        from dogym.agents.io import atomic_write_text, csv_text
 
         run = self._run()
         rows = [

@@ -32,6 +32,6 @@ def plot_losses(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.set_ylabel("loss (5)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    from dogym.experiments.io import atomic_save_figure
+    from dogym.agents.io import atomic_save_figure
 
     return atomic_save_figure(fig, path, dpi=110)

@@ -107,7 +107,7 @@ class COLAgent:
 
     def save(self, folder: Path) -> None:
         """region.npz and interventions.csv."""
-        from dogym.experiments.io import atomic_write_bytes, atomic_write_text, csv_text
+        from dogym.agents.io import atomic_write_bytes, atomic_write_text, csv_text
 
         run = self._run()
         atomic_write_bytes(folder / "region.npz", _npz(candidates=run.candidates, mean=np.array(run.mean),
@@ -153,7 +153,7 @@ class COLAgent:
 class SafeRegionFamily:
     """The family protocol for COL and its ablations (see `dogym.agents.registry.Family`)."""
 
-    name = "safe-region"
+    name = "safe_region"
     budget_unit = "cost"
     default_budget = 20
     metrics = {
@@ -195,7 +195,7 @@ class SafeRegionFamily:
         env = agent.env.unwrapped
         truth = [env.ground_truth(t=k + 1)["region"].contains(run.candidates) for k in range(len(run.regions))]
         scores = region_scores(run.regions[-1], truth[-1])
-        from dogym.experiments.io import atomic_write_bytes
+        from dogym.agents.io import atomic_write_bytes
 
         context.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(context.run_dir / "truth.npz", _npz(truth=np.array(truth)))

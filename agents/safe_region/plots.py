@@ -56,7 +56,7 @@ def plot_region_evolution(
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
     fig.suptitle(f"true region red; estimate blue (alpha = {', '.join(f'{a:g}' for a in alphas)})", fontsize=9)
-    from dogym.experiments.io import atomic_save_figure
+    from dogym.agents.io import atomic_save_figure
 
     return atomic_save_figure(fig, path, dpi=110)
 
@@ -77,6 +77,6 @@ def plot_size_against_unsafe(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.set(title=env, xlabel="unsafe interventions", ylabel="estimated region size (fraction of the box)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    from dogym.experiments.io import atomic_save_figure
+    from dogym.agents.io import atomic_save_figure
 
     return atomic_save_figure(fig, path, dpi=110)

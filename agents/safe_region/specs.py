@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dogym.agents.spec import HYPERPARAMS_DIR, AgentSpec
 
-FAMILY = "safe-region"
+FAMILY = "safe_region"
 #: The safe-region envs every COL variant supports (the first is the default).
 ENVS = ("dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0", "dogym/RANCpu-v0", "dogym/RANSteering-v0")
 _YAML = HYPERPARAMS_DIR / "col.yml"

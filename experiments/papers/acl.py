@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from dogym.agents.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
 from dogym.agents.registry import agent_spec, resolve_hyperparams
 from dogym.envs.identification.microservice import CHANGE_STEP
 from dogym.experiments.grid import run_grid
-from dogym.experiments.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.readme import replace_block
 from dogym.experiments.report import INTERVAL_METHOD, mean_interval
 from dogym.experiments.runner import RunConfig

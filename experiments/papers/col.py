@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from dogym.agents.io import atomic_save_figure, atomic_write_bytes, atomic_write_text, csv_text
 from dogym.agents.safe_region.family import unsafe_to_cover
 from dogym.experiments.grid import run_grid
-from dogym.experiments.io import atomic_save_figure, atomic_write_bytes, atomic_write_text, csv_text
 from dogym.experiments.papers import col_rl
 from dogym.experiments.readme import replace_block
 from dogym.experiments.report import INTERVAL_METHOD, seed_summary, write_outputs

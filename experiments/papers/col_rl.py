@@ -42,11 +42,11 @@ import numpy as np
 from scipy import stats
 
 import dogym.envs  # noqa: F401  (registers the envs)
-from dogym.agents.rl.safe.family import scaled_cost_limit
-from dogym.agents.rl.safe.view import ControlView
+from dogym.agents.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
 from dogym.agents.safe_region.family import region_scores
+from dogym.agents.safe_region.safe_rl.family import scaled_cost_limit
+from dogym.agents.safe_region.safe_rl.view import ControlView
 from dogym.causal.acquisition import box_points
-from dogym.experiments.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.report import INTERVAL_METHOD, seed_summary
 
 S1, S2 = "dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0"

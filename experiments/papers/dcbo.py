@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.grid import run_grid
-from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.report import INTERVAL_METHOD
 from dogym.experiments.runner import RunConfig, is_finished
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from dogym.agents.rl.specs import VANILLA_OF
+from dogym.agents.fault_alarm.specs import VANILLA_OF
+from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.grid import run_grid
-from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.readme import replace_block
 from dogym.experiments.report import INTERVAL_METHOD, long_rows, probability_of_improvement, summarize, write_outputs
 from dogym.experiments.runner import RunConfig

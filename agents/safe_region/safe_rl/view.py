@@ -16,7 +16,7 @@
   reward -c(u);
 - cost: the env's `info["cost"]` (1.0 when the window violated the specification), untouched; `info["controls"]`
   holds u and `info["cell"]` the flat index of u's cell on a grid of `grid` cells per axis of the control box (the
-  bookkeeping of the experience region, `dogym.agents.rl.safe.family`).
+  bookkeeping of the experience region, `dogym.agents.safe_region.safe_rl.family`).
 The view reads only what an operator has (U', the control boxes of the structural view, the action layout).
 """
 

@@ -44,8 +44,7 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from dogym.agents.registry import RunContext, keyword_names
-from dogym.agents.rl.checkpoint import (
+from dogym.agents.fault_alarm.checkpoint import (
     MODEL_ATTRIBUTES,
     PeriodicCheckpoint,
     env_stack_state,
@@ -54,9 +53,10 @@ from dogym.agents.rl.checkpoint import (
     rng_state,
     save_model,
 )
-from dogym.agents.rl.safe.cpo import CPO
-from dogym.agents.rl.safe.ppo_lagrangian import PPOLagrangian
-from dogym.agents.rl.safe.view import TIME_FEATURES, ControlView
+from dogym.agents.registry import RunContext, keyword_names
+from dogym.agents.safe_region.safe_rl.cpo import CPO
+from dogym.agents.safe_region.safe_rl.ppo_lagrangian import PPOLagrangian
+from dogym.agents.safe_region.safe_rl.view import TIME_FEATURES, ControlView
 from dogym.agents.spec import AgentSpec
 
 ALGORITHMS = {"ppo-lagrangian": PPOLagrangian, "cpo": CPO}
@@ -221,7 +221,7 @@ class SafeRLAgent:
         """model.zip, obs_normalization.npz (running mean, var and count) and training.csv (one row per update)."""
         import io
 
-        from dogym.experiments.io import atomic_write_bytes, atomic_write_text, csv_text
+        from dogym.agents.io import atomic_write_bytes, atomic_write_text, csv_text
 
         save_model(self.model, folder / "model.zip")
         if isinstance(self.vec_env, VecNormalize):
@@ -285,7 +285,7 @@ def infer_region(visited: np.ndarray, points: np.ndarray, grid: int) -> tuple[np
 class SafeRLFamily:
     """The family protocol for PPO-Lagrangian and CPO (see `dogym.agents.registry.Family`)."""
 
-    name = "safe-rl"
+    name = "safe_rl"
     budget_unit = "env steps"
     default_budget = 200_000
     metrics = {

@@ -126,7 +126,7 @@ def restore_rng(model: Any, state: Mapping[str, Any]) -> None:
 
 def save_model(model: Any, path: Path) -> None:
     """SB3's `save` of `model`, written atomically to `path`."""
-    from dogym.experiments.io import atomic_write_bytes
+    from dogym.agents.io import atomic_write_bytes
 
     buffer = io.BytesIO()
     model.save(buffer)

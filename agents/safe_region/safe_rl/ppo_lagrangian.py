@@ -25,7 +25,7 @@ import torch as th
 from stable_baselines3 import PPO
 from stable_baselines3.common.type_aliases import GymEnv
 
-from dogym.agents.rl.safe.common import (
+from dogym.agents.safe_region.safe_rl.common import (
     CostActorCriticPolicy,
     SafeOnPolicyMixin,
     check_integers,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dogym.agents.spec import AgentSpec
 
-FAMILY = "safe-rl"
+FAMILY = "safe_rl"
 #: The safe-region envs (the first is the default).
 ENVS = ("dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0", "dogym/RANCpu-v0", "dogym/RANSteering-v0")
 

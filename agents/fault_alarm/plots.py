@@ -77,6 +77,6 @@ def plot_fig3(rows: list[dict[str, Any]], path: Path, title: str = "", n_bins: i
     axes[0].legend(fontsize=7, loc="lower right")
     if title:
         fig.suptitle(title)
-    from dogym.experiments.io import atomic_save_figure
+    from dogym.agents.io import atomic_save_figure
 
     return atomic_save_figure(fig, path, dpi=110)

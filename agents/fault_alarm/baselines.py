@@ -24,11 +24,16 @@ from typing import Any
 import gymnasium as gym
 import networkx as nx
 
+from dogym.agents.fault_alarm.causal_mask import CausalMaskWrapper
+from dogym.agents.fault_alarm.monitor import EpisodeMonitor, episode_summary, read_monitor
+from dogym.agents.fault_alarm.online_causal import (
+    OnlineGraph,
+    att_options,
+    graph_history_metrics,
+    initial_structure_learner,
+)
 from dogym.agents.reference import REFERENCE_POLICIES, Policy
 from dogym.agents.registry import RunContext
-from dogym.agents.rl.causal_mask import CausalMaskWrapper
-from dogym.agents.rl.monitor import EpisodeMonitor, episode_summary, read_monitor
-from dogym.agents.rl.online_causal import OnlineGraph, att_options, graph_history_metrics, initial_structure_learner
 from dogym.causal.random_streams import named_rng
 
 #: Where a baseline's causal graph comes from (None: no causal mask).
@@ -122,7 +127,7 @@ class ReferenceAgent:
 
     def save(self, folder: Path) -> None:
         """graph.json and graph_metrics.csv for baselines with a graph."""
-        from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
+        from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 
         if self.graph is not None:
             atomic_write_json(folder / "graph.json", {"nodes": list(self.graph.nodes), "edges": list(self.graph.edges)})

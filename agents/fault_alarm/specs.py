@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dogym.agents.spec import AgentSpec
 
-FAMILY = "fault-alarm-rl"
+FAMILY = "fault_alarm"
 #: The envs every agent of this family supports (the first is the default).
 ENVS = ("dogym/FaultAlarm-v0", "dogym/FaultAlarmSmall-v0", "dogym/FaultAlarmPoisson-v0")
 
@@ -41,7 +41,7 @@ def _baseline(name: str, policy: str, graph: str | None, description: str) -> Ag
     return AgentSpec(name, FAMILY, description, ENVS, options)
 
 
-#: The no-learning baselines (`dogym.agents.rl.baselines`).
+#: The no-learning baselines (`dogym.agents.fault_alarm.baselines`).
 BASELINE_SPECS: tuple[AgentSpec, ...] = (
     _baseline("mask-random-thp", "random-active", "thp",
               "no learning: random actions inside the causal mask of the THP graph (never updated)"),

@@ -33,14 +33,14 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import GymEnv
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from dogym.agents.rl.safe.common import (
+from dogym.agents.safe_region.safe_rl.common import (
     CostActorCriticPolicy,
     SafeOnPolicyMixin,
     check_integers,
     check_number,
     sb3_options,
 )
-from dogym.agents.rl.safe.ppo_lagrangian import policy_kwargs_with_defaults
+from dogym.agents.safe_region.safe_rl.ppo_lagrangian import policy_kwargs_with_defaults
 
 LINE_SEARCH_STEPS, LINE_SEARCH_DECAY = 15, 0.8
 

@@ -134,7 +134,7 @@ class SafeOnPolicyMixin:
     interventions), and the finished episodes' costs. `history` has one row per rollout.
     When `experience` is an int array [episode steps, cells, 2] (the caller sets it; None: off), every training step
     also counts its outcome there: experience[info["t"] - 1, info["cell"], 1 if the step was unsafe else 0] += 1, and
-    `experience_history` keeps a copy after each rollout (the experience region of `dogym.agents.rl.safe.family`).
+    `experience_history` keeps a copy after each rollout (the experience region of `dogym.agents.safe_region.safe_rl.family`).
     When `experience_log` is an int array [n, 3] (None: off), the first n training steps are also logged one by one,
     in the order they happened: (episode step - 1, cell, 1 if unsafe else 0); `experience_logged` counts them.
     """

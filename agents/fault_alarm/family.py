@@ -26,10 +26,9 @@ from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoard
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from dogym.agents.evaluation import ModelPolicy, evaluate
-from dogym.agents.registry import RunContext, keyword_names
-from dogym.agents.rl.baselines import LoadedReferenceAgent, ReferenceAgent
-from dogym.agents.rl.causal_mask import CausalMaskWrapper
-from dogym.agents.rl.checkpoint import (
+from dogym.agents.fault_alarm.baselines import LoadedReferenceAgent, ReferenceAgent
+from dogym.agents.fault_alarm.causal_mask import CausalMaskWrapper
+from dogym.agents.fault_alarm.checkpoint import (
     MODEL_ATTRIBUTES,
     PeriodicCheckpoint,
     buffer_arrays,
@@ -40,8 +39,8 @@ from dogym.agents.rl.checkpoint import (
     rng_state,
     save_model,
 )
-from dogym.agents.rl.monitor import EpisodeMonitor, episode_summary, read_monitor
-from dogym.agents.rl.online_causal import (
+from dogym.agents.fault_alarm.monitor import EpisodeMonitor, episode_summary, read_monitor
+from dogym.agents.fault_alarm.online_causal import (
     INFO_VIEWS,
     TRANSITION_VIEWS,
     OnlineGraph,
@@ -50,7 +49,8 @@ from dogym.agents.rl.online_causal import (
     graph_history_metrics,
     initial_structure_learner,
 )
-from dogym.agents.rl.plots import plot_fig3
+from dogym.agents.fault_alarm.plots import plot_fig3
+from dogym.agents.registry import RunContext, keyword_names
 from dogym.agents.spec import AgentSpec
 from dogym.envs.core import check_allocation
 
@@ -65,7 +65,7 @@ def algorithm(name: str) -> type[BaseAlgorithm]:
     from sb3_contrib import MaskablePPO
     from stable_baselines3 import DQN, PPO
 
-    from dogym.agents.rl.masked_dqn import MaskedD3QN, MaskedDQN
+    from dogym.agents.fault_alarm.masked_dqn import MaskedD3QN, MaskedDQN
 
     classes = {"MaskablePPO": MaskablePPO, "MaskedDQN": MaskedDQN, "MaskedD3QN": MaskedD3QN, "PPO": PPO, "DQN": DQN}
     return classes[name]
@@ -245,7 +245,7 @@ class SB3Agent:
     # Saving ------------------------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
         """model.zip, and for causal agents graph.json and graph_metrics.csv (the graph after every update)."""
-        from dogym.experiments.io import atomic_write_json, atomic_write_text, csv_text
+        from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 
         save_model(self.model, folder / "model.zip")
         if self.structure is not None:
@@ -308,7 +308,7 @@ def evaluation_env(env: gym.Env, graph: nx.DiGraph | None, context: RunContext) 
 class FaultAlarmRLFamily:
     """The family protocol for the FaultAlarm RL agents (see `dogym.agents.registry.Family`)."""
 
-    name = "fault-alarm-rl"
+    name = "fault_alarm"
     budget_unit = "env steps"
     default_budget = 20_000
     metrics = {
