@@ -1,97 +1,38 @@
-"""The agent registry and the family protocol.
+"""The registry: families, agents and plugins, and the agents' hyper-parameters.
 
 Every agent is an `AgentSpec` (name, family, description, the envs it supports, fixed options) registered in
-`AGENTS`. A *family* (FaultAlarm RL agents, identification learners, ...) implements `Family` once for all its
-agents: it builds an agent for a run, evaluates it, names its metrics with their directions, and draws its plots.
-`train`, `evaluate`, `compare` and `reproduce` only ever talk to these two interfaces, so a new family plugs in with
-`register_family` and `register_agent`, without editing the runner.
+`AGENTS`; every family implements `dogym.agents.protocol.Family` once for all its agents. `train`, `evaluate`,
+`compare` and `reproduce` only ever talk to these interfaces, so a new family plugs in with `register_family` and
+`register_agent`, without editing the runner; registration checks the family's protocol (`check_family`: one error
+naming the missing piece).
 
-Families are loaded lazily from "module:attribute" entry points, so listing the agents imports no deep-learning
-library. Default hyper-parameters are data: `agents/hyperparams/<agent>.yml`, keyed by env id with a `default`
-entry (the rl-baselines3-zoo style), resolved by `resolve_hyperparams`.
+Plugins: a plugin is a module that registers families, agents (and envs, papers) when imported. The built-in families
+register through the same path (`BUILTIN_PLUGIN`). Plugins are found through the `dogym.plugins` entry points of
+installed packages (`[project.entry-points."dogym.plugins"]`, name = module) or given as `train.py --plugin MODULE`
+(`load_plugin`); `loaded_plugins()` lists them so that grid workers (local processes, fork or spawn, and Ray tasks)
+load the same ones before they run a cell.
+
+Families may be registered as "module:attribute" entries, imported (and checked) on first use, so listing the agents
+imports no deep-learning library. Default hyper-parameters are data: `agents/hyperparams/<file>.yml`, keyed by env id
+with a `default` entry (the rl-baselines3-zoo style), resolved by `resolve_hyperparams`.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from dogym.agents.protocol import Agent, Family, RunContext, check_family
 from dogym.agents.spec import HYPERPARAMETER_RULES, HYPERPARAMS_DIR, AgentSpec, check_value
 
-__all__ = ["AGENTS", "FAMILIES", "HYPERPARAMS_DIR", "Agent", "AgentSpec", "Family", "RunContext", "agent_spec", "family",
+__all__ = ["AGENTS", "BUILTIN_PLUGIN", "FAMILIES", "HYPERPARAMS_DIR", "Agent", "AgentSpec", "Family", "RunContext",
+           "agent_spec", "family", "higher_is_better", "load_plugin", "load_plugins", "loaded_plugins",
            "register_agent", "register_family", "resolve_hyperparams"]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """What a family needs to build an agent for one run: the agent, env, seed, resolved hyper-parameters, number of
-    parallel envs, the run folder, the checkpoint interval (in the family's budget unit) and whether to show
-    progress."""
-
-    spec: AgentSpec
-    env_id: str
-    env_kwargs: Mapping[str, Any]
-    seed: int
-    hyperparams: Mapping[str, Any]
-    run_dir: Path
-    n_envs: int = 1
-    checkpoint_interval: int = 5_000
-    progress: bool = False
-
-
-@runtime_checkable
-class Agent(Protocol):
-    """One agent in one run. `learn` continues up to `budget` units (env steps, interventions, ...) and calls
-    `checkpoint()` at safe points once `checkpoint_interval` units have passed since the last; it returns False when
-    `checkpoint()` asked it to stop early. `state()` / `restore()` carry everything else that determines the rest of
-    the run (explicit state, not a pickled env stack); `save` / `load` write and read the final artefacts."""
-
-    def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool: ...
-
-    def act(self, observation: Any, info: Mapping[str, Any]) -> Any: ...
-
-    def save(self, folder: Path) -> None: ...
-
-    def state(self, folder: Path) -> dict[str, Any]: ...
-
-    def restore(self, state: Mapping[str, Any], folder: Path) -> None: ...
-
-    def summary(self) -> dict[str, Any]: ...
-
-
-@runtime_checkable
-class Family(Protocol):
-    """An agent family: how to build, load and evaluate its agents, which metrics it reports, and its plots.
-
-    A family may also define `hyperparameter_keys(spec) -> frozenset[str]`, the top-level hyper-parameter keys its
-    agents accept, so that unknown keys are rejected before any run starts (`check_hyperparams`), and
-    `info_view(context) -> frozenset[str]`, the env info keys its agent may read (what an operator sees, plus the keys
-    its own wrappers and learning library add); tests run every agent on envs whose info raises on any other key.
-
-    `metrics` maps "phase/metric" keys of a run's metrics.json to True when larger is better (the order is the
-    reporting order); `headline` are the keys `compare` prints. `curves` turns a finished run folder into long rows
-    with a "kind" column; `plot` draws every figure for the rows of its kinds and returns the written paths.
-    """
-
-    name: str
-    budget_unit: str
-    default_budget: int
-    metrics: Mapping[str, bool]
-    headline: tuple[str, ...]
-
-    def build(self, context: RunContext) -> Agent: ...
-
-    def load(self, context: RunContext) -> Agent: ...
-
-    def evaluate(self, agent: Agent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]: ...
-
-    def curves(self, context: RunContext) -> list[dict[str, Any]]: ...
-
-    def plot(self, rows: list[dict[str, Any]], out_dir: Path, title: str) -> list[Path]: ...
 
 
 def keyword_names(function: Callable[..., Any], exclude: tuple[str, ...] = ()) -> frozenset[str]:
@@ -122,21 +63,19 @@ def check_hyperparams(spec: AgentSpec, overrides: Mapping[str, Any], env_id: str
     """Check an agent's hyper-parameters before any run starts; a one-line ValueError otherwise.
 
     Keys: the unknown keys of `overrides` are named with the allowed ones (the keys of the agent's YAML file and those
-    its family accepts, by the family's optional `hyperparameter_keys(spec)`; a family without it is not checked
-    here). Values: with `env_id`, every resolved value (YAML defaults, then overrides) must fit its declaration
-    (`hyperparameter_rules`: type, range, finite), and the message names the key, the value and what is allowed."""
+    its family accepts, `hyperparameter_keys(spec)`). Values: with `env_id`, every resolved value (YAML defaults, then
+    overrides) must fit its declaration (`hyperparameter_rules`: type, range, finite), and the message names the key,
+    the value and what is allowed."""
     table = load_hyperparams_file(spec.hyperparams_file) if spec.hyperparams_file.exists() else {}
-    allowed = {key for entry in table.values() for key in entry}
-    declared = getattr(family(spec.family), "hyperparameter_keys", None)
-    if declared is not None:
-        allowed |= declared(spec)
-        unknown = sorted(set(overrides) - allowed)
-        if unknown and not allowed:
-            raise ValueError(f"agent {spec.name!r} takes no hyper-parameters, got {unknown}")
-        if unknown:
-            raise ValueError(
-                f"unknown hyper-parameter(s) {unknown} for agent {spec.name!r}; allowed: {', '.join(sorted(allowed))}"
-            )
+    allowed = {key for entry in (*table.values(), spec.variant) for key in entry}
+    allowed |= family(spec.family).hyperparameter_keys(spec)
+    unknown = sorted(set(overrides) - allowed)
+    if unknown and not allowed:
+        raise ValueError(f"agent {spec.name!r} takes no hyper-parameters, got {unknown}")
+    if unknown:
+        raise ValueError(
+            f"unknown hyper-parameter(s) {unknown} for agent {spec.name!r}; allowed: {', '.join(sorted(allowed))}"
+        )
     rules = hyperparameter_rules(spec)
     if rules is None:
         return
@@ -146,20 +85,19 @@ def check_hyperparams(spec: AgentSpec, overrides: Mapping[str, Any], env_id: str
             check_value(key, value, rules[key])
 
 
-#: family name -> Family object, or "module:attribute" entry point loaded on first use.
-FAMILIES: dict[str, Family | str] = {
-    "fault_alarm": "dogym.agents.fault_alarm.family:FAMILY",
-    "identification": "dogym.agents.identification.family:FAMILY",
-    "safe_region": "dogym.agents.safe_region.family:FAMILY",
-    "safe_rl": "dogym.agents.safe_region.safe_rl.family:FAMILY",
-    "dcgo": "dogym.agents.dcgo.family:FAMILY",
-}
+#: family name -> Family object, or "module:attribute" entry loaded (and checked) on first use.
+FAMILIES: dict[str, Family | str] = {}
 #: agent name -> specification, for every registered agent.
 AGENTS: dict[str, AgentSpec] = {}
 
 
 def register_family(name: str, family: Family | str) -> None:
-    """Register a family object (or a "module:attribute" entry point) under `name`."""
+    """Register a family object (checked now: `check_family`) or a "module:attribute" entry (checked on first use)
+    under `name`."""
+    if not isinstance(family, str):
+        check_family(name, family)
+    elif ":" not in family:
+        raise ValueError(f"family {name!r}: a lazy entry is 'module:attribute', got {family!r}")
     FAMILIES[name] = family
 
 
@@ -173,12 +111,25 @@ def register_agent(spec: AgentSpec) -> None:
 
 
 def family(name: str) -> Family:
-    """The family registered under `name` (importing its module on first use)."""
+    """The family registered under `name` (importing and checking its module on first use)."""
+    if name not in FAMILIES:
+        raise ValueError(f"unknown family {name!r}; registered: {', '.join(sorted(FAMILIES))}")
     entry = FAMILIES[name]
     if isinstance(entry, str):
         module, _, attribute = entry.partition(":")
-        entry = FAMILIES[name] = getattr(importlib.import_module(module), attribute)
+        loaded = getattr(importlib.import_module(module), attribute)
+        check_family(name, loaded)
+        entry = FAMILIES[name] = loaded
     return entry
+
+
+def higher_is_better(family_name: str, key: str) -> bool:
+    """Whether a larger value of the "phase/metric" `key` is better, as the family declares it (`Family.metrics`);
+    a ValueError naming the declared metrics for a key the family does not declare."""
+    metrics = family(family_name).metrics
+    if key not in metrics:
+        raise ValueError(f"family {family_name!r} declares no metric {key!r}; it declares {', '.join(metrics)}")
+    return bool(metrics[key])
 
 
 def agent_spec(name: str) -> AgentSpec:
@@ -213,22 +164,68 @@ def load_hyperparams_file(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def resolve_hyperparams(spec: AgentSpec, env_id: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The agent's hyper-parameters on `env_id`: the file's `default` entry, then its `env_id` entry, then
-    `overrides` (nested mappings such as policy_kwargs are merged key by key)."""
+    """The agent's hyper-parameters on `env_id`: the file's `default` entry updated by the agent's `variant`, then the
+    file's `env_id` entry, then `overrides` (nested mappings such as policy_kwargs are merged key by key)."""
     table = load_hyperparams_file(spec.hyperparams_file) if spec.hyperparams_file.exists() else {}
-    resolved = _merge(table.get("default", {}), table.get(env_id, {}))
+    resolved = _merge(_merge(table.get("default", {}), spec.variant), table.get(env_id, {}))
     return _merge(resolved, overrides or {})
 
 
-def _register_builtin_agents() -> None:
-    from dogym.agents.dcgo.specs import SPECS as DCGO
-    from dogym.agents.fault_alarm.specs import SPECS as RL
-    from dogym.agents.identification.specs import SPECS as IDENTIFICATION
-    from dogym.agents.safe_region.safe_rl.specs import SPECS as SAFE_RL
-    from dogym.agents.safe_region.specs import SPECS as SAFE_REGION
-
-    for spec in (*RL, *IDENTIFICATION, *SAFE_REGION, *SAFE_RL, *DCGO):
-        register_agent(spec)
+# --------------------------------------------------------------------------------------------------------- plugins
+#: The plugin module of the built-in families (also the package's "builtin" entry point).
+BUILTIN_PLUGIN = "dogym.agents.builtin"
+#: The entry-point group of plugins: `[project.entry-points."dogym.plugins"]`, each entry naming a module.
+ENTRY_POINT_GROUP = "dogym.plugins"
+#: module name -> the sys.path entry it was imported from (None when on the default path), in loading order.
+_PLUGINS: dict[str, str | None] = {}
 
 
-_register_builtin_agents()
+def _import_root(module: Any, name: str) -> str | None:
+    """The sys.path entry `module` (named `name`) was imported from, or None for one without a file."""
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return None
+    root = Path(path).resolve().parent
+    if Path(path).name == "__init__.py":
+        root = root.parent
+    for _ in range(name.count(".")):
+        root = root.parent
+    return str(root)
+
+
+def load_plugin(name: str, root: str | None = None) -> None:
+    """Import the plugin module `name` (it registers its families, agents, envs and papers when imported), once.
+
+    `root` is a folder to search when the module is not importable from sys.path (a worker process or Ray task
+    loading what the driver loaded: `loaded_plugins`). A ValueError in one line when it cannot be imported."""
+    if name in _PLUGINS:
+        return
+    if root is not None and root not in sys.path and importlib.util.find_spec(name.partition(".")[0]) is None:
+        sys.path.append(root)
+    try:
+        module = importlib.import_module(name)
+    except ImportError as err:
+        raise ValueError(f"plugin {name!r} cannot be imported: {err} (is it on PYTHONPATH or installed?)") from err
+    _PLUGINS[name] = _import_root(module, name)
+
+
+def load_plugins() -> None:
+    """Load the built-in plugin and every installed package's `dogym.plugins` entry point."""
+    from importlib.metadata import entry_points
+
+    load_plugin(BUILTIN_PLUGIN)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            load_plugin(entry.module)
+        except ValueError as err:
+            raise ValueError(f"the {ENTRY_POINT_GROUP} entry point {entry.name!r} of {entry.dist.name if entry.dist else '?'}"
+                             f" failed: {err}") from err  # fmt: skip
+
+
+def loaded_plugins() -> tuple[tuple[str, str | None], ...]:
+    """The loaded plugin modules with the folder each was imported from, in loading order (for `load_plugin` in a
+    worker)."""
+    return tuple(_PLUGINS.items())
+
+
+load_plugins()

@@ -17,7 +17,9 @@ HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
 @dataclass(frozen=True)
 class AgentSpec:
     """A named agent: its family, a one-line description, the env ids it supports (the first is its default env)
-    and fixed options its family reads (e.g. which algorithm). `hyperparams` is the YAML file of its defaults."""
+    and fixed options its family reads (e.g. which algorithm). `hyperparams` is the YAML file of its defaults
+    (default: `hyperparams/<name>.yml`); agents that share a file differ by their `variant`, the values that update
+    the file's `default` entry for this agent (env entries and overrides still win)."""
 
     name: str
     family: str
@@ -25,6 +27,7 @@ class AgentSpec:
     envs: tuple[str, ...]
     options: Mapping[str, Any] = field(default_factory=dict)
     hyperparams: Path | None = None
+    variant: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def default_env(self) -> str:

@@ -51,15 +51,8 @@ from dogym.agents.io import (
     verify_prefixes,
     write_manifest,
 )
-from dogym.agents.registry import (
-    Agent,
-    AgentSpec,
-    RunContext,
-    agent_spec,
-    check_hyperparams,
-    family,
-    resolve_hyperparams,
-)
+from dogym.agents.protocol import Agent, RunContext, check_agent, check_summary
+from dogym.agents.registry import AgentSpec, agent_spec, check_hyperparams, family, resolve_hyperparams
 
 #: Version of the checkpoint layout; a checkpoint of another version is refused with a clear error.
 CHECKPOINT_VERSION = 1
@@ -373,6 +366,7 @@ def _train_locked(
         if isinstance(err, ValueError):
             raise
         raise ValueError(f"{config.agent} cannot be built with hyper-parameters {config.hyperparams}: {err}") from err
+    check_agent(config.spec.family, agent)
     if resume and (latest / "state.pkl.z").exists():
         agent.restore(read_checkpoint(latest), latest)
     saved = 0
@@ -386,8 +380,10 @@ def _train_locked(
     if not agent.learn(int(config.timesteps or 0), checkpoint):
         return None
     agent.save(folder)
+    summary = agent.summary()
+    check_summary(config.spec.family, summary)
     metrics = {"agent": config.agent, "label": config.label, "env": config.env, "seed": config.seed,
-               "config": config.to_dict(), "hyperparams": context.hyperparams, **agent.summary()}  # fmt: skip
+               "config": config.to_dict(), "hyperparams": context.hyperparams, **summary}  # fmt: skip
     metrics.update(fam.evaluate(agent, context, config.eval_episodes, evaluation_seed(config.seed)))
     finish_run(folder, metrics)
     # Only now that the run is finished: a kill between dropping the buffer and writing metrics.json would leave an

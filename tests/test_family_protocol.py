@@ -15,14 +15,14 @@ import yaml
 
 import dogym.envs  # noqa: F401
 from dogym.agents import registry
-from dogym.agents.evaluation import evaluate
+from dogym.agents.protocol import EpisodicAgent, EpisodicFamily
 from dogym.agents.registry import AgentSpec, RunContext
 from dogym.experiments.cli import main
 
 ENV = "dogym/FaultAlarmSmall-v0"
 
 
-class ActiveGuesser:
+class ActiveGuesser(EpisodicAgent):
     """Acts on a uniformly random active alarm; 'learning' only counts env steps and the reward seen."""
 
     name = "tiny-guesser"
@@ -61,7 +61,7 @@ class ActiveGuesser:
         return {"timesteps": self.steps, "train": {"reward_sum": self.reward + self.bias}}
 
 
-class TinyFamily:
+class TinyFamily(EpisodicFamily):
     name = "tiny"
     budget_unit = "env steps"
     default_budget = 50
@@ -75,10 +75,8 @@ class TinyFamily:
         assert (context.run_dir / "guesser.json").exists()
         return ActiveGuesser(context)
 
-    def evaluate(self, agent: ActiveGuesser, context: RunContext, episodes: int, seed: int) -> dict:
-        if episodes < 1:
-            return {}
-        return {"eval": evaluate(gym.make(context.env_id), agent, episodes, seed, env_id=context.env_id).summary()}
+    def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
+        return frozenset({"bias"})
 
     def curves(self, context: RunContext) -> list[dict]:
         return [{"agent": context.spec.name, "env": context.env_id, "seed": context.seed, "kind": "tiny", "x": 1}]

@@ -32,8 +32,8 @@ from dogym.agents.fault_alarm.online_causal import (
     graph_history_metrics,
     initial_structure_learner,
 )
+from dogym.agents.protocol import Agent, RunContext
 from dogym.agents.reference import REFERENCE_POLICIES, Policy
-from dogym.agents.registry import RunContext
 from dogym.causal.random_streams import named_rng
 
 #: Where a baseline's causal graph comes from (None: no causal mask).
@@ -45,7 +45,7 @@ def true_alarm_dag(env: gym.Env) -> nx.DiGraph:
     return env.unwrapped.ground_truth()["graph"]
 
 
-class ReferenceAgent:
+class ReferenceAgent(Agent):
     """A no-learning baseline (see the module docstring) in the family's agent protocol.
 
     Spec options: "policy" (a `REFERENCE_POLICIES` name) and "graph" (a `GRAPH_SOURCES` entry). With a graph, the

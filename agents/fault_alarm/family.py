@@ -25,7 +25,7 @@ from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoardOutputFormat
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from dogym.agents.evaluation import ModelPolicy, evaluate
+from dogym.agents.evaluation import ModelPolicy
 from dogym.agents.fault_alarm.baselines import LoadedReferenceAgent, ReferenceAgent
 from dogym.agents.fault_alarm.causal_mask import CausalMaskWrapper
 from dogym.agents.fault_alarm.checkpoint import (
@@ -50,7 +50,8 @@ from dogym.agents.fault_alarm.online_causal import (
     initial_structure_learner,
 )
 from dogym.agents.fault_alarm.plots import plot_fig3
-from dogym.agents.registry import RunContext, keyword_names
+from dogym.agents.protocol import Agent, EpisodicFamily, RunContext
+from dogym.agents.registry import keyword_names
 from dogym.agents.spec import AgentSpec
 from dogym.envs.core import check_allocation
 
@@ -109,7 +110,7 @@ def reference_options(context: RunContext) -> dict[str, Any]:
     return causal
 
 
-class SB3Agent:
+class SB3Agent(Agent):
     """One run's SB3 agent on a FaultAlarm env (see the module docstring)."""
 
     def __init__(self, context: RunContext) -> None:
@@ -193,10 +194,6 @@ class SB3Agent:
         self.seconds += time.perf_counter() - self._t0
         self._next_checkpoint = self._checkpointer.next_at
         return self.model.num_timesteps >= budget
-
-    def act(self, observation: Any, info: Mapping[str, Any]) -> int:
-        """The model's deterministic action (restricted to `info["action_mask"]` for masked agents)."""
-        return self.policy.act(observation, info)
 
     def evaluation_env(self, env: gym.Env) -> gym.Env:
         """`env` as the agent acts in it at evaluation (see `evaluation_env`)."""
@@ -305,8 +302,10 @@ def evaluation_env(env: gym.Env, graph: nx.DiGraph | None, context: RunContext) 
     return CausalMaskWrapper(env, graph, top_k, eta=0.0)
 
 
-class FaultAlarmRLFamily:
-    """The family protocol for the FaultAlarm RL agents (see `dogym.agents.registry.Family`)."""
+class FaultAlarmRLFamily(EpisodicFamily):
+    """The family protocol for the FaultAlarm RL agents (see `dogym.agents.protocol.Family`): evaluation episodes of
+    the final policy (causal agents and baselines with a graph: under their final graph's mask, eta = 0); trained
+    policies act deterministically, baselines from a generator seeded by the evaluation seed."""
 
     name = "fault_alarm"
     budget_unit = "env steps"
@@ -353,15 +352,13 @@ class FaultAlarmRLFamily:
             return LoadedReferenceAgent(context, reference_options(context))
         return LoadedAgent(context)
 
-    def evaluate(self, agent: Any, context: RunContext, episodes: int, seed: int) -> dict:
-        """Episodes of the final policy (causal agents and baselines with a graph: under their final graph's mask,
-        eta = 0); trained policies act deterministically, baselines from a generator seeded by `seed`."""
-        if episodes < 1:
-            return {}
-        env = agent.evaluation_env(gym.make(context.env_id, **context.env_kwargs))
-        result = evaluate(env, agent.policy, episodes, seed=seed, env_id=context.env_id, progress=context.progress)
-        env.close()
-        return {"eval": result.summary()}
+    def evaluation_env(self, agent: Any, context: RunContext) -> gym.Env:
+        """The run's env as the final policy acts in it (under its final graph's mask, if any)."""
+        return agent.evaluation_env(gym.make(context.env_id, **context.env_kwargs))
+
+    def policy(self, agent: Any) -> Any:
+        """The agent's final policy."""
+        return agent.policy
 
     def curves(self, context: RunContext) -> list[dict[str, Any]]:
         """Per training episode: env steps so far, reward, length, alarms per step; per graph update: F1."""

@@ -9,7 +9,7 @@ short (tens of interventions), so an interrupted run restarts from scratch; bein
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -21,14 +21,17 @@ from dogym.agents.identification.estimator import GPConfig
 from dogym.agents.identification.learner import IdentificationRun, make_learner, run_identification
 from dogym.agents.identification.plots import plot_losses
 from dogym.agents.identification.policies import RandomPolicy, RolloutPolicy
-from dogym.agents.registry import RunContext, keyword_names
+from dogym.agents.io import read_json_checked
+from dogym.agents.protocol import Family, OneShotAgent, RunContext
+from dogym.agents.registry import keyword_names
 from dogym.agents.spec import AgentSpec
-from dogym.causal.random_streams import named_rng
 
 
-class IdentificationAgent:
+class IdentificationAgent(OneShotAgent):
     """One run's learner: the estimator and intervention policy named by the agent spec's `policy` option, with the
     run's resolved options (gp, buffer_size, model_eviction and, for the rollout policy, its parameters)."""
+
+    files = "metrics.json, losses.csv"
 
     def __init__(self, context: RunContext) -> None:
         self.context = context
@@ -40,33 +43,28 @@ class IdentificationAgent:
                                         **options)  # fmt: skip
         except TypeError as err:
             raise ValueError(f"bad option for {context.spec.name}: {err}") from err
-        self.record: IdentificationRun | None = None
-        self._rng = named_rng(context.seed, "policy")
+        self._record: IdentificationRun | None = None
         self.seconds = 0.0
 
     def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool:
         """`budget` interventions from the start (runs are short: no checkpoints)."""
         start = time.perf_counter()
-        self.record = run_identification(self.env, self.learner, budget, self.context.seed)
+        self._record = run_identification(self.env, self.learner, budget, self.context.seed)
         self.seconds = time.perf_counter() - start
         return True
 
-    def act(self, observation: Any, info: Mapping[str, Any]) -> Any:
-        """The learner's next intervention (its policy's own random stream)."""
-        return self.learner.act(self._rng)
-
-    def state(self, folder: Path) -> dict[str, Any]:
-        """Nothing: an interrupted run restarts."""
-        return {}
-
-    def restore(self, state: Mapping[str, Any], folder: Path) -> None:
-        """Nothing to restore (see `state`)."""
+    @property
+    def record(self) -> IdentificationRun:
+        """The finished run's record (RuntimeError before `learn`)."""
+        if self._record is None:
+            raise RuntimeError("the learner has not run yet: call learn() first")
+        return self._record
 
     def save(self, folder: Path) -> None:
         """losses.csv: one row per step."""
         from dogym.agents.io import atomic_write_text, csv_text
 
-        run = self._run()
+        run = self.record
         rows = [
             {
                 "step": t,
@@ -82,7 +80,7 @@ class IdentificationAgent:
 
     def summary(self) -> dict[str, Any]:
         """Loss (5) before and after, decision times, cost, and the per-step record."""
-        run = self._run()
+        run = self.record
         return {
             "timesteps": len(run.costs),
             "train_seconds": self.seconds,
@@ -96,14 +94,9 @@ class IdentificationAgent:
             "run": asdict(run),
         }
 
-    def _run(self) -> IdentificationRun:
-        if self.record is None:
-            raise RuntimeError("the learner has not run yet: call learn() first")
-        return self.record
 
-
-class IdentificationFamily:
-    """The family protocol for the identification learners (see `dogym.agents.registry.Family`)."""
+class IdentificationFamily(Family):
+    """The family protocol for the identification learners (see `dogym.agents.protocol.Family`)."""
 
     name = "identification"
     budget_unit = "interventions"
@@ -130,8 +123,8 @@ class IdentificationFamily:
         return IdentificationAgent(context)
 
     def load(self, context: RunContext) -> IdentificationAgent:
-        """Learners are not saved: evaluating a finished run means reading its metrics."""
-        raise ValueError(f"{context.spec.name} runs are evaluated by their loss curves (metrics.json, losses.csv)")
+        """Learners are not saved: a finished run is read from its loss curves."""
+        return IdentificationAgent.load(context)
 
     def evaluate(self, agent: IdentificationAgent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]:
         """Nothing beyond the loss curve the run already recorded."""
@@ -139,9 +132,7 @@ class IdentificationFamily:
 
     def curves(self, context: RunContext) -> list[dict[str, Any]]:
         """Loss (5) after each intervention."""
-        import json
-
-        losses = json.loads((context.run_dir / "metrics.json").read_text(encoding="utf-8"))["losses"]
+        losses = read_json_checked(context.run_dir / "metrics.json")["losses"]
         base = {"agent": context.spec.name, "env": context.env_id, "seed": context.seed, "kind": "loss"}
         return [{**base, "timesteps": t, "loss": v} for t, v in enumerate(losses)]
 

@@ -9,16 +9,17 @@ short, so an interrupted run restarts from scratch; being seeded, it repeats exa
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from dogym.agents.registry import RunContext, keyword_names
+from dogym.agents.io import read_json_checked
+from dogym.agents.protocol import Family, OneShotAgent, RunContext
+from dogym.agents.registry import keyword_names
 from dogym.agents.safe_region.col import COL, FIGURE_ALPHAS, COLConfig, COLRecord
 from dogym.agents.safe_region.plots import plot_region_evolution, plot_size_against_unsafe
 from dogym.agents.spec import AgentSpec
@@ -67,8 +68,10 @@ def region_scores(estimate: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     }
 
 
-class COLAgent:
+class COLAgent(OneShotAgent):
     """One run's COL learner, with the run's resolved options and the agent's ablation flags."""
+
+    files = "metrics.json, region.npz, interventions.csv"
 
     def __init__(self, context: RunContext) -> None:
         self.context = context
@@ -78,41 +81,24 @@ class COLAgent:
         except TypeError as err:
             raise ValueError(f"bad option for {context.spec.name}: {err}") from err
         self.learner = COL(self.env.unwrapped, self.config, context.seed)
-        self.record: COLRecord | None = None
+        self._record: COLRecord | None = None
         self.seconds = 0.0
 
     def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool:
         """Algorithm 1 with cost budget C = `budget` (runs are short: no checkpoints)."""
         start = time.perf_counter()
-        self.record = self.learner.run(float(budget))
+        self._record = self.learner.run(float(budget))
         self.seconds = time.perf_counter() - start
         return True
-
-    def act(self, observation: Any, info: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """The next intervention of the current estimate, as a Dict action on U'."""
-        index = self.learner.choose(self._run())
-        base = self.env.unwrapped
-        mask = np.array([v in self.learner.targets for v in base.controllable], dtype=np.int8)
-        value = base.action_space["value"].low.copy()
-        for name, u in zip(self.learner.targets, self.learner.candidates[index], strict=True):
-            value[base.controllable.index(name)] = u
-        return {"mask": mask, "value": value}
-
-    def state(self, folder: Path) -> dict[str, Any]:
-        """Nothing: an interrupted run restarts."""
-        return {}
-
-    def restore(self, state: Mapping[str, Any], folder: Path) -> None:
-        """Nothing to restore (see `state`)."""
 
     def save(self, folder: Path) -> None:
         """region.npz and interventions.csv."""
         from dogym.agents.io import atomic_write_bytes, atomic_write_text, csv_text
 
-        run = self._run()
+        run = self.record
         atomic_write_bytes(folder / "region.npz", _npz(candidates=run.candidates, mean=np.array(run.mean),
                                                        std=np.array(run.std), regions=np.array(run.regions),
-                                                       interventions=self._interventions(),
+                                                       interventions=self.interventions(),
                                                        outcomes=np.array(run.outcomes, dtype=np.int8)))  # fmt: skip
         rows = [{"k": k + 1, **dict(zip(self.learner.targets, u, strict=True)), "safe": ok, "cost": c,
                  "in_safe_set": s, "region_size": run.sizes[k + 1]}
@@ -122,7 +108,7 @@ class COLAgent:
 
     def summary(self) -> dict[str, Any]:
         """Interventions, unsafe ones, cost, region size, and the per-step curves."""
-        run = self._run()
+        run = self.record
         return {
             "timesteps": round(float(np.sum(run.costs)), 4),  # in the family's budget unit: cost spent
             "train_seconds": self.seconds,
@@ -139,19 +125,20 @@ class COLAgent:
             "stopped": run.stopped,
         }
 
-    def _interventions(self) -> np.ndarray:
-        run = self._run()
-        return np.array(run.interventions, dtype=np.float64).reshape(-1, len(self.learner.targets))
+    def interventions(self) -> np.ndarray:
+        """The run's interventions on U' (one row each, in the order of `learner.targets`)."""
+        return np.array(self.record.interventions, dtype=np.float64).reshape(-1, len(self.learner.targets))
 
-    def _run(self) -> COLRecord:
+    @property
+    def record(self) -> COLRecord:
         """The finished run's record (RuntimeError before `learn`)."""
-        if self.record is not None:
-            return self.record
+        if self._record is not None:
+            return self._record
         raise RuntimeError("COL has not run yet: call learn() first")
 
 
-class SafeRegionFamily:
-    """The family protocol for COL and its ablations (see `dogym.agents.registry.Family`)."""
+class SafeRegionFamily(Family):
+    """The family protocol for COL and its ablations (see `dogym.agents.protocol.Family`)."""
 
     name = "safe_region"
     budget_unit = "cost"
@@ -185,13 +172,13 @@ class SafeRegionFamily:
         return COLAgent(context)
 
     def load(self, context: RunContext) -> COLAgent:
-        """Learners are not saved: evaluating a finished run means reading its metrics."""
-        raise ValueError(f"{context.spec.name} runs are evaluated by their region records (metrics.json, region.npz)")
+        """Learners are not saved: a finished run is read from its region records."""
+        return COLAgent.load(context)
 
     def evaluate(self, agent: COLAgent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]:
         """The estimates against the env's true regions (ground truth, evaluation only): each estimate step k is
         scored against the region of the intervention it would choose next (k + 1)."""
-        run = agent._run()
+        run = agent.record
         env = agent.env.unwrapped
         truth = [env.ground_truth(t=k + 1)["region"].contains(run.candidates) for k in range(len(run.regions))]
         scores = region_scores(run.regions[-1], truth[-1])
@@ -200,7 +187,7 @@ class SafeRegionFamily:
         context.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(context.run_dir / "truth.npz", _npz(truth=np.array(truth)))
         if run.candidates.shape[1] == 2:
-            plot_region_evolution(run.candidates, truth, run.mean, run.std, agent._interventions(),
+            plot_region_evolution(run.candidates, truth, run.mean, run.std, agent.interventions(),
                                   np.array(run.outcomes), env.delta, FIGURE_ALPHAS, agent.learner.targets,
                                   context.run_dir / "region_evolution.png")  # fmt: skip
         curve = [region_scores(r, t) for r, t in zip(run.regions, truth, strict=True)]
@@ -219,7 +206,7 @@ class SafeRegionFamily:
 
     def curves(self, context: RunContext) -> list[dict[str, Any]]:
         """Region size and cumulative unsafe interventions after each intervention."""
-        metrics = json.loads((context.run_dir / "metrics.json").read_text(encoding="utf-8"))
+        metrics = read_json_checked(context.run_dir / "metrics.json")
         base = {"agent": context.spec.name, "env": context.env_id, "seed": context.seed, "kind": "region"}
         unsafe = np.concatenate([[0], np.cumsum(1 - np.array(metrics["outcomes"], dtype=int))])
         return [{**base, "timesteps": k, "region_size": size, "unsafe": int(unsafe[k])}

@@ -33,7 +33,6 @@ exactly as the uninterrupted one.
 from __future__ import annotations
 
 import copy
-import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -53,7 +52,9 @@ from dogym.agents.fault_alarm.checkpoint import (
     rng_state,
     save_model,
 )
-from dogym.agents.registry import RunContext, keyword_names
+from dogym.agents.io import read_json_checked
+from dogym.agents.protocol import EVAL_PHASE, Agent, EpisodicFamily, RunContext
+from dogym.agents.registry import keyword_names
 from dogym.agents.safe_region.safe_rl.cpo import CPO
 from dogym.agents.safe_region.safe_rl.ppo_lagrangian import PPOLagrangian
 from dogym.agents.safe_region.safe_rl.view import TIME_FEATURES, ControlView
@@ -108,7 +109,7 @@ def split_options(name: str, hyperparams: Mapping[str, Any]) -> tuple[dict[str, 
     return run, algo
 
 
-class SafeRLAgent:
+class SafeRLAgent(Agent):
     """One run's PPO-Lagrangian or CPO learner (see the module docstring)."""
 
     def __init__(self, context: RunContext) -> None:
@@ -165,15 +166,6 @@ class SafeRLAgent:
             obs = self.vec_env.normalize_obs(obs)
         action, _ = self.model.predict(obs, deterministic=True)
         return np.asarray(action, dtype=np.float64)
-
-    def act(self, observation: Any, info: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """The deterministic policy's intervention for a raw env observation (a window), as a Dict action."""
-        view = self.view
-        obs = np.concatenate([np.asarray(observation, dtype=np.float32)[-1], view.clock(int(info.get("t", 0)))])
-        u = view.controls(self.policy_action(obs))
-        value = view._value.copy()
-        value[view._index] = u
-        return {"mask": view._mask.copy(), "value": value}
 
     @property
     def _envs(self) -> list[gym.Env]:
@@ -282,8 +274,9 @@ def infer_region(visited: np.ndarray, points: np.ndarray, grid: int) -> tuple[np
     return inside, len(visited_cells) / float(grid) ** visited.shape[1]
 
 
-class SafeRLFamily:
-    """The family protocol for PPO-Lagrangian and CPO (see `dogym.agents.registry.Family`)."""
+class SafeRLFamily(EpisodicFamily):
+    """The family protocol for PPO-Lagrangian and CPO (see `dogym.agents.protocol.Family`); its evaluation episodes run
+    on the agent's control view, so it plays them itself."""
 
     name = "safe_rl"
     budget_unit = "env steps"
@@ -351,7 +344,7 @@ class SafeRLFamily:
         env.close()
         steps = len(controls)
         return {
-            "eval": {"policy": context.spec.name, "env": context.env_id, "seed": seed, "episodes": episodes,
+            EVAL_PHASE: {"policy": context.spec.name, "env": context.env_id, "seed": seed, "episodes": episodes,
                      "reward_mean": float(np.mean(rewards)), "reward_std": float(np.std(rewards)),
                      "steps_mean": float(np.mean(lengths)), "steps_std": float(np.std(lengths)), "episode_cost_mean": float(np.mean(costs)),
                      "episode_cost_std": float(np.std(costs)), "cost_rate": float(np.sum(costs)) / steps},
@@ -361,7 +354,7 @@ class SafeRLFamily:
 
     def curves(self, context: RunContext) -> list[dict[str, Any]]:
         """Per update: env steps, unsafe interventions so far, and the rollout's mean episode cost."""
-        metrics = json.loads((context.run_dir / "metrics.json").read_text(encoding="utf-8"))
+        metrics = read_json_checked(context.run_dir / "metrics.json")
         base = {"agent": context.spec.name, "env": context.env_id, "seed": context.seed, "kind": "safe_rl"}
         return [{**base, "timesteps": row["timesteps"], "unsafe": row["unsafe"], "episode_cost": row["episode_cost"]}
                 for row in metrics.get("history", [])]  # fmt: skip
