@@ -7,8 +7,10 @@ python benchmarks/active_learning.py [--quick] [--seeds 0 ... 9] [--workers 1] [
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
+from pathlib import Path
 
 from dogym.experiments.threads import set_thread_env  # noqa: E402
 
@@ -21,12 +23,8 @@ from dogym.agents.identification.learner import make_learner  # noqa: E402
 from dogym.agents.io import atomic_write_json  # noqa: E402
 from dogym.causal.random_streams import named_rng  # noqa: E402
 from dogym.envs.identification.microservice import MicroserviceEnv  # noqa: E402
-from dogym.experiments.papers.acl import (  # noqa: E402
-    MICROSERVICE_COST_WEIGHT,
-    TABLE1_ROLLOUTS,
-    reproduce_acl,
-    scenario2_recovery,
-)
+from dogym.experiments.papers import Reproduction, reproduce  # noqa: E402
+from dogym.experiments.papers.acl import ACL, MICROSERVICE_COST_WEIGHT, TABLE1_ROLLOUTS, scenario2_recovery  # noqa: E402
 
 
 def decision_seconds(n_decisions: int, n_data: int = 15, seed: int = 0) -> tuple[list[float], list[float]]:
@@ -80,7 +78,9 @@ def main() -> None:
     print(f"microservice rollout decision: median {timing['median_s']:.3f} s wall, {timing['median_cpu_s']:.3f} s CPU")
     if args.decisions_only:
         return
-    summary = reproduce_acl(args.out, args.seeds, args.quick, args.workers, args.table1_seeds, rows or TABLE1_ROLLOUTS)
+    paper = ACL(args.table1_seeds, tuple(rows or TABLE1_ROLLOUTS))
+    reproduce(paper, Reproduction(Path(args.out), tuple(args.seeds), args.quick, args.workers))
+    summary = json.loads((Path(args.out) / "summary.json").read_text(encoding="utf-8"))
     print(f"{'learner':<20}{'loss mean':>12}{'std':>10}{'paper':>10}{'s/decision':>12}{'paper s':>10}")
     for r in summary["table1"]:
         print(

@@ -22,7 +22,8 @@ import argparse
 import shutil
 from pathlib import Path
 
-from dogym.experiments.papers.dcbo import SCMS, reproduce_dcbo
+from dogym.experiments.papers import Reproduction, reproduce
+from dogym.experiments.papers.dcbo import DCBO, SCMS
 
 RESULTS = Path(__file__).parent / "results" / "dcbo" / "variants"
 FILES = ("report.md", "table.csv", "orderings.csv", "summary.json")
@@ -47,9 +48,9 @@ def main() -> None:
     work = Path(args.runs or f"/tmp/dogym-dcgo-variants/{name}")
     command = (f"python benchmarks/dcgo_anchor_variants.py --anchors {args.anchors} --scms {args.scms} --horizons "
                f"{args.horizons} --seeds {args.seeds} --workers {args.workers}" + (" --quick" if args.quick else ""))  # fmt: skip
-    reproduce_dcbo(work, seeds, quick=args.quick, workers=args.workers, command=command,
-                   scms=args.scms.split(","), horizons=[int(h) for h in args.horizons.split(",")],
-                   hyperparams={"anchors": args.anchors})  # fmt: skip
+    variant = DCBO(tuple(args.scms.split(",")), tuple(int(h) for h in args.horizons.split(",")),
+                   (("anchors", args.anchors),))  # fmt: skip
+    reproduce(variant, Reproduction(work, tuple(seeds), args.quick, args.workers, command=command))
     target = RESULTS / name
     target.mkdir(parents=True, exist_ok=True)
     for file in FILES:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-#: (agent, env, full budget, quick budget): causal-dqn (the issue's case) and the longest-running agent of each other
+#: (agent, env, full budget, quick budget): causal-dqn (the case that grew) and the longest-running agent of each other
 #: family at its unit (env steps, interventions, cost, trials per time step).
 RUNS = [
     ("causal-dqn", "dogym/FaultAlarm-v0", 1_000_000, 20_000),
@@ -191,7 +191,7 @@ def write_report(results: list[dict[str, Any]], out: Path, quick: bool) -> None:
         "bounded after; growth measured before 1e5 steps is the buffer filling, not a leak.",
     ]
     if quick:
-        lines += ["", "Quick budgets are far below the issue's 1e6 steps: they show the early trend only."]
+        lines += ["", "Quick budgets are far below the target's 1e6 steps: they show the early trend only."]
     atomic_write_text(out / f"{name}.md", "\n".join(lines) + "\n")
     print(f"wrote {out / name}.md")
 

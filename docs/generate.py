@@ -393,7 +393,8 @@ def reproduction_pages(out: Path) -> list[str]:
     folder = out / "reproductions"
     folder.mkdir(parents=True, exist_ok=True)
     names = []
-    for name, (module, description) in PAPERS.items():
+    for name, paper in PAPERS.items():
+        module, description = getattr(paper, "target", type(paper).__module__).partition(":")[0], paper.description
         results = ROOT / "benchmarks" / "results" / name
         report = results / "report.md"
         names.append(name)
@@ -420,7 +421,7 @@ def reproduction_pages(out: Path) -> list[str]:
     intro = (
         "`python train.py reproduce NAME` runs a paper's grid and writes its report; the pages below show the "
         "committed reports and figures.\n\n"
-        + table(["name", "paper"], [[f"[`{n}`]({n}.md)", escape(PAPERS[n][1])] for n in names])
+        + table(["name", "paper"], [[f"[`{n}`]({n}.md)", escape(PAPERS[n].description)] for n in names])
     )
     index_page(folder / "index.md", "Paper reproductions", intro, names)
     return names

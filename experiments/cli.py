@@ -84,8 +84,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         for spec in specs:
             print(f"  {spec.name:<20} {spec.description}")
     print("reproductions (reproduce):")
-    for name, (_, description) in PAPERS.items():
-        print(f"  {name:<20} {description}")
+    for name, reproduction in PAPERS.items():
+        print(f"  {name:<20} {reproduction.description}")
     return 0
 
 
@@ -215,18 +215,17 @@ def _backend(args: argparse.Namespace) -> Any:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Reproduce a paper's tables (runs its grid, writes a Markdown report beside the paper's numbers)."""
-    from dogym.experiments.papers import paper
+    from dogym.experiments.grid import grid_backend
+    from dogym.experiments.papers import Reproduction, paper, reproduce
 
-    module = paper(args.table)
-    seeds = _split(args.seeds, "--seeds", int) if args.seeds else list(module.DEFAULT_SEEDS)
+    chosen = paper(args.table)
+    seeds = tuple(_split(args.seeds, "--seeds", int)) if args.seeds else tuple(chosen.seeds)
     out = Path(args.out or f"benchmarks/results/{args.table}" + ("-quick" if args.quick else ""))
     command = "python train.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else f"python train.py reproduce {args.table}"
-    from dogym.experiments.grid import grid_backend
-
+    job = Reproduction(out, seeds, args.quick, args.workers, args.timesteps, args.eval_episodes, command)
     backend = _backend(args)
     with grid_backend(backend.name, backend.ray_address, backend.ray_cpus):
-        report = module.reproduce(out, seeds, quick=args.quick, workers=args.workers, timesteps=args.timesteps,
-                                  eval_episodes=args.eval_episodes, command=command)  # fmt: skip
+        report = reproduce(chosen, job)
     print(Path(report).read_text(encoding="utf-8"))
     print(f"wrote {report}")
     return 0
@@ -402,11 +401,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_rep = sub.add_parser("reproduce", help="reproduce a paper's tables and write a report beside the paper's numbers")
     p_rep.add_argument(
-        "table", choices=list(PAPERS), help="; ".join(f"{k}: {d}" for k, (_, d) in PAPERS.items()).replace("%", "%%")
+        "table",
+        choices=list(PAPERS),
+        help="; ".join(f"{k}: {p.description}" for k, p in PAPERS.items()).replace("%", "%%"),
     )
     p_rep.add_argument("--seeds", help="seeds, comma-separated (default: the reproduction's)")
     p_rep.add_argument("--timesteps", type=int, help="budget per run (default: the reproduction's)")
-    p_rep.add_argument("--eval-episodes", type=int, default=30, help="evaluation episodes per run (episodic agents)")
+    p_rep.add_argument(
+        "--eval-episodes", type=int, help="evaluation episodes per run (episodic agents; default: the reproduction's)"
+    )
     p_rep.add_argument("--workers", type=int, default=2, help="parallel runs (default: %(default)s)")
     p_rep.add_argument("--quick", action="store_true", help="a small budget, to check the pipeline")
     p_rep.add_argument("--out", help="output folder (default: benchmarks/results/<table>[-quick])")

@@ -163,3 +163,47 @@ def write_outputs(
         family(name).plot(curves, out_dir, title)
     atomic_write_json(out_dir / "summary.json", summary)
     return summary
+
+
+# ---------------------------------------------------------------------------------------------------- report text
+def interval_text(stats: Mapping[str, Any] | None, digits: int = 2) -> str:
+    """A `seed_summary` entry as "mean [low, high]" (`INTERVAL_METHOD`); "-" when missing."""
+    if not stats:
+        return "-"
+    low, high = stats["mean_ci95"]
+    return f"{stats['mean']:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def mean_std_text(values: Sequence[float] | np.ndarray, digits: int = 3) -> str:
+    """ "mean ± std" of `values` (population std); "-" when there are none."""
+    values = np.asarray(values, dtype=float).reshape(-1)
+    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}" if values.size else "-"
+
+
+def verdict(met: bool | None) -> str:
+    """A target's verdict cell: "met", "**missed**", or "-" when it could not be checked."""
+    return "-" if met is None else ("met" if met else "**missed**")
+
+
+def separated(a: Mapping[str, Any], b: Mapping[str, Any], larger_is_better: bool = True) -> bool:
+    """Whether `a`'s interval (a `seed_summary` entry) lies entirely on the better side of `b`'s."""
+    if larger_is_better:
+        return a["mean_ci95"][0] > b["mean_ci95"][1]
+    return a["mean_ci95"][1] < b["mean_ci95"][0]
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A Markdown table's lines: the header, its rule, one line per row (cells as `str`)."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
+        "| " + " | ".join(str(c) for c in row) + " |" for row in rows
+    ]
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the non-interactive Agg backend (figures are written to files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

@@ -102,10 +102,12 @@ def test_fitted_hyperparameters_mode_runs_and_bad_options_raise():
 def test_reproduce_acl_quick_writes_results_and_skips_finished_cells(tmp_path, monkeypatch):
     import json
 
-    from dogym.experiments.papers import acl
+    from dogym.experiments.papers import Reproduction, acl, reproduce
 
     monkeypatch.setattr(acl, "FRONTIER_EXPERIMENTS", ("toy", "ms2"))  # the quick grid without scenario 1: faster
-    summary = acl.reproduce_acl(tmp_path, seeds=[0], quick=True)
+    job = Reproduction(tmp_path, (0,), quick=True)
+    reproduce(acl.PAPER, job)
+    summary = json.loads((tmp_path / "summary.json").read_text())
     for name in (
         "table1.csv",
         "curves.csv",
@@ -127,7 +129,6 @@ def test_reproduce_acl_quick_writes_results_and_skips_finished_cells(tmp_path, m
     split = summary["function_groups"]["ms2"]["passive"]
     assert split["loss"]["mean"] == pytest.approx(split["carried loads"]["mean"] + split["response times"]["mean"])
     assert "## Final loss against cumulative intervention cost" in (tmp_path / "report.md").read_text()
-    assert json.loads((tmp_path / "summary.json").read_text())["table1"] == summary["table1"]
 
     def fail(config):
         raise AssertionError(f"run {config.run_dir} should have been loaded from the cache")
@@ -135,7 +136,8 @@ def test_reproduce_acl_quick_writes_results_and_skips_finished_cells(tmp_path, m
     from dogym.experiments import grid
 
     monkeypatch.setattr(grid, "_train_one", fail)
-    assert acl.reproduce_acl(tmp_path, seeds=[0], quick=True)["table1"] == summary["table1"]
+    reproduce(acl.PAPER, job)
+    assert json.loads((tmp_path / "summary.json").read_text())["table1"] == summary["table1"]
 
 
 @pytest.mark.parametrize("buffer_size", [None, 3])

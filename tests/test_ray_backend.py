@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import time
-import types
 from pathlib import Path
 
 import pytest
@@ -89,15 +88,15 @@ def test_reproduce_runs_its_grids_on_the_chosen_backend(monkeypatch, tmp_path, c
     """`reproduce --backend ray` reaches the reproduction's own `run_grid` calls (through `grid_backend`)."""
     seen = []
 
-    def reproduce(out, seeds, **options):
+    def reproduce(paper, job):
         seen.append(current_backend())
-        report = Path(out) / "report.md"
+        report = Path(job.out) / "report.md"
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text("report\n")
         return report
 
-    fake = types.SimpleNamespace(DEFAULT_SEEDS=(0,), reproduce=reproduce)
-    monkeypatch.setattr("dogym.experiments.papers.paper", lambda name: fake)
-    argv = ["reproduce", "acl", "--out", str(tmp_path), "--backend", "ray", "--ray-address", "auto", "--ray-cpus", "2"]
+    monkeypatch.setattr("dogym.experiments.papers.reproduce", reproduce)
+    argv = ["reproduce", "acl", "--seeds", "0", "--out", str(tmp_path), "--backend", "ray", "--ray-address", "auto",
+            "--ray-cpus", "2"]  # fmt: skip
     assert main(argv) == 0
     assert seen == [Backend("ray", "auto", 2.0)] and current_backend() == Backend()  # and back to local after it

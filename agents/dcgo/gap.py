@@ -174,9 +174,3 @@ def final_regrets(curves: np.ndarray, optima: np.ndarray) -> np.ndarray:
     tolerance)."""
     curves = np.asarray(curves, dtype=np.float64)
     return curves[..., -1] - np.broadcast_to(np.asarray(optima, dtype=np.float64), curves.shape[:2])
-
-
-def cumulative_costs(results: Sequence[ReplicateResult]) -> dict[str, float]:
-    """Mean and standard deviation over replicates of the total intervention cost of a run."""
-    totals = np.array([r.cumulative_cost()[-1, -1] for r in results])
-    return {"mean": float(totals.mean()), "std": float(totals.std())}

@@ -402,8 +402,3 @@ class COL:
         """The region after intervention `step` as a function of controls [m, |U'|] -> bool (nearest candidate)."""
         region = self._table(record.regions[step].astype(np.float64))
         return lambda u: region(self.scale(np.atleast_2d(u))) > 0.5
-
-
-def region_at_alpha(record: COLRecord, step: int, alpha: float, delta: float) -> np.ndarray:
-    """The quantile-rule safe set after intervention `step` at confidence `alpha` (Fig. 6's shades)."""
-    return lcb_safe_set(record.mean[step], quantile_kappa(record.std[step], alpha), delta)

@@ -1,9 +1,9 @@
 """Reproduction of Hammar & Stadler, "Online Identification of IT Systems through Active Causal Learning": Table 1 and
 the loss curves of Figs. 7, 17, 19.
 
-`reproduce_acl(out_dir, seeds, quick)` runs every (experiment, learner, seed) cell, caching each finished cell under
-`out_dir/runs/` through the one grid runner (a rerun skips them), then writes atomically: `table1.csv`, `curves.csv` (long format), `summary.json`,
-`fig7_toy_scm.png`, `fig17_microservice_s1.png`, `fig19_microservice_s2.png` and `report.md` (ours beside the paper's).
+The grid (`_cells`) runs every (experiment, learner, seed) cell; the report writes `table1.csv`, `curves.csv` (long
+format), `frontier*.csv`, `summary.json`, `fig7_toy_scm.png`, `fig17_microservice_s1.png`, `fig19_microservice_s2.png`
+and `report.md` (ours beside the paper's).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from dogym.agents.io import atomic_save_figure, atomic_write_json, atomic_write_
 from dogym.agents.registry import agent_spec, resolve_hyperparams
 from dogym.envs.identification.microservice import CHANGE_STEP
 from dogym.experiments.grid import run_grid
+from dogym.experiments.papers import Paper, Reproduction, Timing
 from dogym.experiments.readme import replace_block
-from dogym.experiments.report import INTERVAL_METHOD, mean_interval
+from dogym.experiments.report import INTERVAL_METHOD, mean_interval, pyplot
 from dogym.experiments.runner import RunConfig
 
 #: The paper's Table 1: (lookahead, horizon) -> (loss at |D| = 30, seconds per decision on an Apple M4 Pro).
@@ -34,14 +35,11 @@ PAPER_TABLE1 = {
     "rollout l=2 m=20": (143.0, 71.4),
 }
 PAPER_TABLE1.update({"rollout l=3 m=5": (142.0, 94.1), "rollout l=3 m=20": (142.0, 315.8)})
-#: Paper Figs. 17 / 19 end points quoted in the text (scenario 1: passive 2.8e6 -> 2.77e6, rollout -> 84e3).
-PAPER_FIG17 = {"passive": 2.77e6, "rollout l=1 m=5": 84e3}
 #: FIFO buffer size of D_t in scenario 2 (section VII-E), from the learners' hyper-parameter files: after this many
 #: steps no pre-change data is left.
 SCENARIO2_BUFFER = resolve_hyperparams(agent_spec("acl-rollout"), "dogym/MicroserviceNonStationary-v0")["buffer_size"]
 #: Weight of the Table-3 costs in the rollout objective on the microservice (the paper's cost-to-loss ratio).
 MICROSERVICE_COST_WEIGHT = resolve_hyperparams(agent_spec("acl-rollout"), "dogym/Microservice-v0")["cost_weight"]
-DESCRIPTION = 'Hammar & Stadler, "Online Identification of IT Systems": Table 1 and Figs. 7, 17, 19'
 DEFAULT_SEEDS = tuple(range(10))
 #: How many of the seeds run Table 1's longer rollouts (l, m other than 1, 5) and the recovery reference (the paper
 #: used 5 seeds).
@@ -374,7 +372,7 @@ def _frontier_rows(frontier: dict[str, list[dict]]) -> list[dict]:
 
 
 def _plot(curves: dict, title: str, path: Path, change_step: int | None = None, log: bool = False) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for label, c in curves.items():
         mean, std = np.array(c["mean"]), np.array(c["std"])
@@ -392,19 +390,10 @@ def _plot(curves: dict, title: str, path: Path, change_step: int | None = None, 
     atomic_save_figure(fig, path, dpi=120)
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _plot_frontier(points: list[dict], title: str, path: Path) -> None:
     """Final loss against cumulative intervention cost, one line per family (passive at its zero-intervention end),
     one panel per metric (total; on the microservice also each function group); error bars are 95% CIs."""
-    plt = _pyplot()
+    plt = pyplot()
     metrics = ["loss", *(g for g in FUNCTION_GROUPS.values() if g in points[0])]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.6), squeeze=False)
     passive = next(p for p in points if p["family"] == "passive")
@@ -607,24 +596,11 @@ def scenario2_recovery(out_dir: str | os.PathLike[str], seeds: Sequence[int], wo
     return recovery
 
 
-def reproduce_acl(
-    out_dir: str | os.PathLike[str],
-    seeds: Sequence[int] = DEFAULT_SEEDS,
-    quick: bool = False,
-    workers: int = 1,
-    table1_seeds: int = TABLE1_SEEDS,
-    table1_rollouts: Sequence[tuple[int, int]] = TABLE1_ROLLOUTS,
-) -> dict:
-    """Run the seed-000 reproduction into `out_dir` and return the summary: Table 1, the loss-against-cost frontier
-    with the equal-cost comparisons and the microservice's function-group split, loss curves and scenario 2's
-    recovery (the grid is `_cells`). Writes table1.csv, frontier.csv, frontier_comparison.csv, curves.csv,
-    summary.json, the figures and report.md. table1_seeds: how many of the seeds run Table 1's longer rollouts and
-    the other 5-seed rows; table1_rollouts: which (l, m) rows beyond (1, 5) run. workers > 1 runs cells in a process pool; finished cells are cached and skipped on a
-    rerun."""
-    if not seeds:
-        raise ValueError("reproduce_acl needs at least one seed")
-    out = Path(out_dir)
-    records = _collect(_cells(list(seeds), quick, table1_seeds, table1_rollouts), out, workers)
+def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, table1_seeds: int) -> dict:
+    """Every output from the records (`_collect`): table1.csv, frontier.csv, frontier_comparison.csv, curves.csv,
+    summary.json, the figures and report.md (and the README block, from the default output folder); returns the
+    summary: Table 1, the loss-against-cost frontier with the equal-cost comparisons and the microservice's
+    function-group split, loss curves and scenario 2's recovery."""
     table, curves = _table1(records), _curves(records)
     atomic_write_text(out / "table1.csv", csv_text(table))
     long = ["experiment,learner,seed,step,loss"]
@@ -776,19 +752,31 @@ def readme_block(out_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def reproduce(
-    out_dir: str | os.PathLike[str],
-    seeds: Sequence[int] = DEFAULT_SEEDS,
-    *,
-    quick: bool = False,
-    workers: int = 1,
-    timesteps: int | None = None,
-    eval_episodes: int = 0,
-    command: str = "",
-) -> Path:
-    """`reproduce_acl` for `train.py reproduce acl`; returns the report's path (the budget is the paper's: 30
-    interventions, 8 with `quick`)."""
-    if timesteps is not None:
-        raise ValueError("reproduce acl uses the paper's budget (30 interventions; 8 with --quick); drop --timesteps")
-    reproduce_acl(out_dir, seeds, quick=quick, workers=workers)
-    return Path(out_dir) / "report.md"
+@dataclass(frozen=True)
+class ACL(Paper):
+    """`train.py reproduce acl` at the paper's budget (30 interventions; 8 with --quick). `table1_seeds`: how many of
+    the seeds run Table 1's longer rollouts and the other 5-seed rows; `table1_rollouts`: which (l, m) rows beyond
+    (1, 5) run."""
+
+    table1_seeds: int = TABLE1_SEEDS
+    table1_rollouts: tuple[tuple[int, int], ...] = TABLE1_ROLLOUTS
+    name = "acl"
+    seeds = DEFAULT_SEEDS
+
+    def cells(self, job: Reproduction) -> list[Cell]:
+        if job.timesteps is not None:
+            raise ValueError(
+                "reproduce acl uses the paper's budget (30 interventions; 8 with --quick); drop --timesteps"
+            )
+        return _cells(list(job.seeds), job.quick, self.table1_seeds, self.table1_rollouts)
+
+    def grid(self, job: Reproduction) -> list[RunConfig]:
+        return [c.config(job.out / "runs") for c in self.cells(job)]
+
+    def report(self, job: Reproduction, runs: list[dict[str, Any]], timing: Timing) -> Path:
+        records = [{"cell": asdict(cell), **run["run"]} for cell, run in zip(self.cells(job), runs, strict=True)]
+        write(job.out, records, job.seeds, job.quick, self.table1_seeds)
+        return job.out / "report.md"
+
+
+PAPER = ACL()

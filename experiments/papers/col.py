@@ -7,19 +7,17 @@ with every target and a met / missed verdict.
 Grid (each cell is one run of the one grid runner under `out/runs/`, so a re-run skips finished cells):
 - edge example (`EdgeSafeRegion-v0`, `EdgeSafeRegionNonStationary-v0`): `EDGE_AGENTS` x seeds, cost budget C = 20;
 - synthetic RAN (`RANCpu-v0`, `RANSteering-v0`): `RAN_AGENTS` x the first `RAN_SEEDS` seeds, the paper's C = 100;
-- safe RL (edge example): CPO and PPO-Lagrangian x the first `RL_SEEDS` seeds, `RL_STEPS` env steps each;
+- safe RL (edge example): CPO and PPO-Lagrangian, trained by `benchmarks/col_rl.py` (hours) and read from its files;
 - a documented variant beside the paper's setting (`VARIANTS`): COL on scenario 1 with 100 passive samples.
-Cells run cheapest first (COL, then RAN, then the RL runs, `workers` at a time), and the report is rewritten after
-every stage, so an interrupted reproduction still reports what finished. `--quick` runs 3 seeds (1 on the RAN, with
-smaller budgets, a 1000-window passive log and a smaller prior) and 4000 RL steps (two updates of 2000 steps) to check
-the pipeline.
+Cells run cheapest first (the edge example, then the RAN, `workers` at a time); a re-run with every cell cached
+rewrites the outputs from them. `--quick` runs 3 seeds (1 on the RAN, with smaller budgets, a 1000-window passive log
+and a smaller prior) to check the pipeline.
 """
 
 from __future__ import annotations
 
 import json
 import platform
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,17 +27,15 @@ import numpy as np
 
 from dogym.agents.io import atomic_save_figure, atomic_write_bytes, atomic_write_text, csv_text
 from dogym.agents.safe_region.family import unsafe_to_cover
-from dogym.experiments.grid import run_grid
-from dogym.experiments.papers import col_rl
+from dogym.experiments.papers import Paper, Reproduction, Timing, col_rl
 from dogym.experiments.readme import replace_block
-from dogym.experiments.report import INTERVAL_METHOD, seed_summary, write_outputs
-from dogym.experiments.runner import RunConfig, is_finished, load_metrics
+from dogym.experiments.report import INTERVAL_METHOD, markdown_table, pyplot, seed_summary, verdict, write_outputs
+from dogym.experiments.runner import RunConfig
 
 #: Where `train.py reproduce col` writes by default; only this folder's results rewrite the README's COL block.
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "col"
 #: The RL baselines' result folder, written by `benchmarks/col_rl.py` (hours of training; read, not run, here).
 RL_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "col" / "rl"
-DESCRIPTION = 'Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions": Table II and Figs. 6, 8, 14'
 DEFAULT_SEEDS = tuple(range(10))
 #: A fresh block of seeds no setting was chosen on (tuning used seeds 100-109: benchmarks/col_tuning.py).
 FRESH_SEEDS = tuple(range(200, 210))
@@ -63,9 +59,8 @@ VARIANTS = {"col-indicator": ("col", {"outcome": "indicator", "kernel": "matern5
 #: Cost budgets C: the edge example's 20 and the testbed's 100 (section VIII-C); quick mode: smaller RAN budgets.
 EDGE_BUDGET, RAN_BUDGET = 20, {RAN_CPU: 100, RAN_STEERING: 100}
 QUICK_RAN_BUDGET = {RAN_CPU: 30, RAN_STEERING: 5}
-#: How many of the seeds run the RAN cells: the first five (Fig. 14 has ten). The causal prior from 40 320 passive
-#: windows takes 2-4 CPU-minutes per seed and process on RANCpu; this session's CPU time (shared with the RL and DCGO
-#: benchmarks) did not allow ten.
+#: How many of the seeds run the RAN cells (Fig. 14 has ten; the causal prior from 40 320 passive windows makes them
+#: the slowest cells).
 RAN_SEEDS = 10
 #: Every metric of the report is non-negative (counts, sizes, shares): intervals are clipped at 0.
 NONNEGATIVE = (0.0, np.inf)
@@ -209,10 +204,6 @@ def _interval(values: np.ndarray) -> tuple[float, float]:
     return tuple(seed_summary(values, NONNEGATIVE)["mean_ci95"]) if len(values) else (np.nan, np.nan)
 
 
-def _verdict(met: bool | None) -> str:
-    return "-" if met is None else ("met" if met else "**missed**")
-
-
 def _count(values: np.ndarray) -> str:
     return f"{int(values.sum())}/{len(values)}"
 
@@ -263,15 +254,15 @@ def targets(runs: Sequence[dict[str, Any]], block: str = "") -> list[tuple[str, 
         n = len(unsafe)
         out += [
             (f"S1: COL unsafe interventions <= {S1_MAX_UNSAFE}{tag}", f"{_ci(unsafe, 1)} ({n} seeds)",
-             _verdict(unsafe.mean() <= S1_MAX_UNSAFE)),
+             verdict(unsafe.mean() <= S1_MAX_UNSAFE)),
             (f"S1: region size within {SIZE_TOLERANCE} of the true {TRUE_S1_SIZE}{tag}", _ci(size, 3),
-             _verdict(abs(size.mean() - TRUE_S1_SIZE) <= SIZE_TOLERANCE)),
+             verdict(abs(size.mean() - TRUE_S1_SIZE) <= SIZE_TOLERANCE)),
             (f"S1: precision >= {TOLERANT_PRECISION} in >= {PRECISE_SEEDS}/10 seeds{tag}",
              f"{_count(tolerant)} seeds (strict inside: {_count(v('col', S1, 'inside'))})",
-             _verdict(tolerant.sum() >= PRECISE_SEEDS * n / 10)),
+             verdict(tolerant.sum() >= PRECISE_SEEDS * n / 10)),
             (f"S1: the region grows from its prior in >= {GROWN_SEEDS}/10 seeds{tag}",
              f"{_count(grew)} seeds ({_ci(v('col', S1, 'initial_size'), 3)} -> {_ci(size, 3)})",
-             _verdict(grew.sum() >= GROWN_SEEDS * n / 10)),
+             verdict(grew.sum() >= GROWN_SEEDS * n / 10)),
         ]  # fmt: skip
         rand = v("col-random", S1, "unsafe")
         if len(rand):
@@ -280,18 +271,18 @@ def targets(runs: Sequence[dict[str, Any]], block: str = "") -> list[tuple[str, 
             out.append((f"S1: COL spends >= {RANDOM_FACTOR:g}x fewer unsafe interventions than random at equal cost, "
                         f"and reaches a larger region (separated 95% CIs){tag}",
                         f"unsafe {_ci(rand, 1)} vs {_ci(unsafe, 1)} ({ratio:.1f}x); size {_ci(r_size, 3)} vs "
-                        f"{_ci(size, 3)}", _verdict(ratio >= RANDOM_FACTOR and separated_above(size, r_size))))  # fmt: skip
+                        f"{_ci(size, 3)}", verdict(ratio >= RANDOM_FACTOR and separated_above(size, r_size))))  # fmt: skip
     unsafe2 = v("col", S2, "unsafe")
     if len(unsafe2):
         size2, true2, precision2 = v("col", S2, "size"), v("col", S2, "true_size"), v("col", S2, "precision")
         out.append((f"S2: COL unsafe interventions <= {S2_MAX_UNSAFE}{tag}", _ci(unsafe2, 1),
-                    _verdict(unsafe2.mean() <= S2_MAX_UNSAFE)))  # fmt: skip
+                    verdict(unsafe2.mean() <= S2_MAX_UNSAFE)))  # fmt: skip
         out.append((f"S2: size within {SIZE_TOLERANCE} of the true final region, precision >= {S2_PRECISION}{tag}",
                     f"{_ci(size2, 3)} vs true {true2.mean():.3f} (paper 0.12); precision {_ci(precision2, 3)}",
-                    _verdict(abs(size2.mean() - true2.mean()) <= SIZE_TOLERANCE
+                    verdict(abs(size2.mean() - true2.mean()) <= SIZE_TOLERANCE
                              and precision2.mean() >= S2_PRECISION)))  # fmt: skip
     for env in SCENARIOS:
-        out += [(f"{t}{tag}", o, verdict) for t, o, verdict in ablation_verdicts(runs, env)]
+        out += [(f"{t}{tag}", o, v) for t, o, v in ablation_verdicts(runs, env)]
     return out
 
 
@@ -305,10 +296,10 @@ def speed_targets(speed_file: Path = SPEED_FILE, quick_wall: float | None = None
         out.append((f"Speed: one COL S1 run <= {COL_SECONDS:g} s",
                     f"median {col['median_cpu_seconds']:.2f} s CPU, {col['median_wall_seconds']:.2f} s wall "
                     f"(`{speed_file.name}`, load average {load:.1f})",
-                    _verdict(col["median_cpu_seconds"] <= COL_SECONDS)))  # fmt: skip
+                    verdict(col["median_cpu_seconds"] <= COL_SECONDS)))  # fmt: skip
     if quick_wall is not None:
         out.append((f"Speed: reproduce col --quick <= {QUICK_MINUTES} min", f"{quick_wall / 60:.1f} min wall",
-                    _verdict(quick_wall <= QUICK_MINUTES * 60)))  # fmt: skip
+                    verdict(quick_wall <= QUICK_MINUTES * 60)))  # fmt: skip
     return out
 
 
@@ -326,13 +317,13 @@ def ran_targets(runs: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
                     f"without prior {_ci(steer_np, 1)}, with {_ci(steer_col, 1)}: {bound}{ratio:.1f}x (covered: with "
                     f"{covered}, without {_count(_values(runs, 'col-no-prior', RAN_STEERING, 'covered'))} seeds; "
                     "uncovered seeds count all their unsafe interventions, a lower bound)",
-                    _verdict(ratio >= STEERING_FACTOR)))  # fmt: skip
+                    verdict(ratio >= STEERING_FACTOR)))  # fmt: skip
     cpu_col, cpu_np = _values(runs, "col", RAN_CPU, "unsafe"), _values(runs, "col-no-prior", RAN_CPU, "unsafe")
     if len(cpu_col) and len(cpu_np):
         a, b = _interval(cpu_col), _interval(cpu_np)
         overlap = a[0] <= b[1] and b[0] <= a[1]
         out.append(("RANCpu: the causal prior has little effect (95% CIs of unsafe interventions overlap)",
-                    f"without prior {_ci(cpu_np, 1)}, with {_ci(cpu_col, 1)}", _verdict(overlap)))  # fmt: skip
+                    f"without prior {_ci(cpu_np, 1)}, with {_ci(cpu_col, 1)}", verdict(overlap)))  # fmt: skip
     return out
 
 
@@ -351,19 +342,13 @@ def ablation_verdicts(runs: Sequence[dict[str, Any]], env: str) -> list[tuple[st
         other = _values(runs, agent, env, "unsafe")
         if len(other):
             out.append((f"{name} (Fig. 8): {claim} (separated 95% CIs)", f"{_ci(other, 1)} vs COL {_ci(col, 1)}",
-                        _verdict(separated_above(other, col))))  # fmt: skip
+                        verdict(separated_above(other, col))))  # fmt: skip
     other = _values(runs, "col-no-cost", env, "unsafe")
     if len(other):
         o_lo, o_hi = _interval(other)
         out.append((f"{name} (Fig. 8): the cost denominator has a minor effect (95% CIs overlap)",
-                    f"{_ci(other, 1)} vs COL {_ci(col, 1)}", _verdict(bool(o_lo <= hi and lo <= o_hi))))  # fmt: skip
+                    f"{_ci(other, 1)} vs COL {_ci(col, 1)}", verdict(bool(o_lo <= hi and lo <= o_hi))))  # fmt: skip
     return out
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
-        "| " + " | ".join(str(c) for c in row) + " |" for row in rows
-    ]
 
 
 def _fig8_tables(runs: Sequence[dict[str, Any]]) -> list[str]:
@@ -380,14 +365,13 @@ def _fig8_tables(runs: Sequence[dict[str, Any]]) -> list[str]:
                          _ci(_values(runs, agent, env, "size")), _ci(_values(runs, agent, env, "precision"), 3),
                          _count(_values(runs, agent, env, "tolerant")),
                          _ci(_values(runs, agent, env, "interventions"), 1)])  # fmt: skip
-        lines += _table(("configuration", "seeds", *(f"unsafe after {k}" for k in FIG8_STEPS), "unsafe (all)",
+        lines += markdown_table(("configuration", "seeds", *(f"unsafe after {k}" for k in FIG8_STEPS), "unsafe (all)",
                          "λ(Ŝ)", "precision", "precision >= 0.98", "interventions"), body)  # fmt: skip
         lines.append("")
     return lines
 
 
-def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str, pending: int,
-           rl_lines: Sequence[str] = ()) -> str:  # fmt: skip
+def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str, rl_lines: Sequence[str] = ()) -> str:
     """The Markdown report (see the module docstring)."""
     reported, fresh = in_block(runs, plan.seeds), in_block(runs, plan.fresh)
     blocks = [("seeds " + f"{plan.seeds[0]}-{plan.seeds[-1]}", reported)]
@@ -406,8 +390,7 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
         f"{plan.ran_budget[RAN_STEERING]} on RANSteering). Settings were chosen on seeds 100-109 only "
         "(`benchmarks/col_tuning.py`, results in `benchmarks/results/col_tuning*.md`). "
         + (f"Wall time of this invocation {wall / 60:.1f} min " if wall else "Outputs rewritten from cached cells ")
-        + f"({platform.machine()}, one thread per run; run times are in each run's metrics.json)."
-        + (f" **{pending} cells have not run yet: this report is partial.**" if pending else ""),
+        + f"({platform.machine()}, one thread per run; run times are in each run's metrics.json).",
         "",
         "COL reads the specification's metrics (the default `outcome: metric`): the GP-SCM of the response time "
         "(the RAN: throughput, power, jitter) is fitted on the passive data (the causal prior, eqs. 3-4) and "
@@ -425,26 +408,31 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
         "",
     ]
     for name, block in blocks:
-        lines += [f"## Targets ({name})", "", *_table(("target", "ours", "verdict"), targets(block, name)), ""]
-    lines += ["## Fig. 14 targets (synthetic RAN)", "", *_table(("target", "ours", "verdict"), ran_targets(runs)), ""]
-    quick_wall = wall if plan.quick and wall and not pending else None
+        lines += [f"## Targets ({name})", "", *markdown_table(("target", "ours", "verdict"), targets(block, name)), ""]
+    lines += [
+        "## Fig. 14 targets (synthetic RAN)",
+        "",
+        *markdown_table(("target", "ours", "verdict"), ran_targets(runs)),
+        "",
+    ]
+    quick_wall = wall if plan.quick and wall else None
     lines += [
         "## RL target (from `benchmarks/col_rl.py`)",
         "",
-        *_table(("target", "ours", "verdict"), rl_targets()),
+        *markdown_table(("target", "ours", "verdict"), rl_targets()),
         "",
     ]
-    lines += ["## Speed targets", "", *_table(("target", "ours", "verdict"), speed_targets(quick_wall=quick_wall)),
+    lines += ["## Speed targets", "", *markdown_table(("target", "ours", "verdict"), speed_targets(quick_wall=quick_wall)),
               ""]  # fmt: skip
     for name, block in blocks:
         rows = table2(block)
         lines += [f"## Table II: COL on the edge example ({name})", ""]
-        lines += _table(header, [[SCENARIOS[r["scenario"]], LABELS[r["method"]]] + list(r.values())[2:]
+        lines += markdown_table(header, [[SCENARIOS[r["scenario"]], LABELS[r["method"]]] + list(r.values())[2:]
                                  for r in rows])  # fmt: skip
         lines.append("")
     lines += [
         '"Unsafe to converge" counts unsafe interventions until the region size changed by < 0.01 over 3 '
-        "consecutive interventions (notes D.8). The random baseline draws interventions uniformly over the control box "
+        "consecutive interventions. The random baseline draws interventions uniformly over the control box "
         "under the same budget and stop rule, and estimates the region with COL's estimator on their outcomes.",
         "",
         *rl_lines,
@@ -479,26 +467,17 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
                              _ms(_values(runs, agent, env, "true_size"), 3),
                              _ci(_values(runs, agent, env, "precision"), 3),
                              _ci(_values(runs, agent, env, "interventions"), 1)])  # fmt: skip
-    lines += _table(("env", "configuration", "seeds", "unsafe", "unsafe to cover 90%", "covered", "λ(Ŝ)", "true λ(S)",
+    lines += markdown_table(("env", "configuration", "seeds", "unsafe", "unsafe to cover 90%", "covered", "λ(Ŝ)", "true λ(S)",
                      "precision", "interventions"), body)  # fmt: skip
     lines += ["", "![Fig. 14](fig14_ran.png)", ""]
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------------- figures
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_ablations(runs: Sequence[dict[str, Any]], path: Path) -> Path:
     """Fig. 8: bars = configurations, groups = cumulative unsafe interventions after k interventions (and at the
     end), 95% CIs (`INTERVAL_METHOD`), one panel per scenario."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(SCENARIOS), figsize=(6 * len(SCENARIOS), 3.6), squeeze=False)
     groups = [*FIG8_STEPS, None]
     for ax, env in zip(axes[0], SCENARIOS, strict=True):
@@ -519,7 +498,7 @@ def plot_ablations(runs: Sequence[dict[str, Any]], path: Path) -> Path:
 def plot_ran(runs: Sequence[dict[str, Any]], path: Path) -> Path:
     """Fig. 14: estimated region size against cumulative unsafe interventions, mean over seeds at each intervention
     count (runs that stopped earlier hold their last values), one panel per RAN env."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), squeeze=False)
     for ax, env in zip(axes[0], (RAN_CPU, RAN_STEERING), strict=True):
         for i, agent in enumerate(RAN_AGENTS):
@@ -542,7 +521,7 @@ def plot_ran(runs: Sequence[dict[str, Any]], path: Path) -> Path:
 def readme_block(every: Sequence[Sequence[str]]) -> str:
     """The README's COL block: every target with ours and the verdict (from `targets.json`)."""
     rows = [[t.replace("|", "/"), o.replace("|", "/"), v] for t, o, v in every]
-    return "\n".join(_table(("target", "ours", "verdict"), rows))
+    return "\n".join(markdown_table(("target", "ours", "verdict"), rows))
 
 
 def rl_targets(folder: Path = RL_RESULTS) -> list[tuple[str, str, str]]:
@@ -555,14 +534,14 @@ def rl_targets(folder: Path = RL_RESULTS) -> list[tuple[str, str, str]]:
     out = []
     for env in SCENARIOS:
         for method in ("col", "col-c40"):
-            verdict = col_rl.rl_target(summary, env, method=method)
-            if verdict["met"] is None:
+            result = col_rl.rl_target(summary, env, method=method)
+            if result["met"] is None:
                 continue
-            detail = verdict.get("why") or ", ".join(f"{LABELS.get(m, m)} >= {r:.0f}x"
-                                                      for m, r in verdict["ratios_lower_bound"].items())  # fmt: skip
+            detail = result.get("why") or ", ".join(f"{LABELS.get(m, m)} >= {r:.0f}x"
+                                                      for m, r in result["ratios_lower_bound"].items())  # fmt: skip
             out.append((f"{env.split('/')[1]}: {LABELS[method]} spends >= 10x fewer unsafe interventions than the RL "
                         "baselines until 90% of the true region (RL: the region its experience certifies)", detail,
-                        _verdict(verdict["met"])))  # fmt: skip
+                        verdict(result["met"])))  # fmt: skip
     return out
 
 
@@ -578,10 +557,10 @@ def rl_section(folder: Path) -> list[str]:
     return [*lines, ""]
 
 
-def _write(out: Path, configs: Sequence[RunConfig], plan: Plan, wall: float, command: str, pending: int) -> Path:
-    """Every output from the finished cells: results.csv, curves.csv, summary.json, table2.csv, the figures,
-    targets.json and report.md (with the RL section from `benchmarks/col_rl.py`'s files, when they exist)."""
-    runs = [load_metrics(c) for c in configs]
+def _write(out: Path, configs: Sequence[RunConfig], runs: list[dict[str, Any]], plan: Plan, wall: float,
+           command: str) -> Path:  # fmt: skip
+    """Every output from the runs: results.csv, curves.csv, summary.json, table2.csv, the figures, targets.json and
+    report.md (with the RL section from `benchmarks/col_rl.py`'s files, when they exist)."""
     write_outputs(configs, runs, out, "Hammar, Alpcan and Lupu: COL")
     reported = in_block(runs, plan.seeds)
     atomic_write_text(out / "table2.csv", csv_text(table2(reported)))
@@ -604,48 +583,24 @@ def _write(out: Path, configs: Sequence[RunConfig], plan: Plan, wall: float, com
     if out.resolve() == DEFAULT_OUT and not plan.quick:
         replace_block("col", readme_block(every))
     rl = rl_section(RL_RESULTS)
-    return atomic_write_text(out / "report.md", report(runs, plan, wall, command, pending, rl))
+    return atomic_write_text(out / "report.md", report(runs, plan, wall, command, rl))
 
 
-def rewrite(
-    out_dir: str | Path,
-    seeds: Sequence[int] = DEFAULT_SEEDS,
-    *,
-    quick: bool = False,
-    command: str = "python train.py reproduce col",
-) -> Path:
-    """Rewrite the outputs from the cells that have finished, without running any; returns the report's path."""
-    out = Path(out_dir)
-    plan = Plan.of(seeds, quick)
-    grid = [c for s in stages(out, plan) for c in s]
-    done = [c for c in grid if is_finished(c)]
-    return _write(out, done, plan, 0.0, command, len(grid) - len(done))
+class COL(Paper):
+    """`train.py reproduce col` at the paper's budgets (the RL baselines train in `benchmarks/col_rl.py`)."""
+
+    name = "col"
+    seeds = DEFAULT_SEEDS
+
+    def grid(self, job: Reproduction) -> list[RunConfig]:
+        if job.timesteps is not None:
+            raise ValueError("reproduce col runs COL at the paper's budgets; the RL baselines train in "
+                             "benchmarks/col_rl.py (--timesteps there)")  # fmt: skip
+        return [c for stage in stages(job.out, Plan.of(job.seeds, job.quick)) for c in stage]
+
+    def report(self, job: Reproduction, runs: list[dict[str, Any]], timing: Timing) -> Path:
+        wall = timing.wall_minutes * 60 if timing.cells_run else 0.0  # 0: every cell came from the cache
+        return _write(job.out, self.grid(job), runs, Plan.of(job.seeds, job.quick), wall, job.command)
 
 
-def reproduce(
-    out_dir: str | Path,
-    seeds: Sequence[int] = DEFAULT_SEEDS,
-    *,
-    quick: bool = False,
-    workers: int = 1,
-    timesteps: int | None = None,
-    eval_episodes: int = 10,
-    command: str = "python train.py reproduce col",
-) -> Path:
-    """Run (or finish) the grid stage by stage (`stages`), rewriting the outputs after each stage; returns the
-    report's path. COL's budgets are the paper's; `timesteps` and `eval_episodes` do not apply (the RL baselines
-    train in `benchmarks/col_rl.py`): a ValueError if `timesteps` is given."""
-    if timesteps is not None:
-        raise ValueError("reproduce col runs COL at the paper's budgets; the RL baselines train in "
-                         "benchmarks/col_rl.py (--timesteps there)")  # fmt: skip
-    out = Path(out_dir)
-    plan = Plan.of(seeds, quick)
-    grid = stages(out, plan)
-    cells = [c for stage in grid for c in stage]
-    start = time.perf_counter()
-    report_path = out / "report.md"
-    for stage in grid:
-        run_grid(stage, workers)
-        done = [c for c in cells if is_finished(c)]
-        report_path = _write(out, done, plan, time.perf_counter() - start, command, len(cells) - len(done))
-    return report_path
+PAPER = COL()

@@ -307,7 +307,7 @@ def text(entry: Mapping[str, Any]) -> str:
 
 def rl_target(summary: Sequence[Mapping[str, Any]], env_id: str, factor: float = 10.0,
               method: str = "col") -> dict[str, Any]:  # fmt: skip
-    """The issue's RL target on `env_id`: COL spends at least `factor`x fewer unsafe interventions until 90% than
+    """The RL target on `env_id`: COL spends at least `factor`x fewer unsafe interventions until 90% than
     each RL method (experience reading; censored RL values count by their lower bound, which can only understate
     the ratio). Met when COL reached on every seed and factor * COL's upper CI <= each RL method's lower CI (or its
     censored bound). `method` names COL's rows ("col", or a variant such as "col-c40")."""

@@ -1,12 +1,11 @@
 """Reproduction of Aglietti, Dhir, González and Damoulas, "Dynamic Causal Bayesian Optimization": Table 1 (gap),
 Table 2 (% optimal set), Table 3 / 4 (the same at H = 30) and convergence figures in the style of Fig. 6 row 3.
 
-`reproduce_dcbo(out_dir, seeds, quick)` runs every (SCM, H, method, replicate) cell through the one grid runner
-(cached under `out_dir/runs/`, so a rerun skips finished cells), then computes the gap metric in the authors' form
-(common initial value over methods, convergence judged on the replicate-mean best-so-far curve) and per replicate,
-the % of replicates that identify the optimal set, and the cumulative cost, and writes atomically: `table1.csv`,
-`table2.csv`, `summary.json`, `convergence_<scm>_H<h>.png` and `report.md` (ours beside the paper's, with the
-per-SCM ordering of methods checked).
+The grid runs every (SCM, H, method, replicate) cell; the report computes the gap metric in the authors' form (common
+initial value over methods, convergence judged on the replicate-mean best-so-far curve) and per replicate, the % of
+replicates that identify the optimal set, and the cumulative cost, and writes `table.csv`, `orderings.csv`,
+`summary.json`, `convergence_<scm>_H<h>.png` and `report.md` (ours beside the paper's, with the per-SCM ordering of
+methods checked).
 
 The paper does not state the H of Table 1; its Appendix E.8 calls H = 30 "a lower number of trials" (Tables 3-4).
 We run Table 1 at H = 50 (the extent of the authors' plots) and Table 3 at H = 30, both with 10 replicates. ECON and
@@ -17,9 +16,6 @@ their columns compare methods on another system than the paper's.
 from __future__ import annotations
 
 import json
-import os
-import resource
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +24,10 @@ from typing import Any
 import numpy as np
 
 from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
-from dogym.experiments.grid import run_grid
-from dogym.experiments.report import INTERVAL_METHOD
-from dogym.experiments.runner import RunConfig, is_finished
+from dogym.experiments.papers import Paper, Reproduction, Timing
+from dogym.experiments.report import INTERVAL_METHOD, markdown_table
+from dogym.experiments.runner import RunConfig
 
-DESCRIPTION = 'Aglietti et al., "Dynamic Causal Bayesian Optimization": Tables 1-4 and Fig. 6-style convergence'
-DEFAULT_SEEDS = tuple(range(10))
 #: The methods, in the paper's row order (rows reconstructed: DCBO, CBO, ABO, BO), and the no-learning baseline.
 METHODS = ("dcbo", "cbo", "abo", "bo")
 BASELINES = ("dcgo-random",)
@@ -139,12 +133,6 @@ def _cells(
         for method in (*METHODS, *BASELINES)
         for seed in run_seeds
     ]
-
-
-def _collect(cells: list[Cell], out: Path, workers: int) -> list[dict]:
-    """Run (or read from the cache) every cell; each record is the run's metrics plus its cell."""
-    runs = run_grid([c.config(out / "runs") for c in cells], workers=workers)
-    return [{**metrics, "cell": vars(cell)} for cell, metrics in zip(cells, runs, strict=True)]
 
 
 def _score(records: list[dict]) -> list[dict]:
@@ -269,29 +257,95 @@ def _figures(records: list[dict], out: Path) -> list[Path]:
     return paths
 
 
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _verdict(met: bool | None) -> str:
-    return "" if met is None else (" ✓" if met else " ✗")
+def _fmt(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}"
 
 
 def _table(mine: list[dict], scms: list[str], cell) -> list[str]:
-    """A markdown table: one row per method, one column per SCM, `cell(row)` in each (- where missing)."""
-    lines = ["| method | " + " | ".join(scms) + " |", "|---|" + "---|" * len(scms)]
+    """One row per method, one column per SCM, `cell(row)` in each (- where missing)."""
+    rows = []
     for m in (*METHODS, *BASELINES):
         found = [next((x for x in mine if x["scm"] == scm and x["method"] == m), None) for scm in scms]
-        lines.append(f"| {m} | " + " | ".join("-" if r is None else cell(r) for r in found) + " |")
-    return lines
+        rows.append([m, *("-" if r is None else cell(r) for r in found)])
+    return markdown_table(("method", *scms), rows)
 
 
 def _ci(r: dict, key: str, digits: int = 2) -> str:
     return f"{_fmt(r[key], digits)} [{_fmt(r[key + '_ci_low'], digits)}, {_fmt(r[key + '_ci_high'], digits)}]"
 
 
-def _paper(r: dict, key: str, digits: int = 2) -> str:
-    return f" \\| {_fmt(r[key], digits)}" if key in r else ""
+def _paper(r: dict, key: str, met: str, digits: int = 2) -> str:
+    """The paper's number after ours, with the verdict (✓ within the tolerance, ✗ not)."""
+    return f" \\| {_fmt(r[key], digits)}{' ✓' if r[met] else ' ✗'}" if key in r else ""
+
+
+def _invocations(summary: dict) -> str:
+    """The time the runs took: this invocation's, or the invocations' that computed them."""
+    text = (
+        f"wall time {summary['wall_minutes']:.1f} min with {summary['workers']} worker(s), CPU time "
+        f"{summary['cpu_minutes']:.1f} min (this process and its workers)"
+        + (" (quick mode)" if summary["quick"] else "")
+    )
+    if summary.get("rescored"):
+        text += f"; times of the invocation that computed the runs ({summary['cells_run']} cells), this report " \
+                "re-scores them from the cache."  # fmt: skip
+    else:
+        text += "."
+    if len(summary.get("invocations", [])) > 1:
+        text += " The runs were computed over several invocations: " + "; ".join(
+            f"{i['cells_run']} cells in {i['wall_minutes']:.1f} min wall / {i['cpu_minutes']:.1f} min CPU with "
+            f"{i['workers']} worker(s)" for i in summary["invocations"]) + "."  # fmt: skip
+    return text
+
+
+PROTOCOL = (
+    "Protocol. Acquisition candidates are the authors' (`anchors: authors`, the default of every method): fresh "
+    "uniform points at every trial, 100 for a 1-D set and int(sqrt(100)) = 10 for every larger set, seeded by "
+    "(replicate, t, trial). Each run's optimum y*_t is the continuous optimum (grid + multi-start L-BFGS-B) "
+    "conditioned on its own past decisions. H counts trials per time step including DCBO's and CBO's initial "
+    "observation trial (they make H - 1 interventions, ABO and BO make H). `dcgo-random` is the no-learning "
+    "baseline: random exploration sets and uniform random values at the same number of trials, deciding on the best "
+    "observed. ECON and ODE run on dogym's synthetic stand-ins (the paper's OECD and chemostat data are not "
+    "available offline), so their paper columns describe another system."
+)
+METRICS = (
+    "Metrics. **Gap** (headline): eq. 4 on each replicate's own best-so-far curve and own y*_t, averaged over t, "
+    f"then the mean over replicates with its 95% CI over replicates ({INTERVAL_METHOD}). "
+    "**% optimal set**: tolerant (a decision set counts when its true optimum is within 1e-3 x the target's range "
+    "over the domain of y*_t; ties count for every tied set) and strict (the arg-min set only); sets outside the "
+    "exploration sets (BO's and ABO's full set where it is not in M) never count. **Regret**: the final best value "
+    "found minus y*_t, averaged over t, with its CI (per t in table.csv). **Authors' form** (secondary, "
+    "comparable with the paper's printed tables, ± standard error): common initial value = the largest first value "
+    "over DCBO/CBO/ABO/BO per replicate and t, convergence judged on the replicate-mean curve rounded to 1 decimal. "
+    "Its quirks: at t >= 1 the common initial value mixes the states of different methods (each method's system is "
+    "driven by its own decisions); the speed term is one number shared by all replicates, so its spread understates "
+    "the uncertainty; the rounding test is discontinuous (a curve 0.08 above y*_t can count as converged while one "
+    '0.01 above does not). "paper" columns are the paper\'s printed Tables 1-4 (row labels reconstructed: DCBO, '
+    "CBO, ABO, BO); ✓/✗ compares the authors' form with them (within 0.1) and the tolerant % optimal set (within "
+    "15 points)."
+)
+
+
+def _order_lines(order: list[dict], scms: list[str]) -> list[str]:
+    """The ordering check of one H: how often the paper's order holds, and per SCM the pairs held and reversed."""
+    lines = [
+        f"Ordering check (pairs whose paper gaps differ by >= {ORDER_MARGIN}), on the per-replicate gap: the "
+        f"paper's order holds for {sum(o['holds'] for o in order)}/{len(order)} pairs "
+        f"({sum(o['separated'] for o in order)} with separated CIs); it is reversed with separated CIs for "
+        f"{sum(o['reversed_separated'] for o in order)}; in the authors' form it holds for "
+        f"{sum(o['holds_authors'] for o in order)}/{len(order)}.",
+        "",
+    ]
+    rows = []
+    for scm in scms:
+        here = [o for o in order if o["scm"] == scm]
+        held = [f"{o['paper_better']} > {o['paper_worse']}" + (" (sep.)" if o["separated"] else "")
+                for o in here if o["holds"]]  # fmt: skip
+        rev = [(f"**{o['paper_better']} < {o['paper_worse']}**" if o["reversed_separated"] else
+                f"{o['paper_better']} < {o['paper_worse']}") for o in here if not o["holds"]]  # fmt: skip
+        rows.append([scm, "; ".join(held) or "-", "; ".join(rev) or "-"])
+    header = ("SCM", "paper order holds (CIs separated)", "reversed here (CIs separated: **bold**)")
+    return [*lines, *markdown_table(header, rows), ""]
 
 
 def _markdown(rows: list[dict], orderings: list[dict], baseline: list[dict], summary: dict) -> str:
@@ -300,175 +354,53 @@ def _markdown(rows: list[dict], orderings: list[dict], baseline: list[dict], sum
     lines = [
         '# Reproduction: Aglietti et al., "Dynamic Causal Bayesian Optimization" (DCBO)',
         "",
-        f"Command: `{summary['command']}`; replicates (seeds): {summary['seeds']}; wall time "
-        f"{summary['wall_minutes']:.1f} min with {summary['workers']} worker(s), CPU time "
-        f"{summary['cpu_minutes']:.1f} min (this process and its workers)"
-        + (" (quick mode)" if summary["quick"] else "")
-        + (
-            f"; times of the invocation that computed the runs ({summary['cells_run']} cells), this report re-scores "
-            "them from the cache."
-            if summary.get("rescored")
-            else "."
-        )
-        + (
-            " The runs were computed over several invocations: "
-            + "; ".join(
-                f"{i['cells_run']} cells in {i['wall_minutes']:.1f} min wall / {i['cpu_minutes']:.1f} min CPU "
-                f"with {i['workers']} worker(s)"
-                for i in summary["invocations"]
-            )  # fmt: skip
-            + "."
-            if len(summary.get("invocations", [])) > 1
-            else ""
-        ),
-        "",
-        *(
-            [
-                f"**Variant**: every method runs with the overrides {summary['hyperparams']} (the protocol below describes "
-                "the defaults).",
-                "",
-            ]
-            if summary.get("hyperparams")
-            else []
-        ),  # fmt: skip
-        "Protocol. Acquisition candidates are the authors' (`anchors: authors`, the default of every method): fresh "
-        "uniform points at every trial, 100 for a 1-D set and int(sqrt(100)) = 10 for every larger set, seeded by "
-        "(replicate, t, trial). Each run's optimum y*_t is the continuous optimum (grid + multi-start L-BFGS-B) "
-        "conditioned on its own past decisions. H counts trials per time step including DCBO's and CBO's initial "
-        "observation trial (they make H - 1 interventions, ABO and BO make H). `dcgo-random` is the no-learning "
-        "baseline: random exploration sets and uniform random values at the same number of trials, deciding on the best "
-        "observed. ECON and ODE run on dogym's synthetic stand-ins (the paper's OECD and chemostat data are not "
-        "available offline), so their paper columns describe another system.",
-        "",
-        "Metrics. **Gap** (headline): eq. 4 on each replicate's own best-so-far curve and own y*_t, averaged over t, "
-        f"then the mean over replicates with its 95% CI over replicates ({INTERVAL_METHOD}). "
-        "**% optimal set**: tolerant (a decision set counts when its true optimum is within 1e-3 x the target's range "
-        "over the domain of y*_t; ties count for every tied set) and strict (the arg-min set only); sets outside the "
-        "exploration sets (BO's and ABO's full set where it is not in M) never count. **Regret**: the final best value "
-        "found minus y*_t, averaged over t, with its CI (per t in table.csv). **Authors' form** (secondary, "
-        "comparable with the paper's printed tables, ± standard error): common initial value = the largest first value "
-        "over DCBO/CBO/ABO/BO per replicate and t, convergence judged on the replicate-mean curve rounded to 1 decimal. "
-        "Its quirks: at t >= 1 the common initial value mixes the states of different methods (each method's system is "
-        "driven by its own decisions); the speed term is one number shared by all replicates, so its spread understates "
-        "the uncertainty; the rounding test is discontinuous (a curve 0.08 above y*_t can count as converged while one "
-        '0.01 above does not). "paper" columns are the paper\'s printed Tables 1-4 (row labels reconstructed: DCBO, '
-        "CBO, ABO, BO); ✓/✗ compares the authors' form with them (within 0.1) and the tolerant % optimal set (within "
-        "15 points).",
+        f"Command: `{summary['command']}`; replicates (seeds): {summary['seeds']}; {_invocations(summary)}",
         "",
     ]
+    if summary.get("hyperparams"):
+        lines += [f"**Variant**: every method runs with the overrides {summary['hyperparams']} (the protocol below "
+                  "describes the defaults).", ""]  # fmt: skip
+    lines += [PROTOCOL, "", METRICS, ""]
+    names = {
+        H_TABLE1: "Table 1 / Table 2 (H = 50; the paper does not state its H)",
+        H_TABLE3: "Table 3 / Table 4 (H = 30)",
+    }
     for trials in dict.fromkeys(r["H"] for r in rows):
         mine = [r for r in rows if r["H"] == trials]
         scms = list(dict.fromkeys(r["scm"] for r in mine))
-        name = {H_TABLE1: "Table 1 / Table 2 (H = 50; the paper does not state its H)",
-                H_TABLE3: "Table 3 / Table 4 (H = 30)"}.get(trials, f"H = {trials} (quick mode; no paper table)")  # fmt: skip
-        lines += [f"## {name}", "", "Gap per replicate, mean [95% CI] (headline):", ""]
-        lines += _table(mine, scms, lambda r: _ci(r, "gap"))
+        lines += [f"## {names.get(trials, f'H = {trials} (quick mode; no paper table)')}", ""]
+        lines += ["Gap per replicate, mean [95% CI] (headline):", "", *_table(mine, scms, lambda r: _ci(r, "gap"))]
         lines += ["", "% optimal set, tolerant / strict (| paper):", ""]
         lines += _table(mine, scms, lambda r: f"{_fmt(r['optimal_set_pct'], 1)} / {_fmt(r['optimal_set_strict_pct'], 1)}"
-                        f"{_paper(r, 'paper_set_pct', 1)}{_verdict(r.get('set_met'))}")  # fmt: skip
+                        + _paper(r, "paper_set_pct", "set_met", 1))  # fmt: skip
         lines += ["", "Final regret (best found - y*_t), mean over t [95% CI]:", ""]
         lines += _table(mine, scms, lambda r: _ci(r, "regret", 3))
         lines += ["", "Gap in the authors' form ± s.e. (| paper):", ""]
         lines += _table(mine, scms, lambda r: f"{_fmt(r['gap_authors'])} ± {_fmt(r['gap_authors_se'])}"
-                        f"{_paper(r, 'paper_gap')}{_verdict(r.get('gap_met'))}")  # fmt: skip
+                        + _paper(r, "paper_gap", "gap_met"))  # fmt: skip
         lines += ["", "Order by per-replicate gap (mean), best first:", ""]
         for scm in scms:
             ranked = sorted((r for r in mine if r["scm"] == scm), key=lambda r: -r["gap"])
             lines.append(f"- {scm}: " + " > ".join(f"{r['method']} {_fmt(r['gap'])}" for r in ranked))
         lines += ["", "Cumulative intervention cost per replicate / median CPU seconds per replicate:", ""]
-        lines += _table(mine, scms, lambda r: f"{r['cost']:.0f} / {r['cpu_seconds']:.2f} s")
-        lines.append("")
+        lines += [*_table(mine, scms, lambda r: f"{r['cost']:.0f} / {r['cpu_seconds']:.2f} s"), ""]
         checked = [r for r in mine if "gap_met" in r]
-        order = [o for o in orderings if o["H"] == trials]
         if checked:
-            lines += [
-                f"Authors' form within {GAP_TOLERANCE} of the paper in {sum(r['gap_met'] for r in checked)}/"
-                f"{len(checked)} cells; tolerant % optimal set within {SET_TOLERANCE:.0f} points in "
-                f"{sum(r['set_met'] for r in checked)}/{len(checked)} cells.",
-                "",
-            ]
+            lines += [f"Authors' form within {GAP_TOLERANCE} of the paper in {sum(r['gap_met'] for r in checked)}/"
+                      f"{len(checked)} cells; tolerant % optimal set within {SET_TOLERANCE:.0f} points in "
+                      f"{sum(r['set_met'] for r in checked)}/{len(checked)} cells.", ""]  # fmt: skip
+        order = [o for o in orderings if o["H"] == trials]
         if order:
-            lines += [
-                f"Ordering check (pairs whose paper gaps differ by >= {ORDER_MARGIN}), on the per-replicate gap: the "
-                f"paper's order holds for {sum(o['holds'] for o in order)}/{len(order)} pairs "
-                f"({sum(o['separated'] for o in order)} with separated CIs); it is reversed with separated CIs for "
-                f"{sum(o['reversed_separated'] for o in order)}; in the authors' form it holds for "
-                f"{sum(o['holds_authors'] for o in order)}/{len(order)}.",
-                "",
-                "| SCM | paper order holds (CIs separated) | reversed here (CIs separated: **bold**) |",
-                "|---|---|---|",
-            ]
-            for scm in scms:
-                here = [o for o in order if o["scm"] == scm]
-                held = [f"{o['paper_better']} > {o['paper_worse']}" + (" (sep.)" if o["separated"] else "")
-                        for o in here if o["holds"]]  # fmt: skip
-                rev = [(f"**{o['paper_better']} < {o['paper_worse']}**" if o["reversed_separated"] else
-                        f"{o['paper_better']} < {o['paper_worse']}") for o in here if not o["holds"]]  # fmt: skip
-                lines.append(f"| {scm} | {'; '.join(held) or '-'} | {'; '.join(rev) or '-'} |")
-            lines.append("")
+            lines += _order_lines(order, scms)
         base = [b for b in baseline if b["H"] == trials]
         if base:
             won = [b["scm"] for b in base if b["separated"]]
             lost = [b["scm"] for b in base if b["random_separated"]]
-            lines += [
-                f"DCBO above `dcgo-random` on the per-replicate gap with separated 95% CIs on {len(won)}/{len(base)} "
-                f"SCMs ({', '.join(won) or 'none'}); the baseline above DCBO with separated CIs on "
-                f"{', '.join(lost) or 'none'}; overlapping elsewhere.",
-                "",
-            ]
+            lines += [f"DCBO above `dcgo-random` on the per-replicate gap with separated 95% CIs on {len(won)}/"
+                      f"{len(base)} SCMs ({', '.join(won) or 'none'}); the baseline above DCBO with separated CIs on "
+                      f"{', '.join(lost) or 'none'}; overlapping elsewhere.", ""]  # fmt: skip
     lines += ["Figures: " + ", ".join(f"`{p}`" for p in summary["figures"]), ""]
     return "\n".join(lines)
-
-
-def reproduce_dcbo(
-    out_dir: str | os.PathLike[str],
-    seeds: Sequence[int] = DEFAULT_SEEDS,
-    quick: bool = False,
-    workers: int = 1,
-    command: str = "",
-    scms: Sequence[str] | None = None,
-    horizons: Sequence[int] | None = None,
-    hyperparams: Mapping[str, Any] | None = None,
-) -> dict:
-    """Run the DCBO reproduction into `out_dir` and return its summary (tables, orderings, baseline check, figures);
-    writes table.csv, orderings.csv, summary.json, the figures and report.md atomically. Finished cells are cached.
-    `scms`, `horizons` and `hyperparams` (overrides for every method, e.g. {"anchors": "grid"}) run a variant."""
-    if not seeds:
-        raise ValueError("reproduce dcbo needs at least one seed")
-    out = Path(out_dir)
-    start, cpu_start = time.perf_counter(), _cpu_seconds()
-    cells = _cells(list(seeds), quick, scms, horizons, hyperparams)
-    cached = sum(is_finished(c.config(out / "runs")) for c in cells)
-    records = _collect(cells, out, workers)
-    rows = _score(records)
-    orderings = _orderings(rows)
-    baseline = _baseline_check(rows)
-    figures = [p.name for p in _figures(records, out)]
-    summary = {
-        "command": command or "python train.py reproduce dcbo" + (" --quick" if quick else ""),
-        "seeds": list(seeds)[:QUICK_SEEDS] if quick else list(seeds),
-        "quick": quick,
-        "hyperparams": dict(hyperparams or {}),
-        **_timing(
-            out,
-            len(cells),
-            len(cells) - cached,
-            workers,
-            (time.perf_counter() - start) / 60.0,
-            (_cpu_seconds() - cpu_start) / 60.0,
-        ),  # fmt: skip
-        "run_cpu_minutes": sum(float(r["result"].get("cpu_seconds", 0.0)) for r in records) / 60.0,
-        "rows": rows,
-        "orderings": orderings,
-        "baseline": baseline,
-        "figures": figures,
-    }
-    atomic_write_text(out / "table.csv", csv_text(rows))
-    if orderings:
-        atomic_write_text(out / "orderings.csv", csv_text(orderings))
-    atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "report.md", _markdown(rows, orderings, baseline, summary))
-    return summary
 
 
 def _timing(out: Path, cells: int, cells_run: int, workers: int, wall: float, cpu: float) -> dict:
@@ -490,27 +422,50 @@ def _timing(out: Path, cells: int, cells_run: int, workers: int, wall: float, cp
     return {**this, "invocations": [*history, this]}
 
 
-def _cpu_seconds() -> float:
-    """CPU time (user + system) of this process and its finished child processes (the grid's workers)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+@dataclass(frozen=True)
+class DCBO(Paper):
+    """The reproduction; `scms`, `horizons` and `hyperparams` (overrides for every method, e.g. {"anchors": "grid"})
+    run a variant (`benchmarks/dcgo_anchor_variants.py`)."""
+
+    scms: tuple[str, ...] | None = None
+    horizons: tuple[int, ...] | None = None
+    hyperparams: tuple[tuple[str, Any], ...] = ()
+    name = "dcbo"
+    seeds = tuple(range(10))
+
+    def cells(self, job: Reproduction) -> list[Cell]:
+        """The grid's cells (H is fixed by the tables: 30 and 50, 10 with --quick)."""
+        if job.timesteps is not None:
+            raise ValueError("reproduce dcbo runs H = 30 and H = 50 trials per time step (10 with --quick); drop "
+                             "--timesteps")  # fmt: skip
+        return _cells(job.seeds, job.quick, self.scms, self.horizons, dict(self.hyperparams))
+
+    def grid(self, job: Reproduction) -> list[RunConfig]:
+        return [c.config(job.out / "runs") for c in self.cells(job)]
+
+    def report(self, job: Reproduction, runs: list[dict[str, Any]], timing: Timing) -> Path:
+        """table.csv, orderings.csv, summary.json, the figures and report.md."""
+        out = job.out
+        records = [{**metrics, "cell": vars(c)} for c, metrics in zip(self.cells(job), runs, strict=True)]
+        rows = _score(records)
+        orderings, baseline = _orderings(rows), _baseline_check(rows)
+        summary = {
+            "command": job.command or "python train.py reproduce dcbo" + (" --quick" if job.quick else ""),
+            "seeds": list(job.seeds)[:QUICK_SEEDS] if job.quick else list(job.seeds),
+            "quick": job.quick,
+            "hyperparams": dict(self.hyperparams),
+            **_timing(out, timing.cells, timing.cells_run, timing.workers, timing.wall_minutes, timing.cpu_minutes),
+            "run_cpu_minutes": sum(float(r["result"].get("cpu_seconds", 0.0)) for r in records) / 60.0,
+            "rows": rows,
+            "orderings": orderings,
+            "baseline": baseline,
+            "figures": [p.name for p in _figures(records, out)],
+        }
+        atomic_write_text(out / "table.csv", csv_text(rows))
+        if orderings:
+            atomic_write_text(out / "orderings.csv", csv_text(orderings))
+        atomic_write_json(out / "summary.json", summary)
+        return atomic_write_text(out / "report.md", _markdown(rows, orderings, baseline, summary))
 
 
-def reproduce(
-    out_dir: str | os.PathLike[str],
-    seeds: Sequence[int] = DEFAULT_SEEDS,
-    *,
-    quick: bool = False,
-    workers: int = 1,
-    timesteps: int | None = None,
-    eval_episodes: int = 0,
-    command: str = "",
-) -> Path:
-    """`reproduce_dcbo` for `train.py reproduce dcbo`; returns the report's path (H is fixed by the tables: 30 and
-    50, 10 with --quick)."""
-    if timesteps is not None:
-        raise ValueError(
-            "reproduce dcbo runs H = 30 and H = 50 trials per time step (10 with --quick); drop --timesteps"
-        )
-    reproduce_dcbo(out_dir, seeds, quick=quick, workers=workers, command=command)
-    return Path(out_dir) / "report.md"
+PAPER = DCBO()

@@ -2,14 +2,16 @@
 Policy", Table 1 and Fig. 3: causal PPO / DQN / D3QN (THP and random initial graphs) against their vanilla versions, the
 unmasked SB3 baselines and the no-learning baselines (random actions inside the causal mask of the THP graph, of a graph
 learned online without RL, and of the true graph; random actions among active alarms; the oracle) on FaultAlarm-v0; a
-Markdown report beside the paper's numbers."""
+Markdown report beside the paper's numbers.
+
+Every output is written from the result files (`write_report`): results.csv (long), graph_initial.csv and meta.json,
+so a report and the README block can be rewritten without running anything."""
 
 from __future__ import annotations
 
 import csv
 import json
 import platform
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,18 +20,21 @@ import numpy as np
 
 from dogym.agents.fault_alarm.specs import VANILLA_OF
 from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
-from dogym.experiments.grid import run_grid
+from dogym.agents.registry import higher_is_better
+from dogym.experiments.papers import Paper, Reproduction, Timing
 from dogym.experiments.readme import replace_block
-from dogym.experiments.report import INTERVAL_METHOD, long_rows, probability_of_improvement, summarize, write_outputs
+from dogym.experiments.report import (
+    INTERVAL_METHOD,
+    interval_text,
+    long_rows,
+    markdown_table,
+    mean_std_text,
+    probability_of_improvement,
+    separated,
+    summarize,
+    write_outputs,
+)
 from dogym.experiments.runner import RunConfig
-
-DESCRIPTION = 'Cai et al., "Learning by Doing": Table 1 (learned graphs) and Fig. 3 (causal vs vanilla RL)'
-DEFAULT_SEEDS = tuple(range(10))
-#: Headline comparisons (Fig. 3, causal agents against the mask baselines) need at least this many seeds; with fewer
-#: the report marks its verdicts provisional.
-HEADLINE_SEEDS = 10
-#: The Table 1 rows of the initial graphs: the THP start (read from causal-ppo's runs) and the random start.
-INITIAL_GRAPH_KEYS = tuple(f"graph_initial/{m}" for m in ("f1", "precision", "recall", "shd", "f1_closure"))
 
 #: Table 1 of the paper: F1, precision, recall (mean, std over 4 seeds).
 PAPER_TABLE1 = {
@@ -42,289 +47,60 @@ PAPER_TABLE1 = {
     "causal-d3qn-random": ((0.8391, 0.0162), (0.8467, 0.0222), (0.8319, 0.0170)),
     "causal-dqn-random": ((0.8303, 0.0191), (0.8494, 0.0253), (0.8128, 0.0197)),
 }
-AGENTS = (
-    "causal-ppo",
-    "causal-dqn",
-    "causal-d3qn",
-    "causal-ppo-random",
-    "causal-dqn-random",
-    "causal-d3qn-random",
-    "ppo",
-    "dqn",
-    "d3qn",
-    "ppo-unmasked",
-    "dqn-unmasked",
-    "mask-random-thp",
-    "mask-random-online",
-    "mask-random-true",
-    "random-active",
-    "oracle",
-)
+THP_AGENTS = ("causal-ppo", "causal-dqn", "causal-d3qn")
+RANDOM_AGENTS = ("causal-ppo-random", "causal-dqn-random", "causal-d3qn-random")
 #: The no-learning baselines each causal agent is checked against: the same causal mask without RL.
 MASK_BASELINES = ("mask-random-thp", "mask-random-online", "mask-random-true")
-#: The reproduction's target for the graphs the causal agents learn (94 true edges).
-TARGET_F1, TARGET_SHD = 0.95, 6
-#: (metric key in the summary, label, True when larger is better)
-POLICY_METRICS = (
-    ("eval/reward_mean", "reward", True),
-    ("eval/steps_mean", "steps", False),
-    ("eval/mean_alarms_mean", "alarms/step", False),
-    ("train/reward_mean", "reward", True),
-    ("train/steps_mean", "steps", False),
-    ("train/mean_alarms_mean", "alarms/step", False),
-)
-
-
+AGENTS = (*THP_AGENTS, *RANDOM_AGENTS, "ppo", "dqn", "d3qn", "ppo-unmasked", "dqn-unmasked", *MASK_BASELINES,
+          "random-active", "oracle")  # fmt: skip
 #: The causal agent run again with the simulator's privileged inputs (Cai et al.'s setting): the env's cleared_mask
 #: (given only with debug_info=True) for the structure learner and the true kernel decay for THP.
 #: Label -> (agent, hyper-parameter overrides).
 PRIVILEGED = {"causal-dqn+simulator-inputs": ("causal-dqn", {"transition_view": "simulator", "thp_decay": "simulator"})}
+#: Headline comparisons (Fig. 3, causal agents against the mask baselines) need at least this many seeds; with fewer
+#: the report marks its verdicts provisional.
+HEADLINE_SEEDS = 10
+#: The reproduction's target for the graphs the causal agents learn (94 true edges).
+TARGET_F1, TARGET_SHD = 0.95, 6
+GRAPH_METRICS = ("f1", "precision", "recall", "shd", "f1_closure")
+#: The Table 1 rows of the initial graphs: the THP start (read from causal-ppo's runs) and the random start.
+INITIAL_GRAPH_KEYS = tuple(f"graph_initial/{m}" for m in GRAPH_METRICS)
+#: The policy metrics of Fig. 3 (key, label); their directions are the family's (`higher_is_better`).
+POLICY_METRICS = tuple((f"{phase}/{key}", label) for phase in ("eval", "train")
+                       for key, label in (("reward_mean", "reward"), ("steps_mean", "steps"),
+                                          ("mean_alarms_mean", "alarms/step")))  # fmt: skip
+REWARD = "eval/reward_mean"
+#: The README block this reproduction writes (`dogym.experiments.readme`), from the default output folder only.
+README_BLOCK = "faultalarm"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "faultalarm"
+#: The grid run with the previous defaults, inside the default output folder (the README compares it with the main
+#: grid).
+OLD_DEFAULTS_DIR = "old-defaults"
 
 
+def larger(key: str) -> bool:
+    """Whether a larger value of the metric is better (the FaultAlarm family's declaration)."""
+    return higher_is_better("fault_alarm", key)
+
+
+# ---------------------------------------------------------------------------------------------------- the grid
 def grid(out_dir: Path, seeds: Sequence[int], timesteps: int, eval_episodes: int) -> list[RunConfig]:
-    """Every (agent, seed) run of the reproduction."""
+    """Every (agent, seed) run of the reproduction, cheapest first (so an interrupted reproduction has the most
+    cells done): the no-learning baselines, then DQN-style agents, then PPO agents (50-epoch updates)."""
     common = {"timesteps": timesteps, "eval_episodes": eval_episodes, "log_folder": str(out_dir / "runs")}
     runs = [RunConfig(agent, seed=seed, **common) for agent in AGENTS for seed in seeds]
     for label, (agent, overrides) in PRIVILEGED.items():
         runs += [RunConfig(agent, seed=seed, hyperparams=overrides, env_kwargs={"debug_info": True}, label=label,
                            **common) for seed in seeds]  # fmt: skip
-    return sorted(runs, key=_cost_rank)  # cheapest first, so an interrupted reproduction has the most cells done
+
+    def cost(config: RunConfig) -> int:
+        algorithm = config.spec.options["algorithm"]
+        return 0 if algorithm == "reference" else 2 if "PPO" in algorithm else 1
+
+    return sorted(runs, key=cost)
 
 
-def _cost_rank(config: RunConfig) -> int:
-    """0 for the no-learning baselines (seconds), 1 for DQN-style agents, 2 for PPO agents (50-epoch updates)."""
-    if config.spec.options["algorithm"] == "reference":
-        return 0
-    return 2 if "PPO" in config.spec.options["algorithm"] else 1
-
-
-def _ms(stats: dict[str, Any] | None, digits: int = 3) -> str:
-    return "-" if not stats else f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}"
-
-
-def _ci(stats: dict[str, Any] | None) -> str:
-    if not stats:
-        return "-"
-    low, high = stats["mean_ci95"]
-    return f"{stats['mean']:.2f} [{low:.2f}, {high:.2f}]"
-
-
-def separated(causal: dict[str, Any], vanilla: dict[str, Any], larger_is_better: bool) -> bool:
-    """Whether the causal agent's 95% CI lies entirely on the better side of the vanilla agent's."""
-    if larger_is_better:
-        return causal["mean_ci95"][0] > vanilla["mean_ci95"][1]
-    return causal["mean_ci95"][1] < vanilla["mean_ci95"][0]
-
-
-def report(summary: dict[str, Any], initial: dict[str, list[dict[str, float]]], meta: dict[str, Any]) -> str:
-    """The Markdown report: Table 1 beside the paper's, the policy comparison with CIs and verdicts, throughput.
-    `initial`: the initial graphs' scores per seed ("thp", "random"); `meta`: command, seeds, timesteps,
-    wall_minutes, machine (the invocation that computed the runs)."""
-    timesteps = meta["timesteps"]
-    fewest = min((s["eval/reward_mean"]["n"] for s in summary.values() if "eval/reward_mean" in s), default=0)
-    lines = [
-        "# Cai et al. on FaultAlarm-v0: Table 1 and Fig. 3",
-        "",
-        f"Command: `{meta['command']}`; seeds {list(meta['seeds'])}; {timesteps} env steps per run; wall time "
-        f"{meta['wall_minutes']:.1f} min for the runs made by that invocation ({meta['machine']}, one thread per run). "
-        + (f"Code: commit {meta['code_version']}. " if meta.get("code_version") else "")
-        + "Written by `dogym.experiments.papers.faultalarm.write_report` from `results.csv` and the initial graphs' "
-        "scores (`graph_initial.csv`; older folders: F1 only, from `curves.csv`).",
-        "",
-        f"Intervals: {INTERVAL_METHOD}; n is the number of seeds per agent. Headline comparisons need >= "
-        f"{HEADLINE_SEEDS} seeds: "
-        + (
-            f"**the fewest here is {fewest}, so every verdict below is provisional**."
-            if fewest < HEADLINE_SEEDS
-            else f"every agent has >= {HEADLINE_SEEDS}."
-        ),
-        "",
-        "## Table 1: causal structure learning (against Table 3's 94 edges, mean ± std over seeds)",
-        "",
-        "F1 / precision / recall / SHD against the true edges; closure F1 against the true graph's transitive closure",
-        "(the closure alone scores F1 0.855 against the true edges, so F1 near it is no better than learning ancestors).",
-        "",
-        "| method | F1 | precision | recall | SHD | closure F1 | paper F1 | paper precision | paper recall |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    graph_metrics = ("f1", "precision", "recall", "shd", "f1_closure")
-    targets = []
-    for name, key in (("THP (initial graph)", "thp"), ("Random initial graph", "random")):
-        rows = initial.get(key, [])
-        ours = [_mean_std([row[m] for row in rows if m in row], 1 if m == "shd" else 3) for m in graph_metrics]
-        lines.append(f"| {name} | " + " | ".join(ours) + " | " + _paper_cells(name) + " |")
-        agents = [a for a in AGENTS if a in PAPER_TABLE1 and (a.endswith("-random") == (key == "random"))]
-        if key == "thp":
-            agents += ["mask-random-online", *PRIVILEGED]
-        for agent in agents:
-            stats = summary.get(agent, {})
-            ours = [_ms(stats.get(f"graph_final/{m}"), 1 if m == "shd" else 3) for m in graph_metrics]
-            label = agent if agent in PAPER_TABLE1 or agent in PRIVILEGED else f"{agent} (no RL)"
-            lines.append(f"| {label} | " + " | ".join(ours) + " | " + _paper_cells(agent) + " |")
-            f1, shd = stats.get("graph_final/f1"), stats.get("graph_final/shd")
-            if f1 and shd and agent in PAPER_TABLE1:
-                met = f1["mean"] >= TARGET_F1 and shd["mean"] <= TARGET_SHD
-                targets.append(f"{agent} {f1['mean']:.3f} / {shd['mean']:.1f} ({'met' if met else '**missed**'})")
-    lines += [
-        "",
-        f"Target: F1 >= {TARGET_F1} and SHD <= {TARGET_SHD} after {timesteps} env steps, from both starts; "
-        "mean F1 / SHD: " + "; ".join(targets) + ".",
-    ]
-    lines += [
-        "",
-        "## Fig. 3: policy learning (mean [95% CI] over seeds)",
-        "",
-        "Final policy: deterministic evaluation episodes after training (causal agents with their final graph and",
-        "eta = 0). Training: mean over every training episode (the area under the Fig. 3 curves: sample efficiency).",
-        "",
-        "| agent | n | eval reward | eval steps | eval alarms/step | eval cleared | train reward | train steps | "
-        "train alarms/step | env steps/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for agent in (*AGENTS, *PRIVILEGED):
-        stats = summary.get(agent, {})
-        if not stats:
-            continue
-        cells = [_ci(stats.get(k)) for k, _, _ in POLICY_METRICS[:3]] + [_ci(stats.get("eval/cleared_rate"))]
-        cells += [_ci(stats.get(k)) for k, _, _ in POLICY_METRICS[3:]]
-        sps = stats.get("steps_per_second")
-        cells.append(f"{sps['mean']:.0f}" if sps else "-")
-        lines.append(f"| {agent} | {stats['eval/reward_mean']['n']} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "### Causal vs vanilla: are the 95% CIs separated (causal better)?",
-        "",
-        "| causal | vanilla | " + " | ".join(f"{p.split('/')[0]} {label}" for p, label, _ in POLICY_METRICS) + " |",
-        "|---|---|" + "---|" * len(POLICY_METRICS),
-    ]
-    for causal, vanilla in VANILLA_OF.items():
-        if causal not in summary or vanilla not in summary:
-            continue
-        verdicts = []
-        for key, _, larger in POLICY_METRICS:
-            c, v = summary[causal].get(key), summary[vanilla].get(key)
-            verdicts.append("-" if not (c and v) else ("yes" if separated(c, v, larger) else "**no**"))
-        lines.append(f"| {causal} | {vanilla} | " + " | ".join(verdicts) + " |")
-    lines += _mask_baseline_lines(summary)
-    lines += _improvement_lines(summary, meta.get("values", {}))
-    lines += _throughput_lines(summary)
-    lines += ["", "![Fig. 3 panels](fig3.png)", ""]
-    return "\n".join(lines)
-
-
-def _verdicts(summary: dict[str, Any], agent: str, other: str) -> list[str]:
-    """Per policy metric: "yes" when `agent`'s 95% CI is separated from `other`'s on the better side, "worse" when on
-    the worse side, "no" when they overlap."""
-    out = []
-    for key, _, larger in POLICY_METRICS:
-        a, b = summary.get(agent, {}).get(key), summary.get(other, {}).get(key)
-        if not (a and b):
-            out.append("-")
-        else:
-            out.append("yes" if separated(a, b, larger) else "worse" if separated(b, a, larger) else "no")
-    return out
-
-
-def _mask_baseline_lines(summary: dict[str, Any]) -> list[str]:
-    """Does RL add anything to the causal mask? Each causal agent against random actions inside the same kind of mask."""
-    lines = [
-        "",
-        "### Causal agents vs the no-learning mask baselines: is the causal agent's 95% CI separated, on the better side?",
-        "",
-        '"yes": the RL policy beats random actions inside that mask; "no": the CIs overlap (the mask explains the '
-        'score); "worse": the baseline is better.',
-        "",
-        "| causal | baseline | " + " | ".join(f"{p.split('/')[0]} {label}" for p, label, _ in POLICY_METRICS) + " |",
-        "|---|---|" + "---|" * len(POLICY_METRICS),
-    ]
-    for causal in VANILLA_OF:
-        for baseline in MASK_BASELINES:
-            if causal in summary and baseline in summary:
-                lines.append(f"| {causal} | {baseline} | " + " | ".join(_verdicts(summary, causal, baseline)) + " |")
-    return lines
-
-
-def improvement(
-    values: dict[str, dict[str, list[float]]], agent: str, other: str, key: str, larger: bool
-) -> float | None:
-    """rliable's probability of improvement P(agent > other) on one metric's per-seed values (None without both)."""
-    a, b = values.get(agent, {}).get(key), values.get(other, {}).get(key)
-    if not a or not b:
-        return None
-    sign = 1.0 if larger else -1.0
-    return probability_of_improvement(sign * np.asarray(a), sign * np.asarray(b))
-
-
-def _improvement_lines(summary: dict[str, Any], values: dict[str, dict[str, list[float]]]) -> list[str]:
-    """Probability of improvement (rliable) of each causal agent over each mask baseline, per seed pair."""
-    keys = (("eval/reward_mean", "eval reward", True), ("train/reward_mean", "train reward", True))
-    lines = ["", "### Probability of improvement of each causal agent over the mask baselines (rliable)", "",
-             "P(X > Y) over the causal agent's and the baseline's seeds (ties count half; 0.5 = no difference; rliable's "
-             "`probability_of_improvement`, Agarwal et al. 2021).", "",
-             "| causal | baseline | " + " | ".join(f"P(better) {label}" for _, label, _ in keys) + " |",
-             "|---|---|" + "---|" * len(keys)]  # fmt: skip
-    for causal in VANILLA_OF:
-        for baseline in MASK_BASELINES:
-            if causal in summary and baseline in summary:
-                cells = [improvement(values, causal, baseline, k, larger) for k, _, larger in keys]
-                lines.append(f"| {causal} | {baseline} | " + " | ".join("-" if c is None else f"{c:.2f}" for c in cells)
-                             + " |")  # fmt: skip
-    return lines
-
-
-def _throughput_lines(summary: dict[str, Any]) -> list[str]:
-    """Env steps/s of each causal agent against its vanilla version in this grid (target: >= 70%)."""
-    lines = ["", "### Training throughput: causal agent / vanilla agent (env steps/s, mean over seeds; target >= 70%)", "",
-             "| causal | vanilla | causal steps/s | vanilla steps/s | ratio |", "|---|---|---|---|---|"]  # fmt: skip
-    for causal, vanilla in VANILLA_OF.items():
-        c, v = summary.get(causal, {}).get("steps_per_second"), summary.get(vanilla, {}).get("steps_per_second")
-        if c and v:
-            lines.append(f"| {causal} | {vanilla} | {c['mean']:.0f} | {v['mean']:.0f} | {c['mean'] / v['mean']:.0%} |")
-    lines += ["", "The runs share two cores with the other runs of the grid; `benchmarks/causal_overhead.py` measures the",
-              "same ratio with each pair run back to back on one core."]  # fmt: skip
-    return lines
-
-
-def _paper_cells(name: str) -> str:
-    """Table 1's paper columns for a row (dashes where the paper has no such row)."""
-    if name not in PAPER_TABLE1:
-        return "- | - | -"
-    return " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in PAPER_TABLE1[name])
-
-
-def _mean_std(values: list[float], digits: int = 3) -> str:
-    import numpy as np
-
-    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}" if values else "-"
-
-
-def reproduce(
-    out_dir: str | Path,
-    seeds: Sequence[int] = DEFAULT_SEEDS,
-    *,
-    quick: bool = False,
-    workers: int = 2,
-    timesteps: int | None = None,
-    eval_episodes: int = 30,
-    command: str = "python train.py reproduce faultalarm",
-) -> Path:
-    """Run (or finish) the grid, then write results.csv, curves.csv, summary.json, fig3.png and report.md; returns
-    the report's path. `timesteps` defaults to 15000 env steps per run (3000 with `quick`)."""
-    out = Path(out_dir)
-    timesteps = timesteps or (3_000 if quick else 15_000)
-    configs = grid(out, seeds, timesteps, eval_episodes)
-    start = time.perf_counter()
-    runs = run_grid(configs, workers)
-    wall = time.perf_counter() - start
-    write_outputs(configs, runs, out, f"FaultAlarm-v0, {len(seeds)} seeds, {timesteps} steps per run")
-    atomic_write_text(out / "graph_initial.csv", csv_text(long_rows(runs, INITIAL_GRAPH_KEYS)))
-    meta = {"command": command, "seeds": list(seeds), "timesteps": timesteps, "wall_minutes": wall / 60,
-            "machine": platform.machine()}  # fmt: skip
-    atomic_write_json(out / "meta.json", meta)
-    write_report(out)
-    return out / "report.md"
-
-
+# ---------------------------------------------------------------------------------------------------- result files
 def read_results(out_dir: Path, name: str = "results.csv") -> dict[str, dict[str, list[float]]]:
     """agent -> "phase/metric" -> per-seed values (in seed order) from a long-format results file."""
     out: dict[str, dict[str, list[tuple[int, float]]]] = {}
@@ -370,14 +146,13 @@ def _as_runs(values: dict[str, dict[str, list[float]]]) -> list[dict[str, Any]]:
 
 
 def load_results(out_dir: str | Path) -> tuple[dict[str, Any], dict[str, list[dict[str, float]]], dict[str, Any], dict]:
-    """(summary, initial graphs' scores per seed, meta, per-seed values) from the result files of `out_dir`
-    (results.csv, graph_initial.csv or curves.csv, meta.json)."""
+    """(summary, initial graphs' scores per seed ("thp", "random"), meta, per-seed values) from the result files of
+    `out_dir` (results.csv, graph_initial.csv or curves.csv, meta.json)."""
     out = Path(out_dir)
     values = read_results(out)
     if not values:
         raise ValueError(f"no results.csv with rows in {out}")
-    keys = list(dict.fromkeys(k for by in values.values() for k in by))
-    summary = summarize(_as_runs(values), keys)
+    summary = summarize(_as_runs(values), list(dict.fromkeys(k for by in values.values() for k in by)))
     initial_values = read_results(out, "graph_initial.csv") or _initial_from_curves(out)
     initial = {}
     for name, agent in (("thp", "causal-ppo"), ("random", "causal-ppo-random")):
@@ -388,10 +163,255 @@ def load_results(out_dir: str | Path) -> tuple[dict[str, Any], dict[str, list[di
     return summary, initial, meta, values
 
 
+# ---------------------------------------------------------------------------------------------------- comparisons
+def compared(summary: dict[str, Any], agent: str, other: str, key: str) -> str:
+    """The verdict "yes" when `agent`'s 95% CI is separated from `other`'s on the better side, "worse" when on the worse side,
+    "no" when they overlap, "-" without both."""
+    a, b = summary.get(agent, {}).get(key), summary.get(other, {}).get(key)
+    if not (a and b):
+        return "-"
+    return "yes" if separated(a, b, larger(key)) else "worse" if separated(b, a, larger(key)) else "no"
+
+
+def improvement(values: dict[str, dict[str, list[float]]], agent: str, other: str, key: str) -> float | None:
+    """rliable's probability of improvement P(agent better than other) on one metric's per-seed values (None without
+    both)."""
+    a, b = values.get(agent, {}).get(key), values.get(other, {}).get(key)
+    if not a or not b:
+        return None
+    sign = 1.0 if larger(key) else -1.0
+    return probability_of_improvement(sign * np.asarray(a), sign * np.asarray(b))
+
+
+def graph_text(summary: dict[str, Any], agent: str) -> str:
+    """The text "F1 / SHD" of the agent's final graph (means over seeds)."""
+    f1, shd = summary.get(agent, {}).get("graph_final/f1"), summary.get(agent, {}).get("graph_final/shd")
+    return "-" if not (f1 and shd) else f"{f1['mean']:.3f} / {shd['mean']:.1f}"
+
+
+def meets_graph_target(summary: dict[str, Any], agent: str) -> bool | None:
+    """Whether the agent's mean final graph meets F1 >= TARGET_F1 and SHD <= TARGET_SHD (None without a graph)."""
+    f1, shd = summary.get(agent, {}).get("graph_final/f1"), summary.get(agent, {}).get("graph_final/shd")
+    return None if not (f1 and shd) else f1["mean"] >= TARGET_F1 and shd["mean"] <= TARGET_SHD
+
+
+def seeds_of(summary: dict[str, Any], agent: str) -> int:
+    return summary.get(agent, {}).get(REWARD, {}).get("n", 0)
+
+
+# ---------------------------------------------------------------------------------------------------- report
+def _ms(stats: dict[str, Any] | None, digits: int = 3) -> str:
+    return "-" if not stats else f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}"
+
+
+def _paper_cells(name: str) -> list[str]:
+    """Table 1's paper columns for a row (dashes where the paper has no such row)."""
+    return [f"{m:.3f} ± {s:.3f}" for m, s in PAPER_TABLE1[name]] if name in PAPER_TABLE1 else ["-"] * 3
+
+
+def _table1(summary: dict[str, Any], initial: dict[str, list[dict[str, float]]]) -> tuple[list[list[str]], list[str]]:
+    """Table 1's rows (initial graphs, then each causal agent's final graph), and the target's line per agent."""
+    rows, targets = [], []
+    for name, key in (("THP (initial graph)", "thp"), ("Random initial graph", "random")):
+        scores = initial.get(key, [])
+        ours = [mean_std_text([s[m] for s in scores if m in s], 1 if m == "shd" else 3) for m in GRAPH_METRICS]
+        rows.append([name, *ours, *_paper_cells(name)])
+        agents = THP_AGENTS + ("mask-random-online", *PRIVILEGED) if key == "thp" else RANDOM_AGENTS
+        for agent in agents:
+            stats = summary.get(agent, {})
+            ours = [_ms(stats.get(f"graph_final/{m}"), 1 if m == "shd" else 3) for m in GRAPH_METRICS]
+            rows.append([agent if agent in PAPER_TABLE1 or agent in PRIVILEGED else f"{agent} (no RL)", *ours,
+                         *_paper_cells(agent)])  # fmt: skip
+            met = meets_graph_target(summary, agent)
+            if met is not None and agent in PAPER_TABLE1:
+                targets.append(f"{agent} {graph_text(summary, agent)} ({'met' if met else '**missed**'})")
+    return rows, targets
+
+
+def _baseline_tables(summary: dict[str, Any], values: dict[str, dict[str, list[float]]]) -> list[str]:
+    """Causal against vanilla and against each mask baseline (separated CIs), and rliable's probability of
+    improvement over the mask baselines."""
+    columns = [f"{key.split('/')[0]} {label}" for key, label in POLICY_METRICS]
+    vanilla = [[c, v, *({"yes": "yes", "-": "-"}.get(compared(summary, c, v, k), "**no**") for k, _ in POLICY_METRICS)]
+               for c, v in VANILLA_OF.items() if c in summary and v in summary]  # fmt: skip
+    pairs = [(c, b) for c in VANILLA_OF for b in MASK_BASELINES if c in summary and b in summary]
+    masks = [[c, b, *(compared(summary, c, b, k) for k, _ in POLICY_METRICS)] for c, b in pairs]
+    keys = (("eval/reward_mean", "eval reward"), ("train/reward_mean", "train reward"))
+    poi = [[c, b, *("-" if p is None else f"{p:.2f}" for p in (improvement(values, c, b, k) for k, _ in keys))]
+           for c, b in pairs]  # fmt: skip
+    return [
+        "", "### Causal vs vanilla: are the 95% CIs separated (causal better)?", "",
+        *markdown_table(("causal", "vanilla", *columns), vanilla),
+        "", "### Causal agents vs the no-learning mask baselines: is the causal agent's 95% CI separated, on the better "
+        "side?", "",
+        '"yes": the RL policy beats random actions inside that mask; "no": the CIs overlap (the mask explains the '
+        'score); "worse": the baseline is better.', "",
+        *markdown_table(("causal", "baseline", *columns), masks),
+        "", "### Probability of improvement of each causal agent over the mask baselines (rliable)", "",
+        "P(X > Y) over the causal agent's and the baseline's seeds (ties count half; 0.5 = no difference; rliable's "
+        "`probability_of_improvement`, Agarwal et al. 2021).", "",
+        *markdown_table(("causal", "baseline", *(f"P(better) {label}" for _, label in keys)), poi),
+    ]  # fmt: skip
+
+
+def report(summary: dict[str, Any], initial: dict[str, list[dict[str, float]]], meta: dict[str, Any]) -> str:
+    """The Markdown report: Table 1 beside the paper's, the policy comparison with CIs and verdicts, throughput.
+    `initial`: the initial graphs' scores per seed ("thp", "random"); `meta`: command, seeds, timesteps,
+    wall_minutes, machine (the invocation that computed the runs) and the per-seed `values`."""
+    timesteps = meta["timesteps"]
+    fewest = min((s[REWARD]["n"] for s in summary.values() if REWARD in s), default=0)
+    table1, targets = _table1(summary, initial)
+    fig3 = []
+    for agent in (*AGENTS, *PRIVILEGED):
+        stats = summary.get(agent, {})
+        if stats:
+            cells = [interval_text(stats.get(k)) for k, _ in POLICY_METRICS[:3]]
+            cells += [interval_text(stats.get("eval/cleared_rate"))]
+            cells += [interval_text(stats.get(k)) for k, _ in POLICY_METRICS[3:]]
+            sps = stats.get("steps_per_second")
+            fig3.append([agent, stats[REWARD]["n"], *cells, f"{sps['mean']:.0f}" if sps else "-"])
+    throughput = []
+    for causal, vanilla in VANILLA_OF.items():
+        c, v = summary.get(causal, {}).get("steps_per_second"), summary.get(vanilla, {}).get("steps_per_second")
+        if c and v:
+            throughput.append([causal, vanilla, f"{c['mean']:.0f}", f"{v['mean']:.0f}", f"{c['mean'] / v['mean']:.0%}"])
+    lines = [
+        "# Cai et al. on FaultAlarm-v0: Table 1 and Fig. 3",
+        "",
+        f"Command: `{meta['command']}`; seeds {list(meta['seeds'])}; {timesteps} env steps per run; wall time "
+        f"{meta['wall_minutes']:.1f} min for the runs made by that invocation ({meta['machine']}, one thread per run). "
+        + (f"Code: commit {meta['code_version']}. " if meta.get("code_version") else "")
+        + "Written by `dogym.experiments.papers.faultalarm.write_report` from `results.csv` and the initial graphs' "
+        "scores (`graph_initial.csv`; older folders: F1 only, from `curves.csv`).",
+        "",
+        f"Intervals: {INTERVAL_METHOD}; n is the number of seeds per agent. Headline comparisons need >= "
+        f"{HEADLINE_SEEDS} seeds: "
+        + (f"**the fewest here is {fewest}, so every verdict below is provisional**." if fewest < HEADLINE_SEEDS
+           else f"every agent has >= {HEADLINE_SEEDS}."),
+        "",
+        "## Table 1: causal structure learning (against Table 3's 94 edges, mean ± std over seeds)",
+        "",
+        "F1 / precision / recall / SHD against the true edges; closure F1 against the true graph's transitive closure",
+        "(the closure alone scores F1 0.855 against the true edges, so F1 near it is no better than learning ancestors).",
+        "",
+        *markdown_table(("method", "F1", "precision", "recall", "SHD", "closure F1", "paper F1", "paper precision",
+                         "paper recall"), table1),
+        "",
+        f"Target: F1 >= {TARGET_F1} and SHD <= {TARGET_SHD} after {timesteps} env steps, from both starts; "
+        "mean F1 / SHD: " + "; ".join(targets) + ".",
+        "",
+        "## Fig. 3: policy learning (mean [95% CI] over seeds)",
+        "",
+        "Final policy: deterministic evaluation episodes after training (causal agents with their final graph and",
+        "eta = 0). Training: mean over every training episode (the area under the Fig. 3 curves: sample efficiency).",
+        "",
+        *markdown_table(("agent", "n", "eval reward", "eval steps", "eval alarms/step", "eval cleared", "train reward",
+                         "train steps", "train alarms/step", "env steps/s"), fig3),
+        *_baseline_tables(summary, meta.get("values", {})),
+        "",
+        "### Training throughput: causal agent / vanilla agent (env steps/s, mean over seeds; target >= 70%)",
+        "",
+        *markdown_table(("causal", "vanilla", "causal steps/s", "vanilla steps/s", "ratio"), throughput),
+        "",
+        "The runs share two cores with the other runs of the grid; `benchmarks/causal_overhead.py` measures the",
+        "same ratio with each pair run back to back on one core.",
+        "",
+        "![Fig. 3 panels](fig3.png)",
+        "",
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------- README block
+def readme_block(summary: dict[str, Any], initial: dict[str, list[dict[str, float]]], meta: dict[str, Any],
+                 values: dict[str, dict[str, list[float]]]) -> str:  # fmt: skip
+    """The README's FaultAlarm block: Table 1 and Fig. 3 headline numbers and the comparisons against vanilla RL and
+    the no-learning mask baselines, every one computed from the result files (the same summary as report.md)."""
+
+    def graphs(agents: Sequence[str]) -> str:
+        met = [a for a in agents if meets_graph_target(summary, a)]
+        return (", ".join(graph_text(summary, a) for a in agents)
+                + f" (target F1 >= {TARGET_F1} and SHD <= {TARGET_SHD}: met by {len(met)} of {len(agents)})")  # fmt: skip
+
+    def rewards(agents: Sequence[str]) -> str:
+        return ", ".join(interval_text(summary.get(a, {}).get(REWARD)) for a in agents)
+
+    causal = [a for a in VANILLA_OF if a in summary]
+    beats_vanilla = [a for a in causal if compared(summary, a, VANILLA_OF[a], REWARD) == "yes"]
+    beats = {b: [a for a in causal if compared(summary, a, b, REWARD) == "yes"] for b in MASK_BASELINES}
+    beats_all = [a for a in causal if all(a in beats[b] for b in MASK_BASELINES)]
+    poi = [p for p in (improvement(values, a, "mask-random-online", REWARD) for a in causal) if p is not None]
+    thp = [row["f1"] for row in initial.get("thp", []) if "f1" in row]
+    seeds = sorted({seeds_of(summary, a) for a in summary if seeds_of(summary, a)})
+    rows = [
+        (f"Cai et al. Table 1: F1 / SHD of the learned alarm graph (94 true edges), causal PPO / DQN / D3QN, THP start, "
+         f"{meta['timesteps']} env steps", graphs(THP_AGENTS),
+         "paper F1 " + " / ".join(f"{PAPER_TABLE1[a][0][0]:.3f}" for a in THP_AGENTS)),
+        ("same, random start", graphs(RANDOM_AGENTS),
+         "paper F1 " + " / ".join(f"{PAPER_TABLE1[a][0][0]:.3f}" for a in RANDOM_AGENTS)),
+        ("same learner without RL (random actions inside its causal mask)", graph_text(summary, "mask-random-online"),
+         "-"),
+        ("Cai et al. Table 1: THP start graph F1 (2000 passive alarms, decay and penalty chosen from the data)",
+         mean_std_text(thp), "paper {:.3f} ± {:.3f}".format(*PAPER_TABLE1["THP (initial graph)"][0])),
+        ("Cai et al. Fig. 3: final evaluation reward, causal PPO / DQN / D3QN vs PPO / DQN / D3QN",
+         f"{rewards(THP_AGENTS)} vs {rewards([VANILLA_OF[a] for a in THP_AGENTS])}; CIs separated (causal better) for "
+         f"{len(beats_vanilla)} of {len(causal)} causal agents", "paper: causal better"),
+        ("final evaluation reward without RL: random actions inside the causal mask of the THP / online-learned / true "
+         "graph; oracle", f"{rewards(MASK_BASELINES)}; oracle {rewards(['oracle'])}", "-"),
+        ("causal agents vs those no-learning mask baselines (final evaluation reward)",
+         f"CI separated above mask-random-online for {len(beats['mask-random-online'])} of {len(causal)} causal agents "
+         f"({', '.join(beats['mask-random-online']) or 'none'}), above all three for {len(beats_all)}; probability of "
+         f"improvement over mask-random-online (rliable) {min(poi):.2f}-{max(poi):.2f}" if poi else "-", "-"),
+    ]  # fmt: skip
+    return "\n".join([
+        f"Seeds per agent: {'/'.join(map(str, seeds))}; intervals: {INTERVAL_METHOD}"
+        + (f" (**fewer than {HEADLINE_SEEDS} seeds: provisional**)" if min(seeds, default=0) < HEADLINE_SEEDS else "")
+        + ". Details: `benchmarks/results/faultalarm/report.md`.",
+        "",
+        *markdown_table(("result", "ours", "reference"), rows),
+    ])  # fmt: skip
+
+
+def old_defaults_lines(
+    old: dict[str, Any], new: dict[str, Any], values: dict[str, dict[str, list[float]]]
+) -> list[str]:
+    """The grid run with the previous defaults (old) beside the main grid (new): seeds, graph F1 / SHD and final
+    evaluation reward, and against each mask baseline of the new grid whether the agent's CI is separated above
+    (yes / no / worse) and rliable's probability of improvement."""
+    rows = []
+    for agent in (a for a in (*THP_AGENTS, "mask-random-online") if a in new):
+        verdicts = [
+            "-" if agent == b or b not in new else
+            f"{compared(new, agent, b, REWARD)}; {improvement(values, agent, b, REWARD):.2f}" for b in MASK_BASELINES
+        ]  # fmt: skip
+        rows.append([agent, f"{seeds_of(old, agent)} -> {seeds_of(new, agent)}",
+                     f"{graph_text(old, agent)} -> {graph_text(new, agent)}",
+                     f"{interval_text(old.get(agent, {}).get(REWARD))} -> {interval_text(new.get(agent, {}).get(REWARD))}",
+                     " / ".join(verdicts)])  # fmt: skip
+    header = ("agent", "seeds old -> new", "graph F1 / SHD old -> new", "final evaluation reward old -> new",
+              "new, against " + " / ".join(MASK_BASELINES) + ": CI separated above; P(better)")  # fmt: skip
+    return [
+        f"The grid above runs the defaults re-chosen on tuning models; the grid with the previous defaults "
+        f"(`benchmarks/results/faultalarm/{OLD_DEFAULTS_DIR}/report.md`) beside it, old -> new:",
+        "",
+        *markdown_table(header, rows),
+    ]
+
+
+def readme_text(out_dir: str | Path | None = None) -> str:
+    """The README block from the result files: the main grid (`readme_block`) and, when its folder exists, the grid
+    with the previous defaults beside it (`old_defaults_lines`)."""
+    out = Path(out_dir or DEFAULT_OUT)
+    summary, initial, meta, values = load_results(out)
+    text = readme_block(summary, initial, meta, values)
+    if (out / OLD_DEFAULTS_DIR / "results.csv").exists():
+        text += "\n\n" + "\n".join(old_defaults_lines(load_results(out / OLD_DEFAULTS_DIR)[0], summary, values))
+    return text
+
+
 def write_report(out_dir: str | Path, update_readme: bool = True) -> dict[str, Any]:
-    """summary.json and report.md from the committed result files of `out_dir` (`load_results`); returns the
-    summary. With `update_readme`, the README's block (`readme_block`) is rewritten from the same summary (nothing
-    happens when the README has no such block)."""
+    """summary.json and report.md from the result files of `out_dir` (`load_results`); returns the summary. With
+    `update_readme`, the README's block is rewritten from the same files (the default output folder only)."""
     out = Path(out_dir)
     summary, initial, meta, values = load_results(out)
     atomic_write_json(out / "summary.json", summary)
@@ -401,133 +421,27 @@ def write_report(out_dir: str | Path, update_readme: bool = True) -> dict[str, A
     return summary
 
 
-def readme_text(out_dir: str | Path | None = None) -> str:
-    """The README block from the result files: the reported grid (`readme_block`) and, when its folder exists, the
-    headline cells re-run at more seeds with the re-chosen defaults, old against new (`headline_lines`)."""
-    out = Path(out_dir or DEFAULT_OUT)
-    text = readme_block(*load_results(out))
-    if (out / HEADLINE_DIR / "results.csv").exists():
-        summary, _, meta, values = load_results(out / HEADLINE_DIR)
-        text += "\n\n" + "\n".join(headline_lines(load_results(out)[0], summary, meta, values))
-    return text
+# ---------------------------------------------------------------------------------------------------- the paper
+class FaultAlarm(Paper):
+    """`train.py reproduce faultalarm`: 15000 env steps per run (3000 with --quick), 30 evaluation episodes."""
+
+    name = "faultalarm"
+    seeds = tuple(range(10))
+
+    def grid(self, job: Reproduction) -> list[RunConfig]:
+        timesteps = job.timesteps or (3_000 if job.quick else 15_000)
+        return grid(job.out, job.seeds, timesteps, 30 if job.eval_episodes is None else job.eval_episodes)
+
+    def report(self, job: Reproduction, runs: list[dict[str, Any]], timing: Timing) -> Path:
+        """results.csv, curves.csv, fig3.png, graph_initial.csv, meta.json, summary.json and report.md."""
+        configs = self.grid(job)
+        timesteps = configs[0].timesteps
+        write_outputs(configs, runs, job.out, f"FaultAlarm-v0, {len(job.seeds)} seeds, {timesteps} steps per run")
+        atomic_write_text(job.out / "graph_initial.csv", csv_text(long_rows(runs, INITIAL_GRAPH_KEYS)))
+        atomic_write_json(job.out / "meta.json", {"command": job.command, "seeds": list(job.seeds), "timesteps": timesteps,
+                                                  "wall_minutes": timing.wall_minutes, "machine": platform.machine()})  # fmt: skip
+        write_report(job.out)
+        return job.out / "report.md"
 
 
-def headline_lines(old: dict[str, Any], new: dict[str, Any], meta: dict[str, Any], values: dict) -> list[str]:
-    """The headline cells (`benchmarks/faultalarm_headline.py`, defaults re-chosen on tuning models) beside the
-    reported grid (old defaults): seeds, graph F1 / SHD and final evaluation reward, and against each mask baseline
-    of the new runs whether the causal agent's CI is separated above (yes / no / worse) and rliable's probability of
-    improvement."""
-    reward = "eval/reward_mean"
-
-    def n(summary: dict[str, Any], agent: str) -> int:
-        return summary.get(agent, {}).get(reward, {}).get("n", 0)
-
-    def graph(summary: dict[str, Any], agent: str) -> str:
-        f1, shd = summary.get(agent, {}).get("graph_final/f1"), summary.get(agent, {}).get("graph_final/shd")
-        return "-" if not (f1 and shd) else f"{f1['mean']:.3f} / {shd['mean']:.1f}"
-
-    agents = [a for a in (*THP_AGENTS, "mask-random-online") if a in new]
-    seeds = sorted({n(new, a) for a in new if n(new, a)})
-    lines = [
-        f"Headline cells re-run with the defaults re-chosen on tuning models ({'/'.join(map(str, seeds))} seeds per "
-        f"agent; `benchmarks/results/faultalarm/headline/report.md`), old defaults (the grid above) -> new:",
-        "",
-        "| agent | seeds old -> new | graph F1 / SHD old -> new | final evaluation reward old -> new | new, against "
-        + " / ".join(MASK_BASELINES) + ": CI separated above; P(better) |",
-        "|---|---|---|---|---|",
-    ]  # fmt: skip
-    for agent in agents:
-        verdicts = []
-        for baseline in MASK_BASELINES:
-            if agent == baseline or baseline not in new:
-                verdicts.append("-")
-                continue
-            a, b = new[agent][reward], new[baseline][reward]
-            verdict = "yes" if separated(a, b, True) else "worse" if separated(b, a, True) else "no"
-            verdicts.append(f"{verdict}; {improvement(values, agent, baseline, reward, True):.2f}")
-        lines.append(f"| {agent} | {n(old, agent)} -> {n(new, agent)} | {graph(old, agent)} -> {graph(new, agent)} | "
-                     f"{_mean_ci(old.get(agent, {}).get(reward))} -> {_mean_ci(new.get(agent, {}).get(reward))} | "
-                     + " / ".join(verdicts) + " |")  # fmt: skip
-    return lines
-
-
-#: The README block this reproduction writes (`dogym.experiments.readme`), from the default output folder only.
-README_BLOCK = "faultalarm"
-DEFAULT_OUT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "faultalarm"
-#: The headline cells' folder inside the default output folder (`benchmarks/faultalarm_headline.py`).
-HEADLINE_DIR = "headline"
-THP_AGENTS, RANDOM_AGENTS = ("causal-ppo", "causal-dqn", "causal-d3qn"), ("causal-ppo-random", "causal-dqn-random",
-                                                                          "causal-d3qn-random")  # fmt: skip
-
-
-def _mean_ci(stats: dict[str, Any] | None, digits: int = 2) -> str:
-    if not stats:
-        return "-"
-    low, high = stats["mean_ci95"]
-    return f"{stats['mean']:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def readme_block(
-    summary: dict[str, Any], initial: dict[str, list[dict[str, float]]], meta: dict[str, Any],
-    values: dict[str, dict[str, list[float]]],
-) -> str:  # fmt: skip
-    """The README's FaultAlarm block: Table 1 and Fig. 3 headline numbers and the comparisons against vanilla RL and
-    the no-learning mask baselines, every one computed from the result files (the same summary as report.md)."""
-
-    def graph(agent: str) -> str:
-        f1, shd = summary.get(agent, {}).get("graph_final/f1"), summary.get(agent, {}).get("graph_final/shd")
-        return "-" if not (f1 and shd) else f"{f1['mean']:.3f} / {shd['mean']:.1f}"
-
-    def target(agents: Sequence[str]) -> str:
-        met = [a for a in agents if summary.get(a, {}).get("graph_final/f1")
-               and summary[a]["graph_final/f1"]["mean"] >= TARGET_F1 and summary[a]["graph_final/shd"]["mean"] <= TARGET_SHD]  # fmt: skip
-        return f"target F1 >= {TARGET_F1} and SHD <= {TARGET_SHD}: met by {len(met)} of {len(agents)}"
-
-    def n_of(agent: str) -> int:
-        return summary.get(agent, {}).get("eval/reward_mean", {}).get("n", 0)
-
-    reward = "eval/reward_mean"
-    causal = [a for a in VANILLA_OF if a in summary]
-    beats_vanilla = [a for a in causal if VANILLA_OF[a] in summary and separated(summary[a][reward], summary[VANILLA_OF[a]][reward], True)]  # fmt: skip
-    beats = {b: [a for a in causal if b in summary and separated(summary[a][reward], summary[b][reward], True)]
-             for b in MASK_BASELINES}  # fmt: skip
-    beats_all = [a for a in causal if all(a in beats[b] for b in MASK_BASELINES)]
-    poi = [improvement(values, a, "mask-random-online", reward, True) for a in causal]
-    poi = [p for p in poi if p is not None]
-    thp = [row["f1"] for row in initial.get("thp", []) if "f1" in row]
-    seeds = sorted({n_of(a) for a in summary if n_of(a)})
-    n_text = "/".join(map(str, seeds))
-    provisional = min(seeds, default=0) < HEADLINE_SEEDS
-    rows = [
-        (f"Cai et al. Table 1: F1 / SHD of the learned alarm graph (94 true edges), causal PPO / DQN / D3QN, THP start, "
-         f"{meta['timesteps']} env steps", ", ".join(graph(a) for a in THP_AGENTS) + f" ({target(THP_AGENTS)})",
-         "paper F1 " + " / ".join(f"{PAPER_TABLE1[a][0][0]:.3f}" for a in THP_AGENTS)),
-        ("same, random start", ", ".join(graph(a) for a in RANDOM_AGENTS) + f" ({target(RANDOM_AGENTS)})",
-         "paper F1 " + " / ".join(f"{PAPER_TABLE1[a][0][0]:.3f}" for a in RANDOM_AGENTS)),
-        ("same learner without RL (random actions inside its causal mask)", graph("mask-random-online"), "-"),
-        ("Cai et al. Table 1: THP start graph F1 (2000 passive alarms, decay and penalty chosen from the data)",
-         f"{np.mean(thp):.3f} ± {np.std(thp):.3f}" if thp else "-",
-         "paper {:.3f} ± {:.3f}".format(*PAPER_TABLE1["THP (initial graph)"][0])),
-        ("Cai et al. Fig. 3: final evaluation reward, causal PPO / DQN / D3QN vs PPO / DQN / D3QN",
-         ", ".join(_mean_ci(summary.get(a, {}).get(reward)) for a in THP_AGENTS) + " vs "
-         + ", ".join(_mean_ci(summary.get(VANILLA_OF[a], {}).get(reward)) for a in THP_AGENTS)
-         + f"; CIs separated (causal better) for {len(beats_vanilla)} of {len(causal)} causal agents",
-         "paper: causal better"),
-        ("final evaluation reward without RL: random actions inside the causal mask of the THP / online-learned / true "
-         "graph; oracle", ", ".join(_mean_ci(summary.get(b, {}).get(reward)) for b in MASK_BASELINES)
-         + f"; oracle {_mean_ci(summary.get('oracle', {}).get(reward))}", "-"),
-        ("causal agents vs those no-learning mask baselines (final evaluation reward)",
-         f"CI separated above mask-random-online for {len(beats['mask-random-online'])} of {len(causal)} causal agents "
-         f"({', '.join(beats['mask-random-online']) or 'none'}), above all three for {len(beats_all)}; probability of "
-         f"improvement over mask-random-online (rliable) {min(poi):.2f}-{max(poi):.2f}" if poi else "-", "-"),
-    ]  # fmt: skip
-    lines = [
-        f"Seeds per agent: {n_text}; intervals: {INTERVAL_METHOD}"
-        + (f" (**fewer than {HEADLINE_SEEDS} seeds: provisional**)" if provisional else "") + ". Details: "
-        "`benchmarks/results/faultalarm/report.md`.",
-        "",
-        "| result | ours | reference |",
-        "|---|---|---|",
-        *(f"| {a} | {b} | {c} |" for a, b, c in rows),
-    ]  # fmt: skip
-    return "\n".join(lines)
+PAPER = FaultAlarm()
