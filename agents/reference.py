@@ -1,7 +1,11 @@
-"""Reference policies for FaultAlarm-style envs: uniform random, random among active alarms, and the oracle."""
+"""Reference (no-learning) policies: uniformly random actions on any env; random among active alarms and the oracle
+on FaultAlarm-style envs (the FaultAlarm family declares them for its envs: `dogym.agents.fault_alarm.specs`).
+`REFERENCE_POLICIES` maps each name to its factory (env, seed) -> policy; which env a policy fits is the registry's
+(`dogym.agents.registry.make_policy` refuses a bad pairing in one line)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -35,6 +39,23 @@ class RandomPolicy:
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
         return int(self.rng.integers(self.n_actions))
+
+
+class SampledPolicy:
+    """Uniformly random actions of any action space (Dict, Box, MultiBinary, ...): samples of a copy of the space,
+    seeded by `reset`."""
+
+    name = "random"
+
+    def __init__(self, action_space: gym.Space, seed: int | None = None) -> None:
+        self.space = copy.deepcopy(action_space)
+        self.reset(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        self.space.seed(seed)
+
+    def act(self, observation: Any, info: dict[str, Any]) -> Any:
+        return self.space.sample()
 
 
 class RandomActivePolicy(RandomPolicy):
@@ -76,9 +97,28 @@ def _true_type_rank(env: gym.Env) -> np.ndarray:
     return np.array([order.index(name) for name in base.structural_view().type_names], dtype=np.int64)
 
 
-#: name -> factory(env, seed) for the reference policies.
+def random_policy(env: gym.Env, seed: int | None) -> Policy:
+    """Uniformly random actions: over a Discrete space by the policy's own generator, else samples of the space."""
+    if isinstance(env.action_space, gym.spaces.Discrete):
+        return RandomPolicy(int(env.action_space.n), seed)
+    return SampledPolicy(env.action_space, seed)
+
+
+def random_active_policy(env: gym.Env, seed: int | None) -> Policy:
+    """Random among the active alarms (a Discrete action space with `info["action_mask"]`)."""
+    if not isinstance(env.action_space, gym.spaces.Discrete):
+        raise ValueError(f"random-active needs a Discrete action space with an action mask, got {env.action_space}")
+    return RandomActivePolicy(int(env.action_space.n), seed)
+
+
+def oracle_policy(env: gym.Env, seed: int | None) -> Policy:
+    """The oracle of the env's true causal order (deterministic: `seed` is unused)."""
+    return OraclePolicy(_true_type_rank(env))
+
+
+#: name -> factory(env, seed) for the built-in reference policies.
 REFERENCE_POLICIES: dict[str, Callable[[gym.Env, int | None], Policy]] = {
-    "random": lambda env, seed: RandomPolicy(int(env.action_space.n), seed),
-    "random-active": lambda env, seed: RandomActivePolicy(int(env.action_space.n), seed),
-    "oracle": lambda env, seed: OraclePolicy(_true_type_rank(env)),
+    "random": random_policy,
+    "random-active": random_active_policy,
+    "oracle": oracle_policy,
 }

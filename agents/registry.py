@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from dogym.agents.protocol import Agent, Family, RunContext, check_family
-from dogym.agents.spec import HYPERPARAMETER_RULES, HYPERPARAMS_DIR, AgentSpec, check_value
+from dogym.agents.spec import HYPERPARAMETER_RULES, HYPERPARAMS_DIR, AgentSpec, PolicySpec, check_value
 
-__all__ = ["AGENTS", "BUILTIN_PLUGIN", "FAMILIES", "HYPERPARAMS_DIR", "Agent", "AgentSpec", "Family", "RunContext",
-           "agent_spec", "family", "higher_is_better", "load_plugin", "load_plugins", "loaded_plugins",
-           "register_agent", "register_family", "resolve_hyperparams"]  # fmt: skip
+__all__ = ["AGENTS", "BUILTIN_PLUGIN", "FAMILIES", "HYPERPARAMS_DIR", "POLICIES", "Agent", "AgentSpec", "Family",
+           "PolicySpec", "RunContext", "agent_spec", "family", "higher_is_better", "load_plugin", "load_plugins",
+           "loaded_plugins", "make_policy", "policies_for", "register_agent", "register_family", "register_policy",
+           "resolve_hyperparams"]  # fmt: skip
 
 
 def keyword_names(function: Callable[..., Any], exclude: tuple[str, ...] = ()) -> frozenset[str]:
@@ -121,6 +122,38 @@ def family(name: str) -> Family:
         check_family(name, loaded)
         entry = FAMILIES[name] = loaded
     return entry
+
+
+#: reference policy name -> specification, for every registered reference policy.
+POLICIES: dict[str, PolicySpec] = {}
+
+
+def register_policy(spec: PolicySpec) -> None:
+    """Register a reference policy (a family declares those that fit its envs; `random` fits every env)."""
+    if not isinstance(spec.factory, str) and not callable(spec.factory):
+        raise ValueError(f"reference policy {spec.name!r}: factory must be 'module:attribute' or a callable")
+    POLICIES[spec.name] = spec
+
+
+def policies_for(env_id: str) -> list[str]:
+    """The reference policies that fit `env_id`, sorted."""
+    return sorted(name for name, spec in POLICIES.items() if spec.fits(env_id))
+
+
+def make_policy(name: str, env: Any, env_id: str, seed: int | None) -> Any:
+    """The reference policy `name` for `env` (made from `env_id`); a ValueError in one line for an unknown name or a
+    policy that does not fit the env, naming those that do."""
+    if name not in POLICIES:
+        raise ValueError(f"unknown reference policy {name!r}; registered: {', '.join(sorted(POLICIES))}")
+    spec = POLICIES[name]
+    if not spec.fits(env_id):
+        raise ValueError(f"reference policy {name!r} does not fit {env_id} (it fits {', '.join(spec.envs)}); "
+                         f"policies for {env_id}: {', '.join(policies_for(env_id)) or 'none'}")  # fmt: skip
+    factory = spec.factory
+    if isinstance(factory, str):
+        module, _, attribute = factory.partition(":")
+        factory = getattr(importlib.import_module(module), attribute)
+    return factory(env, seed)
 
 
 def higher_is_better(family_name: str, key: str) -> bool:

@@ -40,6 +40,22 @@ class AgentSpec:
         return self.hyperparams or HYPERPARAMS_DIR / f"{self.name}.yml"
 
 
+@dataclass(frozen=True)
+class PolicySpec:
+    """A reference (no-learning) policy for `train.py evaluate --agent`: its name, a one-line description, its factory
+    (a "module:attribute" entry, imported on first use, or a callable) taking (env, seed) and returning a policy with
+    `name`, `reset(seed)` and `act(observation, info)`, and the env ids it fits (empty: every env)."""
+
+    name: str
+    description: str
+    factory: str | Any
+    envs: tuple[str, ...] = ()
+
+    def fits(self, env_id: str) -> bool:
+        """Whether the policy runs on `env_id`."""
+        return not self.envs or env_id in self.envs
+
+
 # ---------------------------------------------------------------------------------------------------------- values
 #: A hyper-parameter's declaration: a string of alternatives separated by " | ", each one of `null`, `bool`, `str`
 #: (any string), a quoted word ('auto'), `int [low, high]` / `float (low, high]` (interval brackets; `inf` allowed as

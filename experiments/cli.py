@@ -46,12 +46,15 @@ def parse_kwargs(items: Sequence[str] | None, flag: str) -> dict[str, Any]:
 
 
 def dogym_env_ids() -> list[str]:
-    """Every registered dogym env id, sorted."""
+    """Every registered dogym env id and every registered env a registered agent or reference policy names (a plugin's
+    envs), sorted."""
     import gymnasium as gym
 
     import dogym.envs  # noqa: F401  (importing it registers the dogym envs)
+    from dogym.agents.registry import AGENTS, POLICIES
 
-    return sorted(env_id for env_id in gym.registry if env_id.startswith("dogym/"))
+    named = {env_id for spec in (*AGENTS.values(), *POLICIES.values()) for env_id in spec.envs}
+    return sorted(env_id for env_id in gym.registry if env_id.startswith("dogym/") or env_id in named)
 
 
 def make_env(env_id: str, env_kwargs: Mapping[str, Any]) -> Any:
@@ -67,17 +70,17 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any]) -> Any:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """Print the registered envs, the reference policies, the agents by family, and the reproductions."""
-    from dogym.agents.reference import REFERENCE_POLICIES
-    from dogym.agents.registry import AGENTS
+    """Print the registered envs, the reference policies (with the envs they fit), the agents by family, and the
+    reproductions."""
+    from dogym.agents.registry import AGENTS, POLICIES
     from dogym.experiments.papers import PAPERS
 
     print("envs:")
     for env_id in dogym_env_ids():
         print(f"  {env_id}")
-    print("reference policies (evaluate --agent):")
-    for name in sorted(REFERENCE_POLICIES):
-        print(f"  {name}")
+    print("reference policies (evaluate --agent; the envs each fits):")
+    for name, policy in sorted(POLICIES.items()):
+        print(f"  {name:<20} {policy.description}; envs: {', '.join(policy.envs) or 'every env'}")
     for family in dict.fromkeys(s.family for s in AGENTS.values()):
         specs = [s for s in AGENTS.values() if s.family == family]
         print(f"agents of family {family} (train, compare; envs: {', '.join(specs[0].envs)}):")
@@ -275,7 +278,8 @@ def plot_results(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate reference policies, or trained run folders, on an env and print a table."""
     from dogym.agents.evaluation import evaluate
-    from dogym.agents.reference import REFERENCE_POLICIES
+    from dogym.agents.protocol import EVAL_PHASE
+    from dogym.agents.registry import POLICIES, make_policy
     from dogym.experiments.runner import evaluate_run
 
     if args.episodes < 1:
@@ -286,24 +290,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         summaries = []
         for run in _split(args.run, "--run"):
             result = evaluate_run(run, args.episodes, args.seed, not args.quiet)
-            if "eval" not in result:
-                raise UsageError(f"{run}: this agent's family has no episodic evaluation")
-            summaries.append(result["eval"])
+            if EVAL_PHASE not in result:
+                raise UsageError(f"{run}: this agent's family has no episodic evaluation (an EpisodicFamily's)")
+            summaries.append(result[EVAL_PHASE])
         return _report(summaries, args)
     agents = _split(args.agent, "--agent")
-    unknown = [a for a in agents if a not in REFERENCE_POLICIES]
+    unknown = [a for a in agents if a not in POLICIES]
     if unknown:
-        raise UsageError(f"unknown agent(s) {unknown}; reference policies: {', '.join(sorted(REFERENCE_POLICIES))}")
+        raise UsageError(f"unknown agent(s) {unknown}; reference policies: {', '.join(sorted(POLICIES))} (trained "
+                         "agents: --run RUN_FOLDER)")  # fmt: skip
     if not args.env:
         raise UsageError("--agent needs --env (train.py list shows the env ids)")
     env_kwargs = parse_kwargs(args.env_kwargs, "--env-kwargs")
     env = make_env(args.env, env_kwargs)
+    try:
+        policies = [make_policy(name, env, args.env, args.seed) for name in agents]  # every pairing, before any runs
+    except ValueError as err:
+        raise UsageError(str(err)) from err
     summaries = []
-    for name in agents:
-        try:
-            policy = REFERENCE_POLICIES[name](env, args.seed)
-        except ValueError as err:
-            raise UsageError(f"agent {name!r} cannot run on {args.env}: {err}") from err
+    for policy in policies:
         result = evaluate(env, policy, args.episodes, args.seed, env_id=args.env, progress=not args.quiet)
         summaries.append(result.summary())
     env.close()
@@ -332,6 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
         "`train.py list` shows every env, agent and reproduction.",
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        metavar="MODULE",
+        help="import MODULE first, a plugin that registers families, agents, envs or reference policies (repeatable; "
+        "give it BEFORE the command: train.py --plugin my_family compare ...); grid workers load it too. Installed "
+        "packages' dogym.plugins entry points load without it",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p_list = sub.add_parser("list", help="list the registered envs, agents and reproductions")
@@ -419,7 +432,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; user errors print one line to stderr and return 2 (tracebacks only with --debug)."""
+    """Run the CLI; user errors print one line to stderr and return 2 (tracebacks only with --debug). The --plugin
+    modules are imported first, so the parser's choices include what they register."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--plugin", action="append", default=[])
+    early.add_argument("--debug", action="store_true")
+    known, _ = early.parse_known_args(argv)
+    if known.plugin:
+        from dogym.agents.registry import load_plugin
+
+        try:
+            for module in known.plugin:
+                load_plugin(module)
+        except ValueError as err:
+            if known.debug:
+                raise
+            print(f"train.py: error: {one_line(err)}", file=sys.stderr)
+            return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -13,8 +13,9 @@ Backends:
   write their run folders themselves, so on a cluster of several machines the output folder must be on storage
   every node mounts at the same path (tasks run in the driver's working directory).
 
-Either way each cell's results are written atomically by the cell as it finishes, so a re-run on either backend
-skips the finished cells. `grid_backend` sets the backend for every `run_grid` call in its block (so
+Every worker (a forked or spawned pool process, a Ray task) first loads the plugins the driver loaded
+(`dogym.agents.registry.loaded_plugins`), so a grid of a plugin family runs anywhere. Either way each cell's results
+are written atomically by the cell as it finishes, so a re-run on either backend skips the finished cells. `grid_backend` sets the backend for every `run_grid` call in its block (so
 `train.py reproduce --backend ray` reaches each reproduction's grids).
 """
 
@@ -30,6 +31,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from dogym.agents.registry import loaded_plugins
 from dogym.experiments.runner import (
     RunConfig,
     is_finished,
@@ -39,6 +41,8 @@ from dogym.experiments.runner import (
     train,
 )
 
+#: The plugins a worker loads: (module, the folder it was imported from), as `loaded_plugins` gives them.
+Plugins = tuple[tuple[str, str | None], ...]
 #: The backends `run_grid` knows.
 BACKENDS = ("local", "ray")
 #: Seconds to wait for a Ray cluster given by address before giving up with one line.
@@ -144,12 +148,14 @@ def local_ray_priority() -> Iterator[None]:
             os.environ.pop("RAY_worker_niceness", None)
 
 
-def _die_with_parent(parent: int) -> None:
-    """Pool-worker initializer: on Linux the worker is killed when the grid's process dies (e.g. by SIGKILL), so no
-    orphan goes on writing a run folder that a re-run of the grid is computing again."""
+def _init_worker(parent: int, plugins: Plugins) -> None:
+    """Pool-worker initializer: load the driver's plugins (a spawned worker starts without them); on Linux the worker
+    is killed when the grid's process dies (e.g. by SIGKILL), so no orphan goes on writing a run folder that a re-run
+    of the grid is computing again."""
     import ctypes
     import signal
 
+    _load(plugins)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: nothing to do
@@ -158,15 +164,23 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _train_one(config: RunConfig, threads: int = 1) -> dict[str, Any] | None:
+def _load(plugins: Plugins) -> None:
+    """Register the envs and load `plugins` (module, folder) in this process (a no-op for those already loaded)."""
     import dogym.envs  # noqa: F401  (registers the envs in a fresh worker process, e.g. a Ray worker)
+    from dogym.agents.registry import load_plugin
+
+    for module, root in plugins:
+        load_plugin(module, root)
+
+
+def _train_one(config: RunConfig, threads: int = 1) -> dict[str, Any] | None:
     from dogym.experiments.threads import limit_threads
 
     limit_threads(threads)
     return train(config, resume=True)
 
 
-def _ray_cell(config: RunConfig, cwd: str, threads: int) -> str:
+def _ray_cell(config: RunConfig, cwd: str, threads: int, plugins: Plugins) -> str:
     """One cell as a Ray task, run in the driver's working directory (the output folder is shared storage)."""
     if not os.path.isdir(cwd):
         raise ValueError(
@@ -174,6 +188,7 @@ def _ray_cell(config: RunConfig, cwd: str, threads: int) -> str:
             "the output folder must be on storage every node mounts at the same path"
         )
     os.chdir(cwd)
+    _load(plugins)
     _train_one(config, threads)
     return socket.gethostname()
 
@@ -219,7 +234,7 @@ def run_grid(
                 finished(config)
         else:
             with ProcessPoolExecutor(
-                max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
+                max_workers=workers, initializer=_init_worker, initargs=(os.getpid(), loaded_plugins())
             ) as pool:
                 futures = {pool.submit(_train_one, c): c for c in todo}
                 for future in as_completed(futures):
@@ -252,7 +267,8 @@ def _run_ray(todo: Sequence[RunConfig], workers: int, backend: Backend, finished
     threads = max(1, int(backend.ray_cpus))
     task = ray.remote(num_cpus=backend.ray_cpus, max_retries=2, retry_exceptions=False)(_ray_cell)
     cwd = os.getcwd()
-    pending = {task.remote(c, cwd, threads): c for c in todo}
+    plugins = loaded_plugins()
+    pending = {task.remote(c, cwd, threads, plugins): c for c in todo}
     try:
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)

@@ -9,7 +9,7 @@ Stable-Baselines3 PPO / DQN over every action.
 
 from __future__ import annotations
 
-from dogym.agents.spec import AgentSpec
+from dogym.agents.spec import AgentSpec, PolicySpec
 
 FAMILY = "fault_alarm"
 #: The envs every agent of this family supports (the first is the default).
@@ -68,3 +68,11 @@ VANILLA_OF: dict[str, str] = {
     for s in SPECS
     if s.options["causal"] and s.options["algorithm"] != "reference"
 }
+
+#: The reference policies that fit this family's envs (beside `random`, which fits every env).
+POLICY_SPECS: tuple[PolicySpec, ...] = (
+    PolicySpec("random-active", "random actions among the active alarms", "dogym.agents.reference:random_active_policy",
+               ENVS),
+    PolicySpec("oracle", "clears the active alarm earliest in the true causal order (privileged)",
+               "dogym.agents.reference:oracle_policy", ENVS),
+)  # fmt: skip
