@@ -367,6 +367,8 @@ def agent_pages(out: Path) -> list[str]:
                 text.append(f"Fixed options: `{dict(spec.options)!r}`.\n")
             text.append(f"Run it: `python train.py train --agent {spec.name} --env {spec.default_env}`.\n")
             path = spec.hyperparams_file
+            if spec.variant:
+                text.append(f"Its variant of the file's `default` entry: `{dict(spec.variant)!r}`.\n")
             if path in shown:
                 text.append(f"Hyper-parameters: the same file as [`{shown[path]}`](#{shown[path]}).\n")
             elif path.exists():
