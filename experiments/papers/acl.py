@@ -23,7 +23,7 @@ from dogym.envs.identification.microservice import CHANGE_STEP
 from dogym.experiments.grid import run_grid
 from dogym.experiments.papers import Paper, Reproduction, Timing
 from dogym.experiments.readme import replace_block
-from dogym.experiments.report import INTERVAL_METHOD, mean_interval, pyplot
+from dogym.experiments.report import INTERVAL_METHOD, markdown_table, mean_interval, pyplot
 from dogym.experiments.runner import RunConfig
 
 #: The paper's Table 1: (lookahead, horizon) -> (loss at |D| = 30, seconds per decision on an Apple M4 Pro).
@@ -447,32 +447,27 @@ def _frontier_lines(frontier: dict[str, list[dict]], comparisons: list[dict], sp
     ]
     for exp, points in frontier.items():
         groups = [g for g in FUNCTION_GROUPS.values() if g in points[0]]
-        lines += [f"### {titles[exp]}", "", "| family | learner | cumulative cost | final loss |"
-                  + "".join(f" {g} |" for g in groups), "|---|---|---|---|" + "---|" * len(groups)]  # fmt: skip
-        for p in points:
-            cells = "".join(f" {_pm(p[g])} |" for g in groups)
-            lines.append(f"| {p['family']} | {p['label']} | {p['cost']['mean']:.0f} | {_pm(p['loss'])} |{cells}")
-        lines.append("")
+        rows = [[p["family"], p["label"], f"{p['cost']['mean']:.0f}", _pm(p["loss"]), *(_pm(p[g]) for g in groups)]
+                for p in points]  # fmt: skip
+        lines += [f"### {titles[exp]}", "", *markdown_table(("family", "learner", "cumulative cost", "final loss",
+                                                              *groups), rows), ""]  # fmt: skip
     lines += [
         "### The rollout against random and myopic at equal cost",
         "",
         "Random's and the myopic policy's final loss at the rollout point's cumulative cost, linearly interpolated "
         'between their sweep points ("-": outside their cost range). Below = the rollout\'s mean is lower.',
         "",
-        "| experiment | rollout | metric | cost | rollout loss (+- 95% CI) | random at that cost | myopic at that cost |",
-        "|---|---|---|---|---|---|---|",
     ]
 
     def mark(own: float, other: float | None) -> str:
         return "-" if other is None else f"{other:.1f} ({'rollout below' if own < other else 'rollout not below'})"
 
-    for c in comparisons:
-        lines.append(
-            f"| {c['experiment']} | {c['rollout']} | {c['metric']} | {c['cost']:.0f} | {c['rollout_loss']:.1f} +- "
-            f"{c['rollout_ci95']:.1f} | {mark(c['rollout_loss'], c['random_at_cost'])} | "
-            f"{mark(c['rollout_loss'], c['myopic_at_cost'])} |"
-        )
-    lines.append("")
+    rows = [[c["experiment"], c["rollout"], c["metric"], f"{c['cost']:.0f}",
+             f"{c['rollout_loss']:.1f} +- {c['rollout_ci95']:.1f}", mark(c["rollout_loss"], c["random_at_cost"]),
+             mark(c["rollout_loss"], c["myopic_at_cost"])] for c in comparisons]  # fmt: skip
+    header = ("experiment", "rollout", "metric", "cost", "rollout loss (+- 95% CI)", "random at that cost",
+              "myopic at that cost")  # fmt: skip
+    lines += [*markdown_table(header, rows), ""]
     for exp, rows in split.items():
         groups = [g for g in FUNCTION_GROUPS.values() if g in next(iter(rows.values()))]
         lines += [
@@ -481,14 +476,12 @@ def _frontier_lines(frontier: dict[str, list[dict]], comparisons: list[dict], sp
             "Mean +- 95% CI; the last column is the share of the learner's gap to passive (total loss) made up by the "
             "carried-load functions.",
             "",
-            "| learner | cumulative cost | total | " + " | ".join(groups) + " | carried-load share of the gap |",
-            "|---|---|---|" + "---|" * len(groups) + "---|",
-        ]
-        for label, r in rows.items():
-            share = "-" if r["carried_share"] is None else f"{100 * r['carried_share']:.0f}%"
-            lines.append(f"| {label} | {r['cost']:.0f} | {_pm(r['loss'])} | "
-                         + " | ".join(_pm(r[g]) for g in groups) + f" | {share} |")  # fmt: skip
-        lines.append("")
+            *markdown_table(("learner", "cumulative cost", "total", *groups, "carried-load share of the gap"), [
+                [label, f"{r['cost']:.0f}", _pm(r["loss"]), *(_pm(r[g]) for g in groups),
+                 "-" if r["carried_share"] is None else f"{100 * r['carried_share']:.0f}%"] for label, r in rows.items()
+            ]),
+            "",
+        ]  # fmt: skip
     return lines
 
 
@@ -509,16 +502,12 @@ def _markdown(summary: dict, costs: dict) -> str:
         "",
         "## Table 1 (ToySCM, loss at the last step)",
         "",
-        "| learner | samples | seeds | loss (mean +- std) | 95% CI | cumulative cost | paper loss | s/decision (median) "
-        "| paper s/decision |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in table:
-        lines.append(
-            f"| {r['learner']} | {r['samples']} | {r['seeds']} | {r['loss_mean']:.1f} +- {r['loss_std']:.1f} | "
-            f"+- {r['loss_ci95']:.1f} | {r['cost_mean']:.1f} | {_num(r['paper_loss'])} | {r['decision_s_median']:.3f} "
-            f"| {_num(r['paper_decision_s'])} |"
-        )
+        *markdown_table(("learner", "samples", "seeds", "loss (mean +- std)", "95% CI", "cumulative cost", "paper loss",
+                         "s/decision (median)", "paper s/decision"), [
+            [r["learner"], r["samples"], r["seeds"], f"{r['loss_mean']:.1f} +- {r['loss_std']:.1f}",
+             f"+- {r['loss_ci95']:.1f}", f"{r['cost_mean']:.1f}", _num(r["paper_loss"]),
+             f"{r['decision_s_median']:.3f}", _num(r["paper_decision_s"])] for r in table]),
+    ]  # fmt: skip
     passive = next(r for r in table if r["learner"] == "passive")["loss_mean"]
     best = next(r for r in table if r["learner"] == "rollout l=1 m=5")["loss_mean"]
     lines += ["", f"Rollout (l=1, m=5) / passive loss under the paper's costs: ours {best / passive:.3f} (target "
@@ -537,12 +526,9 @@ def _markdown(summary: dict, costs: dict) -> str:
             continue
         lines += [f"## {titles[exp]}: loss (mean +- std over seeds) at selected steps", ""]
         steps = [s for s in (0, 5, 10, 11, 15, 20, 30) if s < len(next(iter(by.values()))["mean"])]
-        header = "| learner | " + " | ".join(f"t={s}" for s in steps) + " | total intervention cost |"
-        lines += [header, "|---" * (len(steps) + 2) + "|"]
-        for label, c in by.items():
-            cells = " | ".join(f"{c['mean'][s]:.1f} +- {c['std'][s]:.1f}" for s in steps)
-            lines.append(f"| {label} | {cells} | {costs[exp.removesuffix('_R2')][label]:.0f} |")
-        lines.append("")
+        rows = [[label, *(f"{c['mean'][s]:.1f} +- {c['std'][s]:.1f}" for s in steps),
+                 f"{costs[exp.removesuffix('_R2')][label]:.0f}"] for label, c in by.items()]  # fmt: skip
+        lines += [*markdown_table(("learner", *(f"t={s}" for s in steps), "total intervention cost"), rows), ""]
     if recovery:
         before, after, turned = next(iter(recovery.values()))["steps"]
         lines += [
@@ -552,19 +538,15 @@ def _markdown(summary: dict, costs: dict) -> str:
             f"the last column runs the same learner on the changed system from t = 1: at t = {before} it has as many "
             f"samples of the changed system as the non-stationary run at t = {turned}. Mean +- std over seeds.",
             "",
-            f"| learner | t={before} | t={after} | t={turned} | seeds with f_R2(t={turned}) < f_R2(t={after}) "
-            f"| changed system from t = 1, t={before} |",
-            "|---|---|---|---|---|---|",
         ]
 
         def pm(stat: list[float] | None) -> str:
             return "-" if stat is None else f"{stat[0]:.1f} +- {stat[1]:.1f}"
 
-        for label, r in recovery.items():
-            lines.append(
-                f"| {label} | {' | '.join(pm(v) for v in r['f_R2'])} | {r['seeds_recovering']}/{r['seeds']} "
-                f"| {pm(r['reference_f_R2'])} |"
-            )
+        header = ("learner", f"t={before}", f"t={after}", f"t={turned}",
+                  f"seeds with f_R2(t={turned}) < f_R2(t={after})", f"changed system from t = 1, t={before}")  # fmt: skip
+        lines += markdown_table(header, [[label, *(pm(v) for v in r["f_R2"]), f"{r['seeds_recovering']}/{r['seeds']}",
+                                          pm(r["reference_f_R2"])] for label, r in recovery.items()])  # fmt: skip
         lines.append("")
     lines += [
         "Paper, Fig. 17: passive 2.8e6 -> 2.77e6, rollout -> 84e3 (loss units of the real testbed functions); "
@@ -580,7 +562,7 @@ def _markdown(summary: dict, costs: dict) -> str:
 
 def scenario2_recovery(out_dir: str | os.PathLike[str], seeds: Sequence[int], workers: int = 1) -> dict:
     """The scenario-2 recovery summary (`_recovery`) of the random and rollout (1, 5) learners over many seeds, on
-    scenario 2 and on its changed system from t = 1; cells are cached (shared with `reproduce_acl`) under
+    scenario 2 and on its changed system from t = 1; cells are cached (shared with the reproduction) under
     `out_dir/runs/`, the summary is written to `out_dir/scenario2_recovery.json` and returned."""
     if not seeds:
         raise ValueError("scenario2_recovery needs at least one seed")
@@ -740,14 +722,14 @@ def readme_block(out_dir: Path) -> str:
         f"Paired per-seed differences of the final loss, rollout minus the other (negative: rollout better), mean "
         f"[{INTERVAL_METHOD}], {'/'.join(map(str, seeds))} seeds; costs are mean cumulative intervention costs:",
         "",
-        "| env | rollout | cost | loss | vs myopic (cost) | vs random at >= cost (cost) |",
-        "|---|---|---|---|---|---|",
     ]
+    body = []
     for r in rows:
         myopic = f"{_diff(r['vs_myopic'])} ({_cost(r['myopic_cost'])})" if "vs_myopic" in r else "-"
         cheaper = "; cheaper: no random rate costs as much" if r["random_cost"] < r["cost"] else ""
-        lines.append(f"| {TITLES[r['experiment']]} | {r['rollout']} | {_cost(r['cost'])} | {r['loss']:.1f} | {myopic} | "
-                     f"{_diff(r['vs_random'])} ({r['random']}, {_cost(r['random_cost'])}{cheaper}) |")  # fmt: skip
+        body.append([TITLES[r["experiment"]], r["rollout"], _cost(r["cost"]), f"{r['loss']:.1f}", myopic,
+                     f"{_diff(r['vs_random'])} ({r['random']}, {_cost(r['random_cost'])}{cheaper})"])  # fmt: skip
+    lines += markdown_table(("env", "rollout", "cost", "loss", "vs myopic (cost)", "vs random at >= cost (cost)"), body)
     lines += ["", "Details: `benchmarks/results/acl/report.md`."]
     return "\n".join(lines)
 

@@ -29,7 +29,17 @@ from dogym.agents.io import atomic_save_figure, atomic_write_bytes, atomic_write
 from dogym.agents.safe_region.family import unsafe_to_cover
 from dogym.experiments.papers import Paper, Reproduction, Timing, col_rl
 from dogym.experiments.readme import replace_block
-from dogym.experiments.report import INTERVAL_METHOD, markdown_table, pyplot, seed_summary, verdict, write_outputs
+from dogym.experiments.report import (
+    INTERVAL_METHOD,
+    interval_text,
+    markdown_table,
+    mean_std_text,
+    pyplot,
+    seed_summary,
+    separated,
+    verdict,
+    write_outputs,
+)
 from dogym.experiments.runner import RunConfig
 
 #: Where `train.py reproduce col` writes by default; only this folder's results rewrite the README's COL block.
@@ -188,20 +198,13 @@ def unsafe_after(run: dict[str, Any], k: int | None) -> int:
     return int(len(outcomes[:k]) - outcomes[:k].sum())
 
 
-def _ms(values: np.ndarray, digits: int = 2) -> str:
-    return "-" if not len(values) else f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+def _stats(values: np.ndarray) -> dict[str, Any] | None:
+    """`seed_summary` of a non-negative metric's values over seeds (None without values)."""
+    return seed_summary(values, NONNEGATIVE) if len(values) else None
 
 
 def _ci(values: np.ndarray, digits: int = 2) -> str:
-    if not len(values):
-        return "-"
-    stats = seed_summary(values, NONNEGATIVE)
-    low, high = stats["mean_ci95"]
-    return f"{stats['mean']:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def _interval(values: np.ndarray) -> tuple[float, float]:
-    return tuple(seed_summary(values, NONNEGATIVE)["mean_ci95"]) if len(values) else (np.nan, np.nan)
+    return interval_text(_stats(values), digits)
 
 
 def _count(values: np.ndarray) -> str:
@@ -210,7 +213,12 @@ def _count(values: np.ndarray) -> str:
 
 def separated_above(high: np.ndarray, low: np.ndarray) -> bool:
     """Whether the 95% CI of the mean of `high` lies entirely above that of `low`."""
-    return bool(len(high) and len(low) and _interval(high)[0] > _interval(low)[1])
+    return bool(len(high) and len(low) and separated(_stats(high), _stats(low)))
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the 95% CIs of the means of `a` and `b` overlap."""
+    return not separated_above(a, b) and not separated_above(b, a)
 
 
 # ---------------------------------------------------------------------------------------------------- report
@@ -224,16 +232,16 @@ def table2(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             if not len(unsafe):
                 continue
             paper = PAPER_TABLE2.get((env, agent))
-
-            def v(key: str, runs=runs, agent=agent, env=env) -> np.ndarray:
-                return _values(runs, agent, env, key)
-
+            spread = {key: mean_std_text(_values(runs, agent, env, key), digits) for key, digits in
+                      (("converge", 1), ("initial_size", 2), ("size", 2), ("true_size", 3), ("precision", 3),
+                       ("recall", 2), ("interventions", 1), ("cost", 2))}  # fmt: skip
+            counts = {key: _count(_values(runs, agent, env, key)) for key in ("inside", "tolerant", "grew")}
             rows.append({
-                "scenario": env, "method": agent, "seeds": len(unsafe), "unsafe": _ms(unsafe, 1),
-                "unsafe_to_converge": _ms(v("converge"), 1), "initial_size": _ms(v("initial_size")),
-                "size": _ms(v("size")), "true_size": _ms(v("true_size"), 3), "precision": _ms(v("precision"), 3),
-                "recall": _ms(v("recall")), "inside": _count(v("inside")), "tolerant": _count(v("tolerant")),
-                "grew": _count(v("grew")), "interventions": _ms(v("interventions"), 1), "cost_spent": _ms(v("cost")),
+                "scenario": env, "method": agent, "seeds": len(unsafe), "unsafe": mean_std_text(unsafe, 1),
+                "unsafe_to_converge": spread["converge"], "initial_size": spread["initial_size"],
+                "size": spread["size"], "true_size": spread["true_size"], "precision": spread["precision"],
+                "recall": spread["recall"], **counts, "interventions": spread["interventions"],
+                "cost_spent": spread["cost"],
                 "paper_unsafe": f"{paper[0][0]:g} ± {paper[0][1]:g}" if paper else "-",
                 "paper_size": f"{paper[1][0]:g} ± {paper[1][1]:g}" if paper else "-",
             })  # fmt: skip
@@ -320,10 +328,8 @@ def ran_targets(runs: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
                     verdict(ratio >= STEERING_FACTOR)))  # fmt: skip
     cpu_col, cpu_np = _values(runs, "col", RAN_CPU, "unsafe"), _values(runs, "col-no-prior", RAN_CPU, "unsafe")
     if len(cpu_col) and len(cpu_np):
-        a, b = _interval(cpu_col), _interval(cpu_np)
-        overlap = a[0] <= b[1] and b[0] <= a[1]
         out.append(("RANCpu: the causal prior has little effect (95% CIs of unsafe interventions overlap)",
-                    f"without prior {_ci(cpu_np, 1)}, with {_ci(cpu_col, 1)}", verdict(overlap)))  # fmt: skip
+                    f"without prior {_ci(cpu_np, 1)}, with {_ci(cpu_col, 1)}", verdict(overlap(cpu_col, cpu_np))))  # fmt: skip
     return out
 
 
@@ -334,7 +340,6 @@ def ablation_verdicts(runs: Sequence[dict[str, Any]], env: str) -> list[tuple[st
     col = _values(runs, "col", env, "unsafe")
     if not len(col):
         return []
-    lo, hi = _interval(col)
     out = []
     name = env.split("/")[1]
     for agent, claim in (("col-no-prior", "the causal prior cuts unsafe interventions"),
@@ -345,9 +350,8 @@ def ablation_verdicts(runs: Sequence[dict[str, Any]], env: str) -> list[tuple[st
                         verdict(separated_above(other, col))))  # fmt: skip
     other = _values(runs, "col-no-cost", env, "unsafe")
     if len(other):
-        o_lo, o_hi = _interval(other)
         out.append((f"{name} (Fig. 8): the cost denominator has a minor effect (95% CIs overlap)",
-                    f"{_ci(other, 1)} vs COL {_ci(col, 1)}", verdict(bool(o_lo <= hi and lo <= o_hi))))  # fmt: skip
+                    f"{_ci(other, 1)} vs COL {_ci(col, 1)}", verdict(overlap(other, col))))  # fmt: skip
     return out
 
 
@@ -464,7 +468,7 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
                 body.append([env.split("/")[1], LABELS[agent], len(unsafe), _ci(unsafe, 1),
                              _ci(_values(runs, agent, env, "to_cover"), 1),
                              _count(_values(runs, agent, env, "covered")), _ci(_values(runs, agent, env, "size")),
-                             _ms(_values(runs, agent, env, "true_size"), 3),
+                             mean_std_text(_values(runs, agent, env, "true_size"), 3),
                              _ci(_values(runs, agent, env, "precision"), 3),
                              _ci(_values(runs, agent, env, "interventions"), 1)])  # fmt: skip
     lines += markdown_table(("env", "configuration", "seeds", "unsafe", "unsafe to cover 90%", "covered", "λ(Ŝ)", "true λ(S)",
