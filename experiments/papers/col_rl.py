@@ -47,7 +47,7 @@ from dogym.agents.safe_region.family import region_scores
 from dogym.agents.safe_region.safe_rl.family import scaled_cost_limit
 from dogym.agents.safe_region.safe_rl.view import ControlView
 from dogym.causal.acquisition import box_points
-from dogym.experiments.report import INTERVAL_METHOD, seed_summary
+from dogym.experiments.report import INTERVAL_METHOD, markdown_table, pyplot, seed_summary
 
 S1, S2 = "dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0"
 STATIONARY = {S1: True, S2: False}
@@ -285,8 +285,8 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                  "steps": [r["steps"] for r in group], "final_size": float(np.median([r["final_size"] for r in group])),
                  "target_size": float(np.median([r["target_size"] for r in group]))}  # fmt: skip
         if all(reached):
-            boot = seed_summary(values, (0.0, np.inf))  # counts
-            entry.update(mean=boot["mean"], median=float(np.median(values)), ci95=boot["mean_ci95"], censored=False)
+            stats = seed_summary(values, (0.0, np.inf))  # counts
+            entry.update(mean=stats["mean"], median=float(np.median(values)), ci95=stats["mean_ci95"], censored=False)
         else:
             entry.update(censored=True, lower_bound=float(values[~np.array(reached)].min()))
         out.append(entry)
@@ -349,11 +349,7 @@ def plot_curves(curves: Sequence[Mapping[str, Any]], path: Path, targets: Mappin
     """Fraction of unsafe steps per update (left column, dotted: the cost limit's fraction `limit`) and the experience
     region's size (right, dashed: 90% of the env's true size in `targets`) against env steps, one row per scenario;
     one line per method and seed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     envs = [e for e in STATIONARY if any(c["env"] == e for c in curves)]
     fig, axes = plt.subplots(len(envs), 2, figsize=(10, 3.4 * len(envs)), squeeze=False)
     colours = {"cpo": "tab:blue", "ppo-lagrangian": "tab:orange", "random": "tab:grey", "fixed": "tab:green"}
@@ -402,12 +398,11 @@ def markdown(summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, A
         mine = [e for e in summary if e["env"] == env_id]
         if not mine:
             continue
-        lines += [f"### {env_id}", "", "| method | reading | seeds | unsafe until 90%: mean [95% CI] (median) | "
-                  "final size (median) | target size |", "|---|---|---|---|---|---|"]  # fmt: skip
         order = {m: i for i, m in enumerate(("col", "col-c40", *RL_AGENTS, *BASELINES))}
-        for e in sorted(mine, key=lambda e: (order.get(e["method"], 9), e["reading"])):
-            lines.append(f"| {LABELS.get(e['method'], e['method'])} | {readings[e['reading']]} | {e['n']} | {text(e)} | "
-                         f"{e['final_size']:.4f} | {e['target_size']:.4f} |")  # fmt: skip
+        table = [[LABELS.get(e["method"], e["method"]), readings[e["reading"]], e["n"], text(e), f"{e['final_size']:.4f}",
+                  f"{e['target_size']:.4f}"] for e in sorted(mine, key=lambda e: (order.get(e["method"], 9), e["reading"]))]  # fmt: skip
+        lines += [f"### {env_id}", "", *markdown_table(("method", "reading", "seeds", "unsafe until 90%: mean [95% CI] "
+                                                         "(median)", "final size (median)", "target size"), table)]  # fmt: skip
         for method in ("col", "col-c40"):
             verdict = rl_target(summary, env_id, method=method)
             if verdict["met"] is not None:
@@ -425,14 +420,11 @@ def markdown(summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, A
             if parts:
                 lines.append(f"- {LABELS[method]}: " + "; ".join(parts))
         lines.append("")
+    per_seed = [[r["method"], r["env"], r["seed"], r["reading"], r["reached"], f"{r['unsafe_until']:.0f}",
+                 f"{r['steps']:.0f}", f"{r['total_unsafe']:.0f}", f"{r['final_size']:.4f}"] for r in rows]  # fmt: skip
     lines += ["Per seed (unsafe_until is a lower bound where reached is false):", "",
-              "| method | env | seed | reading | reached | unsafe until | steps | total unsafe | final size |",
-              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for r in rows:
-        lines.append(
-            f"| {r['method']} | {r['env']} | {r['seed']} | {r['reading']} | {r['reached']} | "
-            f"{r['unsafe_until']:.0f} | {r['steps']:.0f} | {r['total_unsafe']:.0f} | {r['final_size']:.4f} |"
-        )
+              *markdown_table(("method", "env", "seed", "reading", "reached", "unsafe until", "steps", "total unsafe",
+                               "final size"), per_seed)]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
