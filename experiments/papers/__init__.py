@@ -143,11 +143,6 @@ def reproduce(paper: Paper, job: Reproduction) -> Path:
     return paper.report(job, runs, timing)
 
 
-def seeds_of(job: Reproduction, quick_seeds: int) -> tuple[int, ...]:
-    """The seeds a reproduction runs: the first `quick_seeds` of them in quick mode, else all."""
-    return job.seeds[:quick_seeds] if job.quick else job.seeds
-
-
 _BUILT_IN: Sequence[tuple[str, str]] = (
     ("faultalarm", 'Cai et al., "Learning by Doing": Table 1 (learned graphs) and Fig. 3 (causal vs vanilla RL) on '
                    "FaultAlarm"),
@@ -158,3 +153,7 @@ _BUILT_IN: Sequence[tuple[str, str]] = (
 )  # fmt: skip
 for _name, _description in _BUILT_IN:
     register_paper(LazyPaper(_name, _description, f"dogym.experiments.papers.{_name}:PAPER"))
+
+# Installed plugins (`dogym.plugins` entry points) load with the registry; they may register papers too, so the
+# `reproduce` choices include them. Imported last: a plugin imports this module's `Paper` and `register_paper`.
+import dogym.agents.registry  # noqa: E402, F401

@@ -196,6 +196,7 @@ def meets_graph_target(summary: dict[str, Any], agent: str) -> bool | None:
 
 
 def seeds_of(summary: dict[str, Any], agent: str) -> int:
+    """How many seeds the agent's final evaluation reward has (0 when it has none)."""
     return summary.get(agent, {}).get(REWARD, {}).get("n", 0)
 
 
