@@ -27,14 +27,9 @@ from dogym.experiments.report import INTERVAL_METHOD, markdown_table, mean_inter
 from dogym.experiments.runner import RunConfig
 
 #: The paper's Table 1: (lookahead, horizon) -> (loss at |D| = 30, seconds per decision on an Apple M4 Pro).
-PAPER_TABLE1 = {
-    "passive": (2345.0, 0.9),
-    "rollout l=1 m=5": (147.0, 12.5),
-    "rollout l=1 m=20": (147.0, 17.2),
-    "rollout l=2 m=5": (143.0, 47.6),
-    "rollout l=2 m=20": (143.0, 71.4),
-}
-PAPER_TABLE1.update({"rollout l=3 m=5": (142.0, 94.1), "rollout l=3 m=20": (142.0, 315.8)})
+PAPER_TABLE1 = {"passive": (2345.0, 0.9), "rollout l=1 m=5": (147.0, 12.5), "rollout l=1 m=20": (147.0, 17.2),
+                "rollout l=2 m=5": (143.0, 47.6), "rollout l=2 m=20": (143.0, 71.4), "rollout l=3 m=5": (142.0, 94.1),
+                "rollout l=3 m=20": (142.0, 315.8)}  # fmt: skip
 #: FIFO buffer size of D_t in scenario 2 (section VII-E), from the learners' hyper-parameter files: after this many
 #: steps no pre-change data is left.
 SCENARIO2_BUFFER = resolve_hyperparams(agent_spec("acl-rollout"), "dogym/MicroserviceNonStationary-v0")["buffer_size"]
@@ -55,10 +50,25 @@ COST_WEIGHT_FACTORS = {"toy": (1.0, 10.0, 30.0), "ms1": (1.0, 8.0, 64.0), "ms2":
 FRONTIER_FAMILIES = {"random": "random", "myopic": "myopic (l=1, m=0)", "rollout l=1 m=5": "rollout (l=1, m=5)"}
 #: Experiment key of the recovery reference: scenario 2's changed system from t = 1 (same learners and options).
 SCENARIO2_REFERENCE = "ms2_changed"
-
-
+#: experiment key of the reproduction -> (registered env id, env options); the learners' per-env options (scaled GPs
+#: on the microservice, the rollout's cost weight, scenario 2's FIFO buffer) are in agents/hyperparams/acl-*.yml.
+EXPERIMENTS = {
+    "toy": ("dogym/ToySCM-v0", {}),
+    "ms1": ("dogym/Microservice-v0", {}),
+    "ms2": ("dogym/MicroserviceNonStationary-v0", {}),
+    SCENARIO2_REFERENCE: ("dogym/MicroserviceNonStationary-v0", {"change_step": 1}),
+    "toy_unit": ("dogym/ToySCM-v0", {"costs": "unit"}),
+}
+#: The experiments of the frontier sweep.
+FRONTIER_EXPERIMENTS = ("toy", "ms1", "ms2")
 #: Function groups of the microservice's loss (5): causal function name prefix -> group.
 FUNCTION_GROUPS = {"Lt": "carried loads", "R": "response times"}
+#: Learners drawn in the loss-curve figures and tables (the frontier has every sweep point).
+CURVE_LABELS = ("passive", "random", "random r=0.25", "myopic l=1 m=0", "rollout l=1 m=5")
+#: The README block this reproduction writes (`dogym.experiments.readme`), from the default output folder only.
+README_BLOCK = "identification"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "acl"
+TITLES = {"toy": "ToySCM", "ms1": "Microservice s1", "ms2": "Microservice s2"}
 
 
 def function_group(name: str) -> str | None:
@@ -102,19 +112,6 @@ class Cell:
         folder_label = self.label.replace(" ", "_").replace("=", "")
         return RunConfig(self.agent, env_id, self.seed, self.n_steps, dict(env_kwargs), dict(self.overrides),
                          eval_episodes=0, log_folder=str(runs / self.experiment), label=folder_label)  # fmt: skip
-
-
-#: experiment key of the reproduction -> (registered env id, env options); the learners' per-env options (scaled GPs
-#: on the microservice, the rollout's cost weight, scenario 2's FIFO buffer) are in agents/hyperparams/acl-*.yml.
-EXPERIMENTS = {
-    "toy": ("dogym/ToySCM-v0", {}),
-    "ms1": ("dogym/Microservice-v0", {}),
-    "ms2": ("dogym/MicroserviceNonStationary-v0", {}),
-    SCENARIO2_REFERENCE: ("dogym/MicroserviceNonStationary-v0", {"change_step": 1}),
-    "toy_unit": ("dogym/ToySCM-v0", {"costs": "unit"}),
-}
-#: The experiments of the frontier sweep.
-FRONTIER_EXPERIMENTS = ("toy", "ms1", "ms2")
 
 
 def random_label(rate: float) -> str:
@@ -251,10 +248,6 @@ def _table1(records: list[dict]) -> list[dict]:
                 }
             )
     return rows
-
-
-#: Learners drawn in the loss-curve figures and tables (the frontier has every sweep point).
-CURVE_LABELS = ("passive", "random", "random r=0.25", "myopic l=1 m=0", "rollout l=1 m=5")
 
 
 def _curves(records: list[dict]) -> dict[str, dict[str, dict[str, list[float]]]]:
@@ -626,12 +619,6 @@ def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, tab
     if not quick and out.resolve() == DEFAULT_OUT.resolve():
         replace_block(README_BLOCK, readme_block(out))
     return summary
-
-
-#: The README block this reproduction writes (`dogym.experiments.readme`), from the default output folder only.
-README_BLOCK = "identification"
-DEFAULT_OUT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "acl"
-TITLES = {"toy": "ToySCM", "ms1": "Microservice s1", "ms2": "Microservice s2"}
 
 
 def final_losses(out_dir: Path) -> dict[tuple[str, str], dict[int, float]]:
