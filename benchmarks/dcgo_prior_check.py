@@ -39,6 +39,7 @@ from dogym.agents.dcgo.gap import replicate_gaps, replicate_summary  # noqa: E40
 from dogym.agents.dcgo.loop import run_replicate  # noqa: E402
 from dogym.agents.io import atomic_write_json, atomic_write_text  # noqa: E402
 from dogym.causal.dynamic_effects import DynamicGPSCM  # noqa: E402
+from dogym.experiments.report import INTERVAL_METHOD  # noqa: E402
 
 STAT = "dogym/DCGO-STAT-v0"
 Z_STAR = -3.2003  # the continuous optimum of E[Y_0 | do(Z_0 = z)] = cos z - exp(-z / 20) on [-5, 20]
@@ -143,7 +144,7 @@ def _markdown(result: dict) -> str:
     ]
     if result.get("dcbo"):
         lines += [
-            f"DCBO on STAT, H = {result['H']}, per-replicate gap mean [95% bootstrap CI] over seeds "
+            f"DCBO on STAT, H = {result['H']}, per-replicate gap mean [95% CI: {INTERVAL_METHOD}] over seeds "
             f"{result['seeds']}, and the replicates whose t = 0 decision is Z < -2 (the optimum's basin):",
             "",
             "| variant | gap | t = 0 decision in Z* basin |",
