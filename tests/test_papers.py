@@ -78,3 +78,14 @@ def test_the_built_in_papers_load_only_when_they_run():
     assert all(isinstance(papers.PAPERS[name], LazyPaper) for name in ("faultalarm", "acl", "col", "dcbo"))
     with pytest.raises(ValueError, match="unknown reproduction 'nope'; available: faultalarm, acl, col, dcbo"):
         papers.paper("nope")
+
+
+def test_a_paper_without_its_report_cannot_be_made():
+    class NoReport(Paper):
+        name, description, seeds = "no-report", "a paper that forgot its report", (0,)
+
+        def grid(self, job: Reproduction) -> list[RunConfig]:
+            return []
+
+    with pytest.raises(TypeError, match="report"):
+        NoReport()  # type: ignore[abstract]

@@ -8,7 +8,8 @@ Grid (each cell is one run of the one grid runner under `out/runs/`, so a re-run
 - edge example (`EdgeSafeRegion-v0`, `EdgeSafeRegionNonStationary-v0`): `EDGE_AGENTS` x seeds, cost budget C = 20;
 - synthetic RAN (`RANCpu-v0`, `RANSteering-v0`): `RAN_AGENTS` x the first `RAN_SEEDS` seeds, the paper's C = 100;
 - safe RL (edge example): CPO and PPO-Lagrangian, trained by `benchmarks/col_rl.py` (hours) and read from its files;
-- a documented variant beside the paper's setting (`VARIANTS`): COL on scenario 1 with 100 passive samples.
+- documented variants beside the paper's setting on scenario 1 (`VARIANTS`): the binary-outcome reading, 100 passive
+  samples, C = 40.
 Cells run cheapest first (the edge example, then the RAN, `workers` at a time); a re-run with every cell cached
 rewrites the outputs from them. `--quick` runs 3 seeds (1 on the RAN, with smaller budgets, a 1000-window passive log
 and a smaller prior) to check the pipeline.
