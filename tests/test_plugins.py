@@ -6,7 +6,6 @@ reference policies fit the envs their families declare, and `random` fits every 
 from __future__ import annotations
 
 import csv
-import importlib.metadata
 import json
 import multiprocessing
 import os
@@ -220,14 +219,22 @@ def test_evaluate_run_of_a_plugin_agent_and_a_reference_policy_on_its_env(plugin
     assert main(["evaluate", "--agent", "random", "--env", "bandit/Bernoulli-v0", "--episodes", "2", "--quiet"]) == 0
 
 
-def test_entry_points_load_plugins(plugin_folder, monkeypatch):
-    """A package's `dogym.plugins` entry point is loaded like --plugin; dogym's own names its built-in plugin."""
+def test_entry_points_load_plugins(plugin_folder):
+    """A package's `dogym.plugins` entry point (its dist-info's entry_points.txt, as pip writes it) is loaded like
+    --plugin; dogym's own pyproject names its built-in plugin, and the installed dogym declares it."""
     import tomllib
 
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     assert pyproject["project"]["entry-points"]["dogym.plugins"] == {"builtin": registry.BUILTIN_PLUGIN}
-    entry = importlib.metadata.EntryPoint(name="bandit", value=PLUGIN, group=registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [entry] if group == entry.group else [])
+    assert ("builtin", registry.BUILTIN_PLUGIN) in registry.plugin_entry_points()
+    dist = plugin_folder / "bandit_plugin-0.1.dist-info"
+    dist.mkdir()
+    text = "[console_scripts]\nbandit = other:main\n\n[dogym.plugins]\nbandit = bandit_plugin\n"
+    (dist / "entry_points.txt").write_text(text)
+    assert ("bandit", PLUGIN) in registry.plugin_entry_points() and (
+        "bandit",
+        "other",
+    ) not in registry.plugin_entry_points()
     assert "eps-greedy" not in registry.AGENTS
     registry.load_plugins()
     assert registry.agent_spec("eps-greedy").family == "bandit"

@@ -47,6 +47,9 @@ DEFAULT_NET_ARCH = (128, 128)
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 SelfMaskedDQN = TypeVar("SelfMaskedDQN", bound="MaskedDQN")
+#: SB3's `predict` arguments: an observation (or a dict of them) and a recurrent state (None for these policies).
+Observation = np.ndarray | dict[str, np.ndarray]
+RecurrentState = tuple[np.ndarray, ...] | None
 
 
 # Mask helpers -----------------------------------------------------------------------------------------------------
@@ -194,14 +197,8 @@ class MaskedDQNPolicy(DQNPolicy):
     def _predict(self, obs: PyTorchObs, deterministic: bool = True, action_masks: th.Tensor | None = None) -> th.Tensor:
         return self.q_net._predict(obs, deterministic=deterministic, action_masks=action_masks)
 
-    def predict(
-        self,
-        observation: np.ndarray | dict[str, np.ndarray],
-        state: tuple[np.ndarray, ...] | None = None,
-        episode_start: np.ndarray | None = None,
-        deterministic: bool = True,
-        action_masks: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+    def predict(self, observation: Observation, state: RecurrentState = None, episode_start: np.ndarray | None = None,
+                deterministic: bool = True, action_masks: np.ndarray | None = None) -> tuple[np.ndarray, RecurrentState]:  # fmt: skip
         """Greedy action(s) among the valid ones; ``action_masks`` is (n_actions,) or (n_envs, n_actions)."""
         self.set_training_mode(False)
         obs_tensor, vectorized_env = self.obs_to_tensor(observation)
@@ -421,14 +418,8 @@ class MaskedDQN(DQN):
             raise TypeError(f"policy must be MaskedDQNPolicy or a subclass, got {self.policy_class}")
         super()._setup_model()
 
-    def predict(
-        self,
-        observation: np.ndarray | dict[str, np.ndarray],
-        state: tuple[np.ndarray, ...] | None = None,
-        episode_start: np.ndarray | None = None,
-        deterministic: bool = True,
-        action_masks: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+    def predict(self, observation: Observation, state: RecurrentState = None, episode_start: np.ndarray | None = None,
+                deterministic: bool = True, action_masks: np.ndarray | None = None) -> tuple[np.ndarray, RecurrentState]:  # fmt: skip
         """Action(s) for observation(s): greedy among the valid actions, or epsilon-greedy if not deterministic.
 
         With ``deterministic=False`` each env independently takes, with probability ``exploration_rate``, a uniformly
