@@ -1,7 +1,9 @@
-"""dogym.agents: the agent registry and families, reference policies, and evaluation.
+"""dogym.agents: the family protocol, the registry, the families, reference policies, and evaluation.
 
-`dogym.agents.registry` lists every agent (`AGENTS`) and family; submodules hold the families (`rl`, `identification`).
-The names below are imported on first use, so importing `dogym.agents` stays cheap.
+`dogym.agents.protocol` holds the base classes every family implements; `dogym.agents.registry` lists every family,
+agent (`AGENTS`), reference policy and plugin; the subpackages hold the families (`fault_alarm`, `identification`,
+`safe_region`, `safe_region.safe_rl`, `dcgo`). The names below are imported on first use, so importing
+`dogym.agents` stays cheap.
 """
 
 from __future__ import annotations

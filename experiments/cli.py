@@ -383,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--hyperparams",
             nargs="*",
             metavar="KEY:VALUE",
-            help="override the agent's YAML hyper-parameters (agents/hyperparams/<agent>.yml), "
+            help="override the agent's YAML hyper-parameters (its file in agents/hyperparams/), "
             "e.g. n_epochs:10 top_k:2 init:random",
         )
         p.add_argument("--conf", help="YAML file of run options (timesteps, hyperparams, env_kwargs, ...)")
