@@ -412,23 +412,11 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
         "covered), strict inside (no grid point outside) and inside with tolerance (precision >= 0.98).",
         "",
     ]
-    for name, block in blocks:
-        lines += [f"## Targets ({name})", "", *markdown_table(("target", "ours", "verdict"), targets(block, name)), ""]
-    lines += [
-        "## Fig. 14 targets (synthetic RAN)",
-        "",
-        *markdown_table(("target", "ours", "verdict"), ran_targets(runs)),
-        "",
-    ]
-    quick_wall = wall if plan.quick and wall else None
-    lines += [
-        "## RL target (from `benchmarks/col_rl.py`)",
-        "",
-        *markdown_table(("target", "ours", "verdict"), rl_targets()),
-        "",
-    ]
-    lines += ["## Speed targets", "", *markdown_table(("target", "ours", "verdict"), speed_targets(quick_wall=quick_wall)),
-              ""]  # fmt: skip
+    sections = [(f"Targets ({name})", targets(block, name)) for name, block in blocks]
+    sections += [("Fig. 14 targets (synthetic RAN)", ran_targets(runs)), ("RL target (from `benchmarks/col_rl.py`)",
+                 rl_targets()), ("Speed targets", speed_targets(quick_wall=wall if plan.quick and wall else None))]  # fmt: skip
+    for title, rows in sections:
+        lines += [f"## {title}", "", *markdown_table(("target", "ours", "verdict"), rows), ""]
     for name, block in blocks:
         rows = table2(block)
         lines += [f"## Table II: COL on the edge example ({name})", ""]
