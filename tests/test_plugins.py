@@ -297,6 +297,18 @@ def test_an_agent_without_a_piece_fails_before_training_and_a_summary_needs_time
         check_summary("bandit", {"steps": 3})
 
 
+def test_an_evaluation_policy_without_name_or_reset_is_named(plugin_folder, monkeypatch, tmp_path, capsys):
+    """The runner's evaluation episodes need `name`, `reset` and `act` (an AttributeError deep down before)."""
+    import importlib
+    import types
+
+    plugin = importlib.import_module(PLUGIN)
+    monkeypatch.setattr(plugin.BanditFamily, "policy", lambda self, agent: types.SimpleNamespace(act=agent.act))
+    argv = ["train", "--agent", "eps-greedy", "--timesteps", "5", "--log-folder", str(tmp_path), "--quiet"]
+    assert main(argv) == 2
+    assert "its evaluation policy (SimpleNamespace) has no attribute 'name'" in capsys.readouterr().err
+
+
 def test_higher_is_better_reads_the_declared_direction():
     assert registry.higher_is_better("dcgo", "truth/regret") is False
     assert registry.higher_is_better("identification", "identification/final_loss") is False
