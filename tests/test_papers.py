@@ -89,3 +89,43 @@ def test_a_paper_without_its_report_cannot_be_made():
 
     with pytest.raises(TypeError, match="report"):
         NoReport()  # type: ignore[abstract]
+
+
+PLUGIN = '''
+"""A paper reproduction outside the dogym package: one module, no edit anywhere else."""
+from dogym.experiments.papers import Paper, register_paper
+from dogym.experiments.runner import RunConfig
+
+
+class OutsidePaper(Paper):
+    name = "outside"
+    description = "A paper from a plugin module outside the package"
+    seeds = (3,)
+
+    def grid(self, job):
+        return [RunConfig("random-active", "dogym/FaultAlarmSmall-v0", s, 60, eval_episodes=1,
+                          log_folder=str(job.out / "runs")) for s in job.seeds]
+
+    def report(self, job, runs, timing):
+        path = job.out / "report.md"
+        path.write_text(f"outside paper: seeds {list(job.seeds)}, reward {runs[0]['eval']['reward_mean']}\\n")
+        return path
+
+
+register_paper(OutsidePaper())
+'''
+
+
+def test_a_paper_plugin_module_outside_the_package_runs_with_plugin(tmp_path, monkeypatch, capsys):
+    """`train.py --plugin MODULE reproduce NAME`: the module (in a folder outside the package) registers its paper,
+    which is then a choice of `reproduce` and runs."""
+    from dogym.agents import registry
+
+    (tmp_path / "plugin").mkdir()
+    (tmp_path / "plugin" / "outside_paper_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "plugin"))
+    monkeypatch.setattr(papers, "PAPERS", dict(papers.PAPERS))
+    monkeypatch.setattr(registry, "_PLUGINS", dict(registry._PLUGINS))  # the plugin is forgotten after the test
+    out = tmp_path / "out"
+    assert main(["--plugin", "outside_paper_plugin", "reproduce", "outside", "--out", str(out), "--workers", "1"]) == 0
+    assert (out / "report.md").read_text(encoding="utf-8").startswith("outside paper: seeds [3], reward ")
