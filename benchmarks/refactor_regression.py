@@ -5,8 +5,8 @@ left out.
     python benchmarks/refactor_regression.py --out /tmp/before              # at the old commit
     python benchmarks/refactor_regression.py --out /tmp/after --against /tmp/before/fingerprint.json
 
-The fingerprint (`fingerprint.json`) maps each result file (`results.csv` of the grid and of each reproduction) to its
-rows `agent|env|seed|phase|metric -> value`, without the metrics that measure time (seconds, steps per second,
+The fingerprint (`fingerprint.json`) maps each result table (`*.csv`) and summary (`summary.json`) of the grid and
+of each reproduction to its values, without the metrics and columns that measure time (seconds, steps per second,
 wall time). `--against` lists every row that differs or exists on one side only, and exits 1 if there is one.
 """
 
@@ -18,40 +18,58 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from dogym.agents.io import atomic_write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPERS = ("faultalarm", "acl", "col", "dcbo")
 GRID = ["compare", "--agents", "causal-dqn,dqn", "--seeds", "0,1", "--timesteps", "4000", "--quiet"]
-TIMING_WORDS = ("second", "wall", "time", "speed", "per_s")
+TIMING_WORDS = ("second", "minute", "wall", "speed", "per_s", "_s_")
+#: Summary keys that describe the invocation, not a result (a resumed run reads its cells instead of running them).
+INVOCATION_KEYS = frozenset({"command", "cells_run", "invocations", "figures", "workers", "machine", "code_version"})
 
 
 def run_all(out: Path, workers: int) -> None:
     """The regression grid and each paper's quick reproduction, into `out`."""
     commands = [[*GRID, "--workers", str(workers), "--out", str(out / "compare")]]
-    commands += [["reproduce", paper, "--quick", "--workers", str(workers), "--out", str(out / paper)] for paper in PAPERS]
+    commands += [
+        ["reproduce", paper, "--quick", "--workers", str(workers), "--out", str(out / paper)] for paper in PAPERS
+    ]
     for command in commands:
         print("python train.py " + " ".join(command), flush=True)
         subprocess.run([sys.executable, str(ROOT / "train.py"), *command], check=True)
 
 
+def _timing(name: str) -> bool:
+    return name in INVOCATION_KEYS or any(word in name.lower() for word in TIMING_WORDS)
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, str]:
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() if not _timing(str(key))
+                for k, v in _flatten(item, f"{prefix}{key}/").items()}  # fmt: skip
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in _flatten(item, f"{prefix}{i}/").items()}
+    return {prefix.rstrip("/"): repr(value)}
+
+
 def fingerprint(out: Path) -> dict[str, dict[str, str]]:
-    """Every `results.csv` under `out`, as rows keyed by agent, env, seed, phase and metric (timings left out)."""
+    """Every result table (`*.csv`) and summary (`summary.json`) under `out`, outside the run folders, as flat
+    key -> value maps, timings left out: a table's rows keyed by their row number and column (rows of a long table
+    whose metric is a timing, and timing columns, dropped), a summary's leaves keyed by their path."""
     prints: dict[str, dict[str, str]] = {}
-    for path in sorted(out.rglob("results.csv")):
+    for path in sorted([*out.rglob("*.csv"), *out.rglob("summary.json")]):
         if "runs" in path.relative_to(out).parts:
             continue
+        if path.suffix == ".json":
+            prints[str(path.relative_to(out))] = _flatten(json.loads(path.read_text()))
+            continue
         with path.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        values = {}
-        for row in rows:
-            metric = row.get("metric", "")
-            if any(word in metric.lower() for word in TIMING_WORDS):
-                continue
-            key = "|".join(str(row.get(k, "")) for k in ("agent", "env", "seed", "phase", "metric"))
-            values[key] = row.get("value", "")
-        prints[str(path.relative_to(out))] = values
+            rows = [row for row in csv.DictReader(handle) if not _timing(row.get("metric") or "")]
+        rows.sort(key=lambda row: json.dumps(row, sort_keys=True))
+        prints[str(path.relative_to(out))] = {f"{i}/{column}": value for i, row in enumerate(rows)
+                                              for column, value in row.items() if not _timing(column)}  # fmt: skip
     return prints
 
 
