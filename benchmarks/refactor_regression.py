@@ -56,8 +56,9 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, str]:
 
 def fingerprint(out: Path) -> dict[str, dict[str, str]]:
     """Every result table (`*.csv`) and summary (`summary.json`) under `out`, outside the run folders, as flat
-    key -> value maps, timings left out: a table's rows keyed by their row number and column (rows of a long table
-    whose metric is a timing, and timing columns, dropped), a summary's leaves keyed by their path."""
+    key -> value maps, timings left out. A table's rows (without timing columns, and without the rows of a long table
+    whose metric is a timing) are keyed by their text, with their count, so a changed row shows as one row gone and
+    one new; a summary's leaves are keyed by their path."""
     prints: dict[str, dict[str, str]] = {}
     for path in sorted([*out.rglob("*.csv"), *out.rglob("summary.json")]):
         if "runs" in path.relative_to(out).parts:
@@ -67,9 +68,8 @@ def fingerprint(out: Path) -> dict[str, dict[str, str]]:
             continue
         with path.open(newline="") as handle:
             rows = [row for row in csv.DictReader(handle) if not _timing(row.get("metric") or "")]
-        rows.sort(key=lambda row: json.dumps(row, sort_keys=True))
-        prints[str(path.relative_to(out))] = {f"{i}/{column}": value for i, row in enumerate(rows)
-                                              for column, value in row.items() if not _timing(column)}  # fmt: skip
+        kept = [json.dumps({k: v for k, v in row.items() if not _timing(k)}, sort_keys=True) for row in rows]
+        prints[str(path.relative_to(out))] = {row: str(kept.count(row)) for row in kept}
     return prints
 
 
