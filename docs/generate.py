@@ -55,11 +55,13 @@ def escape(text: str) -> str:
 
 
 def prose(doc: str | None) -> str:
-    """A docstring as Markdown: cleaned indentation, special characters escaped, lines kept."""
+    """A docstring as Markdown: cleaned indentation, special characters escaped, lines kept; a section line
+    "## Title" (the Gymnasium docstring sections of the env classes) becomes a bold paragraph."""
     if not doc:
         return ""
     lines = inspect.cleandoc(doc).splitlines()
-    return "\n".join(escape(line.strip()) for line in lines) + "\n"
+    return "\n".join(f"\n**{escape(line[3:].strip())}**\n" if line.startswith("## ") else escape(line.strip())
+                     for line in lines) + "\n"  # fmt: skip
 
 
 def cell(text: Any) -> str:
@@ -156,13 +158,13 @@ def option_comments(function: Callable[..., Any]) -> dict[str, str]:
 
 
 def option_meanings(cls: type) -> dict[str, str]:
-    """Each option's meaning: the comment on its entry in the nearest `default_config` / `base_config` of the MRO."""
+    """Each option's meaning: the comment on its entry in the nearest `default_config` of the MRO (each class's
+    chained `default_config` adds its own options)."""
     meanings: dict[str, str] = {}
     for klass in cls.__mro__:
-        for name in ("default_config", "base_config"):
-            if name in vars(klass):
-                for key, text in option_comments(getattr(klass, name)).items():
-                    meanings.setdefault(key, text)
+        if "default_config" in vars(klass):
+            for key, text in option_comments(klass.default_config).items():
+                meanings.setdefault(key, text)
     return meanings
 
 

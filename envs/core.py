@@ -1,4 +1,4 @@
-"""The env contract shared by every dogym env.
+"""The env contract shared by every dogym env, and `DogymEnv`, the base class every dogym env derives from.
 
 - Errors: `EnvInputError` (a `ValueError`) is the one base class for every invalid action or configuration, with
   the subclasses `InvalidActionError` (an action outside the action space), `EnvConfigError` (an unknown option or a
@@ -9,8 +9,12 @@
   safety specification is violated, else 0.0; the safety-gymnasium convention), `intervention_cost` (float: what the
   step's action cost, 0.0 at reset) and `t` (int: steps taken since reset).
 - Ground truth: every env has `ground_truth()` (for evaluation only) and `structural_view()` (what an operator knows).
-- Configuration: `default_config()` lists every option with its default; `configure` applies validated overrides.
-  The episode limit is part of the config (`step_max` / `horizon`) and enforced by the env itself.
+- Configuration: the classmethod `default_config()` lists every option with its default, chained HighwayEnv style
+  (each class updates its parent's dict with its own options); `DogymEnv._configure` applies the keyword overrides,
+  rejects unknown keys and lets each class check its own values (`_check_config`, chained the same way). The
+  episode limit is part of the config (`step_max` / `horizon`) and enforced by the env itself.
+- Checkpoints: `get_state()` returns the episode's whole state (a deep-copyable dict, the random generator included)
+  and `set_state(state)` restores it, so that the steps after `set_state(get_state())` repeat exactly.
 - Reset options: no dogym env takes any; `check_reset_options` refuses anything but None or an empty mapping.
 - Memory: `check_allocation` refuses a size or budget whose arrays would not fit in memory (`MemoryLimitError`),
   before they are allocated, naming the size, the estimate and the limit.
@@ -18,11 +22,14 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
+from abc import ABCMeta, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 #: Info keys every dogym env returns at reset and at every step (see the module docstring for their meaning).
@@ -32,8 +39,6 @@ INFO_KEYS: tuple[str, ...] = ("action_mask", "cost", "intervention_cost", "t")
 def extend_info(info: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """A copy of a step's `info` with `extra` keys added, of the same dict type as `info` (a wrapper that adds keys
     keeps the env's info object, e.g. the tests' sealed info dicts that police which keys an agent reads)."""
-    import copy
-
     out = copy.copy(info)
     out.update(extra)
     return out
@@ -206,3 +211,63 @@ def render_mode_option(render_mode: Any, allowed: Iterable[str], env_name: str) 
     if render_mode is not None and render_mode not in allowed:
         raise EnvConfigError(f"{env_name} render_mode must be one of {allowed} or None, got {render_mode!r}")
     return render_mode
+
+
+class DogymEnv(gym.Env, metaclass=ABCMeta):
+    """The base class of every dogym env (the env contract of this module's docstring).
+
+    Subclasses chain `default_config()` and `_check_config(cfg)` (each calls its parent's first), build their config
+    with `_configure(options, render_mode)` in `__init__`, call `super().reset(seed=seed, options=options)` at the
+    start of `reset` (it refuses reset options and seeds `np_random`), and implement the four methods below.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        """Every option with its default: here none; each subclass adds its own to its parent's dict."""
+        return {}
+
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        """Check (and normalise in place) the values of this class's options; `EnvConfigError` otherwise. Subclasses
+        that add options call `super()._check_config(cfg)` and check theirs."""
+
+    def _configure(self, options: Mapping[str, Any], render_mode: str | None = None) -> dict[str, Any]:
+        """`default_config()` updated with the keyword `options` (unknown keys raise `EnvConfigError`), checked by
+        `_check_config`; also checks and sets `render_mode`."""
+        name = type(self).__name__
+        self.render_mode = render_mode_option(render_mode, self.metadata["render_modes"], name)
+        cfg = configure(self.default_config(), options, name)
+        self._check_config(cfg)
+        return cfg
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        """Refuse reset options (`check_reset_options`) and seed `np_random`; subclasses start their episode after
+        calling it."""
+        check_reset_options(options, type(self).__name__)
+        super().reset(seed=seed)
+
+    @abstractmethod
+    def ground_truth(self) -> dict[str, Any]:
+        """Ground truth, for evaluation only (never for agents): at least {"graph": the true causal graph}."""
+
+    @abstractmethod
+    def structural_view(self) -> Any:
+        """What an operator knows of the system (variables, domains, graph where the method assumes it known); no
+        mechanisms and no ground truth."""
+
+    @abstractmethod
+    def get_state(self) -> dict[str, Any]:
+        """The episode's whole state (the random generator included), for checkpoints."""
+
+    @abstractmethod
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Continue the episode saved by `get_state()` (the env must have the same configuration)."""
+
+    def _rng_state(self) -> dict[str, Any]:
+        """The state of the env's random generator (`np_random`), for `get_state`."""
+        return copy.deepcopy(self.np_random.bit_generator.state)
+
+    def _set_rng_state(self, state: Mapping[str, Any]) -> None:
+        """Restore `np_random` from `_rng_state()`."""
+        self.np_random.bit_generator.state = copy.deepcopy(dict(state))

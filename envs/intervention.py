@@ -16,7 +16,7 @@ controllable variable may be intervened on), "cost" (float, always 0.0: no safet
 is "intervention_cost", not "cost"), "intervention_cost" (float: c(do(...)) of the step, 0.0 at reset), "t" (int: steps
 taken since reset, i.e. the 1-based index of the step just taken), "variables" (the column names); step only:
 "intervention" (the `Intervention` applied).
-Configuration: `default_config()` lists every option (here samples_per_step and horizon; subclasses add theirs);
+Configuration: `default_config()` lists every option (here the episode limit horizon; subclasses add theirs);
 keyword overrides are validated and unknown ones raise `EnvConfigError`.
 Ground truth (`ground_truth(t)`, `true_scm`, `scm_at`) is for evaluation only; agents get `structural_view()`
 (graph, operating regions, P[U]; no mechanisms), `controllable`, `variable_names`, `samples_per_step` and the cost
@@ -34,14 +34,7 @@ from gymnasium import spaces
 
 from dogym.causal.intervention import Intervention, InterventionError
 from dogym.causal.scm import SCM, StructuralView
-from dogym.envs.core import (
-    EnvInputError,
-    _short,
-    check_reset_options,
-    config_int,
-    configure,
-    render_mode_option,
-)
+from dogym.envs.core import DogymEnv, EnvInputError, _short, config_int
 
 
 class InvalidInterventionError(EnvInputError, InterventionError):
@@ -80,38 +73,50 @@ def masked_targets(
     return {names[i]: float(value[i]) for i in np.flatnonzero(mask)}, extras
 
 
-class InterventionEnv(gym.Env):
-    """Base class: subclasses implement `scm_at(t)` (the SCM that governs step t, 1-based) and build their config
-    with `_configure(options, render_mode)` before calling `InterventionEnv.__init__`."""
+def masked_action(names: Sequence[str], targets: Mapping[str, float], fill: Sequence[float]) -> dict[str, np.ndarray]:
+    """The Dict action {"mask", "value"} over `names` that intervenes on `targets` {name: value} (the inverse of
+    `masked_targets`); the value entries of the other names hold `fill` (e.g. the value space's lower bounds, ignored
+    by the env). `InvalidInterventionError` for a target not in `names`."""
+    unknown = sorted(set(targets) - set(names))
+    if unknown:
+        raise InvalidInterventionError(f"cannot intervene on {unknown}: the action's variables are {list(names)}")
+    mask = np.array([name in targets for name in names], dtype=np.int8)
+    try:
+        value = np.array([targets[n] if n in targets else f for n, f in zip(names, fill, strict=True)], np.float64)
+    except (TypeError, ValueError):
+        raise InvalidInterventionError(f"intervention values must be numbers, got {_short(dict(targets))}") from None
+    return {"mask": mask, "value": value}
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
-        """The options every intervention env has: M samples per step, and the episode limit."""
-        return {
-            "samples_per_step": 1,  # M: samples of the system per step (the observation's rows)
-            "horizon": 30,  # episode limit in steps: the env truncates itself there
-        }
+class InterventionEnv(DogymEnv):
+    """Base class: subclasses implement `scm_at(t)` (the SCM that governs step t, 1-based), build their config with
+    `self._configure(options, render_mode)` and then call `InterventionEnv.__init__`."""
 
     @classmethod
-    def _configure(cls, options: Mapping[str, Any], render_mode: str | None = None) -> dict[str, Any]:
-        """`default_config()` updated with `options`, the shared options checked (`EnvConfigError` otherwise)."""
-        name = cls.__name__
-        render_mode_option(render_mode, cls.metadata["render_modes"], name)
-        cfg = configure(cls.default_config(), options, name)
-        cfg["samples_per_step"] = config_int(cfg, "samples_per_step", name)
-        cfg["horizon"] = config_int(cfg, "horizon", name)
-        return cfg
+    def default_config(cls) -> dict[str, Any]:
+        """The option every intervention env has: the episode limit."""
+        config = super().default_config()
+        config.update(
+            {
+                "horizon": 30,  # episode limit in steps: the env truncates itself there
+            }
+        )
+        return config
+
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        super()._check_config(cfg)
+        cfg["horizon"] = config_int(cfg, "horizon", type(self).__name__)
 
     def __init__(
         self,
         config: Mapping[str, Any],
+        samples_per_step: int,
         target_costs: Mapping[str, float] | None = None,
         passive_cost: float = 1.0,
     ):
+        """`config`: the validated config (`_configure`); `samples_per_step`: M, the observation's rows."""
         self.config = dict(config)
-        self.samples_per_step = int(self.config["samples_per_step"])
+        self.samples_per_step = int(samples_per_step)
         scm = self.scm_at(1)
         self.variable_names: list[str] = scm.names
         self.controllable: list[str] = scm.controllable
@@ -187,8 +192,7 @@ class InterventionEnv(gym.Env):
         return int(self.config["horizon"])
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        check_reset_options(options, type(self).__name__)
-        super().reset(seed=seed)
+        super().reset(seed=seed, options=options)
         self.t = 0
         self._shown = None
         return np.zeros(self.observation_space.shape), self._info(0.0)
@@ -220,14 +224,17 @@ class InterventionEnv(gym.Env):
         return graph_frame(self.structural_view().graph, values, targets, f"{env_name(self)}  t = {self.t}")
 
     def get_state(self) -> dict[str, Any]:
-        """The episode's state (step count and the env's random generator), for checkpoints; subclasses with more
-        state extend it."""
-        return {"t": self.t, "rng": self.np_random.bit_generator.state}
+        """The episode's state (step count, the env's random generator and the last step's intervention and samples,
+        drawn by `render`), for checkpoints; subclasses with more state extend it."""
+        shown = None if self._shown is None else (self._shown[0], self._shown[1].copy())
+        return {"t": self.t, "rng": self._rng_state(), "shown": shown}
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         """Continue the episode saved by `get_state()` (the env must have the same configuration)."""
         self.t = int(state["t"])
-        self.np_random.bit_generator.state = state["rng"]
+        self._set_rng_state(state["rng"])
+        shown = state["shown"]
+        self._shown = None if shown is None else (shown[0], np.array(shown[1]))
 
     def _info(self, intervention_cost: float) -> dict[str, Any]:
         return {
@@ -251,15 +258,13 @@ class FixedTargetsWrapper(gym.ActionWrapper):
                 f"targets {unknown or targets} are not controllable; allowed: {base.controllable}"
             )
         self.targets = list(targets)
-        self._index = np.array([base.controllable.index(t) for t in targets])
+        index = np.array([base.controllable.index(t) for t in targets])
         value_space = base.action_space["value"]
-        self.action_space = spaces.Box(value_space.low[self._index], value_space.high[self._index], dtype=np.float64)
+        self.action_space = spaces.Box(value_space.low[index], value_space.high[index], dtype=np.float64)
 
     def action(self, action: np.ndarray) -> dict[str, np.ndarray]:
         """Flat target values -> Dict action."""
         base: InterventionEnv = self.env.unwrapped  # type: ignore[assignment]
-        mask = np.zeros(len(base.controllable), dtype=np.int8)
-        value = base.action_space["value"].low.copy()
-        mask[self._index] = 1
-        value[self._index] = np.asarray(action, dtype=np.float64).reshape(-1)
-        return {"mask": mask, "value": value}
+        values = np.asarray(action, dtype=np.float64).reshape(-1)
+        return masked_action(base.controllable, dict(zip(self.targets, values, strict=True)),
+                             base.action_space["value"].low)  # fmt: skip

@@ -26,6 +26,16 @@ from dogym.envs.intervention import InvalidInterventionError
 DCGO_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("dogym/DCGO-"))
 
 
+def explore(env, intervention) -> float:
+    """Y_t of an explorative step do(intervention) (the system reverts)."""
+    return env.step(env.make_action(intervention))[4]["y"]
+
+
+def decide(env, intervention) -> float:
+    """Y_t of the decision step do(intervention) (t advances)."""
+    return env.step(env.make_action(intervention, decide=True))[4]["y"]
+
+
 def optimum_rows(env) -> list[tuple[tuple[str, ...], dict[str, float], float]]:
     env.reset(seed=0)
     return [(e["set"], e["value"], e["y"]) for e in env.ground_truth()["optimum"]]
@@ -242,7 +252,7 @@ def test_noisy_and_miss_keep_stat_s_noise_free_optimum():
 def test_ground_truth_follows_the_agent_s_own_history():
     env = STATEnv()
     env.reset(seed=0)
-    env.decide({"X": 0.0})  # not the optimum: Z_0 = 1, Y_0 = -0.41
+    decide(env, {"X": 0.0})  # not the optimum: Z_0 = 1, Y_0 = -0.41
     truth = env.ground_truth()
     assert truth["optimum"][0]["y"] == pytest.approx(-2.17181, abs=1e-5)
     assert truth["optimum"][1]["history"] == "agent" and truth["optimum"][2]["history"] == "optimal"
@@ -250,23 +260,23 @@ def test_ground_truth_follows_the_agent_s_own_history():
     assert truth["optimum"][1]["y"] > -4.0  # worse than along the optimal history (-4.343)
     y = truth["optimum"][1]["y"]
     assert env.true_objective(1, truth["optimum"][1]["value"]) == pytest.approx(y)
-    assert env.explore(truth["optimum"][1]["value"]) == pytest.approx(y)  # the env agrees with its ground truth
+    assert explore(env, truth["optimum"][1]["value"]) == pytest.approx(y)  # the env agrees with its ground truth
     assert env.ground_truth() is not truth and env.ground_truth()["optimum"][1]["y"] == y  # cached per history
 
 
 def test_optimal_history_drives_the_system_with_the_true_optimal_decisions():
     env = STATEnv(optimal_history=True)
     env.reset(seed=0)
-    assert env.decide({"X": 0.0}) == pytest.approx(-0.4109, abs=1e-4)  # the agent's own (poor) decision ...
+    assert decide(env, {"X": 0.0}) == pytest.approx(-0.4109, abs=1e-4)  # the agent's own (poor) decision ...
     assert env.history[0]["values"]["Z"] == pytest.approx(-3.2003, abs=1e-4)  # ... but the optimal past carries on
-    assert env.explore({"Z": -3.2003}) == pytest.approx(-4.34361, abs=1e-5)
+    assert explore(env, {"Z": -3.2003}) == pytest.approx(-4.34361, abs=1e-5)
     assert all(e["history"] in ("none", "optimal") for e in env.ground_truth()["optimum"])
 
 
 def test_nonstat_ground_truth_stays_finite_after_a_z_decision():
     env = NONSTATEnv()
     env.reset(seed=0)
-    env.decide({"Z": -5.0})  # X_0 = 0 noise-free: the division X_1 / X_0 is guarded
+    decide(env, {"Z": -5.0})  # X_0 = 0 noise-free: the division X_1 / X_0 is guarded
     truth = env.ground_truth()
     assert np.isfinite(truth["y_star"]).all() and truth["optimum"][1]["set"] == ("Z",)
     assert truth["optimum"][1]["per_set"][("X",)]["y"] == pytest.approx(-5.0 * math.cos(-5.0 * math.pi) - 1.0)
@@ -276,21 +286,21 @@ def test_nonstat_ground_truth_stays_finite_after_a_z_decision():
 def test_exploration_reverts_and_a_decision_advances():
     env = STATEnv()
     env.reset(seed=0)
-    first = env.explore({"Z": -3.0})
+    first = explore(env, {"Z": -3.0})
     for value in (-5.0, 0.0, 20.0):
-        env.explore({"Z": value})
+        explore(env, {"Z": value})
     assert env.t == 0 and env.history == []
-    assert env.explore({"Z": -3.0}) == first  # noise-free and unchanged
-    y0 = env.decide({"Z": -3.0})
+    assert explore(env, {"Z": -3.0}) == first  # noise-free and unchanged
+    y0 = decide(env, {"Z": -3.0})
     assert y0 == first and env.t == 1 and env.history[0]["intervention"] == {"Z": -3.0}
     assert env.history[0]["values"]["Z"] == -3.0 and env.history[0]["values"]["X"] == 0.0
-    passive = env.explore({})
+    passive = explore(env, {})
     assert passive == pytest.approx(math.cos(-2.0) - math.exp(2.0 / 20) + y0)  # X_1 = 0, Z_1 = exp(0) + Z_0 = -2
-    env.decide({})
-    env.decide({"X": 1.0})
+    decide(env, {})
+    decide(env, {"X": 1.0})
     assert env.t == env.T == 3
     with pytest.raises(EpisodeFinishedError, match="episode is over"):
-        env.explore({"X": 0.0})
+        explore(env, {"X": 0.0})
 
 
 def test_step_api_rewards_decisions_and_terminates_after_t_decisions():
@@ -336,11 +346,11 @@ def test_observational_data_are_seeded_trajectories():
 def test_noisy_outcomes_are_an_option_and_seeded():
     env = STATEnv(noisy_outcomes=True)
     env.reset(seed=1)
-    a = [env.explore({"X": 1.0}) for _ in range(3)]
+    a = [explore(env, {"X": 1.0}) for _ in range(3)]
     assert len(set(a)) == 3
     env.reset(seed=1)
-    assert [env.explore({"X": 1.0}) for _ in range(3)] == a
-    assert len({STATEnv().explore({"X": 1.0}) for _ in range(3)}) == 1
+    assert [explore(env, {"X": 1.0}) for _ in range(3)] == a
+    assert len({explore(STATEnv(), {"X": 1.0}) for _ in range(3)}) == 1
 
 
 def test_noisy_observational_noise_options():
@@ -366,22 +376,25 @@ def test_noisy_observational_noise_options():
 def test_bad_interventions_raise_clear_errors(intervention, message):
     env = STATEnv()
     env.reset(seed=0)
-    for method in (env.explore, env.decide):
-        with pytest.raises(InvalidInterventionError, match=message) as err:
-            method(intervention)
-        assert isinstance(err.value, EnvInputError) and "\n" not in str(err.value)
-    assert env.t == 0
+    with pytest.raises(InvalidInterventionError, match=message) as err:
+        env.to_intervention(intervention)
+    assert isinstance(err.value, EnvInputError) and "\n" not in str(err.value)
+    for method in (explore, decide):  # as a step action: refused too, and the env does not move
+        with pytest.raises(InvalidInterventionError) as err:
+            method(env, intervention)
+        assert "\n" not in str(err.value)
+    assert env.t == 0 and env.get_state()["_steps"] == 0
 
 
 def test_decision_before_exploration_when_required():
     env = STATEnv(require_exploration=True)
     env.reset(seed=0)
     with pytest.raises(ExplorationRequiredError, match="before any explorative"):
-        env.decide({"X": 1.0})
-    env.explore({"X": 1.0})
-    env.decide({"X": 1.0})
+        decide(env, {"X": 1.0})
+    explore(env, {"X": 1.0})
+    decide(env, {"X": 1.0})
     with pytest.raises(ExplorationRequiredError):
-        env.decide({"X": 1.0})  # again at t = 1
+        decide(env, {"X": 1.0})  # again at t = 1
 
 
 def test_bad_options_raise_config_errors():
@@ -398,8 +411,8 @@ def test_every_dcgo_env_is_deterministic_and_picklable(env_id):
         env.reset(seed=11)
         ys = []
         for _ in range(env.T):
-            ys.append(env.explore({v: env.domains[v][0] for v in env.exploration_sets[0]}))
-            ys.append(env.decide({v: env.domains[v][1] for v in env.exploration_sets[-1]}))
+            ys.append(explore(env, {v: env.domains[v][0] for v in env.exploration_sets[0]}))
+            ys.append(decide(env, {v: env.domains[v][1] for v in env.exploration_sets[-1]}))
         return ys, env.observational_data()
 
     env = gym.make(env_id).unwrapped

@@ -13,7 +13,6 @@ exactly.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,55 +24,66 @@ import numpy as np
 from dogym.agents.dcgo.gap import gap_scores, set_hits
 from dogym.agents.dcgo.loop import LoopOptions, ReplicateResult, run_replicate
 from dogym.agents.dcgo.plots import plot_convergence
-from dogym.agents.registry import RunContext, keyword_names
+from dogym.agents.io import read_json_checked
+from dogym.agents.protocol import Family, OneShotAgent, RunContext
+from dogym.agents.registry import keyword_names
 from dogym.agents.spec import AgentSpec
 
 
-class DCGOAgent:
+class DCGOAgent(OneShotAgent):
     """One run of one DCGO method (the spec's `method` option) with the run's hyper-parameters."""
+
+    files = "replicate.json"
 
     def __init__(self, context: RunContext) -> None:
         self.context = context
         self.method = str(context.spec.options["method"])
         self.options = dict(context.hyperparams)
         self.env = gym.make(context.env_id, **context.env_kwargs)
-        self.result: ReplicateResult | None = None
+        self._result: ReplicateResult | None = None
         self.seconds = 0.0
 
     def learn(self, budget: int, checkpoint: Callable[[], bool] | None = None) -> bool:
         """One replicate with H = `budget` trials per time step (runs are short: no checkpoints)."""
         start = time.perf_counter()
-        self.result = run_replicate(self.env.unwrapped, self.method, int(budget), self.context.seed, **self.options)
+        self._result = run_replicate(self.env, self.method, int(budget), self.context.seed, **self.options)
         self.seconds = time.perf_counter() - start
         return True
 
+    @property
+    def result(self) -> ReplicateResult:
+        """The replicate's record (RuntimeError before `learn`)."""
+        if self._result is None:
+            raise RuntimeError(f"{self.method} has not run yet: call learn() first")
+        return self._result
+
+    @classmethod
+    def load(cls, context: RunContext) -> DCGOAgent:
+        """A finished run's agent, from its replicate.json."""
+        path = context.run_dir / "replicate.json"
+        if not path.exists():
+            raise ValueError(f"{context.run_dir} has no replicate.json: the run has not finished")
+        agent = cls(context)
+        agent._result = ReplicateResult.from_dict(read_json_checked(path))
+        return agent
+
     def act(self, observation: Any, info: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """The run's decision at time step info["time_step"] (default 0) as a Dict action with decide = 1."""
-        result = self._result()
+        result = self.result
         t = int(info.get("time_step", 0))
         if not 0 <= t < result.T:
             raise ValueError(f"time step {t} is outside the run's 0..{result.T - 1}")
-        base = self.env.unwrapped
-        mask = np.array([v in result.decision_values[t] for v in base.manipulative], dtype=np.int8)
-        value = np.array([result.decision_values[t].get(v, base.domains[v][0]) for v in base.manipulative])
-        return {"mask": mask, "value": value, "decide": 1}
-
-    def state(self, folder: Path) -> dict[str, Any]:
-        """Nothing: an interrupted run restarts."""
-        return {}
-
-    def restore(self, state: Mapping[str, Any], folder: Path) -> None:
-        """Nothing to restore (see `state`)."""
+        return self.env.unwrapped.make_action(result.decision_values[t], decide=True)
 
     def save(self, folder: Path) -> None:
         """replicate.json."""
         from dogym.agents.io import atomic_write_json
 
-        atomic_write_json(folder / "replicate.json", self._result().to_dict())
+        atomic_write_json(folder / "replicate.json", self.result.to_dict())
 
     def summary(self) -> dict[str, Any]:
         """Budget used, cost, interventions and the replicate's record."""
-        result = self._result()
+        result = self.result
         interventions = sum(1 for trial in result.trials if trial.set)
         return {
             "timesteps": result.H,  # the family's budget unit: trials per time step
@@ -85,11 +95,6 @@ class DCGOAgent:
             },  # fmt: skip
             "result": result.to_dict(),
         }
-
-    def _result(self) -> ReplicateResult:
-        if self.result is None:
-            raise RuntimeError(f"{self.method} has not run yet: call learn() first")
-        return self.result
 
 
 def score_run(result: ReplicateResult, truth: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,8 +115,8 @@ def score_run(result: ReplicateResult, truth: Mapping[str, Any]) -> dict[str, An
     }
 
 
-class DCGOFamily:
-    """The family protocol for the DCGO agents (see `dogym.agents.registry.Family`)."""
+class DCGOFamily(Family):
+    """The family protocol for the DCGO agents (see `dogym.agents.protocol.Family`)."""
 
     name = "dcgo"
     budget_unit = "trials per time step (H)"
@@ -128,8 +133,9 @@ class DCGOFamily:
     headline = ("truth/gap", "truth/optimal_set", "truth/regret", "dcgo/cumulative_cost")
 
     def info_view(self, context: RunContext) -> frozenset[str]:
-        """The info keys the agents read: the time step of a decision."""
-        return frozenset({"time_step"})
+        """The info keys the agents read: the outcome of each step and its cost, the realised past a decision leaves
+        (the loop's view of the env), and the time step of a decision."""
+        return frozenset({"y", "intervention_cost", "past", "time_step"})
 
     def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
         """The loop's options (`LoopOptions`)."""
@@ -141,21 +147,16 @@ class DCGOFamily:
 
     def load(self, context: RunContext) -> DCGOAgent:
         """A finished run's agent, from its replicate.json."""
-        path = context.run_dir / "replicate.json"
-        if not path.exists():
-            raise ValueError(f"{context.run_dir} has no replicate.json: the run has not finished")
-        agent = DCGOAgent(context)
-        agent.result = ReplicateResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        return agent
+        return DCGOAgent.load(context)
 
     def evaluate(self, agent: DCGOAgent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]:
         """Scores against the env's ground truth (evaluation only) and convergence.png."""
-        result = agent._result()
+        result = agent.result
         env = agent.env.unwrapped
         if env.t != result.T:  # a loaded run: replay its decisions to condition the truth on them
-            env.reset(seed=result.seed if agent.options.get("data_seed") is None else agent.options["data_seed"])
+            agent.env.reset(seed=result.seed if agent.options.get("data_seed") is None else agent.options["data_seed"])
             for value in result.decision_values:
-                env.decide(value)
+                agent.env.step(env.make_action(value, decide=True))
         truth = env.ground_truth()
         context.run_dir.mkdir(parents=True, exist_ok=True)
         plot_convergence({context.spec.name: result.best_so_far[None]}, truth["y_star"],
@@ -170,7 +171,7 @@ class DCGOFamily:
 
     def curves(self, context: RunContext) -> list[dict[str, Any]]:
         """Best-so-far value per (t, trial), with y*_t."""
-        metrics = json.loads((context.run_dir / "metrics.json").read_text(encoding="utf-8"))
+        metrics = read_json_checked(context.run_dir / "metrics.json")
         base = {"agent": context.spec.name, "env": context.env_id, "seed": context.seed, "kind": "dcgo"}
         curve = np.asarray(metrics["result"]["best_so_far"], dtype=float)
         return [{**base, "t": t, "trial": h, "best_so_far": float(curve[t, h]), "y_star": metrics["y_star"][t]}

@@ -10,7 +10,7 @@ code conventions). At every time step t = 0..T-1:
    interventional point of steps 0..t. All GPs: noise variance 1e-5 fixed, Gamma(2, 0.5) prior on the kernel
    variance, MAP refit after each new point, the authors' safeguards (`dogym.causal.gp.fit_map_rbf`).
 2. trials, H per t. **Trial counting**: DCBO, CBO (and the random baseline) spend trial 0 observing the system
-   (`env.explore({})`, cost 0; its value starts the incumbent y*_t) and make H - 1 interventions; BO and ABO make H
+   (an explorative step with the empty intervention, cost 0; its value starts the incumbent y*_t) and make H - 1 interventions; BO and ABO make H
    interventions. Each intervention maximises causal EI / cost (`expected_improvement`; before a set has data, the
    "manual" EI with the prior mean and variance 1 + sigma^2) over the anchor points of every set and is explored on
    the reverting system. **Anchors** (`LoopOptions.anchors`): "authors" (default; the authors' experiment scripts
@@ -19,14 +19,16 @@ code conventions). At every time step t = 0..T-1:
    sequence; "grid": a fixed grid including the bounds (100 points per 1-D set, 10 per dimension for larger sets).
    The acquisition is the best anchor: no gradient refinement (as the authors). BO and ABO with no incumbent yet at t (their first trial) explore a random
    anchor (ABO: the incumbent is its posterior mean's minimum when it has data from earlier steps).
-3. decision: the best observed (set, value) among the interventions of t, applied with `env.decide` (not charged to
-   the budget); with no intervention at t (H = 1 for DCBO/CBO), the point of lowest prior mean over all sets.
+3. decision: the best observed (set, value) among the interventions of t, applied by a decision step (not charged
+   to the budget); with no intervention at t (H = 1 for DCBO/CBO), the point of lowest prior mean over all sets.
 
 The random baseline (no learning) observes at trial 0 like DCBO and makes H - 1 interventions on a uniformly random
 set of M at a uniformly random anchor, then decides on the best observed one: equal trials and equal expected cost.
 
-`run_replicate` never reads the env's ground truth: only the structural view, D^O, the exploration sets, domains,
-costs and the outcomes of its own interventions (the family's evaluation and `gap` score the results).
+The loop drives the env through `env.step` only (the Dict action of `DCGOEnv.make_action`: explorations and decisions
+alike), so wrappers and step counts see every interaction. From the base env it reads operator knowledge only: the
+structural view, D^O, the exploration sets, domains and costs; never the ground truth (the family's evaluation and
+`gap` score the results). The realised past that conditions DCBO's prior is the decision step's info["past"].
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ SetKey = tuple[str, ...]
 
 @dataclass(frozen=True)
 class LoopOptions:
-    """Options of the loop (agents/hyperparams/{dcbo,cbo,abo,bo}.yml hold the defaults per env).
+    """Options of the loop (agents/hyperparams/dcbo.yml (DCBO, CBO) and bo.yml (ABO, BO) hold the defaults per env).
 
     anchors: "authors" (fresh seeded uniform points at every trial: n_anchors for a 1-D set, int(sqrt(n_anchors)) for
     larger ones), "sobol" (the same with a scrambled Sobol sequence) or "grid" (fixed; np.linspace per axis, bounds
@@ -197,22 +199,28 @@ def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> R
     """Run one replicate of `method` ("dcbo", "cbo", "abo", "bo" or "random") for all T steps of a DCGO env with H
     trials per step (module docstring), from `env.reset(seed=data_seed or seed)` (the seed of D^O). Agent randomness
     comes from named streams of `seed`: "anchors" (fresh anchor points, `anchor_seed`) and "policy" (BO's and ABO's first points,
-    the random baseline). On return the env holds the run's decisions, so `env.ground_truth()` (evaluation only) gives
-    the optima conditioned on them. Options: `LoopOptions` (unknown keys raise ValueError)."""
+    the random baseline). `env` may be wrapped: every exploration and decision is an `env.step`. On return the env
+    holds the run's decisions, so `env.unwrapped.ground_truth()` (evaluation only) gives the optima conditioned on
+    them. Options: `LoopOptions` (unknown keys raise ValueError)."""
     if method not in METHODS:
         raise ValueError(f"unknown DCGO method {method!r}; methods: {', '.join(METHODS)}")
     if isinstance(H, bool) or not isinstance(H, int | np.integer) or H < 1:
         raise ValueError(f"H (trials per time step) must be an integer >= 1, got {H!r}")
     opts = LoopOptions.from_mapping(options)
-    env = getattr(env, "unwrapped", env)
-    check_allocation(32 * env.T * H, f"{method} with H = {H} trials per time step (its T x H result arrays)")
+    base = env.unwrapped  # operator knowledge only (see the module docstring); interactions go through env.step
+    check_allocation(32 * base.T * H, f"{method} with H = {H} trials per time step (its T x H result arrays)")
     start, cpu_start = time.perf_counter(), time.process_time()
     env.reset(seed=int(seed if opts.data_seed is None else opts.data_seed))
     rng = named_rng(int(seed), "policy")
-    sets: list[SetKey] = [tuple(s) for s in (env.exploration_sets if method in OBSERVING else [env.full_set])]
+    sets: list[SetKey] = [tuple(s) for s in (base.exploration_sets if method in OBSERVING else [base.full_set])]
     if opts.anchors not in ANCHORS:
         raise ValueError(f"anchors must be one of {ANCHORS}, got {opts.anchors!r}")
-    boxes = {s: _box(env, s) for s in sets}
+    boxes = {s: _box(base, s) for s in sets}
+
+    def step(value: dict[str, float], decide: bool) -> dict[str, Any]:
+        """Explore or decide do(value) through the env's step; its info."""
+        return env.step(base.make_action(value, decide))[4]
+
     fresh = opts.anchors != "grid"
 
     def draw(key: SetKey, t: int, trial: int) -> np.ndarray:
@@ -223,29 +231,29 @@ def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> R
     anchors = {s: draw(s, 0, 0) for s in sets}  # the fixed grid (fresh kinds redraw per trial)
     model = None
     if method in ("dcbo", "cbo"):
-        model = observational_model(_as_view(env), list(env.variables), env.target, env.observational_data(),
+        model = observational_model(_as_view(base), list(base.variables), base.target, base.observational_data(),
                                     method == "dcbo", opts)  # fmt: skip
-    result = ReplicateResult(method, int(H), int(seed), int(env.T), np.full((env.T, H), np.nan))
+    result = ReplicateResult(method, int(H), int(seed), int(base.T), np.full((base.T, H), np.nan))
     abo_x: list[np.ndarray] = []
     abo_y: list[float] = []
     abo_gp = GaussianProcess(rbf(opts.lengthscale, opts.variance), opts.noise_var)
-    for t in range(env.T):
-        past = env.history[-1]["values"] if t > 0 else None
+    past: dict[str, float] | None = None  # the realised past slice (None at t = 0)
+    for t in range(base.T):
         priors = causal_priors(model, t, sets, past) if model is not None else {s: None for s in sets}
         models = {s: _SetModel(s, draw(s, t, 0) if fresh else anchors[s], priors[s], opts) for s in sets}
         incumbent, best, curve = np.inf, None, []
         if method in OBSERVING:
-            incumbent = float(env.explore({}))
+            incumbent = float(step({}, False)["y"])
             result.trials.append(Trial(t, 0, (), {}, incumbent, 0.0))
             curve.append(incumbent)
         for index in range(len(curve), H):
             if fresh:
                 for s in sets:
                     models[s].anchors = draw(s, t, index)
-            key, x = _choose(method, models, sets, incumbent, env, rng, abo_gp if abo_y else None, t)
+            key, x = _choose(method, models, sets, incumbent, base, rng, abo_gp if abo_y else None, t)
             value = {name: float(v) for name, v in zip(key, x, strict=True)}
-            y = float(env.explore(value))
-            cost = float(env.intervention_cost(key))
+            info = step(value, False)
+            y, cost = float(info["y"]), float(info["intervention_cost"])
             result.trials.append(Trial(t, index, key, value, y, cost))
             if method == "abo":
                 abo_x.append(np.append(x, t))
@@ -263,7 +271,9 @@ def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> R
         result.best_so_far[t] = curve
         result.decision_sets.append(best[1])
         result.decision_values.append(best[2])
-        result.decision_y.append(float(env.decide(best[2])))
+        info = step(best[2], True)
+        result.decision_y.append(float(info["y"]))
+        past = dict(zip(base.variables, info["past"].tolist(), strict=True))
     result.seconds = time.perf_counter() - start
     result.cpu_seconds = time.process_time() - cpu_start
     return result

@@ -6,22 +6,24 @@ manipulative variables: the system returns Y_t under the intervention, given the
 (t and the history do not change; the digital-twin setting of Appendix G). One decision intervention is then
 applied: its slice values are recorded as the realised past and t advances. The target Y_t is minimised.
 
-Python API (what DCBO-style agents use; `dogym.agents.dcgo`):
-- operator knowledge: `T`, `t`, `target`, `manipulative`, `exploration_sets` (the same at every t), `full_set` (what
-  BO and ABO intervene on), `domains`, `variables`, `structural_view()` (the unrolled graph, no mechanisms),
-  `observational_data()` (D^O: name -> [N, T], NaN where a time step has no data), `intervention_cost(targets)`
-  (= |X_s|, unit cost per variable), `history` (per past t: {"intervention", "values", "y"});
-- `explore(intervention) -> y` and `decide(intervention) -> y` (a dict name -> value; {} is the passive observation).
-Gymnasium API: `reset(seed)` draws D^O; `step(action)` with the Dict action {"mask": MultiBinary(n_manip),
-"value": Box(domains), "decide": Discrete(2)} (mask[i] = 1 intervenes on manipulative[i] with value[i]; decide = 1
-takes the decision, 0 or a missing "decide" explores). Observation: the slice values at t under the intervention,
-[len(variables)] float64 in `variables` order (zeros at reset). Reward: -Y_t on decision steps, 0 on explorative
-ones. Terminates after the T-th decision; truncates itself once the number of steps since reset reaches
-`config["horizon"]` (the gym episode limit in steps, explorative and decision steps alike; `explore` / `decide` do
-not count) and keeps working when stepped further until t = T.
+Operator knowledge (what DCBO-style agents read; `dogym.agents.dcgo`): `T`, `t`, `target`, `manipulative`,
+`exploration_sets` (the same at every t), `full_set` (what BO and ABO intervene on), `domains`, `variables`,
+`structural_view()` (the unrolled graph, no mechanisms), `observational_data()` (D^O: name -> [N, T], NaN where a
+time step has no data), `intervention_cost(targets)` (= |X_s|, unit cost per variable).
+Interaction: only through `step(action)`, so wrappers and step counts see every exploration and decision.
+`reset(seed)` draws D^O. The action is the Dict {"mask": MultiBinary(n_manip), "value": Box(domains), "decide":
+Discrete(2)}: mask[i] = 1 intervenes on manipulative[i] with value[i] (value entries whose mask is 0 are ignored but
+must be finite); decide = 0 (or a missing "decide") explores do(...) on the reverting system, decide = 1 takes the
+decision at t; an all-zero mask with decide = 0 observes the passive Y_t. `make_action(intervention, decide)` builds
+this action from {name: value}. Observation: the slice values at t under the intervention, [len(variables)] float64
+in `variables` order (zeros at reset). Reward: -Y_t on decision steps, 0 on explorative ones. Terminates after the
+T-th decision; truncates itself once the number of steps since reset reaches `config["horizon"]` (the gym episode
+limit in steps, explorative and decision steps alike) and keeps working when stepped further until t = T.
 Info keys (reset and step; `dogym.envs.core.INFO_KEYS` first): "action_mask" (bool [n_manip], all True), "cost"
 (0.0: no safety specification), "intervention_cost" (|X_s| of the step; 0.0 at reset), "t" (steps since reset),
-"time_step" (the DCGO time step t after the step), "y" (the outcome Y_t; NaN at reset), "decided" (bool).
+"time_step" (the DCGO time step t after the step), "y" (the outcome Y_t; NaN at reset), "decided" (bool), "past"
+(float64 [len(variables)]: the realised slice values of the last decision, which drive time step "time_step"; zeros
+while time_step = 0, which has no past).
 Outcomes: noise-free by default (every noise term 0, as in the DCBO authors' code); `noisy_outcomes=True` adds the
 SCM's noise to explorative outcomes and to the realised decision values. `optimal_history=True` drives the system
 with the true optimal past decisions (the authors' "optimal assigned blankets" variant) instead of the agent's own.
@@ -39,13 +41,13 @@ not yet taken), or on the true optimal history with `optimal_history=True`; cach
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
-import gymnasium as gym
 import networkx as nx
 import numpy as np
 from gymnasium import spaces
@@ -54,15 +56,8 @@ from scipy.optimize import minimize
 from dogym.causal.dynamic import DynamicSCM, DynamicStructuralView
 from dogym.causal.intervention import Intervention, InterventionError, validate_intervention
 from dogym.causal.scm import Exogenous
-from dogym.envs.core import (
-    EnvInputError,
-    check_reset_options,
-    config_choice,
-    config_int,
-    configure,
-    render_mode_option,
-)
-from dogym.envs.intervention import InvalidInterventionError, masked_targets
+from dogym.envs.core import DogymEnv, EnvInputError, config_choice, config_int
+from dogym.envs.intervention import InvalidInterventionError, masked_action, masked_targets
 
 #: Ground-truth grids are evaluated in chunks of at most this many points (memory bound for 3-D sets).
 GRID_CHUNK = 250_000
@@ -98,49 +93,43 @@ class DCGOSystem:
     observed_steps: int | None = None
 
 
-class DCGOEnv(gym.Env):
-    """Base class (see module docstring). Subclasses implement `default_config()` (adding to `base_config()`) and
-    `_system(cfg) -> DCGOSystem` for the validated config."""
+class DCGOEnv(DogymEnv):
+    """Base class (see module docstring). Subclasses implement `_system(cfg) -> DCGOSystem` for the validated config
+    and chain `default_config()` / `_check_config()` for options of their own."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        """Options every DCGO env has (subclasses add theirs)."""
+        config = super().default_config()
+        config.update(
+            {
+                "horizon": 30,  # episode limit in steps (explorative and decision steps alike): the env truncates there
+                "noisy_outcomes": False,  # add the SCM's noise to explorative outcomes and realised decisions
+                "optimal_history": False,  # drive the system with the true optimal past decisions, not the agent's own
+                "require_exploration": False,  # refuse a decision before any exploration at t (ExplorationRequired)
+                "n_observational": None,  # N, the trajectories of D^O; None: the paper's N
+                "grid_points": 100,  # ground-truth grid points per dimension (then refined by L-BFGS-B)
+            }
+        )
+        return config
 
-    @staticmethod
-    def base_config() -> dict[str, Any]:
-        """Options every DCGO env has (subclasses add theirs in `default_config`)."""
-        return {
-            "horizon": 30,  # episode limit in steps (explorative and decision steps alike): the env truncates there
-            "noisy_outcomes": False,  # add the SCM's noise to explorative outcomes and realised decisions
-            "optimal_history": False,  # drive the system with the true optimal past decisions, not the agent's own
-            "require_exploration": False,  # refuse a decision before any exploration at t (ExplorationRequiredError)
-            "n_observational": None,  # N, the trajectories of D^O; None: the paper's N
-            "grid_points": 100,  # ground-truth grid points per dimension (then refined by L-BFGS-B)
-        }
-
-    @staticmethod
-    def default_config() -> dict[str, Any]:
-        """Every option with its default."""
-        return DCGOEnv.base_config()
-
-    def _system(self, cfg: dict[str, Any]) -> DCGOSystem:
-        """The SCM and the problem for the validated config."""
-        raise NotImplementedError
-
-    def _check_options(self, cfg: dict[str, Any]) -> dict[str, Any]:
-        """Validate the subclass's own options in place (`EnvConfigError` otherwise)."""
-        return cfg
-
-    def __init__(self, render_mode: str | None = None, **options: Any):
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        super()._check_config(cfg)
         name = type(self).__name__
-        self.render_mode = render_mode_option(render_mode, self.metadata["render_modes"], name)
-        cfg = configure(self.default_config(), options, name)
         cfg["horizon"] = config_int(cfg, "horizon", name)
         for key in ("noisy_outcomes", "optimal_history", "require_exploration"):
             cfg[key] = bool(config_choice(cfg, key, (False, True), name))
         cfg["grid_points"] = config_int(cfg, "grid_points", name, low=2)
         if cfg["n_observational"] is not None:
             cfg["n_observational"] = config_int(cfg, "n_observational", name, low=0)
-        self.config = self._check_options(cfg)
-        system = self._system(self.config)
+
+    def _system(self, cfg: dict[str, Any]) -> DCGOSystem:
+        """The SCM and the problem for the validated config."""
+        raise NotImplementedError
+
+    def __init__(self, render_mode: str | None = None, **options: Any):
+        self.config = cfg = self._configure(options, render_mode)
+        system = self._system(cfg)
         if cfg["n_observational"] is not None:
             system.n_observational = cfg["n_observational"]
         self._scm = system.scm
@@ -226,15 +215,12 @@ class DCGOEnv(gym.Env):
             raise InvalidInterventionError(str(err)) from None
         return dict(checked.values)
 
-    def explore(self, intervention: Mapping[str, Any] | Intervention) -> float:
-        """Y_t under do(intervention) at the current t given the realised past; the system reverts (t and the
-        history do not change). {} observes the passive Y_t."""
-        return float(self._explore(self.to_intervention(intervention))[self.target])
-
-    def decide(self, intervention: Mapping[str, Any] | Intervention) -> float:
-        """Apply the decision intervention at t: record its slice values as the realised past, advance t, return
-        Y_t."""
-        return float(self._decide(self.to_intervention(intervention))[self.target])
+    def make_action(self, intervention: Mapping[str, float], decide: bool = False) -> dict[str, Any]:
+        """The `step` action that explores (`decide=False`) or decides do(intervention) ({} is the passive
+        observation): the Dict {"mask", "value", "decide"} over `manipulative` (the entries of variables not
+        intervened on hold their domain's lower bound, which the env ignores). It only builds the action."""
+        low = [self.domains[v][0] for v in self.manipulative]
+        return {**masked_action(self.manipulative, intervention, low), "decide": int(bool(decide))}
 
     def _check_running(self) -> None:
         if self.t >= self.T:
@@ -280,8 +266,7 @@ class DCGOEnv(gym.Env):
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        check_reset_options(options, type(self).__name__)
-        super().reset(seed=seed)
+        super().reset(seed=seed, options=options)
         self._start_episode()
         self._data = self._draw_observational(self.np_random)
         return np.zeros(self.observation_space.shape), self._info(0.0, math.nan, False)
@@ -326,6 +311,7 @@ class DCGOEnv(gym.Env):
         return self.to_intervention(do), bool(decide[0])
 
     def _info(self, intervention_cost: float, y: float, decided: bool) -> dict[str, Any]:
+        past = self.history[-1]["values"] if self.history else {}
         return {
             "action_mask": np.ones(len(self.manipulative), dtype=bool),
             "cost": 0.0,
@@ -334,7 +320,22 @@ class DCGOEnv(gym.Env):
             "time_step": int(self.t),
             "y": float(y),
             "decided": bool(decided),
+            "past": np.array([past.get(v, 0.0) for v in self.variables], dtype=np.float64),
         }
+
+    # ------------------------------------------------------------------ checkpoints
+    def get_state(self) -> dict[str, Any]:
+        """The episode's whole state: t, the steps since reset, the explorations at t, the history of decisions,
+        the values each returned and the last exploration (drawn by `render`), D^O and the random generator."""
+        episode = {k: getattr(self, k) for k in ("t", "_steps", "_explored_at_t", "_seen", "_last_explore", "_data")}
+        return copy.deepcopy({**episode, "history": self.history, "rng": self._rng_state()})
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Continue the episode saved by `get_state()` (the env must have the same configuration)."""
+        state = copy.deepcopy(dict(state))
+        self._set_rng_state(state.pop("rng"))
+        for key, value in state.items():
+            setattr(self, key, value)
 
     # ------------------------------------------------------------------ observational data
     def _draw_observational(self, rng: np.random.Generator) -> dict[str, np.ndarray]:

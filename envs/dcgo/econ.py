@@ -112,7 +112,29 @@ def econ_scm() -> DynamicSCM:
 
 
 class ECONEnv(DCGOEnv):
-    """The synthetic closed economy (see module docstring)."""
+    """A synthetic closed economy standing in for the OECD-fitted SCM of Aglietti et al. (see the module docstring).
+
+    ## Description
+    Tax-revenue growth T and inflation I drive GDP growth G and log unemployment U (the minimised target).
+
+    ## Action Space
+    The `DCGOEnv` Dict over (T, I): mask MultiBinary(2), value Box(2,) in the domains, decide Discrete(2).
+
+    ## Observation Space
+    Box(4,) float64: (T, I, G, U) at t.
+
+    ## Rewards
+    -U_t on each decision step (U is minimised), 0 on explorations.
+
+    ## Termination
+    At the T-th decision, T = 3.
+
+    ## Truncation
+    At `horizon` (30) steps since reset, as every `DCGOEnv`.
+
+    ## Registered Configurations
+    - `dogym/DCGO-ECON-v0`: the defaults.
+    """
 
     def _system(self, cfg: dict[str, Any]) -> DCGOSystem:
         sets = (("T",), ("I",), ("T", "I"))

@@ -47,7 +47,7 @@ from dogym.causal.scm import Normal
 from dogym.envs.core import config_choice
 from dogym.envs.dcgo.base import DCGOEnv, DCGOSystem
 
-BETA, DELTA, THETA, KAPPA, TAU, EPSILON = 5.0, 0.55, 1.0, 1.25, 0.0, 0.25
+BETA, DELTA, THETA, KAPPA = 5.0, 0.55, 1.0, 1.25
 R_P, K_P, R_B, K_B, MORTALITY, INFLOW = 3.3, 4.3, 2.25, 15.0, 0.15, 80.0
 INITIAL = {"N": 41.3, "P": 2.71605, "J": 1.2304, "A": 6.1518, "E": 0.171, "D": 0.0}
 DELAY = math.exp(-DELTA * THETA)
@@ -172,19 +172,45 @@ def chemostat_scm(integrated: bool = False) -> DynamicSCM:
 
 
 class ODEEnv(DCGOEnv):
-    """The chemostat (see module docstring)."""
+    """The planktonic predator-prey chemostat of Blasius et al. as a DCGO SCM (see the module docstring).
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
+    ## Description
+    Nutrient inflow and the predator stages drive the dead animals D (the minimised target); `dynamics` chooses the
+    authors' one-update-per-day rule or the integrated ODEs.
+
+    ## Action Space
+    The `DCGOEnv` Dict over (N_in, J, A): mask MultiBinary(3), value Box(3,) in the domains, decide Discrete(2).
+
+    ## Observation Space
+    Box(7,) float64: (N_in, N, P, J, A, E, D) at t.
+
+    ## Rewards
+    -D_t on each decision step (D is minimised), 0 on explorations.
+
+    ## Termination
+    At the T-th decision, T = 3.
+
+    ## Truncation
+    At `horizon` (30) steps since reset, as every `DCGOEnv`.
+
+    ## Registered Configurations
+    - `dogym/DCGO-ODE-v0`: the defaults.
+    """
+
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
         """Every option with its default."""
-        return {
-            **DCGOEnv.base_config(),
-            "dynamics": "authors_discrete",  # "authors_discrete": one update per day; "integrated": the ODEs over a day
-        }
+        config = super().default_config()
+        config.update(
+            {
+                "dynamics": "authors_discrete",  # "authors_discrete": one update a day; "integrated": the ODEs over a day
+            }
+        )
+        return config
 
-    def _check_options(self, cfg: dict[str, Any]) -> dict[str, Any]:
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        super()._check_config(cfg)
         config_choice(cfg, "dynamics", ("authors_discrete", "integrated"), type(self).__name__)
-        return cfg
 
     def _system(self, cfg: dict[str, Any]) -> DCGOSystem:
         manipulative = ("N_in", "J", "A")

@@ -196,17 +196,20 @@ class _SyntheticEnv(DCGOEnv):
 
     code_domains: dict[str, tuple[float, float]] = DEMO_DOMAINS
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
         """Every option with its default."""
-        return {
-            **DCGOEnv.base_config(),
-            "domains": "paper",  # "paper": App. E's domains; "code": the authors' scripts' domains
-        }
+        config = super().default_config()
+        config.update(
+            {
+                "domains": "paper",  # "paper": App. E's domains; "code": the authors' scripts' domains
+            }
+        )
+        return config
 
-    def _check_options(self, cfg: dict[str, Any]) -> dict[str, Any]:
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        super()._check_config(cfg)
         config_choice(cfg, "domains", ("paper", "code"), type(self).__name__)
-        return cfg
 
     def _domains(self, cfg: dict[str, Any], names: tuple[str, ...]) -> dict[str, tuple[float, float]]:
         table = PAPER_DOMAINS if cfg["domains"] == "paper" else self.code_domains
@@ -214,26 +217,73 @@ class _SyntheticEnv(DCGOEnv):
 
 
 class STATEnv(_SyntheticEnv):
-    """STAT (see module docstring)."""
+    """STAT: the stationary chain X_t -> Z_t -> Y_t of Aglietti et al., Appendix E.1 (see the module docstring).
+
+    ## Description
+    Dynamic causal global optimisation of Y_t with every variable carried to the next time step.
+
+    ## Action Space
+    The `DCGOEnv` Dict over (X, Z): mask MultiBinary(2), value Box(2,) in the domains, decide Discrete(2).
+
+    ## Observation Space
+    Box(3,) float64: (X, Z, Y) at t.
+
+    ## Rewards
+    -Y_t on each decision step (Y is minimised), 0 on explorations.
+
+    ## Termination
+    At the T-th decision, T = 3.
+
+    ## Truncation
+    At `horizon` (30) steps since reset, as every `DCGOEnv`.
+
+    ## Registered Configurations
+    - `dogym/DCGO-STAT-v0`: the defaults.
+    """
 
     def _system(self, cfg: dict[str, Any]) -> DCGOSystem:
         return DCGOSystem(stat_scm(), 3, "Y", ("X", "Z"), self._domains(cfg, ("X", "Z")), (("X",), ("Z",)), 10)
 
 
 class NOISYEnv(_SyntheticEnv):
-    """NOISY (see module docstring)."""
+    """NOISY: STAT with shifted, wider noise on X and Z, Appendix E.2 (see the module docstring).
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
+    ## Description
+    STAT's SCM with e_X, e_Z ~ N(2, 4); `observational_noise` chooses D^O's noise.
+
+    ## Action Space
+    The `DCGOEnv` Dict over (X, Z): mask MultiBinary(2), value Box(2,) in the domains, decide Discrete(2).
+
+    ## Observation Space
+    Box(3,) float64: (X, Z, Y) at t.
+
+    ## Rewards
+    -Y_t on each decision step (Y is minimised), 0 on explorations.
+
+    ## Termination
+    At the T-th decision, T = 3.
+
+    ## Truncation
+    At `horizon` (30) steps since reset, as every `DCGOEnv`.
+
+    ## Registered Configurations
+    - `dogym/DCGO-NOISY-v0`: the defaults.
+    """
+
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
         """Every option with its default."""
-        return {
-            **_SyntheticEnv.default_config(),
-            "observational_noise": "paper",  # D^O's e_X, e_Z: "paper" N(2, 4); "authors" N(8, 4^2) (D^O only)
-        }
+        config = super().default_config()
+        config.update(
+            {
+                "observational_noise": "paper",  # D^O's e_X, e_Z: "paper" N(2, 4); "authors" N(8, 4^2) (D^O only)
+            }
+        )
+        return config
 
-    def _check_options(self, cfg: dict[str, Any]) -> dict[str, Any]:
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        super()._check_config(cfg)
         config_choice(cfg, "observational_noise", ("paper", "authors"), type(self).__name__)
-        return super()._check_options(cfg)
 
     def _system(self, cfg: dict[str, Any]) -> DCGOSystem:
         shifted = Normal(2.0, 2.0)
@@ -245,7 +295,29 @@ class NOISYEnv(_SyntheticEnv):
 
 
 class MISSEnv(_SyntheticEnv):
-    """MISS (see module docstring)."""
+    """MISS: STAT over T = 6 with D^O for t < 3 only, Appendix E.3 (see the module docstring).
+
+    ## Description
+    STAT's SCM over six time steps; the observational data miss the last three (NaN).
+
+    ## Action Space
+    The `DCGOEnv` Dict over (X, Z): mask MultiBinary(2), value Box(2,) in the domains, decide Discrete(2).
+
+    ## Observation Space
+    Box(3,) float64: (X, Z, Y) at t.
+
+    ## Rewards
+    -Y_t on each decision step (Y is minimised), 0 on explorations.
+
+    ## Termination
+    At the T-th decision, T = 6.
+
+    ## Truncation
+    At `horizon` (30) steps since reset, as every `DCGOEnv`.
+
+    ## Registered Configurations
+    - `dogym/DCGO-MISS-v0`: the defaults.
+    """
 
     def _system(self, cfg: dict[str, Any]) -> DCGOSystem:
         domains = self._domains(cfg, ("X", "Z"))
@@ -253,21 +325,46 @@ class MISSEnv(_SyntheticEnv):
 
 
 class MULTIVEnv(_SyntheticEnv):
-    """MULTIV (see module docstring)."""
+    """MULTIV: W_t -> Z_t -> Y_t <- X_t, Appendix E.4 (see the module docstring).
+
+    ## Description
+    Two causes of Y_t with a two-bump surface; `exploration_sets` chooses the authors' five sets or the paper's three.
+
+    ## Action Space
+    The `DCGOEnv` Dict over (W, X, Z): mask MultiBinary(3), value Box(3,) in the domains, decide Discrete(2).
+
+    ## Observation Space
+    Box(4,) float64: (W, X, Z, Y) at t.
+
+    ## Rewards
+    -Y_t on each decision step (Y is minimised), 0 on explorations.
+
+    ## Termination
+    At the T-th decision, T = 3.
+
+    ## Truncation
+    At `horizon` (30) steps since reset, as every `DCGOEnv`.
+
+    ## Registered Configurations
+    - `dogym/DCGO-MULTIV-v0`: the defaults.
+    """
 
     code_domains = SCRIPT_DOMAINS
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
         """Every option with its default."""
-        return {
-            **_SyntheticEnv.default_config(),
-            "exploration_sets": "code",  # "code": the authors' script's five sets; "paper": App. E.4's {X}, {Z}, {X, Z}
-        }
+        config = super().default_config()
+        config.update(
+            {
+                "exploration_sets": "code",  # "code": the authors' script's 5 sets; "paper": App. E.4's {X}, {Z}, {X, Z}
+            }
+        )
+        return config
 
-    def _check_options(self, cfg: dict[str, Any]) -> dict[str, Any]:
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        super()._check_config(cfg)
         config_choice(cfg, "exploration_sets", ("code", "paper"), type(self).__name__)
-        return super()._check_options(cfg)
 
     def _system(self, cfg: dict[str, Any]) -> DCGOSystem:
         if cfg["exploration_sets"] == "code":
@@ -279,7 +376,29 @@ class MULTIVEnv(_SyntheticEnv):
 
 
 class INDEnv(_SyntheticEnv):
-    """IND (see module docstring)."""
+    """IND: independent causes X_t -> Y_t <- Z_t, Appendix E.5 (see the module docstring).
+
+    ## Description
+    X and Z alternate sign over time; Y_t is the two-bump surface plus its past.
+
+    ## Action Space
+    The `DCGOEnv` Dict over (X, Z): mask MultiBinary(2), value Box(2,) in the domains, decide Discrete(2).
+
+    ## Observation Space
+    Box(3,) float64: (X, Z, Y) at t.
+
+    ## Rewards
+    -Y_t on each decision step (Y is minimised), 0 on explorations.
+
+    ## Termination
+    At the T-th decision, T = 3.
+
+    ## Truncation
+    At `horizon` (30) steps since reset, as every `DCGOEnv`.
+
+    ## Registered Configurations
+    - `dogym/DCGO-IND-v0`: the defaults.
+    """
 
     code_domains = SCRIPT_DOMAINS
 
@@ -289,19 +408,44 @@ class INDEnv(_SyntheticEnv):
 
 
 class NONSTATEnv(_SyntheticEnv):
-    """NONSTAT (see module docstring)."""
+    """NONSTAT: an SCM and DAG that change over time, Appendix E.6 (see the module docstring).
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
+    ## Description
+    Different mechanisms at t = 0, t = 1 and t >= 2; `last_step` chooses the paper's or the code's Y_t for t >= 2.
+
+    ## Action Space
+    The `DCGOEnv` Dict over (X, Z): mask MultiBinary(2), value Box(2,) in the domains, decide Discrete(2).
+
+    ## Observation Space
+    Box(3,) float64: (X, Z, Y) at t.
+
+    ## Rewards
+    -Y_t on each decision step (Y is minimised), 0 on explorations.
+
+    ## Termination
+    At the T-th decision, T = 3.
+
+    ## Truncation
+    At `horizon` (30) steps since reset, as every `DCGOEnv`.
+
+    ## Registered Configurations
+    - `dogym/DCGO-NONSTAT-v0`: the defaults.
+    """
+
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
         """Every option with its default."""
-        return {
-            **_SyntheticEnv.default_config(),
-            "last_step": "paper",  # Y_t for t >= 2: "paper" with Z_t; "code" with |Z_t| (the authors' code)
-        }
+        config = super().default_config()
+        config.update(
+            {
+                "last_step": "paper",  # Y_t for t >= 2: "paper" with Z_t; "code" with |Z_t| (the authors' code)
+            }
+        )
+        return config
 
-    def _check_options(self, cfg: dict[str, Any]) -> dict[str, Any]:
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        super()._check_config(cfg)
         config_choice(cfg, "last_step", ("paper", "code"), type(self).__name__)
-        return super()._check_options(cfg)
 
     def _system(self, cfg: dict[str, Any]) -> DCGOSystem:
         sets = (("X",), ("Z",), ("X", "Z"))

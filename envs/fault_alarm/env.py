@@ -14,15 +14,13 @@ from dogym.causal.graphs import causal_order, induced_subgraph
 from dogym.causal.structure.event_table import EventTable
 from dogym.causal.structure.hawkes import HOP_NORMALIZATIONS, TopologicalHawkesModel
 from dogym.envs.core import (
+    DogymEnv,
     EnvConfigError,
     check_allocation,
-    check_reset_options,
     config_choice,
     config_int,
     config_number,
-    configure,
     discrete_action,
-    render_mode_option,
 )
 from dogym.envs.fault_alarm.alarm_graph import alarm_graph
 from dogym.envs.fault_alarm.dynamics import AlarmDynamics, BranchingDynamics, DynamicsConfig, PoissonDynamics
@@ -33,97 +31,108 @@ DYNAMICS = {"branching": BranchingDynamics, "poisson": PoissonDynamics}
 REWARD_MODES = ("paper", "authors")
 
 
-class FaultAlarmEnv(gym.Env):
+class FaultAlarmEnv(DogymEnv):
     """Clear cascading alarms in a network of devices by acting on their root causes.
 
+    ## Description
     Alarms of 18 types (`dogym.causal.ALARM_TYPES`) on 50 devices propagate along the true alarm-type DAG of
     Table 3 of Cai et al. and a random device topology, as a topological Hawkes process (`dogym.causal.structure.hawkes`)
     with the parameters of Table 2. Each step covers `time_range` time units in which root-cause alarms (on the
     10 highest-degree devices x the 5 earliest types of the causal order) arrive with probability `p_root`,
     noise alarms with probability `p_noise`, and every active alarm keeps exciting children on its own device
     (hop 0) or its neighbours (hop 1) through an exponential kernel; children cascade within the step. At most
-    `max_copies` active alarms per (device, type); a small fraction of pairs is transient (alarms expire).
+    `max_copies` active alarms per (device, type); a small fraction of pairs is transient (alarms expire). The model
+    (topology, hops, alpha, mu) is fixed by `model_seed`; episodes are random only through `reset(seed=...)`.
 
-    Spaces:
-        action: Discrete(n_devices * n_types); a = device * n_types + type clears every active alarm of that
-            pair and all their descendants (in the branching dynamics); ancestors stay. Acting on an inactive
-            pair is legal and wastes the step.
-        observation: Box(n_devices * n_types * 2,) float32, laid out as [device, type, channel] flattened:
-            channel 0 is the active count (0..max_copies), channel 1 the time since the pair's newest active alarm
-            divided by time_range * step_max, clipped to [0, 1] (0 for inactive pairs).
+    ## Action Space
+    Discrete(n_devices * n_types) (900 at the defaults): a = device * n_types + type clears every active alarm of
+    that pair and all their descendants (in the branching dynamics); ancestors stay. Acting on an inactive pair is
+    legal and wastes the step. `action_masks()` (and info["action_mask"]) marks the active pairs, for sb3-contrib's
+    MaskablePPO. Invalid actions raise `InvalidActionError`.
 
-    Reward: (N_t - N_{t+1}) / N_t - t / step_max, with N_t the active alarms before the action, N_{t+1} after the
-        step's propagation and t the 1-based step number ("paper" mode, the default). In "authors" mode N_t
-        excludes the alarms the action cleared (the authors' code), unless that would leave N_t = 0.
+    ## Observation Space
+    Box(n_devices * n_types * 2,) float32, laid out as [device, type, channel] flattened: channel 0 is the active
+    count (0..max_copies), channel 1 the time since the pair's newest active alarm divided by time_range * step_max,
+    clipped to [0, 1] (0 for inactive pairs).
 
-    Termination: no alarm active, or more than `max_alarms` active (the cascade exploded). Truncation: the env
-        itself returns truncated=True from step `step_max` on (steps counted since reset; `config["step_max"]`, no
-        TimeLimit wrapper), like Gymnasium's TimeLimit also when the step terminates.
+    ## Rewards
+    (N_t - N_{t+1}) / N_t - t / step_max, with N_t the active alarms before the action, N_{t+1} after the step's
+    propagation and t the 1-based step number ("paper" mode, the default). In "authors" mode N_t excludes the alarms
+    the action cleared (the authors' code), unless that would leave N_t = 0.
 
-    Info keys (reset and step), all of fixed shape so vector envs can stack them. The env contract's keys
-        (`dogym.envs.core.INFO_KEYS`): action_mask (bool per action, True where a pair is active), cost (float, always
-        0.0: FaultAlarm has no safety specification), intervention_cost (float: 0.0 at reset, 1.0 per step, i.e.
-        every action, effective or not, costs one step), t (int: steps taken since reset). Also: n_alarms,
-        time (simulated time, float). Step only: n_alarms_before, n_cleared, action_effective, acted_device,
-        acted_type, device_counts_before/after (per-type counts on the acted device), neighbour_counts_before/after
-        (per-type counts summed over its topology neighbours), exploded.
-        Simulator internals, only with the option `debug_info=True` (for tests, debugging and the named privileged
-        settings; an operator never sees them): root_cause_mask (reset and step; bool per action, True where a pair
-        holds an alarm with no active cause) and cleared_mask (step; bool per action: the pairs that lost an alarm
-        through the action's parent links).
+    ## Termination
+    No alarm active, or more than `max_alarms` active (the cascade exploded).
 
-    Configuration: `default_config()` lists every option; keyword overrides are validated and unknown ones raise
-    `EnvConfigError` (a `ValueError`). Invalid actions raise `InvalidActionError`; both are `EnvInputError`s.
+    ## Truncation
+    The env itself returns truncated=True from step `step_max` on (100 by default; steps counted since reset; no
+    TimeLimit wrapper), like Gymnasium's TimeLimit also when the step terminates.
 
-    Ground truth and operator knowledge: `ground_truth()` (the true type DAG, causal order and THP model; for
-    evaluation only), `structural_view()` (an `AlarmStructure`: types, devices, topology, timing; no causal truth)
-    and `observational_data(n_events, seed)` (a passive alarm log as an `EventTable`).
+    ## Info Keys
+    At reset and every step, all of fixed shape so vector envs can stack them. The env contract's keys
+    (`dogym.envs.core.INFO_KEYS`): action_mask (bool per action, True where a pair is active), cost (float, always
+    0.0: FaultAlarm has no safety specification), intervention_cost (float: 0.0 at reset, 1.0 per step, i.e. every
+    action, effective or not, costs one step), t (int: steps taken since reset). Also: n_alarms, time (simulated time,
+    float). Step only: n_alarms_before, n_cleared, action_effective, acted_device, acted_type,
+    device_counts_before/after (per-type counts on the acted device), neighbour_counts_before/after (per-type counts
+    summed over its topology neighbours), exploded. Simulator internals, only with the option `debug_info=True` (for
+    tests, debugging and the named privileged settings; an operator never sees them): root_cause_mask (reset and step;
+    bool per action, True where a pair holds an alarm with no active cause) and cleared_mask (step; bool per action:
+    the pairs that lost an alarm through the action's parent links).
 
-    The model (topology, hops, alpha, mu) is fixed by `model_seed`; episodes are random only through
-    `reset(seed=...)`. `action_masks()` returns the mask for sb3-contrib's MaskablePPO.
+    ## Configuration, Ground Truth and Operator Knowledge
+    `default_config()` lists every option; keyword overrides are validated and unknown ones raise `EnvConfigError` (a
+    `ValueError`). `ground_truth()` (the true type DAG, causal order and THP model; for evaluation only),
+    `structural_view()` (an `AlarmStructure`: types, devices, topology, timing; no causal truth) and
+    `observational_data(n_events, seed)` (a passive alarm log as an `EventTable`).
+
+    ## Registered Configurations
+    - `dogym/FaultAlarm-v0`: the defaults (50 devices, the 18 types of Table 3, branching dynamics).
+    - `dogym/FaultAlarmPoisson-v0`: `dynamics='poisson'` (Poisson counts per step, eqs. 27-28 of Cai et al.).
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
         """Every option with its default (the paper-scale FaultAlarm-v0)."""
-        return {
-            "n_devices": 50,  # devices in the network topology
-            "type_graph": None,  # networkx DiGraph over type names; None = Table 3 of Cai et al.
-            "model_seed": 0,  # seed of the fixed model (topology, hops, alpha, mu); episodes vary by reset(seed)
-            "max_hop": 2,  # largest topology hop over which an alarm can excite alarms on other devices
-            "hop_normalization": "rw",  # "rw": D^-1 A D^-1 (authors' code), "sym": D^-1/2 A D^-1/2 (paper)
-            "alpha_range": (1e-4, 1.3e-3),  # range of the edges' excitation strengths alpha (Table 2)
-            "mu_range": (5e-4, 8e-4),  # range of the base intensities mu (Table 2)
-            "same_device_fraction": 54 / 94,  # share of type edges on the same device (hop 0); the others on neighbours
-            "kernel_decay": 0.0002,  # kernel time constant 5000 = 100 steps; calibrated to the reference behaviour
-            "time_range": 50.0,  # simulated time units per step
-            "n_root_devices": 10,  # root-cause alarms arrive on this many highest-degree devices
-            "n_root_types": 5,  # ... of this many earliest types in the causal order
-            "p_root": 0.2,  # probability per step that a root-cause alarm arrives
-            "p_noise": 0.1,  # probability per step that a noise alarm arrives
-            "max_copies": 10,  # most active alarms per (device, type) pair
-            "max_alarms": 1000,  # the episode terminates (explodes) above this many active alarms
-            "transient_fraction": 0.1,  # fraction of (device, type) pairs whose alarms expire by themselves
-            "transient_mean_duration": 100.0,  # mean lifetime of a transient alarm (time units)
-            "n_initial_roots": 5,  # reset places one root alarm on each of this many distinct root types
-            "min_initial_alarms": 20,  # reset lets the cascade run until this many alarms are active
-            "max_warmup_steps": 200,  # ... for at most this many steps
-            "step_max": 100,  # episode limit in steps: the env truncates itself there
-            "reward_mode": "paper",  # "paper": (N_t - N_{t+1}) / N_t - t / step_max; "authors": N_t less the cleared
-            "dynamics": "branching",  # "branching": topological Hawkes; "poisson": Poisson counts (eqs. 27-28)
-            "debug_info": False,  # True adds the simulator-only info keys root_cause_mask and cleared_mask
-        }
+        config = super().default_config()
+        config.update(
+            {
+                "n_devices": 50,  # devices in the network topology
+                "type_graph": None,  # networkx DiGraph over type names; None = Table 3 of Cai et al.
+                "model_seed": 0,  # seed of the fixed model (topology, hops, alpha, mu); episodes vary by reset(seed)
+                "max_hop": 2,  # largest topology hop over which an alarm can excite alarms on other devices
+                "hop_normalization": "rw",  # "rw": D^-1 A D^-1 (authors' code), "sym": D^-1/2 A D^-1/2 (paper)
+                "alpha_range": (1e-4, 1.3e-3),  # range of the edges' excitation strengths alpha (Table 2)
+                "mu_range": (5e-4, 8e-4),  # range of the base intensities mu (Table 2)
+                "same_device_fraction": 54 / 94,  # share of type edges on the same device (hop 0); others: neighbours
+                "kernel_decay": 0.0002,  # kernel time constant 5000 = 100 steps; calibrated to the reference behaviour
+                "time_range": 50.0,  # simulated time units per step
+                "n_root_devices": 10,  # root-cause alarms arrive on this many highest-degree devices
+                "n_root_types": 5,  # ... of this many earliest types in the causal order
+                "p_root": 0.2,  # probability per step that a root-cause alarm arrives
+                "p_noise": 0.1,  # probability per step that a noise alarm arrives
+                "max_copies": 10,  # most active alarms per (device, type) pair
+                "max_alarms": 1000,  # the episode terminates (explodes) above this many active alarms
+                "transient_fraction": 0.1,  # fraction of (device, type) pairs whose alarms expire by themselves
+                "transient_mean_duration": 100.0,  # mean lifetime of a transient alarm (time units)
+                "n_initial_roots": 5,  # reset places one root alarm on each of this many distinct root types
+                "min_initial_alarms": 20,  # reset lets the cascade run until this many alarms are active
+                "max_warmup_steps": 200,  # ... for at most this many steps
+                "step_max": 100,  # episode limit in steps: the env truncates itself there
+                "reward_mode": "paper",  # "paper": (N_t - N_{t+1}) / N_t - t / step_max; "authors": N_t - cleared
+                "dynamics": "branching",  # "branching": topological Hawkes; "poisson": Poisson counts (eqs. 27-28)
+                "debug_info": False,  # True adds the simulator-only info keys root_cause_mask and cleared_mask
+            }
+        )
+        return config
 
     def __init__(self, render_mode: str | None = None, **options: Any) -> None:
         name = type(self).__name__
-        cfg = configure(self.default_config(), options, name)
-        self._check_config(cfg, name)
+        cfg = self._configure(options, render_mode)
         n = cfg["n_devices"]  # the model's (max_hop, N, N) float hop operators and their N x N temporaries:
         check_allocation((8 * cfg["max_hop"] + 17) * n * n, f"{name} with n_devices = {n} (hop operators)")
         self.config = cfg
-        self.render_mode = render_mode_option(render_mode, self.metadata["render_modes"], name)
         graph = alarm_graph() if cfg["type_graph"] is None else nx.DiGraph(cfg["type_graph"])
         try:
             self.model = TopologicalHawkesModel.generate(
@@ -165,9 +174,10 @@ class FaultAlarmEnv(gym.Env):
         self.observation_space = spaces.Box(0.0, high.ravel(), dtype=np.float32)
         self._steps = 0
 
-    @classmethod
-    def _check_config(cls, cfg: dict[str, Any], name: str) -> None:
+    def _check_config(self, cfg: dict[str, Any]) -> None:
         """Raise `EnvConfigError` for an option value the env cannot use; normalise numbers to int / float in place."""
+        super()._check_config(cfg)
+        name = type(self).__name__
         config_choice(cfg, "dynamics", sorted(DYNAMICS), name)
         config_choice(cfg, "debug_info", (False, True), name)
         config_choice(cfg, "reward_mode", REWARD_MODES, name)
@@ -239,10 +249,6 @@ class FaultAlarmEnv(gym.Env):
         """The device topology as an undirected networkx graph over device indices."""
         return nx.from_numpy_array(self.model.adjacency.astype(int))
 
-    def root_causes(self) -> np.ndarray:
-        """Pairs that currently hold an alarm with no active cause (the true root causes)."""
-        return self.dynamics.root_pairs()
-
     def action_masks(self) -> np.ndarray:
         """Bool mask over actions, True where the (device, type) pair has an active alarm."""
         return self.dynamics.counts() > 0
@@ -251,8 +257,7 @@ class FaultAlarmEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode: one root alarm on each of `n_initial_roots` distinct root types, then let the
         cascade run (with injections) until at least `min_initial_alarms` are active."""
-        check_reset_options(options, type(self).__name__)
-        super().reset(seed=seed)
+        super().reset(seed=seed, options=options)
         cfg = self.config
         dyn = self.dynamics
         dyn.reset()
@@ -376,13 +381,13 @@ class FaultAlarmEnv(gym.Env):
 
     def get_state(self) -> dict[str, Any]:
         """The episode's state (step count, alarm state, the env's random generator), for checkpoints."""
-        return {"steps": self._steps, "dynamics": self.dynamics.state(), "rng": self.np_random.bit_generator.state}
+        return {"steps": self._steps, "dynamics": self.dynamics.state(), "rng": self._rng_state()}
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         """Continue the episode saved by `get_state()` (the env must have the same configuration)."""
         self._steps = state["steps"]
         self.dynamics.restore(state["dynamics"])
-        self.np_random.bit_generator.state = state["rng"]
+        self._set_rng_state(state["rng"])
 
     @staticmethod
     def episode_metrics(infos: Sequence[Mapping[str, Any]], terminated: bool) -> dict[str, float | bool]:
@@ -401,21 +406,44 @@ class FaultAlarmEnv(gym.Env):
 class FaultAlarmSmallEnv(FaultAlarmEnv):
     """FaultAlarm at test scale: 10 devices and the 8 earliest alarm types of Table 3 (its induced subgraph).
 
-    Same dynamics, spaces (Discrete(80), Box(160,)), reward and info as `FaultAlarmEnv`; see its docstring.
+    ## Description
+    The dynamics, info keys and options of `FaultAlarmEnv` (see its docstring) with small sizes: 10 devices, 8 types,
+    root causes on 3 devices x 3 types, 3 initial roots, at least 8 initial alarms, explosion above 200 alarms.
+
+    ## Action Space
+    Discrete(80): a = device * 8 + type clears that (device, type) pair and its descendants.
+
+    ## Observation Space
+    Box(160,) float32: active count and normalised age per (device, type) pair, as in `FaultAlarmEnv`.
+
+    ## Rewards
+    (N_t - N_{t+1}) / N_t - t / step_max, as in `FaultAlarmEnv`.
+
+    ## Termination
+    No alarm active, or more than `max_alarms` (200) active.
+
+    ## Truncation
+    From step `step_max` (100) on.
+
+    ## Registered Configurations
+    - `dogym/FaultAlarmSmall-v0`: the defaults.
     """
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
         """FaultAlarm-v0's options with small sizes. The types keep Table 3's listing order, which is not causal."""
         graph = alarm_graph()
         earliest = set(causal_order(graph)[:8])
-        return {
-            **FaultAlarmEnv.default_config(),
-            "n_devices": 10,
-            "type_graph": induced_subgraph(graph, [n for n in graph.nodes if n in earliest]),
-            "n_root_devices": 3,
-            "n_root_types": 3,
-            "n_initial_roots": 3,
-            "min_initial_alarms": 8,
-            "max_alarms": 200,
-        }
+        config = super().default_config()
+        config.update(
+            {
+                "n_devices": 10,
+                "type_graph": induced_subgraph(graph, [n for n in graph.nodes if n in earliest]),
+                "n_root_devices": 3,
+                "n_root_types": 3,
+                "n_initial_roots": 3,
+                "min_initial_alarms": 8,
+                "max_alarms": 200,
+            }
+        )
+        return config

@@ -146,23 +146,60 @@ def scenario2_scm(background_load: float, l2: float = 1.0) -> SCM:
 
 
 class MicroserviceEnv(InterventionEnv):
-    """Intervention env on the synthetic service mesh (see module docstring); `scenario` is 1 or 2.
+    """Intervention env on the synthetic service mesh of Hammar & Stadler's testbed (see the module docstring).
 
-    Options as keyword arguments (`MicroserviceEnv(scenario=2, horizon=50)`); for backward compatibility the first
+    ## Description
+    Each step the agent picks do(X' = x') on blocking, routing, CPU and offered-load variables and observes M samples
+    of the mesh under it (active causal learning). Scenario 1 is stationary; scenario 2 models S2 only, with S1's
+    background load switched on from step `change_step`, which changes f_R2.
+
+    ## Action Space
+    Dict(mask: MultiBinary(n), value: Box(n,) float64) over the controllable variables (scenario 1: B1, B2, P1, P2,
+    C1, C3, L1, L2, n = 8; scenario 2: B2, P2, C1, C3, L2, n = 5); CPU counts are rounded to integers.
+
+    ## Observation Space
+    Box(M, n_vars) float64: M = `samples_per_step` samples of every variable (12 in scenario 1, 7 in scenario 2).
+
+    ## Rewards
+    -c(do(...)): the sum of the targets' costs (load 3000, routing 1000, blocking 2000, CPU 3000), 1 for do(0).
+
+    ## Termination
+    Never.
+
+    ## Truncation
+    At `horizon` steps (30); stepping further keeps working.
+
+    ## Registered Configurations
+    - `dogym/Microservice-v0`: `scenario=1`.
+    - `dogym/MicroserviceNonStationary-v0`: `scenario=2`.
+
+    ## Options
+    As keyword arguments (`MicroserviceEnv(scenario=2, horizon=50)`); for backward compatibility the first
     three may also be positional, in the order scenario, samples_per_step, change_step (`MicroserviceEnv(2)`,
     `MicroserviceEnv(2, change_step=1)`). Unknown or bad options raise `EnvConfigError`.
     """
 
     POSITIONAL_OPTIONS = ("scenario", "samples_per_step", "change_step")
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
         """Every option with its default."""
-        return {
-            "scenario": 1,  # 1: stationary, both services (Fig. 10); 2: S2 only, S1 as background load (Fig. 13)
-            **InterventionEnv.default_config(),
-            "change_step": CHANGE_STEP,  # scenario 2: the first step with S1's background load
-        }
+        config = super().default_config()
+        config.update(
+            {
+                "scenario": 1,  # 1: stationary, both services (Fig. 10); 2: S2 only, S1 as background load (Fig. 13)
+                "samples_per_step": 1,  # M: samples of the system per step (the observation's rows)
+                "change_step": CHANGE_STEP,  # scenario 2: the first step with S1's background load
+            }
+        )
+        return config
+
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        super()._check_config(cfg)
+        name = type(self).__name__
+        cfg["scenario"] = int(config_choice(cfg, "scenario", (1, 2), name))
+        cfg["samples_per_step"] = config_int(cfg, "samples_per_step", name)
+        cfg["change_step"] = config_int(cfg, "change_step", name)
 
     def __init__(self, *args: Any, render_mode: str | None = None, **options: Any):
         name = type(self).__name__
@@ -176,9 +213,6 @@ class MicroserviceEnv(InterventionEnv):
                 raise EnvConfigError(f"{name} got option {key} both positionally and as a keyword")
             options[key] = value
         cfg = self._configure(options, render_mode)
-        self.render_mode = render_mode
-        cfg["scenario"] = int(config_choice(cfg, "scenario", (1, 2), name))
-        cfg["change_step"] = config_int(cfg, "change_step", name)
         self.scenario = cfg["scenario"]
         self.change_step = cfg["change_step"]
         if self.scenario == 1:
@@ -186,7 +220,7 @@ class MicroserviceEnv(InterventionEnv):
         else:
             self._phases = (scenario2_scm(0.0), scenario2_scm(20.0))
         costs = {v: COSTS[v.rstrip("0123456789")] for v in self._phases[0].controllable}
-        super().__init__(cfg, target_costs=costs, passive_cost=1.0)
+        super().__init__(cfg, cfg["samples_per_step"], target_costs=costs, passive_cost=1.0)
 
     def scm_at(self, t: int) -> SCM:
         """Ground truth: for evaluation only. Scenario 1: always the same SCM; scenario 2: background S1 load from

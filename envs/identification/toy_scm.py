@@ -19,7 +19,7 @@ import numpy as np
 
 from dogym.causal.intervention import Intervention
 from dogym.causal.scm import SCM, Mechanism, Normal, Variable
-from dogym.envs.core import config_choice, config_number
+from dogym.envs.core import config_choice, config_int, config_number
 from dogym.envs.intervention import InterventionEnv
 
 #: option `costs` -> cost of the passive intervention (every other intervention costs 1, whatever its targets).
@@ -59,25 +59,56 @@ def toy_scm(noise_std: float = NOISE_STD) -> SCM:
 
 
 class ToySCMEnv(InterventionEnv):
-    """Intervention env on the illustrative SCM (see module docstring); options as keyword arguments, e.g.
-    `ToySCMEnv(samples_per_step=3, horizon=50)`; unknown or bad ones raise `EnvConfigError`."""
+    """Intervention env on the illustrative SCM U -> X -> Z -> Y of Hammar & Stadler (see the module docstring).
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
+    ## Description
+    Each step the agent picks do(X' = x') on any subset of {U, X, Z, Y} and observes M samples of the system under it
+    (active causal learning of the SCM). Options as keyword arguments, e.g. `ToySCMEnv(samples_per_step=3,
+    horizon=50)`; unknown or bad ones raise `EnvConfigError`.
+
+    ## Action Space
+    Dict(mask: MultiBinary(4), value: Box(4,) float64) over (U, X, Z, Y): U in [-1, 1], X and Y in [-5, 5], Z in
+    [-5, 20]; an all-zero mask is the passive do(0) (`InterventionEnv`).
+
+    ## Observation Space
+    Box(M, 4) float64: M = `samples_per_step` samples of (U, X, Z, Y) under the step's intervention (zeros at reset).
+
+    ## Rewards
+    -c(do(...)): 0 for the passive do(0) and 1 for any other intervention (costs "paper"); 1 per step with "unit".
+
+    ## Termination
+    Never.
+
+    ## Truncation
+    At `horizon` steps (30); stepping further keeps working.
+
+    ## Registered Configurations
+    - `dogym/ToySCM-v0`: the defaults.
+    """
+
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
         """Every option with its default."""
-        return {
-            **InterventionEnv.default_config(),
-            "noise_std": NOISE_STD,  # standard deviation of each endogenous variable's measurement noise
-            "costs": "paper",  # "paper": do(0) free, every other intervention 1; "unit": 1 per step, do(0) included
-        }
+        config = super().default_config()
+        config.update(
+            {
+                "samples_per_step": 1,  # M: samples of the system per step (the observation's rows)
+                "noise_std": NOISE_STD,  # standard deviation of each endogenous variable's measurement noise
+                "costs": "paper",  # "paper": do(0) free, every other intervention 1; "unit": 1 per step, do(0) included
+            }
+        )
+        return config
+
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        super()._check_config(cfg)
+        cfg["samples_per_step"] = config_int(cfg, "samples_per_step", type(self).__name__)
+        cfg["noise_std"] = config_number(cfg, "noise_std", type(self).__name__, 0.0)
+        config_choice(cfg, "costs", tuple(PASSIVE_COSTS), type(self).__name__)
 
     def __init__(self, render_mode: str | None = None, **options: Any):
         cfg = self._configure(options, render_mode)
-        self.render_mode = render_mode
-        cfg["noise_std"] = config_number(cfg, "noise_std", type(self).__name__, 0.0)
-        config_choice(cfg, "costs", tuple(PASSIVE_COSTS), type(self).__name__)
         self._scm = toy_scm(cfg["noise_std"])
-        super().__init__(cfg, passive_cost=PASSIVE_COSTS[cfg["costs"]])
+        super().__init__(cfg, cfg["samples_per_step"], passive_cost=PASSIVE_COSTS[cfg["costs"]])
 
     def scm_at(self, t: int) -> SCM:
         """Ground truth: for evaluation only. Stationary: the same SCM at every step."""

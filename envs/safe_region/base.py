@@ -32,7 +32,7 @@ import numpy as np
 from dogym.causal.acquisition import box_points
 from dogym.causal.intervention import Intervention
 from dogym.causal.specification import READINGS, Specification
-from dogym.envs.core import config_choice, config_int, config_number, configure, render_mode_option
+from dogym.envs.core import config_choice, config_int, config_number
 from dogym.envs.intervention import InterventionEnv
 
 #: Resolution (points per axis) of region areas and of the rendered image.
@@ -73,40 +73,38 @@ class SafeRegionEnv(InterventionEnv):
     """Base class (see module docstring). Subclasses set `intervention_set`, and implement `structural_view`,
     `_window`, `_probability` and `observational_data` (and `_costs_by_name` for value-dependent costs)."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
     intervention_set: tuple[str, ...] = ()
     #: Probability accuracy of the ground truth (0: exact).
     truth_error: float = 0.0
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
-        """Options every safe-region env has."""
-        return {
-            "horizon": 30,  # episode limit in interventions: the env truncates itself there
-            "spec_horizon": 1,  # H: each intervention is held over a window of H + 1 system steps
-            "reading": "monitor",  # steps phi judges: "monitor" the H after the intervention step, "literal" all H + 1
-            "delta": 0.8,  # the safe region is {u : P(phi = 1 | do(U' = u)) >= delta}
-            "monitoring_steps": 10,  # passive monitoring steps before the first intervention (the clock's start)
-        }
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        """Options every safe-region env has (with the episode limit, in interventions)."""
+        config = super().default_config()
+        config.update(
+            {
+                "horizon": 30,  # episode limit in interventions: the env truncates itself there
+                "spec_horizon": 1,  # H: each intervention is held over a window of H + 1 system steps
+                "reading": "monitor",  # steps phi judges: "monitor" the H after the intervention, "literal" all H + 1
+                "delta": 0.8,  # the safe region is {u : P(phi = 1 | do(U' = u)) >= delta}
+                "monitoring_steps": 10,  # passive monitoring steps before the first intervention (the clock's start)
+            }
+        )
+        return config
 
-    def _setup(self, options: Mapping[str, Any], render_mode: str | None) -> dict[str, Any]:
-        """The validated config (`EnvConfigError` otherwise); sets the render mode and the specification."""
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        super()._check_config(cfg)
         name = type(self).__name__
-        self.render_mode = render_mode_option(render_mode, self.metadata["render_modes"], name)
-        cfg = configure(self.default_config(), options, name)
-        cfg["horizon"] = config_int(cfg, "horizon", name)
         cfg["spec_horizon"] = config_int(cfg, "spec_horizon", name)
         cfg["reading"] = config_choice(cfg, "reading", READINGS, name)
         cfg["delta"] = config_number(cfg, "delta", name, 0.0, 1.0, low_open=True)
         cfg["monitoring_steps"] = config_int(cfg, "monitoring_steps", name, low=0)
-        self.delta = cfg["delta"]
-        return cfg
 
     def _finish_init(self, cfg: dict[str, Any], specification: Specification, target_costs: Mapping[str, float]):
         """Build the spaces through `InterventionEnv.__init__` (one observation row per window step)."""
+        self.delta = cfg["delta"]
         self.specification = specification
-        super().__init__({**cfg, "samples_per_step": specification.window}, target_costs, passive_cost=0.0)
-        self.config = cfg
+        super().__init__(cfg, specification.window, target_costs, passive_cost=0.0)
         self._spec_columns = {v: self.variable_names.index(v) for v in specification.variables}
         self._estimate: Callable[[np.ndarray], np.ndarray] | None = None
         self._last: np.ndarray | None = None

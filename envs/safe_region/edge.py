@@ -70,25 +70,56 @@ def edge_scm(time: int, scenario: int) -> SCM:
 
 
 class EdgeSafeRegionEnv(SafeRegionEnv):
-    """The edge-server safe-region env (see module docstring); options as keyword arguments."""
+    """The edge-server safe-region env of Hammar, Alpcan and Lupu (see the module docstring).
+
+    ## Description
+    Each step holds an allocation do(C, M) over a window of H + 1 system steps and reports whether the response time
+    stayed below 50 ms there; the learner estimates the safe region {u : P(phi = 1 | do(U' = u)) >= delta}.
+    Options as keyword arguments.
+
+    ## Action Space
+    Dict(mask: MultiBinary(2), value: Box(2,) float64 in [0, 1]^2) over (C, M); an all-zero mask is passive operation.
+
+    ## Observation Space
+    Box(H + 1, 4) float64: the window's values of (W, C, M, Y) (zeros at reset).
+
+    ## Rewards
+    -c(u) = -sum over the targets of (1 + u_v - 0.5)^2; 0 for passive operation. info["cost"] is 1.0 when the window
+    violates the specification (the safety-gymnasium convention).
+
+    ## Termination
+    Never.
+
+    ## Truncation
+    At `horizon` interventions (30); stepping further keeps working.
+
+    ## Registered Configurations
+    - `dogym/EdgeSafeRegion-v0`: `scenario=1` (stationary).
+    - `dogym/EdgeSafeRegionNonStationary-v0`: `scenario=2` (the load and the interaction change after t = 10).
+    """
 
     intervention_set = ("C", "M")
 
-    @staticmethod
-    def default_config() -> dict[str, Any]:
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
         """Every option with its default."""
-        return {
-            "scenario": 1,  # 1: stationary (S1); 2: the load and the interaction change after t = 10 (S2)
-            **SafeRegionEnv.default_config(),
-        }
+        config = super().default_config()
+        config.update(
+            {
+                "scenario": 1,  # 1: stationary (S1); 2: the load and the interaction change after t = 10 (S2)
+            }
+        )
+        return config
+
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        super()._check_config(cfg)
+        cfg["scenario"] = int(config_choice(cfg, "scenario", (1, 2), type(self).__name__))
 
     def __init__(self, render_mode: str | None = None, **options: Any):
-        cfg = self._setup(options, render_mode)
-        cfg["scenario"] = int(config_choice(cfg, "scenario", (1, 2), type(self).__name__))
+        cfg = self._configure(options, render_mode)
         self.scenario = cfg["scenario"]
         self._scms: dict[int, SCM] = {}
         spec = Specification((Bound("Y", "<", LIMIT_MS),), cfg["spec_horizon"], cfg["reading"])
-        self.config = cfg
         self._finish_init(cfg, spec, {"C": 1.0, "M": 1.0})
 
     # ------------------------------------------------------------------ the system

@@ -80,6 +80,7 @@ from scipy import stats
 from dogym.causal.intervention import Intervention
 from dogym.causal.scm import Constant, Frozen, StructuralView, Variable
 from dogym.causal.specification import Bound, Specification
+from dogym.envs.core import config_choice
 from dogym.envs.safe_region.base import SafeRegionEnv
 
 DUS, CUS = (1, 2, 3, 4), (1, 2)
@@ -321,33 +322,59 @@ def persistent(rng: np.random.Generator, n: int, width: int, low: float, high: f
 
 
 class RANEnv(SafeRegionEnv):
-    """The cloud-RAN safe-region env (see module docstring); `scenario` "cpu" or "steering" picks the testbed
-    scenario (registered as RANCpu-v0 and RANSteering-v0)."""
+    """The synthetic cloud RAN of Hammar, Alpcan and Lupu's testbed (see the module docstring).
+
+    ## Description
+    Each step holds an intervention on the RAN's controls over a window of H + 1 metric windows and reports whether
+    the specification held there; `scenario` "cpu" (throughput and power of DUs and CUs under CPU allocations) or
+    "steering" (uplink jitter under the load-imbalance threshold R) picks the testbed scenario.
+
+    ## Action Space
+    Dict(mask: MultiBinary(11), value: Box(11,) float64) over the controllable variables (CPU of 4 DUs and 2 CUs in
+    [0.3, 3] cores, DU memory in [1, 20] GB, R in [0, 5] Mbit/s); U' is the 6 CPU controls ("cpu") or {R}
+    ("steering"), and controls not set hold the operating point.
+
+    ## Observation Space
+    Box(H + 1, n_vars) float64: the window's values of every variable of the reconstructed graph (zeros at reset).
+
+    ## Rewards
+    -c(u): 1 per intervened resource control, 0.1 for R; 0 for passive operation. info["cost"] is 1.0 when the window
+    violates the specification.
+
+    ## Termination
+    Never.
+
+    ## Truncation
+    At `horizon` interventions (30); stepping further keeps working.
+
+    ## Registered Configurations
+    - `dogym/RANCpu-v0`: `scenario='cpu'` (H = 20).
+    - `dogym/RANSteering-v0`: `scenario='steering'` (H = 5).
+    """
 
     SCENARIOS = {"cpu": (("C1", "C2", "C3", "C4", "CU1", "CU2"), 20), "steering": (("R",), 5)}
 
     @classmethod
     def default_config(cls) -> dict[str, Any]:
         """Every option with its default (spec_horizon is the scenario's H unless given)."""
-        return {
-            "scenario": "cpu",  # "cpu": U' = the 6 CPU controls (RANCpu); "steering": U' = {R} (RANSteering)
-            **SafeRegionEnv.default_config(),
-            "spec_horizon": None,  # H: the window is H + 1 steps; None: the scenario's (cpu 20, steering 5)
-        }
+        config = super().default_config()
+        config.update(
+            {
+                "scenario": "cpu",  # "cpu": U' = the 6 CPU controls (RANCpu); "steering": U' = {R} (RANSteering)
+                "spec_horizon": None,  # H: the window is H + 1 steps; None: the scenario's (cpu 20, steering 5)
+            }
+        )
+        return config
+
+    def _check_config(self, cfg: dict[str, Any]) -> None:
+        cfg["scenario"] = config_choice(cfg, "scenario", tuple(self.SCENARIOS), type(self).__name__)
+        if cfg["spec_horizon"] is None:
+            cfg["spec_horizon"] = self.SCENARIOS[cfg["scenario"]][1]
+        super()._check_config(cfg)
 
     def __init__(self, render_mode: str | None = None, **options: Any):
-        from dogym.envs.core import EnvConfigError, config_choice
-
-        scenario = options.get("scenario", "cpu")
-        if scenario not in self.SCENARIOS:
-            raise EnvConfigError(f"{type(self).__name__} option scenario must be one of {list(self.SCENARIOS)}, "
-                                 f"got {scenario!r}")  # fmt: skip
-        targets, horizon = self.SCENARIOS[scenario]
-        if options.get("spec_horizon") is None:
-            options = {**options, "spec_horizon": horizon}
-        cfg = self._setup(options, render_mode)
-        cfg["scenario"] = config_choice(cfg, "scenario", tuple(self.SCENARIOS), type(self).__name__)
-        self.scenario, self.intervention_set = scenario, targets
+        cfg = self._configure(options, render_mode)
+        self.scenario, self.intervention_set = cfg["scenario"], self.SCENARIOS[cfg["scenario"]][0]
         self._view = ran_view()
         self._cache: dict[bytes, np.ndarray] = {}
         self._tables: dict[int, tuple[np.ndarray, list[int]]] = {}  # by `steering_key` (at most 42)
@@ -355,12 +382,11 @@ class RANEnv(SafeRegionEnv):
         names = self._view.names
         stacked = [name for kind in KINDS for name in unit_names(kind)]  # the column order of `_window`'s stack
         self._columns = np.array([stacked.index(v) for v in names])
-        if scenario == "cpu":
+        if self.scenario == "cpu":
             bounds = [Bound(f"T{i}", ">", 5.0) for i in DUS] + [Bound(f"P{i}", "<", 95.0) for i in DUS]
             bounds += [Bound(f"TCU{j}", ">", 5.0) for j in CUS] + [Bound(f"PCU{j}", "<", 95.0) for j in CUS]
         else:
             bounds = [Bound(f"J{i}", "<", 3.75) for i in DUS]
-        self.config = cfg
         self._finish_init(cfg, Specification(tuple(bounds), cfg["spec_horizon"], cfg["reading"]), COSTS)
 
     # ------------------------------------------------------------------ operator knowledge
