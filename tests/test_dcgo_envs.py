@@ -1,5 +1,5 @@
 """DCGO envs (Aglietti et al., "Dynamic Causal Bayesian Optimization"): SCM equations against hand-computed values,
-the ground-truth optima of the dogym notes, explore-reverts / decide-advances, determinism, errors; the generic
+hand-computed ground-truth optima, explore-reverts / decide-advances, determinism, errors; the generic
 time-unrolled graph and minimal-intervention-set helpers."""
 
 from __future__ import annotations
@@ -117,10 +117,10 @@ def test_stat_ground_truth_with_paper_domains_and_the_optimal_history():
     assert 0 < optimum[1]["per_set"][("X",)]["y"] - optimum[1]["y"] <= optimum[1]["tolerance"]
     code = optimum_rows(STATEnv(optimal_history=True, domains="code"))
     assert [(r[0], r[1]["Z"]) for r in code] == [(("Z",), -3.0)] * 3
-    np.testing.assert_allclose([r[2] for r in code], [-2.152, -4.304, -6.456], atol=1e-3)  # the notes' rounding
+    np.testing.assert_allclose([r[2] for r in code], [-2.152, -4.304, -6.456], atol=1e-3)  # by hand, 3 decimals
 
 
-def test_ind_multiv_nonstat_ground_truth_rows_of_the_notes():
+def test_ind_multiv_nonstat_ground_truth_rows():
     ind = optimum_rows(INDEnv(optimal_history=True))
     assert [r[0] for r in ind] == [("X", "Z")] * 3
     assert [round(r[2], 3) for r in ind] == [-2.007, -4.014, -6.021]  # the grid gave -1.996, -3.993, -5.989

@@ -1,6 +1,6 @@
 """The synthetic DCGO envs of Aglietti, Dhir, Gonzalez and Damoulas, "Dynamic Causal Bayesian Optimization"
-(NeurIPS 2021), Appendix E: STAT, NOISY, MISS, MULTIV, IND and NONSTAT, with the corrections of the dogym notes
-(equations as in the authors' public code where the printed text is garbled). 1_{t>0} marks terms that exist for
+(NeurIPS 2021), Appendix E: STAT, NOISY, MISS, MULTIV, IND and NONSTAT (equations as in the authors' public code
+where the printed text is garbled). 1_{t>0} marks terms that exist for
 t > 0 only; every noise term is N(0, 1) unless stated. Spaces, reward, info keys, errors and ground truth:
 `dogym.envs.dcgo.base`.
 
