@@ -233,7 +233,7 @@ class InterventionEnv(DogymEnv):
         """Continue the episode saved by `get_state()` (the env must have the same configuration)."""
         self.t = int(state["t"])
         self._set_rng_state(state["rng"])
-        shown = state["shown"]
+        shown = state.get("shown")  # absent from checkpoints written before it was saved
         self._shown = None if shown is None else (shown[0], np.array(shown[1]))
 
     def _info(self, intervention_cost: float) -> dict[str, Any]:
