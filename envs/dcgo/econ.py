@@ -18,7 +18,7 @@ G_t real GDP growth, U_t = log of the unemployment rate (target, minimised).
   8 % rate) and a short-run Phillips curve (phillips = 0.03 per point of inflation above target); u_0 = log(8.3).
 Exploration sets: the minimal intervention sets {T}, {I}, {T, I}; BO and ABO intervene on {T, I}. Domains:
 T in [-5, 10], I in [-2, 6] (the paper's reported optimum puts inflation on both ends, -2 and 6). T = 3, N = 10
-synthetic trajectories (the paper's "10 countries"). Options: `DCGOEnv.base_config()`. Spaces, reward, info keys,
+synthetic trajectories (the paper's "10 countries"). Options: `DCGOEnv.default_config()`. Spaces, reward, info keys,
 errors and ground truth: `dogym.envs.dcgo.base`.
 """
 

@@ -28,7 +28,7 @@ Noise: the rates carry multiplicative noise (1 + e), e ~ N(0, 0.1^2), and the in
 varies N_in; the authors' data hold it at 80). D^O: N = 4 SYNTHETIC trajectories of the passive system (the real
 chemostat series C1-C4 of Blasius et al. are not available offline). Manipulative: N_in in [40, 160], J in [0, 20],
 A in [0, 100]; exploration sets: the 7 non-empty subsets of {N_in, J, A} (as in the paper; BO and ABO use all
-three). T = 3. Options (besides `DCGOEnv.base_config()`): dynamics ("authors_discrete" or "integrated").
+three). T = 3. Options (besides `DCGOEnv.default_config()`): dynamics ("authors_discrete" or "integrated").
 Spaces, reward, info keys, errors and ground truth: `dogym.envs.dcgo.base`.
 """
 

@@ -29,7 +29,7 @@ t > 0 only; every noise term is N(0, 1) unless stated. Spaces, reward, info keys
 
 Domains: "paper" (App. E): X in [-5, 5], Z in [-5, 20], W in [-3, 3]; "code": the authors' scripts, X in [-4, 1],
 Z in [-3, 3] (STAT, NOISY, MISS, NONSTAT: the demo notebook) and [-3, 3] for X, Z, W (IND, MULTIV).
-Options (besides `DCGOEnv.base_config()`): domains ("paper"); NOISY observational_noise ("paper"); MULTIV
+Options (besides `DCGOEnv.default_config()`): domains ("paper"); NOISY observational_noise ("paper"); MULTIV
 exploration_sets ("code"); NONSTAT last_step ("paper"). n_observational None means the paper's N.
 """
 
