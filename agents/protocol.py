@@ -120,12 +120,19 @@ class EpisodicAgent(Agent):
         """The action for `observation` given the env's `info`."""
 
 
+#: Metric ranges for `Family.supports`: a share or probability, and a count, size, cost or time.
+UNIT_INTERVAL = (0.0, 1.0)
+NONNEGATIVE = (0.0, float("inf"))
+
+
 class Family(ABC):
     """An agent family: how to build, load and evaluate its agents, which metrics it reports, and its plots.
 
     Class attributes: `name`; `budget_unit` (what a run's budget counts) and `default_budget`; `metrics`, the
     "phase/metric" keys of a run's metrics.json mapped to True when larger is better (the reporting order; reports
-    ask `dogym.agents.registry.higher_is_better`); `headline`, the keys `compare` prints (a subset of `metrics`).
+    ask `dogym.agents.registry.higher_is_better`); `headline`, the keys `compare` prints (a subset of `metrics`);
+    `supports`, optional, the range of the metrics that cannot take every real value (F1 in [0, 1], counts from 0):
+    reports clip their intervals to it.
 
     `curves` turns a finished run folder into long rows with a "kind" column (read its files with the checksummed
     readers of `dogym.agents.io`); `plot` draws every figure for the rows of its kinds and returns the written paths.
@@ -137,6 +144,7 @@ class Family(ABC):
     default_budget: int
     metrics: Mapping[str, bool]
     headline: tuple[str, ...]
+    supports: Mapping[str, tuple[float, float]] = {}
 
     @abstractmethod
     def build(self, context: RunContext) -> Agent:

@@ -35,6 +35,11 @@ def metric_keys(configs: Sequence[RunConfig]) -> list[str]:
     return list(dict.fromkeys(k for c in configs for k in family(c.spec.family).metrics))
 
 
+def metric_supports(configs: Sequence[RunConfig]) -> dict[str, tuple[float, float]]:
+    """The range of each metric key the configs' families bound (`Family.supports`)."""
+    return {k: v for name in dict.fromkeys(c.spec.family for c in configs) for k, v in family(name).supports.items()}
+
+
 def long_rows(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
     """One row per (run, metric) that the run has."""
     rows = []
@@ -103,10 +108,13 @@ def probability_of_improvement(x: Sequence[float], y: Sequence[float]) -> float:
     return float(metrics.probability_of_improvement(x, y))
 
 
-def summarize(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+def summarize(
+    runs: Sequence[Mapping[str, Any]], keys: Sequence[str], supports: Mapping[str, tuple[float, float]] | None = None
+) -> dict[str, dict[str, Any]]:
     """Per agent (per agent and env when the runs span several envs, named "agent @ env") and metric: n, mean, std,
-    IQM and the `INTERVAL_METHOD` interval of the mean (`seed_summary`). Metrics are never pooled across envs: their
-    scales differ."""
+    IQM and the `INTERVAL_METHOD` interval of the mean (`seed_summary`), clipped to the metric's range in `supports`.
+    Metrics are never pooled across envs: their scales differ."""
+    supports = supports or {}
     several = len({r["env"] for r in runs}) > 1
     groups = {(r["label"], r["env"]): f"{r['label']} @ {r['env']}" if several else r["label"] for r in runs}
     out: dict[str, dict[str, Any]] = {name: {} for name in groups.values()}
@@ -115,7 +123,7 @@ def summarize(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[st
             values = [metric_value(r, key) for r in runs if r["label"] == agent and r["env"] == env]
             values = [v for v in values if v is not None]
             if values:
-                out[name][key] = seed_summary(values)
+                out[name][key] = seed_summary(values, supports.get(key, (-np.inf, np.inf)))
     return out
 
 
@@ -154,7 +162,7 @@ def write_outputs(
     summary."""
     out_dir = Path(out_dir)
     keys = metric_keys(configs)
-    summary = summarize(runs, keys)
+    summary = summarize(runs, keys, metric_supports(configs))
     atomic_write_text(out_dir / "results.csv", csv_text(long_rows(runs, keys)))
     curves = curve_rows(configs)
     if curves:

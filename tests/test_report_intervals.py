@@ -27,3 +27,18 @@ def test_one_value_has_no_interval_and_bad_values_are_refused() -> None:
     assert mean_interval([2.5]) == (2.5, 2.5)
     with pytest.raises(ValueError, match="finite"):
         mean_interval([1.0, np.nan])
+
+
+def test_summaries_clip_to_the_range_the_family_declares() -> None:
+    """`summarize` clips F1 (declared in [0, 1] by the FaultAlarm family) where the plain interval passes 1, and
+    leaves a metric without a declared range (the reward) unclipped."""
+    from dogym.agents.registry import family
+    from dogym.experiments.report import summarize
+
+    f1 = [1.0, 1.0, 0.8, 1.0]
+    runs = [{"label": "a", "env": "e", "graph_final": {"f1": v}, "eval": {"reward_mean": -v}} for v in f1]
+    keys = ["graph_final/f1", "eval/reward_mean"]
+    assert mean_interval(f1)[1] > 1.0
+    summary = summarize(runs, keys, family("fault_alarm").supports)["a"]
+    assert summary["graph_final/f1"]["mean_ci95"] == [mean_interval(f1)[0], 1.0]
+    assert summary["eval/reward_mean"]["mean_ci95"] == list(mean_interval([-v for v in f1]))

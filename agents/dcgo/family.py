@@ -25,7 +25,7 @@ from dogym.agents.dcgo.gap import gap_scores, set_hits
 from dogym.agents.dcgo.loop import LoopOptions, ReplicateResult, run_replicate
 from dogym.agents.dcgo.plots import plot_convergence
 from dogym.agents.io import read_json_checked
-from dogym.agents.protocol import Family, OneShotAgent, RunContext
+from dogym.agents.protocol import NONNEGATIVE, Family, OneShotAgent, RunContext
 from dogym.agents.registry import keyword_names
 from dogym.agents.spec import AgentSpec
 
@@ -131,6 +131,8 @@ class DCGOFamily(Family):
         "dcgo/interventions": True,
     }
     headline = ("truth/gap", "truth/optimal_set", "truth/regret", "dcgo/cumulative_cost")
+    supports = {"truth/optimal_set": (0.0, 100.0), "truth/optimal_set_strict": (0.0, 100.0),
+                **dict.fromkeys(("dcgo/cumulative_cost", "dcgo/interventions"), NONNEGATIVE)}  # fmt: skip
 
     def info_view(self, context: RunContext) -> frozenset[str]:
         """The info keys the agents read: the outcome of each step and its cost, the realised past a decision leaves

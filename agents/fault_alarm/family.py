@@ -50,7 +50,7 @@ from dogym.agents.fault_alarm.online_causal import (
     initial_structure_learner,
 )
 from dogym.agents.fault_alarm.plots import plot_fig3
-from dogym.agents.protocol import Agent, EpisodicFamily, RunContext
+from dogym.agents.protocol import NONNEGATIVE, UNIT_INTERVAL, Agent, EpisodicFamily, RunContext
 from dogym.agents.registry import keyword_names
 from dogym.agents.spec import AgentSpec
 from dogym.envs.core import check_allocation
@@ -326,6 +326,12 @@ class FaultAlarmRLFamily(EpisodicFamily):
         "steps_per_second": True,
     }
     headline = ("eval/reward_mean", "eval/steps_mean", "eval/mean_alarms_mean", "graph_final/f1")
+    supports = {
+        **dict.fromkeys(("eval/cleared_rate", "graph_final/f1", "graph_final/precision", "graph_final/recall",
+                         "graph_final/f1_closure"), UNIT_INTERVAL),
+        **dict.fromkeys(("eval/steps_mean", "eval/mean_alarms_mean", "train/steps_mean", "train/mean_alarms_mean",
+                         "graph_final/shd", "steps_per_second"), NONNEGATIVE),
+    }  # fmt: skip
 
     def info_view(self, context: RunContext) -> frozenset[str]:
         """The info keys the agent reads: the operator's view (with the "simulator" transition view, also the env's

@@ -22,7 +22,7 @@ from dogym.agents.identification.learner import IdentificationRun, make_learner,
 from dogym.agents.identification.plots import plot_losses
 from dogym.agents.identification.policies import RandomPolicy, RolloutPolicy
 from dogym.agents.io import read_json_checked
-from dogym.agents.protocol import Family, OneShotAgent, RunContext
+from dogym.agents.protocol import NONNEGATIVE, Family, OneShotAgent, RunContext
 from dogym.agents.registry import keyword_names
 from dogym.agents.spec import AgentSpec
 
@@ -107,6 +107,7 @@ class IdentificationFamily(Family):
         "identification/total_cost": False,
     }
     headline = tuple(metrics)
+    supports = dict.fromkeys(metrics, NONNEGATIVE)
 
     def info_view(self, context: RunContext) -> frozenset[str]:
         """The info keys the learners read: none (they learn from the intervention samples and their own costs)."""

@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from dogym.agents.io import read_json_checked
-from dogym.agents.protocol import Family, OneShotAgent, RunContext
+from dogym.agents.protocol import NONNEGATIVE, UNIT_INTERVAL, Family, OneShotAgent, RunContext
 from dogym.agents.registry import keyword_names
 from dogym.agents.safe_region.col import COL, FIGURE_ALPHAS, COLConfig, COLRecord
 from dogym.agents.safe_region.plots import plot_region_evolution, plot_size_against_unsafe
@@ -158,6 +158,11 @@ class SafeRegionFamily(Family):
     }
     headline = ("col/unsafe_interventions", "col/region_size", "truth/true_region_size", "truth/precision",
                 "truth/recall", "truth/inside")  # fmt: skip
+    supports = {
+        **dict.fromkeys(("truth/precision", "truth/recall", "truth/inside", "truth/covered"), UNIT_INTERVAL),
+        **dict.fromkeys(("col/unsafe_interventions", "col/unsafe_to_converge", "col/region_size", "truth/true_region_size",
+                         "truth/unsafe_to_cover", "col/interventions", "col/cost_spent"), NONNEGATIVE),
+    }  # fmt: skip
 
     def info_view(self, context: RunContext) -> frozenset[str]:
         """The info keys COL reads: whether the window violated the specification and what the intervention cost."""

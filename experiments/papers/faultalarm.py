@@ -20,7 +20,7 @@ import numpy as np
 
 from dogym.agents.fault_alarm.specs import VANILLA_OF
 from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
-from dogym.agents.registry import higher_is_better
+from dogym.agents.registry import family, higher_is_better
 from dogym.experiments.papers import Paper, Reproduction, Timing
 from dogym.experiments.readme import replace_block
 from dogym.experiments.report import (
@@ -152,7 +152,9 @@ def load_results(out_dir: str | Path) -> tuple[dict[str, Any], dict[str, list[di
     values = read_results(out)
     if not values:
         raise ValueError(f"no results.csv with rows in {out}")
-    summary = summarize(_as_runs(values), list(dict.fromkeys(k for by in values.values() for k in by)))
+    summary = summarize(
+        _as_runs(values), list(dict.fromkeys(k for by in values.values() for k in by)), family("fault_alarm").supports
+    )
     initial_values = read_results(out, "graph_initial.csv") or _initial_from_curves(out)
     initial = {}
     for name, agent in (("thp", "causal-ppo"), ("random", "causal-ppo-random")):

@@ -53,7 +53,7 @@ from dogym.agents.fault_alarm.checkpoint import (
     save_model,
 )
 from dogym.agents.io import read_json_checked
-from dogym.agents.protocol import EVAL_PHASE, Agent, EpisodicFamily, RunContext
+from dogym.agents.protocol import EVAL_PHASE, NONNEGATIVE, UNIT_INTERVAL, Agent, EpisodicFamily, RunContext
 from dogym.agents.registry import keyword_names
 from dogym.agents.safe_region.safe_rl.cpo import CPO
 from dogym.agents.safe_region.safe_rl.ppo_lagrangian import PPOLagrangian
@@ -294,6 +294,11 @@ class SafeRLFamily(EpisodicFamily):
     }
     headline = ("safe_rl/unsafe_interventions", "region/region_size", "truth/true_region_size", "truth/precision",
                 "truth/recall", "truth/inside", "eval/episode_cost_mean")  # fmt: skip
+    supports = {
+        **dict.fromkeys(("truth/precision", "truth/recall", "truth/inside"), UNIT_INTERVAL),
+        **dict.fromkeys(("safe_rl/unsafe_interventions", "region/region_size", "truth/true_region_size",
+                         "eval/episode_cost_mean", "safe_rl/lagrange_multiplier"), NONNEGATIVE),
+    }  # fmt: skip
 
     def info_view(self, context: RunContext) -> frozenset[str]:
         """The info keys the agents read: the step's cost and clock, the keys the control view adds (controls, cell)
