@@ -170,6 +170,12 @@ class Family(ABC):
     def plot(self, rows: list[dict[str, Any]], out_dir: Path, title: str) -> list[Path]:
         """Every figure for the rows of this family's kinds, written under `out_dir`; the written paths."""
 
+    def run_files(self, agent: Any, context: RunContext, metrics: Mapping[str, Any]) -> list[Path]:
+        """The files a finished run keeps beside metrics.json (its own figures, evaluation-only data), written into
+        `context.run_dir` from the agent and its evaluated `metrics`; the written paths (none by default). The runner
+        calls it once, after `evaluate` and before it seals the folder."""
+        return []
+
 
 class EpisodicFamily(Family):
     """A family whose agents act in episodes. `evaluate` plays `episodes` episodes of `policy(agent)` (default: the

@@ -385,6 +385,7 @@ def _train_locked(
     metrics = {"agent": config.agent, "label": config.label, "env": config.env, "seed": config.seed,
                "config": config.to_dict(), "hyperparams": context.hyperparams, **summary}  # fmt: skip
     metrics.update(fam.evaluate(agent, context, config.eval_episodes, evaluation_seed(config.seed)))
+    fam.run_files(agent, context, metrics)
     finish_run(folder, metrics)
     # Only now that the run is finished: a kill between dropping the buffer and writing metrics.json would leave an
     # unfinished run whose checkpoint lacks its replay buffer (a kill here leaves a finished run with a spare file).
@@ -444,7 +445,7 @@ def evaluate_run(run_dir: str | os.PathLike[str], episodes: int, seed: int, prog
     result = fam.evaluate(fam.load(context), context, episodes, seed)
     try:
         verify_manifest(folder, what="run folder")
-    except CorruptFileError:  # the family's evaluation redrew a figure in the folder verified above: seal it again
+    except CorruptFileError:  # the evaluation wrote into the folder verified above: seal it again
         write_manifest(folder, exclude=MANIFEST_EXCLUDE)
     return result
 

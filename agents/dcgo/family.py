@@ -152,7 +152,7 @@ class DCGOFamily(Family):
         return DCGOAgent.load(context)
 
     def evaluate(self, agent: DCGOAgent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]:
-        """Scores against the env's ground truth (evaluation only) and convergence.png."""
+        """Scores against the env's ground truth (evaluation only)."""
         result = agent.result
         env = agent.env.unwrapped
         if env.t != result.T:  # a loaded run: replay its decisions to condition the truth on them
@@ -160,9 +160,6 @@ class DCGOFamily(Family):
             for value in result.decision_values:
                 agent.env.step(env.make_action(value, decide=True))
         truth = env.ground_truth()
-        context.run_dir.mkdir(parents=True, exist_ok=True)
-        plot_convergence({context.spec.name: result.best_so_far[None]}, truth["y_star"],
-                         context.run_dir / "convergence.png", f"{context.spec.name} on {context.env_id}")  # fmt: skip
         return {
             "truth": score_run(result, truth),
             "y_star": np.asarray(truth["y_star"], dtype=float).tolist(),
@@ -170,6 +167,12 @@ class DCGOFamily(Family):
             "tied_sets": [[list(s) for s in entry["tied_sets"]] for entry in truth["optimum"]],
             "tolerance": [float(entry["tolerance"]) for entry in truth["optimum"]],
         }
+
+    def run_files(self, agent: DCGOAgent, context: RunContext, metrics: Mapping[str, Any]) -> list[Path]:
+        """convergence.png: the run's best-so-far value against trials, one panel per t, with y*_t."""
+        title = f"{context.spec.name} on {context.env_id}"
+        return [plot_convergence({context.spec.name: agent.result.best_so_far[None]}, np.asarray(metrics["y_star"]),
+                                 context.run_dir / "convergence.png", title)]  # fmt: skip
 
     def curves(self, context: RunContext) -> list[dict[str, Any]]:
         """Best-so-far value per (t, trial), with y*_t."""

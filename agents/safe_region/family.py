@@ -10,7 +10,7 @@ short, so an interrupted run restarts from scratch; being seeded, it repeats exa
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,13 @@ class COLAgent(OneShotAgent):
         raise RuntimeError("COL has not run yet: call learn() first")
 
 
+def _true_regions(agent: COLAgent) -> list[np.ndarray]:
+    """The env's true region (ground truth, evaluation only) on the run's candidates for each estimate k, at the
+    time of the intervention it would choose next (k + 1)."""
+    run, env = agent.record, agent.env.unwrapped
+    return [env.ground_truth(t=k + 1)["region"].contains(run.candidates) for k in range(len(run.regions))]
+
+
 class SafeRegionFamily(Family):
     """The family protocol for COL and its ablations (see `dogym.agents.protocol.Family`)."""
 
@@ -185,16 +192,8 @@ class SafeRegionFamily(Family):
         scored against the region of the intervention it would choose next (k + 1)."""
         run = agent.record
         env = agent.env.unwrapped
-        truth = [env.ground_truth(t=k + 1)["region"].contains(run.candidates) for k in range(len(run.regions))]
+        truth = _true_regions(agent)
         scores = region_scores(run.regions[-1], truth[-1])
-        from dogym.agents.io import atomic_write_bytes
-
-        context.run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(context.run_dir / "truth.npz", _npz(truth=np.array(truth)))
-        if run.candidates.shape[1] == 2:
-            plot_region_evolution(run.candidates, truth, run.mean, run.std, agent.interventions(),
-                                  np.array(run.outcomes), env.delta, FIGURE_ALPHAS, agent.learner.targets,
-                                  context.run_dir / "region_evolution.png")  # fmt: skip
         curve = [region_scores(r, t) for r, t in zip(run.regions, truth, strict=True)]
         recall = [c["recall"] for c in curve]
         to_cover = unsafe_to_cover(recall, run.outcomes, [c["precision"] for c in curve])
@@ -208,6 +207,21 @@ class SafeRegionFamily(Family):
             "precision_curve": [c["precision"] for c in curve],
             "recall_curve": recall,
         }
+
+    def run_files(self, agent: COLAgent, context: RunContext, metrics: Mapping[str, Any]) -> list[Path]:
+        """truth.npz (the true region on the candidates before each intervention, evaluation only) and, on a 2-D
+        control space, region_evolution.png (Fig. 6 style)."""
+        from dogym.agents.io import atomic_write_bytes
+
+        run, truth = agent.record, _true_regions(agent)
+        paths = [context.run_dir / "truth.npz"]
+        atomic_write_bytes(paths[0], _npz(truth=np.array(truth)))
+        if run.candidates.shape[1] == 2:
+            paths.append(context.run_dir / "region_evolution.png")
+            plot_region_evolution(run.candidates, truth, run.mean, run.std, agent.interventions(),
+                                  np.array(run.outcomes), agent.env.unwrapped.delta, FIGURE_ALPHAS,
+                                  agent.learner.targets, paths[-1])  # fmt: skip
+        return paths
 
     def curves(self, context: RunContext) -> list[dict[str, Any]]:
         """Region size and cumulative unsafe interventions after each intervention."""
