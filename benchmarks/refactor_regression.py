@@ -27,7 +27,9 @@ PAPERS = ("faultalarm", "acl", "col", "dcbo")
 GRID = ["compare", "--agents", "causal-dqn,dqn", "--seeds", "0,1", "--timesteps", "4000", "--quiet"]
 TIMING_WORDS = ("second", "minute", "wall", "speed", "per_s", "_s_")
 #: Summary keys that describe the invocation, not a result (a resumed run reads its cells instead of running them).
-INVOCATION_KEYS = frozenset({"command", "cells_run", "invocations", "figures", "workers", "machine", "code_version"})
+INVOCATION_KEYS = frozenset(
+    {"command", "cells_run", "invocations", "figures", "workers", "machine", "code_version", "rescored"}
+)
 
 
 def run_all(out: Path, workers: int) -> None:
