@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from dogym.agents.io import atomic_save_figure, atomic_write_bytes, atomic_write_text, csv_text
+from dogym.agents.protocol import NONNEGATIVE  # every metric of the report: counts, sizes, shares
 from dogym.agents.safe_region.family import unsafe_to_cover
 from dogym.experiments.papers import Paper, Reproduction, Timing, col_rl
 from dogym.experiments.readme import replace_block
@@ -73,8 +74,6 @@ QUICK_RAN_BUDGET = {RAN_CPU: 30, RAN_STEERING: 5}
 #: How many of the seeds run the RAN cells (Fig. 14 has ten; the causal prior from 40 320 passive windows makes them
 #: the slowest cells).
 RAN_SEEDS = 10
-#: Every metric of the report is non-negative (counts, sizes, shares): intervals are clipped at 0.
-NONNEGATIVE = (0.0, np.inf)
 QUICK_SEEDS = 3
 #: Quick mode only: a small passive log and prior on the RAN (the full prior takes minutes per seed).
 QUICK_RAN_HYPERPARAMS = {"monitoring_steps": 1_000, "prior_max_points": 40, "prior_max_condition": 80, "prior_rows": 8,

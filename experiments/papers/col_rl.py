@@ -43,6 +43,7 @@ from scipy import stats
 
 import dogym.envs  # noqa: F401  (registers the envs)
 from dogym.agents.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
+from dogym.agents.protocol import NONNEGATIVE
 from dogym.agents.safe_region.family import region_scores
 from dogym.agents.safe_region.safe_rl.family import scaled_cost_limit
 from dogym.agents.safe_region.safe_rl.view import ControlView
@@ -285,7 +286,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                  "steps": [r["steps"] for r in group], "final_size": float(np.median([r["final_size"] for r in group])),
                  "target_size": float(np.median([r["target_size"] for r in group]))}  # fmt: skip
         if all(reached):
-            stats = seed_summary(values, (0.0, np.inf))  # counts
+            stats = seed_summary(values, NONNEGATIVE)  # counts
             entry.update(mean=stats["mean"], median=float(np.median(values)), ci95=stats["mean_ci95"], censored=False)
         else:
             entry.update(censored=True, lower_bound=float(values[~np.array(reached)].min()))
