@@ -19,6 +19,8 @@ STREAMS: tuple[str, ...] = (
     "passive_log",  # the propagation of a passive (observational) alarm log
     "initial_graph",  # a random initial causal graph
     "anchors",  # seeded uniform anchor points of an acquisition (the DCGO agents)
+    "structure_bootstrap",  # bootstrap resamples of a continuous structure learner (edge confidence)
+    "wrong_graph",  # the edge a misspecified graph reverses
 )
 
 

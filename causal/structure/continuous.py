@@ -1,0 +1,327 @@
+"""Causal structure learning for continuous variables from observations plus interventions.
+
+- `learn_cpdag(data, knowledge, alpha)`: the PC algorithm (Spirtes, Glymour and Scheines, "Causation, Prediction,
+  and Search"; stable variant) on observational data with a nonparanormal Fisher-z test (`dogym.causal.structure.pc`),
+  unshielded colliders and Meek's rules (Meek, "Causal inference and causal explanation with background
+  knowledge"), background knowledge respected (`Knowledge`). Returns a `PDAG` (the CPDAG).
+- `GraphLearner`: the online learner an agent holds: it accumulates observational rows and rows under do() of
+  target sets, and `learn()` relearns from all of them: the skeleton and colliders from the observational rows, the
+  edges at intervened variables oriented by the interventional test of `dogym.causal.structure.interventional`,
+  then Meek's rules. `dag()` is one consistent extension (Dor and Tarsi), `edge_confidence` a bootstrap frequency,
+  `expected_orientations(targets)` how many undirected edges a do(targets) is expected to orient.
+- `misspecified(graph, seed)`: the graph with one edge reversed, acyclic (the cost of a wrong graph).
+
+For time-unrolled graphs, state the time order as `Knowledge(tiers=...)` (e.g. lagged variables as the first tier);
+no edge then points back in time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import product
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from dogym.causal.random_streams import named_rng
+from dogym.causal.structure.interventional import interventional_orientations
+from dogym.causal.structure.pc import CI_TESTS, correlation, data_matrix, learn_skeleton
+from dogym.causal.structure.pdag import PDAG, Knowledge, Orienter, extend, orient
+
+__all__ = ["CI_TESTS", "PDAG", "GraphLearner", "Knowledge", "learn_cpdag", "misspecified"]
+
+#: Fewest observational rows the partial-correlation test can use (n - |S| - 3 > 0 at |S| = 1).
+MIN_ROWS = 5
+
+#: Up to this many undirected edges, `expected_orientations` enumerates every DAG of the equivalence class.
+MAX_ENUMERATED_EDGES = 10
+
+
+def _check_alpha(alpha: float) -> float:
+    alpha = float(alpha)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    return alpha
+
+
+def _check_names(names: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(names, str):
+        raise ValueError(f"names must be a sequence of variable names, got the string {names!r}")
+    out = tuple(names)
+    if not out:
+        raise ValueError("a structure learner needs at least one variable")
+    if not all(isinstance(v, str) and v for v in out):
+        raise ValueError(f"variable names must be non-empty strings, got {list(out)}")
+    if len(set(out)) != len(out):
+        raise ValueError(f"variable names must be unique, got {list(out)}")
+    return out
+
+
+def fit_pdag(
+    names: Sequence[str],
+    observational: np.ndarray,
+    groups: Mapping[frozenset[int], np.ndarray],
+    knowledge: Knowledge,
+    alpha: float,
+    ci_test: str = "rank",
+) -> PDAG:
+    """The PDAG of [n, p] observational rows and interventional rows grouped by target-index set: skeleton and
+    colliders from the observational rows, required edges, interventional orientations, Meek's rules."""
+    if observational.shape[0] < MIN_ROWS:
+        raise ValueError(
+            f"structure learning needs at least {MIN_ROWS} observational rows, got {observational.shape[0]}"
+        )
+    forbidden, required = knowledge.matrices(names)
+    corr = correlation(observational, ci_test)
+    adjacency, separated = learn_skeleton(corr, observational.shape[0], alpha, banned=forbidden, kept=required)
+    forced = [(int(a), int(b)) for a, b in zip(*np.nonzero(required), strict=True)]
+    forced += interventional_orientations(adjacency, groups, observational, alpha)
+    directed, undirected = orient(adjacency, separated, forbidden, forced)
+    return PDAG.from_matrices(names, directed, undirected)
+
+
+def learn_cpdag(
+    data: Mapping[str, np.ndarray], knowledge: Knowledge | None = None, alpha: float = 0.01, *, ci_test: str = "rank"
+) -> PDAG:
+    """The CPDAG of observational data (name -> 1-D column, all of one length) by the PC algorithm with the
+    `ci_test` conditional-independence test ("rank": nonparanormal Fisher-z, the default; "fisherz": Pearson),
+    level `alpha`, and the background `knowledge`. Nodes follow the order of `data`."""
+    names = _check_names(list(data))
+    return fit_pdag(names, data_matrix(data, names), {}, knowledge or Knowledge(), _check_alpha(alpha), ci_test)
+
+
+def _colliders(directed: np.ndarray) -> np.ndarray:
+    """[n, n, n] boolean: a -> b <- c with a, c non-adjacent (a != c)."""
+    adj = directed | directed.T
+    non_adj = ~adj & ~np.eye(adj.shape[0], dtype=bool)
+    return directed[:, :, None] & directed.T[None, :, :] & non_adj[:, None, :]
+
+
+def _is_acyclic(directed: np.ndarray) -> bool:
+    d = directed.copy()
+    alive = np.ones(d.shape[0], dtype=bool)
+    while alive.any():
+        sinks = alive & ~(d & alive[None, :]).any(axis=1)
+        if not sinks.any():
+            return False
+        alive &= ~sinks
+    return True
+
+
+def class_members(directed: np.ndarray, undirected: np.ndarray, forbidden: np.ndarray, limit: int) -> list[np.ndarray]:
+    """DAGs of the PDAG's class: every orientation of its undirected edges that is acyclic, adds no unshielded
+    collider and no forbidden edge (enumerated up to `limit` undirected edges); beyond that, Dor and Tarsi's
+    extension under 32 node orders (distinct results only). Never empty: falls back to `extend`."""
+    pairs = list(zip(*np.nonzero(np.triu(undirected, 1)), strict=True))
+    if len(pairs) > limit:
+        rng = np.random.default_rng(len(pairs))
+        found = {extend(directed, undirected, rng.permutation(directed.shape[0])).tobytes(): None for _ in range(32)}
+        shape = directed.shape
+        return [np.frombuffer(b, dtype=bool).reshape(shape).copy() for b in found]
+    base = _colliders(directed)
+    members = []
+    for signs in product((False, True), repeat=len(pairs)):
+        d = directed.copy()
+        for (i, j), flip in zip(pairs, signs, strict=True):
+            a, b = (j, i) if flip else (i, j)
+            d[a, b] = True
+        if np.any(d & forbidden) or not _is_acyclic(d) or not np.array_equal(_colliders(d), base):
+            continue
+        members.append(d)
+    return members or [extend(directed, undirected)]
+
+
+class GraphLearner:
+    """The online structure learner an agent holds (see module docstring).
+
+    names: the variables (nodes in this order); knowledge: background knowledge (e.g. the roots an operator knows:
+    the exogenous variables); alpha: level of every test; seed: the bootstrap's random stream (None means 0);
+    ci_test: the skeleton's conditional-independence test (`learn_cpdag`)."""
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        knowledge: Knowledge | None = None,
+        alpha: float = 0.01,
+        seed: int | None = None,
+        *,
+        ci_test: str = "rank",
+    ):
+        self.names = _check_names(names)
+        self.knowledge = knowledge if knowledge is not None else Knowledge()
+        if not isinstance(self.knowledge, Knowledge):
+            raise ValueError(f"knowledge must be a Knowledge, got {type(self.knowledge).__name__}")
+        self.knowledge.check(self.names)
+        self.knowledge.matrices(self.names)  # contradictions between roots/tiers and required edges
+        self.alpha = _check_alpha(alpha)
+        self.seed = 0 if seed is None else int(seed)
+        if ci_test not in CI_TESTS:
+            raise ValueError(f"unknown ci_test {ci_test!r}; choose one of {', '.join(CI_TESTS)}")
+        self.ci_test = ci_test
+        self._index = {v: i for i, v in enumerate(self.names)}
+        self._observational: list[np.ndarray] = []
+        self._interventional: list[tuple[frozenset[int], np.ndarray]] = []
+        self.pdag: PDAG | None = None
+        self._members: list[np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ data
+    def add_observational(self, data: Mapping[str, np.ndarray]) -> None:
+        """Append passive rows (name -> 1-D column, every variable, equal lengths)."""
+        rows = data_matrix(data, self.names, "observational data")
+        if len(rows):
+            self._observational.append(rows)
+
+    def add_interventional(self, targets: Sequence[str], data: Mapping[str, np.ndarray]) -> None:
+        """Append rows sampled under do(targets) (the targets' set values are their columns in `data`)."""
+        if isinstance(targets, str):
+            raise ValueError(f"targets must be a sequence of names, got the string {targets!r}")
+        unknown = [t for t in targets if t not in self._index]
+        if unknown or not targets:
+            raise ValueError(f"interventional targets must be a non-empty subset of {list(self.names)}, got {targets}")
+        rows = data_matrix(data, self.names, f"interventional data under do({', '.join(targets)})")
+        if len(rows):
+            self._interventional.append((frozenset(self._index[t] for t in targets), rows))
+
+    @property
+    def n_observational(self) -> int:
+        """Observational rows held."""
+        return sum(len(b) for b in self._observational)
+
+    @property
+    def n_interventional(self) -> int:
+        """Interventional rows held."""
+        return sum(len(b) for _, b in self._interventional)
+
+    def _data(self) -> tuple[np.ndarray, dict[frozenset[int], np.ndarray]]:
+        obs = np.concatenate(self._observational) if self._observational else np.zeros((0, len(self.names)))
+        groups: dict[frozenset[int], list[np.ndarray]] = {}
+        for targets, rows in self._interventional:
+            groups.setdefault(targets, []).append(rows)
+        return obs, {t: np.concatenate(blocks) for t, blocks in groups.items()}
+
+    # ------------------------------------------------------------------ learning
+    def learn(self) -> PDAG:
+        """Relearn the PDAG from every row so far (see module docstring); also stored as `.pdag`."""
+        obs, groups = self._data()
+        self.pdag = fit_pdag(self.names, obs, groups, self.knowledge, self.alpha, self.ci_test)
+        self._members = None
+        return self.pdag
+
+    def _learned(self) -> PDAG:
+        if self.pdag is None:
+            raise ValueError("no graph learned yet: call learn() after adding observational data")
+        return self.pdag
+
+    def dag(self) -> nx.DiGraph:
+        """One consistent DAG extension of the last learned PDAG (`PDAG.dag`)."""
+        return self._learned().dag()
+
+    def edge_confidence(self, n_boot: int = 20) -> dict[tuple[str, str], float]:
+        """Bootstrap frequency of every directed edge (a, b), a != b: the share of `n_boot` refits, each on rows
+        resampled with replacement (observational rows, and each target set's rows separately), whose PDAG has
+        a -> b; an undirected a - b counts 1/2 for each direction. Deterministic in the learner's seed and data."""
+        if int(n_boot) < 1:
+            raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+        self._learned()
+        obs, groups = self._data()
+        rng = named_rng(self.seed, "structure_bootstrap")
+        total = np.zeros((len(self.names), len(self.names)))
+        for _ in range(int(n_boot)):
+            boot_obs = obs[rng.integers(0, len(obs), len(obs))]
+            boot_groups = {t: rows[rng.integers(0, len(rows), len(rows))] for t, rows in groups.items()}
+            d, u = fit_pdag(self.names, boot_obs, boot_groups, self.knowledge, self.alpha, self.ci_test).matrices()
+            total += d + 0.5 * u
+        total /= int(n_boot)
+        return {
+            (a, b): float(total[i, j]) for i, a in enumerate(self.names) for j, b in enumerate(self.names) if i != j
+        }
+
+    def expected_orientations(self, targets: Sequence[str]) -> float:
+        """Expected number of undirected edges of the current PDAG that a do(targets) would orient, directly (edges
+        between a target and a non-target) and by Meek's rules, averaged uniformly over the DAGs of the PDAG's
+        class (enumerated; `class_members`)."""
+        if isinstance(targets, str):
+            raise ValueError(f"targets must be a sequence of names, got the string {targets!r}")
+        unknown = [t for t in targets if t not in self._index]
+        if unknown:
+            raise ValueError(f"unknown targets {unknown}; variables: {list(self.names)}")
+        pdag = self._learned()
+        directed, undirected = pdag.matrices()
+        chosen = np.zeros(len(self.names), dtype=bool)
+        chosen[[self._index[t] for t in targets]] = True
+        cut = undirected & (chosen[:, None] ^ chosen[None, :])
+        if not cut.any():
+            return 0.0
+        forbidden, _ = self.knowledge.matrices(self.names)
+        if self._members is None:
+            self._members = class_members(directed, undirected, forbidden, MAX_ENUMERATED_EDGES)
+        counts = []
+        for member in self._members:
+            state = Orienter.from_pdag(directed, undirected, forbidden)
+            for a, b in zip(*np.nonzero(cut & member), strict=True):
+                state.orient(int(a), int(b))
+            state.meek()
+            counts.append(pdag.n_undirected - int(np.triu(state.undirected, 1).sum()))
+        return float(np.mean(counts))
+
+    # ------------------------------------------------------------------ checkpoints
+    def state(self) -> dict[str, Any]:
+        """Plain arrays and lists: settings, every row held and the last learned PDAG."""
+        return {
+            "names": list(self.names),
+            "knowledge": self.knowledge.as_dict(),
+            "alpha": self.alpha,
+            "seed": self.seed,
+            "ci_test": self.ci_test,
+            "observational": [b.copy() for b in self._observational],
+            "interventional": [
+                {"targets": [self.names[i] for i in sorted(t)], "data": b.copy()} for t, b in self._interventional
+            ],
+            "pdag": None if self.pdag is None else self.pdag.as_dict(),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> GraphLearner:
+        """Inverse of `state()`."""
+        learner = cls(
+            state["names"],
+            Knowledge.from_dict(state["knowledge"]),
+            state["alpha"],
+            state["seed"],
+            ci_test=state["ci_test"],
+        )
+        p = len(learner.names)
+        for block in state["observational"]:
+            learner._observational.append(np.asarray(block, dtype=np.float64).reshape(-1, p))
+        for item in state["interventional"]:
+            targets = frozenset(learner._index[t] for t in item["targets"])
+            learner._interventional.append((targets, np.asarray(item["data"], dtype=np.float64).reshape(-1, p)))
+        if state.get("pdag") is not None:
+            learner.pdag = PDAG.from_dict(state["pdag"])
+        return learner
+
+
+def misspecified(graph: nx.DiGraph, seed: int) -> nx.DiGraph:
+    """The graph with one edge u -> v reversed, chosen uniformly (stream "wrong_graph" of `seed`) among the edges
+    whose reversal keeps the graph acyclic (those with no other directed path from u to v). Node order and node /
+    edge data are kept. ValueError when the graph has no edge or is not a DAG."""
+    if not nx.is_directed_acyclic_graph(graph):
+        raise ValueError("misspecified needs a DAG")
+    candidates = []
+    for u, v in graph.edges:
+        rest = graph.copy()
+        rest.remove_edge(u, v)
+        if not nx.has_path(rest, u, v):
+            candidates.append((u, v))
+    if not candidates:
+        raise ValueError("misspecified needs a graph with at least one edge whose reversal keeps it acyclic")
+    u, v = candidates[int(named_rng(int(seed), "wrong_graph").integers(len(candidates)))]
+    wrong = nx.DiGraph()
+    wrong.add_nodes_from(graph.nodes(data=True))
+    for a, b, data in graph.edges(data=True):
+        if (a, b) == (u, v):
+            wrong.add_edge(v, u, **data)
+        else:
+            wrong.add_edge(a, b, **data)
+    return wrong
