@@ -351,34 +351,16 @@ class MaskedDQN(DQN):
     replay_buffer: MaskedReplayBuffer
 
     def __init__(
-        self,
-        policy: str | type[MaskedDQNPolicy],
-        env: GymEnv | str,
-        learning_rate: float | Schedule = 3e-4,
-        buffer_size: int = 100_000,
-        learning_starts: int = 512,
-        batch_size: int = 64,
-        tau: float = 1.0,
-        gamma: float = 0.99,
-        train_freq: int | tuple[int, str] = 5,
-        gradient_steps: int = 1,
-        replay_buffer_class: type[MaskedReplayBuffer] | None = None,
-        replay_buffer_kwargs: dict[str, Any] | None = None,
-        target_update_interval: int = 500,
-        exploration_fraction: float = 0.1,
-        exploration_initial_eps: float = 0.1,
-        exploration_final_eps: float = 0.1,
-        max_grad_norm: float = 10.0,
-        stats_window_size: int = 100,
-        tensorboard_log: str | None = None,
-        policy_kwargs: dict[str, Any] | None = None,
-        verbose: int = 0,
-        seed: int | None = None,
-        device: th.device | str = "auto",
-        dueling: bool = False,
-        double: bool = False,
+        self, policy: str | type[MaskedDQNPolicy], env: GymEnv | str, learning_rate: float | Schedule = 3e-4,
+        buffer_size: int = 100_000, learning_starts: int = 512, batch_size: int = 64, tau: float = 1.0,
+        gamma: float = 0.99, train_freq: int | tuple[int, str] = 5, gradient_steps: int = 1,
+        replay_buffer_class: type[MaskedReplayBuffer] | None = None, replay_buffer_kwargs: dict[str, Any] | None = None,
+        target_update_interval: int = 500, exploration_fraction: float = 0.1, exploration_initial_eps: float = 0.1,
+        exploration_final_eps: float = 0.1, max_grad_norm: float = 10.0, stats_window_size: int = 100,
+        tensorboard_log: str | None = None, policy_kwargs: dict[str, Any] | None = None, verbose: int = 0,
+        seed: int | None = None, device: th.device | str = "auto", dueling: bool = False, double: bool = False,
         _init_setup_model: bool = True,
-    ) -> None:
+    ) -> None:  # fmt: skip
         policy_kwargs = dict(policy_kwargs or {})
         if policy_kwargs.setdefault("dueling", dueling) != dueling:
             raise ValueError(f"policy_kwargs['dueling']={policy_kwargs['dueling']} contradicts dueling={dueling}")

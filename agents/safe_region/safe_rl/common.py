@@ -1,5 +1,6 @@
 """What PPO-Lagrangian and CPO share: a rollout buffer that also holds costs, a policy with a cost value head, and a
-mixin that records `info["cost"]` during Stable-Baselines3's rollouts, counts unsafe steps and fits the cost critic.
+mixin that takes the cost settings, records `info["cost"]` during Stable-Baselines3's rollouts, counts unsafe steps
+and fits the cost critic.
 
 Constrained MDP (Altman, "Constrained Markov Decision Processes"): maximise the expected return subject to the
 expected episode cost J_C = E[sum_t c_t] <= `cost_limit`, with c_t = `info["cost"]` of the step (1.0 when the step
@@ -16,9 +17,16 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.type_aliases import GymEnv
 
 #: The info key of the per-step cost.
 COST_KEY = "cost"
+#: OmniSafe's actor and critic networks: two hidden layers of 64 tanh units; PyTorch's default (kaiming-uniform)
+#: initialisation, as OmniSafe's kaiming_uniform; a learned state-independent log-std. Adam runs its multi-tensor
+#: ("foreach") implementation: the same update, fewer kernel launches (small networks spend most time in overhead).
+DEFAULT_POLICY_KWARGS: dict[str, Any] = {"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "activation_fn": th.nn.Tanh,
+                                         "ortho_init": False, "log_std_init": -0.5,
+                                         "optimizer_kwargs": {"foreach": True}}  # fmt: skip
 
 
 class CostRolloutSamples(NamedTuple):
@@ -125,7 +133,12 @@ class CostActorCriticPolicy(ActorCriticPolicy):
 
 
 class SafeOnPolicyMixin:
-    """Cost handling for a Stable-Baselines3 on-policy algorithm (put it first in the bases).
+    """Cost settings and cost handling for a Stable-Baselines3 on-policy algorithm (put it first in the bases).
+
+    Its constructor is the one both algorithms end in: it takes the cost settings every constrained algorithm shares
+    (`cost_limit` d, the cost critic's discount `cost_gamma` and GAE `cost_gae_lambda`, its weight decay
+    `critic_norm_coef`) and `policy_kwargs` (over `DEFAULT_POLICY_KWARGS`), refuses the SB3 keywords the algorithm
+    fixes itself, and builds the SB3 base with `CostActorCriticPolicy` and the cost rollout buffer.
 
     During rollouts `_update_info_buffer` (SB3 calls it once per vectorised step, after `env.step` and before the
     step is added to the buffer) reads `info["cost"]` of every env into the buffer slot the step will fill, adds
@@ -144,12 +157,24 @@ class SafeOnPolicyMixin:
     #: Keywords of the SB3 base class that the algorithm sets itself: not hyper-parameters (`refuse_fixed`).
     FIXED_KEYWORDS: tuple[str, ...] = ()
 
-    @classmethod
-    def refuse_fixed(cls, kwargs: dict[str, Any]) -> None:
-        """ValueError if `kwargs` sets one of `FIXED_KEYWORDS`."""
-        fixed = sorted(set(kwargs) & set(cls.FIXED_KEYWORDS))
-        if fixed:
-            raise ValueError(f"{cls.__name__} sets {fixed} itself; they are not options (fixed: {cls.FIXED_KEYWORDS})")
+    def __init__(
+        self, env: GymEnv, cost_lr: float, sb3_args: dict[str, Any], /, *, cost_limit: float = 25.0,
+        cost_gamma: float = 0.99, cost_gae_lambda: float = 0.95, critic_norm_coef: float = 0.001,
+        policy_kwargs: dict[str, Any] | None = None, **kwargs: Any,
+    ) -> None:  # fmt: skip
+        """`cost_lr`: the cost critic's learning rate; `sb3_args`: the SB3 arguments the algorithm sets from its own
+        (with the `FIXED_KEYWORDS`, which `kwargs` may not set); `kwargs`: the user's extra SB3 arguments (seed,
+        verbose, ...). The model is set up last, once every attribute is in place."""
+        refused = sorted(set(kwargs) & set(self.FIXED_KEYWORDS))
+        if refused:
+            raise ValueError(f"{type(self).__name__} sets {refused} itself; they are not options (fixed: "
+                             f"{self.FIXED_KEYWORDS})")  # fmt: skip
+        safe = self._init_safe(cost_limit, cost_gamma, cost_gae_lambda, cost_lr, critic_norm_coef)
+        setup, options = sb3_options(kwargs)
+        super().__init__(CostActorCriticPolicy, env, policy_kwargs={**DEFAULT_POLICY_KWARGS, **(policy_kwargs or {})},
+                         **sb3_args, **options, **safe)  # type: ignore[call-arg]  # fmt: skip
+        if setup:
+            self._setup_model()
 
     def _init_safe(self, cost_limit: float, cost_gamma: float, cost_gae_lambda: float, cost_lr: float,
                    critic_norm_coef: float) -> dict[str, Any]:  # fmt: skip

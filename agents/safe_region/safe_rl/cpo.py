@@ -34,13 +34,10 @@ from stable_baselines3.common.type_aliases import GymEnv
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from dogym.agents.safe_region.safe_rl.common import (
-    CostActorCriticPolicy,
     SafeOnPolicyMixin,
     check_integers,
     check_number,
-    sb3_options,
 )
-from dogym.agents.safe_region.safe_rl.ppo_lagrangian import policy_kwargs_with_defaults
 
 LINE_SEARCH_STEPS, LINE_SEARCH_DECAY = 15, 0.8
 
@@ -116,26 +113,12 @@ class CPO(SafeOnPolicyMixin, OnPolicyAlgorithm):
     FIXED_KEYWORDS = ("learning_rate", "ent_coef", "vf_coef", "sde_sample_freq")
 
     def __init__(
-        self,
-        env: GymEnv,
-        n_steps: int = 20_000,
-        batch_size: int = 128,
-        n_epochs: int = 10,
-        gamma: float = 0.99,
-        gae_lambda: float = 0.95,
-        target_kl: float = 0.01,
-        cg_iters: int = 15,
-        cg_damping: float = 0.1,
-        critic_lr: float = 1e-3,
-        max_grad_norm: float = 40.0,
-        cost_limit: float = 25.0,
-        cost_gamma: float = 0.99,
-        cost_gae_lambda: float = 0.95,
-        critic_norm_coef: float = 0.001,
-        policy_kwargs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.refuse_fixed(kwargs)
+        self, env: GymEnv, n_steps: int = 20_000, batch_size: int = 128, n_epochs: int = 10, gamma: float = 0.99,
+        gae_lambda: float = 0.95, target_kl: float = 0.01, cg_iters: int = 15, cg_damping: float = 0.1,
+        critic_lr: float = 1e-3, max_grad_norm: float = 40.0, **kwargs: Any,
+    ) -> None:  # fmt: skip
+        """The CPO settings above; the cost settings (cost_limit, cost_gamma, cost_gae_lambda, critic_norm_coef) and
+        policy_kwargs go to `SafeOnPolicyMixin`, the rest to SB3's OnPolicyAlgorithm."""
         check_integers({"n_steps": (n_steps, 2), "batch_size": (batch_size, 2), "n_epochs": (n_epochs, 1),
                         "cg_iters": (cg_iters, 1)})  # fmt: skip
         check_number("target_kl", target_kl, 1e-12)
@@ -143,15 +126,10 @@ class CPO(SafeOnPolicyMixin, OnPolicyAlgorithm):
         check_number("max_grad_norm", max_grad_norm, 1e-12)
         self.batch_size, self.n_epochs, self.target_kl = batch_size, n_epochs, float(target_kl)
         self.cg_iters, self.cg_damping = cg_iters, float(cg_damping)
-        safe = self._init_safe(cost_limit, cost_gamma, cost_gae_lambda, critic_lr, critic_norm_coef)
-        setup, options = sb3_options(kwargs)
-        super().__init__(
-            CostActorCriticPolicy, env, learning_rate=critic_lr, n_steps=n_steps, gamma=gamma, gae_lambda=gae_lambda,
-            ent_coef=0.0, vf_coef=1.0, max_grad_norm=max_grad_norm, use_sde=kwargs.pop("use_sde", False),
-            sde_sample_freq=-1, policy_kwargs=policy_kwargs_with_defaults(policy_kwargs), **options, **safe,
-        )  # fmt: skip
-        if setup:
-            self._setup_model()
+        sb3_args = {"learning_rate": critic_lr, "n_steps": n_steps, "gamma": gamma, "gae_lambda": gae_lambda,
+                    "ent_coef": 0.0, "vf_coef": 1.0, "max_grad_norm": max_grad_norm, "sde_sample_freq": -1,
+                    "use_sde": kwargs.pop("use_sde", False)}  # fmt: skip
+        super().__init__(env, critic_lr, sb3_args, **kwargs)
 
     def _setup_model(self) -> None:
         super()._setup_model()

@@ -25,26 +25,7 @@ import torch as th
 from stable_baselines3 import PPO
 from stable_baselines3.common.type_aliases import GymEnv
 
-from dogym.agents.safe_region.safe_rl.common import (
-    CostActorCriticPolicy,
-    SafeOnPolicyMixin,
-    check_integers,
-    check_number,
-    sb3_options,
-    standardize,
-)
-
-#: OmniSafe's actor and critic networks: two hidden layers of 64 tanh units; PyTorch's default (kaiming-uniform)
-#: initialisation, as OmniSafe's kaiming_uniform; a learned state-independent log-std. Adam runs its multi-tensor
-#: ("foreach") implementation: the same update, fewer kernel launches (small networks spend most time in overhead).
-DEFAULT_POLICY_KWARGS: dict[str, Any] = {"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "activation_fn": th.nn.Tanh,
-                                         "ortho_init": False, "log_std_init": -0.5,
-                                         "optimizer_kwargs": {"foreach": True}}  # fmt: skip
-
-
-def policy_kwargs_with_defaults(policy_kwargs: dict[str, Any] | None) -> dict[str, Any]:
-    """`DEFAULT_POLICY_KWARGS` updated by `policy_kwargs`."""
-    return {**DEFAULT_POLICY_KWARGS, **(policy_kwargs or {})}
+from dogym.agents.safe_region.safe_rl.common import SafeOnPolicyMixin, check_integers, check_number, standardize
 
 
 def linear_schedule(initial: float, decay: bool) -> Any:
@@ -91,44 +72,24 @@ class PPOLagrangian(SafeOnPolicyMixin, PPO):
     FIXED_KEYWORDS = ("normalize_advantage",)
 
     def __init__(
-        self,
-        env: GymEnv,
-        learning_rate: float = 3e-4,
-        n_steps: int = 20_000,
-        batch_size: int = 64,
-        n_epochs: int = 40,
-        gamma: float = 0.99,
-        gae_lambda: float = 0.95,
-        clip_range: float = 0.2,
-        target_kl: float | None = 0.02,
-        max_grad_norm: float = 40.0,
-        cost_limit: float = 25.0,
-        cost_gamma: float = 0.99,
-        cost_gae_lambda: float = 0.95,
-        lagrangian_multiplier_init: float = 0.55,
-        lambda_lr: float = 0.035,
-        critic_norm_coef: float = 0.001,
-        linear_lr_decay: bool = True,
-        policy_kwargs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.refuse_fixed(kwargs)
+        self, env: GymEnv, learning_rate: float = 3e-4, n_steps: int = 20_000, batch_size: int = 64, n_epochs: int = 40,
+        gamma: float = 0.99, gae_lambda: float = 0.95, clip_range: float = 0.2, target_kl: float | None = 0.02,
+        max_grad_norm: float = 40.0, lagrangian_multiplier_init: float = 0.55, lambda_lr: float = 0.035,
+        linear_lr_decay: bool = True, **kwargs: Any,
+    ) -> None:  # fmt: skip
+        """The PPO and multiplier settings above; the cost settings (cost_limit, cost_gamma, cost_gae_lambda,
+        critic_norm_coef) and policy_kwargs go to `SafeOnPolicyMixin`, the rest to SB3's PPO."""
         check_integers({"n_steps": (n_steps, 1), "batch_size": (batch_size, 2), "n_epochs": (n_epochs, 1)})
         check_number("clip_range", clip_range, 1e-12)
         if target_kl is not None:
             check_number("target_kl", target_kl, 1e-12)
         check_number("max_grad_norm", max_grad_norm, 1e-12)
-        safe = self._init_safe(cost_limit, cost_gamma, cost_gae_lambda, learning_rate, critic_norm_coef)
-        setup, options = sb3_options(kwargs)
-        self.lagrange = Lagrange(lagrangian_multiplier_init, lambda_lr, cost_limit)
-        super().__init__(
-            CostActorCriticPolicy, env, learning_rate=linear_schedule(learning_rate, linear_lr_decay),
-            n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, gamma=gamma, gae_lambda=gae_lambda,
-            clip_range=clip_range, target_kl=target_kl, max_grad_norm=max_grad_norm, normalize_advantage=False,
-            policy_kwargs=policy_kwargs_with_defaults(policy_kwargs), **options, **safe,
-        )  # fmt: skip
-        if setup:
-            self._setup_model()
+        schedule = linear_schedule(learning_rate, linear_lr_decay)
+        sb3_args = {"learning_rate": schedule, "n_steps": n_steps, "batch_size": batch_size, "n_epochs": n_epochs,
+                    "gamma": gamma, "gae_lambda": gae_lambda, "clip_range": clip_range, "target_kl": target_kl,
+                    "max_grad_norm": max_grad_norm, "normalize_advantage": False}  # fmt: skip
+        super().__init__(env, learning_rate, sb3_args, **kwargs)
+        self.lagrange = Lagrange(lagrangian_multiplier_init, lambda_lr, self.cost_limit)
 
     def train(self) -> None:
         """Multiplier step, combined advantages, SB3's PPO update, then the cost critic (see the module docstring)."""
