@@ -150,9 +150,11 @@ _BUILT_IN: Sequence[tuple[str, str]] = (
     ("col", 'Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions": Table II and Figs. 6, 8, 14'),
     ("dcbo", 'Aglietti et al., "Dynamic Causal Bayesian Optimization": Tables 1-4 (gap, % optimal set) and '
              "convergence"),
+    ("unknown-graph", "Unknown graph: Hammar & Stadler's rollout learner, COL and DCBO / CBO with the causal graph known, "
+                      "learned online or wrong (one edge reversed)"),
 )  # fmt: skip
 for _name, _description in _BUILT_IN:
-    register_paper(LazyPaper(_name, _description, f"dogym.experiments.papers.{_name}:PAPER"))
+    register_paper(LazyPaper(_name, _description, f"dogym.experiments.papers.{_name.replace('-', '_')}:PAPER"))
 
 # Installed plugins (`dogym.plugins` entry points) load with the registry; they may register papers too, so the
 # `reproduce` choices include them. Imported last: a plugin imports this module's `Paper` and `register_paper`.
