@@ -6,7 +6,10 @@ interventions; ABO and BO make H).
 A run folder gets `replicate.json` (curves, trials, decisions). Evaluation reads the env's ground truth (evaluation
 only: the optimum per t given the run's own decisions) and reports the gap (eq. 4, per-replicate form), the % of time
 steps whose decision set is optimal (tolerant: within 1e-3 x the target's range of y*_t, ties count; and strict), the regret of the best value found and of the decision, and writes
-`convergence.png` (Fig. 6 row 3 style). The authors' form of the gap needs several methods and replicates:
+`convergence.png` (Fig. 6 row 3 style). DCBO and CBO also report their causal graph (`graph`: known, learned or
+wrong; `dogym.agents.dcgo.graph`): graph/shd and graph/f1 of the final slice graph against the true slice graph
+(evaluation only), graph/learn_seconds (CPU seconds of structure learning; 0 for a known or wrong graph; the run's
+total is train_seconds), and `graph_history.csv` (interventions, shd, f1 after each (re)learning). The authors' form of the gap needs several methods and replicates:
 `gap.gap_table`. Runs take about a second, so an interrupted run restarts from scratch; being seeded, it repeats
 exactly.
 """
@@ -19,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import networkx as nx
 import numpy as np
 
 from dogym.agents.dcgo.gap import gap_scores, set_hits
 from dogym.agents.dcgo.loop import LoopOptions, ReplicateResult, run_replicate
 from dogym.agents.dcgo.plots import plot_convergence
-from dogym.agents.io import read_json_checked
-from dogym.agents.protocol import NONNEGATIVE, Family, OneShotAgent, RunContext
+from dogym.agents.io import atomic_write_text, csv_text, read_json_checked
+from dogym.agents.protocol import NONNEGATIVE, UNIT_INTERVAL, Family, OneShotAgent, RunContext
 from dogym.agents.registry import keyword_names
 from dogym.agents.spec import AgentSpec
 
@@ -115,6 +119,24 @@ def score_run(result: ReplicateResult, truth: Mapping[str, Any]) -> dict[str, An
     }
 
 
+def graph_scores(result: ReplicateResult, truth: nx.DiGraph, variables: list[str]) -> list[dict[str, Any]]:
+    """The run's slice graph after each (re)learning scored against the true slice graph (the within-slice edges of
+    the last time slice of the env's true time-unrolled graph; evaluation only): rows {interventions, shd, f1}
+    (none for a method without a graph)."""
+    from dogym.causal.graphs import edge_metrics
+    from dogym.causal.structure.time_unrolled import slice_graph
+
+    true_slice = slice_graph(truth, variables)
+    rows = []
+    for interventions, edges in result.graph_history:
+        estimate = nx.DiGraph()
+        estimate.add_nodes_from(variables)
+        estimate.add_edges_from(tuple(e) for e in edges)
+        scores = edge_metrics(estimate, true_slice)
+        rows.append({"interventions": int(interventions), "shd": int(scores.shd), "f1": float(scores.f1)})
+    return rows
+
+
 class DCGOFamily(Family):
     """The family protocol for the DCGO agents (see `dogym.agents.protocol.Family`)."""
 
@@ -129,10 +151,14 @@ class DCGOFamily(Family):
         "truth/decision_regret": False,
         "dcgo/cumulative_cost": False,
         "dcgo/interventions": True,
+        "graph/shd": False,
+        "graph/f1": True,
+        "graph/learn_seconds": False,
     }
     headline = ("truth/gap", "truth/optimal_set", "truth/regret", "dcgo/cumulative_cost")
-    supports = {"truth/optimal_set": (0.0, 100.0), "truth/optimal_set_strict": (0.0, 100.0),
-                **dict.fromkeys(("dcgo/cumulative_cost", "dcgo/interventions"), NONNEGATIVE)}  # fmt: skip
+    supports = {"truth/optimal_set": (0.0, 100.0), "truth/optimal_set_strict": (0.0, 100.0), "graph/f1": UNIT_INTERVAL,
+                **dict.fromkeys(("dcgo/cumulative_cost", "dcgo/interventions", "graph/shd", "graph/learn_seconds"),
+                                NONNEGATIVE)}  # fmt: skip
 
     def info_view(self, context: RunContext) -> frozenset[str]:
         """The info keys the agents read: the outcome of each step and its cost, the realised past a decision leaves
@@ -160,8 +186,13 @@ class DCGOFamily(Family):
             for value in result.decision_values:
                 agent.env.step(env.make_action(value, decide=True))
         truth = env.ground_truth()
+        history = graph_scores(result, truth["graph"], list(env.variables))
+        final = {"graph": {**history[-1], "learn_seconds": result.learn_seconds}} if history else {}
+        final.get("graph", {}).pop("interventions", None)
         return {
             "truth": score_run(result, truth),
+            **final,
+            "graph_history": history,
             "y_star": np.asarray(truth["y_star"], dtype=float).tolist(),
             "optimal_sets": [list(entry["set"]) for entry in truth["optimum"]],
             "tied_sets": [[list(s) for s in entry["tied_sets"]] for entry in truth["optimum"]],
@@ -169,10 +200,17 @@ class DCGOFamily(Family):
         }
 
     def run_files(self, agent: DCGOAgent, context: RunContext, metrics: Mapping[str, Any]) -> list[Path]:
-        """convergence.png: the run's best-so-far value against trials, one panel per t, with y*_t."""
+        """convergence.png: the run's best-so-far value against trials, one panel per t, with y*_t; for DCBO and CBO
+        graph_history.csv: the slice graph's SHD and F1 against the true slice graph after each (re)learning, with
+        the interventions made so far (columns interventions, shd, f1)."""
         title = f"{context.spec.name} on {context.env_id}"
-        return [plot_convergence({context.spec.name: agent.result.best_so_far[None]}, np.asarray(metrics["y_star"]),
-                                 context.run_dir / "convergence.png", title)]  # fmt: skip
+        paths = [plot_convergence({context.spec.name: agent.result.best_so_far[None]}, np.asarray(metrics["y_star"]),
+                                  context.run_dir / "convergence.png", title)]  # fmt: skip
+        if metrics.get("graph_history"):
+            path = context.run_dir / "graph_history.csv"
+            atomic_write_text(path, csv_text(metrics["graph_history"]))
+            paths.append(path)
+        return paths
 
     def curves(self, context: RunContext) -> list[dict[str, Any]]:
         """Best-so-far value per (t, trial), with y*_t."""

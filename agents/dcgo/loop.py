@@ -34,13 +34,14 @@ structural view, D^O, the exploration sets, domains and costs; never the ground 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
-from dogym.agents.dcgo.priors import CausalPrior, causal_priors, observational_model
+from dogym.agents.dcgo.graph import CausalStructure, check_graph_options
+from dogym.agents.dcgo.priors import CausalPrior, causal_priors
 from dogym.causal.acquisition import anchor_points, expected_improvement, manual_causal_ei
 from dogym.causal.gp import GaussianProcess, causal_rbf, fit_map_rbf, rbf
 from dogym.causal.random_streams import STREAMS, named_rng
@@ -65,7 +66,8 @@ class LoopOptions:
     variance (initial values), variance_prior (Gamma shape, rate; None for maximum likelihood), safeguards: the
     interventional GPs. prior ("plugin" or "mc"), prior_draws, prior_rows, obs_kernel, obs_max_points, obs_seed,
     obs_fit ("authors" or "standardised"), prior_noise: the observational GP-SCM (`dogym.causal.dynamic_effects`). data_seed: the seed of D^O passed to `env.reset` (default:
-    the replicate's seed).
+    the replicate's seed). graph ("known", "learned" or "wrong"), relearn_every, graph_alpha (the structure learner's
+    significance level), orientation_weight: where DCBO's and CBO's causal graph comes from (`dogym.agents.dcgo.graph`).
     """
 
     anchors: str = "authors"
@@ -85,6 +87,10 @@ class LoopOptions:
     obs_fit: str = "authors"
     prior_noise: bool = True
     data_seed: int | None = None
+    graph: str = "known"
+    relearn_every: int = 1
+    graph_alpha: float = 0.01
+    orientation_weight: float = 0.0
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> LoopOptions:
@@ -115,7 +121,8 @@ class Trial:
 @dataclass
 class ReplicateResult:
     """One replicate of one method: per-t best-so-far curves [T, H], every trial, the decisions and their realised
-    outcomes, and the wall and CPU (process) time."""
+    outcomes, and the wall and CPU (process) time; for DCBO and CBO the slice graph after each (re)learning as
+    (interventions so far, sorted edges) and the CPU seconds of structure learning (`dogym.agents.dcgo.graph`)."""
 
     method: str
     H: int
@@ -128,6 +135,8 @@ class ReplicateResult:
     decision_y: list[float] = field(default_factory=list)
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    graph_history: list[tuple[int, list[list[str]]]] = field(default_factory=list)
+    learn_seconds: float = 0.0
 
     def trial_costs(self) -> np.ndarray:
         """[T, H] cost of each trial (0 for an observation)."""
@@ -156,6 +165,7 @@ class ReplicateResult:
         values["best_so_far"] = np.asarray(values["best_so_far"], dtype=np.float64)
         values["trials"] = [Trial(**{**t, "set": tuple(t["set"])}) for t in values["trials"]]
         values["decision_sets"] = [tuple(s) for s in values["decision_sets"]]
+        values["graph_history"] = [(int(n), [list(e) for e in edges]) for n, edges in values.get("graph_history", [])]
         return cls(**values)
 
 
@@ -177,6 +187,13 @@ class _SetModel:
         fit_map_rbf(self.gp, np.stack(self.x), np.array(self.y), options.variance_prior,
                     safeguards=options.safeguards)  # fmt: skip
 
+    def extend(self, x: Sequence[Sequence[float]], y: Sequence[float], options: LoopOptions) -> None:
+        """Add several points and refit once (a set model rebuilt within a time step)."""
+        self.x += [np.asarray(row, dtype=np.float64) for row in x]
+        self.y += [float(v) for v in y]
+        fit_map_rbf(self.gp, np.stack(self.x), np.array(self.y), options.variance_prior,
+                    safeguards=options.safeguards)  # fmt: skip
+
     def acquisition(self, incumbent: float, cost: float) -> np.ndarray:
         """Causal EI / cost at the anchors (the manual EI before any data)."""
         if not self.y and self.prior is not None:
@@ -189,76 +206,88 @@ class _SetModel:
         return self.prior.mean(self.anchors) if self.prior is not None else np.zeros(len(self.anchors))
 
 
-def _as_view(env: Any) -> Any:
-    """The graph of the env's structural view (an object with `.graph` or a mapping with "graph")."""
-    view = env.structural_view()
-    return view["graph"] if isinstance(view, Mapping) else view.graph
-
-
 def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> ReplicateResult:
     """Run one replicate of `method` ("dcbo", "cbo", "abo", "bo" or "random") for all T steps of a DCGO env with H
     trials per step (module docstring), from `env.reset(seed=data_seed or seed)` (the seed of D^O). Agent randomness
     comes from named streams of `seed`: "anchors" (fresh anchor points, `anchor_seed`) and "policy" (BO's and ABO's first points,
     the random baseline). `env` may be wrapped: every exploration and decision is an `env.step`. On return the env
     holds the run's decisions, so `env.unwrapped.ground_truth()` (evaluation only) gives the optima conditioned on
-    them. Options: `LoopOptions` (unknown keys raise ValueError)."""
+    them. Options: `LoopOptions` (unknown keys raise ValueError); DCBO's and CBO's graph, exploration sets and GP-SCM
+    come from `dogym.agents.dcgo.graph.CausalStructure` (with a learned graph they are rebuilt within a time step
+    whenever a relearning changes the graph)."""
     if method not in METHODS:
         raise ValueError(f"unknown DCGO method {method!r}; methods: {', '.join(METHODS)}")
     if isinstance(H, bool) or not isinstance(H, int | np.integer) or H < 1:
         raise ValueError(f"H (trials per time step) must be an integer >= 1, got {H!r}")
     opts = LoopOptions.from_mapping(options)
+    check_graph_options(method, opts)
     base = env.unwrapped  # operator knowledge only (see the module docstring); interactions go through env.step
     check_allocation(32 * base.T * H, f"{method} with H = {H} trials per time step (its T x H result arrays)")
     start, cpu_start = time.perf_counter(), time.process_time()
     env.reset(seed=int(seed if opts.data_seed is None else opts.data_seed))
     rng = named_rng(int(seed), "policy")
-    sets: list[SetKey] = [tuple(s) for s in (base.exploration_sets if method in OBSERVING else [base.full_set])]
     if opts.anchors not in ANCHORS:
         raise ValueError(f"anchors must be one of {ANCHORS}, got {opts.anchors!r}")
-    boxes = {s: _box(base, s) for s in sets}
+    structure = CausalStructure(base, method, opts, int(seed)) if method in ("dcbo", "cbo") else None
+    sets: list[SetKey] = []  # updated in place when a relearning changes the exploration sets
+    sets += structure.sets if structure is not None else [tuple(s) for s in (base.exploration_sets
+                                                                              if method in OBSERVING else [base.full_set])]  # fmt: skip
 
-    def step(value: dict[str, float], decide: bool) -> dict[str, Any]:
-        """Explore or decide do(value) through the env's step; its info."""
-        return env.step(base.make_action(value, decide))[4]
+    def step(value: dict[str, float], decide: bool) -> tuple[np.ndarray, dict[str, Any]]:
+        """Explore or decide do(value) through the env's step; its observation (the slice) and info."""
+        observation, _, _, _, info = env.step(base.make_action(value, decide))
+        return observation, info
 
     fresh = opts.anchors != "grid"
 
     def draw(key: SetKey, t: int, trial: int) -> np.ndarray:
         kind = {"authors": "uniform", "sobol": "sobol", "grid": "grid"}[opts.anchors]
-        return anchor_points(*boxes[key], opts.n_anchors, opts.per_dim, kind,
+        return anchor_points(*_box(base, key), opts.n_anchors, opts.per_dim, kind,
                              anchor_seed(int(seed), t, trial, sets.index(key)))  # fmt: skip
 
     anchors = {s: draw(s, 0, 0) for s in sets}  # the fixed grid (fresh kinds redraw per trial)
-    model = None
-    if method in ("dcbo", "cbo"):
-        model = observational_model(_as_view(base), list(base.variables), base.target, base.observational_data(),
-                                    method == "dcbo", opts)  # fmt: skip
+
+    def set_models(t: int, trial: int) -> dict[SetKey, _SetModel]:
+        """Fresh interventional GPs of the current sets at t with their priors and the data of t so far."""
+        model = structure.model if structure is not None else None
+        priors = causal_priors(model, t, sets, past) if model is not None else {s: None for s in sets}
+        out = {}
+        for s in sets:
+            out[s] = _SetModel(s, draw(s, t, trial) if fresh else anchors.setdefault(s, draw(s, 0, 0)), priors[s], opts)
+            seen = [trial_ for trial_ in result.trials if trial_.t == t and trial_.set == s]
+            if seen:
+                out[s].extend([[trial_.value[v] for v in s] for trial_ in seen], [trial_.y for trial_ in seen], opts)
+        return out
+
     result = ReplicateResult(method, int(H), int(seed), int(base.T), np.full((base.T, H), np.nan))
     abo_x: list[np.ndarray] = []
     abo_y: list[float] = []
     abo_gp = GaussianProcess(rbf(opts.lengthscale, opts.variance), opts.noise_var)
     past: dict[str, float] | None = None  # the realised past slice (None at t = 0)
     for t in range(base.T):
-        priors = causal_priors(model, t, sets, past) if model is not None else {s: None for s in sets}
-        models = {s: _SetModel(s, draw(s, t, 0) if fresh else anchors[s], priors[s], opts) for s in sets}
+        models = set_models(t, 0)
         incumbent, best, curve = np.inf, None, []
         if method in OBSERVING:
-            incumbent = float(step({}, False)["y"])
+            incumbent = float(step({}, False)[1]["y"])
             result.trials.append(Trial(t, 0, (), {}, incumbent, 0.0))
             curve.append(incumbent)
         for index in range(len(curve), H):
             if fresh:
                 for s in sets:
                     models[s].anchors = draw(s, t, index)
-            key, x = _choose(method, models, sets, incumbent, base, rng, abo_gp if abo_y else None, t)
+            key, x = _choose(method, models, sets, incumbent, base, rng, abo_gp if abo_y else None, t, structure)
             value = {name: float(v) for name, v in zip(key, x, strict=True)}
-            info = step(value, False)
+            observation, info = step(value, False)
             y, cost = float(info["y"]), float(info["intervention_cost"])
             result.trials.append(Trial(t, index, key, value, y, cost))
             if method == "abo":
                 abo_x.append(np.append(x, t))
                 abo_y.append(y)
                 fit_map_rbf(abo_gp, np.stack(abo_x), np.array(abo_y), opts.variance_prior, safeguards=opts.safeguards)
+            elif structure is not None and structure.observe(t, key, dict(zip(base.variables, observation.tolist(),
+                                                                               strict=True))):  # fmt: skip
+                sets[:] = structure.sets  # the graph changed: new sets, priors and GPs (with the data of t)
+                models = set_models(t, index)
             elif method != "random":
                 models[key].add(x, y, opts)
             if best is None or y < best[0]:
@@ -271,11 +300,13 @@ def run_replicate(env: Any, method: str, H: int, seed: int, **options: Any) -> R
         result.best_so_far[t] = curve
         result.decision_sets.append(best[1])
         result.decision_values.append(best[2])
-        info = step(best[2], True)
+        observation, info = step(best[2], True)
         result.decision_y.append(float(info["y"]))
         past = dict(zip(base.variables, info["past"].tolist(), strict=True))
     result.seconds = time.perf_counter() - start
     result.cpu_seconds = time.process_time() - cpu_start
+    if structure is not None:
+        result.graph_history, result.learn_seconds = structure.history, structure.seconds
     return result
 
 
@@ -307,8 +338,10 @@ def _choose(
     rng: np.random.Generator,
     abo_gp: GaussianProcess | None,
     t: int,
+    structure: CausalStructure | None = None,
 ) -> tuple[SetKey, np.ndarray]:
-    """The (set, point) of the next intervention (module docstring)."""
+    """The (set, point) of the next intervention (module docstring), with the orientation bonus of each set
+    (`CausalStructure.bonus`, 0 unless `orientation_weight` > 0 with a learned graph)."""
     if method == "random":
         key = sets[int(rng.integers(len(sets)))]
         return key, models[key].anchors[int(rng.integers(len(models[key].anchors)))]
@@ -326,7 +359,11 @@ def _choose(
         return key, models[key].anchors[int(rng.integers(len(models[key].anchors)))]
     best_score, choice = -np.inf, None
     for key in sets:
-        score = models[key].acquisition(incumbent, env.intervention_cost(key))
+        cost = env.intervention_cost(key)
+        score = models[key].acquisition(incumbent, cost)
+        bonus = structure.bonus(key, cost) if structure is not None else 0.0
+        if bonus:
+            score = score + bonus
         i = int(np.argmax(score))
         if score[i] > best_score:
             best_score, choice = score[i], (key, models[key].anchors[i])

@@ -66,8 +66,9 @@ def causal_priors(
     model: DynamicGPSCM, t: int, sets: Sequence[tuple[str, ...]], past: Mapping[str, float] | None
 ) -> dict[tuple[str, ...], CausalPrior | None]:
     """The prior of each exploration set at time step t given the realised previous slice `past` (None: no prior
-    there, i.e. the standard zero-mean prior)."""
-    if not model.has_prior(t):
+    there, i.e. the standard zero-mean prior; also where the target is no node of the slice's model, which a learned
+    or wrong graph may leave)."""
+    if not model.has_prior(t) or (model.target, 0) not in model.models[t].graph:
         return {s: None for s in sets}
     conditioned = past if model.temporal else None
 

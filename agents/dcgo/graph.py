@@ -1,0 +1,167 @@
+"""The causal graph DCBO and CBO work with, and everything that depends on it: the exploration sets and the GP-SCM
+that gives the causal priors (Aglietti, Dhir, Gonzalez and Damoulas, "Dynamic Causal Bayesian Optimization").
+
+The `graph` option of the loop chooses where the graph comes from:
+- "known" (default, the paper's setting): the structural view's time-unrolled graph and the env's exploration sets.
+- "learned": the agent's own data only (`dogym.causal.structure.time_unrolled.TimeUnrolledLearner`): the within-slice
+  graph learned from D^O (pooled slices), unrolled with the ASSUMED transitions V_{t-1} -> V_t of every slice
+  variable, started from one consistent extension of the learned CPDAG (`PDAG.dag`) and relearned after every
+  `relearn_every` interventions from D^O plus every slice the agent's interventions returned; each change of the
+  slice graph rebuilds the exploration sets (the minimal intervention sets of Lee and Bareinboim, "Structural Causal
+  Bandits: Where to Intervene?", over the manipulative variables for the target) and refits the GP-SCM. The agent
+  still uses the operator's knowledge of the variables, the target, the manipulative variables, their domains and
+  costs and the horizon; never the view's graph, parents or exploration sets.
+- "wrong": the view's slice graph with one edge reversed (`misspecified`, seeded by the run seed), unrolled with the
+  view's transition edges, fixed for the run: the cost of a misspecified graph.
+
+With a learned or wrong graph in which no manipulative variable is an ancestor of the target, the exploration sets
+fall back to every manipulative variable alone (each such intervention shows its descendants to the learner).
+
+`orientation_weight` w > 0 (learned only) adds w * sd(Y) * expected_orientations(X_s) / cost(X_s) to the
+acquisition (causal EI / cost) of every point of exploration set X_s, where sd(Y) is the standard deviation of the
+target in D^O (so EI and the bonus are both in units of the target per unit cost: w = 1 values orienting one edge as
+one observational standard deviation of improvement) and expected_orientations counts the undirected edges of the
+current CPDAG that do(X_s) would orient (`GraphLearner.expected_orientations`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from dogym.agents.dcgo.priors import observational_model
+from dogym.causal.dynamic_effects import DynamicGPSCM
+from dogym.causal.graphs import minimal_intervention_sets
+
+#: The values of the loop's `graph` option.
+GRAPHS = ("known", "learned", "wrong")
+
+SetKey = tuple[str, ...]
+
+
+def check_graph_options(method: str, options: Any) -> None:
+    """ValueError for a `graph`, `relearn_every`, `graph_alpha` or `orientation_weight` the method cannot use."""
+    if options.graph not in GRAPHS:
+        raise ValueError(f"graph must be one of {GRAPHS}, got {options.graph!r}")
+    if options.graph != "known" and method not in ("dcbo", "cbo"):
+        raise ValueError(f"graph: {options.graph} applies to dcbo and cbo only ({method} uses no causal graph)")
+    if (
+        isinstance(options.relearn_every, bool)
+        or not isinstance(options.relearn_every, int)
+        or options.relearn_every < 1
+    ):
+        raise ValueError(f"relearn_every must be an integer >= 1, got {options.relearn_every!r}")
+    if not 0.0 < float(options.graph_alpha) < 1.0:
+        raise ValueError(f"graph_alpha must be in (0, 1), got {options.graph_alpha!r}")
+    weight = float(options.orientation_weight)
+    if not np.isfinite(weight) or weight < 0.0:
+        raise ValueError(f"orientation_weight must be a finite number >= 0, got {options.orientation_weight!r}")
+    if weight > 0.0 and options.graph != "learned":
+        raise ValueError(f"orientation_weight > 0 needs graph: learned, got graph: {options.graph}")
+
+
+def view_graph(env: Any) -> nx.DiGraph:
+    """The graph of the env's structural view (an object with `.graph` or a mapping with "graph")."""
+    view = env.structural_view()
+    return view["graph"] if isinstance(view, Mapping) else view.graph
+
+
+def exploration_sets(within: nx.DiGraph, manipulative: Sequence[str], target: str) -> list[SetKey]:
+    """The minimal intervention sets of a slice graph for the target (the same at every time step), or every
+    manipulative variable alone when none is an ancestor of the target (module docstring)."""
+    sets = [tuple(s) for s in minimal_intervention_sets(within, manipulative, target)]
+    return sets or [(v,) for v in manipulative]
+
+
+def _has_mechanism(graph: nx.DiGraph, temporal: bool) -> bool:
+    """Whether the GP-SCM of a time-unrolled graph models any variable (an edge within a slice, or across slices
+    for the temporal model)."""
+    return any(u[1] == v[1] or temporal for u, v in graph.edges)
+
+
+class CausalStructure:
+    """The exploration sets and the observational GP-SCM of a DCBO or CBO run, from a known, learned or wrong graph
+    (module docstring). `history` holds (interventions so far, sorted slice edges) after each (re)learning;
+    `seconds` the CPU seconds spent in structure learning."""
+
+    def __init__(self, base: Any, method: str, options: Any, seed: int) -> None:
+        from dogym.causal.structure.time_unrolled import TimeUnrolledLearner, slice_graph
+
+        self.base, self.options, self.temporal = base, options, method == "dcbo"
+        self.kind = options.graph
+        self.data = base.observational_data()
+        self.variables = list(base.variables)
+        self.learner: TimeUnrolledLearner | None = None
+        self.history: list[tuple[int, list[list[str]]]] = []
+        self.interventions = 0
+        self.model: DynamicGPSCM | None = None
+        self.sets: list[SetKey] = []
+        self.within: nx.DiGraph | None = None
+        if self.kind == "known":
+            graph = view_graph(base)
+            self.sets = [tuple(s) for s in base.exploration_sets]
+            self.model = observational_model(graph, self.variables, base.target, self.data, self.temporal, options)
+            self._record(slice_graph(graph, self.variables))
+        elif self.kind == "wrong":
+            from dogym.causal.structure.continuous import misspecified
+            from dogym.causal.structure.time_unrolled import transition_edges, unrolled_graph
+
+            truth = view_graph(base)
+            wrong = misspecified(slice_graph(truth, self.variables), seed=int(seed))
+            self._rebuild(wrong, unrolled_graph(wrong, self.variables, base.T, transition_edges(truth)))
+        else:
+            self.learner = TimeUnrolledLearner(self.variables, base.T, alpha=options.graph_alpha, seed=int(seed))
+            self.learner.add_observational(self.data)
+            self._relearn()
+        target = np.asarray(self.data[base.target], dtype=np.float64)
+        finite = target[np.isfinite(target)]
+        self.target_sd = float(finite.std()) if finite.size > 1 else 1.0
+
+    @property
+    def seconds(self) -> float:
+        """CPU seconds spent learning the structure (0 for a known or wrong graph)."""
+        return self.learner.seconds if self.learner is not None else 0.0
+
+    def _record(self, within: nx.DiGraph) -> None:
+        self.within = within
+        self.history.append((self.interventions, sorted([list(e) for e in within.edges])))
+
+    def _rebuild(self, within: nx.DiGraph, unrolled: nx.DiGraph) -> None:
+        base = self.base
+        self.sets = exploration_sets(within, base.manipulative, base.target)
+        self.model = None
+        if _has_mechanism(unrolled, self.temporal):
+            self.model = observational_model(unrolled, self.variables, base.target, self.data, self.temporal,
+                                             self.options)  # fmt: skip
+        self._record(within)
+
+    def _relearn(self) -> bool:
+        """Relearn the slice graph; rebuild what depends on it when it changed. True when it changed."""
+        assert self.learner is not None
+        self.learner.learn()
+        within = self.learner.slice_dag()
+        if self.within is not None and set(within.edges) == set(self.within.edges):
+            self.history.append((self.interventions, self.history[-1][1]))
+            return False
+        self._rebuild(within, self.learner.unrolled())
+        return True
+
+    def observe(self, t: int, key: SetKey, values: Mapping[str, float]) -> bool:
+        """Count one intervention do(key) at time step t whose slice came back as `values`; with a learned graph, add
+        it to the learner and relearn every `relearn_every` interventions. True when the graph (and so the sets and
+        the GP-SCM) changed."""
+        self.interventions += 1
+        if self.learner is None:
+            return False
+        self.learner.add_interventional(t, key, values)
+        return self.interventions % self.options.relearn_every == 0 and self._relearn()
+
+    def bonus(self, key: SetKey, cost: float) -> float:
+        """The orientation bonus of exploration set `key` (module docstring; 0 without a learned graph)."""
+        weight = float(self.options.orientation_weight)
+        if weight == 0.0 or self.learner is None:
+            return 0.0
+        return weight * self.target_sd * self.learner.expected_orientations(key) / cost
