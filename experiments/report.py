@@ -10,9 +10,10 @@ rliable's (Agarwal et al., "Deep Reinforcement Learning at the Edge of the Stati
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -215,3 +216,177 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+# ---------------------------------------------------------------------------------------------------- declarations
+# A paper module declares its outputs; these helpers render them. A table is rows x columns (header -> cell of a
+# row), a target is (name, measured, met), a figure is panels of lines.
+def group(items: Iterable[Any], key: Callable[[Any], Any]) -> dict[Any, list[Any]]:
+    """`items` grouped by `key(item)`, groups and items in first-seen order."""
+    out: dict[Any, list[Any]] = {}
+    for item in items:
+        out.setdefault(key(item), []).append(item)
+    return out
+
+
+def section(title: str, *blocks: str | Sequence[str], level: int = 2) -> list[str]:
+    """A Markdown section's lines: the heading, then each block (a paragraph, or a list of lines such as a table)
+    followed by an empty line."""
+    lines = ["#" * level + " " + title, ""]
+    for block in blocks:
+        lines += [block] if isinstance(block, str) else list(block)
+        lines.append("")
+    return lines
+
+
+def table(rows: Iterable[Any], columns: Mapping[str, Callable[[Any], Any]]) -> list[str]:
+    """A Markdown table declared by its columns: header -> the cell of a row (`str` applied)."""
+    return markdown_table(tuple(columns), [[cell(row) for cell in columns.values()] for row in rows])
+
+
+def summary_table(
+    summary: Mapping[str, Mapping[str, Any]], agents: Iterable[str], columns: Mapping[str, tuple[str, str]],
+    first: str = "agent",
+) -> list[str]:  # fmt: skip
+    """A Markdown table of a `summarize` summary: one row per agent it has, columns declared as header -> (metric
+    key, format): "ci" (`interval_text`, mean [95% CI]), "ms" (mean ± std), "n" (seeds) or a format spec of the
+    mean such as ".0f"; "-" where the agent lacks the metric."""
+
+    def cell(stats: Mapping[str, Any] | None, form: str) -> str:
+        if not stats:
+            return "-"
+        if form in ("ci", "n"):
+            return interval_text(stats) if form == "ci" else str(stats["n"])
+        if form.startswith("ms"):
+            digits = int(form[2:] or 3)
+            return f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}"
+        return format(stats["mean"], form)
+
+    rows = [a for a in agents if summary.get(a)]
+    return markdown_table((first, *columns), [[a, *(cell(summary[a].get(k), f) for k, f in columns.values())]
+                                               for a in rows])  # fmt: skip
+
+
+class Target(NamedTuple):
+    """A target of a reproduction as its report prints it: the target (with its threshold), the measured value, and
+    the verdict (`verdict`: "met", "**missed**", "-")."""
+
+    name: str
+    measured: str
+    verdict: str
+
+
+def target(name: str, measured: str, met: bool | None) -> Target:
+    """A `Target` whose verdict is `verdict(met)`."""
+    return Target(name, measured, verdict(met))
+
+
+def targets_table(targets: Iterable[Sequence[str]]) -> list[str]:
+    """The Markdown table "target | ours | verdict" of `targets` (`Target`s or (target, ours, verdict) rows)."""
+    return markdown_table(("target", "ours", "verdict"), targets)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One series of a panel: `kind` "line" (with an optional shaded `band` (low, high)), "errorbar" (`err`: symmetric
+    half-widths or (below, above)) or "bar" (`err` as for errorbar; `x` are bar positions, `width` their width)."""
+
+    x: Sequence[float]
+    y: Sequence[float]
+    label: str | None = None
+    kind: str = "line"
+    band: tuple[Sequence[float], Sequence[float]] | None = None
+    err: Any = None
+    width: float = 0.8
+    band_alpha: float = 0.2
+    style: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One axes of a figure: its lines, labels, scales (e.g. "log", or ("symlog", {"linthresh": 1})), reference lines
+    (`hlines` / `vlines`: (position, style) pairs), x tick labels and matplotlib `options` (e.g. {"ylim": (0, None)})."""
+
+    lines: Sequence[Line]
+    title: str = ""
+    xlabel: str = ""
+    ylabel: str = ""
+    xscale: Any = None
+    yscale: Any = None
+    hlines: Sequence[tuple[float, Mapping[str, Any]]] = ()
+    vlines: Sequence[tuple[float, Mapping[str, Any]]] = ()
+    xticks: tuple[Sequence[float], Sequence[str]] | None = None
+    title_size: float | None = None
+    legend: float | None = 7
+    grid: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def figure(
+    panels: Sequence[Panel], path: Path, columns: int | None = None, panel_size: tuple[float, float] = (5.5, 3.5),
+    dpi: int = 120, tight: bool = False,
+) -> Path:  # fmt: skip
+    """Draw the declared `panels` (`columns` per row, default all in one row) and write the figure atomically."""
+    from dogym.agents.io import atomic_save_figure
+
+    plt = pyplot()
+    columns = columns or max(1, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(panel_size[0] * columns, panel_size[1] * rows), squeeze=False)
+    for ax, panel in zip(axes.ravel(), panels, strict=False):
+        for line in panel.lines:
+            style = {"label": line.label, **line.style}
+            if line.kind == "bar":
+                ax.bar(line.x, line.y, line.width, yerr=line.err, **style)
+            elif line.kind == "errorbar":
+                ax.errorbar(line.x, line.y, yerr=line.err, **style)
+            else:
+                ax.plot(line.x, line.y, **style)
+                if line.band is not None:
+                    colour = {"color": style["color"]} if "color" in style else {}
+                    ax.fill_between(line.x, *line.band, alpha=line.band_alpha, **colour)
+        for value, style in panel.hlines:
+            ax.axhline(value, **style)
+        for value, style in panel.vlines:
+            ax.axvline(value, **style)
+        for axis, scale in (("x", panel.xscale), ("y", panel.yscale)):
+            if scale is not None:
+                name, kwargs = (scale, {}) if isinstance(scale, str) else scale
+                getattr(ax, f"set_{axis}scale")(name, **kwargs)
+        if panel.xticks is not None:
+            ax.set_xticks(*panel.xticks)
+        ax.set_xlabel(panel.xlabel)
+        ax.set_ylabel(panel.ylabel)
+        ax.set_title(panel.title, **({"fontsize": panel.title_size} if panel.title_size else {}))
+        if panel.options:
+            ax.set(**panel.options)
+        if panel.grid:
+            ax.grid(alpha=0.3)
+        if panel.legend:
+            ax.legend(fontsize=panel.legend)
+    if tight:
+        fig.tight_layout()
+    return atomic_save_figure(fig, path, dpi=dpi)
+
+
+def values_text(values: Sequence[float] | np.ndarray, digits: int = 2,
+                support: tuple[float, float] = (-np.inf, np.inf)) -> str:  # fmt: skip
+    """`interval_text` of the `seed_summary` of `values` (clipped to `support`); "-" without values."""
+    return interval_text(seed_summary(values, support) if len(values) else None, digits)
+
+
+def count_text(flags: Sequence[float] | np.ndarray) -> str:
+    """How many of `flags` (0/1 per seed) are set: "k/n"."""
+    return f"{int(np.sum(flags))}/{len(flags)}"
+
+
+def separated_above(high: Sequence[float] | np.ndarray, low: Sequence[float] | np.ndarray,
+                    support: tuple[float, float] = (-np.inf, np.inf)) -> bool:  # fmt: skip
+    """Whether the interval of the mean of `high` lies entirely above that of `low` (False without values)."""
+    return bool(len(high) and len(low) and separated(seed_summary(high, support), seed_summary(low, support)))
+
+
+def overlap(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
+            support: tuple[float, float] = (-np.inf, np.inf)) -> bool:  # fmt: skip
+    """Whether the intervals of the means of `a` and `b` overlap."""
+    return not separated_above(a, b, support) and not separated_above(b, a, support)

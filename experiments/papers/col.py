@@ -26,22 +26,28 @@ from typing import Any
 
 import numpy as np
 
-from dogym.agents.io import atomic_save_figure, atomic_write_bytes, atomic_write_text, csv_text
+from dogym.agents.io import atomic_write_bytes, atomic_write_text, csv_text
 from dogym.agents.protocol import NONNEGATIVE  # every metric of the report: counts, sizes, shares
 from dogym.agents.safe_region.family import unsafe_to_cover
 from dogym.experiments.papers import Paper, Reproduction, Timing, col_rl
 from dogym.experiments.readme import replace_block
 from dogym.experiments.report import (
     INTERVAL_METHOD,
-    interval_text,
+    Line,
+    Panel,
+    count_text,
+    figure,
     markdown_table,
     mean_std_text,
-    pyplot,
+    section,
     seed_summary,
-    separated,
-    verdict,
+    target,
+    targets_table,
+    values_text,
     write_outputs,
 )
+from dogym.experiments.report import overlap as _overlap
+from dogym.experiments.report import separated_above as _above
 from dogym.experiments.runner import RunConfig
 
 #: Where `train.py reproduce col` writes by default; only this folder's results rewrite the README's COL block.
@@ -148,36 +154,28 @@ def stages(out: Path, plan: Plan) -> list[list[RunConfig]]:
 
 
 # ---------------------------------------------------------------------------------------------------- metrics
+#: Metrics read from a run's metrics.json: name -> (section, key).
+PATHS = {"unsafe": ("col", "unsafe_interventions"), "converge": ("col", "unsafe_to_converge"),
+         "size": ("col", "region_size"), "true_size": ("truth", "true_region_size"), "inside": ("truth", "inside"),
+         "precision": ("truth", "precision"), "recall": ("truth", "recall"), "covered": ("truth", "covered"),
+         "to_cover": ("truth", "unsafe_to_cover"), "interventions": ("col", "interventions"),
+         "cost": ("col", "cost_spent"), "seconds": ("train_seconds",)}  # fmt: skip
+
+
 def _value(run: dict[str, Any], key: str) -> float | None:
-    """A run's metric by name."""
-    if key == "initial_size":
-        return float(run["sizes"][0]) if run.get("sizes") else None
-    if key == "grew":
-        return float(run["sizes"][-1] > run["sizes"][0]) if run.get("sizes") else None
+    """A run's metric by name (`PATHS`, or derived from its curves: initial_size, grew, covered, to_cover,
+    tolerant)."""
+    sizes = run.get("sizes")
+    if key in ("initial_size", "grew"):
+        return None if not sizes else float(sizes[0]) if key == "initial_size" else float(sizes[-1] > sizes[0])
     if key in ("covered", "to_cover") and "recall_curve" in run:
         hit = unsafe_to_cover(run["recall_curve"], run["outcomes"], run["precision_curve"])
-        if key == "covered":
-            return float(hit is not None)
-        return float(unsafe_after(run, None) if hit is None else hit)
+        return float(hit is not None) if key == "covered" else float(unsafe_after(run, None) if hit is None else hit)
     if key == "tolerant":
         precision = _value(run, "precision")
         return None if precision is None else float(precision >= TOLERANT_PRECISION)
-    paths = {
-        "unsafe": ("col", "unsafe_interventions"),
-        "converge": ("col", "unsafe_to_converge"),
-        "size": ("col", "region_size"),
-        "true_size": ("truth", "true_region_size"),
-        "inside": ("truth", "inside"),
-        "precision": ("truth", "precision"),
-        "recall": ("truth", "recall"),
-        "covered": ("truth", "covered"),
-        "to_cover": ("truth", "unsafe_to_cover"),
-        "interventions": ("col", "interventions"),
-        "cost": ("col", "cost_spent"),
-        "seconds": ("train_seconds",),
-    }
     node: Any = run
-    for part in paths[key]:
+    for part in PATHS[key]:
         node = node.get(part) if isinstance(node, dict) else None
     return None if node is None else float(node)
 
@@ -198,30 +196,31 @@ def unsafe_after(run: dict[str, Any], k: int | None) -> int:
     return int(len(outcomes[:k]) - outcomes[:k].sum())
 
 
-def _stats(values: np.ndarray) -> dict[str, Any] | None:
-    """`seed_summary` of a non-negative metric's values over seeds (None without values)."""
-    return seed_summary(values, NONNEGATIVE) if len(values) else None
-
-
 def _ci(values: np.ndarray, digits: int = 2) -> str:
-    return interval_text(_stats(values), digits)
-
-
-def _count(values: np.ndarray) -> str:
-    return f"{int(values.sum())}/{len(values)}"
+    return values_text(values, digits, NONNEGATIVE)
 
 
 def separated_above(high: np.ndarray, low: np.ndarray) -> bool:
     """Whether the 95% CI of the mean of `high` lies entirely above that of `low`."""
-    return bool(len(high) and len(low) and separated(_stats(high), _stats(low)))
+    return _above(high, low, NONNEGATIVE)
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether the 95% CIs of the means of `a` and `b` overlap."""
-    return not separated_above(a, b) and not separated_above(b, a)
+    return _overlap(a, b, NONNEGATIVE)
 
 
 # ---------------------------------------------------------------------------------------------------- report
+#: Table II's columns beyond scenario, method and seeds: CSV key -> (report header, metric, digits of mean ± std, or
+#: "count": seeds with the flag set).
+TABLE2 = {"unsafe": ("unsafe interventions", "unsafe", 1), "unsafe_to_converge": ("unsafe to converge", "converge", 1),
+          "initial_size": ("initial λ(Ŝ)", "initial_size", 2), "size": ("λ(Ŝ)", "size", 2),
+          "true_size": ("true λ(S)", "true_size", 3), "precision": ("precision", "precision", 3),
+          "recall": ("recall", "recall", 2), "inside": ("Ŝ ⊆ S (strict)", "inside", "count"),
+          "tolerant": ("precision >= 0.98", "tolerant", "count"), "grew": ("grew", "grew", "count"),
+          "interventions": ("interventions", "interventions", 1), "cost_spent": ("cost spent", "cost", 2)}  # fmt: skip
+
+
 def table2(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Table II's COL rows (ours beside the paper's), per scenario and method, with the random baseline and the
     variants, and the region metrics: size, precision, recall, strict and tolerant inside counts, growth."""
@@ -232,66 +231,50 @@ def table2(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             if not len(unsafe):
                 continue
             paper = PAPER_TABLE2.get((env, agent))
-            spread = {key: mean_std_text(_values(runs, agent, env, key), digits) for key, digits in
-                      (("converge", 1), ("initial_size", 2), ("size", 2), ("true_size", 3), ("precision", 3),
-                       ("recall", 2), ("interventions", 1), ("cost", 2))}  # fmt: skip
-            counts = {key: _count(_values(runs, agent, env, key)) for key in ("inside", "tolerant", "grew")}
-            rows.append({
-                "scenario": env, "method": agent, "seeds": len(unsafe), "unsafe": mean_std_text(unsafe, 1),
-                "unsafe_to_converge": spread["converge"], "initial_size": spread["initial_size"],
-                "size": spread["size"], "true_size": spread["true_size"], "precision": spread["precision"],
-                "recall": spread["recall"], **counts, "interventions": spread["interventions"],
-                "cost_spent": spread["cost"],
-                "paper_unsafe": f"{paper[0][0]:g} ± {paper[0][1]:g}" if paper else "-",
-                "paper_size": f"{paper[1][0]:g} ± {paper[1][1]:g}" if paper else "-",
-            })  # fmt: skip
+            cells = {column: count_text(v) if d == "count" else mean_std_text(v, d)
+                     for column, (_, key, d) in TABLE2.items() for v in [_values(runs, agent, env, key)]}  # fmt: skip
+            rows.append({"scenario": env, "method": agent, "seeds": len(unsafe), **cells,
+                         "paper_unsafe": f"{paper[0][0]:g} ± {paper[0][1]:g}" if paper else "-",
+                         "paper_size": f"{paper[1][0]:g} ± {paper[1][1]:g}" if paper else "-"})  # fmt: skip
     return rows
 
 
 def targets(runs: Sequence[dict[str, Any]], block: str = "") -> list[tuple[str, str, str]]:
     """The edge example's targets for one block of seeds (`block` names it in each line): (target, ours, verdict)."""
-    out = []
     tag = f" [{block}]" if block else ""
 
     def v(agent: str, env: str, key: str) -> np.ndarray:
         return _values(runs, agent, env, key)
 
-    unsafe = v("col", S1, "unsafe")
-    if len(unsafe):
-        size, tolerant, grew = v("col", S1, "size"), v("col", S1, "tolerant"), v("col", S1, "grew")
-        n = len(unsafe)
+    out, unsafe, rand, unsafe2 = [], v("col", S1, "unsafe"), v("col-random", S1, "unsafe"), v("col", S2, "unsafe")
+    size, tolerant, grew, n = v("col", S1, "size"), v("col", S1, "tolerant"), v("col", S1, "grew"), len(unsafe)
+    if n:
         out += [
-            (f"S1: COL unsafe interventions <= {S1_MAX_UNSAFE}{tag}", f"{_ci(unsafe, 1)} ({n} seeds)",
-             verdict(unsafe.mean() <= S1_MAX_UNSAFE)),
-            (f"S1: region size within {SIZE_TOLERANCE} of the true {TRUE_S1_SIZE}{tag}", _ci(size, 3),
-             verdict(abs(size.mean() - TRUE_S1_SIZE) <= SIZE_TOLERANCE)),
-            (f"S1: precision >= {TOLERANT_PRECISION} in >= {PRECISE_SEEDS}/10 seeds{tag}",
-             f"{_count(tolerant)} seeds (strict inside: {_count(v('col', S1, 'inside'))})",
-             verdict(tolerant.sum() >= PRECISE_SEEDS * n / 10)),
-            (f"S1: the region grows from its prior in >= {GROWN_SEEDS}/10 seeds{tag}",
-             f"{_count(grew)} seeds ({_ci(v('col', S1, 'initial_size'), 3)} -> {_ci(size, 3)})",
-             verdict(grew.sum() >= GROWN_SEEDS * n / 10)),
+            target(f"S1: COL unsafe interventions <= {S1_MAX_UNSAFE}{tag}", f"{_ci(unsafe, 1)} ({n} seeds)",
+                   unsafe.mean() <= S1_MAX_UNSAFE),
+            target(f"S1: region size within {SIZE_TOLERANCE} of the true {TRUE_S1_SIZE}{tag}", _ci(size, 3),
+                   abs(size.mean() - TRUE_S1_SIZE) <= SIZE_TOLERANCE),
+            target(f"S1: precision >= {TOLERANT_PRECISION} in >= {PRECISE_SEEDS}/10 seeds{tag}",
+                   f"{count_text(tolerant)} seeds (strict inside: {count_text(v('col', S1, 'inside'))})",
+                   tolerant.sum() >= PRECISE_SEEDS * n / 10),
+            target(f"S1: the region grows from its prior in >= {GROWN_SEEDS}/10 seeds{tag}",
+                   f"{count_text(grew)} seeds ({_ci(v('col', S1, 'initial_size'), 3)} -> {_ci(size, 3)})",
+                   grew.sum() >= GROWN_SEEDS * n / 10),
         ]  # fmt: skip
-        rand = v("col-random", S1, "unsafe")
-        if len(rand):
-            ratio = rand.mean() / max(unsafe.mean(), 1e-9)
-            r_size = v("col-random", S1, "size")
-            out.append((f"S1: COL spends >= {RANDOM_FACTOR:g}x fewer unsafe interventions than random at equal cost, "
-                        f"and reaches a larger region (separated 95% CIs){tag}",
-                        f"unsafe {_ci(rand, 1)} vs {_ci(unsafe, 1)} ({ratio:.1f}x); size {_ci(r_size, 3)} vs "
-                        f"{_ci(size, 3)}", verdict(ratio >= RANDOM_FACTOR and separated_above(size, r_size))))  # fmt: skip
-    unsafe2 = v("col", S2, "unsafe")
+    if n and len(rand):
+        ratio, r_size = rand.mean() / max(unsafe.mean(), 1e-9), v("col-random", S1, "size")
+        out.append(target(f"S1: COL spends >= {RANDOM_FACTOR:g}x fewer unsafe interventions than random at equal "
+                          f"cost, and reaches a larger region (separated 95% CIs){tag}",
+                          f"unsafe {_ci(rand, 1)} vs {_ci(unsafe, 1)} ({ratio:.1f}x); size {_ci(r_size, 3)} vs "
+                          f"{_ci(size, 3)}", ratio >= RANDOM_FACTOR and separated_above(size, r_size)))  # fmt: skip
     if len(unsafe2):
         size2, true2, precision2 = v("col", S2, "size"), v("col", S2, "true_size"), v("col", S2, "precision")
-        out.append((f"S2: COL unsafe interventions <= {S2_MAX_UNSAFE}{tag}", _ci(unsafe2, 1),
-                    verdict(unsafe2.mean() <= S2_MAX_UNSAFE)))  # fmt: skip
-        out.append((f"S2: size within {SIZE_TOLERANCE} of the true final region, precision >= {S2_PRECISION}{tag}",
-                    f"{_ci(size2, 3)} vs true {true2.mean():.3f} (paper 0.12); precision {_ci(precision2, 3)}",
-                    verdict(abs(size2.mean() - true2.mean()) <= SIZE_TOLERANCE
-                             and precision2.mean() >= S2_PRECISION)))  # fmt: skip
-    for env in SCENARIOS:
-        out += [(f"{t}{tag}", o, v) for t, o, v in ablation_verdicts(runs, env)]
-    return out
+        out += [target(f"S2: COL unsafe interventions <= {S2_MAX_UNSAFE}{tag}", _ci(unsafe2, 1),
+                       unsafe2.mean() <= S2_MAX_UNSAFE),
+                target(f"S2: size within {SIZE_TOLERANCE} of the true final region, precision >= {S2_PRECISION}{tag}",
+                       f"{_ci(size2, 3)} vs true {true2.mean():.3f} (paper 0.12); precision {_ci(precision2, 3)}",
+                       abs(size2.mean() - true2.mean()) <= SIZE_TOLERANCE and precision2.mean() >= S2_PRECISION)]  # fmt: skip
+    return out + [(f"{t}{tag}", o, v) for env in SCENARIOS for t, o, v in ablation_verdicts(runs, env)]
 
 
 def speed_targets(speed_file: Path = SPEED_FILE, quick_wall: float | None = None) -> list[tuple[str, str, str]]:
@@ -301,13 +284,12 @@ def speed_targets(speed_file: Path = SPEED_FILE, quick_wall: float | None = None
     if speed_file.exists():
         result = json.loads(speed_file.read_text(encoding="utf-8"))
         col, load = result["col_edge_budget20"], result["load_average"][0]
-        out.append((f"Speed: one COL S1 run <= {COL_SECONDS:g} s",
-                    f"median {col['median_cpu_seconds']:.2f} s CPU, {col['median_wall_seconds']:.2f} s wall "
-                    f"(`{speed_file.name}`, load average {load:.1f})",
-                    verdict(col["median_cpu_seconds"] <= COL_SECONDS)))  # fmt: skip
+        out.append(target(f"Speed: one COL S1 run <= {COL_SECONDS:g} s",
+                          f"median {col['median_cpu_seconds']:.2f} s CPU, {col['median_wall_seconds']:.2f} s wall "
+                          f"(`{speed_file.name}`, load average {load:.1f})", col["median_cpu_seconds"] <= COL_SECONDS))  # fmt: skip
     if quick_wall is not None:
-        out.append((f"Speed: reproduce col --quick <= {QUICK_MINUTES} min", f"{quick_wall / 60:.1f} min wall",
-                    verdict(quick_wall <= QUICK_MINUTES * 60)))  # fmt: skip
+        out.append(target(f"Speed: reproduce col --quick <= {QUICK_MINUTES} min", f"{quick_wall / 60:.1f} min wall",
+                          quick_wall <= QUICK_MINUTES * 60))  # fmt: skip
     return out
 
 
@@ -319,71 +301,59 @@ def ran_targets(runs: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
     if len(steer_col) and len(steer_np):
         ratio = steer_np.mean() / max(steer_col.mean(), 1.0)
         bound = ">= " if steer_col.mean() < 1.0 else ""
-        covered = _count(_values(runs, "col", RAN_STEERING, "covered"))
-        out.append(("RANSteering: the causal prior cuts unsafe interventions (until the estimate covers 90% of the "
-                    f"true region with precision >= 0.9) >= {STEERING_FACTOR:g}x",
-                    f"without prior {_ci(steer_np, 1)}, with {_ci(steer_col, 1)}: {bound}{ratio:.1f}x (covered: with "
-                    f"{covered}, without {_count(_values(runs, 'col-no-prior', RAN_STEERING, 'covered'))} seeds; "
-                    "uncovered seeds count all their unsafe interventions, a lower bound)",
-                    verdict(ratio >= STEERING_FACTOR)))  # fmt: skip
+        covered = [count_text(_values(runs, a, RAN_STEERING, "covered")) for a in ("col", "col-no-prior")]
+        out.append(target("RANSteering: the causal prior cuts unsafe interventions (until the estimate covers 90% of "
+                          f"the true region with precision >= 0.9) >= {STEERING_FACTOR:g}x",
+                          f"without prior {_ci(steer_np, 1)}, with {_ci(steer_col, 1)}: {bound}{ratio:.1f}x (covered: "
+                          f"with {covered[0]}, without {covered[1]} seeds; uncovered seeds count all their unsafe "
+                          "interventions, a lower bound)", ratio >= STEERING_FACTOR))  # fmt: skip
     cpu_col, cpu_np = _values(runs, "col", RAN_CPU, "unsafe"), _values(runs, "col-no-prior", RAN_CPU, "unsafe")
     if len(cpu_col) and len(cpu_np):
-        out.append(("RANCpu: the causal prior has little effect (95% CIs of unsafe interventions overlap)",
-                    f"without prior {_ci(cpu_np, 1)}, with {_ci(cpu_col, 1)}", verdict(overlap(cpu_col, cpu_np))))  # fmt: skip
+        out.append(target("RANCpu: the causal prior has little effect (95% CIs of unsafe interventions overlap)",
+                          f"without prior {_ci(cpu_np, 1)}, with {_ci(cpu_col, 1)}", overlap(cpu_col, cpu_np)))  # fmt: skip
     return out
+
+
+#: Fig. 8's findings: ablation -> (the claim, whether its unsafe interventions must lie above COL's (separated CIs) or
+#: overlap them).
+ABLATION_CLAIMS = {"col-no-prior": ("the causal prior cuts unsafe interventions (separated 95% CIs)", True),
+                   "col-no-safety": ("dropping the safety constraint raises unsafe interventions (separated 95% CIs)",
+                                     True),
+                   "col-no-cost": ("the cost denominator has a minor effect (95% CIs overlap)", False)}  # fmt: skip
 
 
 def ablation_verdicts(runs: Sequence[dict[str, Any]], env: str) -> list[tuple[str, str, str]]:
-    """Fig. 8's findings on one scenario: the prior cuts unsafe interventions, dropping the safety constraint raises
-    them (each: means in the paper's direction with separated 95% CIs), dropping the cost denominator changes little
-    (CIs overlap)."""
+    """Fig. 8's findings on one scenario (`ABLATION_CLAIMS`): the prior cuts unsafe interventions, dropping the
+    safety constraint raises them (each: means in the paper's direction with separated 95% CIs), dropping the cost
+    denominator changes little (CIs overlap)."""
     col = _values(runs, "col", env, "unsafe")
-    if not len(col):
-        return []
-    out = []
-    name = env.split("/")[1]
-    for agent, claim in (("col-no-prior", "the causal prior cuts unsafe interventions"),
-                         ("col-no-safety", "dropping the safety constraint raises unsafe interventions")):  # fmt: skip
-        other = _values(runs, agent, env, "unsafe")
-        if len(other):
-            out.append((f"{name} (Fig. 8): {claim} (separated 95% CIs)", f"{_ci(other, 1)} vs COL {_ci(col, 1)}",
-                        verdict(separated_above(other, col))))  # fmt: skip
-    other = _values(runs, "col-no-cost", env, "unsafe")
-    if len(other):
-        out.append((f"{name} (Fig. 8): the cost denominator has a minor effect (95% CIs overlap)",
-                    f"{_ci(other, 1)} vs COL {_ci(col, 1)}", verdict(overlap(other, col))))  # fmt: skip
-    return out
+    others = {agent: _values(runs, agent, env, "unsafe") for agent in ABLATION_CLAIMS} if len(col) else {}
+    return [target(f"{env.split('/')[1]} (Fig. 8): {claim}", f"{_ci(other, 1)} vs COL {_ci(col, 1)}",
+                   separated_above(other, col) if above else overlap(other, col))
+            for agent, (claim, above) in ABLATION_CLAIMS.items() for other in [others.get(agent, [])] if len(other)]  # fmt: skip
 
 
 def _fig8_tables(runs: Sequence[dict[str, Any]]) -> list[str]:
     lines = []
     for env in SCENARIOS:
-        lines += [f"### {SCENARIOS[env]}", ""]
         body = []
-        for agent in EDGE_AGENTS:
-            mine = [r for r in runs if r["label"] == agent and r["env"] == env]
-            if not mine:
-                continue
+        for agent in (a for a in EDGE_AGENTS if any(r["label"] == a and r["env"] == env for r in runs)):
+            mine, v = [r for r in runs if r["label"] == agent and r["env"] == env], _values
             steps = [_ci(np.array([unsafe_after(r, k) for r in mine], float), 1) for k in FIG8_STEPS]
-            body.append([LABELS[agent], len(mine), *steps, _ci(_values(runs, agent, env, "unsafe"), 1),
-                         _ci(_values(runs, agent, env, "size")), _ci(_values(runs, agent, env, "precision"), 3),
-                         _count(_values(runs, agent, env, "tolerant")),
-                         _ci(_values(runs, agent, env, "interventions"), 1)])  # fmt: skip
-        lines += markdown_table(("configuration", "seeds", *(f"unsafe after {k}" for k in FIG8_STEPS), "unsafe (all)",
-                         "λ(Ŝ)", "precision", "precision >= 0.98", "interventions"), body)  # fmt: skip
-        lines.append("")
+            body.append([LABELS[agent], len(mine), *steps, _ci(v(runs, agent, env, "unsafe"), 1),
+                         _ci(v(runs, agent, env, "size")), _ci(v(runs, agent, env, "precision"), 3),
+                         count_text(v(runs, agent, env, "tolerant")), _ci(v(runs, agent, env, "interventions"), 1)])  # fmt: skip
+        lines += section(SCENARIOS[env], markdown_table(("configuration", "seeds", *(f"unsafe after {k}" for k in
+                         FIG8_STEPS), "unsafe (all)", "λ(Ŝ)", "precision", "precision >= 0.98", "interventions"), body),
+                         level=3)  # fmt: skip
     return lines
 
 
 def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str, rl_lines: Sequence[str] = ()) -> str:
     """The Markdown report (see the module docstring)."""
-    reported, fresh = in_block(runs, plan.seeds), in_block(runs, plan.fresh)
-    blocks = [("seeds " + f"{plan.seeds[0]}-{plan.seeds[-1]}", reported)]
-    if fresh:
-        blocks.append(("fresh seeds " + f"{plan.fresh[0]}-{plan.fresh[-1]}", fresh))
-    header = ("scenario", "method", "seeds", "unsafe interventions", "unsafe to converge", "initial λ(Ŝ)", "λ(Ŝ)",
-              "true λ(S)", "precision", "recall", "Ŝ ⊆ S (strict)", "precision >= 0.98", "grew", "interventions",
-              "cost spent", "paper unsafe", "paper λ(Ŝ)")  # fmt: skip
+    blocks = [("seeds " + f"{plan.seeds[0]}-{plan.seeds[-1]}", in_block(runs, plan.seeds))]
+    if in_block(runs, plan.fresh):
+        blocks.append(("fresh seeds " + f"{plan.fresh[0]}-{plan.fresh[-1]}", in_block(runs, plan.fresh)))
     lines = [
         '# Hammar, Alpcan and Lupu, "Causal Online Learning of Safe Regions": Table II, Figs. 6, 8, 14',
         "",
@@ -415,27 +385,20 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
     sections += [("Fig. 14 targets (synthetic RAN)", ran_targets(runs)), ("RL target (from `benchmarks/col_rl.py`)",
                  rl_targets()), ("Speed targets", speed_targets(quick_wall=wall if plan.quick and wall else None))]  # fmt: skip
     for title, rows in sections:
-        lines += [f"## {title}", "", *markdown_table(("target", "ours", "verdict"), rows), ""]
+        lines += section(title, targets_table(rows))
+    header = ("scenario", "method", "seeds", *(h for h, _, _ in TABLE2.values()), "paper unsafe", "paper λ(Ŝ)")
     for name, block in blocks:
-        rows = table2(block)
-        lines += [f"## Table II: COL on the edge example ({name})", ""]
-        lines += markdown_table(header, [[SCENARIOS[r["scenario"]], LABELS[r["method"]]] + list(r.values())[2:]
-                                 for r in rows])  # fmt: skip
-        lines.append("")
+        rows = [[SCENARIOS[r["scenario"]], LABELS[r["method"]], *list(r.values())[2:]] for r in table2(block)]
+        lines += section(f"Table II: COL on the edge example ({name})", markdown_table(header, rows))
     lines += [
         '"Unsafe to converge" counts unsafe interventions until the region size changed by < 0.01 over 3 '
         "consecutive interventions. The random baseline draws interventions uniformly over the control box "
         "under the same budget and stop rule, and estimates the region with COL's estimator on their outcomes.",
         "",
         *rl_lines,
-        "## Fig. 6: region evolution (seed "
-        f"{plan.seeds[0]}; true region red, estimate blue at alpha = 0.8, 0.85, 0.9, 0.95)",
-        "",
-        "![Scenario 1](fig6_s1.png)",
-        "",
-        "![Scenario 2](fig6_s2.png)",
-        "",
-    ]
+        *section(f"Fig. 6: region evolution (seed {plan.seeds[0]}; true region red, estimate blue at alpha = 0.8, "
+                 "0.85, 0.9, 0.95)", "![Scenario 1](fig6_s1.png)", "![Scenario 2](fig6_s2.png)"),
+    ]  # fmt: skip
     for name, block in blocks:
         lines += [f"## Fig. 8: ablations ({name}; mean [95% CI] over seeds)", "", *_fig8_tables(block)]
     lines += ["![Fig. 8](fig8_ablations.png)", "", "## Fig. 14: synthetic cloud RAN (mean [95% CI])", "",
@@ -448,92 +411,77 @@ def report(runs: Sequence[dict[str, Any]], plan: Plan, wall: float, command: str
     if len(plan.ran_seeds) < 10:
         lines += [f"The RAN cells ran on {len(plan.ran_seeds)} seeds (fewer than the 10 of the headline comparisons), "
                   "so these intervals and verdicts are provisional.", ""]  # fmt: skip
-    body = []
-    for env in (RAN_CPU, RAN_STEERING):
-        for agent in RAN_AGENTS:
-            unsafe = _values(runs, agent, env, "unsafe")
-            if len(unsafe):
-                body.append([env.split("/")[1], LABELS[agent], len(unsafe), _ci(unsafe, 1),
-                             _ci(_values(runs, agent, env, "to_cover"), 1),
-                             _count(_values(runs, agent, env, "covered")), _ci(_values(runs, agent, env, "size")),
-                             mean_std_text(_values(runs, agent, env, "true_size"), 3),
-                             _ci(_values(runs, agent, env, "precision"), 3),
-                             _ci(_values(runs, agent, env, "interventions"), 1)])  # fmt: skip
-    lines += markdown_table(("env", "configuration", "seeds", "unsafe", "unsafe to cover 90%", "covered", "λ(Ŝ)", "true λ(S)",
-                     "precision", "interventions"), body)  # fmt: skip
-    lines += ["", "![Fig. 14](fig14_ran.png)", ""]
-    return "\n".join(lines)
+    body = [[env.split("/")[1], LABELS[agent], len(unsafe), _ci(unsafe, 1), _ci(v(agent, env, "to_cover"), 1),
+             count_text(v(agent, env, "covered")), _ci(v(agent, env, "size")),
+             mean_std_text(v(agent, env, "true_size"), 3), _ci(v(agent, env, "precision"), 3),
+             _ci(v(agent, env, "interventions"), 1)]
+            for env in (RAN_CPU, RAN_STEERING) for agent in RAN_AGENTS
+            for v in [lambda a, e, k: _values(runs, a, e, k)] for unsafe in [v(agent, env, "unsafe")] if len(unsafe)]  # fmt: skip
+    lines += markdown_table(("env", "configuration", "seeds", "unsafe", "unsafe to cover 90%", "covered", "λ(Ŝ)",
+                             "true λ(S)", "precision", "interventions"), body)  # fmt: skip
+    return "\n".join([*lines, "", "![Fig. 14](fig14_ran.png)", ""])
 
 
 # ---------------------------------------------------------------------------------------------------- figures
 def plot_ablations(runs: Sequence[dict[str, Any]], path: Path) -> Path:
     """Fig. 8: bars = configurations, groups = cumulative unsafe interventions after k interventions (and at the
     end), 95% CIs (`INTERVAL_METHOD`), one panel per scenario."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(SCENARIOS), figsize=(6 * len(SCENARIOS), 3.6), squeeze=False)
-    groups = [*FIG8_STEPS, None]
-    for ax, env in zip(axes[0], SCENARIOS, strict=True):
+    groups, panels = [*FIG8_STEPS, None], []
+    for env in SCENARIOS:
         agents = [a for a in EDGE_AGENTS if any(r["label"] == a and r["env"] == env for r in runs)]
-        width = 0.8 / max(1, len(agents))
+        width, bars = 0.8 / max(1, len(agents)), []
         for i, agent in enumerate(agents):
             mine = [r for r in runs if r["label"] == agent and r["env"] == env]
             stats = [seed_summary(np.array([unsafe_after(r, k) for r in mine], float), NONNEGATIVE) for k in groups]
-            means = np.array([s["mean"] for s in stats])
             err = np.array([[s["mean"] - s["mean_ci95"][0], s["mean_ci95"][1] - s["mean"]] for s in stats]).T
-            ax.bar(np.arange(len(groups)) + i * width, means, width, yerr=err, capsize=2, label=LABELS[agent])
-        ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, [f"after {k}" if k else "end" for k in groups])
-        ax.set(title=SCENARIOS[env], ylabel="unsafe interventions")
-        ax.legend(fontsize=7)
-    return atomic_save_figure(fig, path, dpi=110)
+            bars.append(Line(np.arange(len(groups)) + i * width, [s["mean"] for s in stats], LABELS[agent], "bar",
+                             err=err, width=width, style={"capsize": 2}))  # fmt: skip
+        ticks = (np.arange(len(groups)) + 0.4 - width / 2, [f"after {k}" if k else "end" for k in groups])
+        panels.append(Panel(bars, SCENARIOS[env], ylabel="unsafe interventions", xticks=ticks))
+    return figure(panels, path, panel_size=(6, 3.6), dpi=110)
 
 
 def plot_ran(runs: Sequence[dict[str, Any]], path: Path) -> Path:
     """Fig. 14: estimated region size against cumulative unsafe interventions, mean over seeds at each intervention
     count (runs that stopped earlier hold their last values), one panel per RAN env."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), squeeze=False)
-    for ax, env in zip(axes[0], (RAN_CPU, RAN_STEERING), strict=True):
+    panels = []
+    for env in (RAN_CPU, RAN_STEERING):
+        lines = []
         for i, agent in enumerate(RAN_AGENTS):
             mine = [r for r in runs if r["label"] == agent and r["env"] == env]
-            if not mine:
-                continue
-            n = max(len(r["sizes"]) for r in mine)
+            n = max((len(r["sizes"]) for r in mine), default=0)
             sizes = np.array([np.pad(r["sizes"], (0, n - len(r["sizes"])), mode="edge") for r in mine])
             unsafe = np.array([np.pad(np.concatenate([[0], np.cumsum(1 - np.asarray(r["outcomes"], int))]),
                                       (0, n - len(r["sizes"])), mode="edge") for r in mine])  # fmt: skip
-            ax.plot(unsafe.mean(0), sizes.mean(0), color=f"C{i}", label=f"{LABELS[agent]} ({len(mine)} seeds)")
-            ax.fill_between(unsafe.mean(0), sizes.mean(0) - sizes.std(0), sizes.mean(0) + sizes.std(0),
-                            color=f"C{i}", alpha=0.15)  # fmt: skip
-        ax.set(title=env, xlabel="unsafe interventions", ylabel="estimated region size (fraction of the box)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    return atomic_save_figure(fig, path, dpi=110)
+            if mine:
+                lines.append(Line(unsafe.mean(0), sizes.mean(0), f"{LABELS[agent]} ({len(mine)} seeds)",
+                                  band=(sizes.mean(0) - sizes.std(0), sizes.mean(0) + sizes.std(0)), band_alpha=0.15,
+                                  style={"color": f"C{i}"}))  # fmt: skip
+        panels.append(Panel(lines, env, "unsafe interventions", "estimated region size (fraction of the box)",
+                            grid=True))  # fmt: skip
+    return figure(panels, path, panel_size=(5.5, 3.8), dpi=110)
 
 
 def readme_block(every: Sequence[Sequence[str]]) -> str:
     """The README's COL block: every target with ours and the verdict (from `targets.json`)."""
-    rows = [[t.replace("|", "/"), o.replace("|", "/"), v] for t, o, v in every]
-    return "\n".join(markdown_table(("target", "ours", "verdict"), rows))
+    return "\n".join(targets_table([[t.replace("|", "/"), o.replace("|", "/"), v] for t, o, v in every]))
 
 
 def rl_targets(folder: Path = RL_RESULTS) -> list[tuple[str, str, str]]:
     """The RL target from `benchmarks/col_rl.py`'s summary: COL (and its C = 40 variant) spends >= 10x fewer unsafe
     interventions than each RL method until its region reaches 90% of the true size (experience reading)."""
     path = folder / "summary.json"
-    if not path.exists():
-        return []
-    summary = json.loads(path.read_text(encoding="utf-8"))["summary"]
+    summary = json.loads(path.read_text(encoding="utf-8"))["summary"] if path.exists() else []
     out = []
-    for env in SCENARIOS:
+    for env in SCENARIOS if summary else ():
         for method in ("col", "col-c40"):
             result = col_rl.rl_target(summary, env, method=method)
-            if result["met"] is None:
-                continue
             detail = result.get("why") or ", ".join(f"{LABELS.get(m, m)} >= {r:.0f}x"
-                                                      for m, r in result["ratios_lower_bound"].items())  # fmt: skip
-            out.append((f"{env.split('/')[1]}: {LABELS[method]} spends >= 10x fewer unsafe interventions than the RL "
-                        "baselines until 90% of the true region (RL: the region its experience certifies)", detail,
-                        verdict(result["met"])))  # fmt: skip
+                                                      for m, r in result.get("ratios_lower_bound", {}).items())  # fmt: skip
+            if result["met"] is not None:
+                out.append(target(f"{env.split('/')[1]}: {LABELS[method]} spends >= 10x fewer unsafe interventions "
+                                  "than the RL baselines until 90% of the true region (RL: the region its experience "
+                                  "certifies)", detail, result["met"]))  # fmt: skip
     return out
 
 
@@ -542,7 +490,7 @@ def rl_section(folder: Path) -> list[str]:
     figure linked), or a line saying it has not run."""
     source = folder / "report.md"
     if not source.exists():
-        return ["## Safe RL baselines", "", f"Not run yet: `python benchmarks/col_rl.py` writes {folder}.", ""]
+        return section("Safe RL baselines", f"Not run yet: `python benchmarks/col_rl.py` writes {folder}.")
     lines = ["#" + line if line.startswith("#") else line for line in source.read_text(encoding="utf-8").splitlines()]
     if (folder / "learning_curve.png").exists():
         lines += ["", f"![Safe-RL learning curves]({folder.name}/learning_curve.png)"]
@@ -564,8 +512,7 @@ def _write(out: Path, configs: Sequence[RunConfig], runs: list[dict[str, Any]], 
         plot_ran(ran, out / "fig14_ran.png")
     for env, name in ((S1, "fig6_s1.png"), (S2, "fig6_s2.png")):
         source = next((c.run_dir / "region_evolution.png" for c in configs
-                       if c.agent == "col" and c.label == "col" and c.env == env and c.seed == plan.seeds[0]),
-                      None)  # fmt: skip
+                       if c.label == "col" and c.env == env and c.seed == plan.seeds[0]), None)  # fmt: skip
         if source is not None and source.exists():
             atomic_write_bytes(out / name, source.read_bytes())
     blocks = [("reported", reported)] + ([("fresh", in_block(runs, plan.fresh))] if plan.fresh else [])
@@ -574,8 +521,7 @@ def _write(out: Path, configs: Sequence[RunConfig], runs: list[dict[str, Any]], 
     atomic_write_text(out / "targets.json", json.dumps(every, indent=1))
     if out.resolve() == DEFAULT_OUT and not plan.quick:
         replace_block("col", readme_block(every))
-    rl = rl_section(RL_RESULTS)
-    return atomic_write_text(out / "report.md", report(runs, plan, wall, command, rl))
+    return atomic_write_text(out / "report.md", report(runs, plan, wall, command, rl_section(RL_RESULTS)))
 
 
 class COL(Paper):
