@@ -2,14 +2,18 @@
 
 The estimator knows what the paper assumes known: the causal graph, the operating region and P[U] (all read from
 an SCM's structure); it never calls the SCM's mechanisms. It also simulates measurements under candidate
-interventions from its belief (used by the rollout policy).
+interventions from its belief (used by the rollout policy). The graph may be a learned or a wrong one
+(`dogym.agents.identification.graph`): an endogenous variable without parents is then modelled as a constant plus
+noise (its GP sees one constant input, so its posterior mean is the shrunk average of its measurements), and
+`do_estimates` gives the estimate of a causal function on any parent set (the true one, for evaluation).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.stats import norm
@@ -80,12 +84,16 @@ class CausalGPEstimator:
         if buffer_size is not None and buffer_size < 1:
             raise ValueError(f"buffer_size must be a positive integer or None, got {buffer_size!r}")
         self.structure = scm
+        self.n_surrogate_points = n_surrogate_points
         self.model_eviction = model_eviction
         self.config = config or GPConfig()
         self.names = scm.names
         self._col = {n: i for i, n in enumerate(self.names)}
         self.buffer: deque[tuple[np.ndarray, frozenset[str]]] = deque(maxlen=buffer_size)
-        self.surrogate_points = {v: region_points(scm, v, n_surrogate_points, seed=1) for v in scm.endogenous}
+        none = np.zeros((n_surrogate_points, 1))  # a parentless function's one constant input
+        self.surrogate_points = {
+            v: region_points(scm, v, n_surrogate_points, seed=1) if scm.parents(v) else none for v in scm.endogenous
+        }
         self.gps = {v: self._prior_gp(v) for v in scm.endogenous}
         self._fantasy = {v: gp.fantasy_precompute(self.surrogate_points[v]) for v, gp in self.gps.items()}
         self._evicted_bases: dict[tuple[str, int], tuple[GaussianProcess, FantasyBase]] = {}
@@ -110,9 +118,9 @@ class CausalGPEstimator:
         rows = [row for row, targets in list(self.buffer)[start:] if name not in targets]
         cols = [self._col[p] for p in self.structure.parents(name)]
         if not rows:
-            return np.zeros((0, len(cols))), np.zeros(0)
+            return np.zeros((0, max(len(cols), 1))), np.zeros(0)
         arr = np.stack(rows)
-        return arr[:, cols], arr[:, self._col[name]]
+        return (arr[:, cols] if cols else np.zeros((len(arr), 1))), arr[:, self._col[name]]
 
     def observe(self, samples: np.ndarray, intervention: Intervention) -> None:
         """Add M measurement rows [M, n_vars] (columns in `scm.names` order) taken under `intervention`."""
@@ -143,6 +151,21 @@ class CausalGPEstimator:
             self._evicted_bases[key] = (gp, gp.fantasy_precompute(self.surrogate_points[name]))
         return self._evicted_bases[key]
 
+    def with_structure(self, structure: SCM) -> CausalGPEstimator:
+        """The same estimator (options and data D_t) on another causal graph, its GPs refitted."""
+        other = CausalGPEstimator(structure, self.config, self.buffer.maxlen, self.n_surrogate_points,
+                                  self.model_eviction)  # fmt: skip
+        other.buffer.extend(self.buffer)
+        other.refit()
+        return other
+
+    def _inputs(self, name: str, values: Mapping[str, np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+        """The GP inputs [*shape, d] of f_name from its parents' `values` (one constant column if it has none)."""
+        parents = self.structure.parents(name)
+        if not parents:
+            return np.zeros((*shape, 1))
+        return np.stack([np.broadcast_to(values[p], shape) for p in parents], axis=-1)
+
     @property
     def n_samples(self) -> int:
         """|D_t|: measurement rows currently in the buffer."""
@@ -157,6 +180,27 @@ class CausalGPEstimator:
     def estimates(self) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
         """Posterior-mean estimates of every causal function (input to loss (5))."""
         return {v: self.mean_function(v) for v in self.gps}
+
+    def do_estimates(self, parents: Mapping[str, Sequence[str]]) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+        """Estimates of the causal functions f_V on given parent sets `parents[V]` (e.g. the true ones, to score a
+        learned graph with loss (5)): f_V(x) is estimated by the belief's prediction of V under do(parents[V] = x),
+        the posterior means propagated through the estimator's graph (exogenous variables not intervened on at their
+        median). On the estimator's own parent sets this is `mean_function`."""
+        return {v: partial(self._do_mean, v, tuple(pars)) for v, pars in parents.items()}
+
+    def _do_mean(self, name: str, targets: tuple[str, ...], x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, float).reshape(-1, len(targets))
+        values = {p: x[:, j] for j, p in enumerate(targets)}
+        for v in self.structure.order:
+            if v in values:
+                continue
+            if v in self.structure.exogenous:
+                values[v] = np.full(len(x), float(self.structure.exogenous[v].ppf(np.array(0.5))))
+            else:
+                values[v] = self.gps[v].predict_batched(self._inputs(v, values, (len(x),)))[0]
+            if v == name:
+                break
+        return values[name]
 
     def surrogate_loss(self) -> float:
         """Surrogate loss (8): the expected loss (5) under the belief = summed mean posterior variances."""
@@ -185,7 +229,7 @@ class CausalGPEstimator:
                 natural = np.broadcast_to(self.structure.exogenous[name].ppf(q), (b, t))
             else:
                 gp = self.gps[name]
-                x = np.stack([values[p] for p in self.structure.parents(name)], axis=-1)
+                x = self._inputs(name, values, (b, t))
                 noise[name] = np.where(hit, INERT_NOISE, gp.noise_var)
                 mean, cov = gp.predict_joint(x)
                 chol = np.linalg.cholesky(cov + (noise[name] + JITTER)[..., None] * np.eye(t))

@@ -2,27 +2,30 @@
 Learning"): a GP active causal learner on an intervention env for `budget` interventions, with loss (5) against the
 env's ground truth (evaluation only) after every step.
 
-A run folder gets `losses.csv` (per step: loss (5), surrogate loss, decision seconds, cost, intervention). Runs are
-short (tens of interventions), so an interrupted run restarts from scratch; being seeded, it repeats exactly.
+A run folder gets `losses.csv` (per step: loss (5), surrogate loss, decision seconds, cost, intervention) and
+`graph_history.csv` (the estimator's graph against the true one after each relearning: interventions, shd, f1; the
+truth is read for evaluation only). Runs are short (tens of interventions), so an interrupted run restarts from
+scratch; being seeded, it repeats exactly (the graph learner's state included: it is rebuilt from the same data).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import networkx as nx
 import numpy as np
 
 from dogym.agents.identification.estimator import GPConfig
-from dogym.agents.identification.learner import IdentificationRun, make_learner, run_identification
+from dogym.agents.identification.learner import GRAPH_KEYS, IdentificationRun, make_learner, run_identification
 from dogym.agents.identification.plots import plot_losses
 from dogym.agents.identification.policies import RandomPolicy, RolloutPolicy
 from dogym.agents.io import read_json_checked
-from dogym.agents.protocol import NONNEGATIVE, Family, OneShotAgent, RunContext
+from dogym.agents.protocol import NONNEGATIVE, UNIT_INTERVAL, Family, OneShotAgent, RunContext
 from dogym.agents.registry import keyword_names
 from dogym.agents.spec import AgentSpec
 
@@ -40,7 +43,7 @@ class IdentificationAgent(OneShotAgent):
         gp = GPConfig(**options.pop("gp", {}))
         try:
             self.learner = make_learner(context.spec.options["policy"], self.env, gp, options.pop("buffer_size", None),
-                                        **options)  # fmt: skip
+                                        seed=context.seed, **options)  # fmt: skip
         except TypeError as err:
             raise ValueError(f"bad option for {context.spec.name}: {err}") from err
         self._record: IdentificationRun | None = None
@@ -105,9 +108,12 @@ class IdentificationFamily(Family):
         "identification/final_loss": False,
         "identification/median_decision_seconds": False,
         "identification/total_cost": False,
+        "graph/shd": False,
+        "graph/f1": True,
+        "graph/learn_seconds": False,
     }
-    headline = tuple(metrics)
-    supports = dict.fromkeys(metrics, NONNEGATIVE)
+    headline = tuple(metrics)[:3]
+    supports = {**dict.fromkeys(metrics, NONNEGATIVE), "graph/f1": UNIT_INTERVAL}
 
     def info_view(self, context: RunContext) -> frozenset[str]:
         """The info keys the learners read: none (they learn from the intervention samples and their own costs)."""
@@ -116,7 +122,8 @@ class IdentificationFamily(Family):
     def hyperparameter_keys(self, spec: AgentSpec) -> frozenset[str]:
         """The estimator's options (gp, buffer_size, model_eviction) and those of the spec's policy."""
         policy = {"passive": frozenset(), "random": keyword_names(RandomPolicy, exclude=("name",)),
-                  "rollout": keyword_names(RolloutPolicy, exclude=("name", "cost", "samples_per_step"))}  # fmt: skip
+                  "rollout": keyword_names(RolloutPolicy, exclude=("name", "cost", "samples_per_step", "orientation"))
+                  | GRAPH_KEYS}  # fmt: skip
         return frozenset({"gp", "buffer_size", "model_eviction"}) | policy[spec.options["policy"]]
 
     def build(self, context: RunContext) -> IdentificationAgent:
@@ -128,8 +135,18 @@ class IdentificationFamily(Family):
         return IdentificationAgent.load(context)
 
     def evaluate(self, agent: IdentificationAgent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]:
-        """Nothing beyond the loss curve the run already recorded."""
-        return {}
+        """The estimator's final graph against the true one (SHD, F1; the truth read for evaluation only) and the CPU
+        seconds spent learning it; the loss curve is already in the run's record."""
+        return {"graph": agent.learner.graph.metrics(_true_graph(agent))}
+
+    def run_files(self, agent: IdentificationAgent, context: RunContext, metrics: Mapping[str, Any]) -> list[Path]:
+        """graph_history.csv: SHD and F1 of the estimator's graph after each relearning and at the end."""
+        from dogym.agents.io import atomic_write_text, csv_text
+
+        path = context.run_dir / "graph_history.csv"
+        rows = agent.learner.graph.history_rows(_true_graph(agent), len(agent.record.costs))
+        atomic_write_text(path, csv_text(rows))
+        return [path]
 
     def curves(self, context: RunContext) -> list[dict[str, Any]]:
         """Loss (5) after each intervention."""
@@ -141,6 +158,11 @@ class IdentificationFamily(Family):
         """Loss (5) per intervention, one panel per env, as loss_curves.png."""
         mine = [r for r in rows if r["kind"] == "loss"]
         return [plot_losses(mine, out_dir / "loss_curves.png")] if mine else []
+
+
+def _true_graph(agent: IdentificationAgent) -> nx.DiGraph:
+    """The env's true causal graph at the run's last step (evaluation only)."""
+    return agent.env.get_wrapper_attr("ground_truth")(max(len(agent.record.costs), 1))["graph"]
 
 
 FAMILY = IdentificationFamily()

@@ -13,28 +13,36 @@ import gymnasium as gym
 import numpy as np
 
 from dogym.agents.identification.estimator import CausalGPEstimator, GPConfig
+from dogym.agents.identification.graph import GraphSource
 from dogym.agents.identification.policies import MaskCost, PassivePolicy, RandomPolicy, RolloutPolicy
 from dogym.causal.identification_loss import IdentificationLoss
 from dogym.causal.intervention import Intervention
 from dogym.causal.random_streams import named_rng
 
 POLICIES = ("passive", "random", "rollout")
+#: The hyper-parameters that choose the estimator's causal graph (`make_learner`).
+GRAPH_KEYS = frozenset({"graph", "relearn_every", "graph_alpha"})
 
 
 @dataclass
 class ActiveCausalLearner:
-    """An estimator phi(D_t) and an intervention policy pi(b_t)."""
+    """An estimator phi(D_t), an intervention policy pi(b_t) and the source of the estimator's causal graph (known,
+    learned or wrong: `GraphSource`)."""
 
     estimator: CausalGPEstimator
     policy: PassivePolicy | RandomPolicy | RolloutPolicy
+    graph: GraphSource
 
     def act(self, rng: np.random.Generator) -> Intervention:
         """The next intervention."""
         return self.policy.decide(self.estimator, rng)
 
     def observe(self, samples: np.ndarray, intervention: Intervention) -> None:
-        """Add the measurements taken under `intervention`."""
+        """Add the measurements taken under `intervention` (and rebuild the estimator on the graph when a relearned
+        graph differs, keeping D_t)."""
         self.estimator.observe(samples, intervention)
+        if self.graph.observe(samples, intervention):
+            self.estimator = self.estimator.with_structure(self.graph.view)
 
 
 def make_learner(
@@ -43,16 +51,23 @@ def make_learner(
     gp: GPConfig | None = None,
     buffer_size: int | None = None,
     model_eviction: bool = False,
+    graph: str = "known",
+    relearn_every: int = 1,
+    graph_alpha: float = 0.01,
+    seed: int = 0,
     **policy_kwargs,
 ) -> ActiveCausalLearner:
     """A learner for `env` (its structure, P[U] and costs, never its mechanisms) with policy "passive", "random"
-    (kwarg: rate) or "rollout" (kwargs: lookahead, horizon, n_rollouts, gamma, cost_weight, popsize, maxiter; the
-    myopic policy is lookahead 1, horizon 0). `buffer_size` makes D_t a FIFO buffer; `model_eviction` lets rollouts
-    simulate its evictions (see `CausalGPEstimator`)."""
+    (kwarg: rate) or "rollout" (kwargs: lookahead, horizon, n_rollouts, gamma, cost_weight, popsize, maxiter,
+    orientation_weight; the myopic policy is lookahead 1, horizon 0). `buffer_size` makes D_t a FIFO buffer;
+    `model_eviction` lets rollouts simulate its evictions (see `CausalGPEstimator`). `graph` ("known", "learned" or
+    "wrong"), `relearn_every`, `graph_alpha` (the structure learner's test level) and the run's `seed` choose the
+    estimator's causal graph (see `dogym.agents.identification.graph`)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown identification policy {policy!r}; choose one of {POLICIES}")
     known = env.get_wrapper_attr  # what an operator knows: the structural view, the cost table, M
-    estimator = CausalGPEstimator(known("structural_view")(), gp, buffer_size, model_eviction=model_eviction)
+    source = GraphSource(graph, known("structural_view")(), seed, relearn_every, graph_alpha)
+    estimator = CausalGPEstimator(source.view, gp, buffer_size, model_eviction=model_eviction)
     if policy == "passive":
         if policy_kwargs:
             raise ValueError(f"policy 'passive' takes no options, got {sorted(policy_kwargs)}")
@@ -63,9 +78,14 @@ def make_learner(
             raise ValueError(f"policy 'random' takes only the option 'rate', got {unknown}")
         chosen = RandomPolicy(**policy_kwargs)
     else:
+        if policy_kwargs.get("orientation_weight", 0.0) and graph != "learned":
+            raise ValueError(
+                f"orientation_weight values a learned graph's orientations: needs graph 'learned', not {graph!r}"
+            )
         cost = MaskCost(known("controllable"), known("intervention_cost"))
-        chosen = RolloutPolicy(cost, samples_per_step=known("samples_per_step"), **policy_kwargs)
-    return ActiveCausalLearner(estimator, chosen)
+        chosen = RolloutPolicy(cost, samples_per_step=known("samples_per_step"), orientation=source.orientations,
+                               **policy_kwargs)  # fmt: skip
+    return ActiveCausalLearner(estimator, chosen, source)
 
 
 @dataclass
@@ -90,7 +110,11 @@ class _TrueLoss:
         scm = self.ground_truth(t)["scm"]
         if id(scm) not in self._cache:
             self._cache[id(scm)] = IdentificationLoss(scm, self.n_points)
-        return self._cache[id(scm)].per_function(learner.estimator.estimates())
+        if learner.graph.mode == "known":
+            return self._cache[id(scm)].per_function(learner.estimator.estimates())
+        # another graph: each true causal function is scored on its true parents (the truth, evaluation only)
+        truth = learner.estimator.do_estimates({v: scm.parents(v) for v in scm.endogenous})
+        return self._cache[id(scm)].per_function(truth)
 
 
 def _record(run: IdentificationRun, per_function: dict[str, float], learner: ActiveCausalLearner) -> None:

@@ -1,0 +1,183 @@
+"""Where the identification learner's causal graph comes from: hyper-parameter `graph` of the rollout learner.
+
+- "known" (the default): the structural view's graph, as Hammar & Stadler assume ("Online Identification of IT Systems
+  through Active Causal Learning").
+- "wrong": the view's graph with one edge reversed (`misspecified(view graph, seed=<run seed>)`), fixed for the run:
+  what a misspecified graph costs.
+- "learned": the graph comes only from the agent's own data, through the online `GraphLearner` of
+  `dogym.causal.structure.continuous` (PC on the passive rows, orientations from the interventions, Meek's rules).
+  Rows measured under the passive do(0) feed `add_observational`, all others `add_interventional(targets)`. The
+  learner relearns every `relearn_every` steps (every step counts, the passive do(0) included: the family's budget
+  unit) and the estimator is then rebuilt on the new graph from the data already collected. The only background
+  knowledge is what an operator knows without a graph: the variables the view declares exogenous are roots
+  (`Knowledge(roots=...)`); the view's graph and parents are never read.
+
+The model graph under "learned" is the DAG `GraphLearner.dag()` returns (one consistent extension of the learned
+CPDAG), with one addition from the data: an exogenous variable that has taken fewer than `MIN_ROOT_VALUES` distinct
+values in the data so far (none at the start; on the microservice every exogenous variable is a constant until an
+intervention sets it) cannot have been tested, so it is kept as a parent of every endogenous variable until it has
+(absence of evidence is not evidence of absence). So the first graph, before any data, is every exogenous variable ->
+every endogenous variable: the reduced form, correct for interventions on exogenous variables, under which the rollout
+still values interventions. A variable that is endogenous in the view but has no parent in the model graph is
+modelled as a constant plus noise (`CausalGPEstimator`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from dogym.causal.graphs import edge_metrics
+from dogym.causal.intervention import Intervention
+from dogym.causal.scm import StructuralView
+from dogym.causal.structure.continuous import MIN_ROWS, GraphLearner, Knowledge, misspecified
+
+GRAPH_MODES = ("known", "learned", "wrong")
+#: An exogenous variable with fewer distinct values than this in the data is untested: kept as a parent of every
+#: endogenous variable (see the module docstring).
+MIN_ROOT_VALUES = 3
+
+Edge = tuple[str, str]
+
+
+def model_view(view: StructuralView, edges: Iterable[Edge]) -> StructuralView:
+    """The view the estimator uses: `view`'s variables and P[U] with the parents that `edges` give (in declaration
+    order). A variable with parents gets a GP of them (an exogenous variable of `view` that gets a parent loses its
+    P[U]); an exogenous variable without parents keeps P[U]; every other variable is endogenous, parentless ones
+    included. Reads only `view.names`, `view.variables` and `view.exogenous`, never its graph."""
+    names = view.names
+    parents: dict[str, set[str]] = {n: set() for n in names}
+    for a, b in edges:
+        parents[b].add(a)
+    exogenous = {n: dist for n, dist in view.exogenous.items() if not parents[n]}
+    endogenous = {n: tuple(p for p in names if p in parents[n]) for n in names if n not in exogenous}
+    return StructuralView(list(view.variables.values()), exogenous, endogenous)
+
+
+def view_edges(view: StructuralView) -> list[Edge]:
+    """The sorted edges parent -> child of a (model) view."""
+    return sorted((p, v) for v in view.names for p in view.parents(v))
+
+
+class GraphSource:
+    """The estimator's causal graph for one run (see the module docstring): `view` is the current model view;
+    `observe` feeds a step's rows and says whether the graph changed; `history` holds (steps so far, sorted edges)
+    after each (re)learning (the start included); `learn_seconds` the CPU seconds spent in structure learning."""
+
+    def __init__(
+        self,
+        mode: str,
+        view: StructuralView,
+        seed: int,
+        relearn_every: int = 1,
+        alpha: float = 0.01,
+    ):
+        if mode not in GRAPH_MODES:
+            raise ValueError(f"graph must be one of {GRAPH_MODES}, got {mode!r}")
+        if isinstance(relearn_every, bool) or not isinstance(relearn_every, int) or relearn_every < 1:
+            raise ValueError(f"relearn_every must be an integer >= 1, got {relearn_every!r}")
+        if not 0.0 < alpha < 1.0:
+            raise ValueError(f"graph_alpha must be in (0, 1), got {alpha!r}")
+        self.mode, self.operator, self.relearn_every = mode, view, relearn_every
+        self.steps, self.learn_seconds = 0, 0.0
+        self.learner: Any = None
+        self._root_values: dict[str, set[float]] = {}
+        if mode == "known":
+            self.view = view
+        elif mode == "wrong":
+            self.view = model_view(view, misspecified(view.graph, seed=seed).edges)
+        else:
+            roots = frozenset(view.exogenous)
+            self.learner = GraphLearner(view.names, knowledge=Knowledge(roots=roots), alpha=alpha, seed=seed)
+            self._root_values = {r: set() for r in sorted(roots)}
+            self.view = model_view(view, self._model_edges(()))
+        self.history: list[tuple[int, list[Edge]]] = [(0, view_edges(self.view))]
+
+    # ------------------------------------------------------------------ learning
+    def _model_edges(self, learned: Iterable[Edge]) -> list[Edge]:
+        """The learned DAG's edges plus every untested exogenous variable -> every endogenous variable."""
+        untested = [r for r, seen in self._root_values.items() if len(seen) < MIN_ROOT_VALUES]
+        endogenous = [n for n in self.operator.names if n not in self.operator.exogenous]
+        return sorted(set(learned) | {(r, v) for r in untested for v in endogenous})
+
+    def observe(self, samples: np.ndarray, intervention: Intervention) -> bool:
+        """Count a step (rows [M, n_vars] in the view's column order, measured under `intervention`); under "learned",
+        feed them to the learner and relearn every `relearn_every` steps. True when the model graph changed."""
+        self.steps += 1
+        if self.learner is None:
+            return False
+        rows = np.atleast_2d(np.asarray(samples, dtype=np.float64))
+        data = {n: rows[:, j].copy() for j, n in enumerate(self.operator.names)}
+        start = time.process_time()
+        if intervention.is_passive:
+            self.learner.add_observational(data)
+        else:
+            self.learner.add_interventional(sorted(intervention.targets), data)
+        for root, seen in self._root_values.items():
+            if len(seen) < MIN_ROOT_VALUES:
+                seen.update(float(x) for x in data[root])
+        changed = False
+        if self.steps % self.relearn_every == 0 and self.learner.n_observational >= MIN_ROWS:
+            self.learner.learn()
+            edges = self._model_edges(self.learner.dag().edges)
+            self.history.append((self.steps, edges))
+            changed = edges != view_edges(self.view)
+            if changed:
+                self.view = model_view(self.operator, edges)
+        self.learn_seconds += time.process_time() - start
+        return changed
+
+    def orientations(self, targets: Sequence[str]) -> float:
+        """How many undirected edges of the learned CPDAG a do(targets) would orient (0 before the first learning and
+        for the known or wrong graph)."""
+        if self.learner is None or getattr(self.learner, "pdag", None) is None:
+            return 0.0
+        return float(self.learner.expected_orientations(list(targets)))
+
+    # ------------------------------------------------------------------ evaluation and checkpoints
+    def metrics(self, truth: nx.DiGraph) -> dict[str, float]:
+        """graph/shd and graph/f1 of the current model graph against `truth` (evaluation only), graph/learn_seconds."""
+        scores = edge_metrics(_digraph(self.operator.names, view_edges(self.view)), truth)
+        return {"shd": float(scores.shd), "f1": float(scores.f1), "learn_seconds": self.learn_seconds}
+
+    def history_rows(self, truth: nx.DiGraph, steps: int) -> list[dict[str, float]]:
+        """graph_history.csv's rows: SHD and F1 after each (re)learning, and at `steps` (the run's end)."""
+        points = dict(self.history)
+        points.setdefault(steps, view_edges(self.view))
+        rows = []
+        for n, edges in sorted(points.items()):
+            scores = edge_metrics(_digraph(self.operator.names, edges), truth)
+            rows.append({"interventions": n, "shd": scores.shd, "f1": scores.f1})
+        return rows
+
+    def state(self) -> dict[str, Any]:
+        """Plain data that `restore` continues from (the learner's own state included)."""
+        return {
+            "steps": self.steps,
+            "learn_seconds": self.learn_seconds,
+            "history": [[n, [list(e) for e in edges]] for n, edges in self.history],
+            "edges": [list(e) for e in view_edges(self.view)],
+            "root_values": {r: sorted(seen) for r, seen in self._root_values.items()},
+            "learner": None if self.learner is None else self.learner.state(),
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from `state` (written by `state` for the same mode and view)."""
+        self.steps, self.learn_seconds = int(state["steps"]), float(state["learn_seconds"])
+        self.history = [(int(n), [(a, b) for a, b in edges]) for n, edges in state["history"]]
+        self._root_values = {r: set(seen) for r, seen in state["root_values"].items()}
+        if state["learner"] is not None:
+            self.learner = GraphLearner.from_state(state["learner"])
+        if self.mode != "known":
+            self.view = model_view(self.operator, [(a, b) for a, b in state["edges"]])
+
+
+def _digraph(nodes: Sequence[str], edges: Iterable[Edge]) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(edges)
+    return graph
