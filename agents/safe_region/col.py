@@ -38,11 +38,32 @@ A run uses one BLAS thread, so a seed's record is bit-identical whatever the mac
 The learner uses what an operator has: the structural view (graph, boxes, P[U]), the passive data, the
 specification, U', the cost function, the scenario's known conditions (fixed values and load distributions) and the
 observed windows; never the env's ground truth.
+
+The graph (`graph`): "known" (default) is the view's graph, as in the paper. "wrong" is the view's graph with one
+edge reversed (`misspecified`, seeded by the run's seed), fixed for the run: the cost of a misspecified graph.
+"learned" never reads the view's graph or parents: a `GraphLearner` (PC on the passive rows, then the judged rows of
+every intervention window as data under do(U')) gives the CPDAG, and the model is built on its one consistent
+extension `learner.dag()`. It relearns after every `relearn_every` interventions; when the DAG changes, what depends
+on it is rebuilt from all data so far (the metric reading's GP-SCM: fitted on the passive rows, then conditioned on
+every window and refitted; the indicator reading's causal prior and its GP on the same outcomes). Background
+knowledge: the variables the view declares exogenous (the operator draws them, e.g. the load and the passive
+allocation policy, and knows their P[U]) are roots, `Knowledge(roots=...)`, at level `graph_alpha`. The view's
+`controllable` marks are not used as knowledge: being settable does not mean having no causes in passive operation
+(an operator's policy may react to the load), so only the exogenous declaration says "no parents". A specification
+metric without parents in the model's graph gets a constant mechanism (a GP on an intercept input): its P(phi) is
+then the same for every u and, with an empty safe set, eq. (7)'s fallback breaks the exact ties at random.
+`orientation_weight` w (learned only) values orientation: eq. (7) becomes argmax (s(u) + w o(u)) / c(u), o(u) the
+share of the current CPDAG's undirected edges that do(targets of u) would orient (`expected_orientations` over
+`n_undirected`, in [0, 1], as s(u) is a probability's sd in [0, 0.5]). Every candidate intervenes on all of U', so o
+is the same for all of them and the term only favours cheaper candidates while edges are undirected.
+`graph_history` holds (interventions, sorted edges) after each (re)learning; `learn_seconds` the CPU seconds spent
+in structure learning.
 """
 
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +90,8 @@ from dogym.causal.random_streams import named_rng
 FIGURE_ALPHAS = (0.8, 0.85, 0.9, 0.95)
 #: The COLConfig fields the causal prior depends on (with the env, its options and the seed: `_prior_key`).
 PRIOR_FIELDS = ("monitoring_steps", "prior", "prior_rows", "prior_draws", "prior_steps", "prior_max_points",
-                "prior_max_condition", "kernel", "resolution", "hyperpriors", "input_scaling", "roots")  # fmt: skip
+                "prior_max_condition", "kernel", "resolution", "hyperpriors", "input_scaling", "roots", "graph",
+                "graph_alpha")  # fmt: skip
 #: Causal priors computed in this process, by `_prior_key` and reading (the fitted metric GP-SCM, or the indicator
 #: reading's (mu, sigma)): COL, its safety and cost ablations and the random baseline share the prior of a seed (on the
 #: synthetic RAN it takes minutes). At most `PRIOR_CACHE_SIZE`.
@@ -77,6 +99,10 @@ _PRIORS: dict[tuple, Any] = {}
 PRIOR_CACHE_SIZE = 16
 #: Candidates per posterior prediction (the kernel between a batch and the data is batch x interventions).
 PREDICT_BATCH = 1024
+#: Where the model's graph comes from (`COLConfig.graph`).
+GRAPHS = ("known", "learned", "wrong")
+#: The constant input of a specification metric without parents in the model's graph (a GP on it is a constant).
+INTERCEPT = "(intercept)"
 
 
 @dataclass(frozen=True)
@@ -110,6 +136,10 @@ class COLConfig:
     roots: str = "view"
     hyperpriors: str | None = "botorch"
     input_scaling: str = "unit"
+    graph: str = "known"
+    graph_alpha: float = 0.01
+    relearn_every: int = 1
+    orientation_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
@@ -132,6 +162,16 @@ class COLConfig:
             raise ValueError(f"prior must be 'gpscm' or 'backdoor', got {self.prior!r}")
         if self.monitoring_steps < 2 or self.noise_var <= 0 or self.lengthscale <= 0:
             raise ValueError("monitoring_steps must be >= 2, noise_var and lengthscale positive")
+        if self.graph not in GRAPHS:
+            raise ValueError(f"graph must be one of {', '.join(map(repr, GRAPHS))}, got {self.graph!r}")
+        if not 0.0 < self.graph_alpha < 1.0:
+            raise ValueError(f"graph_alpha must be in (0, 1), got {self.graph_alpha!r}")
+        if isinstance(self.relearn_every, bool) or not isinstance(self.relearn_every, int) or self.relearn_every < 1:
+            raise ValueError(f"relearn_every must be an integer >= 1, got {self.relearn_every!r}")
+        if not (np.isfinite(self.orientation_weight) and self.orientation_weight >= 0):
+            raise ValueError(f"orientation_weight must be finite and >= 0, got {self.orientation_weight!r}")
+        if self.orientation_weight and self.graph != "learned":
+            raise ValueError("orientation_weight values the orientation of a learned graph: it needs graph 'learned'")
 
 
 @dataclass
@@ -202,6 +242,14 @@ class COL:
         self.x = np.zeros((0, dim))
         self.y = np.zeros(0)
         self.policy_rng = named_rng(self.seed, "policy")
+        #: The structure learner (graph "learned"), the model's graph (not "known"), its history and cost.
+        self.structure: Any = None
+        self._graph: nx.DiGraph | None = None
+        self.graph_history: list[tuple[int, list[tuple[str, str]]]] = []
+        self.learn_seconds = 0.0
+        self._passive: dict[str, np.ndarray] = {}
+        self._windows: list[dict[str, np.ndarray]] = []
+        self._stale = False
 
     def _table(self, values: np.ndarray) -> _NearestCandidate:
         """A function of scaled controls with the given values at the candidates."""
@@ -216,17 +264,14 @@ class COL:
         """Passive phase and prior (Algorithm 1, lines 1-3); returns the record with the initial region."""
         passive = named_rng(self.seed, "passive_log")  # the passive data's seed, then the no-prior subsample
         data = self.env.observational_data(self.config.monitoring_steps, int(passive.integers(2**31)))
+        self._start_graph(data)
         record = COLRecord(self.candidates)
         if self.config.outcome == "metric":
             self.model = self._cached(("metric", self.config.causal_prior), lambda: self.metric_model(data))
             self._record_estimate(record, None)
             return record
         if self.config.causal_prior:
-            mu, sigma = self._cached(("indicator",), lambda: self.causal_prior(data))
-            sigma = np.maximum(sigma, self.config.sigma_floor)  # a saturated prior (sigma = 0) could never learn
-            mean_fn, sigma_fn = self._table(mu), self._table(sigma)
-            self.gp = GaussianProcess(MultiplicativeCausalKernel(sigma_fn, self.config.lengthscale),
-                                      self.config.noise_var, mean_fn)  # fmt: skip
+            mu = self._prior_gp(self._cached(("indicator",), lambda: self.causal_prior(data)))
             region = mu >= self.delta  # eq. (3)
         else:
             ones = self._table(np.ones(len(self.candidates)))
@@ -238,6 +283,76 @@ class COL:
             region = None
         self._record_estimate(record, region)
         return record
+
+    def _prior_gp(self, prior: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """The indicator reading's GP with the causal prior (mu, sigma) at the candidates as its mean and eq. (4)'s
+        kernel, conditioned on the outcomes so far; returns mu."""
+        mu, sigma = prior
+        sigma = np.maximum(sigma, self.config.sigma_floor)  # a saturated prior (sigma = 0) could never learn
+        mean_fn, sigma_fn = self._table(mu), self._table(sigma)
+        self.gp = GaussianProcess(MultiplicativeCausalKernel(sigma_fn, self.config.lengthscale),
+                                  self.config.noise_var, mean_fn)  # fmt: skip
+        if len(self.y):
+            self.gp.fit(self.x, self.y)
+        return mu
+
+    # ------------------------------------------------------------------ the graph
+    def _start_graph(self, data: Mapping[str, np.ndarray]) -> None:
+        """The model's graph before the first intervention: the view's, one edge of it reversed, or learned from the
+        passive rows (the learner gets the view's exogenous variables as roots, never its graph)."""
+        cfg = self.config
+        self._passive = dict(data)
+        if cfg.graph == "known":
+            self.graph_history.append((0, sorted(self.env.structural_view().graph.edges)))
+        elif cfg.graph == "wrong":
+            from dogym.causal.structure.continuous import misspecified
+
+            self._graph = misspecified(self.env.structural_view().graph, seed=self.seed)
+            self.graph_history.append((0, sorted(self._graph.edges)))
+        else:
+            from dogym.causal.structure.continuous import GraphLearner, Knowledge
+
+            view = self.env.structural_view()
+            start = time.process_time()
+            self.structure = GraphLearner(list(view.names), Knowledge(roots=frozenset(view.exogenous)),
+                                          alpha=cfg.graph_alpha, seed=self.seed)  # fmt: skip
+            self.structure.add_observational(data)
+            self.learn_seconds += time.process_time() - start
+            self._relearn(0)
+
+    def _relearn(self, interventions: int) -> None:
+        """Learn the graph from all data so far; the model is rebuilt at its next update when the DAG changed."""
+        start = time.process_time()
+        self.structure.learn()
+        dag = self.structure.dag()
+        self.learn_seconds += time.process_time() - start
+        self._stale = self._stale or (self._graph is not None and set(dag.edges) != set(self._graph.edges))
+        self._graph = dag
+        self.graph_history.append((interventions, sorted(dag.edges)))
+
+    def _learn_structure(self, rows: dict[str, np.ndarray], interventions: int) -> None:
+        """Give the learner an intervention window's judged rows (data under do(U')) and relearn when due."""
+        if self.structure is None:
+            return
+        self._windows.append(rows)
+        start = time.process_time()
+        self.structure.add_interventional(self.targets, rows)
+        self.learn_seconds += time.process_time() - start
+        if interventions % self.config.relearn_every == 0:
+            self._relearn(interventions)
+
+    def model_graph(self) -> nx.DiGraph:
+        """The graph the model is built on (a copy): the view's ("known"), one edge of it reversed ("wrong"), or the
+        learner's DAG ("learned")."""
+        if self.config.graph == "known":
+            return self.env.structural_view().graph
+        return self._graph.copy()
+
+    def _columns(self, data: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Data columns with the intercept input of a parentless metric (any graph but the known one)."""
+        if self.config.graph == "known":
+            return dict(data)
+        return {**data, INTERCEPT: np.zeros(len(next(iter(data.values()))))}
 
     def _cached(self, kind: tuple, compute: Callable[[], Any]) -> Any:
         """`compute()` once per `_prior_key` and kind in this process (a deep copy each time: runs never share
@@ -277,22 +392,27 @@ class COL:
                    "input_scaling": cfg.input_scaling,
                    "fit_options": {"priors": cfg.hyperpriors}}  # fmt: skip
         if cfg.prior == "backdoor":
-            return GPSCM.backdoor(view.graph, self.targets, list(self.spec.variables), **options)
+            return GPSCM.backdoor(self.model_graph(), self.targets, list(self.spec.variables), **options)
         fixed = set(self.targets) | set(self._context())
-        graph = view.graph
+        graph = self.model_graph()
         graph.remove_edges_from([(p, v) for v in fixed for p in list(graph.predecessors(v))])
         needed = set(self.spec.variables).union(*(nx.ancestors(graph, v) for v in self.spec.variables))
-        parents = {v: view.parents(v) for v in view.endogenous if v in needed - fixed}
+        if cfg.graph == "known":
+            parents = {v: view.parents(v) for v in view.endogenous if v in needed - fixed}
+        else:  # the graph's parents in declaration order; a parentless metric gets the intercept
+            parents = {v: tuple(p for p in view.names if graph.has_edge(p, v)) for v in view.names
+                       if v in needed - fixed}  # fmt: skip
+            parents = {v: pars or (INTERCEPT,) for v, pars in parents.items() if pars or v in self.spec.variables}
         return GPSCM(parents, **options)
 
     def metric_model(self, data: Mapping[str, np.ndarray]) -> GPSCM:
         """The GP-SCM fitted on the passive data; without the causal prior it keeps the passive data's scalings and
         hyper-parameters only (it has not seen how the metrics respond)."""
-        return self.gp_scm().fit(data, condition_on_data=self.config.causal_prior)
+        return self.gp_scm().fit(self._columns(data), condition_on_data=self.config.causal_prior)
 
     def causal_prior(self, data: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """mu and sigma of P(phi = 1 | do(U' = u)) at the candidates from the passive data and the graph."""
-        return self.spec_probability(self.gp_scm().fit(data), analytic=False)
+        return self.spec_probability(self.gp_scm().fit(self._columns(data)), analytic=False)
 
     def spec_probability(self, model: GPSCM, analytic: bool) -> tuple[np.ndarray, np.ndarray]:
         """Mean and sd over the model's posterior draws of P(phi = 1 | do(U' = u)) at the candidates."""
@@ -339,11 +459,30 @@ class COL:
         mean, std = record.mean[-1].astype(np.float64), record.std[-1].astype(np.float64)
         region = record.regions[-1]
         cost = self.costs if self.config.cost_denominator else None
+        if self.config.orientation_weight:
+            std = std + self.config.orientation_weight * self.orientation_share()
         if not self.config.safety:
             return argmax_std_per_cost(std, cost)
         if not region.any():
-            return int(np.argmax(mean - self.kappa(std)))
+            return self._least_unsafe(mean - self.kappa(std))
         return argmax_std_per_cost(std, cost, region)
+
+    def _least_unsafe(self, lower: np.ndarray) -> int:
+        """The candidate with the largest lower bound; with a graph other than the known one, exact ties are broken
+        uniformly at random ("policy" stream): a graph in which no control causes the metric makes the estimate
+        flat, and the first candidate (the cheapest corner) again and again would never show the learner a
+        response to do()."""
+        best = int(np.argmax(lower))
+        if self.config.graph == "known":
+            return best
+        ties = np.flatnonzero(lower == lower[best])
+        return int(ties[self.policy_rng.integers(len(ties))]) if len(ties) > 1 else best
+
+    def orientation_share(self) -> float:
+        """o(u) of the orientation-valuing rule: the share of the current CPDAG's undirected edges that a do() of U'
+        would orient (directly and by Meek's rules), in [0, 1] (0 without undirected edges)."""
+        undirected = self.structure.pdag.n_undirected
+        return float(self.structure.expected_orientations(self.targets)) / undirected if undirected else 0.0
 
     def run(self, budget: float) -> COLRecord:
         """Algorithm 1 with cost budget C = `budget`: returns the record (the last region is the estimate). Runs on
@@ -372,22 +511,33 @@ class COL:
         record.interventions.append(u.tolist())
         record.outcomes.append(outcome)
         record.costs.append(float(info["intervention_cost"]))
+        judged = np.asarray(window)[self.spec.judged]
+        judged = {v: judged[:, i] for i, v in enumerate(self.env.variable_names)}
+        self._learn_structure(judged, len(record.outcomes))
         if self.config.outcome == "metric":
-            judged = np.asarray(window)[self.spec.judged]
-            self._pending.append({v: judged[:, i] for i, v in enumerate(self.env.variable_names)})
+            self._pending.append(judged)
             k, cfg = len(record.outcomes), self.config
             if k % cfg.update_every:  # the estimate (and so eq. (7)'s choice) holds until the next update
                 for key in ("mean", "std", "regions"):
                     getattr(record, key).append(getattr(record, key)[-1])
                 return
-            rows = {v: np.concatenate([r[v] for r in self._pending]) for v in self._pending[0]}
+            rows = self._columns({v: np.concatenate([r[v] for r in self._pending]) for v in self._pending[0]})
             self._pending = []
             refit = cfg.refit_every > 0 and k // cfg.update_every % cfg.refit_every == 0
-            self.model.add_rows(rows, self.targets, refit=refit)
+            if self._stale:  # a new graph: a new GP-SCM on the passive rows and every window so far
+                self.model = self.metric_model(self._passive)
+                windows = {v: np.concatenate([r[v] for r in self._windows]) for v in self._windows[0]}
+                self.model.add_rows(self._columns(windows), self.targets, refit=cfg.refit_every > 0)
+            else:
+                self.model.add_rows(rows, self.targets, refit=refit)
         else:
             self.x = np.vstack([self.x, self.scaled[index]])
             self.y = np.append(self.y, float(outcome))
-            self.gp.fit(self.x, self.y)
+            if self._stale and self.config.causal_prior:  # a new graph: its causal prior, the same outcomes
+                self._prior_gp(self.causal_prior(self._passive))
+            else:
+                self.gp.fit(self.x, self.y)
+        self._stale = False
         self._record_estimate(record, None)
 
     def _record_estimate(self, record: COLRecord, region: np.ndarray | None) -> None:

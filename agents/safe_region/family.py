@@ -2,9 +2,12 @@
 Networks"): COL and its ablations on a safe-region env for a cost budget C (the run's budget, in cost units).
 
 A run folder gets `region.npz` (candidates; per estimate step the posterior mean, sd and safe set; the interventions
-and outcomes) and `interventions.csv`. Evaluation compares the estimates with the env's true regions (evaluation
-only: `ground_truth()`), writes `truth.npz` and, for 2-D control spaces, `region_evolution.png` (Fig. 6). Runs are
-short, so an interrupted run restarts from scratch; being seeded, it repeats exactly.
+and outcomes), `interventions.csv` and `graph.json` (the model's graph after each (re)learning and, with a learned
+graph, the structure learner's final state). Evaluation compares the estimates with the env's true regions and the
+graph with the true graph (evaluation only: `ground_truth()`), writes `truth.npz`, `graph_history.csv` (SHD and F1
+of the model's graph over interventions) and, for 2-D control spaces, `region_evolution.png` (Fig. 6). Runs are
+short, so an interrupted run restarts from scratch; being seeded, it repeats exactly (with a learned graph too: the
+learner is part of the seeded run).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import networkx as nx
 import numpy as np
 
 from dogym.agents.io import read_json_checked
@@ -23,6 +27,7 @@ from dogym.agents.registry import keyword_names
 from dogym.agents.safe_region.col import COL, FIGURE_ALPHAS, COLConfig, COLRecord
 from dogym.agents.safe_region.plots import plot_region_evolution, plot_size_against_unsafe
 from dogym.agents.spec import AgentSpec
+from dogym.causal.graphs import edge_metrics
 
 #: Consecutive interventions with a region change below `CONVERGED_CHANGE` that count as converged.
 CONVERGED_RUN, CONVERGED_CHANGE = 3, 0.01
@@ -71,7 +76,7 @@ def region_scores(estimate: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 class COLAgent(OneShotAgent):
     """One run's COL learner, with the run's resolved options and the agent's ablation flags."""
 
-    files = "metrics.json, region.npz, interventions.csv"
+    files = "metrics.json, region.npz, interventions.csv, graph.json"
 
     def __init__(self, context: RunContext) -> None:
         self.context = context
@@ -93,7 +98,7 @@ class COLAgent(OneShotAgent):
 
     def save(self, folder: Path) -> None:
         """region.npz and interventions.csv."""
-        from dogym.agents.io import atomic_write_bytes, atomic_write_text, csv_text
+        from dogym.agents.io import atomic_write_bytes, atomic_write_json, atomic_write_text, csv_text
 
         run = self.record
         atomic_write_bytes(folder / "region.npz", _npz(candidates=run.candidates, mean=np.array(run.mean),
@@ -105,6 +110,15 @@ class COLAgent(OneShotAgent):
                 for k, (u, ok, c, s) in enumerate(zip(run.interventions, run.outcomes, run.costs, run.in_safe_set,
                                                       strict=True))]  # fmt: skip
         atomic_write_text(folder / "interventions.csv", csv_text(rows))
+        atomic_write_json(folder / "graph.json", self.graph_state())
+
+    def graph_state(self) -> dict[str, Any]:
+        """The model's graph after each (re)learning ({"interventions": k, "edges": [[parent, child], ...]}), and the
+        structure learner's final state with a learned graph (None otherwise)."""
+        col = self.learner
+        return {"graph": col.config.graph,
+                "history": [{"interventions": k, "edges": [list(e) for e in edges]} for k, edges in col.graph_history],
+                "learner": None if col.structure is None else _plain(col.structure.state())}  # fmt: skip
 
     def summary(self) -> dict[str, Any]:
         """Interventions, unsafe ones, cost, region size, and the per-step curves."""
@@ -162,13 +176,17 @@ class SafeRegionFamily(Family):
         "truth/unsafe_to_cover": False,
         "col/interventions": True,
         "col/cost_spent": False,
+        "graph/shd": False,
+        "graph/f1": True,
+        "graph/learn_seconds": False,
     }
     headline = ("col/unsafe_interventions", "col/region_size", "truth/true_region_size", "truth/precision",
                 "truth/recall", "truth/inside")  # fmt: skip
     supports = {
-        **dict.fromkeys(("truth/precision", "truth/recall", "truth/inside", "truth/covered"), UNIT_INTERVAL),
+        **dict.fromkeys(("truth/precision", "truth/recall", "truth/inside", "truth/covered", "graph/f1"), UNIT_INTERVAL),
         **dict.fromkeys(("col/unsafe_interventions", "col/unsafe_to_converge", "col/region_size", "truth/true_region_size",
-                         "truth/unsafe_to_cover", "col/interventions", "col/cost_spent"), NONNEGATIVE),
+                         "truth/unsafe_to_cover", "col/interventions", "col/cost_spent", "graph/shd",
+                         "graph/learn_seconds"), NONNEGATIVE),
     }  # fmt: skip
 
     def info_view(self, context: RunContext) -> frozenset[str]:
@@ -189,7 +207,8 @@ class SafeRegionFamily(Family):
 
     def evaluate(self, agent: COLAgent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]:
         """The estimates against the env's true regions (ground truth, evaluation only): each estimate step k is
-        scored against the region of the intervention it would choose next (k + 1)."""
+        scored against the region of the intervention it would choose next (k + 1); the model's final graph against
+        the true graph (SHD, F1) with the CPU seconds spent learning it (0 unless learned)."""
         run = agent.record
         env = agent.env.unwrapped
         truth = _true_regions(agent)
@@ -197,6 +216,8 @@ class SafeRegionFamily(Family):
         curve = [region_scores(r, t) for r, t in zip(run.regions, truth, strict=True)]
         recall = [c["recall"] for c in curve]
         to_cover = unsafe_to_cover(recall, run.outcomes, [c["precision"] for c in curve])
+        final = _digraph(env.variable_names, agent.learner.graph_history[-1][1])
+        truth_graph = env.ground_truth()["graph"]
         return {
             "truth": {
                 "true_region_size": env.ground_truth(t=len(run.regions))["region"].size(),
@@ -204,18 +225,24 @@ class SafeRegionFamily(Family):
                 "covered": float(to_cover is not None),
                 "unsafe_to_cover": float(run.unsafe if to_cover is None else to_cover),
             },  # fmt: skip
+            "graph": {**_graph_scores(final, truth_graph), "learn_seconds": agent.learner.learn_seconds},
             "precision_curve": [c["precision"] for c in curve],
             "recall_curve": recall,
         }
 
     def run_files(self, agent: COLAgent, context: RunContext, metrics: Mapping[str, Any]) -> list[Path]:
-        """truth.npz (the true region on the candidates before each intervention, evaluation only) and, on a 2-D
-        control space, region_evolution.png (Fig. 6 style)."""
-        from dogym.agents.io import atomic_write_bytes
+        """truth.npz (the true region on the candidates before each intervention, evaluation only),
+        graph_history.csv (interventions, shd, f1: the model's graph after each (re)learning against the true graph)
+        and, on a 2-D control space, region_evolution.png (Fig. 6 style)."""
+        from dogym.agents.io import atomic_write_bytes, atomic_write_text, csv_text
 
         run, truth = agent.record, _true_regions(agent)
-        paths = [context.run_dir / "truth.npz"]
+        paths = [context.run_dir / "truth.npz", context.run_dir / "graph_history.csv"]
         atomic_write_bytes(paths[0], _npz(truth=np.array(truth)))
+        true_graph, nodes = agent.env.unwrapped.ground_truth()["graph"], agent.env.unwrapped.variable_names
+        history = [{"interventions": k, **_graph_scores(_digraph(nodes, edges), true_graph)}
+                   for k, edges in agent.learner.graph_history]  # fmt: skip
+        atomic_write_text(paths[1], csv_text(history))
         if run.candidates.shape[1] == 2:
             paths.append(context.run_dir / "region_evolution.png")
             plot_region_evolution(run.candidates, truth, run.mean, run.std, agent.interventions(),
@@ -235,6 +262,32 @@ class SafeRegionFamily(Family):
         """Region size against unsafe interventions (Fig. 14 style) as region_size_vs_unsafe.png."""
         mine = [r for r in rows if r["kind"] == "region"]
         return [plot_size_against_unsafe(mine, out_dir / "region_size_vs_unsafe.png")] if mine else []
+
+
+def _digraph(nodes: list[str], edges: list[tuple[str, str]]) -> nx.DiGraph:
+    """A graph of these nodes and edges."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(edges)
+    return graph
+
+
+def _graph_scores(graph: nx.DiGraph, truth: nx.DiGraph) -> dict[str, float]:
+    """SHD and F1 of a graph's directed edges against the true graph (evaluation only)."""
+    scores = edge_metrics(graph, truth)
+    return {"shd": float(scores.shd), "f1": float(scores.f1)}
+
+
+def _plain(value: Any) -> Any:
+    """A state of numpy arrays, tuples, sets and mappings as JSON values (lists, numbers, strings)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    return value
 
 
 def _npz(**arrays: np.ndarray) -> bytes:
