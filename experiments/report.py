@@ -390,3 +390,41 @@ def overlap(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
             support: tuple[float, float] = (-np.inf, np.inf)) -> bool:  # fmt: skip
     """Whether the intervals of the means of `a` and `b` overlap."""
     return not separated_above(a, b, support) and not separated_above(b, a, support)
+
+
+def read_long(path: Path) -> dict[str, dict[str, list[float]]]:
+    """agent -> "phase/metric" -> per-seed values (in seed order) from a long-format results file (`long_rows`);
+    empty when the file does not exist."""
+    import csv
+
+    out: dict[str, dict[str, list[tuple[int, float]]]] = {}
+    if not Path(path).exists():
+        return {}
+    with Path(path).open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            key = f"{row['phase']}/{row['metric']}" if row["phase"] != "run" else row["metric"]
+            out.setdefault(row["agent"], {}).setdefault(key, []).append((int(row["seed"]), float(row["value"])))
+    return {a: {k: [v for _, v in sorted(pairs)] for k, pairs in by.items()} for a, by in out.items()}
+
+
+def runs_of(values: Mapping[str, Mapping[str, Sequence[float]]], env: str) -> list[dict[str, Any]]:
+    """Per-seed values (`read_long`) as run records for `summarize`: one record per agent and seed index."""
+    runs = []
+    for agent, by in values.items():
+        for i in range(max(len(v) for v in by.values())):
+            run: dict[str, Any] = {"label": agent, "env": env, "seed": i}
+            for key, vals in by.items():
+                if i < len(vals):
+                    phase, _, metric = key.rpartition("/")
+                    (run.setdefault(phase, {}) if phase else run)[metric] = vals[i]
+            runs.append(run)
+    return runs
+
+
+def compared(summary: Mapping[str, Mapping[str, Any]], agent: str, other: str, key: str, larger: bool = True) -> str:
+    """ "yes" when `agent`'s interval of `key` is separated from `other`'s on the better side (`larger`: larger is
+    better), "worse" when on the worse side, "no" when they overlap, "-" without both."""
+    a, b = summary.get(agent, {}).get(key), summary.get(other, {}).get(key)
+    if not (a and b):
+        return "-"
+    return "yes" if separated(a, b, larger) else "worse" if separated(b, a, larger) else "no"

@@ -30,10 +30,15 @@ from dogym.experiments.report import (
     markdown_table,
     mean_std_text,
     probability_of_improvement,
-    separated,
+    read_long,
+    runs_of,
+    seed_summary,
     summarize,
+    summary_table,
+    table,
     write_outputs,
 )
+from dogym.experiments.report import compared as _compared
 from dogym.experiments.runner import RunConfig
 
 #: Table 1 of the paper: F1, precision, recall (mean, std over 4 seeds).
@@ -101,61 +106,31 @@ def grid(out_dir: Path, seeds: Sequence[int], timesteps: int, eval_episodes: int
 
 
 # ---------------------------------------------------------------------------------------------------- result files
-def read_results(out_dir: Path, name: str = "results.csv") -> dict[str, dict[str, list[float]]]:
-    """agent -> "phase/metric" -> per-seed values (in seed order) from a long-format results file."""
-    out: dict[str, dict[str, list[tuple[int, float]]]] = {}
-    path = Path(out_dir) / name
-    if not path.exists():
-        return {}
-    with path.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            key = f"{row['phase']}/{row['metric']}" if row["phase"] != "run" else row["metric"]
-            out.setdefault(row["agent"], {}).setdefault(key, []).append((int(row["seed"]), float(row["value"])))
-    return {a: {k: [v for _, v in sorted(pairs)] for k, pairs in by.items()} for a, by in out.items()}
-
-
 def _initial_from_curves(out_dir: Path) -> dict[str, dict[str, list[float]]]:
     """The initial graphs' F1 per seed from curves.csv (the first "graph" row of each run), for result folders written
     before graph_initial.csv existed."""
     first: dict[tuple[str, int], tuple[float, float]] = {}
-    path = out_dir / "curves.csv"
-    if path.exists():
-        with path.open(encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                if row["kind"] == "graph" and row["f1"]:
-                    key, point = (row["agent"], int(row["seed"])), (float(row["timesteps"]), float(row["f1"]))
-                    first[key] = min(first.get(key, point), point)
+    rows = csv.DictReader((out_dir / "curves.csv").open(encoding="utf-8")) if (out_dir / "curves.csv").exists() else []
+    for row in rows:
+        if row["kind"] == "graph" and row["f1"]:
+            key, point = (row["agent"], int(row["seed"])), (float(row["timesteps"]), float(row["f1"]))
+            first[key] = min(first.get(key, point), point)
     out: dict[str, dict[str, list[float]]] = {}
     for (agent, _), (_, f1) in sorted(first.items()):
         out.setdefault(agent, {}).setdefault("graph_initial/f1", []).append(f1)
     return out
 
 
-def _as_runs(values: dict[str, dict[str, list[float]]]) -> list[dict[str, Any]]:
-    """The per-seed values as run records for `summarize` (one record per agent and seed index)."""
-    runs = []
-    for agent, by in values.items():
-        for i in range(max(len(v) for v in by.values())):
-            run: dict[str, Any] = {"label": agent, "env": "dogym/FaultAlarm-v0", "seed": i}
-            for key, vals in by.items():
-                if i < len(vals):
-                    phase, _, metric = key.rpartition("/")
-                    (run.setdefault(phase, {}) if phase else run)[metric] = vals[i]
-            runs.append(run)
-    return runs
-
-
 def load_results(out_dir: str | Path) -> tuple[dict[str, Any], dict[str, list[dict[str, float]]], dict[str, Any], dict]:
     """(summary, initial graphs' scores per seed ("thp", "random"), meta, per-seed values) from the result files of
     `out_dir` (results.csv, graph_initial.csv or curves.csv, meta.json)."""
     out = Path(out_dir)
-    values = read_results(out)
+    values = read_long(out / "results.csv")
     if not values:
         raise ValueError(f"no results.csv with rows in {out}")
-    summary = summarize(
-        _as_runs(values), list(dict.fromkeys(k for by in values.values() for k in by)), family("fault_alarm").supports
-    )
-    initial_values = read_results(out, "graph_initial.csv") or _initial_from_curves(out)
+    keys = list(dict.fromkeys(k for by in values.values() for k in by))
+    summary = summarize(runs_of(values, "dogym/FaultAlarm-v0"), keys, family("fault_alarm").supports)
+    initial_values = read_long(out / "graph_initial.csv") or _initial_from_curves(out)
     initial = {}
     for name, agent in (("thp", "causal-ppo"), ("random", "causal-ppo-random")):
         by = initial_values.get(agent, {})
@@ -167,22 +142,16 @@ def load_results(out_dir: str | Path) -> tuple[dict[str, Any], dict[str, list[di
 
 # ---------------------------------------------------------------------------------------------------- comparisons
 def compared(summary: dict[str, Any], agent: str, other: str, key: str) -> str:
-    """The verdict "yes" when `agent`'s 95% CI is separated from `other`'s on the better side, "worse" when on the worse side,
-    "no" when they overlap, "-" without both."""
-    a, b = summary.get(agent, {}).get(key), summary.get(other, {}).get(key)
-    if not (a and b):
-        return "-"
-    return "yes" if separated(a, b, larger(key)) else "worse" if separated(b, a, larger(key)) else "no"
+    """The verdict "yes" when `agent`'s 95% CI is separated from `other`'s on the better side, "worse" when on the
+    worse side, "no" when they overlap, "-" without both."""
+    return _compared(summary, agent, other, key, larger(key))
 
 
 def improvement(values: dict[str, dict[str, list[float]]], agent: str, other: str, key: str) -> float | None:
     """rliable's probability of improvement P(agent better than other) on one metric's per-seed values (None without
     both)."""
-    a, b = values.get(agent, {}).get(key), values.get(other, {}).get(key)
-    if not a or not b:
-        return None
-    sign = 1.0 if larger(key) else -1.0
-    return probability_of_improvement(sign * np.asarray(a), sign * np.asarray(b))
+    a, b, sign = values.get(agent, {}).get(key), values.get(other, {}).get(key), 1.0 if larger(key) else -1.0
+    return probability_of_improvement(sign * np.asarray(a), sign * np.asarray(b)) if a and b else None
 
 
 def graph_text(summary: dict[str, Any], agent: str) -> str:
@@ -207,53 +176,58 @@ def _ms(stats: dict[str, Any] | None, digits: int = 3) -> str:
     return "-" if not stats else f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}"
 
 
-def _paper_cells(name: str) -> list[str]:
-    """Table 1's paper columns for a row (dashes where the paper has no such row)."""
-    return [f"{m:.3f} ± {s:.3f}" for m, s in PAPER_TABLE1[name]] if name in PAPER_TABLE1 else ["-"] * 3
+#: Table 1's columns after the method: header -> cell of (name, graph metric -> seed summary).
+TABLE1 = {**{h: (lambda e, m=m: _ms(e[1].get(m), 1 if m == "shd" else 3)) for h, m in
+             zip(("F1", "precision", "recall", "SHD", "closure F1"), GRAPH_METRICS, strict=True)},
+          **{f"paper {h}": (lambda e, i=i: f"{PAPER_TABLE1[e[0]][i][0]:.3f} ± {PAPER_TABLE1[e[0]][i][1]:.3f}"
+                            if e[0] in PAPER_TABLE1 else "-") for i, h in enumerate(("F1", "precision", "recall"))}}  # fmt: skip
+#: Fig. 3's columns: header -> (metric, format).
+FIG3 = {"n": (REWARD, "n"), **{f"eval {label}": (key, "ci") for key, label in POLICY_METRICS[:3]},
+        "eval cleared": ("eval/cleared_rate", "ci"),
+        **{f"train {label}": (key, "ci") for key, label in POLICY_METRICS[3:]},
+        "env steps/s": ("steps_per_second", ".0f")}  # fmt: skip
 
 
-def _table1(summary: dict[str, Any], initial: dict[str, list[dict[str, float]]]) -> tuple[list[list[str]], list[str]]:
-    """Table 1's rows (initial graphs, then each causal agent's final graph), and the target's line per agent."""
-    rows, targets = [], []
+def _table1(summary: dict[str, Any], initial: dict[str, list[dict[str, float]]]) -> tuple[list[str], list[str]]:
+    """Table 1's lines (initial graphs, then each causal agent's final graph, beside the paper's), and the target's
+    text per agent."""
+    entries = []
     for name, key in (("THP (initial graph)", "thp"), ("Random initial graph", "random")):
         scores = initial.get(key, [])
-        ours = [mean_std_text([s[m] for s in scores if m in s], 1 if m == "shd" else 3) for m in GRAPH_METRICS]
-        rows.append([name, *ours, *_paper_cells(name)])
-        agents = THP_AGENTS + ("mask-random-online", *PRIVILEGED) if key == "thp" else RANDOM_AGENTS
-        for agent in agents:
-            stats = summary.get(agent, {})
-            ours = [_ms(stats.get(f"graph_final/{m}"), 1 if m == "shd" else 3) for m in GRAPH_METRICS]
-            rows.append([agent if agent in PAPER_TABLE1 or agent in PRIVILEGED else f"{agent} (no RL)", *ours,
-                         *_paper_cells(agent)])  # fmt: skip
-            met = meets_graph_target(summary, agent)
-            if met is not None and agent in PAPER_TABLE1:
-                targets.append(f"{agent} {graph_text(summary, agent)} ({'met' if met else '**missed**'})")
-    return rows, targets
+        entries.append((name, {m: seed_summary(v) for m in GRAPH_METRICS
+                               for v in [[s[m] for s in scores if m in s]] if v}))  # fmt: skip
+        for agent in THP_AGENTS + ("mask-random-online", *PRIVILEGED) if key == "thp" else RANDOM_AGENTS:
+            stats = {m: summary.get(agent, {}).get(f"graph_final/{m}") for m in GRAPH_METRICS}
+            entries.append((agent if agent in PAPER_TABLE1 or agent in PRIVILEGED else f"{agent} (no RL)", stats))
+    met = {a: meets_graph_target(summary, a) for a in (*THP_AGENTS, *RANDOM_AGENTS)}
+    return table(entries, {"method": lambda e: e[0], **TABLE1}), [
+        f"{a} {graph_text(summary, a)} ({'met' if m else '**missed**'})" for a, m in met.items() if m is not None
+    ]
 
 
 def _baseline_tables(summary: dict[str, Any], values: dict[str, dict[str, list[float]]]) -> list[str]:
     """Causal against vanilla and against each mask baseline (separated CIs), and rliable's probability of
     improvement over the mask baselines."""
-    columns = [f"{key.split('/')[0]} {label}" for key, label in POLICY_METRICS]
-    vanilla = [[c, v, *({"yes": "yes", "-": "-"}.get(compared(summary, c, v, k), "**no**") for k, _ in POLICY_METRICS)]
-               for c, v in VANILLA_OF.items() if c in summary and v in summary]  # fmt: skip
+    columns = {f"{key.split('/')[0]} {label}": key for key, label in POLICY_METRICS}
+    vanilla = [(c, v) for c, v in VANILLA_OF.items() if c in summary and v in summary]
     pairs = [(c, b) for c in VANILLA_OF for b in MASK_BASELINES if c in summary and b in summary]
-    masks = [[c, b, *(compared(summary, c, b, k) for k, _ in POLICY_METRICS)] for c, b in pairs]
     keys = (("eval/reward_mean", "eval reward"), ("train/reward_mean", "train reward"))
-    poi = [[c, b, *("-" if p is None else f"{p:.2f}" for p in (improvement(values, c, b, k) for k, _ in keys))]
-           for c, b in pairs]  # fmt: skip
     return [
         "", "### Causal vs vanilla: are the 95% CIs separated (causal better)?", "",
-        *markdown_table(("causal", "vanilla", *columns), vanilla),
+        *table(vanilla, {"causal": lambda p: p[0], "vanilla": lambda p: p[1], **{
+            h: (lambda p, k=k: {"yes": "yes", "-": "-"}.get(compared(summary, *p, k), "**no**")) for h, k in columns.items()}}),
         "", "### Causal agents vs the no-learning mask baselines: is the causal agent's 95% CI separated, on the better "
         "side?", "",
         '"yes": the RL policy beats random actions inside that mask; "no": the CIs overlap (the mask explains the '
         'score); "worse": the baseline is better.', "",
-        *markdown_table(("causal", "baseline", *columns), masks),
+        *table(pairs, {"causal": lambda p: p[0], "baseline": lambda p: p[1],
+                       **{h: (lambda p, k=k: compared(summary, *p, k)) for h, k in columns.items()}}),
         "", "### Probability of improvement of each causal agent over the mask baselines (rliable)", "",
         "P(X > Y) over the causal agent's and the baseline's seeds (ties count half; 0.5 = no difference; rliable's "
         "`probability_of_improvement`, Agarwal et al. 2021).", "",
-        *markdown_table(("causal", "baseline", *(f"P(better) {label}" for _, label in keys)), poi),
+        *table(pairs, {"causal": lambda p: p[0], "baseline": lambda p: p[1], **{
+            f"P(better) {label}": (lambda p, k=k: "-" if (x := improvement(values, *p, k)) is None else f"{x:.2f}")
+            for k, label in keys}}),
     ]  # fmt: skip
 
 
@@ -264,20 +238,8 @@ def report(summary: dict[str, Any], initial: dict[str, list[dict[str, float]]], 
     timesteps = meta["timesteps"]
     fewest = min((s[REWARD]["n"] for s in summary.values() if REWARD in s), default=0)
     table1, targets = _table1(summary, initial)
-    fig3 = []
-    for agent in (*AGENTS, *PRIVILEGED):
-        stats = summary.get(agent, {})
-        if stats:
-            cells = [interval_text(stats.get(k)) for k, _ in POLICY_METRICS[:3]]
-            cells += [interval_text(stats.get("eval/cleared_rate"))]
-            cells += [interval_text(stats.get(k)) for k, _ in POLICY_METRICS[3:]]
-            sps = stats.get("steps_per_second")
-            fig3.append([agent, stats[REWARD]["n"], *cells, f"{sps['mean']:.0f}" if sps else "-"])
-    throughput = []
-    for causal, vanilla in VANILLA_OF.items():
-        c, v = summary.get(causal, {}).get("steps_per_second"), summary.get(vanilla, {}).get("steps_per_second")
-        if c and v:
-            throughput.append([causal, vanilla, f"{c['mean']:.0f}", f"{v['mean']:.0f}", f"{c['mean'] / v['mean']:.0%}"])
+    sps = {a: summary.get(a, {}).get("steps_per_second") for pair in VANILLA_OF.items() for a in pair}
+    throughput = [(c, v, sps[c]["mean"], sps[v]["mean"]) for c, v in VANILLA_OF.items() if sps[c] and sps[v]]
     lines = [
         "# Cai et al. on FaultAlarm-v0: Table 1 and Fig. 3",
         "",
@@ -297,8 +259,7 @@ def report(summary: dict[str, Any], initial: dict[str, list[dict[str, float]]], 
         "F1 / precision / recall / SHD against the true edges; closure F1 against the true graph's transitive closure",
         "(the closure alone scores F1 0.855 against the true edges, so F1 near it is no better than learning ancestors).",
         "",
-        *markdown_table(("method", "F1", "precision", "recall", "SHD", "closure F1", "paper F1", "paper precision",
-                         "paper recall"), table1),
+        *table1,
         "",
         f"Target: F1 >= {TARGET_F1} and SHD <= {TARGET_SHD} after {timesteps} env steps, from both starts; "
         "mean F1 / SHD: " + "; ".join(targets) + ".",
@@ -308,13 +269,14 @@ def report(summary: dict[str, Any], initial: dict[str, list[dict[str, float]]], 
         "Final policy: deterministic evaluation episodes after training (causal agents with their final graph and",
         "eta = 0). Training: mean over every training episode (the area under the Fig. 3 curves: sample efficiency).",
         "",
-        *markdown_table(("agent", "n", "eval reward", "eval steps", "eval alarms/step", "eval cleared", "train reward",
-                         "train steps", "train alarms/step", "env steps/s"), fig3),
+        *summary_table(summary, (*AGENTS, *PRIVILEGED), FIG3),
         *_baseline_tables(summary, meta.get("values", {})),
         "",
         "### Training throughput: causal agent / vanilla agent (env steps/s, mean over seeds; target >= 70%)",
         "",
-        *markdown_table(("causal", "vanilla", "causal steps/s", "vanilla steps/s", "ratio"), throughput),
+        *table(throughput, {"causal": lambda t: t[0], "vanilla": lambda t: t[1], "causal steps/s": lambda t:
+                            f"{t[2]:.0f}", "vanilla steps/s": lambda t: f"{t[3]:.0f}", "ratio": lambda t:
+                            f"{t[2] / t[3]:.0%}"}),
         "",
         "The runs share two cores with the other runs of the grid; `benchmarks/causal_overhead.py` measures the",
         "same ratio with each pair run back to back on one core.",
