@@ -143,6 +143,29 @@ def test_the_unknown_graph_env_still_seals_the_ground_truth():
         learner._TrueLoss(env, 8)(1, None)
 
 
+def test_col_learns_its_graph_on_a_sealed_view(tmp_path):
+    """COL with graph: learned builds, runs and relearns after every intervention on Edge S1 whose view hides its
+    graph (ground truth and info keys outside its view sealed too); with the known graph the same env raises, so
+    the seal can fail."""
+    from test_learner_views import info_view
+
+    from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
+
+    spec, fam = AGENTS["col"], family("safe_region")
+    edge = "dogym/EdgeSafeRegion-v0"
+    env_id = unknown_graph_env_id(edge)
+    fast = {**resolve_hyperparams(spec, edge), "resolution": 41, "prior_rows": 16, "prior_draws": 4}
+    context = RunContext(spec, env_id, {}, 0, {**fast, "graph": "learned"}, tmp_path / "learned")
+    with info_view(fam.info_view(context)):
+        agent = fam.build(context)
+        assert agent.learn(6)
+    n = agent.summary()["col"]["interventions"]
+    assert n > 0 and [k for k, _ in agent.learner.graph_history] == list(range(n + 1))
+    known = fam.build(RunContext(spec, env_id, {}, 0, fast, tmp_path / "known"))
+    with pytest.raises(GraphTouched, match="graph"):
+        known.learn(6)
+
+
 def test_acl_rollout_learns_its_graph_on_a_sealed_view(tmp_path):
     """acl-rollout with graph: learned builds, runs, feeds every step to its structure learner and relearns on
     ToySCM whose view hides its graph (info keys sealed; the loss curve scores itself against the truth as it goes,
