@@ -166,6 +166,35 @@ def test_col_learns_its_graph_on_a_sealed_view(tmp_path):
         known.learn(6)
 
 
+@pytest.mark.parametrize("agent_name", ["dcbo", "cbo"])
+def test_dcbo_and_cbo_learn_their_graph_on_a_sealed_view(agent_name, tmp_path):
+    """DCBO and CBO with graph: learned build, run and relearn after every intervention on STAT whose view hides its
+    unrolled graph, slice parents and exploration sets (and whose env's own exploration_sets raise when read; ground
+    truth and info keys outside the family's view sealed too); with the known graph the same env raises, so the seal
+    can fail."""
+    from test_learner_views import info_view
+
+    from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
+
+    class SealedSets(list):
+        def __iter__(self):
+            raise GraphTouched("exploration_sets of the env read")
+
+    spec, fam = AGENTS[agent_name], family("dcgo")
+    env_id = unknown_graph_env_id("dogym/DCGO-STAT-v0")
+    hyperparams = resolve_hyperparams(spec, "dogym/DCGO-STAT-v0")
+    context = RunContext(spec, env_id, {}, 0, {**hyperparams, "graph": "learned"}, tmp_path / "learned")
+    with info_view(fam.info_view(context)):
+        agent = fam.build(context)
+        agent.env.unwrapped.exploration_sets = SealedSets(agent.env.unwrapped.exploration_sets)
+        assert agent.learn(3)
+    n = agent.summary()["dcgo"]["interventions"]
+    assert n == 6 and [k for k, _ in agent.result.graph_history] == list(range(n + 1))
+    known = fam.build(RunContext(spec, env_id, {}, 0, hyperparams, tmp_path / "known"))
+    with pytest.raises(GraphTouched):
+        known.learn(3)
+
+
 def test_acl_rollout_learns_its_graph_on_a_sealed_view(tmp_path):
     """acl-rollout with graph: learned builds, runs, feeds every step to its structure learner and relearns on
     ToySCM whose view hides its graph (info keys sealed; the loss curve scores itself against the truth as it goes,
