@@ -17,7 +17,7 @@ no edge then points back in time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from itertools import product
 from typing import Any
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from dogym.causal.random_streams import named_rng
 from dogym.causal.structure.interventional import interventional_orientations
-from dogym.causal.structure.pc import CI_TESTS, correlation, data_matrix, learn_skeleton
+from dogym.causal.structure.pc import CI_TESTS, CITest, data_matrix, learn_skeleton
 from dogym.causal.structure.pdag import PDAG, Knowledge, Orienter, extend, orient
 
 __all__ = ["CI_TESTS", "PDAG", "GraphLearner", "Knowledge", "learn_cpdag", "misspecified"]
@@ -58,31 +58,52 @@ def _check_names(names: Sequence[str]) -> tuple[str, ...]:
     return out
 
 
+#: Interventional rows grouped by (target-index set, regime).
+Groups = Mapping[tuple[frozenset[int], Hashable], np.ndarray]
+
+
 def fit_pdag(
     names: Sequence[str],
     observational: np.ndarray,
-    groups: Mapping[frozenset[int], np.ndarray],
+    groups: Groups,
     knowledge: Knowledge,
     alpha: float,
-    ci_test: str = "rank",
+    ci_test: str = "basis",
+    pooled: bool = True,
+    shift_test: bool = True,
 ) -> PDAG:
-    """The PDAG of [n, p] observational rows and interventional rows grouped by target-index set: skeleton and
-    colliders from the observational rows, required edges, interventional orientations, Meek's rules."""
-    if observational.shape[0] < MIN_ROWS:
-        raise ValueError(
-            f"structure learning needs at least {MIN_ROWS} observational rows, got {observational.shape[0]}"
-        )
+    """The PDAG of [n, p] observational rows and interventional row groups (see `GraphLearner` for `pooled` and
+    `shift_test`): skeleton and colliders, required edges, interventional orientations, Meek's rules. With fewer
+    than `MIN_ROWS` rows for the skeleton the result has no edges but the required ones."""
     forbidden, required = knowledge.matrices(names)
-    corr = correlation(observational, ci_test)
-    adjacency, separated = learn_skeleton(corr, observational.shape[0], alpha, banned=forbidden, kept=required)
+    p = len(names)
+    blocks = [observational, *groups.values()] if pooled else [observational]
+    rows = np.concatenate(blocks) if blocks else np.zeros((0, p))
+    if rows.shape[0] < MIN_ROWS:
+        return PDAG.from_matrices(names, required, np.zeros((p, p), dtype=bool))
+    targets = np.zeros((len(observational), p), dtype=bool)
+    regimes: list[Hashable] = [None]
+    strata = [np.zeros(len(observational), dtype=np.int64)]
+    if pooled:
+        masks = [targets]
+        for (chosen, regime), block in groups.items():
+            mask = np.zeros((len(block), p), dtype=bool)
+            mask[:, sorted(chosen)] = True
+            masks.append(mask)
+            if regime not in regimes:
+                regimes.append(regime)
+            strata.append(np.full(len(block), regimes.index(regime), dtype=np.int64))
+        targets = np.concatenate(masks)
+    test = CITest(rows, ci_test, targets, np.concatenate(strata))
+    adjacency, separated = learn_skeleton(test, p, alpha, banned=forbidden, kept=required)
     forced = [(int(a), int(b)) for a, b in zip(*np.nonzero(required), strict=True)]
-    forced += interventional_orientations(adjacency, groups, observational, alpha)
+    forced += interventional_orientations(adjacency, groups, observational, alpha, shift_test)
     directed, undirected = orient(adjacency, separated, forbidden, forced)
     return PDAG.from_matrices(names, directed, undirected)
 
 
 def learn_cpdag(
-    data: Mapping[str, np.ndarray], knowledge: Knowledge | None = None, alpha: float = 0.01, *, ci_test: str = "rank"
+    data: Mapping[str, np.ndarray], knowledge: Knowledge | None = None, alpha: float = 0.01, *, ci_test: str = "basis"
 ) -> PDAG:
     """The CPDAG of observational data (name -> 1-D column, all of one length) by the PC algorithm with the
     `ci_test` conditional-independence test ("rank": nonparanormal Fisher-z, the default; "fisherz": Pearson),
@@ -137,7 +158,18 @@ class GraphLearner:
 
     names: the variables (nodes in this order); knowledge: background knowledge (e.g. the roots an operator knows:
     the exogenous variables); alpha: level of every test; seed: the bootstrap's random stream (None means 0);
-    ci_test: the skeleton's conditional-independence test (`learn_cpdag`)."""
+    ci_test: the skeleton's conditional-independence test (`learn_cpdag`).
+
+    pooled (default True): the skeleton and colliders come from every row, observational and interventional
+    alike. A do() changes only its targets' mechanisms, so the pooled rows follow the same graph, as in the joint
+    causal inference of Mooij, Magliacane and Claassen, "Joint causal inference from multiple contexts", with the
+    targets known; a pair is tested on the rows that did not intervene on both of its variables (a joint do() shifts
+    both together), and each regime given to `add_interventional` gets a fixed effect in every test. Pooling is
+    what lets interventions ADD adjacencies: a variable held constant in the passive data (a nominal configuration)
+    varies only under do(). pooled=False: the skeleton from the observational rows only.
+    shift_test (default True): the interventional orientation may compare a target's effect with its
+    observational distribution (`dogym.causal.structure.interventional`); switch it off when interventional
+    outcomes are noise-free and the observational ones are not."""
 
     def __init__(
         self,
@@ -146,7 +178,9 @@ class GraphLearner:
         alpha: float = 0.01,
         seed: int | None = None,
         *,
-        ci_test: str = "rank",
+        ci_test: str = "basis",
+        pooled: bool = True,
+        shift_test: bool = True,
     ):
         self.names = _check_names(names)
         self.knowledge = knowledge if knowledge is not None else Knowledge()
@@ -159,9 +193,11 @@ class GraphLearner:
         if ci_test not in CI_TESTS:
             raise ValueError(f"unknown ci_test {ci_test!r}; choose one of {', '.join(CI_TESTS)}")
         self.ci_test = ci_test
+        self.pooled = bool(pooled)
+        self.shift_test = bool(shift_test)
         self._index = {v: i for i, v in enumerate(self.names)}
         self._observational: list[np.ndarray] = []
-        self._interventional: list[tuple[frozenset[int], np.ndarray]] = []
+        self._interventional: list[tuple[frozenset[int], Hashable, np.ndarray]] = []
         self.pdag: PDAG | None = None
         self._members: list[np.ndarray] | None = None
 
@@ -172,16 +208,24 @@ class GraphLearner:
         if len(rows):
             self._observational.append(rows)
 
-    def add_interventional(self, targets: Sequence[str], data: Mapping[str, np.ndarray]) -> None:
-        """Append rows sampled under do(targets) (the targets' set values are their columns in `data`)."""
+    def add_interventional(
+        self, targets: Sequence[str], data: Mapping[str, np.ndarray], *, regime: Hashable = None
+    ) -> None:
+        """Append rows sampled under do(targets) (the targets' set values are their columns in `data`). `regime`
+        (optional, hashable, e.g. a time step): rows of one regime share their background (e.g. a realised past);
+        rows pool by (targets, regime), and every test adjusts for the regime (see the class docstring)."""
         if isinstance(targets, str):
             raise ValueError(f"targets must be a sequence of names, got the string {targets!r}")
         unknown = [t for t in targets if t not in self._index]
         if unknown or not targets:
             raise ValueError(f"interventional targets must be a non-empty subset of {list(self.names)}, got {targets}")
+        try:
+            hash(regime)
+        except TypeError:
+            raise ValueError(f"regime must be hashable (e.g. an int or a string), got {regime!r}") from None
         rows = data_matrix(data, self.names, f"interventional data under do({', '.join(targets)})")
         if len(rows):
-            self._interventional.append((frozenset(self._index[t] for t in targets), rows))
+            self._interventional.append((frozenset(self._index[t] for t in targets), regime, rows))
 
     @property
     def n_observational(self) -> int:
@@ -191,20 +235,22 @@ class GraphLearner:
     @property
     def n_interventional(self) -> int:
         """Interventional rows held."""
-        return sum(len(b) for _, b in self._interventional)
+        return sum(len(b) for *_, b in self._interventional)
 
-    def _data(self) -> tuple[np.ndarray, dict[frozenset[int], np.ndarray]]:
+    def _data(self) -> tuple[np.ndarray, dict[tuple[frozenset[int], Hashable], np.ndarray]]:
         obs = np.concatenate(self._observational) if self._observational else np.zeros((0, len(self.names)))
-        groups: dict[frozenset[int], list[np.ndarray]] = {}
-        for targets, rows in self._interventional:
-            groups.setdefault(targets, []).append(rows)
-        return obs, {t: np.concatenate(blocks) for t, blocks in groups.items()}
+        groups: dict[tuple[frozenset[int], Hashable], list[np.ndarray]] = {}
+        for targets, regime, rows in self._interventional:
+            groups.setdefault((targets, regime), []).append(rows)
+        return obs, {key: np.concatenate(blocks) for key, blocks in groups.items()}
+
+    def _fit(self, obs: np.ndarray, groups: Groups) -> PDAG:
+        return fit_pdag(self.names, obs, groups, self.knowledge, self.alpha, self.ci_test, self.pooled, self.shift_test)
 
     # ------------------------------------------------------------------ learning
     def learn(self) -> PDAG:
         """Relearn the PDAG from every row so far (see module docstring); also stored as `.pdag`."""
-        obs, groups = self._data()
-        self.pdag = fit_pdag(self.names, obs, groups, self.knowledge, self.alpha, self.ci_test)
+        self.pdag = self._fit(*self._data())
         self._members = None
         return self.pdag
 
@@ -230,7 +276,7 @@ class GraphLearner:
         for _ in range(int(n_boot)):
             boot_obs = obs[rng.integers(0, len(obs), len(obs))]
             boot_groups = {t: rows[rng.integers(0, len(rows), len(rows))] for t, rows in groups.items()}
-            d, u = fit_pdag(self.names, boot_obs, boot_groups, self.knowledge, self.alpha, self.ci_test).matrices()
+            d, u = self._fit(boot_obs, boot_groups).matrices()
             total += d + 0.5 * u
         total /= int(n_boot)
         return {
@@ -274,9 +320,12 @@ class GraphLearner:
             "alpha": self.alpha,
             "seed": self.seed,
             "ci_test": self.ci_test,
+            "pooled": self.pooled,
+            "shift_test": self.shift_test,
             "observational": [b.copy() for b in self._observational],
             "interventional": [
-                {"targets": [self.names[i] for i in sorted(t)], "data": b.copy()} for t, b in self._interventional
+                {"targets": [self.names[i] for i in sorted(t)], "regime": r, "data": b.copy()}
+                for t, r, b in self._interventional
             ],
             "pdag": None if self.pdag is None else self.pdag.as_dict(),
         }
@@ -290,13 +339,16 @@ class GraphLearner:
             state["alpha"],
             state["seed"],
             ci_test=state["ci_test"],
+            pooled=state.get("pooled", True),
+            shift_test=state.get("shift_test", True),
         )
         p = len(learner.names)
         for block in state["observational"]:
             learner._observational.append(np.asarray(block, dtype=np.float64).reshape(-1, p))
         for item in state["interventional"]:
             targets = frozenset(learner._index[t] for t in item["targets"])
-            learner._interventional.append((targets, np.asarray(item["data"], dtype=np.float64).reshape(-1, p)))
+            rows = np.asarray(item["data"], dtype=np.float64).reshape(-1, p)
+            learner._interventional.append((targets, item.get("regime"), rows))
         if state.get("pdag") is not None:
             learner.pdag = PDAG.from_dict(state["pdag"])
         return learner

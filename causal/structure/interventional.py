@@ -7,18 +7,20 @@ the worst case necessary to identify all causal relations among N variables"; Ha
 "Characterization and greedy learning of interventional Markov equivalence classes of directed acyclic graphs").
 So X -> Y iff the test below rejects "Y does not respond to do(X)" at level alpha, and Y -> X otherwise.
 
-The test pools the interventional rows by target set and, for each target set T that contains X and not Y, makes up
-to two tests:
+The test pools the interventional rows by group (target set and regime, e.g. a time step with its realised past) and,
+for each group under do(T) with X in T and Y not in T, makes up to two tests:
 - dose-response (when X takes several values under do(T)): an F-test of the cubic basis (x, x^2, x^3) of the
-  standardised do() values of X in a least-squares regression of Y's normal scores on it plus the other varying
-  targets in T, so a monotone or U-shaped response is found;
-- shift (when T = {X}): a two-sample Kolmogorov-Smirnov test of Y under do(X) against Y's observational rows.
+  standardised do() values of X in a least-squares regression of Y's normal scores on it plus the cubic bases of the
+  other varying targets in T, so a monotone or U-shaped response is found;
+- shift (when T = {X}, and unless switched off): a two-sample Kolmogorov-Smirnov test of Y under do(X) against Y's
+  observational rows (switch it off when the interventional rows are noise-free and the observational ones are not).
+Y constant within a group (a non-descendant in a noise-free system) is no response: that group gives p = 1.
 The p-values of all tests for the pair are combined by Bonferroni's rule (smallest p times the number of tests).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 
 import numpy as np
 from scipy.stats import f as f_dist
@@ -27,15 +29,25 @@ from scipy.stats import ks_2samp
 from dogym.causal.structure.pc import normal_scores
 
 
-def _dose_response_pvalue(y: np.ndarray, x: np.ndarray, covariates: np.ndarray) -> float | None:
-    """F-test p-value of the cubic basis of x in the regression of normal-scored y on it and the covariates; None
-    when there are too few rows or x is (nearly) constant."""
-    n = len(y)
+def _cubic(x: np.ndarray) -> np.ndarray | None:
+    """[n, 3] cubic basis of the standardised x, or None when x is (nearly) constant."""
     if np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())):
         return None
     z = (x - x.mean()) / x.std()
-    basis = np.stack([z, z**2, z**3], axis=1)
-    base = np.column_stack([np.ones(n), covariates]) if covariates.size else np.ones((n, 1))
+    return np.stack([z, z**2, z**3], axis=1)
+
+
+def _dose_response_pvalue(y: np.ndarray, x: np.ndarray, covariates: np.ndarray) -> float | None:
+    """F-test p-value of the cubic basis of x in the regression of normal-scored y on it and the cubic bases of
+    the covariates' columns; 1.0 when y is constant (no response); None when x is constant or the rows are too few."""
+    n = len(y)
+    basis = _cubic(x)
+    if basis is None:
+        return None
+    if np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())):
+        return 1.0
+    others = [b for b in (_cubic(c) for c in covariates.T) if b is not None]
+    base = np.column_stack([np.ones(n), *others])
     full = np.column_stack([base, basis])
     rank_full = np.linalg.matrix_rank(full)
     rank_base = np.linalg.matrix_rank(base)
@@ -46,7 +58,9 @@ def _dose_response_pvalue(y: np.ndarray, x: np.ndarray, covariates: np.ndarray) 
     ys = normal_scores(y[:, None])[:, 0]
     rss_base = float(np.sum((ys - base @ np.linalg.lstsq(base, ys, rcond=None)[0]) ** 2))
     rss_full = float(np.sum((ys - full @ np.linalg.lstsq(full, ys, rcond=None)[0]) ** 2))
-    if rss_full <= 1e-15:
+    if rss_base <= 1e-15:
+        return 1.0
+    if rss_full <= 1e-12 * rss_base:
         return 0.0
     stat = max(rss_base - rss_full, 0.0) / extra / (rss_full / dof)
     return float(f_dist.sf(stat, extra, dof))
@@ -55,23 +69,27 @@ def _dose_response_pvalue(y: np.ndarray, x: np.ndarray, covariates: np.ndarray) 
 def response_pvalue(
     cause: int,
     effect: int,
-    groups: Mapping[frozenset[int], np.ndarray],
+    groups: Mapping[tuple[frozenset[int], Hashable], np.ndarray],
     observational: np.ndarray,
+    shift_test: bool = True,
 ) -> float | None:
     """Bonferroni-combined p-value of "the effect variable does not respond to do(cause)" (see module docstring).
 
-    groups: target-index set -> [n, p] interventional rows under do() of that set; observational: [m, p] rows.
-    None when no target set intervenes on `cause` without `effect` (nothing to test)."""
+    groups: (target-index set, regime) -> [n, p] interventional rows; observational: [m, p] rows. None when no
+    group intervenes on `cause` without `effect` with enough rows (nothing to test)."""
     pvalues: list[float] = []
-    for targets, rows in groups.items():
+    for (targets, _), rows in groups.items():
         if cause not in targets or effect in targets or len(rows) == 0:
             continue
-        others = [t for t in sorted(targets) if t != cause and np.ptp(rows[:, t]) > 0]
+        others = [t for t in sorted(targets) if t != cause]
         p = _dose_response_pvalue(rows[:, effect], rows[:, cause], rows[:, others])
         if p is not None:
             pvalues.append(p)
-        if targets == frozenset({cause}) and len(observational) >= 2:
-            pvalues.append(float(ks_2samp(rows[:, effect], observational[:, effect]).pvalue))
+        if shift_test and targets == frozenset({cause}) and len(observational) >= 2:
+            if np.ptp(rows[:, effect]) <= 1e-12 * max(1.0, float(np.abs(rows[:, effect]).max())):
+                pvalues.append(1.0)
+            else:
+                pvalues.append(float(ks_2samp(rows[:, effect], observational[:, effect]).pvalue))
     if not pvalues:
         return None
     return min(1.0, min(pvalues) * len(pvalues))
@@ -79,20 +97,21 @@ def response_pvalue(
 
 def interventional_orientations(
     adjacency: np.ndarray,
-    groups: Mapping[frozenset[int], np.ndarray],
+    groups: Mapping[tuple[frozenset[int], Hashable], np.ndarray],
     observational: np.ndarray,
     alpha: float,
+    shift_test: bool = True,
 ) -> list[tuple[int, int]]:
     """Directed pairs (a, b) the interventional data imply for the adjacent pairs with one end intervened on: for
     each such pair and each intervened end X, X -> Y if Y responds to do(X) (p <= alpha), else Y -> X. When both
     ends were intervened on separately and the answers disagree, the smaller p-value (the stronger evidence of a
     response) decides. Pairs in the order of their p-values (strongest first)."""
     decided: dict[tuple[int, int], tuple[float, tuple[int, int]]] = {}
-    intervened = set().union(*groups) if groups else set()
+    intervened = set().union(*(targets for targets, _ in groups))
     for x in sorted(intervened):
         for y in np.flatnonzero(adjacency[x]):
             y = int(y)
-            pval = response_pvalue(x, y, groups, observational)
+            pval = response_pvalue(x, y, groups, observational, shift_test)
             if pval is None:
                 continue
             key = (min(x, y), max(x, y))
