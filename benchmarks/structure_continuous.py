@@ -121,7 +121,9 @@ def _edge_problem() -> Problem:
         return calls
 
     truth = env.ground_truth()["graph"]
-    return Problem("EdgeSafeRegion S1", names, Knowledge(roots=frozenset(view.exogenous)), truth, passive, interventions)
+    return Problem(
+        "EdgeSafeRegion S1", names, Knowledge(roots=frozenset(view.exogenous)), truth, passive, interventions
+    )
 
 
 def _dcgo_problem(label: str, env_id: str) -> Problem:
@@ -185,7 +187,9 @@ def problems() -> list[Problem]:
 
 def run_learner(problem: Problem, n: int, k: int, seed: int, ci_test: str) -> dict[str, Any]:
     """One learning run: SHD / F1 of the learned DAG and the CPU seconds of `learn()`."""
-    learner = GraphLearner(problem.names, problem.knowledge, ALPHA, seed, ci_test=ci_test, shift_test=problem.shift_test)
+    learner = GraphLearner(
+        problem.names, problem.knowledge, ALPHA, seed, ci_test=ci_test, shift_test=problem.shift_test
+    )
     learner.add_observational(problem.passive(n, seed))
     for targets, rows, regime in problem.interventions(k, seed) if k else []:
         learner.add_interventional(targets, rows, regime=regime)
