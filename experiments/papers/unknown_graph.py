@@ -25,6 +25,7 @@ README block `unknown-graph`.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -133,6 +134,7 @@ SETTING = {s.key: s for s in SETTINGS}
 GRAPH_SUPPORTS = {SHD: NONNEGATIVE, F1: UNIT_INTERVAL, LEARN_SECONDS: NONNEGATIVE, WALL_SECONDS: NONNEGATIVE}
 
 
+@functools.cache
 def graph_ready(agent: str, env: str) -> bool:
     """Whether the agent accepts `graph: learned` on the env (its family's hyper-parameters include it)."""
     try:

@@ -1,0 +1,117 @@
+"""The unknown-graph reproduction: its grid, and its report and verdicts on a small real run (DCGO STAT, known graph
+and the random baseline, 2 seeds at H = 10; the full runs are the benchmark `reproduce unknown-graph`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dogym.experiments.papers import Reproduction, Timing, paper, reproduce
+from dogym.experiments.papers import unknown_graph as ug
+
+
+def test_the_grid_runs_every_env_mode_and_seed_and_known_cells_carry_no_override(tmp_path: Path) -> None:
+    job = Reproduction(tmp_path, tuple(range(10)))
+    grid = ug.UnknownGraph().cells(job)
+    assert [s.key for s in ug.SETTINGS] == list(dict.fromkeys(c.setting for c in grid))  # cheapest envs first
+    for s in ug.SETTINGS:
+        mine = [c for c in grid if c.setting == s.key]
+        expected = {s.baseline} | {f"{a}-{m}" for a in s.agents for m in ug.MODES if ug.graph_ready(a, s.env)}
+        assert {c.label for c in mine} == expected | {f"{a}-known" for a in s.agents}
+        assert all(sorted(c.seed for c in mine if c.label == label) == list(range(10)) for label in expected)
+    assert all(c.overrides == {} for c in grid if c.label.endswith("-known") or c.label.endswith("random"))
+    assert all(c.overrides["graph"] == "wrong" for c in grid if c.label.endswith("-wrong"))
+    assert all(c.overrides["orientation_weight"] > 0 for c in grid if c.label.endswith("-learned-ow"))
+    part = ug.UnknownGraph(settings=("edge", "toy"))
+    full = part.grid(Reproduction(tmp_path, (0,)))
+    assert {c.timesteps for c in full if c.env == "dogym/EdgeSafeRegion-v0"} == {20}  # COL's C = 20
+    assert {c.timesteps for c in full if c.env == "dogym/ToySCM-v0"} == {30}  # the rollout learner's 30 steps
+    quick = part.grid(Reproduction(tmp_path, tuple(range(10)), quick=True))
+    assert {c.seed for c in quick} == {0, 1} and {c.timesteps for c in quick if c.env == "dogym/ToySCM-v0"} == {8}
+    assert all("popsize" not in c.hyperparams for c in quick if c.agent == "acl-random")  # it has no optimiser
+    with pytest.raises(ValueError, match="drop --timesteps"):
+        part.grid(Reproduction(tmp_path, (0,), timesteps=5))
+    with pytest.raises(ValueError, match="unknown graph mode"):
+        ug.UnknownGraph(modes=("guessed",)).cells(job)
+    with pytest.raises(ValueError, match="unknown env key"):
+        ug.UnknownGraph(settings=("nope",)).cells(job)
+    assert paper("unknown-graph").seeds == tuple(range(10))
+
+
+@pytest.fixture(scope="module")
+def stat_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real quick run of DCGO STAT: DCBO and CBO with the known graph and the random baseline, seeds 0 and 1."""
+    out = tmp_path_factory.mktemp("unknown_graph")
+    reproduce(ug.UnknownGraph(settings=("stat",), modes=("known",)), Reproduction(out, (0, 1), quick=True))
+    return out
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    with (out / "results.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_report_is_written_from_the_result_files(stat_run: Path) -> None:
+    report = (stat_run / "report.md").read_text(encoding="utf-8")
+    assert "## DCGO STAT" in report and "![DCGO STAT](fig_stat.png)" in report and (stat_run / "fig_stat.png").exists()
+    assert "No results for: DCGO IND, EdgeSafeRegion S1, ToySCM, Microservice S1." in report
+    assert ug.INTERVAL_METHOD in report
+    labels = {r["label"] for r in _rows(stat_run)}
+    assert labels == {"dcgo-random", "dcbo-known", "cbo-known"}
+    assert ug.readme_block(stat_run) == ug.readme_block(stat_run)  # a pure function of the files
+    assert "| DCGO STAT | dcbo | truth/gap |" in ug.readme_block(stat_run)
+
+
+def _with(out: Path, tmp: Path, label: str, shift: float) -> Path:
+    """A copy of the run's result files where `label` holds dcbo-known's values with the gap shifted by `shift`."""
+    copy = tmp / f"{label}{shift:+g}"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("runs", "*.png"))
+    rows = _rows(out)
+    extra = [{**r, "label": label, "value": str(float(r["value"]) + (shift if r["metric"] == "truth/gap" else 0))}
+             for r in rows if r["label"] == "dcbo-known"]  # fmt: skip
+    with (copy / "results.csv").open("a", encoding="utf-8", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=list(rows[0])).writerows(extra)
+    return copy
+
+
+def test_the_verdicts_follow_the_numbers(stat_run: Path, tmp_path: Path) -> None:
+    """Learned = known passes the 10% check, a lower gap on every seed fails it; a wrong graph lower on every seed is
+    measurably worse (paired), one equal to the known graph is not."""
+    supports = ug._supports()
+    same = ug.analyse(ug.read_values(_with(stat_run, tmp_path, "dcbo-learned", 0.0)), supports)["envs"]["stat"]
+    assert same["learned_close"] is True and same["wrong_worse"] is None
+    lower = ug.analyse(ug.read_values(_with(stat_run, tmp_path, "dcbo-learned", -0.5)), supports)["envs"]["stat"]
+    assert lower["learned_close"] is False
+    diff = lower["comparisons"]["dcbo: learned - known: truth/gap"]
+    assert diff["mean"] == pytest.approx(-0.5) and diff["n"] == 2
+    wrong = ug.analyse(ug.read_values(_with(stat_run, tmp_path, "dcbo-wrong", -0.3)), supports)["envs"]["stat"]
+    assert wrong["wrong_worse"] is True
+    level = ug.analyse(ug.read_values(_with(stat_run, tmp_path, "dcbo-wrong", 0.0)), supports)["envs"]["stat"]
+    assert level["wrong_worse"] is False
+    targets = {t: v for t, _, v in ug.targets({"stat": wrong})}
+    assert next(v for t, v in targets.items() if t.startswith("The wrong graph")) == "**missed**"  # 1 env of 3 needed
+
+
+def test_graph_curves_hold_each_seed_s_last_graph() -> None:
+    histories = {0: [(0, 3.0, 0.0), (2, 1.0, 0.5), (5, 0.0, 1.0)], 1: [(0, 3.0, 0.0), (3, 2.0, 0.4)]}
+    xs, mean, low, high = ug.curve_band(histories, 1)
+    assert xs.tolist() == [0, 2, 3, 5]
+    assert mean.tolist() == [3.0, 2.0, 1.5, 1.0]  # at 5 seed 1 keeps its final SHD 2
+    assert low[0] == high[0] == 3.0 and low[2] < 1.5 < high[2]
+
+
+def test_a_timed_report_adds_its_invocation_and_a_cached_one_does_not(stat_run: Path) -> None:
+    from dogym.experiments.grid import run_grid
+
+    job, part = Reproduction(stat_run, (0, 1), quick=True), ug.UnknownGraph(settings=("stat",), modes=("known",))
+    runs = run_grid(part.grid(job), 1, progress=False)  # every cell cached
+    before = json.loads((stat_run / "summary.json").read_text(encoding="utf-8"))["invocations"]
+    part.report(job, runs, Timing(1.0, 0.5, len(runs), 0, 1))
+    assert json.loads((stat_run / "summary.json").read_text(encoding="utf-8"))["invocations"] == before
+    part.report(job, runs, Timing(1.0, 0.5, len(runs), 2, 1))
+    after = json.loads((stat_run / "summary.json").read_text(encoding="utf-8"))
+    assert after["invocations"] == [*before, after["timing"]] and after["timing"]["cells_run"] == 2
