@@ -115,3 +115,14 @@ def test_a_timed_report_adds_its_invocation_and_a_cached_one_does_not(stat_run: 
     part.report(job, runs, Timing(1.0, 0.5, len(runs), 2, 1))
     after = json.loads((stat_run / "summary.json").read_text(encoding="utf-8"))
     assert after["invocations"] == [*before, after["timing"]] and after["timing"]["cells_run"] == 2
+
+
+def test_a_report_of_the_finished_cells_says_it_is_partial(stat_run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "partial"
+    shutil.copytree(stat_run, copy)
+    job = Reproduction(copy, (0, 1), quick=True)
+    ug.UnknownGraph(settings=("stat", "ind"), modes=("known",)).report_finished(job)  # IND never ran
+    report = (copy / "report.md").read_text(encoding="utf-8")
+    assert "**Partial report**: 6 of the grid's 12 cells had finished." in report and "## DCGO STAT" in report
+    with pytest.raises(ValueError, match="no finished cell"):
+        ug.UnknownGraph(settings=("ind",), modes=("known",)).report_finished(job)

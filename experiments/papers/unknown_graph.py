@@ -61,7 +61,7 @@ QUICK_SEEDS = 2
 #: The graph-aware agents' graph modes: label suffix -> hyper-parameter overrides. "known" has none (the agents'
 #: default), so its cells are the family reproductions' own runs; "learned-ow" adds the orientation-valuing rule with
 #: the env's `Setting.orientation_weight`.
-MODES = {"known": {}, "learned": {"graph": "learned"}, "learned-ow": {"graph": "learned"}, "wrong": {"graph": "wrong"}}
+MODES = {"known": {}, "learned": {"graph": "learned"}, "wrong": {"graph": "wrong"}, "learned-ow": {"graph": "learned"}}
 #: The graph metrics every graph-aware agent reports (final graph against the true one; CPU seconds of structure
 #: learning) and the run's wall time (written by the runner).
 SHD, F1, LEARN_SECONDS, WALL_SECONDS = "graph/shd", "graph/f1", "graph/learn_seconds", "train_seconds"
@@ -167,13 +167,17 @@ class Cell:
 def cells(
     seeds: Sequence[int], settings: Sequence[Setting] = SETTINGS, modes: Sequence[str] = tuple(MODES)
 ) -> list[Cell]:
-    """The grid, cheapest envs first (DCGO, the edge example, then the rollout learner); per env every label of
-    `Setting.labels` (with `modes`) over the seeds."""
+    """The grid in the order it runs: mode by mode in `MODES` order (the known graph with the random baselines,
+    then learned, wrong, the orientation rule: an interrupted grid has the most important cells), within a mode the
+    cheapest envs first (DCGO, the edge example, then the rollout learner), every label of `Setting.labels` (with
+    `modes`) over the seeds."""
     unknown = sorted(set(modes) - set(MODES))
     if unknown:
         raise ValueError(f"unknown graph mode(s) {unknown}; modes: {', '.join(MODES)}")
-    return [Cell(s.key, label, agent, seed, overrides) for s in settings
+    grid = [Cell(s.key, label, agent, seed, overrides) for s in settings
             for label, (agent, overrides) in s.labels(modes).items() for seed in seeds]  # fmt: skip
+    rank = {mode: i for i, mode in enumerate(MODES)}
+    return sorted(grid, key=lambda c: rank.get(c.label.removeprefix(f"{c.agent}-"), 0))
 
 
 # ---------------------------------------------------------------------------------------------------- result files
@@ -449,7 +453,12 @@ def markdown(analysis: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
         + (" (quick mode: small budgets, a pipeline check)" if summary["quick"] else "")
         + f". This invocation: {timing['wall_minutes']:.1f} min wall, {timing['cpu_minutes']:.1f} min CPU, "
         f"{timing['cells_run']} of {timing['cells']} cells computed ({timing['workers']} workers); every invocation "
-        f"on this folder: {summary['invocation_minutes']:.1f} min wall in total.",
+        f"on this folder: {summary['invocation_minutes']:.1f} min wall in total."
+        + (
+            f" **Partial report**: {summary['cells_reported']} of the grid's {summary['cells']} cells had finished."
+            if summary["cells_reported"] < summary["cells"]
+            else ""
+        ),
         "",
         "Each graph-aware agent runs with `graph: known` (the structural view's graph: the oracle, and the family "
         "reproductions' own runs), `graph: learned` (the graph only from its own data: the passive data it already "
@@ -575,7 +584,22 @@ class UnknownGraph(Paper):
         return [c.config(job.out / "runs", job.quick) for c in self.cells(job)]
 
     def report(self, job: Reproduction, runs: list[dict[str, Any]], timing: Timing) -> Path:
-        grid, configs = self.cells(job), self.grid(job)
+        return self._write(job, self.cells(job), self.grid(job), runs, timing)
+
+    def report_finished(self, job: Reproduction) -> Path:
+        """The report from the grid's finished cells only (while the grid runs, or after it was stopped); it says how
+        many of the grid's cells it holds."""
+        from dogym.experiments.runner import is_finished, load_metrics
+
+        done = [(c, cfg) for c, cfg in zip(self.cells(job), self.grid(job), strict=True) if is_finished(cfg)]
+        if not done:
+            raise ValueError(f"no finished cell of reproduce {NAME} in {job.out}")
+        grid, configs = [c for c, _ in done], [cfg for _, cfg in done]
+        timing = Timing(0.0, 0.0, len(self.cells(job)), 0, job.workers)
+        return self._write(job, grid, configs, [load_metrics(cfg) for cfg in configs], timing)
+
+    def _write(self, job: Reproduction, grid: list[Cell], configs: list[RunConfig], runs: list[dict[str, Any]],
+               timing: Timing) -> Path:  # fmt: skip
         previous = job.out / "summary.json"
         history = json.loads(previous.read_text(encoding="utf-8")).get("invocations", []) if previous.exists() else []
         this = {"wall_minutes": timing.wall_minutes, "cpu_minutes": timing.cpu_minutes, "cells": timing.cells,
@@ -585,10 +609,12 @@ class UnknownGraph(Paper):
                    for c, cfg in zip(grid, configs, strict=True)}  # fmt: skip
         summary = {
             "command": job.command or f"python train.py reproduce {NAME}" + (" --quick" if job.quick else ""),
-            "seeds": [c.seed for c in grid if c.label == grid[0].label and c.setting == grid[0].setting],
+            "seeds": sorted({c.seed for c in grid}),
             "quick": job.quick,
             "modes": list(self.modes),
             "budgets": budgets,
+            "cells_reported": len(grid),
+            "cells": timing.cells,
             "timing": this,
             "invocations": invocations,
             "invocation_minutes": sum(i["wall_minutes"] for i in invocations),
