@@ -428,3 +428,12 @@ def compared(summary: Mapping[str, Mapping[str, Any]], agent: str, other: str, k
     if not (a and b):
         return "-"
     return "yes" if separated(a, b, larger) else "worse" if separated(b, a, larger) else "no"
+
+
+def paired_difference(a: Mapping[int, float], b: Mapping[int, float]) -> dict[str, Any]:
+    """The per-seed difference a - b (seed -> value each) over the seeds both have: mean, the `INTERVAL_METHOD`
+    interval ("ci95") and n."""
+    seeds = sorted(set(a) & set(b))
+    diff = np.array([a[s] - b[s] for s in seeds])
+    low, high = mean_interval(diff)
+    return {"mean": float(diff.mean()), "ci95": [low, high], "n": len(seeds)}

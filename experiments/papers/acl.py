@@ -17,13 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from dogym.agents.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
+from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.agents.registry import agent_spec, resolve_hyperparams
 from dogym.envs.identification.microservice import CHANGE_STEP
 from dogym.experiments.grid import run_grid
 from dogym.experiments.papers import Paper, Reproduction, Timing
 from dogym.experiments.readme import replace_block
-from dogym.experiments.report import INTERVAL_METHOD, markdown_table, mean_interval, pyplot
+from dogym.experiments.report import INTERVAL_METHOD, Line, Panel, figure, mean_interval, section, table
+from dogym.experiments.report import group as grouped
+from dogym.experiments.report import paired_difference as paired
 from dogym.experiments.runner import RunConfig
 
 #: The paper's Table 1: (lookahead, horizon) -> (loss at |D| = 30, seconds per decision on an Apple M4 Pro).
@@ -83,13 +85,9 @@ def group_losses(experiment: str, runs: Sequence[dict]) -> dict[str, list[list[f
     for r in runs:
         curves: dict[str, list[float]] = {}
         for per_function in r["function_losses"]:
-            sums: dict[str, float] = {}
-            for name, value in per_function.items():
-                group = function_group(name)
+            for group, items in grouped(per_function.items(), lambda item: function_group(item[0])).items():
                 if group is not None:
-                    sums[group] = sums.get(group, 0.0) + value
-            for group, value in sums.items():
-                curves.setdefault(group, []).append(value)
+                    curves.setdefault(group, []).append(sum(value for _, value in items))
         for group, curve in curves.items():
             out.setdefault(group, []).append(curve)
     return out
@@ -175,37 +173,7 @@ def _collect(cells: list[Cell], out: Path, workers: int) -> list[dict]:
     return [{"cell": asdict(cell), **run["run"]} for cell, run in zip(cells, runs, strict=True)]
 
 
-def _recovery(records: list[dict]) -> dict[str, dict]:
-    """Scenario 2, per learner: the f_R2 term just before the change (t = 10), just after it (t = 11) and once the
-    FIFO buffer holds only post-change data (t = 21); beside them the reference, the same learner run on the changed
-    system from t = 1 (`SCENARIO2_REFERENCE`), at t = 10 (as many samples of the changed system as at t = 21).
-    Entries are [mean, std] over seeds."""
-    before, after, turned = CHANGE_STEP - 1, CHANGE_STEP, CHANGE_STEP + SCENARIO2_BUFFER
-    runs: dict = {}
-    for r in records:
-        exp = r["cell"]["experiment"]
-        if exp in ("ms2", SCENARIO2_REFERENCE) and len(r["losses"]) > turned and r["cell"]["label"] in CURVE_LABELS:
-            r2 = np.array([f["R2"] for f in r["function_losses"]])
-            runs.setdefault((exp, r["cell"]["label"]), []).append(r2)
-
-    def stat(values: list[float]) -> list[float]:
-        return [float(np.mean(values)), float(np.std(values))]
-
-    out = {}
-    for (exp, label), rows in runs.items():
-        if exp != "ms2":
-            continue
-        ref = runs.get((SCENARIO2_REFERENCE, label), [])
-        out[label] = {
-            "steps": [before, after, turned],
-            "f_R2": [stat([r2[t] for r2 in rows]) for t in (before, after, turned)],
-            "seeds_recovering": int(sum(r2[turned] < r2[after] for r2 in rows)),
-            "seeds": len(rows),
-            "reference_f_R2": stat([r2[before] for r2 in ref]) if ref else None,
-        }
-    return out
-
-
+# ---------------------------------------------------------------------------------------------------- analysis
 def _stat(values: Sequence[float]) -> dict[str, float]:
     """Mean, std and the half-width of the 95% interval of the mean over seeds (`INTERVAL_METHOD`)."""
     arr = np.asarray(values, float)
@@ -214,11 +182,28 @@ def _stat(values: Sequence[float]) -> dict[str, float]:
 
 
 def _by_label(records: list[dict], experiment: str) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for r in records:
-        if r["cell"]["experiment"] == experiment:
-            out.setdefault(r["cell"]["label"], []).append(r)
-    return out
+    return grouped((r for r in records if r["cell"]["experiment"] == experiment), lambda r: r["cell"]["label"])
+
+
+def _recovery(records: list[dict]) -> dict[str, dict]:
+    """Scenario 2, per learner: the f_R2 term just before the change (t = 10), just after it (t = 11) and once the
+    FIFO buffer holds only post-change data (t = 21); beside them the reference, the same learner run on the changed
+    system from t = 1 (`SCENARIO2_REFERENCE`), at t = 10 (as many samples of the changed system as at t = 21).
+    Entries are [mean, std] over seeds."""
+    before, after, turned = CHANGE_STEP - 1, CHANGE_STEP, CHANGE_STEP + SCENARIO2_BUFFER
+    kept = (r for r in records if r["cell"]["experiment"] in ("ms2", SCENARIO2_REFERENCE)
+            and len(r["losses"]) > turned and r["cell"]["label"] in CURVE_LABELS)  # fmt: skip
+    runs = {key: [np.array([f["R2"] for f in r["function_losses"]]) for r in rs] for key, rs in
+            grouped(kept, lambda r: (r["cell"]["experiment"], r["cell"]["label"])).items()}  # fmt: skip
+
+    def stat(values: list[float]) -> list[float]:
+        return [float(np.mean(values)), float(np.std(values))]
+
+    return {label: {"steps": [before, after, turned], "f_R2": [stat([r2[t] for r2 in rows]) for t in (before, after,
+                    turned)], "seeds_recovering": int(sum(r2[turned] < r2[after] for r2 in rows)), "seeds": len(rows),
+                    "reference_f_R2": stat([r2[before] for r2 in ref]) if ref else None}
+            for (exp, label), rows in runs.items() if exp == "ms2" for ref in [runs.get((SCENARIO2_REFERENCE, label),
+                                                                                         [])]}  # fmt: skip
 
 
 def _table1(records: list[dict]) -> list[dict]:
@@ -229,24 +214,14 @@ def _table1(records: list[dict]) -> list[dict]:
     order += [f"rollout l={lk} m={hz}" for lk, hz in TABLE1_ROLLOUTS]
     for exp, suffix in (("toy", ""), ("toy_unit", " (all-1 costs, kernel (13))")):
         by = _by_label(records, exp)
-        for label in (lab for lab in order if lab in by):
-            runs = by[label]
+        for label, runs in ((lab, by[lab]) for lab in order if lab in by):
             paper = PAPER_TABLE1.get(label, (None, None)) if exp == "toy" else (None, None)
             loss = _stat([r["losses"][-1] for r in runs])
-            rows.append(
-                {
-                    "learner": label + suffix,
-                    "samples": runs[0]["cell"]["n_steps"],
-                    "seeds": loss["n"],
-                    "loss_mean": loss["mean"],
-                    "loss_std": loss["std"],
-                    "loss_ci95": loss["ci95"],
-                    "cost_mean": float(np.mean([sum(r["costs"]) for r in runs])),
-                    "decision_s_median": float(np.median(np.concatenate([r["decision_seconds"] for r in runs]))),
-                    "paper_loss": paper[0],
-                    "paper_decision_s": paper[1],
-                }
-            )
+            rows.append({"learner": label + suffix, "samples": runs[0]["cell"]["n_steps"], "seeds": loss["n"],
+                         "loss_mean": loss["mean"], "loss_std": loss["std"], "loss_ci95": loss["ci95"],
+                         "cost_mean": float(np.mean([sum(r["costs"]) for r in runs])),
+                         "decision_s_median": float(np.median(np.concatenate([r["decision_seconds"] for r in runs]))),
+                         "paper_loss": paper[0], "paper_decision_s": paper[1]})  # fmt: skip
     return rows
 
 
@@ -256,21 +231,17 @@ def _curves(records: list[dict]) -> dict[str, dict[str, dict[str, list[float]]]]
     out: dict = {}
     for r in records:
         exp, label = r["cell"]["experiment"], r["cell"]["label"]
-        if exp == "toy_unit" or not (label in CURVE_LABELS or (exp == "toy" and label.startswith("rollout l="))):
-            continue
-        if "cw=" in label:
+        drawn = label in CURVE_LABELS or (exp == "toy" and label.startswith("rollout l="))
+        if exp == "toy_unit" or "cw=" in label or not drawn:
             continue
         out.setdefault(exp, {}).setdefault(label, []).append(r["losses"])
         if exp in ("ms2", SCENARIO2_REFERENCE):  # scenario 2's changing function on its own
-            r2 = [f["R2"] for f in r["function_losses"]]
-            out.setdefault(f"{exp}_R2", {}).setdefault(label, []).append(r2)
+            out.setdefault(f"{exp}_R2", {}).setdefault(label, []).append([f["R2"] for f in r["function_losses"]])
         for group, (curve,) in group_losses(exp, [r]).items():
             if exp in FRONTIER_EXPERIMENTS:
                 out.setdefault(f"{exp}:{group}", {}).setdefault(label, []).append(curve)
-    return {
-        exp: {lab: {"mean": np.mean(v, 0).tolist(), "std": np.std(v, 0).tolist()} for lab, v in by.items()}
-        for exp, by in out.items()
-    }
+    return {exp: {lab: {"mean": np.mean(v, 0).tolist(), "std": np.std(v, 0).tolist()} for lab, v in by.items()}
+            for exp, by in out.items()}  # fmt: skip
 
 
 def _family(label: str) -> str | None:
@@ -289,22 +260,24 @@ def _frontier(records: list[dict]) -> dict[str, list[dict]]:
             family = _family(label)
             if family is None or (label.startswith("rollout") and not label.startswith("rollout l=1 m=5")):
                 continue
-            point = {"family": family, "label": label, "cost": _stat([sum(r["costs"]) for r in runs])}
-            point["loss"] = _stat([r["losses"][-1] for r in runs])
-            for group, curves in group_losses(exp, runs).items():
-                point[group] = _stat([c[-1] for c in curves])
-            out.setdefault(exp, []).append(point)
+            point = {"family": family, "label": label, "cost": _stat([sum(r["costs"]) for r in runs]),
+                     "loss": _stat([r["losses"][-1] for r in runs])}  # fmt: skip
+            out.setdefault(exp, []).append(point | {g: _stat([c[-1] for c in cs]) for g, cs in
+                                                    group_losses(exp, runs).items()})  # fmt: skip
         out.get(exp, []).sort(key=lambda p: (p["family"] != "passive", p["family"], p["cost"]["mean"]))
     return out
+
+
+def _groups(points: list[dict]) -> list[str]:
+    """The function groups the frontier points of one experiment have (none on the ToySCM)."""
+    return [g for g in FUNCTION_GROUPS.values() if g in points[0]]
 
 
 def _at_cost(points: list[dict], family: str, cost: float, metric: str) -> float | None:
     """`family`'s final `metric` at cumulative cost `cost`, linearly interpolated between its sweep points with
     passive as the zero-intervention end; None outside the family's cost range."""
-    line = sorted(
-        ((p["cost"]["mean"], p[metric]["mean"]) for p in points if p["family"] in (family, "passive")),
-        key=lambda xy: xy[0],
-    )
+    line = sorted(((p["cost"]["mean"], p[metric]["mean"]) for p in points if p["family"] in (family, "passive")),
+                  key=lambda xy: xy[0])  # fmt: skip
     xs, ys = np.array([c for c, _ in line]), np.array([v for _, v in line])
     if len(xs) < 2 or not xs[0] <= cost <= xs[-1]:
         return None
@@ -314,19 +287,12 @@ def _at_cost(points: list[dict], family: str, cost: float, metric: str) -> float
 def _comparisons(frontier: dict[str, list[dict]]) -> list[dict]:
     """For every rollout sweep point: its final loss (total and per function group) beside random's and the myopic
     policy's frontier at the same cumulative cost (`_at_cost`)."""
-    rows = []
-    for exp, points in frontier.items():
-        metrics = ["loss", *(g for g in FUNCTION_GROUPS.values() if g in points[0])]
-        for p in points:
-            if p["family"] != FRONTIER_FAMILIES["rollout l=1 m=5"]:
-                continue
-            for metric in metrics:
-                row = {"experiment": exp, "rollout": p["label"], "metric": metric, "cost": p["cost"]["mean"]}
-                row["rollout_loss"], row["rollout_ci95"] = p[metric]["mean"], p[metric]["ci95"]
-                for fam in ("random", FRONTIER_FAMILIES["myopic"]):
-                    row[f"{fam.split()[0]}_at_cost"] = _at_cost(points, fam, p["cost"]["mean"], metric)
-                rows.append(row)
-    return rows
+    return [{"experiment": exp, "rollout": p["label"], "metric": metric, "cost": p["cost"]["mean"],
+             "rollout_loss": p[metric]["mean"], "rollout_ci95": p[metric]["ci95"],
+             **{f"{fam.split()[0]}_at_cost": _at_cost(points, fam, p["cost"]["mean"], metric)
+                for fam in ("random", FRONTIER_FAMILIES["myopic"])}}
+            for exp, points in frontier.items() for p in points if p["family"] == FRONTIER_FAMILIES["rollout l=1 m=5"]
+            for metric in ["loss", *_groups(points)]]  # fmt: skip
 
 
 def _group_split(frontier: dict[str, list[dict]]) -> dict[str, dict]:
@@ -334,7 +300,7 @@ def _group_split(frontier: dict[str, list[dict]]) -> dict[str, dict]:
     that the carried-load functions make up."""
     out = {}
     for exp, points in frontier.items():
-        groups = [g for g in FUNCTION_GROUPS.values() if g in points[0]]
+        groups = _groups(points)
         if not groups:
             continue
         passive = next(p for p in points if p["family"] == "passive")
@@ -342,67 +308,53 @@ def _group_split(frontier: dict[str, list[dict]]) -> dict[str, dict]:
         for p in points:
             gap = passive["loss"]["mean"] - p["loss"]["mean"]
             share = (passive[groups[0]]["mean"] - p[groups[0]]["mean"]) / gap if abs(gap) > 1e-9 else None
-            rows[p["label"]] = {
-                "cost": p["cost"]["mean"],
-                **{g: p[g] for g in ("loss", *groups)},
-                "carried_share": share,
-            }
+            rows[p["label"]] = {"cost": p["cost"]["mean"], **{g: p[g] for g in ("loss", *groups)},
+                                "carried_share": share}  # fmt: skip
         out[exp] = rows
     return out
 
 
 def _frontier_rows(frontier: dict[str, list[dict]]) -> list[dict]:
     """The frontier as flat CSV rows: experiment, family, learner, then mean / ci95 of cost, loss and groups."""
-    rows = []
-    for exp, points in frontier.items():
-        for p in points:
-            row = {"experiment": exp, "family": p["family"], "learner": p["label"], "seeds": p["loss"]["n"]}
-            for key, stat in p.items():
-                if isinstance(stat, dict):
-                    row[f"{key}_mean"], row[f"{key}_ci95"] = stat["mean"], stat["ci95"]
-            rows.append(row)
-    return rows
+    return [{"experiment": exp, "family": p["family"], "learner": p["label"], "seeds": p["loss"]["n"],
+             **{f"{key}_{part}": stat[part] for key, stat in p.items() if isinstance(stat, dict)
+                for part in ("mean", "ci95")}} for exp, points in frontier.items() for p in points]  # fmt: skip
 
 
+def _total_costs(records: list[dict]) -> dict[str, dict[str, float]]:
+    """experiment -> learner -> mean over seeds of the summed intervention cost (Table 3 units)."""
+    by = grouped(records, lambda r: (r["cell"]["experiment"], r["cell"]["label"]))
+    out: dict = {}
+    for (exp, label), runs in by.items():
+        out.setdefault(exp, {})[label] = float(np.mean([sum(r["costs"]) for r in runs]))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- figures
 def _plot(curves: dict, title: str, path: Path, change_step: int | None = None, log: bool = False) -> None:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    for label, c in curves.items():
-        mean, std = np.array(c["mean"]), np.array(c["std"])
-        steps = np.arange(len(mean))
-        ax.plot(steps, mean, label=label)
-        ax.fill_between(steps, np.maximum(mean - std, 0.0), mean + std, alpha=0.2)  # loss >= 0: band clipped at 0
-    if change_step is not None:
-        ax.axvline(change_step, color="grey", ls=":", lw=1)
-    ax.set_xlabel("samples |D_t|")
-    ax.set_ylabel("loss (5), mean +- std over seeds" + (" (log)" if log else ""))
-    if log:
-        ax.set_yscale("log")
-    ax.set_title(title)
-    ax.legend(fontsize=7)
-    atomic_save_figure(fig, path, dpi=120)
+    """Loss (5) against samples, mean +- std over seeds (the band clipped at 0: a loss is >= 0), one line per
+    learner; a dotted line at the change step."""
+    lines = [Line(np.arange(len(m)), m, label, band=(np.maximum(m - s, 0.0), m + s))
+             for label, c in curves.items() for m, s in [(np.array(c["mean"]), np.array(c["std"]))]]  # fmt: skip
+    figure([Panel(lines, title, "samples |D_t|", "loss (5), mean +- std over seeds" + (" (log)" if log else ""),
+                  yscale="log" if log else None,
+                  vlines=[(change_step, {"color": "grey", "ls": ":", "lw": 1})] if change_step is not None else ())],
+           path)  # fmt: skip
 
 
 def _plot_frontier(points: list[dict], title: str, path: Path) -> None:
     """Final loss against cumulative intervention cost, one line per family (passive at its zero-intervention end),
     one panel per metric (total; on the microservice also each function group); error bars are 95% CIs."""
-    plt = pyplot()
-    metrics = ["loss", *(g for g in FUNCTION_GROUPS.values() if g in points[0])]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.6), squeeze=False)
     passive = next(p for p in points if p["family"] == "passive")
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        for fam in (f for f in dict.fromkeys(p["family"] for p in points) if f != "passive"):
-            line = [passive] + [p for p in points if p["family"] == fam]
-            xs = [p["cost"]["mean"] for p in line]
-            ax.errorbar(xs, [p[metric]["mean"] for p in line], yerr=[p[metric]["ci95"] for p in line], marker="o",
-                        ms=4, capsize=2, label=fam)  # fmt: skip
-        ax.set_xscale("symlog", linthresh=1.0)
-        ax.set_yscale("log")
-        ax.set_xlabel("cumulative intervention cost (30 steps)")
-        ax.set_ylabel(f"final {'loss (5)' if metric == 'loss' else metric + ' part of loss (5)'}")
-        ax.set_title(title if metric == "loss" else metric, fontsize=9)
-        ax.legend(fontsize=7)
-    atomic_save_figure(fig, path, dpi=120)
+    families = [f for f in dict.fromkeys(p["family"] for p in points) if f != "passive"]
+    lines = {f: [passive] + [p for p in points if p["family"] == f] for f in families}
+    figure([Panel([Line([p["cost"]["mean"] for p in line], [p[metric]["mean"] for p in line], f, "errorbar",
+                        err=[p[metric]["ci95"] for p in line], style={"marker": "o", "ms": 4, "capsize": 2})
+                   for f, line in lines.items()], title if metric == "loss" else metric,
+                  "cumulative intervention cost (30 steps)",
+                  f"final {'loss (5)' if metric == 'loss' else metric + ' part of loss (5)'}",
+                  ("symlog", {"linthresh": 1.0}), "log", title_size=9)
+            for metric in ["loss", *_groups(points)]], path, panel_size=(4.6, 3.6))  # fmt: skip
 
 
 def _shifted(curve: dict[str, list[float]], start: int) -> dict[str, list[float]]:
@@ -411,76 +363,74 @@ def _shifted(curve: dict[str, list[float]], start: int) -> dict[str, list[float]
     return {k: ([float("nan")] * start + list(v))[:n] for k, v in curve.items()}
 
 
+# ---------------------------------------------------------------------------------------------------- report
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
-
-
-def _total_costs(records: list[dict]) -> dict[str, dict[str, float]]:
-    """experiment -> learner -> mean over seeds of the summed intervention cost (Table 3 units)."""
-    out: dict = {}
-    for r in records:
-        out.setdefault(r["cell"]["experiment"], {}).setdefault(r["cell"]["label"], []).append(sum(r["costs"]))
-    return {exp: {lab: float(np.mean(v)) for lab, v in by.items()} for exp, by in out.items()}
 
 
 def _pm(stat: dict[str, float], digits: int = 1) -> str:
     return f"{stat['mean']:.{digits}f} +- {stat['ci95']:.{digits}f}"
 
 
+def _mark(own: float, other: float | None) -> str:
+    return "-" if other is None else f"{other:.1f} ({'rollout below' if own < other else 'rollout not below'})"
+
+
+#: The frontier's titles per experiment, and the equal-cost comparison's columns.
+FRONTIER_TITLES = {"toy": "ToySCM (the paper's costs)", "ms1": "Microservice scenario 1",
+                   "ms2": "Microservice scenario 2"}  # fmt: skip
+COMPARISON = {"experiment": lambda c: c["experiment"], "rollout": lambda c: c["rollout"],
+              "metric": lambda c: c["metric"], "cost": lambda c: f"{c['cost']:.0f}",
+              "rollout loss (+- 95% CI)": lambda c: f"{c['rollout_loss']:.1f} +- {c['rollout_ci95']:.1f}",
+              "random at that cost": lambda c: _mark(c["rollout_loss"], c["random_at_cost"]),
+              "myopic at that cost": lambda c: _mark(c["rollout_loss"], c["myopic_at_cost"])}  # fmt: skip
+
+
 def _frontier_lines(frontier: dict[str, list[dict]], comparisons: list[dict], split: dict[str, dict]) -> list[str]:
-    titles = {"toy": "ToySCM (the paper's costs)", "ms1": "Microservice scenario 1", "ms2": "Microservice scenario 2"}
-    lines = [
-        "## Final loss against cumulative intervention cost (the frontier)",
-        "",
+    lines = section(
+        "Final loss against cumulative intervention cost (the frontier)",
         "Each point: one learner, final loss (5) at the last step and summed intervention cost over all steps, mean +- "
-        f"the half-width of the {INTERVAL_METHOD}. Random at rates r (intervene with probability r, else passive); rollout (l=1, "
-        "m=5) and myopic (l=1, m=0) at multiples cw of their base cost weight; passive is every family's "
+        f"the half-width of the {INTERVAL_METHOD}. Random at rates r (intervene with probability r, else passive); "
+        "rollout (l=1, m=5) and myopic (l=1, m=0) at multiples cw of their base cost weight; passive is every family's "
         "zero-intervention end. Plots: `frontier_<experiment>.png`.",
-        "",
-    ]
+    )
     for exp, points in frontier.items():
-        groups = [g for g in FUNCTION_GROUPS.values() if g in points[0]]
-        rows = [[p["family"], p["label"], f"{p['cost']['mean']:.0f}", _pm(p["loss"]), *(_pm(p[g]) for g in groups)]
-                for p in points]  # fmt: skip
-        lines += [f"### {titles[exp]}", "", *markdown_table(("family", "learner", "cumulative cost", "final loss",
-                                                              *groups), rows), ""]  # fmt: skip
-    lines += [
-        "### The rollout against random and myopic at equal cost",
-        "",
+        groups = _groups(points)
+        lines += section(FRONTIER_TITLES[exp], table(points, {
+            "family": lambda p: p["family"], "learner": lambda p: p["label"],
+            "cumulative cost": lambda p: f"{p['cost']['mean']:.0f}", "final loss": lambda p: _pm(p["loss"]),
+            **{g: (lambda p, g=g: _pm(p[g])) for g in groups}}), level=3)  # fmt: skip
+    lines += section(
+        "The rollout against random and myopic at equal cost",
         "Random's and the myopic policy's final loss at the rollout point's cumulative cost, linearly interpolated "
         'between their sweep points ("-": outside their cost range). Below = the rollout\'s mean is lower.',
-        "",
-    ]
-
-    def mark(own: float, other: float | None) -> str:
-        return "-" if other is None else f"{other:.1f} ({'rollout below' if own < other else 'rollout not below'})"
-
-    rows = [[c["experiment"], c["rollout"], c["metric"], f"{c['cost']:.0f}",
-             f"{c['rollout_loss']:.1f} +- {c['rollout_ci95']:.1f}", mark(c["rollout_loss"], c["random_at_cost"]),
-             mark(c["rollout_loss"], c["myopic_at_cost"])] for c in comparisons]  # fmt: skip
-    header = ("experiment", "rollout", "metric", "cost", "rollout loss (+- 95% CI)", "random at that cost",
-              "myopic at that cost")  # fmt: skip
-    lines += [*markdown_table(header, rows), ""]
+        table(comparisons, COMPARISON), level=3,
+    )  # fmt: skip
     for exp, rows in split.items():
         groups = [g for g in FUNCTION_GROUPS.values() if g in next(iter(rows.values()))]
-        lines += [
-            f"### {titles[exp]}: loss (5) by function group at the last step",
-            "",
+        lines += section(
+            f"{FRONTIER_TITLES[exp]}: loss (5) by function group at the last step",
             "Mean +- 95% CI; the last column is the share of the learner's gap to passive (total loss) made up by the "
             "carried-load functions.",
-            "",
-            *markdown_table(("learner", "cumulative cost", "total", *groups, "carried-load share of the gap"), [
-                [label, f"{r['cost']:.0f}", _pm(r["loss"]), *(_pm(r[g]) for g in groups),
-                 "-" if r["carried_share"] is None else f"{100 * r['carried_share']:.0f}%"] for label, r in rows.items()
-            ]),
-            "",
-        ]  # fmt: skip
+            table(rows.items(), {"learner": lambda lr: lr[0], "cumulative cost": lambda lr: f"{lr[1]['cost']:.0f}",
+                                 "total": lambda lr: _pm(lr[1]["loss"]), **{g: (lambda lr, g=g: _pm(lr[1][g]))
+                                                                            for g in groups},
+                                 "carried-load share of the gap": lambda lr: "-" if lr[1]["carried_share"] is None
+                                 else f"{100 * lr[1]['carried_share']:.0f}%"}), level=3)  # fmt: skip
     return lines
 
 
+#: The loss-curve tables' titles per curve key.
+CURVE_TITLES = {"toy": "Fig. 7 (ToySCM)", "ms1": "Fig. 17 (Microservice scenario 1)", "ms2": "Fig. 19 (scenario 2)",
+                "ms2_R2": "Scenario 2, the f_R2 term of loss (5) alone (it changes at t = 11)",
+                SCENARIO2_REFERENCE: "Scenario 2's changed system from t = 1 (the recovery reference)",
+                f"{SCENARIO2_REFERENCE}_R2": "Scenario 2's changed system from t = 1, the f_R2 term alone"}  # fmt: skip
+
+
 def _markdown(summary: dict, costs: dict) -> str:
-    table, curves, recovery = summary["table1"], summary["curves"], summary["scenario2_recovery"]
+    table1, curves, recovery = summary["table1"], summary["curves"], summary["scenario2_recovery"]
     seeds, quick = summary["seeds"], summary["quick"]
+    passive, best = (next(r for r in table1 if r["learner"] == k)["loss_mean"] for k in ("passive", "rollout l=1 m=5"))
     lines = [
         "# Hammar & Stadler reproduction: online identification (ToySCM, Microservice)",
         "",
@@ -493,54 +443,40 @@ def _markdown(summary: dict, costs: dict) -> str:
         "per decision (ours: one shared core of this machine, two runs in parallel; paper: Apple M4 Pro). Only numbers "
         "in columns named 'paper' are printed in the paper.",
         "",
-        "## Table 1 (ToySCM, loss at the last step)",
+        *section("Table 1 (ToySCM, loss at the last step)", table(table1, {
+            "learner": lambda r: r["learner"], "samples": lambda r: r["samples"], "seeds": lambda r: r["seeds"],
+            "loss (mean +- std)": lambda r: f"{r['loss_mean']:.1f} +- {r['loss_std']:.1f}",
+            "95% CI": lambda r: f"+- {r['loss_ci95']:.1f}", "cumulative cost": lambda r: f"{r['cost_mean']:.1f}",
+            "paper loss": lambda r: _num(r["paper_loss"]), "s/decision (median)": lambda r:
+            f"{r['decision_s_median']:.3f}", "paper s/decision": lambda r: _num(r["paper_decision_s"])})),
+        f"Rollout (l=1, m=5) / passive loss under the paper's costs: ours {best / passive:.3f} (target <= 0.10), "
+        f"paper {147 / 2345:.3f}.",
         "",
-        *markdown_table(("learner", "samples", "seeds", "loss (mean +- std)", "95% CI", "cumulative cost", "paper loss",
-                         "s/decision (median)", "paper s/decision"), [
-            [r["learner"], r["samples"], r["seeds"], f"{r['loss_mean']:.1f} +- {r['loss_std']:.1f}",
-             f"+- {r['loss_ci95']:.1f}", f"{r['cost_mean']:.1f}", _num(r["paper_loss"]),
-             f"{r['decision_s_median']:.3f}", _num(r["paper_decision_s"])] for r in table]),
+        *_frontier_lines(summary["frontier"], summary["comparisons"], summary["function_groups"]),
     ]  # fmt: skip
-    passive = next(r for r in table if r["learner"] == "passive")["loss_mean"]
-    best = next(r for r in table if r["learner"] == "rollout l=1 m=5")["loss_mean"]
-    lines += ["", f"Rollout (l=1, m=5) / passive loss under the paper's costs: ours {best / passive:.3f} (target "
-              f"<= 0.10), paper {147 / 2345:.3f}.", ""]  # fmt: skip
-    lines += _frontier_lines(summary["frontier"], summary["comparisons"], summary["function_groups"])
-    titles = {
-        "toy": "Fig. 7 (ToySCM)",
-        "ms1": "Fig. 17 (Microservice scenario 1)",
-        "ms2": "Fig. 19 (scenario 2)",
-        "ms2_R2": "Scenario 2, the f_R2 term of loss (5) alone (it changes at t = 11)",
-        SCENARIO2_REFERENCE: "Scenario 2's changed system from t = 1 (the recovery reference)",
-        f"{SCENARIO2_REFERENCE}_R2": "Scenario 2's changed system from t = 1, the f_R2 term alone",
-    }
-    for exp, by in curves.items():
-        if exp not in titles:
-            continue
-        lines += [f"## {titles[exp]}: loss (mean +- std over seeds) at selected steps", ""]
+    for exp, by in ((e, by) for e, by in curves.items() if e in CURVE_TITLES):
         steps = [s for s in (0, 5, 10, 11, 15, 20, 30) if s < len(next(iter(by.values()))["mean"])]
-        rows = [[label, *(f"{c['mean'][s]:.1f} +- {c['std'][s]:.1f}" for s in steps),
-                 f"{costs[exp.removesuffix('_R2')][label]:.0f}"] for label, c in by.items()]  # fmt: skip
-        lines += [*markdown_table(("learner", *(f"t={s}" for s in steps), "total intervention cost"), rows), ""]
+        lines += section(f"{CURVE_TITLES[exp]}: loss (mean +- std over seeds) at selected steps", table(by.items(), {
+            "learner": lambda lc: lc[0], **{f"t={s}": (lambda lc, s=s: f"{lc[1]['mean'][s]:.1f} +- {lc[1]['std'][s]:.1f}")
+                                            for s in steps},
+            "total intervention cost": lambda lc, e=exp: f"{costs[e.removesuffix('_R2')][lc[0]]:.0f}"}))  # fmt: skip
     if recovery:
         before, after, turned = next(iter(recovery.values()))["steps"]
-        lines += [
-            f"## Scenario 2: recovery after the change at t = {after} (FIFO buffer of {SCENARIO2_BUFFER})",
-            "",
-            f"f_R2 term of the loss at t = {before}, {after} and {turned} (the buffer then holds only post-change data); "
-            f"the last column runs the same learner on the changed system from t = 1: at t = {before} it has as many "
-            f"samples of the changed system as the non-stationary run at t = {turned}. Mean +- std over seeds.",
-            "",
-        ]
 
         def pm(stat: list[float] | None) -> str:
             return "-" if stat is None else f"{stat[0]:.1f} +- {stat[1]:.1f}"
 
-        header = ("learner", f"t={before}", f"t={after}", f"t={turned}",
-                  f"seeds with f_R2(t={turned}) < f_R2(t={after})", f"changed system from t = 1, t={before}")  # fmt: skip
-        lines += markdown_table(header, [[label, *(pm(v) for v in r["f_R2"]), f"{r['seeds_recovering']}/{r['seeds']}",
-                                          pm(r["reference_f_R2"])] for label, r in recovery.items()])  # fmt: skip
-        lines.append("")
+        lines += section(
+            f"Scenario 2: recovery after the change at t = {after} (FIFO buffer of {SCENARIO2_BUFFER})",
+            f"f_R2 term of the loss at t = {before}, {after} and {turned} (the buffer then holds only post-change data); "
+            f"the last column runs the same learner on the changed system from t = 1: at t = {before} it has as many "
+            f"samples of the changed system as the non-stationary run at t = {turned}. Mean +- std over seeds.",
+            table(recovery.items(), {"learner": lambda lr: lr[0], **{f"t={t}": (lambda lr, i=i: pm(lr[1]["f_R2"][i]))
+                                                                     for i, t in enumerate((before, after, turned))},
+                                     f"seeds with f_R2(t={turned}) < f_R2(t={after})": lambda lr:
+                                     f"{lr[1]['seeds_recovering']}/{lr[1]['seeds']}",
+                                     f"changed system from t = 1, t={before}": lambda lr: pm(lr[1]["reference_f_R2"])}),
+        )  # fmt: skip
     lines += [
         "Paper, Fig. 17: passive 2.8e6 -> 2.77e6, rollout -> 84e3 (loss units of the real testbed functions); "
         "Fig. 19: passive stays high, rollout decreases, jumps at t = 11 and recovers by t = 21.",
@@ -560,15 +496,17 @@ def scenario2_recovery(out_dir: str | os.PathLike[str], seeds: Sequence[int], wo
     if not seeds:
         raise ValueError("scenario2_recovery needs at least one seed")
     learners = (("acl-random", "random"), ("acl-rollout", "rollout l=1 m=5"))
-    cells = [
-        Cell(exp, label, agent, seed, 30)
-        for seed in seeds
-        for exp in ("ms2", SCENARIO2_REFERENCE)
-        for agent, label in learners
-    ]
+    cells = [Cell(exp, label, agent, seed, 30) for seed in seeds for exp in ("ms2", SCENARIO2_REFERENCE)
+             for agent, label in learners]  # fmt: skip
     recovery = {"seeds": list(seeds), **_recovery(_collect(cells, Path(out_dir), workers))}
     atomic_write_json(Path(out_dir) / "scenario2_recovery.json", recovery)
     return recovery
+
+
+#: The loss-curve figures: curve key -> (title, file, change step drawn, log scale).
+FIGURES = {"toy": ("ToySCM (Fig. 7)", "fig7_toy_scm.png", None, False),
+           "ms1": ("Microservice scenario 1 (Fig. 17)", "fig17_microservice_s1.png", None, True),
+           "ms2": ("Microservice scenario 2 (Fig. 19)", "fig19_microservice_s2.png", CHANGE_STEP, True)}  # fmt: skip
 
 
 def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, table1_seeds: int) -> dict:
@@ -576,39 +514,23 @@ def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, tab
     summary.json, the figures and report.md (and the README block, from the default output folder); returns the
     summary: Table 1, the loss-against-cost frontier with the equal-cost comparisons and the microservice's
     function-group split, loss curves and scenario 2's recovery."""
-    table, curves = _table1(records), _curves(records)
-    atomic_write_text(out / "table1.csv", csv_text(table))
-    long = ["experiment,learner,seed,step,loss"]
-    for r in records:
-        c = r["cell"]
-        long += [f"{c['experiment']},{c['label']},{c['seed']},{t},{v!r}" for t, v in enumerate(r["losses"])]
-    atomic_write_text(out / "curves.csv", "\n".join(long) + "\n")
-    frontier = _frontier(records)
+    table1, curves, frontier = _table1(records), _curves(records), _frontier(records)
     comparisons = _comparisons(frontier)
+    atomic_write_text(out / "table1.csv", csv_text(table1))
+    long = ["experiment,learner,seed,step,loss"] + [f"{c['experiment']},{c['label']},{c['seed']},{t},{v!r}"
+                                                    for r in records for c in [r["cell"]]
+                                                    for t, v in enumerate(r["losses"])]  # fmt: skip
+    atomic_write_text(out / "curves.csv", "\n".join(long) + "\n")
     atomic_write_text(out / "frontier.csv", csv_text(_frontier_rows(frontier)))
     atomic_write_text(out / "frontier_comparison.csv", csv_text(comparisons))
-    summary = {
-        "seeds": list(seeds),
-        "table1_seeds": 0 if quick else min(table1_seeds, len(seeds)),
-        "quick": quick,
-        "table1": table,
-        "frontier": frontier,
-        "comparisons": comparisons,
-        "function_groups": _group_split(frontier),
-        "curves": curves,
-        "scenario2_recovery": _recovery(records),
-    }
+    summary = {"seeds": list(seeds), "table1_seeds": 0 if quick else min(table1_seeds, len(seeds)), "quick": quick,
+               "table1": table1, "frontier": frontier, "comparisons": comparisons,
+               "function_groups": _group_split(frontier), "curves": curves, "scenario2_recovery": _recovery(records)}  # fmt: skip
     atomic_write_json(out / "summary.json", summary)
     for exp, points in frontier.items():
         _plot_frontier(points, f"{exp}: final loss against cumulative cost", out / f"frontier_{exp}.png")
-    figures = {
-        "toy": ("ToySCM (Fig. 7)", "fig7_toy_scm.png", None, False),
-        "ms1": ("Microservice scenario 1 (Fig. 17)", "fig17_microservice_s1.png", None, True),
-        "ms2": ("Microservice scenario 2 (Fig. 19)", "fig19_microservice_s2.png", CHANGE_STEP, True),
-    }
-    for exp, (title, name, change, log) in figures.items():
-        if exp in curves:
-            _plot(curves[exp], title, out / name, change, log)
+    for exp, (title, name, change, log) in ((e, f) for e, f in FIGURES.items() if e in curves):
+        _plot(curves[exp], title, out / name, change, log)
     if "ms2_R2" in curves:
         f_r2 = dict(curves["ms2_R2"])
         for label, c in curves.get(f"{SCENARIO2_REFERENCE}_R2", {}).items():
@@ -621,6 +543,7 @@ def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, tab
     return summary
 
 
+# ---------------------------------------------------------------------------------------------------- README block
 def final_losses(out_dir: Path) -> dict[tuple[str, str], dict[int, float]]:
     """(experiment, learner) -> seed -> loss at the last step, from curves.csv."""
     last: dict[tuple[str, str], dict[int, tuple[int, float]]] = {}
@@ -633,14 +556,6 @@ def final_losses(out_dir: Path) -> dict[tuple[str, str], dict[int, float]]:
     return {key: {seed: loss for seed, (_, loss) in by.items()} for key, by in last.items()}
 
 
-def paired(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
-    """The per-seed difference a - b over the seeds both have: mean, the `INTERVAL_METHOD` interval, n."""
-    seeds = sorted(set(a) & set(b))
-    diff = np.array([a[s] - b[s] for s in seeds])
-    low, high = mean_interval(diff)
-    return {"mean": float(diff.mean()), "ci95": [low, high], "n": len(seeds)}
-
-
 def paired_comparisons(out_dir: Path) -> list[dict[str, Any]]:
     """Every rollout point of the frontier against myopic at the same cost weight and against random at equal or
     higher cost (the random rate of least mean cost >= the rollout's; all-random when none costs as much), as paired
@@ -650,16 +565,13 @@ def paired_comparisons(out_dir: Path) -> list[dict[str, Any]]:
     with (Path(out_dir) / "frontier.csv").open(encoding="utf-8") as handle:
         points = list(csv.DictReader(handle))
     out = []
-    for point in points:
-        if not point["learner"].startswith("rollout l=1 m=5"):
-            continue
+    for point in (p for p in points if p["learner"].startswith("rollout l=1 m=5")):
         exp, label, cost = point["experiment"], point["learner"], float(point["cost_mean"])
         suffix = label.removeprefix("rollout l=1 m=5")
         myopic = next((p for p in points if p["experiment"] == exp and p["learner"] == f"myopic l=1 m=0{suffix}"), None)
         randoms = sorted((p for p in points if p["experiment"] == exp and p["family"] == "random"),
                          key=lambda p: float(p["cost_mean"]))  # fmt: skip
-        dearer = [p for p in randoms if float(p["cost_mean"]) >= cost]
-        random = dearer[0] if dearer else randoms[-1]
+        random = next((p for p in randoms if float(p["cost_mean"]) >= cost), randoms[-1])
         row = {"experiment": exp, "rollout": label, "cost": cost, "loss": float(point["loss_mean"]),
                "random": random["learner"], "random_cost": float(random["cost_mean"]),
                "vs_random": paired(losses[(exp, label)], losses[(exp, random["learner"])])}  # fmt: skip
@@ -679,46 +591,47 @@ def _diff(stat: dict[str, Any]) -> str:
     return f"{stat['mean']:+.1f} [{low:+.1f}, {high:+.1f}]"
 
 
+#: The README block's table: header -> cell of a paired comparison (`paired_comparisons`).
+README_COLUMNS = {
+    "env": lambda r: TITLES[r["experiment"]], "rollout": lambda r: r["rollout"], "cost": lambda r: _cost(r["cost"]),
+    "loss": lambda r: f"{r['loss']:.1f}",
+    "vs myopic (cost)": lambda r: f"{_diff(r['vs_myopic'])} ({_cost(r['myopic_cost'])})" if "vs_myopic" in r else "-",
+    "vs random at >= cost (cost)": lambda r: f"{_diff(r['vs_random'])} ({r['random']}, {_cost(r['random_cost'])}"
+    + ("; cheaper: no random rate costs as much" if r["random_cost"] < r["cost"] else "") + ")",
+}  # fmt: skip
+
+
 def readme_block(out_dir: Path) -> str:
     """The README's identification block: Table 1 on ToySCM and the paired comparisons of rollout against myopic
     and against random at equal or higher cost, computed from the committed result files."""
     out = Path(out_dir)
     with (out / "table1.csv").open(encoding="utf-8") as handle:
-        table = {r["learner"]: r for r in csv.DictReader(handle)}
+        table1 = {r["learner"]: r for r in csv.DictReader(handle)}
     rows = paired_comparisons(out)
     level = [r for r in rows if "vs_myopic" in r and r["vs_myopic"]["ci95"][0] <= 0 <= r["vs_myopic"]["ci95"][1]]
     worse = [r for r in rows if "vs_myopic" in r and r["vs_myopic"]["ci95"][0] > 0]
     beats = [r for r in rows if r["vs_random"]["ci95"][1] < 0 and r["random_cost"] >= r["cost"]]
-    n_myopic = sum("vs_myopic" in r for r in rows)
-    seeds = sorted({r["vs_random"]["n"] for r in rows})
-    headline = (
+    t1 = [table1[k] for k in ("passive", "rollout l=1 m=5", "myopic l=1 m=0", "random")]
+    return "\n".join([
         f"Rollout (l=1, m=5; the paper's base policy do(0) after the lookahead) is level with myopic (l=1, m=0) at the "
-        f"same cost weight at {len(level)} of {n_myopic} points (paired CI contains 0), worse at {len(worse)}; it beats "
-        f"random at equal or higher cost (paired CI below 0) at {len(beats)} of {len(rows)} points: "
-        + (", ".join(f"{TITLES[r['experiment']]} {r['rollout'].removeprefix('rollout l=1 m=5').strip() or 'cw=x1'}"
-                     for r in beats) or "none") + "."
-    )  # fmt: skip
-    t1 = [table[k] for k in ("passive", "rollout l=1 m=5", "myopic l=1 m=0", "random")]
-    lines = [
-        headline,
+        f"same cost weight at {len(level)} of {sum('vs_myopic' in r for r in rows)} points (paired CI contains 0), "
+        f"worse at {len(worse)}; it beats random at equal or higher cost (paired CI below 0) at {len(beats)} of "
+        f"{len(rows)} points: " + (", ".join(f"{TITLES[r['experiment']]} "
+                                             f"{r['rollout'].removeprefix('rollout l=1 m=5').strip() or 'cw=x1'}"
+                                             for r in beats) or "none") + ".",
         "",
         f"ToySCM Table 1 (loss at 30 samples, paper's costs, {t1[0]['seeds']} seeds): passive "
         + ", rollout ".join(f"{float(r['loss_mean']):.1f}" for r in t1[:2])
         + f" (paper 2345 vs 147); myopic {float(t1[2]['loss_mean']):.1f}; random {float(t1[3]['loss_mean']):.1f}.",
         "",
         f"Paired per-seed differences of the final loss, rollout minus the other (negative: rollout better), mean "
-        f"[{INTERVAL_METHOD}], {'/'.join(map(str, seeds))} seeds; costs are mean cumulative intervention costs:",
+        f"[{INTERVAL_METHOD}], {'/'.join(map(str, sorted({r['vs_random']['n'] for r in rows})))} seeds; costs are "
+        "mean cumulative intervention costs:",
         "",
-    ]
-    body = []
-    for r in rows:
-        myopic = f"{_diff(r['vs_myopic'])} ({_cost(r['myopic_cost'])})" if "vs_myopic" in r else "-"
-        cheaper = "; cheaper: no random rate costs as much" if r["random_cost"] < r["cost"] else ""
-        body.append([TITLES[r["experiment"]], r["rollout"], _cost(r["cost"]), f"{r['loss']:.1f}", myopic,
-                     f"{_diff(r['vs_random'])} ({r['random']}, {_cost(r['random_cost'])}{cheaper})"])  # fmt: skip
-    lines += markdown_table(("env", "rollout", "cost", "loss", "vs myopic (cost)", "vs random at >= cost (cost)"), body)
-    lines += ["", "Details: `benchmarks/results/acl/report.md`."]
-    return "\n".join(lines)
+        *table(rows, README_COLUMNS),
+        "",
+        "Details: `benchmarks/results/acl/report.md`.",
+    ])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -734,9 +647,8 @@ class ACL(Paper):
 
     def cells(self, job: Reproduction) -> list[Cell]:
         if job.timesteps is not None:
-            raise ValueError(
-                "reproduce acl uses the paper's budget (30 interventions; 8 with --quick); drop --timesteps"
-            )
+            raise ValueError("reproduce acl uses the paper's budget (30 interventions; 8 with --quick); drop "
+                             "--timesteps")  # fmt: skip
         return _cells(list(job.seeds), job.quick, self.table1_seeds, self.table1_rollouts)
 
     def grid(self, job: Reproduction) -> list[RunConfig]:
