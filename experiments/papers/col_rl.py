@@ -42,13 +42,13 @@ import numpy as np
 from scipy import stats
 
 import dogym.envs  # noqa: F401  (registers the envs)
-from dogym.agents.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
+from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.agents.protocol import NONNEGATIVE
 from dogym.agents.safe_region.family import region_scores
 from dogym.agents.safe_region.safe_rl.family import scaled_cost_limit
 from dogym.agents.safe_region.safe_rl.view import ControlView
 from dogym.causal.acquisition import box_points
-from dogym.experiments.report import INTERVAL_METHOD, markdown_table, pyplot, seed_summary
+from dogym.experiments.report import INTERVAL_METHOD, Line, Panel, figure, group, seed_summary, table
 
 S1, S2 = "dogym/EdgeSafeRegion-v0", "dogym/EdgeSafeRegionNonStationary-v0"
 STATIONARY = {S1: True, S2: False}
@@ -350,39 +350,48 @@ def plot_curves(curves: Sequence[Mapping[str, Any]], path: Path, targets: Mappin
     """Fraction of unsafe steps per update (left column, dotted: the cost limit's fraction `limit`) and the experience
     region's size (right, dashed: 90% of the env's true size in `targets`) against env steps, one row per scenario;
     one line per method and seed."""
-    plt = pyplot()
-    envs = [e for e in STATIONARY if any(c["env"] == e for c in curves)]
-    fig, axes = plt.subplots(len(envs), 2, figsize=(10, 3.4 * len(envs)), squeeze=False)
     colours = {"cpo": "tab:blue", "ppo-lagrangian": "tab:orange", "random": "tab:grey", "fixed": "tab:green"}
-    for row, env_id in zip(axes, envs, strict=True):
-        mine = [c for c in curves if c["env"] == env_id]
-        scorer_true = {c["method"]: c for c in mine}
-        for method in [m for m in (*RL_AGENTS, *BASELINES) if m in scorer_true]:
-            for seed in sorted({c["seed"] for c in mine if c["method"] == method}):
-                run = [c for c in mine if c["method"] == method and c["seed"] == seed]
-                x = [c["timesteps"] for c in run]
-                label = LABELS[method] if seed == min(c["seed"] for c in mine if c["method"] == method) else None
-                costs = [(c["timesteps"], c["step_cost"]) for c in run if c.get("step_cost") is not None]
-                row[0].plot(*zip(*costs, strict=True), color=colours[method], alpha=0.8, label=label,
-                            marker="." if len(costs) < 3 else None)  # fmt: skip
-                row[1].plot(x, [c["size"] for c in run], color=colours[method], alpha=0.8, label=label,
-                            marker="." if len(run) < 3 else None)  # fmt: skip
-        if limit is not None:
-            row[0].axhline(limit, color="black", linestyle=":", linewidth=1, label="cost limit / episode length")
-        if targets and env_id in targets:
-            row[1].axhline(FRACTION * targets[env_id], color="black", linestyle="--", linewidth=1, label="90% of true")
-        row[0].set_ylabel("unsafe fraction of steps")
-        row[0].set_title(f"{env_id}: unsafe steps per update", fontsize=9)
-        row[1].set_ylim(bottom=0)
-        row[1].set_ylabel("experience region size")
-        row[1].set_title(f"{env_id}: certified region (grid {EXPERIENCE_GRID})", fontsize=9)
-        for ax in row:
-            ax.set_xlabel("env steps")
-            ax.set_xscale("log")
-        row[0].legend(fontsize=7)
-        row[1].legend(fontsize=7)
-    fig.tight_layout()
-    return atomic_save_figure(fig, path)
+    panels = []
+    for env_id in (e for e in STATIONARY if any(c["env"] == e for c in curves)):
+        runs = group((c for c in curves if c["env"] == env_id), lambda c: (c["method"], c["seed"]))
+        costs, sizes = [], []
+        for method in (m for m in (*RL_AGENTS, *BASELINES) if any(key[0] == m for key in runs)):
+            for seed in sorted(seed for m, seed in runs if m == method):
+                run, first = runs[(method, seed)], seed == min(s for m, s in runs if m == method)
+                style = {"color": colours[method], "alpha": 0.8}
+                cost = [(c["timesteps"], c["step_cost"]) for c in run if c.get("step_cost") is not None]
+                costs += [Line(*zip(*cost, strict=True), LABELS[method] if first else None,
+                               style={**style, "marker": "." if len(cost) < 3 else None})] if cost else []  # fmt: skip
+                sizes.append(Line([c["timesteps"] for c in run], [c["size"] for c in run],
+                                  LABELS[method] if first else None,
+                                  style={**style, "marker": "." if len(run) < 3 else None}))  # fmt: skip
+        reference = {"color": "black", "linewidth": 1}
+        panels += [
+            Panel(costs, f"{env_id}: unsafe steps per update", "env steps", "unsafe fraction of steps", "log",
+                  hlines=[(limit, {**reference, "linestyle": ":", "label": "cost limit / episode length"})]
+                  if limit is not None else (), title_size=9),
+            Panel(sizes, f"{env_id}: certified region (grid {EXPERIENCE_GRID})", "env steps",
+                  "experience region size", "log", title_size=9, options={"ylim": (0, None)},
+                  hlines=[(FRACTION * targets[env_id], {**reference, "linestyle": "--", "label": "90% of true"})]
+                  if targets and env_id in targets else ()),
+        ]  # fmt: skip
+    return figure(panels, path, columns=2, panel_size=(5, 3.4), dpi=110, tight=True)
+
+
+#: The readings' descriptions in the report.
+READINGS = {"region": "COL's estimate", "policy": "region inferred from the final policy (paper; 10 x 10 cells)",
+            "experience": f"region certified by the method's own experience ({EXPERIENCE_GRID}^2 cells), target 90% of "
+                          "the true size",
+            "experience/ceiling": "the same, target 90% of the largest region the grid can certify"}  # fmt: skip
+SUMMARY_COLUMNS = {"method": lambda e: LABELS.get(e["method"], e["method"]), "reading": lambda e: READINGS[e["reading"]],
+                   "seeds": lambda e: e["n"], "unsafe until 90%: mean [95% CI] (median)": text,
+                   "final size (median)": lambda e: f"{e['final_size']:.4f}",
+                   "target size": lambda e: f"{e['target_size']:.4f}"}  # fmt: skip
+PER_SEED_COLUMNS = {"method": lambda r: r["method"], "env": lambda r: r["env"], "seed": lambda r: r["seed"],
+                    "reading": lambda r: r["reading"], "reached": lambda r: r["reached"],
+                    "unsafe until": lambda r: f"{r['unsafe_until']:.0f}", "steps": lambda r: f"{r['steps']:.0f}",
+                    "total unsafe": lambda r: f"{r['total_unsafe']:.0f}",
+                    "final size": lambda r: f"{r['final_size']:.4f}"}  # fmt: skip
 
 
 def markdown(summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]],
@@ -391,19 +400,14 @@ def markdown(summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, A
     verdict and the unsafe fraction per step at the start and end of training."""
     lines = ["## Safe RL against COL: unsafe interventions until 90% of the true region", ""]
     lines += [str(line) for line in meta.get("notes", [])] + [f"Intervals: {INTERVAL_METHOD}.", ""]
-    readings = {"region": "COL's estimate", "policy": "region inferred from the final policy (paper; 10 x 10 cells)",
-                "experience": f"region certified by the method's own experience ({EXPERIENCE_GRID}^2 cells), "
-                              "target 90% of the true size",
-                "experience/ceiling": "the same, target 90% of the largest region the grid can certify"}  # fmt: skip
+    order = {m: i for i, m in enumerate(("col", "col-c40", *RL_AGENTS, *BASELINES))}
     for env_id in STATIONARY:
-        mine = [e for e in summary if e["env"] == env_id]
+        mine = sorted(
+            (e for e in summary if e["env"] == env_id), key=lambda e: (order.get(e["method"], 9), e["reading"])
+        )
         if not mine:
             continue
-        order = {m: i for i, m in enumerate(("col", "col-c40", *RL_AGENTS, *BASELINES))}
-        table = [[LABELS.get(e["method"], e["method"]), readings[e["reading"]], e["n"], text(e), f"{e['final_size']:.4f}",
-                  f"{e['target_size']:.4f}"] for e in sorted(mine, key=lambda e: (order.get(e["method"], 9), e["reading"]))]  # fmt: skip
-        lines += [f"### {env_id}", "", *markdown_table(("method", "reading", "seeds", "unsafe until 90%: mean [95% CI] "
-                                                         "(median)", "final size (median)", "target size"), table)]  # fmt: skip
+        lines += [f"### {env_id}", "", *table(mine, SUMMARY_COLUMNS)]
         for method in ("col", "col-c40"):
             verdict = rl_target(summary, env_id, method=method)
             if verdict["met"] is not None:
@@ -411,21 +415,14 @@ def markdown(summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, A
                               f"{'met' if verdict['met'] else 'missed'}; {json.dumps(verdict, default=float)}"]  # fmt: skip
         lines += ["", "Unsafe fraction of steps, first update -> last update (per seed):", ""]
         for method in (*RL_AGENTS, *BASELINES):
-            runs = sorted({c["seed"] for c in curves if c["env"] == env_id and c["method"] == method})
-            parts = []
-            for seed in runs:
-                run = [c for c in curves if c["env"] == env_id and c["method"] == method and c["seed"] == seed
-                       and c.get("step_cost") is not None]  # fmt: skip
-                parts.append(f"seed {seed}: {run[0]['step_cost']:.3f} -> {run[-1]['step_cost']:.3f} "
-                             f"({run[-1]['timesteps']:.0f} steps, {run[-1]['unsafe']:.0f} unsafe)")  # fmt: skip
+            runs = group((c for c in curves if c["env"] == env_id and c["method"] == method
+                          and c.get("step_cost") is not None), lambda c: c["seed"])  # fmt: skip
+            parts = [f"seed {seed}: {run[0]['step_cost']:.3f} -> {run[-1]['step_cost']:.3f} ({run[-1]['timesteps']:.0f} "
+                     f"steps, {run[-1]['unsafe']:.0f} unsafe)" for seed, run in sorted(runs.items())]  # fmt: skip
             if parts:
                 lines.append(f"- {LABELS[method]}: " + "; ".join(parts))
         lines.append("")
-    per_seed = [[r["method"], r["env"], r["seed"], r["reading"], r["reached"], f"{r['unsafe_until']:.0f}",
-                 f"{r['steps']:.0f}", f"{r['total_unsafe']:.0f}", f"{r['final_size']:.4f}"] for r in rows]  # fmt: skip
-    lines += ["Per seed (unsafe_until is a lower bound where reached is false):", "",
-              *markdown_table(("method", "env", "seed", "reading", "reached", "unsafe until", "steps", "total unsafe",
-                               "final size"), per_seed)]  # fmt: skip
+    lines += ["Per seed (unsafe_until is a lower bound where reached is false):", "", *table(rows, PER_SEED_COLUMNS)]
     return "\n".join(lines) + "\n"
 
 
