@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 
 from dogym.causal.random_streams import named_rng
-from dogym.causal.structure.interventional import interventional_orientations
+from dogym.causal.structure.interventional import ancestral_additions, interventional_orientations
 from dogym.causal.structure.pc import CI_TESTS, CITest, data_matrix, learn_skeleton
 from dogym.causal.structure.pdag import PDAG, Knowledge, Orienter, extend, orient
 
@@ -97,8 +97,22 @@ def fit_pdag(
     test = CITest(rows, ci_test, targets, np.concatenate(strata))
     adjacency, separated = learn_skeleton(test, p, alpha, banned=forbidden, kept=required)
     forced = [(int(a), int(b)) for a, b in zip(*np.nonzero(required), strict=True)]
+    no_set = np.zeros((1, 0), dtype=np.int64)
+
+    def marginal(a: int, b: int) -> float:
+        return float(test(a, b, no_set)[0])
+
     forced += interventional_orientations(adjacency, groups, observational, alpha, shift_test)
     directed, undirected = orient(adjacency, separated, forbidden, forced)
+    added = ancestral_additions(
+        directed, undirected, groups, observational, alpha, shift_test, forbidden, lambda a, b: marginal(a, b)
+    )
+    if added:
+        state = Orienter.from_pdag(directed, undirected, forbidden)
+        for a, b in added:
+            state.add(a, b)
+        state.meek()
+        directed, undirected = state.directed, state.undirected
     return PDAG.from_matrices(names, directed, undirected)
 
 

@@ -20,7 +20,7 @@ The p-values of all tests for the pair are combined by Bonferroni's rule (smalle
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 import numpy as np
 from scipy.stats import f as f_dist
@@ -120,3 +120,65 @@ def interventional_orientations(
             if key not in decided or evidence < decided[key][0]:
                 decided[key] = (evidence, pair)
     return [pair for _, pair in sorted(decided.values())]
+
+
+def _reachable(directed: np.ndarray, undirected: np.ndarray, source: int) -> np.ndarray:
+    """Nodes reachable from `source` along directed (forward) or undirected edges: its possible descendants."""
+    step = directed | undirected
+    seen = np.zeros(directed.shape[0], dtype=bool)
+    frontier = seen.copy()
+    frontier[source] = True
+    while frontier.any():
+        seen |= frontier
+        frontier = step[frontier].any(axis=0) & ~seen
+    seen[source] = False
+    return seen
+
+
+def ancestral_additions(
+    directed: np.ndarray,
+    undirected: np.ndarray,
+    groups: Mapping[tuple[frozenset[int], Hashable], np.ndarray],
+    observational: np.ndarray,
+    alpha: float,
+    shift_test: bool = True,
+    forbidden: np.ndarray | None = None,
+    dependence: Callable[[int, int], float] | None = None,
+) -> list[tuple[int, int]]:
+    """Edges the interventions demand: Y responds to do(X) (the test of `response_pvalue`, with the false discovery
+    rate of the pairs tested held at alpha by the procedure of Benjamini and Hochberg, "Controlling the false
+    discovery rate: a practical and powerful approach to multiple testing"), so X is an ancestor of Y, yet the PDAG
+    has no possibly directed path from X to Y (e.g. when a near-copy of Y explained X's edge away). The path is
+    completed by one edge M -> Y from X or one of its possible descendants M: the one most dependent on Y (smallest
+    `dependence(M, Y)` p-value; X itself without `dependence`), a heuristic that prefers the proximal cause. Pairs
+    are handled strongest evidence first, and a pair already joined by an earlier addition needs none; an edge that
+    is forbidden or would close a directed cycle is never added."""
+    intervened = sorted(set().union(*(targets for targets, _ in groups)))
+    n = directed.shape[0]
+    blocked = np.zeros((n, n), dtype=bool) if forbidden is None else forbidden
+    tested = []
+    for x in intervened:
+        reach = _reachable(directed, undirected, x)
+        for y in range(n):
+            if y != x and not reach[y] and not blocked[x, y]:
+                p = response_pvalue(x, y, groups, observational, shift_test)
+                if p is not None:
+                    tested.append((p, x, y))
+    tested.sort()
+    m = len(tested)
+    passed = max((k for k, (p, _, _) in enumerate(tested, start=1) if p <= alpha * k / m), default=0)
+    d = directed.copy()
+    added = []
+    for _, x, y in tested[:passed]:
+        reach = _reachable(d, undirected, x)
+        if reach[y]:
+            continue
+        sources = [x, *np.flatnonzero(reach).tolist()]
+        sources = [s for s in sources if not blocked[s, y] and not _reachable(d, undirected, y)[s]]
+        if not sources:
+            continue
+        if dependence is not None:
+            sources.sort(key=lambda s: dependence(s, y))
+        d[sources[0], y] = True
+        added.append((sources[0], y))
+    return added

@@ -302,6 +302,13 @@ class Orienter:
         self.undirected[a, b] = self.undirected[b, a] = False
         return True
 
+    def add(self, a: int, b: int) -> bool:
+        """Add the edge a -> b between non-adjacent nodes unless it is forbidden or closes a directed cycle."""
+        if self.adjacent[a, b] or self.forbidden[a, b] or _reaches(self.directed, b, a):
+            return False
+        self.directed[a, b] = True
+        return True
+
     def force(self, a: int, b: int) -> bool:
         """Set a -> b even over an existing b -> a (stronger evidence), unless that closes a directed cycle."""
         if self.directed[a, b]:
