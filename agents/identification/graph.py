@@ -121,7 +121,10 @@ class GraphSource:
             if len(seen) < MIN_ROOT_VALUES:
                 seen.update(float(x) for x in data[root])
         changed = False
-        if self.steps % self.relearn_every == 0 and self.learner.n_observational >= MIN_ROWS:
+        if (
+            self.steps % self.relearn_every == 0
+            and self.learner.n_observational + self.learner.n_interventional >= MIN_ROWS
+        ):
             self.learner.learn()
             edges = self._model_edges(self.learner.dag().edges)
             self.history.append((self.steps, edges))
