@@ -276,3 +276,26 @@ def test_clear_value_errors():
         learner.learn() and learner.expected_orientations(["Q"])
     with pytest.raises(ValueError, match="n_boot"):
         learner.edge_confidence(0)
+
+
+def test_a_response_without_a_path_is_completed_from_the_most_dependent_possible_descendant():
+    """do(X) moves Y, but the PDAG has X -> M and no path to Y: the missing edge comes from M (more dependent on Y
+    than X) when a dependence score is given, from X otherwise; a non-responding variable gets nothing."""
+    from dogym.causal.structure.interventional import ancestral_additions
+
+    rng = np.random.default_rng(10)
+    x = rng.uniform(-2, 2, 40)
+    m = x + 0.1 * rng.normal(size=40)
+    y = m + 0.1 * rng.normal(size=40)
+    w = rng.normal(size=40)  # does not respond
+    groups = {(frozenset({0}), None): np.stack([x, m, y, w], axis=1)}
+    observational = rng.normal(size=(20, 4))
+    directed, undirected = _matrices(4, [(0, 1)], [])
+    assert ancestral_additions(directed, undirected, groups, observational, 0.01) == [(0, 2)]
+    dependence = {(0, 2): 0.01, (1, 2): 1e-9}
+    added = ancestral_additions(
+        directed, undirected, groups, observational, 0.01, dependence=lambda a, b: dependence[a, b]
+    )
+    assert added == [(1, 2)]
+    directed[1, 2] = True  # with the path X -> M -> Y in place nothing is added
+    assert ancestral_additions(directed, undirected, groups, observational, 0.01) == []
