@@ -437,3 +437,51 @@ def paired_difference(a: Mapping[int, float], b: Mapping[int, float]) -> dict[st
     diff = np.array([a[s] - b[s] for s in seeds])
     low, high = mean_interval(diff)
     return {"mean": float(diff.mean()), "ci95": [low, high], "n": len(seeds)}
+
+
+def pivot_table(rows: Sequence[Mapping[str, Any]], row_key: str, row_names: Sequence[str], column_key: str,
+                columns: Sequence[str], cell: Callable[[Mapping[str, Any]], str], first: str = "") -> list[str]:  # fmt: skip
+    """A Markdown table with one row per name in `row_names` (matched on `row_key`), one column per name in `columns`
+    (matched on `column_key`) and `cell(row)` where a row matches both ("-" elsewhere)."""
+    at = {(r[row_key], r[column_key]): r for r in reversed(rows)}  # the first match wins
+    body = [[name, *("-" if (name, c) not in at else cell(at[(name, c)]) for c in columns)] for name in row_names]
+    return markdown_table((first or row_key, *columns), body)
+
+
+def invocation_timing(out: Path, cells: int, cells_run: int, workers: int, wall: float, cpu: float) -> dict[str, Any]:
+    """Wall and CPU minutes, workers and the number of cells computed by this invocation (of `cells`), and
+    `invocations`: every invocation that computed cells of this folder's runs since the last one that computed them
+    all (read from out/summary.json; a summary without a count computed every cell). An invocation that computed
+    none (a re-scoring of cached runs) reports the last computing invocation's numbers, marked `rescored`."""
+    import json
+
+    this = {"workers": workers, "wall_minutes": wall, "cpu_minutes": cpu, "cells_run": cells_run}
+    history: list[dict] = []
+    previous = Path(out) / "summary.json"
+    if previous.exists() and cells_run < cells:
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        keys = ("workers", "wall_minutes", "cpu_minutes")
+        history = old.get("invocations") or (
+            [{**{k: old[k] for k in keys}, "cells_run": old.get("cells_run", cells)}] if "wall_minutes" in old else []
+        )
+    if cells_run == 0 and history:
+        return {**history[-1], "rescored": True, "invocations": history}
+    return {**this, "invocations": [*history, this]}
+
+
+def invocations_text(summary: Mapping[str, Any]) -> str:
+    """The time the runs took (`invocation_timing` entries of a summary): this invocation's, or the invocations'
+    that computed them."""
+    text = (f"wall time {summary['wall_minutes']:.1f} min with {summary['workers']} worker(s), CPU time "
+            f"{summary['cpu_minutes']:.1f} min (this process and its workers)" + (" (quick mode)" if summary["quick"]
+                                                                                  else ""))  # fmt: skip
+    if summary.get("rescored"):
+        text += f"; times of the invocation that computed the runs ({summary['cells_run']} cells), this report " \
+                "re-scores them from the cache."  # fmt: skip
+    else:
+        text += "."
+    if len(summary.get("invocations", [])) > 1:
+        text += " The runs were computed over several invocations: " + "; ".join(
+            f"{i['cells_run']} cells in {i['wall_minutes']:.1f} min wall / {i['cpu_minutes']:.1f} min CPU with "
+            f"{i['workers']} worker(s)" for i in summary["invocations"]) + "."  # fmt: skip
+    return text

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from dogym.experiments.papers import dcbo
+from dogym.experiments.report import invocation_timing
 
 
 def test_grid_runs_every_scm_method_and_seed_at_both_table_horizons() -> None:
@@ -52,14 +53,14 @@ def test_a_variant_overrides_every_method_s_hyper_parameters(tmp_path) -> None:
 
 
 def test_timings_follow_the_invocations_that_computed_the_runs(tmp_path) -> None:
-    first = dcbo._timing(tmp_path, 10, 10, 2, 30.0, 20.0)  # every cell computed
+    first = invocation_timing(tmp_path, 10, 10, 2, 30.0, 20.0)  # every cell computed
     assert first["invocations"] == [{"workers": 2, "wall_minutes": 30.0, "cpu_minutes": 20.0, "cells_run": 10}]
     (tmp_path / "summary.json").write_text(json.dumps(first))
-    partial = dcbo._timing(tmp_path, 10, 4, 2, 5.0, 3.0)  # 4 cells recomputed, 6 from the cache
+    partial = invocation_timing(tmp_path, 10, 4, 2, 5.0, 3.0)  # 4 cells recomputed, 6 from the cache
     assert [i["cells_run"] for i in partial["invocations"]] == [10, 4] and partial["wall_minutes"] == 5.0
     (tmp_path / "summary.json").write_text(json.dumps(partial))
-    rescored = dcbo._timing(tmp_path, 10, 0, 1, 0.1, 0.1)  # nothing computed: the last computing invocation
+    rescored = invocation_timing(tmp_path, 10, 0, 1, 0.1, 0.1)  # nothing computed: the last computing invocation
     assert rescored["rescored"] and rescored["wall_minutes"] == 5.0 and len(rescored["invocations"]) == 2
     (tmp_path / "summary.json").write_text(json.dumps({"wall_minutes": 36.0, "cpu_minutes": 22.0, "workers": 2}))
-    legacy = dcbo._timing(tmp_path, 10, 3, 2, 1.0, 1.0)  # a summary without counts computed every cell
+    legacy = invocation_timing(tmp_path, 10, 3, 2, 1.0, 1.0)  # a summary without counts computed every cell
     assert [i["cells_run"] for i in legacy["invocations"]] == [10, 3]

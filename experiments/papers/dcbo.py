@@ -15,7 +15,6 @@ their columns compare methods on another system than the paper's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,8 @@ import numpy as np
 
 from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.papers import Paper, Reproduction, Timing
-from dogym.experiments.report import INTERVAL_METHOD, markdown_table
+from dogym.experiments.report import INTERVAL_METHOD, group, invocation_timing, invocations_text, markdown_table
+from dogym.experiments.report import pivot_table as _pivot
 from dogym.experiments.runner import RunConfig
 
 #: The methods, in the paper's row order (rows reconstructed: DCBO, CBO, ABO, BO), and the no-learning baseline.
@@ -138,56 +138,40 @@ def _score(records: list[dict]) -> list[dict]:
     from dogym.agents.dcgo import gap as g
     from dogym.agents.dcgo.loop import ReplicateResult
 
-    groups: dict[tuple[int, str], dict[str, list[dict]]] = {}
-    for r in records:
-        c = r["cell"]
-        groups.setdefault((c["trials"], c["scm"]), {}).setdefault(c["method"], []).append(r)
     rows = []
-    for (trials, scm), by_method in groups.items():
+    for (trials, scm), cell_records in group(records, lambda r: (r["cell"]["trials"], r["cell"]["scm"])).items():
+        by_method = group(cell_records, lambda r: r["cell"]["method"])
         results = {m: [ReplicateResult.from_dict(r["result"]) for r in rs] for m, rs in by_method.items()}
+        curves = {m: np.stack([x.best_so_far for x in rs]) for m, rs in results.items()}
         optima = {m: np.array([r["y_star"] for r in rs]) for m, rs in by_method.items()}
         paper_methods = [m for m in METHODS if m in results]
         authors = g.gap_table({m: results[m] for m in paper_methods}, optima, trials, mode="authors")
-        init = g.common_initial_values({m: np.stack([x.best_so_far for x in results[m]]) for m in paper_methods})
-        for m in BASELINES:
-            if m in results:
-                curves = np.stack([x.best_so_far for x in results[m]])
-                scores = g.gap_scores(curves, optima[m], init, mode="authors")
-                authors[m] = {"gap": float(scores.mean(axis=0).mean()), "std": float(scores.std(axis=0).mean()),
-                              "se": float(scores.std(axis=0).mean() / np.sqrt(len(curves)))}  # fmt: skip
-        paper_gap = PAPER_TABLE3 if trials == H_TABLE3 else PAPER_TABLE1
-        paper_set = PAPER_TABLE4 if trials == H_TABLE3 else PAPER_TABLE2
+        init = g.common_initial_values({m: curves[m] for m in paper_methods})
+        for m in (m for m in BASELINES if m in results):
+            scores = g.gap_scores(curves[m], optima[m], init, mode="authors")
+            authors[m] = {"gap": float(scores.mean(axis=0).mean()), "std": float(scores.std(axis=0).mean()),
+                          "se": float(scores.std(axis=0).mean() / np.sqrt(len(curves[m])))}  # fmt: skip
+        paper_gap, paper_set = (PAPER_TABLE3, PAPER_TABLE4) if trials == H_TABLE3 else (PAPER_TABLE1, PAPER_TABLE2)
         for m, rs in by_method.items():
-            curves = np.stack([x.best_so_far for x in results[m]])
             decisions = [x.decision_sets for x in results[m]]
-            gap = g.replicate_summary(g.replicate_gaps(curves, optima[m]))
-            regrets = g.final_regrets(curves, optima[m])
+            gap = g.replicate_summary(g.replicate_gaps(curves[m], optima[m]))
+            regrets = g.final_regrets(curves[m], optima[m])
             per_t = [g.replicate_summary(regrets[:, t]) for t in range(regrets.shape[1])]
             regret = g.replicate_summary(regrets.mean(axis=1))
             tied = [[[tuple(s) for s in sets] for sets in r["tied_sets"]] for r in rs]
             strict = [[[tuple(s)] for s in r["optimal_sets"]] for r in rs]
-            row = {
-                "H": trials,
-                "scm": scm,
-                "method": m,
-                "replicates": len(rs),
-                "gap": gap["mean"],
-                "gap_ci_low": gap["ci"][0],
-                "gap_ci_high": gap["ci"][1],
-                "optimal_set_pct": float(100.0 * g.set_hits(decisions, tied).mean()),
-                "optimal_set_strict_pct": float(100.0 * g.set_hits(decisions, strict).mean()),
-                "regret": regret["mean"],
-                "regret_ci_low": regret["ci"][0],
-                "regret_ci_high": regret["ci"][1],
-                **{f"regret_t{t}": p["mean"] for t, p in enumerate(per_t)},
-                **{f"regret_t{t}_ci": f"[{p['ci'][0]:.4g}, {p['ci'][1]:.4g}]" for t, p in enumerate(per_t)},
-                "gap_authors": authors[m]["gap"],
-                "gap_authors_se": authors[m]["se"],
-                "gap_authors_std": authors[m]["std"],
-                "cost": float(np.mean([x.cumulative_cost()[-1, -1] for x in results[m]])),
-                "seconds": float(np.median([x.seconds for x in results[m]])),
-                "cpu_seconds": float(np.median([x.cpu_seconds for x in results[m]])),
-            }
+            row = {"H": trials, "scm": scm, "method": m, "replicates": len(rs), "gap": gap["mean"],
+                   "gap_ci_low": gap["ci"][0], "gap_ci_high": gap["ci"][1],
+                   "optimal_set_pct": float(100.0 * g.set_hits(decisions, tied).mean()),
+                   "optimal_set_strict_pct": float(100.0 * g.set_hits(decisions, strict).mean()),
+                   "regret": regret["mean"], "regret_ci_low": regret["ci"][0], "regret_ci_high": regret["ci"][1],
+                   **{f"regret_t{t}": p["mean"] for t, p in enumerate(per_t)},
+                   **{f"regret_t{t}_ci": f"[{p['ci'][0]:.4g}, {p['ci'][1]:.4g}]" for t, p in enumerate(per_t)},
+                   "gap_authors": authors[m]["gap"], "gap_authors_se": authors[m]["se"],
+                   "gap_authors_std": authors[m]["std"],
+                   "cost": float(np.mean([x.cumulative_cost()[-1, -1] for x in results[m]])),
+                   "seconds": float(np.median([x.seconds for x in results[m]])),
+                   "cpu_seconds": float(np.median([x.cpu_seconds for x in results[m]]))}  # fmt: skip
             if m in paper_gap and trials in (H_TABLE1, H_TABLE3):
                 row["paper_gap"], row["paper_set_pct"] = paper_gap[m][scm][0], paper_set[m][scm]
                 row["gap_met"] = abs(row["gap_authors"] - row["paper_gap"]) <= GAP_TOLERANCE
@@ -221,14 +205,10 @@ def _baseline_check(rows: list[dict]) -> list[dict]:
     """Per (H, SCM): DCBO against the no-learning baseline on the per-replicate gap; `separated` when DCBO's 95% CI
     lies above the baseline's."""
     table = {(r["H"], r["scm"], r["method"]): r for r in rows}
-    out = []
-    for trials, scm in dict.fromkeys((r["H"], r["scm"]) for r in rows):
-        d, b = table.get((trials, scm, "dcbo")), table.get((trials, scm, BASELINES[0]))
-        if d is not None and b is not None:
-            out.append({"H": trials, "scm": scm, "dcbo": d["gap"], "random": b["gap"],
-                        "separated": d["gap_ci_low"] > b["gap_ci_high"],
-                        "random_separated": b["gap_ci_low"] > d["gap_ci_high"]})  # fmt: skip
-    return out
+    pairs = ((h, s, table.get((h, s, "dcbo")), table.get((h, s, BASELINES[0])))
+             for h, s in dict.fromkeys((r["H"], r["scm"]) for r in rows))  # fmt: skip
+    return [{"H": h, "scm": s, "dcbo": d["gap"], "random": b["gap"], "separated": d["gap_ci_low"] > b["gap_ci_high"],
+             "random_separated": b["gap_ci_low"] > d["gap_ci_high"]} for h, s, d, b in pairs if d and b]  # fmt: skip
 
 
 def _figures(records: list[dict], out: Path) -> list[Path]:
@@ -236,60 +216,23 @@ def _figures(records: list[dict], out: Path) -> list[Path]:
     from dogym.agents.dcgo.plots import plot_convergence
 
     paths = []
-    groups: dict[tuple[int, str], list[dict]] = {}
-    for r in records:
-        groups.setdefault((r["cell"]["trials"], r["cell"]["scm"]), []).append(r)
-    for (trials, scm), rs in groups.items():
-        curves = {}
-        for m in (*METHODS, *BASELINES):
-            mine = [np.asarray(r["result"]["best_so_far"]) for r in rs if r["cell"]["method"] == m]
-            if mine:
-                curves[m.upper() if m in METHODS else m] = np.stack(mine)
-        y_star = np.mean([r["y_star"] for r in rs], axis=0)
+    for (trials, scm), rs in group(records, lambda r: (r["cell"]["trials"], r["cell"]["scm"])).items():
+        by = group(rs, lambda r: r["cell"]["method"])
+        curves = {m.upper() if m in METHODS else m: np.stack([np.asarray(r["result"]["best_so_far"]) for r in by[m]])
+                  for m in (*METHODS, *BASELINES) if m in by}  # fmt: skip
         title = f"{scm} ({'synthetic stand-in, ' if scm in SYNTHETIC_STAND_INS else ''}H = {trials})"
+        y_star = np.mean([r["y_star"] for r in rs], axis=0)
         paths.append(plot_convergence(curves, y_star, out / f"convergence_{scm}_H{trials}.png", title))
     return paths
 
 
-def _fmt(value: float, digits: int = 2) -> str:
-    return f"{value:.{digits}f}"
-
-
-def _table(mine: list[dict], scms: list[str], cell) -> list[str]:
-    """One row per method, one column per SCM, `cell(row)` in each (- where missing)."""
-    rows = []
-    for m in (*METHODS, *BASELINES):
-        found = [next((x for x in mine if x["scm"] == scm and x["method"] == m), None) for scm in scms]
-        rows.append([m, *("-" if r is None else cell(r) for r in found)])
-    return markdown_table(("method", *scms), rows)
-
-
 def _ci(r: dict, key: str, digits: int = 2) -> str:
-    return f"{_fmt(r[key], digits)} [{_fmt(r[key + '_ci_low'], digits)}, {_fmt(r[key + '_ci_high'], digits)}]"
+    return f"{r[key]:.{digits}f} [{r[key + '_ci_low']:.{digits}f}, {r[key + '_ci_high']:.{digits}f}]"
 
 
 def _paper(r: dict, key: str, met: str, digits: int = 2) -> str:
     """The paper's number after ours, with the verdict (✓ within the tolerance, ✗ not)."""
-    return f" \\| {_fmt(r[key], digits)}{' ✓' if r[met] else ' ✗'}" if key in r else ""
-
-
-def _invocations(summary: dict) -> str:
-    """The time the runs took: this invocation's, or the invocations' that computed them."""
-    text = (
-        f"wall time {summary['wall_minutes']:.1f} min with {summary['workers']} worker(s), CPU time "
-        f"{summary['cpu_minutes']:.1f} min (this process and its workers)"
-        + (" (quick mode)" if summary["quick"] else "")
-    )
-    if summary.get("rescored"):
-        text += f"; times of the invocation that computed the runs ({summary['cells_run']} cells), this report " \
-                "re-scores them from the cache."  # fmt: skip
-    else:
-        text += "."
-    if len(summary.get("invocations", [])) > 1:
-        text += " The runs were computed over several invocations: " + "; ".join(
-            f"{i['cells_run']} cells in {i['wall_minutes']:.1f} min wall / {i['cpu_minutes']:.1f} min CPU with "
-            f"{i['workers']} worker(s)" for i in summary["invocations"]) + "."  # fmt: skip
-    return text
+    return f" \\| {r[key]:.{digits}f}{' ✓' if r[met] else ' ✗'}" if key in r else ""
 
 
 PROTOCOL = (
@@ -322,14 +265,6 @@ METRICS = (
 
 def _order_lines(order: list[dict], scms: list[str]) -> list[str]:
     """The ordering check of one H: how often the paper's order holds, and per SCM the pairs held and reversed."""
-    lines = [
-        f"Ordering check (pairs whose paper gaps differ by >= {ORDER_MARGIN}), on the per-replicate gap: the "
-        f"paper's order holds for {sum(o['holds'] for o in order)}/{len(order)} pairs "
-        f"({sum(o['separated'] for o in order)} with separated CIs); it is reversed with separated CIs for "
-        f"{sum(o['reversed_separated'] for o in order)}; in the authors' form it holds for "
-        f"{sum(o['holds_authors'] for o in order)}/{len(order)}.",
-        "",
-    ]
     rows = []
     for scm in scms:
         here = [o for o in order if o["scm"] == scm]
@@ -338,8 +273,32 @@ def _order_lines(order: list[dict], scms: list[str]) -> list[str]:
         rev = [(f"**{o['paper_better']} < {o['paper_worse']}**" if o["reversed_separated"] else
                 f"{o['paper_better']} < {o['paper_worse']}") for o in here if not o["holds"]]  # fmt: skip
         rows.append([scm, "; ".join(held) or "-", "; ".join(rev) or "-"])
-    header = ("SCM", "paper order holds (CIs separated)", "reversed here (CIs separated: **bold**)")
-    return [*lines, *markdown_table(header, rows), ""]
+    return [
+        f"Ordering check (pairs whose paper gaps differ by >= {ORDER_MARGIN}), on the per-replicate gap: the "
+        f"paper's order holds for {sum(o['holds'] for o in order)}/{len(order)} pairs "
+        f"({sum(o['separated'] for o in order)} with separated CIs); it is reversed with separated CIs for "
+        f"{sum(o['reversed_separated'] for o in order)}; in the authors' form it holds for "
+        f"{sum(o['holds_authors'] for o in order)}/{len(order)}.",
+        "",
+        *markdown_table(("SCM", "paper order holds (CIs separated)", "reversed here (CIs separated: **bold**)"), rows),
+        "",
+    ]  # fmt: skip
+
+
+#: The tables of each H: title -> cell of a (method, SCM) row.
+TABLES = {
+    "Gap per replicate, mean [95% CI] (headline):": lambda r: _ci(r, "gap"),
+    "% optimal set, tolerant / strict (| paper):": lambda r: f"{r['optimal_set_pct']:.1f} / "
+    f"{r['optimal_set_strict_pct']:.1f}" + _paper(r, "paper_set_pct", "set_met", 1),
+    "Final regret (best found - y*_t), mean over t [95% CI]:": lambda r: _ci(r, "regret", 3),
+    "Gap in the authors' form ± s.e. (| paper):": lambda r: f"{r['gap_authors']:.2f} ± {r['gap_authors_se']:.2f}"
+    + _paper(r, "paper_gap", "gap_met"),
+}  # fmt: skip
+#: The section title of each H.
+H_NAMES = {
+    H_TABLE1: "Table 1 / Table 2 (H = 50; the paper does not state its H)",
+    H_TABLE3: "Table 3 / Table 4 (H = 30)",
+}
 
 
 def _markdown(rows: list[dict], orderings: list[dict], baseline: list[dict], summary: dict) -> str:
@@ -348,72 +307,43 @@ def _markdown(rows: list[dict], orderings: list[dict], baseline: list[dict], sum
     lines = [
         '# Reproduction: Aglietti et al., "Dynamic Causal Bayesian Optimization" (DCBO)',
         "",
-        f"Command: `{summary['command']}`; replicates (seeds): {summary['seeds']}; {_invocations(summary)}",
+        f"Command: `{summary['command']}`; replicates (seeds): {summary['seeds']}; {invocations_text(summary)}",
         "",
     ]
     if summary.get("hyperparams"):
         lines += [f"**Variant**: every method runs with the overrides {summary['hyperparams']} (the protocol below "
                   "describes the defaults).", ""]  # fmt: skip
     lines += [PROTOCOL, "", METRICS, ""]
-    names = {
-        H_TABLE1: "Table 1 / Table 2 (H = 50; the paper does not state its H)",
-        H_TABLE3: "Table 3 / Table 4 (H = 30)",
-    }
-    for trials in dict.fromkeys(r["H"] for r in rows):
-        mine = [r for r in rows if r["H"] == trials]
+    for trials, mine in group(rows, lambda r: r["H"]).items():
         scms = list(dict.fromkeys(r["scm"] for r in mine))
-        lines += [f"## {names.get(trials, f'H = {trials} (quick mode; no paper table)')}", ""]
-        lines += ["Gap per replicate, mean [95% CI] (headline):", "", *_table(mine, scms, lambda r: _ci(r, "gap"))]
-        lines += ["", "% optimal set, tolerant / strict (| paper):", ""]
-        lines += _table(mine, scms, lambda r: f"{_fmt(r['optimal_set_pct'], 1)} / {_fmt(r['optimal_set_strict_pct'], 1)}"
-                        + _paper(r, "paper_set_pct", "set_met", 1))  # fmt: skip
-        lines += ["", "Final regret (best found - y*_t), mean over t [95% CI]:", ""]
-        lines += _table(mine, scms, lambda r: _ci(r, "regret", 3))
-        lines += ["", "Gap in the authors' form ± s.e. (| paper):", ""]
-        lines += _table(mine, scms, lambda r: f"{_fmt(r['gap_authors'])} ± {_fmt(r['gap_authors_se'])}"
-                        + _paper(r, "paper_gap", "gap_met"))  # fmt: skip
+
+        def table(cell: Any) -> list[str]:
+            return _pivot(mine, "method", (*METHODS, *BASELINES), "scm", scms, cell)  # noqa: B023
+
+        lines += [f"## {H_NAMES.get(trials, f'H = {trials} (quick mode; no paper table)')}", ""]
+        for i, (title, cell) in enumerate(TABLES.items()):
+            lines += ([""] if i else []) + [title, "", *table(cell)]
         lines += ["", "Order by per-replicate gap (mean), best first:", ""]
         for scm in scms:
             ranked = sorted((r for r in mine if r["scm"] == scm), key=lambda r: -r["gap"])
-            lines.append(f"- {scm}: " + " > ".join(f"{r['method']} {_fmt(r['gap'])}" for r in ranked))
+            lines.append(f"- {scm}: " + " > ".join(f"{r['method']} {r['gap']:.2f}" for r in ranked))
         lines += ["", "Cumulative intervention cost per replicate / median CPU seconds per replicate:", ""]
-        lines += [*_table(mine, scms, lambda r: f"{r['cost']:.0f} / {r['cpu_seconds']:.2f} s"), ""]
+        lines += [*table(lambda r: f"{r['cost']:.0f} / {r['cpu_seconds']:.2f} s"), ""]
         checked = [r for r in mine if "gap_met" in r]
         if checked:
             lines += [f"Authors' form within {GAP_TOLERANCE} of the paper in {sum(r['gap_met'] for r in checked)}/"
                       f"{len(checked)} cells; tolerant % optimal set within {SET_TOLERANCE:.0f} points in "
                       f"{sum(r['set_met'] for r in checked)}/{len(checked)} cells.", ""]  # fmt: skip
         order = [o for o in orderings if o["H"] == trials]
-        if order:
-            lines += _order_lines(order, scms)
+        lines += _order_lines(order, scms) if order else []
         base = [b for b in baseline if b["H"] == trials]
         if base:
-            won = [b["scm"] for b in base if b["separated"]]
-            lost = [b["scm"] for b in base if b["random_separated"]]
+            won, lost = [b["scm"] for b in base if b["separated"]], [b["scm"] for b in base if b["random_separated"]]
             lines += [f"DCBO above `dcgo-random` on the per-replicate gap with separated 95% CIs on {len(won)}/"
                       f"{len(base)} SCMs ({', '.join(won) or 'none'}); the baseline above DCBO with separated CIs on "
                       f"{', '.join(lost) or 'none'}; overlapping elsewhere.", ""]  # fmt: skip
     lines += ["Figures: " + ", ".join(f"`{p}`" for p in summary["figures"]), ""]
     return "\n".join(lines)
-
-
-def _timing(out: Path, cells: int, cells_run: int, workers: int, wall: float, cpu: float) -> dict:
-    """Wall and CPU minutes, workers and the number of cells computed by this invocation (of `cells`), and
-    `invocations`: every invocation that computed cells of this folder's runs since the last one that computed them
-    all (read from out/summary.json; a summary without a count computed every cell). An invocation that computed
-    none (a re-scoring of cached runs) reports the last computing invocation's numbers, marked `rescored`."""
-    this = {"workers": workers, "wall_minutes": wall, "cpu_minutes": cpu, "cells_run": cells_run}
-    history: list[dict] = []
-    previous = out / "summary.json"
-    if previous.exists() and cells_run < cells:
-        old = json.loads(previous.read_text(encoding="utf-8"))
-        keys = ("workers", "wall_minutes", "cpu_minutes")
-        history = old.get("invocations") or (
-            [{**{k: old[k] for k in keys}, "cells_run": old.get("cells_run", cells)}] if "wall_minutes" in old else []
-        )
-    if cells_run == 0 and history:
-        return {**history[-1], "rescored": True, "invocations": history}
-    return {**this, "invocations": [*history, this]}
 
 
 @dataclass(frozen=True)
@@ -448,13 +378,14 @@ class DCBO(Paper):
             "seeds": list(job.seeds)[:QUICK_SEEDS] if job.quick else list(job.seeds),
             "quick": job.quick,
             "hyperparams": dict(self.hyperparams),
-            **_timing(out, timing.cells, timing.cells_run, timing.workers, timing.wall_minutes, timing.cpu_minutes),
+            **invocation_timing(out, timing.cells, timing.cells_run, timing.workers, timing.wall_minutes,
+                                timing.cpu_minutes),
             "run_cpu_minutes": sum(float(r["result"].get("cpu_seconds", 0.0)) for r in records) / 60.0,
             "rows": rows,
             "orderings": orderings,
             "baseline": baseline,
             "figures": [p.name for p in _figures(records, out)],
-        }
+        }  # fmt: skip
         atomic_write_text(out / "table.csv", csv_text(rows))
         if orderings:
             atomic_write_text(out / "orderings.csv", csv_text(orderings))
