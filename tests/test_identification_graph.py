@@ -120,3 +120,30 @@ def test_a_run_writes_its_graph_history_and_a_rerun_repeats_it_exactly(tmp_path)
     assert history == (second / "graph_history.csv").read_text()
     assert history.splitlines()[0] == "interventions,shd,f1" and history.splitlines()[-1].startswith("5,")
     assert a["graph"]["learn_seconds"] > 0
+
+
+def test_the_orientation_rule_pays_for_interventions_that_orient_edges():
+    """With a large orientation weight, the rollout picks an intervention on the variable whose do() orients edges
+    (an orientation oracle stands in for the learned CPDAG); with weight 0 the same decision ignores it."""
+    from dogym.agents.identification.policies import MaskCost, RolloutPolicy
+
+    scm = toy_scm()
+    est = CausalGPEstimator(scm.structural_view(), RANGE, n_surrogate_points=16)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        est.observe(scm.sample_array(1, rng), Intervention.passive())
+    cost = MaskCost(scm.controllable, lambda iv: 0.0 if iv.is_passive else 1.0)
+    asked = []
+
+    def orients_at_y(targets):
+        asked.append(tuple(targets))
+        return 1.0 if "Y" in targets else 0.0
+
+    def decide(weight):
+        policy = RolloutPolicy(cost, orientation_weight=weight, orientation=orients_at_y, **SMALL_DE)
+        return policy.decide(est, np.random.default_rng(1))
+
+    assert "Y" in decide(100.0).targets and asked
+    asked.clear()
+    plain = decide(0.0)
+    assert not asked and plain == RolloutPolicy(cost, **SMALL_DE).decide(est, np.random.default_rng(1))

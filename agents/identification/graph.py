@@ -135,11 +135,11 @@ class GraphSource:
         return changed
 
     def orientations(self, targets: Sequence[str]) -> float:
-        """How many undirected edges of the learned CPDAG a do(targets) would orient (0 before the first learning and
-        for the known or wrong graph)."""
-        if self.learner is None or getattr(self.learner, "pdag", None) is None:
+        """The share of the learned CPDAG's undirected edges that a do(targets) is expected to orient (directly and by
+        Meek's rules; 0 before the first learning, without undirected edges, and for the known or wrong graph)."""
+        if self.learner is None or self.learner.pdag is None or not self.learner.pdag.n_undirected:
             return 0.0
-        return float(self.learner.expected_orientations(list(targets)))
+        return float(self.learner.expected_orientations(list(targets))) / self.learner.pdag.n_undirected
 
     # ------------------------------------------------------------------ evaluation and checkpoints
     def metrics(self, truth: nx.DiGraph) -> dict[str, float]:

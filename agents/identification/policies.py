@@ -112,6 +112,9 @@ class RolloutPolicy:
       [0.5, 1), crossover 0.7), `popsize` members in total (Table 5: 10; one of them is the base policy's do(0)),
       `maxiter` generations (Table 5: 30), no polishing. Genes lie in [0, 1]^(2n) per lookahead step: a target gene
       > 0.5 intervenes on that variable, a value gene maps linearly onto its operating region (CPU counts rounded).
+    - `orientation_weight` (with a learned graph only; 0 by default): the optional rule that values orientation
+      subtracts orientation_weight x J~(b_t) x the share of the learned CPDAG's undirected edges that the candidate's
+      first intervention is expected to orient (`orientation`: `GraphSource.orientations`) from its cost-to-go.
     - Random numbers: the call's generator is split into three independent streams (Monte-Carlo measurements,
       DE's initial population, DE's own draws), and measurement row k of rollout j gets the same numbers whatever L
       and m are, so a change of L or m changes only the objective DE minimises.
@@ -197,10 +200,10 @@ class RolloutPolicy:
 
 
 class _OrientationBonus:
-    """The rollout's cost-to-go minus `orientation_weight` x J~(b_t) x the expected number of edges of the learned
-    CPDAG that the candidate's first intervention would orient: each expected orientation is worth the fraction
-    `orientation_weight` of the current surrogate loss (8), so one weight fits envs whose losses differ by orders of
-    magnitude (the rule that values orientation; one value per target set, cached for the decision)."""
+    """The rollout's cost-to-go minus orientation_weight x J~(b_t) x (the expected number of edges of the learned CPDAG
+    that the candidate's first intervention would orient) / (its undirected edges): orienting every undirected edge
+    is worth the fraction `orientation_weight` of the current surrogate loss (8), so one weight fits envs whose losses
+    and graphs differ in scale (the rule that values orientation; one value per target set, cached per decision)."""
 
     def __init__(self, objective, policy: RolloutPolicy, estimator: CausalGPEstimator, names, low, high, integer):
         self.objective, self.names, self.box = objective, list(names), (low, high, integer)
