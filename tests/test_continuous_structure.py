@@ -191,12 +191,12 @@ def test_state_round_trip_and_edge_confidence():
 
 def test_basis_test_finds_a_u_shaped_effect_the_rank_test_cannot_see():
     """Y = 250 (C - 0.5)^2 + noise with C ~ Beta(0.5, 0.5) (symmetric: zero rank correlation), as in the safe-region
-    env: the default basis test finds C - Y at n = 100, the nonparanormal Fisher-z test does not."""
+    env: the basis test finds C - Y at n = 100, the nonparanormal Fisher-z test (the default) does not."""
     rng = np.random.default_rng(8)
     c = rng.beta(0.5, 0.5, 100)
     data = {"C": c, "Y": 250 * (c - 0.5) ** 2 + rng.normal(0, 3, 100)}
-    assert learn_cpdag(data).n_undirected == 1
-    assert learn_cpdag(data, ci_test="rank").n_undirected == 0
+    assert learn_cpdag(data, ci_test="basis").n_undirected == 1
+    assert learn_cpdag(data).n_undirected == 0
 
 
 def test_interventions_add_an_adjacency_invisible_in_passive_data():

@@ -68,7 +68,7 @@ def fit_pdag(
     groups: Groups,
     knowledge: Knowledge,
     alpha: float,
-    ci_test: str = "basis",
+    ci_test: str = "rank",
     pooled: bool = True,
     shift_test: bool = True,
 ) -> PDAG:
@@ -117,10 +117,11 @@ def fit_pdag(
 
 
 def learn_cpdag(
-    data: Mapping[str, np.ndarray], knowledge: Knowledge | None = None, alpha: float = 0.01, *, ci_test: str = "basis"
+    data: Mapping[str, np.ndarray], knowledge: Knowledge | None = None, alpha: float = 0.01, *, ci_test: str = "rank"
 ) -> PDAG:
     """The CPDAG of observational data (name -> 1-D column, all of one length) by the PC algorithm with the
-    `ci_test` conditional-independence test ("rank": nonparanormal Fisher-z, the default; "fisherz": Pearson),
+    `ci_test` conditional-independence test of `dogym.causal.structure.pc.CITest` ("rank": nonparanormal Fisher-z,
+    the default; "basis": cubic-basis residual test, for non-monotone effects in passive data; "fisherz": Pearson),
     level `alpha`, and the background `knowledge`. Nodes follow the order of `data`."""
     names = _check_names(list(data))
     return fit_pdag(names, data_matrix(data, names), {}, knowledge or Knowledge(), _check_alpha(alpha), ci_test)
@@ -192,7 +193,7 @@ class GraphLearner:
         alpha: float = 0.01,
         seed: int | None = None,
         *,
-        ci_test: str = "basis",
+        ci_test: str = "rank",
         pooled: bool = True,
         shift_test: bool = True,
     ):
