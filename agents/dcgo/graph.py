@@ -98,6 +98,7 @@ class CausalStructure:
         self.history: list[tuple[int, list[list[str]]]] = []
         self.interventions = 0
         self.model: DynamicGPSCM | None = None
+        self._models: dict[frozenset, DynamicGPSCM | None] = {}
         self.sets: list[SetKey] = []
         self.within: nx.DiGraph | None = None
         if self.kind == "known":
@@ -132,10 +133,13 @@ class CausalStructure:
     def _rebuild(self, within: nx.DiGraph, unrolled: nx.DiGraph) -> None:
         base = self.base
         self.sets = exploration_sets(within, base.manipulative, base.target)
-        self.model = None
-        if _has_mechanism(unrolled, self.temporal):
-            self.model = observational_model(unrolled, self.variables, base.target, self.data, self.temporal,
-                                             self.options)  # fmt: skip
+        key = frozenset(unrolled.edges)
+        if key not in self._models:  # a fit depends on the graph and D^O only: a graph seen before reuses its fit
+            self._models[key] = None
+            if _has_mechanism(unrolled, self.temporal):
+                self._models[key] = observational_model(unrolled, self.variables, base.target, self.data,
+                                                        self.temporal, self.options)  # fmt: skip
+        self.model = self._models[key]
         self._record(within)
 
     def _relearn(self) -> bool:

@@ -136,11 +136,11 @@ class TimeUnrolledLearner:
         from dogym.causal.structure.continuous import GraphLearner
 
         start = time.process_time()
-        learner = GraphLearner(list(self.variables), self.knowledge, self.alpha, self.seed)
+        learner = GraphLearner(list(self.variables), self.knowledge, self.alpha, self.seed, shift_test=False)
         learner.add_observational(self.observational)
-        for (_, targets), rows in self.interventional.items():
+        for (t, targets), rows in self.interventional.items():
             columns = np.asarray(rows, dtype=np.float64)
-            learner.add_interventional(targets, {v: columns[:, i] for i, v in enumerate(self.variables)})
+            learner.add_interventional(targets, {v: columns[:, i] for i, v in enumerate(self.variables)}, regime=t)
         pdag = learner.learn()
         self.learner = learner
         self.seconds += time.process_time() - start
