@@ -111,10 +111,12 @@ def test_a_timed_report_adds_its_invocation_and_a_cached_one_does_not(stat_run: 
     runs = run_grid(part.grid(job), 1, progress=False)  # every cell cached
     before = json.loads((stat_run / "summary.json").read_text(encoding="utf-8"))["invocations"]
     part.report(job, runs, Timing(1.0, 0.5, len(runs), 0, 1))
-    assert json.loads((stat_run / "summary.json").read_text(encoding="utf-8"))["invocations"] == before
+    cached = json.loads((stat_run / "summary.json").read_text(encoding="utf-8"))
+    assert cached["invocations"] == before and cached["rescored"] is True
     part.report(job, runs, Timing(1.0, 0.5, len(runs), 2, 1))
     after = json.loads((stat_run / "summary.json").read_text(encoding="utf-8"))
-    assert after["invocations"] == [*before, after["timing"]] and after["timing"]["cells_run"] == 2
+    assert after["invocations"] == [*before, after["invocations"][-1]] and after["cells_run"] == 2
+    assert "The runs were computed over several invocations" in (stat_run / "report.md").read_text(encoding="utf-8")
 
 
 def test_a_report_of_the_finished_cells_says_it_is_partial(stat_run: Path, tmp_path: Path) -> None:

@@ -42,10 +42,13 @@ from dogym.experiments.readme import replace_block
 from dogym.experiments.report import (
     INTERVAL_METHOD,
     interval_text,
+    invocation_timing,
+    invocations_text,
     markdown_table,
     mean_interval,
     metric_keys,
     metric_value,
+    paired_difference,
     pyplot,
     seed_summary,
     separated,
@@ -244,10 +247,8 @@ def stats(by_seed: Mapping[int, float] | None, support: tuple[float, float] = (-
 
 
 def paired(a: Mapping[int, float] | None, b: Mapping[int, float] | None) -> dict[str, Any] | None:
-    """`acl.paired` (the per-seed difference a - b, same seed: same env data, with its `INTERVAL_METHOD` interval),
-    None without two common seeds."""
-    from dogym.experiments.papers.acl import paired as paired_difference
-
+    """`paired_difference` (the per-seed difference a - b, same seed: same env data, with its `INTERVAL_METHOD`
+    interval), None without two common seeds."""
     common = set(a or ()) & set(b or ())
     return paired_difference(dict(a), dict(b)) if len(common) >= 2 else None  # type: ignore[arg-type]
 
@@ -346,6 +347,9 @@ def targets(envs: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         hit, missing = [t for t, v in found.items() if v], [t for t, v in found.items() if v is None]
         ours = f"{len(hit)} of {len(SETTINGS)}: {', '.join(hit) or 'none'}"
         ours += f" (missing: {', '.join(missing)})" if missing else ""
+        if key == "wrong_worse":
+            apart = [s.title for s in SETTINGS if envs.get(s.key, {}).get("wrong_separated")]
+            ours += f"; with separated 95% CIs (unpaired) on {len(apart)}: {', '.join(apart) or 'none'}"
         out.append((f"{text}, on >= {need} of {len(SETTINGS)} envs", ours,
                     verdict(len(hit) >= need if len(missing) < len(SETTINGS) else None)))  # fmt: skip
     cells, ok = [], []
@@ -450,15 +454,10 @@ def settings_lines(budgets: Mapping[str, str], modes: Sequence[str]) -> list[str
 
 def markdown(analysis: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
     """The Markdown report (see the module docstring)."""
-    timing = summary["timing"]
     lines = [
         "# Unknown graph: the rollout learner, COL and DCBO / CBO on a causal graph learned online",
         "",
-        f"Command: `{summary['command']}`; seeds {summary['seeds']}"
-        + (" (quick mode: small budgets, a pipeline check)" if summary["quick"] else "")
-        + f". This invocation: {timing['wall_minutes']:.1f} min wall, {timing['cpu_minutes']:.1f} min CPU, "
-        f"{timing['cells_run']} of {timing['cells']} cells computed ({timing['workers']} workers); every invocation "
-        f"on this folder: {summary['invocation_minutes']:.1f} min wall in total."
+        f"Command: `{summary['command']}`; seeds {summary['seeds']}. Time: {invocations_text(summary)}"
         + (
             f" **Partial report**: {summary['cells_reported']} of the grid's {summary['cells']} cells had finished."
             if summary["cells_reported"] < summary["cells"]
@@ -473,7 +472,9 @@ def markdown(analysis: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
         "number of edges a candidate intervention orients is added to its acquisition value) and `graph: wrong` (the "
         "known graph with one edge reversed, fixed for the run). The random baseline intervenes at random under the "
         "same budget. SHD and F1 score the agent's final graph against the true graph (evaluation only; 0 and 1 for "
-        "the known graph). The learning share is the CPU seconds of structure learning over the run's wall seconds.",
+        "the known graph); for DCGO the within-slice graph against the true slice graph (the transitions "
+        "V_{t-1} -> V_t are assumed, not learned or scored). The curves hold each seed's graph after its last "
+        "relearning. The learning share is the CPU seconds of structure learning over the run's wall seconds.",
         "",
         f"Intervals: {INTERVAL_METHOD} (`dogym.experiments.report.mean_interval`), written mean [low, high]. The "
         "learned-graph settings were chosen on seeds >= 100 (`benchmarks/unknown_graph_tuning.py`), disjoint from "
@@ -605,11 +606,6 @@ class UnknownGraph(Paper):
 
     def _write(self, job: Reproduction, grid: list[Cell], configs: list[RunConfig], runs: list[dict[str, Any]],
                timing: Timing) -> Path:  # fmt: skip
-        previous = job.out / "summary.json"
-        history = json.loads(previous.read_text(encoding="utf-8")).get("invocations", []) if previous.exists() else []
-        this = {"wall_minutes": timing.wall_minutes, "cpu_minutes": timing.cpu_minutes, "cells": timing.cells,
-                "cells_run": timing.cells_run, "workers": timing.workers}  # fmt: skip
-        invocations = [*history, this] if timing.cells_run else history
         budgets = {c.setting: f"{cfg.timesteps} {family(cfg.spec.family).budget_unit}"
                    for c, cfg in zip(grid, configs, strict=True)}  # fmt: skip
         summary = {
@@ -620,9 +616,9 @@ class UnknownGraph(Paper):
             "budgets": budgets,
             "cells_reported": len(grid),
             "cells": timing.cells,
-            "timing": this,
-            "invocations": invocations,
-            "invocation_minutes": sum(i["wall_minutes"] for i in invocations),
+            **invocation_timing(
+                job.out, timing.cells, timing.cells_run, timing.workers, timing.wall_minutes, timing.cpu_minutes
+            ),  # fmt: skip
         }
         return write(job.out, grid, configs, runs, summary)
 
