@@ -485,3 +485,10 @@ def invocations_text(summary: Mapping[str, Any]) -> str:
             f"{i['cells_run']} cells in {i['wall_minutes']:.1f} min wall / {i['cpu_minutes']:.1f} min CPU with "
             f"{i['workers']} worker(s)" for i in summary["invocations"]) + "."  # fmt: skip
     return text
+
+
+def refuse_timesteps(job: Any, budget: str) -> None:
+    """ValueError when the reproduction `job` (a `Reproduction`) sets --timesteps: the paper runs at `budget` (a
+    phrase completing "reproduce NAME runs ...")."""
+    if job.timesteps is not None:
+        raise ValueError(f"reproduce {budget}")

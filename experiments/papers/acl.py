@@ -23,7 +23,16 @@ from dogym.envs.identification.microservice import CHANGE_STEP
 from dogym.experiments.grid import run_grid
 from dogym.experiments.papers import Paper, Reproduction, Timing
 from dogym.experiments.readme import replace_block
-from dogym.experiments.report import INTERVAL_METHOD, Line, Panel, figure, mean_interval, section, table
+from dogym.experiments.report import (
+    INTERVAL_METHOD,
+    Line,
+    Panel,
+    figure,
+    mean_interval,
+    refuse_timesteps,
+    section,
+    table,
+)
 from dogym.experiments.report import group as grouped
 from dogym.experiments.report import paired_difference as paired
 from dogym.experiments.runner import RunConfig
@@ -646,9 +655,7 @@ class ACL(Paper):
     seeds = DEFAULT_SEEDS
 
     def cells(self, job: Reproduction) -> list[Cell]:
-        if job.timesteps is not None:
-            raise ValueError("reproduce acl uses the paper's budget (30 interventions; 8 with --quick); drop "
-                             "--timesteps")  # fmt: skip
+        refuse_timesteps(job, "acl uses the paper's budget (30 interventions; 8 with --quick); drop --timesteps")
         return _cells(list(job.seeds), job.quick, self.table1_seeds, self.table1_rollouts)
 
     def grid(self, job: Reproduction) -> list[RunConfig]:

@@ -39,6 +39,7 @@ from dogym.experiments.report import (
     figure,
     markdown_table,
     mean_std_text,
+    refuse_timesteps,
     section,
     seed_summary,
     target,
@@ -531,9 +532,8 @@ class COL(Paper):
     seeds = DEFAULT_SEEDS
 
     def grid(self, job: Reproduction) -> list[RunConfig]:
-        if job.timesteps is not None:
-            raise ValueError("reproduce col runs COL at the paper's budgets; the RL baselines train in "
-                             "benchmarks/col_rl.py (--timesteps there)")  # fmt: skip
+        refuse_timesteps(job, "col runs COL at the paper's budgets; the RL baselines train in benchmarks/col_rl.py "
+                         "(--timesteps there)")  # fmt: skip
         return [c for stage in stages(job.out, Plan.of(job.seeds, job.quick)) for c in stage]
 
     def report(self, job: Reproduction, runs: list[dict[str, Any]], timing: Timing) -> Path:

@@ -24,7 +24,14 @@ import numpy as np
 
 from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.papers import Paper, Reproduction, Timing
-from dogym.experiments.report import INTERVAL_METHOD, group, invocation_timing, invocations_text, markdown_table
+from dogym.experiments.report import (
+    INTERVAL_METHOD,
+    group,
+    invocation_timing,
+    invocations_text,
+    markdown_table,
+    refuse_timesteps,
+)
 from dogym.experiments.report import pivot_table as _pivot
 from dogym.experiments.runner import RunConfig
 
@@ -359,9 +366,7 @@ class DCBO(Paper):
 
     def cells(self, job: Reproduction) -> list[Cell]:
         """The grid's cells (H is fixed by the tables: 30 and 50, 10 with --quick)."""
-        if job.timesteps is not None:
-            raise ValueError("reproduce dcbo runs H = 30 and H = 50 trials per time step (10 with --quick); drop "
-                             "--timesteps")  # fmt: skip
+        refuse_timesteps(job, "dcbo runs H = 30 and H = 50 trials per time step (10 with --quick); drop --timesteps")
         return _cells(job.seeds, job.quick, self.scms, self.horizons, dict(self.hyperparams))
 
     def grid(self, job: Reproduction) -> list[RunConfig]:
