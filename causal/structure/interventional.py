@@ -5,7 +5,8 @@ depends on the value X is set to and in general differs from its observational d
 from its parents leaves Y untouched (Eberhardt, Glymour and Scheines, "On the number of experiments sufficient and in
 the worst case necessary to identify all causal relations among N variables"; Hauser and Buehlmann,
 "Characterization and greedy learning of interventional Markov equivalence classes of directed acyclic graphs").
-So X -> Y iff the test below rejects "Y does not respond to do(X)" at level alpha, and Y -> X otherwise.
+So X -> Y when the test below rejects "Y does not respond to do(X)" at level alpha, and Y -> X when it does not
+(with enough rows, and unless Y's own do() left X unmoved too: see `interventional_orientations`).
 
 The test pools the interventional rows by group (target set and regime, e.g. a time step with its realised past) and,
 for each group under do(T) with X in T and Y not in T, makes up to two tests:
@@ -95,6 +96,10 @@ def response_pvalue(
     return min(1.0, min(pvalues) * len(pvalues))
 
 
+#: Fewest rows under do(X) (without Y) for reading "Y does not respond" as Y -> X.
+MIN_ROWS_NO_RESPONSE = 10
+
+
 def interventional_orientations(
     adjacency: np.ndarray,
     groups: Mapping[tuple[frozenset[int], Hashable], np.ndarray],
@@ -102,24 +107,32 @@ def interventional_orientations(
     alpha: float,
     shift_test: bool = True,
 ) -> list[tuple[int, int]]:
-    """Directed pairs (a, b) the interventional data imply for the adjacent pairs with one end intervened on: for
-    each such pair and each intervened end X, X -> Y if Y responds to do(X) (p <= alpha), else Y -> X. When both
-    ends were intervened on separately and the answers disagree, the smaller p-value (the stronger evidence of a
-    response) decides. Pairs in the order of their p-values (strongest first)."""
-    decided: dict[tuple[int, int], tuple[float, tuple[int, int]]] = {}
+    """Directed pairs (a, b) the interventional data imply for adjacent pairs with an intervened end: X -> Y when Y
+    responds to do(X) (p <= alpha; if both ends respond to each other's do(), the smaller p-value decides); Y -> X
+    when Y does not respond to do(X) in at least `MIN_ROWS_NO_RESPONSE` rows and only X's side was tested; when both
+    sides were tested and neither responds, the evidence contradicts itself (one of them must respond) and the pair
+    is left to the other rules. Strongest evidence first."""
+    decided: list[tuple[float, tuple[int, int]]] = []
     intervened = set().union(*(targets for targets, _ in groups))
-    for x in sorted(intervened):
-        for y in np.flatnonzero(adjacency[x]):
-            y = int(y)
-            pval = response_pvalue(x, y, groups, observational, shift_test)
-            if pval is None:
+    p = adjacency.shape[0]
+    for a in range(p):
+        for b in range(a + 1, p):
+            if not adjacency[a, b] or not ({a, b} & intervened):
                 continue
-            key = (min(x, y), max(x, y))
-            pair = (x, y) if pval <= alpha else (y, x)
-            evidence = pval if pval <= alpha else 1.0 + (1.0 - pval)  # a response is stronger evidence than none
-            if key not in decided or evidence < decided[key][0]:
-                decided[key] = (evidence, pair)
-    return [pair for _, pair in sorted(decided.values())]
+            sides = {}
+            for x, y in ((a, b), (b, a)):
+                pval = response_pvalue(x, y, groups, observational, shift_test)
+                if pval is not None:
+                    rows = sum(len(r) for (t, _), r in groups.items() if x in t and y not in t)
+                    sides[(x, y)] = (pval, rows)
+            responses = sorted((pval, pair) for pair, (pval, _) in sides.items() if pval <= alpha)
+            if responses:
+                decided.append(responses[0])
+            elif len(sides) == 1:
+                (((x, y), (pval, rows)),) = sides.items()
+                if rows >= MIN_ROWS_NO_RESPONSE:
+                    decided.append((1.0 + (1.0 - pval), (y, x)))  # a response is stronger evidence than none
+    return [pair for _, pair in sorted(decided)]
 
 
 def _reachable(directed: np.ndarray, undirected: np.ndarray, source: int) -> np.ndarray:
