@@ -6,9 +6,11 @@ The `graph` option of the loop chooses where the graph comes from:
 - "learned": the agent's own data only (`dogym.causal.structure.time_unrolled.TimeUnrolledLearner`): the within-slice
   graph learned from D^O (pooled slices), unrolled with the ASSUMED transitions V_{t-1} -> V_t of every slice
   variable, started from one consistent extension of the learned CPDAG (`PDAG.dag`) and relearned after every
-  `relearn_every` interventions from D^O plus every slice the agent's interventions returned; each change of the
-  slice graph rebuilds the exploration sets (the minimal intervention sets of Lee and Bareinboim, "Structural Causal
-  Bandits: Where to Intervene?", over the manipulative variables for the target) and refits the GP-SCM. The agent
+  `relearn_every` interventions from D^O plus every slice the agent's interventions returned (`noise_free`, default
+  True as the envs' explorations: a variable that varies under do(X) within one time step is a descendant of X and
+  completes the learned graph; `TimeUnrolledLearner`); each change of the slice graph rebuilds the exploration sets
+  (the minimal intervention sets of Lee and Bareinboim, "Structural Causal Bandits: Where to Intervene?", over the
+  manipulative variables for the target) and refits the GP-SCM (a graph seen before reuses its fit). The agent
   still uses the operator's knowledge of the variables, the target, the manipulative variables, their domains and
   costs and the horizon; never the view's graph, parents or exploration sets.
 - "wrong": the view's slice graph with one edge reversed (`misspecified`, seeded by the run seed), unrolled with the
@@ -114,7 +116,8 @@ class CausalStructure:
             wrong = misspecified(slice_graph(truth, self.variables), seed=int(seed))
             self._rebuild(wrong, unrolled_graph(wrong, self.variables, base.T, transition_edges(truth)))
         else:
-            self.learner = TimeUnrolledLearner(self.variables, base.T, alpha=options.graph_alpha, seed=int(seed))
+            self.learner = TimeUnrolledLearner(self.variables, base.T, alpha=options.graph_alpha, seed=int(seed),
+                                               noise_free=options.noise_free)  # fmt: skip
             self.learner.add_observational(self.data)
             self._relearn()
         target = np.asarray(self.data[base.target], dtype=np.float64)

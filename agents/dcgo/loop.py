@@ -67,7 +67,9 @@ class LoopOptions:
     interventional GPs. prior ("plugin" or "mc"), prior_draws, prior_rows, obs_kernel, obs_max_points, obs_seed,
     obs_fit ("authors" or "standardised"), prior_noise: the observational GP-SCM (`dogym.causal.dynamic_effects`). data_seed: the seed of D^O passed to `env.reset` (default:
     the replicate's seed). graph ("known", "learned" or "wrong"), relearn_every, graph_alpha (the structure learner's
-    significance level), orientation_weight: where DCBO's and CBO's causal graph comes from (`dogym.agents.dcgo.graph`).
+    significance level), orientation_weight, noise_free (the explorations' outcomes are noise-free, as the envs'
+    default; the learner then reads descendants off them): where DCBO's and CBO's causal graph comes from
+    (`dogym.agents.dcgo.graph`).
     """
 
     anchors: str = "authors"
@@ -91,6 +93,7 @@ class LoopOptions:
     relearn_every: int = 1
     graph_alpha: float = 0.01
     orientation_weight: float = 0.0
+    noise_free: bool = True
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> LoopOptions:

@@ -12,8 +12,10 @@ assumed:
   (PC on the observational rows, interventional orientation, Meek's rules) from **pooled slices**: every complete
   (trajectory, t) row of D^O is one observational row of the slice variables. Pooling was chosen over conditioning on
   the lagged slice (the lagged variables as a first tier of `Knowledge`): on the DCBO benchmarks D^O has N = 10
-  trajectories of T = 3 steps, and the lagged form keeps only the N (T - 1) rows with a past while recovering no more
-  of the slice skeleton (measured with causal-learn's PC on seeds 100-119 of STAT and IND; benchmarks/dcgo_graph.py).
+  trajectories of T = 3 steps, and the lagged form keeps only the N (T - 1) rows with a past and recovers less of the
+  slice skeleton, also at N = 300 (STAT and IND, seeds 100-119: benchmarks/dcgo_graph_tuning.py --part slices,
+  benchmarks/results/dcgo_graph/slices.md). Pooling ignores the lagged paths between slice variables (e.g. STAT's
+  X_t <- X_{t-1} -> Z_{t-1} -> Y_{t-1} -> Y_t), which a test may see as a within-slice dependence given many rows.
 - **Interventional rows**: each do(X_s = x) at time step t returns the whole slice; rows of the same (t, X_s) share
   the realised previous slice (one regime), so they are passed to the learner as one interventional batch.
 
@@ -34,6 +36,10 @@ from dogym.causal.graphs import unroll
 
 if TYPE_CHECKING:
     from dogym.causal.structure.continuous import PDAG, GraphLearner, Knowledge
+
+#: With noise-free outcomes, a variable responds to a do() when its values in one regime spread by more than this
+#: relative amount (`TimeUnrolledLearner.responses`).
+RESPONSE_TOLERANCE = 1e-9
 
 #: A regime of interventional rows: (time step, intervened variables).
 Regime = tuple[int, tuple[str, ...]]
@@ -88,8 +94,16 @@ class TimeUnrolledLearner:
     variables: the slice variables; horizon: T; knowledge: background knowledge on the slice variables (e.g. roots);
     alpha: the learner's significance level; seed: its bootstrap seed. `learn()` builds a fresh
     `GraphLearner` from every row so far (observational rows first, then one interventional batch per regime in
-    the order the regimes first appeared), so the result depends on the data only, and adds its CPU seconds to
-    `seconds`."""
+    the order the regimes first appeared; no shift test, see below), so the result depends on the data only, and adds
+    its CPU seconds to `seconds`.
+
+    noise_free: the interventional slices are noise-free (the DCGO envs' explorations by default, as the DCBO
+    authors' plug-in outcomes), so within one regime a variable that is no descendant of the intervened one stays
+    exactly constant and a descendant varies (`responses`; the learner's shift test, which compares with the noisy
+    observational rows, is off either way). The learned DAG is then completed: for every (X, V) of the transitive
+    reduction of the responses with no directed path X ~> V in the DAG, a direct edge V -> X is reversed and X -> V
+    added (when acyclic). This recovers a descendant whose response no smooth-basis test sees in a few rows (STAT's
+    Y = cos(Z) - exp(-Z / 20) over Z in [-5, 20]). With noisy outcomes every variable would "respond": keep it off."""
 
     def __init__(
         self,
@@ -98,8 +112,11 @@ class TimeUnrolledLearner:
         knowledge: Knowledge | None = None,
         alpha: float = 0.01,
         seed: int | None = None,
+        noise_free: bool = False,
     ) -> None:
         self.variables = tuple(variables)
+        self.noise_free = bool(noise_free)
+        self._dag = nx.DiGraph()
         self.horizon = int(horizon)
         self.knowledge, self.alpha, self.seed = knowledge, float(alpha), seed
         self.observational: dict[str, np.ndarray] = {v: np.empty(0) for v in self.variables}
@@ -131,6 +148,33 @@ class TimeUnrolledLearner:
         """The interventional rows so far."""
         return sum(len(rows) for rows in self.interventional.values())
 
+    def responses(self) -> set[tuple[str, str]]:
+        """The pairs (X, V) such that V varied among the slices of one regime under do(X) alone while X varied: with
+        noise-free outcomes V is then a descendant of X (a non-descendant stays exactly constant within a regime)."""
+        out: set[tuple[str, str]] = set()
+        for (_, targets), rows in self.interventional.items():
+            values = np.asarray(rows, dtype=np.float64)
+            x = self.variables.index(targets[0])
+            if len(targets) > 1 or np.ptp(values[:, x]) == 0:
+                continue
+            spread = np.ptp(values, axis=0) > RESPONSE_TOLERANCE * (1.0 + np.abs(values).max(axis=0))
+            out |= {(targets[0], v) for i, v in enumerate(self.variables) if i != x and spread[i]}
+        return out
+
+    def _complete(self, dag: nx.DiGraph) -> nx.DiGraph:
+        """The learned DAG completed by the noise-free responses (class docstring)."""
+        found = nx.DiGraph(sorted(self.responses()))
+        if not nx.is_directed_acyclic_graph(found):
+            return dag
+        for x, v in sorted(nx.transitive_reduction(found).edges):
+            if nx.has_path(dag, x, v):
+                continue
+            if dag.has_edge(v, x):
+                dag.remove_edge(v, x)
+            if not nx.has_path(dag, v, x):
+                dag.add_edge(x, v)
+        return dag
+
     def learn(self) -> PDAG:
         """Relearn the slice CPDAG from every row so far (class docstring)."""
         from dogym.causal.structure.continuous import GraphLearner
@@ -143,6 +187,10 @@ class TimeUnrolledLearner:
             learner.add_interventional(targets, {v: columns[:, i] for i, v in enumerate(self.variables)}, regime=t)
         pdag = learner.learn()
         self.learner = learner
+        dag = nx.DiGraph()
+        dag.add_nodes_from(self.variables)
+        dag.add_edges_from(sorted(learner.dag().edges))
+        self._dag = self._complete(dag) if self.noise_free else dag
         self.seconds += time.process_time() - start
         return pdag
 
@@ -152,12 +200,10 @@ class TimeUnrolledLearner:
         return self.learner
 
     def slice_dag(self) -> nx.DiGraph:
-        """One consistent extension of the last learned slice CPDAG (`PDAG.dag`), over the slice variables."""
-        dag = self._learned().dag()
-        out = nx.DiGraph()
-        out.add_nodes_from(self.variables)
-        out.add_edges_from(sorted(dag.edges))
-        return out
+        """The last learned slice DAG over the slice variables: one consistent extension of the learned CPDAG
+        (`PDAG.dag`), completed by the noise-free responses when `noise_free` (class docstring)."""
+        self._learned()
+        return self._dag.copy()
 
     def unrolled(self) -> nx.DiGraph:
         """The time-unrolled DAG of `slice_dag` with the assumed transitions."""
@@ -176,6 +222,7 @@ class TimeUnrolledLearner:
             "horizon": self.horizon,
             "alpha": self.alpha,
             "seed": self.seed,
+            "noise_free": self.noise_free,
             "observational": {v: self.observational[v].tolist() for v in self.variables},
             "interventional": [[t, list(targets), rows] for (t, targets), rows in self.interventional.items()],
             "seconds": self.seconds,
@@ -184,7 +231,8 @@ class TimeUnrolledLearner:
     @classmethod
     def from_state(cls, state: Mapping[str, Any], knowledge: Knowledge | None = None) -> TimeUnrolledLearner:
         """The learner saved by `state()` (call `learn()` to rebuild its graph)."""
-        learner = cls(state["variables"], state["horizon"], knowledge, state["alpha"], state["seed"])
+        learner = cls(state["variables"], state["horizon"], knowledge, state["alpha"], state["seed"],
+                      state["noise_free"])  # fmt: skip
         learner.observational = {v: np.asarray(c, dtype=np.float64) for v, c in state["observational"].items()}
         learner.interventional = {(int(t), tuple(targets)): [list(r) for r in rows]
                                   for t, targets, rows in state["interventional"]}  # fmt: skip
