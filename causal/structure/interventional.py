@@ -8,11 +8,10 @@ the worst case necessary to identify all causal relations among N variables"; Ha
 So X -> Y when the test below rejects "Y does not respond to do(X)" at level alpha, and Y -> X when it does not
 (with enough rows, and unless Y's own do() left X unmoved too: see `interventional_orientations`).
 
-The test pools the interventional rows by group (target set and regime, e.g. a time step with its realised past) and,
-for each group under do(T) with X in T and Y not in T, makes up to two tests:
-- dose-response (when X takes several values under do(T)): an F-test of the cubic basis (x, x^2, x^3) of the
-  standardised do() values of X in a least-squares regression of Y's normal scores on it plus the cubic bases of the
-  other varying targets in T, so a monotone or U-shaped response is found;
+The interventional rows come in groups (target set and regime, e.g. a time step with its realised past). For the rows
+under do(T) with X in T and Y not in T the test makes:
+- dose-response (when X takes several values): an F-test of the basis (s, s^2) of the normal scores s of X's do()
+  values in a least-squares regression of Y's normal scores on it plus the other targets' indicators, on all rows of a regime whose do() included X and not Y, so a monotone or U-shaped response is found;
 - shift (when T = {X}, and unless switched off): a two-sample Kolmogorov-Smirnov test of Y under do(X) against Y's
   observational rows (switch it off when the interventional rows are noise-free and the observational ones are not).
 Y constant within a group (a non-descendant in a noise-free system) is no response: that group gives p = 1.
@@ -30,25 +29,26 @@ from scipy.stats import ks_2samp
 from dogym.causal.structure.pc import normal_scores
 
 
-def _cubic(x: np.ndarray) -> np.ndarray | None:
-    """[n, 3] cubic basis of the standardised x, or None when x is (nearly) constant."""
+def _quadratic(x: np.ndarray) -> np.ndarray | None:
+    """[n, 2] basis (s, s^2) of the normal scores s of x (monotone and U-shaped responses, two degrees of freedom
+    for the few rows one do() set gives), or None when x is (nearly) constant."""
     if np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())):
         return None
-    z = (x - x.mean()) / x.std()
-    return np.stack([z, z**2, z**3], axis=1)
+    s = normal_scores(x[:, None])[:, 0]
+    return np.stack([s, s**2], axis=1)
 
 
 def _dose_response_pvalue(y: np.ndarray, x: np.ndarray, covariates: np.ndarray) -> float | None:
-    """F-test p-value of the cubic basis of x in the regression of normal-scored y on it and the cubic bases of
-    the covariates' columns; 1.0 when y is constant (no response); None when x is constant or the rows are too few."""
+    """F-test p-value of the quadratic basis of x (`_quadratic`) in the regression of normal-scored y on it and the `covariates`
+    columns ([n, c], plus an intercept); 1.0 when y is constant (no response); None when x is constant or the rows
+    are too few."""
     n = len(y)
-    basis = _cubic(x)
+    basis = _quadratic(x)
     if basis is None:
         return None
     if np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())):
         return 1.0
-    others = [b for b in (_cubic(c) for c in covariates.T) if b is not None]
-    base = np.column_stack([np.ones(n), *others])
+    base = np.column_stack([np.ones(n), covariates])
     full = np.column_stack([base, basis])
     rank_full = np.linalg.matrix_rank(full)
     rank_base = np.linalg.matrix_rank(base)
@@ -67,6 +67,21 @@ def _dose_response_pvalue(y: np.ndarray, x: np.ndarray, covariates: np.ndarray) 
     return float(f_dist.sf(stat, extra, dof))
 
 
+def _other_targets(rows: np.ndarray, masks: np.ndarray, cause: int) -> np.ndarray:
+    """Covariates for the other targets of pooled rows ([n, p] values, [n, p] intervened flags): the indicator of
+    each other variable intervened on in some rows (not all), a fixed effect per target set. Their set values are
+    left out: chosen independently of the cause's value they are noise, not confounders, and the few rows one
+    target set gives cannot pay for them; their natural values in the other rows may descend from the cause."""
+    columns = []
+    for w in np.flatnonzero(masks.any(axis=0)):
+        if w == cause:
+            continue
+        flag = masks[:, w]
+        if not flag.all():
+            columns.append(flag.astype(float)[:, None])
+    return np.concatenate(columns, axis=1) if columns else np.zeros((len(rows), 0))
+
+
 def response_pvalue(
     cause: int,
     effect: int,
@@ -74,23 +89,33 @@ def response_pvalue(
     observational: np.ndarray,
     shift_test: bool = True,
 ) -> float | None:
-    """Bonferroni-combined p-value of "the effect variable does not respond to do(cause)" (see module docstring).
+    """Bonferroni-combined p-value of "the effect variable does not respond to do(cause)" (see module docstring):
+    per regime, one dose-response test on every row whose do() included the cause and not the effect (whatever the
+    other targets: they enter as covariates, `_other_targets`), and a shift test per group under do(cause) alone.
 
     groups: (target-index set, regime) -> [n, p] interventional rows; observational: [m, p] rows. None when no
     group intervenes on `cause` without `effect` with enough rows (nothing to test)."""
     pvalues: list[float] = []
-    for (targets, _), rows in groups.items():
+    pooled: dict[Hashable, list[tuple[frozenset[int], np.ndarray]]] = {}
+    for (targets, regime), rows in groups.items():
         if cause not in targets or effect in targets or len(rows) == 0:
             continue
-        others = [t for t in sorted(targets) if t != cause]
-        p = _dose_response_pvalue(rows[:, effect], rows[:, cause], rows[:, others])
-        if p is not None:
-            pvalues.append(p)
+        pooled.setdefault(regime, []).append((targets, rows))
         if shift_test and targets == frozenset({cause}) and len(observational) >= 2:
             if np.ptp(rows[:, effect]) <= 1e-12 * max(1.0, float(np.abs(rows[:, effect]).max())):
                 pvalues.append(1.0)
             else:
                 pvalues.append(float(ks_2samp(rows[:, effect], observational[:, effect]).pvalue))
+    for blocks in pooled.values():
+        rows = np.concatenate([r for _, r in blocks])
+        masks = np.zeros(rows.shape, dtype=bool)
+        start = 0
+        for targets, r in blocks:
+            masks[start : start + len(r), sorted(targets)] = True
+            start += len(r)
+        p = _dose_response_pvalue(rows[:, effect], rows[:, cause], _other_targets(rows, masks, cause))
+        if p is not None:
+            pvalues.append(p)
     if not pvalues:
         return None
     return min(1.0, min(pvalues) * len(pvalues))
