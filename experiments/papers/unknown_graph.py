@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,8 +81,9 @@ class Setting:
     """One env of the reproduction: its key and title, the registered env, the graph-aware agents (the first is the
     headline one) and the random baseline, the quick budget (the full budget is the family's default, which is its
     reproduction's), the headline metrics as (key, larger is better) with the first one the 10% target's, the SHD
-    target of the learned graph (None: none), the orientation rule's weight and the overrides of every cell in quick
-    mode (smaller optimisers)."""
+    target of the learned graph (None: none), the orientation rule's weight, the script that chose the learned
+    graph's settings on tuning seeds, overrides of the learned cells (beyond the agent's YAML defaults) and of every
+    cell in quick mode (smaller optimisers)."""
 
     key: str
     title: str
@@ -94,6 +94,7 @@ class Setting:
     metrics: tuple[tuple[str, bool], ...]
     shd_target: float | None
     orientation_weight: float = 1.0
+    tuned_by: str = "benchmarks/unknown_graph_tuning.py"
     learned: dict[str, Any] = field(default_factory=dict)
     quick: dict[str, Any] = field(default_factory=dict)
 
@@ -125,12 +126,14 @@ LOSS = (("identification/final_loss", False),)
 #: The rollout learner's orientation weight: one expected oriented edge is worth this fraction of its current
 #: surrogate loss (8) (the family's scale; COL's and DCGO's weights are on their acquisitions' scales).
 ACL_WEIGHT = 0.1
+DCGO_TUNING, COL_TUNING = "benchmarks/dcgo_graph_tuning.py", "benchmarks/col_graph_tuning.py"
 SETTINGS = (
     Setting("stat", "DCGO STAT", "dogym/DCGO-STAT-v0", ("dcbo", "cbo"), "dcgo-random", 10,
-            (("truth/gap", True),), 1.0),
-    Setting("ind", "DCGO IND", "dogym/DCGO-IND-v0", ("dcbo", "cbo"), "dcgo-random", 10, (("truth/gap", True),), None),
+            (("truth/gap", True),), 1.0, tuned_by=DCGO_TUNING),
+    Setting("ind", "DCGO IND", "dogym/DCGO-IND-v0", ("dcbo", "cbo"), "dcgo-random", 10, (("truth/gap", True),), None,
+            tuned_by=DCGO_TUNING),
     Setting("edge", "EdgeSafeRegion S1", "dogym/EdgeSafeRegion-v0", ("col",), "col-random", 8,
-            (("col/region_size", True), ("col/unsafe_interventions", False)), 1.0),
+            (("col/region_size", True), ("col/unsafe_interventions", False)), 1.0, tuned_by=COL_TUNING),
     Setting("toy", "ToySCM", "dogym/ToySCM-v0", ("acl-rollout",), "acl-random", 8, LOSS, 1.0, ACL_WEIGHT,
             quick=ACL_QUICK),
     Setting("ms1", "Microservice S1", "dogym/Microservice-v0", ("acl-rollout",), "acl-random", 8, LOSS, 2.0,
@@ -439,17 +442,37 @@ def env_lines(s: Setting, env: Mapping[str, Any], budget: str) -> list[str]:
     return [*lines, f"![{s.title}](fig_{s.key}.png)", ""]
 
 
-def settings_lines(budgets: Mapping[str, str], modes: Sequence[str]) -> list[str]:
-    """The table of envs, agents, budgets and the graph modes that ran."""
+#: The structure learner's hyper-parameters shown in the report (resolved from each learned run's configuration).
+LEARNER_KEYS = ("graph_alpha", "relearn_every", "orientation_weight")
+
+
+def learner_settings(grid: Sequence[Cell], configs: Sequence[RunConfig]) -> dict[str, str]:
+    """Per env, the structure-learner settings of its headline agent's learned runs that its YAML file or the grid
+    sets (the rest are the agent's code defaults), and the orientation rule's weight."""
+    out: dict[str, str] = {}
+    for c, cfg in zip(grid, configs, strict=True):
+        head = SETTING[c.setting].agents[0]
+        if c.label == f"{head}-learned" and c.setting not in out:
+            resolved = cfg.resolved_hyperparams()
+            shown = [f"{k} {resolved[k]}" for k in LEARNER_KEYS[:-1] if k in resolved]
+            out[c.setting] = ", ".join(shown) or "the agent's defaults"
+    for c in grid:
+        if c.label == f"{SETTING[c.setting].agents[0]}-learned-ow" and "weight" not in out.get(c.setting, "weight"):
+            out[c.setting] += f"; orientation rule weight {c.overrides['orientation_weight']:g}"
+    return out
+
+
+def settings_lines(summary: Mapping[str, Any]) -> list[str]:
+    """The table of envs, agents, budgets, the learned graph's settings and the graph modes that ran."""
     rows = []
     for s in SETTINGS:
         ready = all(graph_ready(a, s.env) for a in s.agents)
-        ran = ", ".join(m for m in modes if ready or m == "known")
+        ran = ", ".join(m for m in summary["modes"] if ready or m == "known")
         ran += "" if ready else " (the agents take no `graph` hyper-parameter at this commit)"
-        rows.append([s.title, ", ".join(s.agents), s.baseline, budgets.get(s.key, "not run"),
-                     json.dumps(s.learned) if s.learned else "defaults", f"{s.orientation_weight:g}", ran])  # fmt: skip
-    return markdown_table(("env", "graph-aware agents", "random baseline", "budget", "learned-graph settings",
-                           "orientation weight", "graph modes run"), rows)  # fmt: skip
+        rows.append([s.title, ", ".join(s.agents), s.baseline, summary["budgets"].get(s.key, "not run"),
+                     summary["learner"].get(s.key, "-"), f"`{s.tuned_by}`", ran])  # fmt: skip
+    return markdown_table(("env", "graph-aware agents", "random baseline", "budget", "structure learner (headline "
+                           "agent)", "chosen on seeds >= 100 by", "graph modes run"), rows)  # fmt: skip
 
 
 def markdown(analysis: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
@@ -477,10 +500,10 @@ def markdown(analysis: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
         "relearning. The learning share is the CPU seconds of structure learning over the run's wall seconds.",
         "",
         f"Intervals: {INTERVAL_METHOD} (`dogym.experiments.report.mean_interval`), written mean [low, high]. The "
-        "learned-graph settings were chosen on seeds >= 100 (`benchmarks/unknown_graph_tuning.py`), disjoint from "
-        "the reported seeds.",
+        "learned-graph settings were chosen on seeds >= 100, disjoint from the reported seeds, by the scripts the "
+        "table names.",
         "",
-        *settings_lines(summary["budgets"], summary["modes"]),
+        *settings_lines(summary),
         "",
         "## Targets",
         "",
@@ -614,6 +637,7 @@ class UnknownGraph(Paper):
             "quick": job.quick,
             "modes": list(self.modes),
             "budgets": budgets,
+            "learner": learner_settings(grid, configs),
             "cells_reported": len(grid),
             "cells": timing.cells,
             **invocation_timing(
