@@ -30,6 +30,7 @@ def run_col(seed: int = 1, budget: float = 8.0, **options) -> tuple[COL, object]
         ({"graph": "guessed"}, "graph must be one of 'known', 'learned', 'wrong'"),
         ({"graph": "learned", "relearn_every": 0}, "relearn_every must be an integer >= 1"),
         ({"graph": "learned", "graph_alpha": 1.5}, "graph_alpha must be in"),
+        ({"graph": "learned", "graph_passive_steps": -5}, "graph_passive_steps must be an integer >= 0"),
         ({"graph": "learned", "orientation_weight": -1.0}, "orientation_weight must be finite and >= 0"),
         ({"orientation_weight": 0.5}, "needs graph 'learned'"),
     ],
@@ -72,9 +73,25 @@ def test_the_known_graph_is_the_views_and_scores_zero_shd(tmp_path):
     assert rows == [{"interventions": "0", "shd": "0.0", "f1": "1.0"}]
 
 
+def test_a_learned_graph_recovers_edge_s1_from_a_passive_log():
+    """From a 1000-step passive log (free monitoring; the model still fits its t0 = 10 rows) and the exogenous
+    variables as roots the learner finds W -> Y <- C, M -> Y exactly, before any intervention; from the t0 = 10 rows
+    alone it finds nothing, and the two runs do not share a cached causal prior."""
+    models = {}
+    for steps in (0, 1000):
+        env = gym.make(EDGE).unwrapped
+        col = COL(env, COLConfig(**FAST, graph="learned", graph_passive_steps=steps), 1)
+        env.reset(seed=1)
+        col.initialise()
+        models[steps] = col.model.parents
+    assert col.graph_history == [(0, sorted(env.structural_view().graph.edges))]
+    assert col.structure.n_observational == 1000 and len(col._passive["Y"]) == 10
+    assert models == {0: {"Y": (INTERCEPT,)}, 1000: {"Y": ("W", "C", "M")}}
+
+
 def test_a_learned_graph_is_relearned_on_schedule_saved_and_repeated_exactly(tmp_path):
     config = RunConfig("col", EDGE, seed=2, timesteps=10, log_folder=str(tmp_path),
-                       hyperparams={**FAST, "graph": "learned", "relearn_every": 2})  # fmt: skip
+                       hyperparams={**FAST, "graph": "learned", "relearn_every": 2, "graph_passive_steps": 200})  # fmt: skip
     metrics = train(config)
     n = metrics["col"]["interventions"]
     assert n >= 3 and set(metrics["graph"]) == {"shd", "f1", "learn_seconds"} and metrics["graph"]["learn_seconds"] > 0
@@ -84,7 +101,7 @@ def test_a_learned_graph_is_relearned_on_schedule_saved_and_repeated_exactly(tmp
     assert [int(r["interventions"]) for r in rows] == list(range(0, n + 1, 2))
     # The saved learner holds the passive rows and one row per intervention window, and relearns the same graph.
     learner = GraphLearner.from_state(saved["learner"])
-    assert learner.n_observational == 10 and learner.n_interventional == n
+    assert learner.n_observational == 200 and learner.n_interventional == n
     assert learner.knowledge.roots == frozenset({"W", "C", "M"})
     assert sorted(learner.learn().dag().edges) == [tuple(e) for e in saved["history"][-1]["edges"]]
     # A rerun (what an interrupted run does) repeats every number.

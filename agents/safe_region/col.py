@@ -43,11 +43,14 @@ The graph (`graph`): "known" (default) is the view's graph, as in the paper. "wr
 edge reversed (`misspecified`, seeded by the run's seed), fixed for the run: the cost of a misspecified graph.
 "learned" never reads the view's graph or parents: a `GraphLearner` (PC on the passive rows, then the judged rows of
 every intervention window as data under do(U')) gives the CPDAG, and the model is built on its one consistent
-extension `learner.dag()`. It relearns after every `relearn_every` interventions; when the DAG changes, what depends
+extension `learner.dag()`. The learner's passive rows are the model's t0 ones or, with `graph_passive_steps` > t0, a
+longer passive log from the same monitoring (its first t0 rows are the model's; passive operation costs nothing in
+these envs): the GP-SCM is still fitted on the t0 rows only, so known and learned runs differ in the graph alone. It relearns after every `relearn_every` interventions; when the DAG changes, what depends
 on it is rebuilt from all data so far (the metric reading's GP-SCM: fitted on the passive rows, then conditioned on
 every window and refitted; the indicator reading's causal prior and its GP on the same outcomes). Background
 knowledge: the variables the view declares exogenous (the operator draws them, e.g. the load and the passive
-allocation policy, and knows their P[U]) are roots, `Knowledge(roots=...)`, at level `graph_alpha`. The view's
+allocation policy, and knows their P[U]) are roots, `Knowledge(roots=...)`; the skeleton's test is `graph_test`
+("basis" by default: Edge S1's effects are U-shaped, with zero rank correlation), at level `graph_alpha`. The view's
 `controllable` marks are not used as knowledge: being settable does not mean having no causes in passive operation
 (an operator's policy may react to the load), so only the exogenous declaration says "no parents". A specification
 metric without parents in the model's graph gets a constant mechanism (a GP on an intercept input): its P(phi) is
@@ -85,13 +88,15 @@ from dogym.causal.effects import GPSCM
 from dogym.causal.gp import GaussianProcess, MultiplicativeCausalKernel
 from dogym.causal.intervention import Intervention
 from dogym.causal.random_streams import named_rng
+from dogym.causal.structure.continuous import CI_TESTS
 
 #: The confidence levels of the region-evolution figure (Fig. 6's shades).
 FIGURE_ALPHAS = (0.8, 0.85, 0.9, 0.95)
-#: The COLConfig fields the causal prior depends on (with the env, its options and the seed: `_prior_key`).
+#: The COLConfig fields the causal prior depends on (with the env, its options, the seed and, unless it is the known
+#: one, the model's graph: `_prior_key`).
 PRIOR_FIELDS = ("monitoring_steps", "prior", "prior_rows", "prior_draws", "prior_steps", "prior_max_points",
-                "prior_max_condition", "kernel", "resolution", "hyperpriors", "input_scaling", "roots", "graph",
-                "graph_alpha")  # fmt: skip
+                "prior_max_condition", "kernel", "resolution", "hyperpriors", "input_scaling", "roots",
+                "graph")  # fmt: skip
 #: Causal priors computed in this process, by `_prior_key` and reading (the fitted metric GP-SCM, or the indicator
 #: reading's (mu, sigma)): COL, its safety and cost ablations and the random baseline share the prior of a seed (on the
 #: synthetic RAN it takes minutes). At most `PRIOR_CACHE_SIZE`.
@@ -138,6 +143,8 @@ class COLConfig:
     input_scaling: str = "unit"
     graph: str = "known"
     graph_alpha: float = 0.01
+    graph_test: str = "basis"
+    graph_passive_steps: int = 0
     relearn_every: int = 1
     orientation_weight: float = 0.0
 
@@ -166,6 +173,11 @@ class COLConfig:
             raise ValueError(f"graph must be one of {', '.join(map(repr, GRAPHS))}, got {self.graph!r}")
         if not 0.0 < self.graph_alpha < 1.0:
             raise ValueError(f"graph_alpha must be in (0, 1), got {self.graph_alpha!r}")
+        if self.graph_test not in CI_TESTS:
+            raise ValueError(f"graph_test must be one of {', '.join(map(repr, CI_TESTS))}, got {self.graph_test!r}")
+        steps = self.graph_passive_steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"graph_passive_steps must be an integer >= 0, got {self.graph_passive_steps!r}")
         if isinstance(self.relearn_every, bool) or not isinstance(self.relearn_every, int) or self.relearn_every < 1:
             raise ValueError(f"relearn_every must be an integer >= 1, got {self.relearn_every!r}")
         if not (np.isfinite(self.orientation_weight) and self.orientation_weight >= 0):
@@ -263,8 +275,9 @@ class COL:
     def initialise(self) -> COLRecord:
         """Passive phase and prior (Algorithm 1, lines 1-3); returns the record with the initial region."""
         passive = named_rng(self.seed, "passive_log")  # the passive data's seed, then the no-prior subsample
-        data = self.env.observational_data(self.config.monitoring_steps, int(passive.integers(2**31)))
-        self._start_graph(data)
+        log_seed = int(passive.integers(2**31))
+        data = self.env.observational_data(self.config.monitoring_steps, log_seed)
+        self._start_graph(data, log_seed)
         record = COLRecord(self.candidates)
         if self.config.outcome == "metric":
             self.model = self._cached(("metric", self.config.causal_prior), lambda: self.metric_model(data))
@@ -297,9 +310,10 @@ class COL:
         return mu
 
     # ------------------------------------------------------------------ the graph
-    def _start_graph(self, data: Mapping[str, np.ndarray]) -> None:
+    def _start_graph(self, data: Mapping[str, np.ndarray], log_seed: int) -> None:
         """The model's graph before the first intervention: the view's, one edge of it reversed, or learned from the
-        passive rows (the learner gets the view's exogenous variables as roots, never its graph)."""
+        passive rows (the model's t0 rows, or a longer passive log of `graph_passive_steps` rows from the same seed;
+        the learner gets the view's exogenous variables as roots, never its graph)."""
         cfg = self.config
         self._passive = dict(data)
         if cfg.graph == "known":
@@ -315,8 +329,11 @@ class COL:
             view = self.env.structural_view()
             start = time.process_time()
             self.structure = GraphLearner(list(view.names), Knowledge(roots=frozenset(view.exogenous)),
-                                          alpha=cfg.graph_alpha, seed=self.seed)  # fmt: skip
-            self.structure.add_observational(data)
+                                          alpha=cfg.graph_alpha, seed=self.seed, ci_test=cfg.graph_test)  # fmt: skip
+            steps = cfg.graph_passive_steps
+            self.structure.add_observational(
+                data if steps <= cfg.monitoring_steps else self.env.observational_data(steps, log_seed)
+            )
             self.learn_seconds += time.process_time() - start
             self._relearn(0)
 
@@ -368,13 +385,15 @@ class COL:
         return copy.deepcopy(_PRIORS[key])
 
     def _prior_key(self) -> tuple | None:
-        """What the causal prior is a function of: the env (class, registered id and options), the seed and the
-        prior's settings; None (no caching) for an env made without the registry."""
+        """What the causal prior is a function of: the env (class, registered id and options), the seed, the
+        prior's settings and the model's graph (any but the known one); None (no caching) for an env made without the
+        registry."""
         spec = getattr(self.env, "spec", None)
         if spec is None:
             return None
         env = (type(self.env).__name__, spec.id, repr(sorted(spec.kwargs.items())))
-        return env, self.seed, tuple(getattr(self.config, f) for f in PRIOR_FIELDS)
+        graph = None if self._graph is None else tuple(sorted(self._graph.edges))
+        return env, self.seed, tuple(getattr(self.config, f) for f in PRIOR_FIELDS), graph
 
     def _context(self) -> dict[str, float]:
         """The scenario's known fixed conditions, other than the controls."""
