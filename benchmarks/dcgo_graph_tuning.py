@@ -9,7 +9,8 @@ Two parts:
   skeleton SHD and F1 of the slice graph per seed; the reason `dogym.causal.structure.time_unrolled` pools.
 - `--part runs` (default): every (env, method, setting, seed) replicate at the reproduction's budget (H = 30 trials
   per time step, `train.py reproduce dcbo`'s Table 3), with the YAML defaults plus the setting's overrides: known,
-  wrong, learned at several graph_alpha / relearn_every / orientation_weight values. Per replicate: the per-replicate
+  wrong, learned at several graph_alpha / relearn_every / orientation_weight values and without reading descendants
+  off the noise-free responses (learned-noisy). Per replicate: the per-replicate
   gap, % optimal set, regret, the final slice graph's SHD / F1 against the true slice graph (evaluation only), the
   CPU seconds of structure learning and of the whole run, and their ratio.
 
@@ -58,6 +59,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "learned-a05": {"graph": "learned", "graph_alpha": 0.05},
     "learned-r5": {"graph": "learned", "relearn_every": 5},
     "learned-ow1": {"graph": "learned", "orientation_weight": 1.0},
+    "learned-noisy": {"graph": "learned", "noise_free": False},
 }
 
 
@@ -157,7 +159,9 @@ def main() -> None:
     parser.add_argument("--methods", default="dcbo,cbo")
     parser.add_argument("--settings", default=",".join(SETTINGS), help=f"comma-separated from {list(SETTINGS)}")
     parser.add_argument("--alpha", type=float, default=0.01, help="the learner's alpha for --part slices")
-    parser.add_argument("--n-observational", type=int, help="D^O's trajectories for --part slices (default: the paper's)")
+    parser.add_argument(
+        "--n-observational", type=int, help="D^O's trajectories for --part slices (default: the paper's)"
+    )
     args = parser.parse_args()
     seeds = parse_seeds(args.seeds)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -84,6 +84,23 @@ def test_the_learner_recovers_stats_slice_graph_from_its_observations_and_interv
         assert sorted(learner.unrolled().edges) == sorted(env.ground_truth()["graph"].edges)
 
 
+def test_noise_free_responses_give_the_sparsest_graph_with_the_descendants_seen():
+    """After do(X) alone (3 values) Z and Y respond: X is probed, Z is not, and the graph has X -> Z and X -> Y;
+    once do(Z) shows Y responding, the shortcut X -> Y goes (transitive reduction): X -> Z -> Y."""
+    env = gym.make(STAT).unwrapped
+    env.reset(seed=100)
+    learner = TimeUnrolledLearner(env.variables, env.T, seed=0, noise_free=True)
+    learner.add_observational(env.observational_data())
+    for name in ("X", "Z"):
+        for value in (-1.0, 0.0, 1.0):
+            slice_ = env.step(env.make_action({name: value}))[0]
+            learner.add_interventional(0, (name,), dict(zip(env.variables, slice_.tolist(), strict=True)))
+        learner.learn()
+        assert learner.probed() == ({"X"} if name == "X" else {"X", "Z"})
+        expected = [("X", "Y"), ("X", "Z")] if name == "X" else [("X", "Z"), ("Z", "Y")]
+        assert sorted(learner.slice_dag().edges) == expected
+
+
 def test_the_learner_pools_complete_slices_and_restores_from_its_state():
     env = gym.make("dogym/DCGO-MISS-v0").unwrapped  # D^O has data for t < 3 only
     env.reset(seed=100)

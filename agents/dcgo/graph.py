@@ -17,7 +17,10 @@ The `graph` option of the loop chooses where the graph comes from:
   view's transition edges, fixed for the run: the cost of a misspecified graph.
 
 With a learned or wrong graph in which no manipulative variable is an ancestor of the target, the exploration sets
-fall back to every manipulative variable alone (each such intervention shows its descendants to the learner).
+fall back to every manipulative variable alone (each such intervention shows its descendants to the learner). With a
+learned graph, every manipulative variable not yet probed (never intervened on alone at two values within one time
+step, `TimeUnrolledLearner.probed`) is also explored alone: until then the data say nothing of its descendants, and a
+graph learned from D^O would otherwise exclude it for good.
 
 `orientation_weight` w > 0 (learned only) adds w * sd(Y) * expected_orientations(X_s) / cost(X_s) to the
 acquisition (causal EI / cost) of every point of exploration set X_s, where sd(Y) is the standard deviation of the
@@ -133,9 +136,9 @@ class CausalStructure:
         self.within = within
         self.history.append((self.interventions, sorted([list(e) for e in within.edges])))
 
-    def _rebuild(self, within: nx.DiGraph, unrolled: nx.DiGraph) -> None:
+    def _rebuild(self, within: nx.DiGraph, unrolled: nx.DiGraph, sets: list[SetKey] | None = None) -> None:
         base = self.base
-        self.sets = exploration_sets(within, base.manipulative, base.target)
+        self.sets = exploration_sets(within, base.manipulative, base.target) if sets is None else sets
         key = frozenset(unrolled.edges)
         if key not in self._models:  # a fit depends on the graph and D^O only: a graph seen before reuses its fit
             self._models[key] = None
@@ -150,10 +153,13 @@ class CausalStructure:
         assert self.learner is not None
         self.learner.learn()
         within = self.learner.slice_dag()
-        if self.within is not None and set(within.edges) == set(self.within.edges):
+        sets = exploration_sets(within, self.base.manipulative, self.base.target)
+        probed = self.learner.probed()
+        sets += [(v,) for v in self.base.manipulative if v not in probed and (v,) not in sets]
+        if self.within is not None and set(within.edges) == set(self.within.edges) and sets == self.sets:
             self.history.append((self.interventions, self.history[-1][1]))
             return False
-        self._rebuild(within, self.learner.unrolled())
+        self._rebuild(within, self.learner.unrolled(), sets)
         return True
 
     def observe(self, t: int, key: SetKey, values: Mapping[str, float]) -> bool:
