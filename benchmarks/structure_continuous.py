@@ -3,7 +3,7 @@ SHD / F1 against the true graph vs sample size, with and without interventions, 
 test, and our PC against causal-learn's PC on the same passive data (agreement of the CPDAGs, median CPU seconds).
 
     nice -n 10 python benchmarks/structure_continuous.py            # seeds 0-9
-    nice -n 10 python benchmarks/structure_continuous.py --quick    # seeds 0-2, fewer sample sizes
+    nice -n 10 python benchmarks/structure_continuous.py --quick    # seeds 0-2, n in {30, 300}: *_quick.{json,md}
     python benchmarks/structure_continuous.py --seeds 100-109 --out /tmp/struct_tuning   # the CI-test choice
 
 Data (the envs' own APIs; the truth only scores):
@@ -323,9 +323,10 @@ def main() -> None:
     parser.add_argument("--seeds", default=None, help="e.g. 0-9 or 100-109 (default: 0-9, quick 0-2)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--ci-tests", nargs="+", default=list(CI_TESTS))
-    parser.add_argument("--name", default="structure_continuous", help="file stem of the results")
+    parser.add_argument("--name", default=None, help="file stem of the results (default structure_continuous[_quick])")
     parser.add_argument("--report-only", action="store_true", help="rewrite the .md from the existing .json")
     args = parser.parse_args()
+    args.name = args.name or ("structure_continuous_quick" if args.quick else "structure_continuous")
     out = Path(args.out)
     if args.report_only:
         atomic_write_text(out / f"{args.name}.md", report(json.loads((out / f"{args.name}.json").read_text())))
