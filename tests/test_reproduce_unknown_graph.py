@@ -21,6 +21,7 @@ def test_the_grid_runs_every_env_mode_and_seed_and_known_cells_carry_no_override
     for s in ug.SETTINGS:
         mine = [c for c in grid if c.setting == s.key]
         expected = {s.baseline} | {f"{a}-{m}" for a in s.agents for m in ug.MODES if ug.graph_ready(a, s.env)}
+        expected |= {f"{s.agents[0]}-{v}" for v in s.variants if ug.graph_ready(s.agents[0], s.env)}
         assert {c.label for c in mine} == expected | {f"{a}-known" for a in s.agents}
         assert all(sorted(c.seed for c in mine if c.label == label) == list(range(10)) for label in expected)
     assert all(c.overrides == {} for c in grid if c.label.endswith("-known") or c.label.endswith("random"))

@@ -82,8 +82,9 @@ class Setting:
     headline one) and the random baseline, the quick budget (the full budget is the family's default, which is its
     reproduction's), the headline metrics as (key, larger is better) with the first one the 10% target's, the SHD
     target of the learned graph (None: none), the orientation rule's weight, the script that chose the learned
-    graph's settings on tuning seeds, overrides of the learned cells (beyond the agent's YAML defaults) and of every
-    cell in quick mode (smaller optimisers)."""
+    graph's settings on tuning seeds, overrides of the learned cells (beyond the agent's YAML defaults), documented
+    variants of the headline agent's learned run (mode name -> overrides; they run after the modes) and the
+    overrides of every cell in quick mode (smaller optimisers)."""
 
     key: str
     title: str
@@ -96,6 +97,7 @@ class Setting:
     orientation_weight: float = 1.0
     tuned_by: str = "benchmarks/unknown_graph_tuning.py"
     learned: dict[str, Any] = field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     quick: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -117,6 +119,8 @@ class Setting:
                 if mode == "learned-ow":
                     extra["orientation_weight"] = self.orientation_weight
                 out[f"{agent}-{mode}"] = (agent, {**overrides, **extra})
+            if ready and "learned" in modes and agent == self.agents[0]:
+                out |= {f"{agent}-{name}": (agent, dict(overrides)) for name, overrides in self.variants.items()}
         return out
 
 
@@ -133,7 +137,8 @@ SETTINGS = (
     Setting("ind", "DCGO IND", "dogym/DCGO-IND-v0", ("dcbo", "cbo"), "dcgo-random", 10, (("truth/gap", True),), None,
             tuned_by=DCGO_TUNING),
     Setting("edge", "EdgeSafeRegion S1", "dogym/EdgeSafeRegion-v0", ("col",), "col-random", 8,
-            (("col/region_size", True), ("col/unsafe_interventions", False)), 1.0, tuned_by=COL_TUNING),
+            (("col/region_size", True), ("col/unsafe_interventions", False)), 1.0, tuned_by=COL_TUNING,
+            variants={"learned-t0": {"graph": "learned", "graph_passive_steps": 0}}),
     Setting("toy", "ToySCM", "dogym/ToySCM-v0", ("acl-rollout",), "acl-random", 8, LOSS, 1.0, ACL_WEIGHT,
             quick=ACL_QUICK),
     Setting("ms1", "Microservice S1", "dogym/Microservice-v0", ("acl-rollout",), "acl-random", 8, LOSS, 2.0,
@@ -187,7 +192,9 @@ def cells(
     grid = [Cell(s.key, label, agent, seed, overrides) for s in settings
             for label, (agent, overrides) in s.labels(modes).items() for seed in seeds]  # fmt: skip
     rank = {mode: i for i, mode in enumerate(MODES)}
-    return sorted(grid, key=lambda c: rank.get(c.label.removeprefix(f"{c.agent}-"), 0))
+    order = {label: rank.get(label.removeprefix(f"{agent}-"), 0 if label == s.baseline else len(rank))
+             for s in settings for label, (agent, _) in s.labels(modes).items()}  # fmt: skip
+    return sorted(grid, key=lambda c: order[c.label])
 
 
 # ---------------------------------------------------------------------------------------------------- result files
@@ -443,7 +450,7 @@ def env_lines(s: Setting, env: Mapping[str, Any], budget: str) -> list[str]:
 
 
 #: The structure learner's hyper-parameters shown in the report (resolved from each learned run's configuration).
-LEARNER_KEYS = ("graph_alpha", "relearn_every", "orientation_weight")
+LEARNER_KEYS = ("graph_alpha", "graph_test", "graph_passive_steps", "relearn_every", "orientation_weight")
 
 
 def learner_settings(grid: Sequence[Cell], configs: Sequence[RunConfig]) -> dict[str, str]:
@@ -535,27 +542,28 @@ def readme_block(out: Path) -> str:
 
         rows.append([s.title, head, s.headline, *(cell(f"{head}-{m}", s.headline) for m in MODES),
                      cell(s.baseline, s.headline), cell(f"{head}-learned", SHD, 2)])  # fmt: skip
+    variants = []
+    for s in SETTINGS:
+        for name, overrides in s.variants.items():
+            row = analysis["envs"].get(s.key, {"labels": {}})["labels"].get(f"{s.agents[0]}-{name}")
+            if row:
+                variants.append(
+                    f"{s.title}, variant {name} ({', '.join(f'{k} {v}' for k, v in overrides.items())}): "
+                    f"{s.headline} {interval_text(row[s.headline], 3)}, SHD {interval_text(row[SHD])}."
+                )
     seeds = sorted({n for env in analysis["envs"].values() for r in env["labels"].values() if (n := r["seeds"])})
+    header = ("env", "agent", "metric", *(f"{m} graph" for m in MODES), "random at equal cost",
+              "learned graph SHD at the end")  # fmt: skip
+    targets_rows = [[t.replace("|", "/"), o, v] for t, o, v in analysis["targets"]]
     lines = [
         f"Known vs learned vs wrong graph: mean [{INTERVAL_METHOD}], {'/'.join(map(str, seeds))} seeds per cell. "
         "Headline metrics: identification loss (5) (lower is better), the safe region's size (higher is better), "
         "DCGO's per-replicate gap (higher is better).",
         "",
-        *markdown_table(
-            (
-                "env",
-                "agent",
-                "metric",
-                *(f"{m} graph" for m in MODES),
-                "random at equal cost",
-                "learned graph SHD at the end",
-            ),
-            rows,
-        ),  # fmt: skip
+        *markdown_table(header, rows),
         "",
-        *markdown_table(
-            ("target", "ours", "verdict"), [[t.replace("|", "/"), o, v] for t, o, v in analysis["targets"]]
-        ),
+        *(variants + [""] if variants else []),
+        *markdown_table(("target", "ours", "verdict"), targets_rows),
         "",
         f"Details: `benchmarks/results/{NAME}/report.md`.",
     ]
