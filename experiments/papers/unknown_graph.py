@@ -69,8 +69,8 @@ MODES = {"known": {}, "learned": {"graph": "learned"}, "wrong": {"graph": "wrong
 SHD, F1, LEARN_SECONDS, WALL_SECONDS = "graph/shd", "graph/f1", "graph/learn_seconds", "train_seconds"
 GRAPH_KEYS = (SHD, F1, LEARN_SECONDS, WALL_SECONDS)
 #: Targets: learned within this fraction of known (with overlapping intervals) on at least `LEARNED_ENVS` envs; the
-#: wrong graph measurably worse (paired per-seed difference) on at least `WRONG_ENVS` envs (the issue gives no count:
-#: a majority); structure learning at most `LEARN_SHARE` of a learned run's wall time.
+#: wrong graph measurably worse (paired per-seed difference) on at least `WRONG_ENVS` envs (no count was set: a
+#: majority); structure learning at most `LEARN_SHARE` of a learned run's wall time.
 WITHIN, LEARNED_ENVS, WRONG_ENVS, LEARN_SHARE = 0.10, 4, 3, 0.20
 #: The README block this reproduction writes (`dogym.experiments.readme`), from the default output folder only.
 README_BLOCK = NAME
