@@ -6,6 +6,10 @@ per agent (and env) and metric, the mean, std and IQM over seeds and the project
 `INTERVAL_METHOD` (a Student-t 95% confidence interval of the mean over seeds, `mean_interval`); metrics are never
 pooled across envs. Every report names the method through `INTERVAL_METHOD`. `probability_of_improvement` is
 rliable's (Agarwal et al., "Deep Reinforcement Learning at the Edge of the Statistical Precipice").
+
+Paper reproductions declare their outputs and these helpers render them: a Markdown `section`, a `table` declared as
+header -> cell of a row (`summary_table` for a summary: header -> (metric, format); `pivot_table` for rows x
+columns), `target(name, measured, met)` rows for `targets_table`, and a `figure` of `Panel`s of `Line`s.
 """
 
 from __future__ import annotations
