@@ -3,7 +3,8 @@ reported seeds 0-9): the structure learner's significance level `graph_alpha` an
 (`relearn_every`), then the weight of the orientation-valuing rule (`orientation_weight`), per env, for the headline
 agent of each env (the rollout learner of Hammar & Stadler, COL of Hammar, Alpcan and Lupu, DCBO of Aglietti et al.).
 
-    python benchmarks/unknown_graph_tuning.py [--quick] [--envs toy,ms1,edge] [--seeds 100-102] [--workers 2]
+    python benchmarks/unknown_graph_tuning.py [--quick] [--envs toy,ms1,edge] [--seeds 100-102] [--workers 2] \\
+        [--alphas 0.01,0.05,0.2] [--relearn 1,5] [--weights 0.5,2,8]
 
 DCBO / CBO on DCGO STAT and IND are tuned by `benchmarks/dcgo_graph_tuning.py` (its results in
 benchmarks/results/dcgo_graph/), not again here (`--envs stat,ind` runs the same two stages on them if wanted).
@@ -85,6 +86,9 @@ def main() -> None:
     parser.add_argument("--envs", default="toy,ms1,edge", help=f"env keys of {', '.join(ug.SETTING)}")
     parser.add_argument("--seeds", default="100-102", help="tuning seeds (>= 100)")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--alphas", default=",".join(map(str, ALPHAS)), help="graph_alpha candidates")
+    parser.add_argument("--relearn", default=",".join(map(str, RELEARN)), help="relearn_every candidates")
+    parser.add_argument("--weights", default=",".join(map(str, WEIGHTS)), help="orientation_weight candidates")
     parser.add_argument(
         "--out", type=Path, default=None, help="output folder of the runs and the summary (default: benchmarks/results)"
     )
@@ -99,7 +103,9 @@ def main() -> None:
         raise SystemExit(f"unknown env key(s) {unknown}; keys: {', '.join(ug.SETTING)}")
     settings = [ug.SETTING[k] for k in keys if all(ug.graph_ready(a, ug.SETTING[k].env) for a in ug.SETTING[k].agents)]
     skipped = [k for k in keys if ug.SETTING[k] not in settings]
-    alphas, relearn, weights = QUICK if args.quick else (ALPHAS, RELEARN, WEIGHTS)
+    given = ([float(a) for a in args.alphas.split(",")], [int(k) for k in args.relearn.split(",")],
+             [float(w) for w in args.weights.split(",")])  # fmt: skip
+    alphas, relearn, weights = QUICK if args.quick else given
     name = "unknown_graph_tuning" + ("-quick" if args.quick else "")
     folder = args.out or OUT / name
     grid = [{"graph_alpha": a, "relearn_every": k} for a, k in itertools.product(alphas, relearn)]
@@ -124,7 +130,7 @@ def main() -> None:
         "# Learned-graph settings of `reproduce unknown-graph`, chosen on tuning seeds",
         "",
         f"Command: `python benchmarks/unknown_graph_tuning.py{' --quick' if args.quick else ''} --envs {args.envs} "
-        f"--seeds {args.seeds}`; seeds {seeds}, disjoint from the reported seeds 0-9. Budgets: the reproduction's"
+        f"--seeds {args.seeds} --alphas {args.alphas} --relearn {args.relearn} --weights {args.weights}`; seeds {seeds}, disjoint from the reported seeds 0-9. Budgets: the reproduction's"
         f"{' quick' if args.quick else ''} budgets. Stage 1: `graph: learned` at every graph_alpha x relearn_every, "
         "keep the lowest mean SHD of the final graph (ties: the better headline metric); stage 2: the orientation "
         "rule at the kept setting for every orientation_weight, same rule. Means over the seeds.",
