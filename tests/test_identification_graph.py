@@ -147,3 +147,18 @@ def test_the_orientation_rule_pays_for_interventions_that_orient_edges():
     asked.clear()
     plain = decide(0.0)
     assert not asked and plain == RolloutPolicy(cost, **SMALL_DE).decide(est, np.random.default_rng(1))
+
+
+def test_an_untested_variable_may_cause_everything_after_it_until_it_has_been_intervened_on():
+    scm = toy_scm()
+    source = GraphSource("learned", scm.structural_view(), 0)
+    # before any data: the complete DAG of the order exogenous first, ties by name (not the env's declaration order)
+    assert view_edges(source.view) == [("U", "X"), ("U", "Y"), ("U", "Z"), ("X", "Y"), ("X", "Z"), ("Y", "Z")]
+    assert source.untested() == ["U", "X", "Z", "Y"]
+    rng = np.random.default_rng(0)
+    for do in [Intervention({"X": x}) for x in (-4.0, 0.0, 4.0)] + [Intervention.passive()] * 2:
+        source.observe(scm.sample_array(1, rng, do), do)
+    assert source.untested() == ["Z", "Y"]  # U varied in every row, X was set to three values
+    edges = set(view_edges(source.view))
+    assert {e for e in edges if e[0] in "UX"} <= set(source.learner.dag().edges)  # X's edges: the learner's only
+    assert ("Y", "Z") in edges or ("Z", "Y") in edges  # the untested pair keeps an edge

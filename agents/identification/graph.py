@@ -13,13 +13,18 @@
   (`Knowledge(roots=...)`); the view's graph and parents are never read.
 
 The model graph under "learned" is the DAG `GraphLearner.dag()` returns (one consistent extension of the learned
-CPDAG), with one addition from the data: an exogenous variable that has taken fewer than `MIN_ROOT_VALUES` distinct
-values in the data so far (none at the start; on the microservice every exogenous variable is a constant until an
-intervention sets it) cannot have been tested, so it is kept as a parent of every endogenous variable until it has
-(absence of evidence is not evidence of absence). So the first graph, before any data, is every exogenous variable ->
-every endogenous variable: the reduced form, correct for interventions on exogenous variables, under which the rollout
-still values interventions. A variable that is endogenous in the view but has no parent in the model graph is
-modelled as a constant plus noise (`CausalGPEstimator`).
+CPDAG) plus the edges the data cannot have ruled out yet (absence of evidence is not evidence of absence): a
+variable that has varied on its own fewer than `MIN_TESTS` times (distinct values; an exogenous variable in any row,
+on the microservice only once an intervention sets it, a controllable endogenous one in the rows that intervene on
+it) is *untested* and is kept as a parent of every endogenous variable after it in the model's order: the learned
+DAG's topological order with the exogenous variables first and ties broken by name (never by the env's declaration
+order). Edges only go forward in that order, so the model stays acyclic. Without them the rollout would see nothing
+to learn from intervening on a variable whose effects the few rows so far do not show (an edge PC drops at small n
+means a constant function, whose variance no intervention reduces), and would never test them. So the first graph,
+before any data, is the complete DAG of that order; an untested variable loses its extra edges once it has been
+intervened on (or varied) `MIN_TESTS` times and the learner can judge its effects. Non-controllable endogenous
+variables cannot be tested by intervention: their edges come from the learner alone. A variable that is endogenous
+in the view but has no parent in the model graph is modelled as a constant plus noise (`CausalGPEstimator`).
 """
 
 from __future__ import annotations
@@ -37,9 +42,9 @@ from dogym.causal.scm import StructuralView
 from dogym.causal.structure.continuous import MIN_ROWS, GraphLearner, Knowledge, misspecified
 
 GRAPH_MODES = ("known", "learned", "wrong")
-#: An exogenous variable with fewer distinct values than this in the data is untested: kept as a parent of every
-#: endogenous variable (see the module docstring).
-MIN_ROOT_VALUES = 3
+#: A variable that has varied on its own fewer times (distinct values) is untested: kept as a parent of every
+#: endogenous variable after it in the model's order (see the module docstring).
+MIN_TESTS = 3
 
 Edge = tuple[str, str]
 
@@ -85,7 +90,7 @@ class GraphSource:
         self.mode, self.operator, self.relearn_every = mode, view, relearn_every
         self.steps, self.learn_seconds = 0, 0.0
         self.learner: Any = None
-        self._root_values: dict[str, set[float]] = {}
+        self._tested: dict[str, set[float]] = {}
         if mode == "known":
             self.view = view
         elif mode == "wrong":
@@ -93,16 +98,24 @@ class GraphSource:
         else:
             roots = frozenset(view.exogenous)
             self.learner = GraphLearner(view.names, knowledge=Knowledge(roots=roots), alpha=alpha, seed=seed)
-            self._root_values = {r: set() for r in sorted(roots)}
+            testable = roots | {n for n in view.names if view.variables[n].controllable}
+            self._tested = {n: set() for n in view.names if n in testable}
             self.view = model_view(view, self._model_edges(()))
         self.history: list[tuple[int, list[Edge]]] = [(0, view_edges(self.view))]
 
     # ------------------------------------------------------------------ learning
     def _model_edges(self, learned: Iterable[Edge]) -> list[Edge]:
-        """The learned DAG's edges plus every untested exogenous variable -> every endogenous variable."""
-        untested = [r for r, seen in self._root_values.items() if len(seen) < MIN_ROOT_VALUES]
-        endogenous = [n for n in self.operator.names if n not in self.operator.exogenous]
-        return sorted(set(learned) | {(r, v) for r in untested for v in endogenous})
+        """The learned DAG's edges plus every untested variable -> every endogenous variable after it in the order."""
+        exogenous = self.operator.exogenous
+        dag = _digraph(self.operator.names, learned)
+        order = list(nx.lexicographical_topological_sort(dag, key=lambda n: (n not in exogenous, n)))
+        untested = set(self.untested())
+        extra = {(a, b) for i, a in enumerate(order) if a in untested for b in order[i + 1 :] if b not in exogenous}
+        return sorted(set(dag.edges) | extra)
+
+    def untested(self) -> list[str]:
+        """The variables that have varied on their own fewer than `MIN_TESTS` times (learned graph only)."""
+        return [n for n, seen in self._tested.items() if len(seen) < MIN_TESTS]
 
     def observe(self, samples: np.ndarray, intervention: Intervention) -> bool:
         """Count a step (rows [M, n_vars] in the view's column order, measured under `intervention`); under "learned",
@@ -117,9 +130,9 @@ class GraphSource:
             self.learner.add_observational(data)
         else:
             self.learner.add_interventional(sorted(intervention.targets), data)
-        for root, seen in self._root_values.items():
-            if len(seen) < MIN_ROOT_VALUES:
-                seen.update(float(x) for x in data[root])
+        for name, seen in self._tested.items():
+            if len(seen) < MIN_TESTS and (name in self.operator.exogenous or name in intervention.targets):
+                seen.update(float(x) for x in data[name])
         changed = False
         if (
             self.steps % self.relearn_every == 0
@@ -164,7 +177,7 @@ class GraphSource:
             "learn_seconds": self.learn_seconds,
             "history": [[n, [list(e) for e in edges]] for n, edges in self.history],
             "edges": [list(e) for e in view_edges(self.view)],
-            "root_values": {r: sorted(seen) for r, seen in self._root_values.items()},
+            "tested": {n: sorted(seen) for n, seen in self._tested.items()},
             "learner": None if self.learner is None else self.learner.state(),
         }
 
@@ -172,7 +185,7 @@ class GraphSource:
         """Continue from `state` (written by `state` for the same mode and view)."""
         self.steps, self.learn_seconds = int(state["steps"]), float(state["learn_seconds"])
         self.history = [(int(n), [(a, b) for a, b in edges]) for n, edges in state["history"]]
-        self._root_values = {r: set(seen) for r, seen in state["root_values"].items()}
+        self._tested = {n: set(seen) for n, seen in state["tested"].items()}
         if state["learner"] is not None:
             self.learner = GraphLearner.from_state(state["learner"])
         if self.mode != "known":
