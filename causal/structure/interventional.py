@@ -11,7 +11,10 @@ So X -> Y when the test below rejects "Y does not respond to do(X)" at level alp
 The interventional rows come in groups (target set and regime, e.g. a time step with its realised past). For the rows
 under do(T) with X in T and Y not in T the test makes:
 - dose-response (when X takes several values): an F-test of the basis (s, s^2) of the normal scores s of X's do()
-  values in a least-squares regression of Y's normal scores on it plus the other targets' indicators, on all rows of a regime whose do() included X and not Y, so a monotone or U-shaped response is found;
+  values in a least-squares regression of Y's normal scores on it plus the other targets' indicators, on all rows
+  of a regime whose do() included X and not Y, so a monotone or U-shaped response is found, and Kendall's tau
+  between X's do() values and Y on the same rows (exact for small n: a monotone response shows in five rows, where
+  the regression has no degrees of freedom left);
 - shift (when T = {X}, and unless switched off): a two-sample Kolmogorov-Smirnov test of Y under do(X) against Y's
   observational rows (switch it off when the interventional rows are noise-free and the observational ones are not).
 Y constant within a group (a non-descendant in a noise-free system) is no response: that group gives p = 1.
@@ -21,10 +24,11 @@ The p-values of all tests for the pair are combined by Bonferroni's rule (smalle
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
+from math import comb, factorial
 
 import numpy as np
 from scipy.stats import f as f_dist
-from scipy.stats import ks_2samp
+from scipy.stats import kendalltau, ks_2samp
 
 from dogym.causal.structure.pc import normal_scores
 
@@ -67,6 +71,18 @@ def _dose_response_pvalue(y: np.ndarray, x: np.ndarray, covariates: np.ndarray) 
     return float(f_dist.sf(stat, extra, dof))
 
 
+def _kendall_pvalue(y: np.ndarray, x: np.ndarray) -> float | None:
+    """Two-sided p-value of Kendall's tau between the cause's do() values and the effect (exact for small n): a
+    monotone response shows in as few as 5 rows, where the regression test has no degrees of freedom left. 1.0 when
+    y is constant; None when x is constant or there are fewer than 3 rows."""
+    if len(x) < 3 or np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())):
+        return None
+    if np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())):
+        return 1.0
+    p = kendalltau(x, y).pvalue
+    return 1.0 if not np.isfinite(p) else float(p)
+
+
 def _other_targets(rows: np.ndarray, masks: np.ndarray, cause: int) -> np.ndarray:
     """Covariates for the other targets of pooled rows ([n, p] values, [n, p] intervened flags): the indicator of
     each other variable intervened on in some rows (not all), a fixed effect per target set. Their set values are
@@ -88,20 +104,23 @@ def response_pvalue(
     groups: Mapping[tuple[frozenset[int], Hashable], np.ndarray],
     observational: np.ndarray,
     shift_test: bool = True,
+    level: float = 1.0,
 ) -> float | None:
     """Bonferroni-combined p-value of "the effect variable does not respond to do(cause)" (see module docstring):
     per regime, one dose-response test on every row whose do() included the cause and not the effect (whatever the
     other targets: they enter as covariates, `_other_targets`), and a shift test per group under do(cause) alone.
 
-    groups: (target-index set, regime) -> [n, p] interventional rows; observational: [m, p] rows. None when no
-    group intervenes on `cause` without `effect` with enough rows (nothing to test)."""
+    groups: (target-index set, regime) -> [n, p] interventional rows; observational: [m, p] rows. A rank test whose
+    smallest attainable p-value exceeds `level` (too few rows) is left out: it could only dilute the others. None
+    when no group intervenes on `cause` without `effect` with enough rows (nothing to test)."""
     pvalues: list[float] = []
     pooled: dict[Hashable, list[tuple[frozenset[int], np.ndarray]]] = {}
     for (targets, regime), rows in groups.items():
         if cause not in targets or effect in targets or len(rows) == 0:
             continue
         pooled.setdefault(regime, []).append((targets, rows))
-        if shift_test and targets == frozenset({cause}) and len(observational) >= 2:
+        reachable = 2.0 / comb(len(rows) + len(observational), len(rows)) <= level  # complete separation's p
+        if shift_test and targets == frozenset({cause}) and reachable and len(observational) >= 2:
             if np.ptp(rows[:, effect]) <= 1e-12 * max(1.0, float(np.abs(rows[:, effect]).max())):
                 pvalues.append(1.0)
             else:
@@ -114,6 +133,9 @@ def response_pvalue(
             masks[start : start + len(r), sorted(targets)] = True
             start += len(r)
         p = _dose_response_pvalue(rows[:, effect], rows[:, cause], _other_targets(rows, masks, cause))
+        if p is not None:
+            pvalues.append(p)
+        p = _kendall_pvalue(rows[:, effect], rows[:, cause]) if 2.0 / factorial(len(rows)) <= level else None
         if p is not None:
             pvalues.append(p)
     if not pvalues:
@@ -146,7 +168,7 @@ def interventional_orientations(
                 continue
             sides = {}
             for x, y in ((a, b), (b, a)):
-                pval = response_pvalue(x, y, groups, observational, shift_test)
+                pval = response_pvalue(x, y, groups, observational, shift_test, alpha)
                 if pval is not None:
                     rows = sum(len(r) for (t, _), r in groups.items() if x in t and y not in t)
                     sides[(x, y)] = (pval, rows)
@@ -199,7 +221,7 @@ def ancestral_additions(
         reach = _reachable(directed, undirected, x)
         for y in range(n):
             if y != x and not reach[y] and not blocked[x, y]:
-                p = response_pvalue(x, y, groups, observational, shift_test)
+                p = response_pvalue(x, y, groups, observational, shift_test, alpha)
                 if p is not None:
                     tested.append((p, x, y))
     tested.sort()
