@@ -9,8 +9,8 @@ Two parts:
   skeleton SHD and F1 of the slice graph per seed; the reason `dogym.causal.structure.time_unrolled` pools.
 - `--part runs` (default): every (env, method, setting, seed) replicate at the reproduction's budget (H = 30 trials
   per time step, `train.py reproduce dcbo`'s Table 3), with the YAML defaults plus the setting's overrides: known,
-  wrong, learned at several graph_alpha / relearn_every / orientation_weight values and without reading descendants
-  off the noise-free responses (learned-noisy). Per replicate: the per-replicate
+  wrong, learned at several relearn_every (r), graph_alpha (a) and orientation_weight (ow) values and without reading
+  descendants off the noise-free responses (noisy). Per replicate: the per-replicate
   gap, % optimal set, regret, the final slice graph's SHD / F1 against the true slice graph (evaluation only), the
   CPU seconds of structure learning and of the whole run, and their ratio.
 
@@ -55,11 +55,14 @@ SUPPORTS = {"gap": UNIT_INTERVAL, "f1": UNIT_INTERVAL, "skeleton_f1": UNIT_INTER
 SETTINGS: dict[str, dict[str, Any]] = {
     "known": {},
     "wrong": {"graph": "wrong"},
-    "learned": {"graph": "learned"},
-    "learned-a05": {"graph": "learned", "graph_alpha": 0.05},
+    "learned-r1": {"graph": "learned", "relearn_every": 1},
+    "learned-r1-a05": {"graph": "learned", "relearn_every": 1, "graph_alpha": 0.05},
     "learned-r5": {"graph": "learned", "relearn_every": 5},
-    "learned-ow1": {"graph": "learned", "orientation_weight": 1.0},
-    "learned-noisy": {"graph": "learned", "noise_free": False},
+    "learned-r10": {"graph": "learned", "relearn_every": 10},
+    "learned-r10-a05": {"graph": "learned", "relearn_every": 10, "graph_alpha": 0.05},
+    "learned-r10-ow01": {"graph": "learned", "relearn_every": 10, "orientation_weight": 0.1},
+    "learned-r10-ow1": {"graph": "learned", "relearn_every": 10, "orientation_weight": 1.0},
+    "learned-r10-noisy": {"graph": "learned", "relearn_every": 10, "noise_free": False},
 }
 
 

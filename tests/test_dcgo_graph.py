@@ -138,6 +138,8 @@ def test_a_learned_run_relearns_is_reproducible_and_reads_back():
     result = run_replicate(env, "dcbo", 4, 100, graph="learned", relearn_every=2)
     counts = [n for n, _ in result.graph_history]
     assert counts == [0, 2, 4, 6, 8]  # D^O, then every 2 of the 3 x 3 interventions
+    first = [(tr.t, tr.set) for tr in result.trials if tr.set][:5]  # X, then Z probed alone at two values within a t
+    assert first == [(0, ("X",)), (0, ("X",)), (0, ("Z",)), (1, ("Z",)), (1, ("Z",))]
     assert result.learn_seconds > 0.0
     again = run_replicate(env, "dcbo", 4, 100, graph="learned", relearn_every=2)
     assert json.dumps(again.to_dict() | TIMING) == json.dumps(result.to_dict() | TIMING)

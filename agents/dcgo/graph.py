@@ -19,8 +19,10 @@ The `graph` option of the loop chooses where the graph comes from:
 With a learned or wrong graph in which no manipulative variable is an ancestor of the target, the exploration sets
 fall back to every manipulative variable alone (each such intervention shows its descendants to the learner). With a
 learned graph, every manipulative variable not yet probed (never intervened on alone at two values within one time
-step, `TimeUnrolledLearner.probed`) is also explored alone: until then the data say nothing of its descendants, and a
-graph learned from D^O would otherwise exclude it for good.
+step, `TimeUnrolledLearner.probed`) is an exploration set alone and the next interventions probe it first (the first
+unprobed variable in the manipulative order; its value still maximises the acquisition): until then the data say
+nothing of its descendants, and a graph learned from D^O would otherwise exclude it for good. With noise-free
+outcomes this costs two trials per manipulative variable, all at t = 0.
 
 `orientation_weight` w > 0 (learned only) adds w * sd(Y) * expected_orientations(X_s) / cost(X_s) to the
 acquisition (causal EI / cost) of every point of exploration set X_s, where sd(Y) is the standard deviation of the
@@ -171,6 +173,14 @@ class CausalStructure:
             return False
         self.learner.add_interventional(t, key, values)
         return self.interventions % self.options.relearn_every == 0 and self._relearn()
+
+    def candidates(self, sets: list[SetKey]) -> list[SetKey]:
+        """The sets the next intervention may use: with a learned graph, the first manipulative variable not yet
+        probed, alone (module docstring); otherwise every set."""
+        if self.learner is None:
+            return sets
+        probed = self.learner.probed()
+        return next(([(v,)] for v in self.base.manipulative if v not in probed and (v,) in sets), sets)
 
     def bonus(self, key: SetKey, cost: float) -> float:
         """The orientation bonus of exploration set `key` (module docstring; 0 without a learned graph)."""

@@ -361,7 +361,7 @@ def _choose(
         key = sets[0]
         return key, models[key].anchors[int(rng.integers(len(models[key].anchors)))]
     best_score, choice = -np.inf, None
-    for key in sets:
+    for key in structure.candidates(sets) if structure is not None else sets:
         cost = env.intervention_cost(key)
         score = models[key].acquisition(incumbent, cost)
         bonus = structure.bonus(key, cost) if structure is not None else 0.0
