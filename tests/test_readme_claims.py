@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dogym.experiments.papers import acl, faultalarm
+from dogym.experiments.papers import acl, faultalarm, unknown_graph
 from dogym.experiments.readme import README, read_block, table_under
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
@@ -22,13 +22,22 @@ def _identification_block() -> str:
     return acl.readme_block(RESULTS / "acl")
 
 
+def _unknown_graph_block() -> str:
+    return unknown_graph.readme_block(RESULTS / "unknown-graph")
+
+
 def _thp_block() -> str:
     return table_under(RESULTS / "structure_learning.md", "### Targets: THP at its defaults")
 
 
 @pytest.mark.parametrize(
     ("name", "block"),
-    [("faultalarm", _faultalarm_block), ("identification", _identification_block), ("thp", _thp_block)],
+    [
+        ("faultalarm", _faultalarm_block),
+        ("identification", _identification_block),
+        ("thp", _thp_block),
+        ("unknown-graph", _unknown_graph_block),
+    ],
 )
 def test_readme_block_matches_the_result_files(name, block):
     assert read_block(name) == block().strip("\n"), f"README block {name!r} differs from its result files"

@@ -129,3 +129,13 @@ def test_a_report_of_the_finished_cells_says_it_is_partial(stat_run: Path, tmp_p
     assert "**Partial report**: 6 of the grid's 12 cells had finished." in report and "## DCGO STAT" in report
     with pytest.raises(ValueError, match="no finished cell"):
         ug.UnknownGraph(settings=("ind",), modes=("known",)).report_finished(job)
+
+
+def test_a_changed_committed_result_changes_the_readme_block(tmp_path: Path) -> None:
+    """The README check can fail: one changed headline value in a copy of the committed results changes the block."""
+    committed = Path(ug.__file__).resolve().parents[2] / "benchmarks" / "results" / ug.NAME
+    rows = _rows(committed)
+    i = next(i for i, r in enumerate(rows) if r["label"] == "dcbo-known" and r["metric"] == "truth/gap")
+    rows[i]["value"] = str(float(rows[i]["value"]) - 0.5)
+    (tmp_path / "results.csv").write_text(ug.csv_text(rows), encoding="utf-8")
+    assert ug.readme_block(tmp_path) != ug.readme_block(committed)

@@ -64,6 +64,9 @@ QUICK_SEEDS = 2
 #: default), so its cells are the family reproductions' own runs; "learned-ow" adds the orientation-valuing rule with
 #: the env's `Setting.orientation_weight`.
 MODES = {"known": {}, "learned": {"graph": "learned"}, "wrong": {"graph": "wrong"}, "learned-ow": {"graph": "learned"}}
+#: Column titles of the modes in the README block.
+MODE_TITLES = {"known": "known graph", "learned": "learned graph", "wrong": "wrong graph (one edge reversed)",
+               "learned-ow": "learned graph, orientation rule"}  # fmt: skip
 #: The graph metrics every graph-aware agent reports (final graph against the true one; CPU seconds of structure
 #: learning) and the run's wall time (written by the runner).
 SHD, F1, LEARN_SECONDS, WALL_SECONDS = "graph/shd", "graph/f1", "graph/learn_seconds", "train_seconds"
@@ -489,8 +492,8 @@ def markdown(analysis: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
         "",
         f"Command: `{summary['command']}`; seeds {summary['seeds']}. Time: {invocations_text(summary)}"
         + (
-            f" **Partial report**: {summary['cells_reported']} of the grid's {summary['cells']} cells had finished."
-            if summary["cells_reported"] < summary["cells"]
+            f" **Partial report**: {summary['cells_reported']} of the grid's {summary['grid_cells']} cells had finished."
+            if summary["cells_reported"] < summary["grid_cells"]
             else ""
         ),
         "",
@@ -552,7 +555,7 @@ def readme_block(out: Path) -> str:
                     f"{s.headline} {interval_text(row[s.headline], 3)}, SHD {interval_text(row[SHD])}."
                 )
     seeds = sorted({n for env in analysis["envs"].values() for r in env["labels"].values() if (n := r["seeds"])})
-    header = ("env", "agent", "metric", *(f"{m} graph" for m in MODES), "random at equal cost",
+    header = ("env", "agent", "metric", *MODE_TITLES.values(), "random at equal cost",
               "learned graph SHD at the end")  # fmt: skip
     targets_rows = [[t.replace("|", "/"), o, v] for t, o, v in analysis["targets"]]
     lines = [
@@ -646,11 +649,11 @@ class UnknownGraph(Paper):
             "modes": list(self.modes),
             "budgets": budgets,
             "learner": learner_settings(grid, configs),
-            "cells_reported": len(grid),
-            "cells": timing.cells,
             **invocation_timing(
                 job.out, timing.cells, timing.cells_run, timing.workers, timing.wall_minutes, timing.cpu_minutes
             ),  # fmt: skip
+            "cells_reported": len(grid),
+            "grid_cells": timing.cells,
         }
         return write(job.out, grid, configs, runs, summary)
 
