@@ -141,7 +141,7 @@ SETTINGS = (
             tuned_by=DCGO_TUNING),
     Setting("edge", "EdgeSafeRegion S1", "dogym/EdgeSafeRegion-v0", ("col",), "col-random", 8,
             (("col/region_size", True), ("col/unsafe_interventions", False)), 1.0, tuned_by=COL_TUNING,
-            variants={"learned-t0": {"graph": "learned", "graph_passive_steps": 0}}),
+            variants={"learned-t0": {"graph": "learned", "graph_passive_steps": 0, "graph_alpha": 0.2}}),
     Setting("toy", "ToySCM", "dogym/ToySCM-v0", ("acl-rollout",), "acl-random", 8, LOSS, 1.0, ACL_WEIGHT,
             quick=ACL_QUICK),
     Setting("ms1", "Microservice S1", "dogym/Microservice-v0", ("acl-rollout",), "acl-random", 8, LOSS, 2.0,
