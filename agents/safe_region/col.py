@@ -45,9 +45,10 @@ edge reversed (`misspecified`, seeded by the run's seed), fixed for the run: the
 every intervention window as data under do(U')) gives the CPDAG, and the model is built on its one consistent
 extension `learner.dag()`. The learner's passive rows are the model's t0 ones or, with `graph_passive_steps` > t0, a
 longer passive log from the same monitoring (its first t0 rows are the model's; passive operation costs nothing in
-these envs): the GP-SCM is still fitted on the t0 rows only, so known and learned runs differ in the graph alone. It relearns after every `relearn_every` interventions; when the DAG changes, what depends
-on it is rebuilt from all data so far (the metric reading's GP-SCM: fitted on the passive rows, then conditioned on
-every window and refitted; the indicator reading's causal prior and its GP on the same outcomes). Background
+these envs): the GP-SCM is still fitted on the t0 rows only, so known and learned runs differ in the graph alone. It
+relearns after every `relearn_every` interventions; when the DAG changes, what depends on it is rebuilt from all data
+so far (the metric reading's GP-SCM: fitted on the passive rows, then conditioned on every window and refitted; the
+indicator reading's causal prior and its GP on the same outcomes). Background
 knowledge: the variables the view declares exogenous (the operator draws them, e.g. the load and the passive
 allocation policy, and knows their P[U]) are roots, `Knowledge(roots=...)`; the skeleton's test is `graph_test`
 ("basis" by default: Edge S1's effects are U-shaped, with zero rank correlation), at level `graph_alpha`. The view's
@@ -478,13 +479,13 @@ class COL:
         mean, std = record.mean[-1].astype(np.float64), record.std[-1].astype(np.float64)
         region = record.regions[-1]
         cost = self.costs if self.config.cost_denominator else None
-        if self.config.orientation_weight:
-            std = std + self.config.orientation_weight * self.orientation_share()
+        weight = self.config.orientation_weight
+        value = std + weight * self.orientation_share() if weight else std  # eq. (7)'s numerator
         if not self.config.safety:
-            return argmax_std_per_cost(std, cost)
+            return argmax_std_per_cost(value, cost)
         if not region.any():
             return self._least_unsafe(mean - self.kappa(std))
-        return argmax_std_per_cost(std, cost, region)
+        return argmax_std_per_cost(value, cost, region)
 
     def _least_unsafe(self, lower: np.ndarray) -> int:
         """The candidate with the largest lower bound; with a graph other than the known one, exact ties are broken
@@ -530,8 +531,8 @@ class COL:
         record.interventions.append(u.tolist())
         record.outcomes.append(outcome)
         record.costs.append(float(info["intervention_cost"]))
-        judged = np.asarray(window)[self.spec.judged]
-        judged = {v: judged[:, i] for i, v in enumerate(self.env.variable_names)}
+        steps = np.asarray(window)[self.spec.judged]
+        judged = {v: steps[:, i] for i, v in enumerate(self.env.variable_names)}
         self._learn_structure(judged, len(record.outcomes))
         if self.config.outcome == "metric":
             self._pending.append(judged)
@@ -540,15 +541,14 @@ class COL:
                 for key in ("mean", "std", "regions"):
                     getattr(record, key).append(getattr(record, key)[-1])
                 return
-            rows = self._columns({v: np.concatenate([r[v] for r in self._pending]) for v in self._pending[0]})
+            rows = _stacked(self._pending)
             self._pending = []
             refit = cfg.refit_every > 0 and k // cfg.update_every % cfg.refit_every == 0
             if self._stale:  # a new graph: a new GP-SCM on the passive rows and every window so far
                 self.model = self.metric_model(self._passive)
-                windows = {v: np.concatenate([r[v] for r in self._windows]) for v in self._windows[0]}
-                self.model.add_rows(self._columns(windows), self.targets, refit=cfg.refit_every > 0)
+                self.model.add_rows(self._columns(_stacked(self._windows)), self.targets, refit=cfg.refit_every > 0)
             else:
-                self.model.add_rows(rows, self.targets, refit=refit)
+                self.model.add_rows(self._columns(rows), self.targets, refit=refit)
         else:
             self.x = np.vstack([self.x, self.scaled[index]])
             self.y = np.append(self.y, float(outcome))
@@ -571,3 +571,8 @@ class COL:
         """The region after intervention `step` as a function of controls [m, |U'|] -> bool (nearest candidate)."""
         region = self._table(record.regions[step].astype(np.float64))
         return lambda u: region(self.scale(np.atleast_2d(u))) > 0.5
+
+
+def _stacked(windows: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The rows of several windows as one set of columns."""
+    return {v: np.concatenate([w[v] for w in windows]) for v in windows[0]}
