@@ -299,3 +299,26 @@ def test_a_response_without_a_path_is_completed_from_the_most_dependent_possible
     assert added == [(1, 2)]
     directed[1, 2] = True  # with the path X -> M -> Y in place nothing is added
     assert ancestral_additions(directed, undirected, groups, observational, 0.01) == []
+
+
+def test_a_monotone_response_in_six_rows_of_mixed_target_sets_is_found():
+    """Six rows whose do() sets all contain X ({X}, {X, W}, {X, V}) leave the regression one degree of freedom;
+    Kendall's tau still finds Y = exp(-x) (exact p = 2/720), and shuffled responses are not found."""
+    from dogym.causal.structure.interventional import response_pvalue
+
+    rng = np.random.default_rng(11)
+    x = np.array([-4.0, -2.5, -0.5, 0.8, 2.2, 3.9])
+    rows = np.stack([x, np.exp(-x), rng.normal(size=6), rng.normal(size=6)], axis=1)  # X, Y, W, V
+    groups = {
+        (frozenset({0}), None): rows[:2],
+        (frozenset({0, 2}), None): rows[2:4],
+        (frozenset({0, 3}), None): rows[4:],
+    }
+    observational = rng.normal(size=(10, 4))
+    assert response_pvalue(0, 1, groups, observational, level=0.01) <= 0.01
+    shuffled = {key: block.copy() for key, block in groups.items()}
+    order = [1, 4, 0, 5, 2, 3]
+    flat = np.concatenate(list(shuffled.values()))
+    flat[:, 1] = flat[order, 1]
+    shuffled = {key: flat[2 * i : 2 * i + 2] for i, key in enumerate(shuffled)}
+    assert response_pvalue(0, 1, shuffled, observational, level=0.01) > 0.05
