@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 
 from dogym.causal.random_streams import named_rng
-from dogym.causal.structure.interventional import ancestral_additions, interventional_orientations
+from dogym.causal.structure.interventional import ancestral_additions, interventional_orientations, response_pvalue
 from dogym.causal.structure.pc import CI_TESTS, CITest, data_matrix, learn_skeleton
 from dogym.causal.structure.pdag import PDAG, Knowledge, Orienter, extend, orient
 
@@ -102,10 +102,17 @@ def fit_pdag(
     def marginal(a: int, b: int) -> float:
         return float(test(a, b, no_set)[0])
 
-    forced += interventional_orientations(adjacency, groups, observational, alpha, shift_test)
+    memo: dict[tuple[int, int], float | None] = {}
+
+    def responses(x: int, y: int) -> float | None:
+        if (x, y) not in memo:
+            memo[(x, y)] = response_pvalue(x, y, groups, observational, shift_test, alpha)
+        return memo[(x, y)]
+
+    forced += interventional_orientations(adjacency, groups, observational, alpha, shift_test, responses)
     directed, undirected = orient(adjacency, separated, forbidden, forced)
     added = ancestral_additions(
-        directed, undirected, groups, observational, alpha, shift_test, forbidden, lambda a, b: marginal(a, b)
+        directed, undirected, groups, observational, alpha, shift_test, forbidden, marginal, responses
     )
     if added:
         state = Orienter.from_pdag(directed, undirected, forbidden)

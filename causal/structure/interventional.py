@@ -153,12 +153,15 @@ def interventional_orientations(
     observational: np.ndarray,
     alpha: float,
     shift_test: bool = True,
+    responses: Callable[[int, int], float | None] | None = None,
 ) -> list[tuple[int, int]]:
     """Directed pairs (a, b) the interventional data imply for adjacent pairs with an intervened end: X -> Y when Y
     responds to do(X) (p <= alpha; if both ends respond to each other's do(), the smaller p-value decides); Y -> X
     when Y does not respond to do(X) in at least `MIN_ROWS_NO_RESPONSE` rows and only X's side was tested; when both
     sides were tested and neither responds, the evidence contradicts itself (one of them must respond) and the pair
-    is left to the other rules. Strongest evidence first."""
+    is left to the other rules. Strongest evidence first. `responses(x, y)`: the response p-values (default
+    `response_pvalue` on these data; pass a memo to share them with `ancestral_additions`)."""
+    respond = responses or (lambda x, y: response_pvalue(x, y, groups, observational, shift_test, alpha))
     decided: list[tuple[float, tuple[int, int]]] = []
     intervened = set().union(*(targets for targets, _ in groups))
     p = adjacency.shape[0]
@@ -168,7 +171,7 @@ def interventional_orientations(
                 continue
             sides = {}
             for x, y in ((a, b), (b, a)):
-                pval = response_pvalue(x, y, groups, observational, shift_test, alpha)
+                pval = respond(x, y)
                 if pval is not None:
                     rows = sum(len(r) for (t, _), r in groups.items() if x in t and y not in t)
                     sides[(x, y)] = (pval, rows)
@@ -204,6 +207,7 @@ def ancestral_additions(
     shift_test: bool = True,
     forbidden: np.ndarray | None = None,
     dependence: Callable[[int, int], float] | None = None,
+    responses: Callable[[int, int], float | None] | None = None,
 ) -> list[tuple[int, int]]:
     """Edges the interventions demand: Y responds to do(X) (the test of `response_pvalue`, with the false discovery
     rate of the pairs tested held at alpha by the procedure of Benjamini and Hochberg, "Controlling the false
@@ -212,7 +216,8 @@ def ancestral_additions(
     completed by one edge M -> Y from X or one of its possible descendants M: the one most dependent on Y (smallest
     `dependence(M, Y)` p-value; X itself without `dependence`), a heuristic that prefers the proximal cause. Pairs
     are handled strongest evidence first, and a pair already joined by an earlier addition needs none; an edge that
-    is forbidden or would close a directed cycle is never added."""
+    is forbidden or would close a directed cycle is never added. `responses` as in `interventional_orientations`."""
+    respond = responses or (lambda x, y: response_pvalue(x, y, groups, observational, shift_test, alpha))
     intervened = sorted(set().union(*(targets for targets, _ in groups)))
     n = directed.shape[0]
     blocked = np.zeros((n, n), dtype=bool) if forbidden is None else forbidden
@@ -221,7 +226,7 @@ def ancestral_additions(
         reach = _reachable(directed, undirected, x)
         for y in range(n):
             if y != x and not reach[y] and not blocked[x, y]:
-                p = response_pvalue(x, y, groups, observational, shift_test, alpha)
+                p = respond(x, y)
                 if p is not None:
                     tested.append((p, x, y))
     tested.sort()
