@@ -370,7 +370,9 @@ class GraphLearner:
         for item in state["interventional"]:
             targets = frozenset(learner._index[t] for t in item["targets"])
             rows = np.asarray(item["data"], dtype=np.float64).reshape(-1, p)
-            learner._interventional.append((targets, item.get("regime"), rows))
+            regime = item.get("regime")
+            regime = tuple(regime) if isinstance(regime, list) else regime  # a JSON round trip turns tuples to lists
+            learner._interventional.append((targets, regime, rows))
         if state.get("pdag") is not None:
             learner.pdag = PDAG.from_dict(state["pdag"])
         return learner
