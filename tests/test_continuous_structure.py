@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -183,6 +185,8 @@ def test_state_round_trip_and_edge_confidence():
     pdag = learner.learn()
     restored = GraphLearner.from_state(learner.state())
     assert restored.pdag == pdag and restored.learn() == pdag
+    as_json = json.loads(json.dumps(learner.state(), default=lambda a: a.tolist()))  # plain lists survive JSON
+    assert GraphLearner.from_state(as_json).learn() == pdag
     confidence = learner.edge_confidence(4)
     assert confidence == restored.edge_confidence(4)
     assert len(confidence) == 6 and all(0.0 <= v <= 1.0 for v in confidence.values())
