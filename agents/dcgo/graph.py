@@ -22,7 +22,9 @@ learned graph, every manipulative variable not yet probed (never intervened on a
 step, `TimeUnrolledLearner.probed`) is an exploration set alone and the next interventions probe it first (the first
 unprobed variable in the manipulative order; its value still maximises the acquisition): until then the data say
 nothing of its descendants, and a graph learned from D^O would otherwise exclude it for good. With noise-free
-outcomes this costs two trials per manipulative variable, all at t = 0.
+outcomes this costs two trials per manipulative variable, all at t = 0. A probed variable to which nothing responded
+yet (two values in a flat region of the system, e.g. IND's Z far from its bumps) stays an exploration set alone, left
+to the acquisition.
 
 `orientation_weight` w > 0 (learned only) adds w * sd(Y) * expected_orientations(X_s) / cost(X_s) to the
 acquisition (causal EI / cost) of every point of exploration set X_s, where sd(Y) is the standard deviation of the
@@ -156,8 +158,8 @@ class CausalStructure:
         self.learner.learn()
         within = self.learner.slice_dag()
         sets = exploration_sets(within, self.base.manipulative, self.base.target)
-        probed = self.learner.probed()
-        sets += [(v,) for v in self.base.manipulative if v not in probed and (v,) not in sets]
+        seen = self.learner.probed() & {x for x, _ in self.learner.responses()}  # probed, with a descendant seen
+        sets += [(v,) for v in self.base.manipulative if v not in seen and (v,) not in sets]
         if self.within is not None and set(within.edges) == set(self.within.edges) and sets == self.sets:
             self.history.append((self.interventions, self.history[-1][1]))
             return False
