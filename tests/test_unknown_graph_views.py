@@ -173,6 +173,7 @@ def test_dcbo_and_cbo_learn_their_graph_on_a_sealed_view(agent_name, tmp_path):
     truth and info keys outside the family's view sealed too); with the known graph the same env raises, so the seal
     can fail."""
     from test_learner_views import info_view
+    from threadpoolctl import threadpool_limits
 
     from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
 
@@ -184,7 +185,7 @@ def test_dcbo_and_cbo_learn_their_graph_on_a_sealed_view(agent_name, tmp_path):
     env_id = unknown_graph_env_id("dogym/DCGO-STAT-v0")
     hyperparams = resolve_hyperparams(spec, "dogym/DCGO-STAT-v0")
     context = RunContext(spec, env_id, {}, 0, {**hyperparams, "graph": "learned"}, tmp_path / "learned")
-    with info_view(fam.info_view(context)):
+    with info_view(fam.info_view(context)), threadpool_limits(1):  # tiny GPs: BLAS threads only slow them down
         agent = fam.build(context)
         agent.env.unwrapped.exploration_sets = SealedSets(agent.env.unwrapped.exploration_sets)
         assert agent.learn(3)
