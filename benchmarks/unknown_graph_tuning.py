@@ -6,8 +6,10 @@ agent of each env (the rollout learner of Hammar & Stadler, COL of Hammar, Alpca
     python benchmarks/unknown_graph_tuning.py [--quick] [--envs toy,ms1,edge] [--seeds 100-102] [--workers 2] \\
         [--alphas 0.01,0.05,0.2] [--relearn 1,5] [--weights 0.5,2,8]
 
-DCBO / CBO on DCGO STAT and IND are tuned by `benchmarks/dcgo_graph_tuning.py` (its results in
-benchmarks/results/dcgo_graph/), not again here (`--envs stat,ind` runs the same two stages on them if wanted).
+Each family measures its own learned graph on tuning seeds, and the reproduction takes their choices: DCBO / CBO by
+`benchmarks/dcgo_graph_tuning.py`, COL by `benchmarks/col_graph_tuning.py`, the rollout learner by
+`benchmarks/acl_graph.py` (the script each env's `Setting.tuned_by` names). This script is the family-independent
+two-stage selection for an env without its own (or a check of one), through the reproduction's own cells.
 
 Stage 1 runs `graph: learned` at every (graph_alpha, relearn_every) of the candidates and keeps the one with the
 lowest mean SHD of the final graph (ties: the better headline metric); stage 2 runs the orientation rule at the kept
