@@ -184,7 +184,9 @@ def test_dcbo_and_cbo_learn_their_graph_on_a_sealed_view(agent_name, tmp_path):
     spec, fam = AGENTS[agent_name], family("dcgo")
     env_id = unknown_graph_env_id("dogym/DCGO-STAT-v0")
     hyperparams = resolve_hyperparams(spec, "dogym/DCGO-STAT-v0")
-    context = RunContext(spec, env_id, {}, 0, {**hyperparams, "graph": "learned"}, tmp_path / "learned")
+    context = RunContext(
+        spec, env_id, {}, 0, {**hyperparams, "graph": "learned", "relearn_every": 1}, tmp_path / "learned"
+    )
     with info_view(fam.info_view(context)), threadpool_limits(1):  # tiny GPs: BLAS threads only slow them down
         agent = fam.build(context)
         agent.env.unwrapped.exploration_sets = SealedSets(agent.env.unwrapped.exploration_sets)
