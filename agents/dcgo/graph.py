@@ -10,7 +10,8 @@ The `graph` option of the loop chooses where the graph comes from:
   True as the envs' explorations: a variable that varies under do(X) within one time step is a descendant of X and
   completes the learned graph; `TimeUnrolledLearner`); each change of the slice graph rebuilds the exploration sets
   (the minimal intervention sets of Lee and Bareinboim, "Structural Causal Bandits: Where to Intervene?", over the
-  manipulative variables for the target) and refits the GP-SCM (a graph seen before reuses its fit). The agent
+  manipulative variables for the target) and refits the GP-SCM (a graph seen before reuses its fit; no causal prior
+  until every manipulative variable has been probed, see below, so the graph of D^O alone is never fitted). The agent
   still uses the operator's knowledge of the variables, the target, the manipulative variables, their domains and
   costs and the horizon; never the view's graph, parents or exploration sets.
 - "wrong": the view's slice graph with one edge reversed (`misspecified`, seeded by the run seed), unrolled with the
@@ -144,6 +145,10 @@ class CausalStructure:
         base = self.base
         self.sets = exploration_sets(within, base.manipulative, base.target) if sets is None else sets
         key = frozenset(unrolled.edges)
+        if not self._probed_all():  # a learned graph before every manipulative variable was probed: no causal prior
+            self.model = None
+            self._record(within)
+            return
         if key not in self._models:  # a fit depends on the graph and D^O only: a graph seen before reuses its fit
             self._models[key] = None
             if _has_mechanism(unrolled, self.temporal):
@@ -160,11 +165,17 @@ class CausalStructure:
         sets = exploration_sets(within, self.base.manipulative, self.base.target)
         seen = self.learner.probed() & {x for x, _ in self.learner.responses()}  # probed, with a descendant seen
         sets += [(v,) for v in self.base.manipulative if v not in seen and (v,) not in sets]
-        if self.within is not None and set(within.edges) == set(self.within.edges) and sets == self.sets:
+        ready = self.model is not None or not self._probed_all()  # the prior is as it will stay for this graph
+        if self.within is not None and set(within.edges) == set(self.within.edges) and sets == self.sets and ready:
             self.history.append((self.interventions, self.history[-1][1]))
             return False
         self._rebuild(within, self.learner.unrolled(), sets)
         return True
+
+    def _probed_all(self) -> bool:
+        """Whether the graph can be trusted for a causal prior: known or wrong, or every manipulative variable
+        probed (module docstring)."""
+        return self.learner is None or set(self.base.manipulative) <= self.learner.probed()
 
     def observe(self, t: int, key: SetKey, values: Mapping[str, float]) -> bool:
         """Count one intervention do(key) at time step t whose slice came back as `values`; with a learned graph, add
