@@ -11,7 +11,8 @@ wrong; `dogym.agents.dcgo.graph`): graph/shd and graph/f1 of the final slice gra
 (evaluation only), graph/learn_seconds (CPU seconds of structure learning; 0 for a known or wrong graph; the run's
 total is train_seconds), and `graph_history.csv` (interventions, shd, f1 after each (re)learning). The authors' form of the gap needs several methods and replicates:
 `gap.gap_table`. Runs take about a second, so an interrupted run restarts from scratch; being seeded, it repeats
-exactly.
+exactly, a learned graph included (the learner is rebuilt from the run's own data at every relearning, and
+replicate.json keeps the graph after each one), so `state()` stays empty.
 """
 
 from __future__ import annotations
