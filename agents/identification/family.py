@@ -137,14 +137,14 @@ class IdentificationFamily(Family):
     def evaluate(self, agent: IdentificationAgent, context: RunContext, episodes: int, seed: int) -> dict[str, Any]:
         """The estimator's final graph against the true one (SHD, F1; the truth read for evaluation only) and the CPU
         seconds spent learning it; the loss curve is already in the run's record."""
-        return {"graph": agent.learner.graph.metrics(_true_graph(agent))}
+        return {"graph": agent.learner.graph.metrics(_graph_of_truth(agent))}
 
     def run_files(self, agent: IdentificationAgent, context: RunContext, metrics: Mapping[str, Any]) -> list[Path]:
         """graph_history.csv: SHD and F1 of the estimator's graph after each relearning and at the end."""
         from dogym.agents.io import atomic_write_text, csv_text
 
         path = context.run_dir / "graph_history.csv"
-        rows = agent.learner.graph.history_rows(_true_graph(agent), len(agent.record.costs))
+        rows = agent.learner.graph.history_rows(_graph_of_truth(agent), len(agent.record.costs))
         atomic_write_text(path, csv_text(rows))
         return [path]
 
@@ -160,7 +160,7 @@ class IdentificationFamily(Family):
         return [plot_losses(mine, out_dir / "loss_curves.png")] if mine else []
 
 
-def _true_graph(agent: IdentificationAgent) -> nx.DiGraph:
+def _graph_of_truth(agent: IdentificationAgent) -> nx.DiGraph:
     """The env's true causal graph at the run's last step (evaluation only)."""
     return agent.env.get_wrapper_attr("ground_truth")(max(len(agent.record.costs), 1))["graph"]
 
