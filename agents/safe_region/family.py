@@ -239,8 +239,8 @@ class SafeRegionFamily(Family):
         run, truth = agent.record, _true_regions(agent)
         paths = [context.run_dir / "truth.npz", context.run_dir / "graph_history.csv"]
         atomic_write_bytes(paths[0], _npz(truth=np.array(truth)))
-        truth, nodes = agent.env.unwrapped.ground_truth()["graph"], agent.env.unwrapped.variable_names
-        history = [{"interventions": k, **_graph_scores(_digraph(nodes, edges), truth)}
+        graph_truth, nodes = agent.env.unwrapped.ground_truth()["graph"], agent.env.unwrapped.variable_names
+        history = [{"interventions": k, **_graph_scores(_digraph(nodes, edges), graph_truth)}
                    for k, edges in agent.learner.graph_history]  # fmt: skip
         atomic_write_text(paths[1], csv_text(history))
         if run.candidates.shape[1] == 2:
