@@ -10,7 +10,8 @@
   learner relearns every `relearn_every` steps (every step counts, the passive do(0) included: the family's budget
   unit) and the estimator is then rebuilt on the new graph from the data already collected. The only background
   knowledge is what an operator knows without a graph: the variables the view declares exogenous are roots
-  (`Knowledge(roots=...)`); the view's graph and parents are never read.
+  (`Knowledge(roots=...)`); the view's graph and parents are never read. The learner keeps every row, also when the
+  estimator's D_t is a FIFO buffer (scenario 2 changes a mechanism, not the graph).
 
 The model graph under "learned" is the DAG `GraphLearner.dag()` returns (one consistent extension of the learned
 CPDAG) plus the edges the data cannot have ruled out yet (absence of evidence is not evidence of absence): a
