@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -63,10 +64,14 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any]) -> Any:
 
     if env_id not in dogym_env_ids():
         raise UsageError(f"unknown env {env_id!r}; available: {', '.join(dogym_env_ids())}")
-    try:
-        return gym.make(env_id, **env_kwargs)
-    except (TypeError, ValueError) as err:
-        raise UsageError(f"cannot make {env_id} with {dict(env_kwargs)}: {err}") from err
+    with warnings.catch_warnings(record=True) as caught:  # Gymnasium's warnings only once the env is made
+        try:
+            env = gym.make(env_id, **env_kwargs)
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"cannot make {env_id} with {dict(env_kwargs)}: {err}") from err
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return env
 
 
 def cmd_list(args: argparse.Namespace) -> int:
