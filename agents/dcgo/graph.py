@@ -43,34 +43,18 @@ import networkx as nx
 import numpy as np
 
 from dogym.agents.dcgo.priors import observational_model
+from dogym.agents.graph_settings import check_graph_settings
 from dogym.causal.dynamic_effects import DynamicGPSCM
 from dogym.causal.graphs import minimal_intervention_sets
-
-#: The values of the loop's `graph` option.
-GRAPHS = ("known", "learned", "wrong")
 
 SetKey = tuple[str, ...]
 
 
 def check_graph_options(method: str, options: Any) -> None:
     """ValueError for a `graph`, `relearn_every`, `graph_alpha` or `orientation_weight` the method cannot use."""
-    if options.graph not in GRAPHS:
-        raise ValueError(f"graph must be one of {GRAPHS}, got {options.graph!r}")
+    check_graph_settings(options.graph, options.relearn_every, options.graph_alpha, options.orientation_weight)
     if options.graph != "known" and method not in ("dcbo", "cbo"):
         raise ValueError(f"graph: {options.graph} applies to dcbo and cbo only ({method} uses no causal graph)")
-    if (
-        isinstance(options.relearn_every, bool)
-        or not isinstance(options.relearn_every, int)
-        or options.relearn_every < 1
-    ):
-        raise ValueError(f"relearn_every must be an integer >= 1, got {options.relearn_every!r}")
-    if not 0.0 < float(options.graph_alpha) < 1.0:
-        raise ValueError(f"graph_alpha must be in (0, 1), got {options.graph_alpha!r}")
-    weight = float(options.orientation_weight)
-    if not np.isfinite(weight) or weight < 0.0:
-        raise ValueError(f"orientation_weight must be a finite number >= 0, got {options.orientation_weight!r}")
-    if weight > 0.0 and options.graph != "learned":
-        raise ValueError(f"orientation_weight > 0 needs graph: learned, got graph: {options.graph}")
 
 
 def view_graph(env: Any) -> nx.DiGraph:

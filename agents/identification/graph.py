@@ -37,12 +37,12 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from dogym.agents.graph_settings import check_graph_settings
 from dogym.causal.graphs import edge_metrics
 from dogym.causal.intervention import Intervention
 from dogym.causal.scm import StructuralView
 from dogym.causal.structure.continuous import MIN_ROWS, GraphLearner, Knowledge, misspecified
 
-GRAPH_MODES = ("known", "learned", "wrong")
 #: A variable that has varied on its own fewer times (distinct values) is untested: kept as a parent of every
 #: endogenous variable after it in the model's order (see the module docstring).
 MIN_TESTS = 3
@@ -82,12 +82,7 @@ class GraphSource:
         relearn_every: int = 1,
         alpha: float = 0.01,
     ):
-        if mode not in GRAPH_MODES:
-            raise ValueError(f"graph must be one of {GRAPH_MODES}, got {mode!r}")
-        if isinstance(relearn_every, bool) or not isinstance(relearn_every, int) or relearn_every < 1:
-            raise ValueError(f"relearn_every must be an integer >= 1, got {relearn_every!r}")
-        if not 0.0 < alpha < 1.0:
-            raise ValueError(f"graph_alpha must be in (0, 1), got {alpha!r}")
+        check_graph_settings(mode, relearn_every, alpha, 0.0)
         self.mode, self.operator, self.relearn_every = mode, view, relearn_every
         self.steps, self.learn_seconds = 0, 0.0
         self.learner: Any = None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 import numpy as np
 
+from dogym.agents.graph_settings import check_graph_settings
 from dogym.agents.identification.estimator import CausalGPEstimator, GPConfig
 from dogym.agents.identification.graph import GraphSource
 from dogym.agents.identification.policies import MaskCost, PassivePolicy, RandomPolicy, RolloutPolicy
@@ -65,6 +66,7 @@ def make_learner(
     estimator's causal graph (see `dogym.agents.identification.graph`)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown identification policy {policy!r}; choose one of {POLICIES}")
+    check_graph_settings(graph, relearn_every, graph_alpha, policy_kwargs.get("orientation_weight", 0.0))
     known = env.get_wrapper_attr  # what an operator knows: the structural view, the cost table, M
     source = GraphSource(graph, known("structural_view")(), seed, relearn_every, graph_alpha)
     estimator = CausalGPEstimator(source.view, gp, buffer_size, model_eviction=model_eviction)
@@ -78,10 +80,6 @@ def make_learner(
             raise ValueError(f"policy 'random' takes only the option 'rate', got {unknown}")
         chosen = RandomPolicy(**policy_kwargs)
     else:
-        if policy_kwargs.get("orientation_weight", 0.0) and graph != "learned":
-            raise ValueError(
-                f"orientation_weight values a learned graph's orientations: needs graph 'learned', not {graph!r}"
-            )
         cost = MaskCost(known("controllable"), known("intervention_cost"))
         chosen = RolloutPolicy(cost, samples_per_step=known("samples_per_step"), orientation=source.orientations,
                                **policy_kwargs)  # fmt: skip

@@ -142,7 +142,7 @@ class RolloutPolicy:
         if self.popsize < 5:
             raise ValueError(f"differential evolution needs popsize >= 5, got {self.popsize!r}")
         if not self.orientation_weight >= 0.0:
-            raise ValueError(f"orientation_weight must be >= 0, got {self.orientation_weight!r}")
+            raise ValueError(f"orientation_weight must be finite and >= 0, got {self.orientation_weight!r}")
 
     def cost_to_go(self, estimator: CausalGPEstimator, genes: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
         """Estimated cost (12) of candidate gene vectors [S, l * 2n] under shared random numbers [L, T, n_vars]:

@@ -77,6 +77,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
 
+from dogym.agents.graph_settings import check_graph_settings
 from dogym.causal.acquisition import (
     argmax_std_per_cost,
     box_points,
@@ -105,8 +106,6 @@ _PRIORS: dict[tuple, Any] = {}
 PRIOR_CACHE_SIZE = 16
 #: Candidates per posterior prediction (the kernel between a batch and the data is batch x interventions).
 PREDICT_BATCH = 1024
-#: Where the model's graph comes from (`COLConfig.graph`).
-GRAPHS = ("known", "learned", "wrong")
 #: The constant input of a specification metric without parents in the model's graph (a GP on it is a constant).
 INTERCEPT = "(intercept)"
 
@@ -170,21 +169,12 @@ class COLConfig:
             raise ValueError(f"prior must be 'gpscm' or 'backdoor', got {self.prior!r}")
         if self.monitoring_steps < 2 or self.noise_var <= 0 or self.lengthscale <= 0:
             raise ValueError("monitoring_steps must be >= 2, noise_var and lengthscale positive")
-        if self.graph not in GRAPHS:
-            raise ValueError(f"graph must be one of {', '.join(map(repr, GRAPHS))}, got {self.graph!r}")
-        if not 0.0 < self.graph_alpha < 1.0:
-            raise ValueError(f"graph_alpha must be in (0, 1), got {self.graph_alpha!r}")
+        check_graph_settings(self.graph, self.relearn_every, self.graph_alpha, self.orientation_weight)
         if self.graph_test not in CI_TESTS:
             raise ValueError(f"graph_test must be one of {', '.join(map(repr, CI_TESTS))}, got {self.graph_test!r}")
         steps = self.graph_passive_steps
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"graph_passive_steps must be an integer >= 0, got {self.graph_passive_steps!r}")
-        if isinstance(self.relearn_every, bool) or not isinstance(self.relearn_every, int) or self.relearn_every < 1:
-            raise ValueError(f"relearn_every must be an integer >= 1, got {self.relearn_every!r}")
-        if not (np.isfinite(self.orientation_weight) and self.orientation_weight >= 0):
-            raise ValueError(f"orientation_weight must be finite and >= 0, got {self.orientation_weight!r}")
-        if self.orientation_weight and self.graph != "learned":
-            raise ValueError("orientation_weight values the orientation of a learned graph: it needs graph 'learned'")
 
 
 @dataclass
