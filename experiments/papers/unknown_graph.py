@@ -320,17 +320,19 @@ def analyse(values: Values, supports: Mapping[str, tuple[float, float]]) -> dict
                     if diff is not None:
                         comparisons[f"{agent}: {name}: {m}"] = diff
         known, learned = labels.get(f"{head}-known"), labels.get(f"{head}-learned")
-        close = None
+        close = better = None
         if known and learned and known[s.headline] and learned[s.headline]:
             k, lr = known[s.headline], learned[s.headline]
             larger = s.larger_is_better
             overlap = not separated(k, lr, larger) and not separated(lr, k, larger)
             close = abs(lr["mean"] - k["mean"]) <= WITHIN * abs(k["mean"]) and overlap
+            better = lr["mean"] > k["mean"] if larger else lr["mean"] < k["mean"]
         wrong = [worse(comparisons.get(f"{head}: wrong - known: {m}"), larger) for m, larger in s.metrics]
         envs[s.key] = {
             "labels": labels,
             "comparisons": comparisons,
             "learned_close": close,
+            "learned_better": better,
             "wrong_worse": None if all(w is None for w in wrong) else any(bool(w) for w in wrong),
             "wrong_separated": _wrong_separated(s, labels),
         }
@@ -367,6 +369,9 @@ def targets(envs: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         hit, missing = [t for t, v in found.items() if v], [t for t, v in found.items() if v is None]
         ours = f"{len(hit)} of {len(SETTINGS)}: {', '.join(hit) or 'none'}"
         ours += f" (missing: {', '.join(missing)})" if missing else ""
+        if key == "learned_close":
+            above = [s.title for s in SETTINGS if envs.get(s.key, {}).get("learned_better") and found[s.title] is False]
+            ours += f"; outside on the better side (learned better than known): {', '.join(above) or 'none'}"
         if key == "wrong_worse":
             apart = [s.title for s in SETTINGS if envs.get(s.key, {}).get("wrong_separated")]
             ours += f"; with separated 95% CIs (unpaired) on {len(apart)}: {', '.join(apart) or 'none'}"
@@ -415,12 +420,17 @@ def plot_setting(s: Setting, env: Mapping[str, Any], histories: Mapping, path: P
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     labels = list(env["labels"])
+    end = max((r[0] for (key, _), by in histories.items() if key == s.key for rows in by.values() for r in rows),
+              default=0)  # fmt: skip
     for i, label in enumerate(labels):
         by_seed = histories.get((s.key, label))
         if not by_seed or label == s.baseline:  # the random baseline's graph is not its own
             continue
         for ax, column in ((axes[0], 1), (axes[1], 2)):
             xs, mean, low, high = curve_band(by_seed, column)
+            if xs[-1] < end:  # a fixed graph (known, wrong) is recorded once: hold it to the env's last count
+                xs, mean, low, high = (np.append(a, a[-1]) for a in (xs, mean, low, high))
+                xs[-1] = end
             style = {"known": ":", "wrong": "--"}.get(label.rsplit("-", 1)[-1], "-")
             ax.step(xs, mean, style, where="post", color=f"C{i}", label=f"{label} ({len(by_seed)} seeds)")
             ax.fill_between(xs, low, high, step="post", color=f"C{i}", alpha=0.15)
