@@ -106,6 +106,13 @@ SB3 = {
     "device": "'auto' | 'cpu' | 'cuda'",
     "policy_kwargs": POLICY_KWARGS,
 }
+#: Where the causal graph of an agent that assumes one comes from (`dogym.agents.graph_settings`).
+GRAPH: dict[str, Declaration] = {
+    "graph": "'known' | 'learned' | 'wrong'",
+    "relearn_every": "int [1, 1000000]",
+    "graph_alpha": "float (0, 1)",
+    "orientation_weight": "float [0, 1000000]",
+}
 #: Every hyper-parameter of every built-in family: family name -> key -> declaration (see `Declaration`).
 HYPERPARAMETER_RULES: dict[str, dict[str, Declaration]] = {
     "fault_alarm": {
@@ -164,6 +171,7 @@ HYPERPARAMETER_RULES: dict[str, dict[str, Declaration]] = {
         "cost_weight": "float [0, 1000000000]",
         "popsize": "int [1, 100000]",
         "maxiter": "int [0, 100000]",
+        **GRAPH,
     },
     "safe_region": {
         "alpha": "float (0, 1)",
@@ -192,6 +200,9 @@ HYPERPARAMETER_RULES: dict[str, dict[str, Declaration]] = {
         "causal_prior": "bool",
         "safety": "bool",
         "cost_denominator": "bool",
+        **GRAPH,
+        "graph_test": "'rank' | 'basis' | 'fisherz'",  # the structure learner's conditional-independence test
+        "graph_passive_steps": "int [0, 100000000]",  # passive rows read by the structure learner only
     },
     "dcgo": {
         "anchors": "'authors' | 'grid' | 'sobol'",
@@ -211,6 +222,8 @@ HYPERPARAMETER_RULES: dict[str, dict[str, Declaration]] = {
         "obs_fit": "str",
         "prior_noise": "bool",
         "data_seed": "null | int [0, 18446744073709551615]",
+        **GRAPH,
+        "noise_free": "bool",  # explorations' outcomes are noise-free: descendants read off them
     },
 }
 
