@@ -315,7 +315,7 @@ def analyse(values: Values, supports: Mapping[str, tuple[float, float]]) -> dict
                      "learned - random": (f"{agent}-learned", s.baseline),
                      "known - random": (f"{agent}-known", s.baseline)}  # fmt: skip
             for name, (a, b) in pairs.items():
-                for m in (*(k for k, _ in s.metrics), SHD):
+                for m in (*(k for k, _ in s.metrics), *((SHD,) if name == "learned-ow - learned" else ())):
                     diff = paired(of(a, m), of(b, m))
                     if diff is not None:
                         comparisons[f"{agent}: {name}: {m}"] = diff
