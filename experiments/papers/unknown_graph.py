@@ -35,7 +35,7 @@ import numpy as np
 
 from dogym.agents.io import atomic_save_figure, atomic_write_json, atomic_write_text, csv_text
 from dogym.agents.protocol import NONNEGATIVE, UNIT_INTERVAL
-from dogym.agents.registry import agent_spec, check_hyperparams, family
+from dogym.agents.registry import agent_spec, check_hyperparams, family, resolve_hyperparams
 from dogym.experiments.papers import Paper, Reproduction, Timing
 from dogym.experiments.readme import replace_block
 from dogym.experiments.report import (
@@ -599,8 +599,10 @@ def readme_block(out: Path) -> str:
         for name, overrides in s.variants.items():
             row = analysis["envs"].get(s.key, {"labels": {}})["labels"].get(f"{s.agents[0]}-{name}")
             if row:
+                learned = resolve_hyperparams(agent_spec(s.agents[0]), s.env, {"graph": "learned", **s.learned})
                 variants.append(
-                    f"{s.title}, variant {name} ({', '.join(f'{k} {v}' for k, v in overrides.items())}): "
+                    f"{s.title}, variant {name} ({', '.join(f'{k} {v}' for k, v in overrides.items())}; the learned "
+                    f"graph above: {', '.join(f'{k} {learned.get(k)}' for k in overrides if k != 'graph')}): "
                     f"{s.headline} {interval_text(row[s.headline], 3)}, SHD {interval_text(row[SHD])}."
                 )
     seeds = sorted({n for env in analysis["envs"].values() for r in env["labels"].values() if (n := r["seeds"])})
