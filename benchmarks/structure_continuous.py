@@ -228,8 +228,8 @@ def compare_causallearn(problem: Problem, n: int, seed: int) -> dict[str, Any] |
     return {"equal": ours == theirs, "ours_seconds": ours_seconds, "causallearn_seconds": theirs_seconds}
 
 
-def _mean_ci(values: list[float], digits: int = 2) -> str:
-    low, high = mean_interval(values, support=(0.0, np.inf))
+def _mean_ci(values: list[float], digits: int = 2, support: tuple[float, float] = (0.0, np.inf)) -> str:
+    low, high = mean_interval(values, support=support)
     return f"{np.mean(values):.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
@@ -270,7 +270,7 @@ def report(results: dict[str, Any]) -> str:
                     n,
                     k,
                     _mean_ci([r["shd"] for r in runs]),
-                    _mean_ci([r["f1"] for r in runs]),
+                    _mean_ci([r["f1"] for r in runs], support=(0.0, 1.0)),
                     f"{np.median([r['seconds'] for r in runs]) * 1000:.1f}",
                 ]
             )
