@@ -12,7 +12,8 @@
 - `misspecified(graph, seed)`: the graph with one edge reversed, acyclic (the cost of a wrong graph).
 
 For time-unrolled graphs, state the time order as `Knowledge(tiers=...)` (e.g. lagged variables as the first tier);
-no edge then points back in time.
+no edge then points back in time. `Knowledge`, `PDAG` (`dogym.causal.structure.pdag`) and `CI_TESTS`
+(`dogym.causal.structure.pc`) can be imported from here too; they are documented where they are defined.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dogym.causal.structure.interventional import ancestral_additions, intervent
 from dogym.causal.structure.pc import CI_TESTS, CITest, data_matrix, learn_skeleton
 from dogym.causal.structure.pdag import PDAG, Knowledge, Orienter, extend, orient
 
-__all__ = ["CI_TESTS", "PDAG", "GraphLearner", "Knowledge", "learn_cpdag", "misspecified"]
+__all__ = ["GraphLearner", "learn_cpdag", "misspecified"]  # and the re-exports CI_TESTS, Knowledge, PDAG
 
 #: Fewest observational rows the partial-correlation test can use (n - |S| - 3 > 0 at |S| = 1).
 MIN_ROWS = 5
