@@ -25,6 +25,7 @@ table `intervention_cost(intervention)`.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -135,9 +136,9 @@ class InterventionEnv(DogymEnv):
         self._shown: tuple[Intervention, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ to be provided by subclasses
+    @abstractmethod
     def scm_at(self, t: int) -> SCM:
         """Ground truth: for evaluation only. The true SCM during step t (1-based)."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ what an operator knows
     def structural_view(self) -> StructuralView:

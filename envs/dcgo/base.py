@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import copy
 import math
+from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import product
@@ -123,9 +124,9 @@ class DCGOEnv(DogymEnv):
         if cfg["n_observational"] is not None:
             cfg["n_observational"] = config_int(cfg, "n_observational", name, low=0)
 
+    @abstractmethod
     def _system(self, cfg: dict[str, Any]) -> DCGOSystem:
         """The SCM and the problem for the validated config."""
-        raise NotImplementedError
 
     def __init__(self, render_mode: str | None = None, **options: Any):
         self.config = cfg = self._configure(options, render_mode)

@@ -22,6 +22,7 @@ Invalid actions raise `InvalidInterventionError` (an `EnvInputError`); bad optio
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -260,14 +261,14 @@ class SafeRegionEnv(InterventionEnv):
         return (self.low + self.high) / 2.0
 
     # ------------------------------------------------------------------ to be provided by subclasses
+    @abstractmethod
     def _window(self, intervention: Intervention, start: int) -> np.ndarray:
         """Simulate the window from system time `start` with the intervention held: [H + 1, n_vars] values."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _probability(self, points: np.ndarray, start: int) -> np.ndarray:
         """Ground truth: P(phi = 1 | do(U' = u)) for the window from `start`, for each row of points."""
-        raise NotImplementedError
 
+    @abstractmethod
     def observational_data(self, n: int, seed: int) -> dict[str, np.ndarray]:
         """n rows of passive monitoring (name -> [n] values)."""
-        raise NotImplementedError
