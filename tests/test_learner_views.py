@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -116,16 +117,21 @@ def sealed(cls: type, truth: bool = True) -> type:
     return Sealed
 
 
-def sealed_env_id(env_id: str, truth: bool = True) -> str:
-    """Register (once) a sealed copy of a registered env and return its id (`truth=False`: only its info dicts are
-    sealed, for learning loops that score themselves against the truth as they go, e.g. loss curves)."""
-    sealed_id = env_id.replace("dogym/", "dogym-sealed/" if truth else "dogym-sealed-info/")
-    if sealed_id not in gym.registry:
+def registered_copy(env_id: str, namespace: str, make: Callable[[type], type]) -> str:
+    """Register (once) a copy of a registered env in `namespace` whose class is `make(the env's class)`; its id."""
+    copy_id = env_id.replace("dogym/", f"{namespace}/")
+    if copy_id not in gym.registry:
         spec = gym.spec(env_id)
         module, _, name = spec.entry_point.partition(":")
         cls = getattr(__import__(module, fromlist=[name]), name)
-        gym.register(id=sealed_id, entry_point=sealed(cls, truth), kwargs=dict(spec.kwargs))
-    return sealed_id
+        gym.register(id=copy_id, entry_point=make(cls), kwargs=dict(spec.kwargs))
+    return copy_id
+
+
+def sealed_env_id(env_id: str, truth: bool = True) -> str:
+    """Register (once) a sealed copy of a registered env and return its id (`truth=False`: only its info dicts are
+    sealed, for learning loops that score themselves against the truth as they go, e.g. loss curves)."""
+    return registered_copy(env_id, "dogym-sealed" if truth else "dogym-sealed-info", lambda cls: sealed(cls, truth))
 
 
 def test_sealing_catches_agent_code_and_lets_the_env_work():

@@ -19,7 +19,7 @@ from typing import Any
 
 import gymnasium as gym
 import pytest
-from test_learner_views import GroundTruthTouched, sealed
+from test_learner_views import GroundTruthTouched, registered_copy, sealed
 
 import dogym.envs  # noqa: F401
 from dogym.causal.dynamic import DynamicStructuralView
@@ -100,13 +100,8 @@ def sealed_graph_env(cls: type, truth: bool = True) -> type:
 
 def unknown_graph_env_id(env_id: str, truth: bool = True) -> str:
     """Register (once) the unknown-graph copy of a registered env (`sealed_graph_env`) and return its id."""
-    sealed_id = env_id.replace("dogym/", "dogym-unknown-graph/" if truth else "dogym-unknown-graph-info/")
-    if sealed_id not in gym.registry:
-        spec = gym.spec(env_id)
-        module, _, name = spec.entry_point.partition(":")
-        cls = getattr(__import__(module, fromlist=[name]), name)
-        gym.register(id=sealed_id, entry_point=sealed_graph_env(cls, truth), kwargs=dict(spec.kwargs))
-    return sealed_id
+    namespace = "dogym-unknown-graph" if truth else "dogym-unknown-graph-info"
+    return registered_copy(env_id, namespace, lambda cls: sealed_graph_env(cls, truth))
 
 
 @pytest.mark.parametrize("env_id", ["dogym/ToySCM-v0", "dogym/EdgeSafeRegion-v0", "dogym/DCGO-STAT-v0"])
