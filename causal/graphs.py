@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import networkx as nx
@@ -147,6 +147,26 @@ def edge_metrics(estimated: nx.DiGraph, truth: nx.DiGraph) -> EdgeMetrics:
     extra = est - true - reversed_edges
     shd = len(missing) + len(extra) + len(reversed_edges)
     return EdgeMetrics(precision, recall, f1, shd, tp, len(est), len(true))
+
+
+def graph_from_edges(nodes: Iterable[Hashable], edges: Iterable[tuple[Hashable, Hashable]]) -> nx.DiGraph:
+    """The directed graph of these nodes and edges (parent, child)."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(tuple(edge) for edge in edges)
+    return graph
+
+
+def edge_history_scores(
+    history: Iterable[tuple[int, Iterable[tuple[Hashable, Hashable]]]], nodes: Sequence[Hashable], truth: nx.DiGraph
+) -> list[dict[str, float]]:
+    """SHD and F1 (`edge_metrics`) of a graph that changes over a run, against the true graph: one row
+    {interventions, shd, f1} per (interventions so far, edges) entry of `history`, in its order."""
+    rows = []
+    for interventions, edges in history:
+        scores = edge_metrics(graph_from_edges(nodes, edges), truth)
+        rows.append({"interventions": int(interventions), "shd": int(scores.shd), "f1": float(scores.f1)})
+    return rows
 
 
 def satisfies_backdoor(

@@ -124,18 +124,10 @@ def graph_scores(result: ReplicateResult, truth: nx.DiGraph, variables: list[str
     """The run's slice graph after each (re)learning scored against the true slice graph (the within-slice edges of
     the last time slice of the env's true time-unrolled graph; evaluation only): rows {interventions, shd, f1}
     (none for a method without a graph)."""
-    from dogym.causal.graphs import edge_metrics
+    from dogym.causal.graphs import edge_history_scores
     from dogym.causal.structure.time_unrolled import slice_graph
 
-    true_slice = slice_graph(truth, variables)
-    rows = []
-    for interventions, edges in result.graph_history:
-        estimate = nx.DiGraph()
-        estimate.add_nodes_from(variables)
-        estimate.add_edges_from(tuple(e) for e in edges)
-        scores = edge_metrics(estimate, true_slice)
-        rows.append({"interventions": int(interventions), "shd": int(scores.shd), "f1": float(scores.f1)})
-    return rows
+    return edge_history_scores(result.graph_history, variables, slice_graph(truth, variables))
 
 
 class DCGOFamily(Family):

@@ -38,7 +38,7 @@ import networkx as nx
 import numpy as np
 
 from dogym.agents.graph_settings import check_graph_settings
-from dogym.causal.graphs import edge_metrics
+from dogym.causal.graphs import edge_history_scores, edge_metrics, graph_from_edges
 from dogym.causal.intervention import Intervention
 from dogym.causal.scm import StructuralView
 from dogym.causal.structure.continuous import MIN_ROWS, GraphLearner, Knowledge, misspecified
@@ -103,7 +103,7 @@ class GraphSource:
     def _model_edges(self, learned: Iterable[Edge]) -> list[Edge]:
         """The learned DAG's edges plus every untested variable -> every endogenous variable after it in the order."""
         exogenous = self.operator.exogenous
-        dag = _digraph(self.operator.names, learned)
+        dag = graph_from_edges(self.operator.names, learned)
         order = list(nx.lexicographical_topological_sort(dag, key=lambda n: (n not in exogenous, n)))
         untested = set(self.untested())
         extra = {(a, b) for i, a in enumerate(order) if a in untested for b in order[i + 1 :] if b not in exogenous}
@@ -153,18 +153,14 @@ class GraphSource:
     # ------------------------------------------------------------------ evaluation and checkpoints
     def metrics(self, truth: nx.DiGraph) -> dict[str, float]:
         """graph/shd and graph/f1 of the current model graph against `truth` (evaluation only), graph/learn_seconds."""
-        scores = edge_metrics(_digraph(self.operator.names, view_edges(self.view)), truth)
+        scores = edge_metrics(graph_from_edges(self.operator.names, view_edges(self.view)), truth)
         return {"shd": float(scores.shd), "f1": float(scores.f1), "learn_seconds": self.learn_seconds}
 
     def history_rows(self, truth: nx.DiGraph, steps: int) -> list[dict[str, float]]:
         """graph_history.csv's rows: SHD and F1 after each (re)learning, and at `steps` (the run's end)."""
         points = dict(self.history)
         points.setdefault(steps, view_edges(self.view))
-        rows = []
-        for n, edges in sorted(points.items()):
-            scores = edge_metrics(_digraph(self.operator.names, edges), truth)
-            rows.append({"interventions": n, "shd": scores.shd, "f1": scores.f1})
-        return rows
+        return edge_history_scores(sorted(points.items()), self.operator.names, truth)
 
     def state(self) -> dict[str, Any]:
         """Plain data that `restore` continues from (the learner's own state included)."""
@@ -186,10 +182,3 @@ class GraphSource:
             self.learner = GraphLearner.from_state(state["learner"])
         if self.mode != "known":
             self.view = model_view(self.operator, [(a, b) for a, b in state["edges"]])
-
-
-def _digraph(nodes: Sequence[str], edges: Iterable[Edge]) -> nx.DiGraph:
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from(edges)
-    return graph

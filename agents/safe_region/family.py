@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import networkx as nx
 import numpy as np
 
 from dogym.agents.io import read_json_checked
@@ -27,7 +26,7 @@ from dogym.agents.registry import keyword_names
 from dogym.agents.safe_region.col import COL, FIGURE_ALPHAS, COLConfig, COLRecord
 from dogym.agents.safe_region.plots import plot_region_evolution, plot_size_against_unsafe
 from dogym.agents.spec import AgentSpec
-from dogym.causal.graphs import edge_metrics
+from dogym.causal.graphs import edge_history_scores
 
 #: Consecutive interventions with a region change below `CONVERGED_CHANGE` that count as converged.
 CONVERGED_RUN, CONVERGED_CHANGE = 3, 0.01
@@ -216,8 +215,9 @@ class SafeRegionFamily(Family):
         curve = [region_scores(r, t) for r, t in zip(run.regions, truth, strict=True)]
         recall = [c["recall"] for c in curve]
         to_cover = unsafe_to_cover(recall, run.outcomes, [c["precision"] for c in curve])
-        final = _digraph(env.variable_names, agent.learner.graph_history[-1][1])
-        truth_graph = env.ground_truth()["graph"]
+        final = edge_history_scores(agent.learner.graph_history[-1:], env.variable_names, env.ground_truth()["graph"])[
+            0
+        ]
         return {
             "truth": {
                 "true_region_size": env.ground_truth(t=len(run.regions))["region"].size(),
@@ -225,7 +225,7 @@ class SafeRegionFamily(Family):
                 "covered": float(to_cover is not None),
                 "unsafe_to_cover": float(run.unsafe if to_cover is None else to_cover),
             },  # fmt: skip
-            "graph": {**_graph_scores(final, truth_graph), "learn_seconds": agent.learner.learn_seconds},
+            "graph": {"shd": float(final["shd"]), "f1": final["f1"], "learn_seconds": agent.learner.learn_seconds},
             "precision_curve": [c["precision"] for c in curve],
             "recall_curve": recall,
         }
@@ -240,8 +240,8 @@ class SafeRegionFamily(Family):
         paths = [context.run_dir / "truth.npz", context.run_dir / "graph_history.csv"]
         atomic_write_bytes(paths[0], _npz(truth=np.array(truth)))
         graph_truth, nodes = agent.env.unwrapped.ground_truth()["graph"], agent.env.unwrapped.variable_names
-        history = [{"interventions": k, **_graph_scores(_digraph(nodes, edges), graph_truth)}
-                   for k, edges in agent.learner.graph_history]  # fmt: skip
+        history = [{**row, "shd": float(row["shd"])}  # COL's files and metrics hold SHD as a float
+                   for row in edge_history_scores(agent.learner.graph_history, nodes, graph_truth)]  # fmt: skip
         atomic_write_text(paths[1], csv_text(history))
         if run.candidates.shape[1] == 2:
             paths.append(context.run_dir / "region_evolution.png")
@@ -262,20 +262,6 @@ class SafeRegionFamily(Family):
         """Region size against unsafe interventions (Fig. 14 style) as region_size_vs_unsafe.png."""
         mine = [r for r in rows if r["kind"] == "region"]
         return [plot_size_against_unsafe(mine, out_dir / "region_size_vs_unsafe.png")] if mine else []
-
-
-def _digraph(nodes: list[str], edges: list[tuple[str, str]]) -> nx.DiGraph:
-    """A graph of these nodes and edges."""
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from(edges)
-    return graph
-
-
-def _graph_scores(graph: nx.DiGraph, truth: nx.DiGraph) -> dict[str, float]:
-    """SHD and F1 of a graph's directed edges against the true graph (evaluation only)."""
-    scores = edge_metrics(graph, truth)
-    return {"shd": float(scores.shd), "f1": float(scores.f1)}
 
 
 def _plain(value: Any) -> Any:
