@@ -19,7 +19,8 @@ set_thread_env(1)
 
 import numpy as np  # noqa: E402
 
-from dogym.experiments.papers.acl import Cell, _collect, group_losses  # noqa: E402
+from dogym.experiments.grid import run_grid  # noqa: E402
+from dogym.experiments.papers.acl import Cell, by_learner, records  # noqa: E402
 
 #: ToySCM candidates: (label, agent, hyper-parameter overrides).
 TOY = [
@@ -63,14 +64,11 @@ def main() -> None:
     ]
     from pathlib import Path
 
-    records = _collect(cells, Path(args.out), args.workers)
-    by: dict = {}
-    for r in records:
-        by.setdefault((r["cell"]["experiment"], r["cell"]["label"]), []).append(r)
-    for (exp, label), runs in by.items():
-        final = np.array([r["losses"][-1] for r in runs])
-        cost = np.array([sum(r["costs"]) for r in runs])
-        groups = {g: np.mean([v[-1] for v in vals]) for g, vals in group_losses(exp, runs).items()}
+    runs = run_grid([c.config(Path(args.out) / "runs") for c in cells], args.workers, progress=False)
+    for (exp, label), seeds in by_learner(records(cells, runs)).items():
+        final = np.array([r["losses"][-1] for r in seeds])
+        cost = np.array([sum(r["costs"]) for r in seeds])
+        groups = {g: np.mean([r["group_losses"][g][-1] for r in seeds]) for g in seeds[0]["group_losses"]}
         split = " ".join(f"{g}={v:.1f}" for g, v in groups.items())
         print(f"{exp:5s} {label:28s} loss {final.mean():8.1f} +- {final.std():6.1f}  cost {cost.mean():9.0f}  {split}")
 

@@ -161,8 +161,16 @@ def test_simulated_surrogate_equals_refitting_including_fifo_eviction(buffer_siz
         assert got[k] == pytest.approx(ref.surrogate_loss(), rel=1e-7)
 
 
+def test_microservice_group_losses_sum_each_groups_terms_per_step():
+    from dogym.envs.identification.microservice import group_losses
+
+    steps = [{"Lt1": 1.0, "Lt2": 2.0, "R1": 4.0, "R2": 8.0}, {"Lt2": 0.5, "R2": 0.25}]
+    assert group_losses(steps) == {"carried loads": [3.0, 0.5], "response times": [12.0, 0.25]}
+    assert group_losses([{"X": 1.0, "Z": 2.0, "Y": 3.0}]) == {}  # the ToySCM's functions have no group
+
+
 def test_scenario2_recovery_summary_compares_with_the_fresh_start_reference():
-    from dogym.experiments.papers.acl import SCENARIO2_REFERENCE, _recovery
+    from dogym.experiments.papers.acl import SCENARIO2_REFERENCE, _recovery, by_learner
 
     def record(experiment, label, r2):
         losses = [{"R2": v, "Lt2": 1.0} for v in r2]
@@ -172,14 +180,16 @@ def test_scenario2_recovery_summary_compares_with_the_fresh_start_reference():
     adapts = np.r_[np.full(11, 5.0), np.full(10, 9.0), np.full(10, 6.0)]  # back to 6 at t = 21
     fresh = np.r_[np.full(11, 6.5), np.full(20, 6.0)]
     out = _recovery(
-        [
-            record("ms2", "passive", stays),
-            record("ms2", "rollout l=1 m=5", adapts),
-            record("ms2", "rollout l=1 m=5", adapts + 2.0),
-            record(SCENARIO2_REFERENCE, "rollout l=1 m=5", fresh),
-            record("toy", "rollout l=1 m=5", stays),
-            record("ms2", "rollout l=1 m=5 cw=x8", stays),  # sweep points stay out of the recovery table,
-        ]
+        by_learner(
+            [
+                record("ms2", "passive", stays),
+                record("ms2", "rollout l=1 m=5", adapts),
+                record("ms2", "rollout l=1 m=5", adapts + 2.0),
+                record(SCENARIO2_REFERENCE, "rollout l=1 m=5", fresh),
+                record("toy", "rollout l=1 m=5", stays),
+                record("ms2", "rollout l=1 m=5 cw=x8", stays),  # sweep points stay out of the recovery table,
+            ]
+        )
     )
     assert set(out) == {"passive", "rollout l=1 m=5"} and out["passive"]["steps"] == [10, 11, 21]
     assert out["passive"]["seeds_recovering"] == 0 and out["passive"]["reference_f_R2"] is None

@@ -32,6 +32,7 @@ variables; step only: intervention).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -143,6 +144,25 @@ def scenario2_scm(background_load: float, l2: float = 1.0) -> SCM:
             "R2": Mechanism(("Lt2", "P2", "C1", "C3"), _R2WithBackground(background_load), RESPONSE_NOISE),
         },
     )
+
+
+#: Groups of the causal functions in Hammar & Stadler's loss (5): function name prefix -> group.
+FUNCTION_GROUPS = {"Lt": "carried loads", "R": "response times"}
+
+
+def group_losses(function_losses: Sequence[Mapping[str, float]]) -> dict[str, list[float]]:
+    """Per function group (`FUNCTION_GROUPS`, in first-seen order), one run's part of loss (5) after every step, from
+    its per-step terms (function name -> term); functions outside the groups (e.g. the ToySCM's) are left out."""
+    out: dict[str, list[float]] = {}
+    for per_function in function_losses:
+        parts: dict[str, float] = {}
+        for name, value in per_function.items():
+            group = FUNCTION_GROUPS.get(name.rstrip("0123456789"))
+            if group is not None:
+                parts[group] = parts.get(group, 0) + value
+        for group, part in parts.items():
+            out.setdefault(group, []).append(part)
+    return out
 
 
 class MicroserviceEnv(InterventionEnv):

@@ -19,7 +19,7 @@ import numpy as np
 
 from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.agents.registry import agent_spec, resolve_hyperparams
-from dogym.envs.identification.microservice import CHANGE_STEP
+from dogym.envs.identification.microservice import CHANGE_STEP, FUNCTION_GROUPS, group_losses
 from dogym.experiments.grid import run_grid
 from dogym.experiments.papers import Paper, Reproduction, Timing
 from dogym.experiments.readme import replace_block
@@ -58,7 +58,8 @@ RANDOM_RATES = (0.1, 0.25, 0.5, 1.0)
 #: the loss-against-cost frontier, per experiment; chosen on seeds 100-102 by benchmarks/acl_tuning.py.
 COST_WEIGHT_FACTORS = {"toy": (1.0, 10.0, 30.0), "ms1": (1.0, 8.0, 64.0), "ms2": (1.0, 8.0, 64.0)}
 #: The learner families of the frontier (label prefix -> name); passive is the zero-cost end of every family.
-FRONTIER_FAMILIES = {"random": "random", "myopic": "myopic (l=1, m=0)", "rollout l=1 m=5": "rollout (l=1, m=5)"}
+FRONTIER_FAMILIES = {"passive": "passive", "random": "random", "myopic": "myopic (l=1, m=0)",
+                     "rollout l=1 m=5": "rollout (l=1, m=5)"}  # fmt: skip
 #: Experiment key of the recovery reference: scenario 2's changed system from t = 1 (same learners and options).
 SCENARIO2_REFERENCE = "ms2_changed"
 #: experiment key of the reproduction -> (registered env id, env options); the learners' per-env options (scaled GPs
@@ -72,36 +73,26 @@ EXPERIMENTS = {
 }
 #: The experiments of the frontier sweep.
 FRONTIER_EXPERIMENTS = ("toy", "ms1", "ms2")
-#: Function groups of the microservice's loss (5): causal function name prefix -> group.
-FUNCTION_GROUPS = {"Lt": "carried loads", "R": "response times"}
 #: Learners drawn in the loss-curve figures and tables (the frontier has every sweep point).
 CURVE_LABELS = ("passive", "random", "random r=0.25", "myopic l=1 m=0", "rollout l=1 m=5")
 #: The README block this reproduction writes (`dogym.experiments.readme`), from the default output folder only.
 README_BLOCK = "identification"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "acl"
+#: Titles per experiment: in the README block, above the frontier tables, of the loss-curve tables and figures (curve
+#: key -> (title, file, change step drawn, log scale)).
 TITLES = {"toy": "ToySCM", "ms1": "Microservice s1", "ms2": "Microservice s2"}
+FRONTIER_TITLES = {"toy": "ToySCM (the paper's costs)", "ms1": "Microservice scenario 1",
+                   "ms2": "Microservice scenario 2"}  # fmt: skip
+CURVE_TITLES = {"toy": "Fig. 7 (ToySCM)", "ms1": "Fig. 17 (Microservice scenario 1)", "ms2": "Fig. 19 (scenario 2)",
+                "ms2_R2": "Scenario 2, the f_R2 term of loss (5) alone (it changes at t = 11)",
+                SCENARIO2_REFERENCE: "Scenario 2's changed system from t = 1 (the recovery reference)",
+                f"{SCENARIO2_REFERENCE}_R2": "Scenario 2's changed system from t = 1, the f_R2 term alone"}  # fmt: skip
+FIGURES = {"toy": ("ToySCM (Fig. 7)", "fig7_toy_scm.png", None, False),
+           "ms1": ("Microservice scenario 1 (Fig. 17)", "fig17_microservice_s1.png", None, True),
+           "ms2": ("Microservice scenario 2 (Fig. 19)", "fig19_microservice_s2.png", CHANGE_STEP, True)}  # fmt: skip
 
 
-def function_group(name: str) -> str | None:
-    """The group of causal function `name` (`FUNCTION_GROUPS`), None for the ToySCM's functions."""
-    return FUNCTION_GROUPS.get(name.rstrip("0123456789"))
-
-
-def group_losses(experiment: str, runs: Sequence[dict]) -> dict[str, list[list[float]]]:
-    """Per function group, per run, the group's part of loss (5) after every step (empty where no function has a
-    group, e.g. the ToySCM)."""
-    out: dict[str, list[list[float]]] = {}
-    for r in runs:
-        curves: dict[str, list[float]] = {}
-        for per_function in r["function_losses"]:
-            for group, items in grouped(per_function.items(), lambda item: function_group(item[0])).items():
-                if group is not None:
-                    curves.setdefault(group, []).append(sum(value for _, value in items))
-        for group, curve in curves.items():
-            out.setdefault(group, []).append(curve)
-    return out
-
-
+# ---------------------------------------------------------------------------------------------------- grid
 @dataclass(frozen=True)
 class Cell:
     """One run: experiment name, learner label and agent, seed, number of steps, hyper-parameter overrides."""
@@ -121,21 +112,6 @@ class Cell:
                          eval_episodes=0, log_folder=str(runs / self.experiment), label=folder_label)  # fmt: skip
 
 
-def random_label(rate: float) -> str:
-    """Label of the random baseline at `rate`."""
-    return "random" if rate == 1.0 else f"random r={rate:g}"
-
-
-def weighted_label(prefix: str, factor: float) -> str:
-    """Label of a rollout or myopic learner at `factor` x its base cost weight."""
-    return prefix if factor == 1.0 else f"{prefix} cw=x{factor:g}"
-
-
-def base_cost_weight(experiment: str) -> float:
-    """The rollout's cost weight on the experiment's env (its YAML entry)."""
-    return float(resolve_hyperparams(agent_spec("acl-rollout"), EXPERIMENTS[experiment][0])["cost_weight"])
-
-
 def _cells(
     seeds: Sequence[int],
     quick: bool,
@@ -143,23 +119,26 @@ def _cells(
     table1_rollouts: Sequence[tuple[int, int]] = TABLE1_ROLLOUTS,
 ) -> list[Cell]:
     """The grid, cheapest and most important cells first: per seed and frontier experiment, passive, random at every
-    rate, rollout (1, 5) and myopic at every cost weight; then, on the first `table1_seeds` seeds, scenario 2's
-    recovery reference, the ToySCM with the all-1 costs and kernel (13) (this package's earlier setting) and Table 1's
-    longer rollouts. quick: 8 steps, a small DE, two rates and the base cost weight only (a smoke run)."""
+    rate, rollout (1, 5) and myopic at every multiple of the rollout's cost weight; then, on the first `table1_seeds`
+    seeds, scenario 2's recovery reference, the ToySCM with the all-1 costs and kernel (13) (this package's earlier
+    setting) and Table 1's longer rollouts. quick: 8 steps, a small DE, two rates and the base cost weight only (a
+    smoke run)."""
     n = 8 if quick else 30
     de = {"popsize": 5, "maxiter": 4, "n_rollouts": 3, "horizon": 2} if quick else {}
-    rates = (0.5, 1.0) if quick else RANDOM_RATES
     cells = []
     for seed in seeds:
         for exp in FRONTIER_EXPERIMENTS:
-            w0 = base_cost_weight(exp)
             cells.append(Cell(exp, "passive", "acl-passive", seed, n))
-            cells += [Cell(exp, random_label(r), "acl-random", seed, n, {"rate": r}) for r in rates]
+            for rate in (0.5, 1.0) if quick else RANDOM_RATES:
+                label = "random" if rate == 1.0 else f"random r={rate:g}"
+                cells.append(Cell(exp, label, "acl-random", seed, n, {"rate": rate}))
+            base_weight = resolve_hyperparams(agent_spec("acl-rollout"), EXPERIMENTS[exp][0])["cost_weight"]
             for k in (1.0,) if quick else COST_WEIGHT_FACTORS[exp]:
-                weight = {"cost_weight": w0 * k}
-                cells.append(Cell(exp, weighted_label("rollout l=1 m=5", k), "acl-rollout", seed, n, {**weight, **de}))
-                myopic = {**weight, **de, "horizon": 0}
-                cells.append(Cell(exp, weighted_label("myopic l=1 m=0", k), "acl-rollout", seed, n, myopic))
+                weight, suffix = {"cost_weight": base_weight * k}, "" if k == 1.0 else f" cw=x{k:g}"
+                cells.append(Cell(exp, "rollout l=1 m=5" + suffix, "acl-rollout", seed, n, {**weight, **de}))
+                cells.append(
+                    Cell(exp, "myopic l=1 m=0" + suffix, "acl-rollout", seed, n, {**weight, **de, "horizon": 0})
+                )
     if quick:
         return cells
     extra = list(seeds)[:table1_seeds]
@@ -175,11 +154,17 @@ def _cells(
     return cells
 
 
-def _collect(cells: list[Cell], out: Path, workers: int) -> list[dict]:
-    """Run the cells through the grid runner (finished runs are skipped) and return one record per cell: the cell
-    and its run's per-step record (losses, per-function losses, decision seconds, costs, interventions)."""
-    runs = run_grid([c.config(out / "runs") for c in cells], workers, progress=False)
-    return [{"cell": asdict(cell), **run["run"]} for cell, run in zip(cells, runs, strict=True)]
+def records(cells: Sequence[Cell], runs: Sequence[dict[str, Any]]) -> list[dict]:
+    """One record per cell (runs in grid order): the cell, its run's per-step record (losses, per-function losses,
+    decision seconds, costs, interventions) and the function groups' part of the loss after every step
+    (`group_losses`; none on the ToySCM)."""
+    return [{"cell": asdict(cell), **run["run"], "group_losses": group_losses(run["run"]["function_losses"])}
+            for cell, run in zip(cells, runs, strict=True)]  # fmt: skip
+
+
+def by_learner(records: Sequence[dict]) -> dict[tuple[str, str], list[dict]]:
+    """(experiment, learner) -> its records (one per seed), in first-seen order."""
+    return grouped(records, lambda r: (r["cell"]["experiment"], r["cell"]["label"]))
 
 
 # ---------------------------------------------------------------------------------------------------- analysis
@@ -190,90 +175,79 @@ def _stat(values: Sequence[float]) -> dict[str, float]:
     return {"mean": float(arr.mean()), "std": float(arr.std()), "ci95": (high - low) / 2, "n": int(arr.size)}
 
 
-def _by_label(records: list[dict], experiment: str) -> dict[str, list[dict]]:
-    return grouped((r for r in records if r["cell"]["experiment"] == experiment), lambda r: r["cell"]["label"])
-
-
-def _recovery(records: list[dict]) -> dict[str, dict]:
-    """Scenario 2, per learner: the f_R2 term just before the change (t = 10), just after it (t = 11) and once the
-    FIFO buffer holds only post-change data (t = 21); beside them the reference, the same learner run on the changed
-    system from t = 1 (`SCENARIO2_REFERENCE`), at t = 10 (as many samples of the changed system as at t = 21).
-    Entries are [mean, std] over seeds."""
-    before, after, turned = CHANGE_STEP - 1, CHANGE_STEP, CHANGE_STEP + SCENARIO2_BUFFER
-    kept = (r for r in records if r["cell"]["experiment"] in ("ms2", SCENARIO2_REFERENCE)
-            and len(r["losses"]) > turned and r["cell"]["label"] in CURVE_LABELS)  # fmt: skip
-    runs = {key: [np.array([f["R2"] for f in r["function_losses"]]) for r in rs] for key, rs in
-            grouped(kept, lambda r: (r["cell"]["experiment"], r["cell"]["label"])).items()}  # fmt: skip
-
-    def stat(values: list[float]) -> list[float]:
-        return [float(np.mean(values)), float(np.std(values))]
-
-    return {label: {"steps": [before, after, turned], "f_R2": [stat([r2[t] for r2 in rows]) for t in (before, after,
-                    turned)], "seeds_recovering": int(sum(r2[turned] < r2[after] for r2 in rows)), "seeds": len(rows),
-                    "reference_f_R2": stat([r2[before] for r2 in ref]) if ref else None}
-            for (exp, label), rows in runs.items() if exp == "ms2" for ref in [runs.get((SCENARIO2_REFERENCE, label),
-                                                                                         [])]}  # fmt: skip
-
-
-def _table1(records: list[dict]) -> list[dict]:
+def _table1(runs: dict[tuple[str, str], list[dict]]) -> list[dict]:
     """Table 1's rows (ToySCM, the paper's costs; then the all-1 costs with kernel (13)): final loss, cumulative
     intervention cost and seconds per decision."""
     rows = []
     order = ["passive", "random", "myopic l=1 m=0", "rollout l=1 m=5"]
     order += [f"rollout l={lk} m={hz}" for lk, hz in TABLE1_ROLLOUTS]
     for exp, suffix in (("toy", ""), ("toy_unit", " (all-1 costs, kernel (13))")):
-        by = _by_label(records, exp)
-        for label, runs in ((lab, by[lab]) for lab in order if lab in by):
+        for label, seeds in ((lab, runs[(exp, lab)]) for lab in order if (exp, lab) in runs):
             paper = PAPER_TABLE1.get(label, (None, None)) if exp == "toy" else (None, None)
-            loss = _stat([r["losses"][-1] for r in runs])
-            rows.append({"learner": label + suffix, "samples": runs[0]["cell"]["n_steps"], "seeds": loss["n"],
+            loss = _stat([r["losses"][-1] for r in seeds])
+            rows.append({"learner": label + suffix, "samples": seeds[0]["cell"]["n_steps"], "seeds": loss["n"],
                          "loss_mean": loss["mean"], "loss_std": loss["std"], "loss_ci95": loss["ci95"],
-                         "cost_mean": float(np.mean([sum(r["costs"]) for r in runs])),
-                         "decision_s_median": float(np.median(np.concatenate([r["decision_seconds"] for r in runs]))),
+                         "cost_mean": float(np.mean([sum(r["costs"]) for r in seeds])),
+                         "decision_s_median": float(np.median(np.concatenate([r["decision_seconds"] for r in seeds]))),
                          "paper_loss": paper[0], "paper_decision_s": paper[1]})  # fmt: skip
     return rows
 
 
-def _curves(records: list[dict]) -> dict[str, dict[str, dict[str, list[float]]]]:
+def _curves(runs: dict[tuple[str, str], list[dict]]) -> dict[str, dict[str, dict[str, list[float]]]]:
     """experiment -> learner -> {"mean", "std"} of loss per step over seeds (`CURVE_LABELS`, every Table-1 rollout
     on the ToySCM); also scenario 2's f_R2 term alone and each microservice experiment's function groups."""
     out: dict = {}
-    for r in records:
-        exp, label = r["cell"]["experiment"], r["cell"]["label"]
+    for (exp, label), seeds in runs.items():
         drawn = label in CURVE_LABELS or (exp == "toy" and label.startswith("rollout l="))
         if exp == "toy_unit" or "cw=" in label or not drawn:
             continue
-        out.setdefault(exp, {}).setdefault(label, []).append(r["losses"])
+        out.setdefault(exp, {})[label] = [r["losses"] for r in seeds]
         if exp in ("ms2", SCENARIO2_REFERENCE):  # scenario 2's changing function on its own
-            out.setdefault(f"{exp}_R2", {}).setdefault(label, []).append([f["R2"] for f in r["function_losses"]])
-        for group, (curve,) in group_losses(exp, [r]).items():
-            if exp in FRONTIER_EXPERIMENTS:
-                out.setdefault(f"{exp}:{group}", {}).setdefault(label, []).append(curve)
+            out.setdefault(f"{exp}_R2", {})[label] = [[f["R2"] for f in r["function_losses"]] for r in seeds]
+        for group in seeds[0]["group_losses"] if exp in FRONTIER_EXPERIMENTS else ():
+            out.setdefault(f"{exp}:{group}", {})[label] = [r["group_losses"][group] for r in seeds]
     return {exp: {lab: {"mean": np.mean(v, 0).tolist(), "std": np.std(v, 0).tolist()} for lab, v in by.items()}
             for exp, by in out.items()}  # fmt: skip
 
 
-def _family(label: str) -> str | None:
-    """The frontier family of a learner label (None for learners outside the sweep)."""
-    if label == "passive":
-        return "passive"
-    return next((fam for prefix, fam in FRONTIER_FAMILIES.items() if label.startswith(prefix)), None)
+def _recovery(runs: dict[tuple[str, str], list[dict]]) -> dict[str, dict]:
+    """Scenario 2, per learner: the f_R2 term just before the change (t = 10), just after it (t = 11) and once the
+    FIFO buffer holds only post-change data (t = 21); beside them the reference, the same learner run on the changed
+    system from t = 1 (`SCENARIO2_REFERENCE`), at t = 10 (as many samples of the changed system as at t = 21).
+    Entries are [mean, std] over seeds."""
+    before, after, turned = CHANGE_STEP - 1, CHANGE_STEP, CHANGE_STEP + SCENARIO2_BUFFER
+
+    def f_r2(exp: str, label: str) -> list[np.ndarray]:
+        return [np.array([f["R2"] for f in r["function_losses"]]) for r in runs.get((exp, label), [])
+                if len(r["losses"]) > turned]  # fmt: skip
+
+    def stat(values: list[float]) -> list[float]:
+        return [float(np.mean(values)), float(np.std(values))]
+
+    out = {}
+    for label in (lab for exp, lab in runs if exp == "ms2" and lab in CURVE_LABELS and f_r2(exp, lab)):
+        rows, reference = f_r2("ms2", label), f_r2(SCENARIO2_REFERENCE, label)
+        out[label] = {"steps": [before, after, turned], "f_R2": [stat([r2[t] for r2 in rows]) for t in (before, after,
+                      turned)], "seeds_recovering": int(sum(r2[turned] < r2[after] for r2 in rows)), "seeds": len(rows),
+                      "reference_f_R2": stat([r2[before] for r2 in reference]) if reference else None}  # fmt: skip
+    return out
 
 
-def _frontier(records: list[dict]) -> dict[str, list[dict]]:
-    """experiment -> one point per swept learner: family, label, cumulative intervention cost and final loss (5)
-    (and, on the microservice, each function group's part), each as `_stat` over seeds."""
+def _frontier(runs: dict[tuple[str, str], list[dict]]) -> dict[str, list[dict]]:
+    """experiment -> one point per learner of a frontier family (`FRONTIER_FAMILIES`): family, label, cumulative
+    intervention cost and final loss (5) (and, on the microservice, each function group's part), each as `_stat`
+    over seeds; passive first, then by family and cost."""
     out: dict[str, list[dict]] = {}
-    for exp in FRONTIER_EXPERIMENTS:
-        for label, runs in _by_label(records, exp).items():
-            family = _family(label)
-            if family is None or (label.startswith("rollout") and not label.startswith("rollout l=1 m=5")):
-                continue
-            point = {"family": family, "label": label, "cost": _stat([sum(r["costs"]) for r in runs]),
-                     "loss": _stat([r["losses"][-1] for r in runs])}  # fmt: skip
-            out.setdefault(exp, []).append(point | {g: _stat([c[-1] for c in cs]) for g, cs in
-                                                    group_losses(exp, runs).items()})  # fmt: skip
-        out.get(exp, []).sort(key=lambda p: (p["family"] != "passive", p["family"], p["cost"]["mean"]))
+    for (exp, label), seeds in runs.items():
+        family = next((fam for prefix, fam in FRONTIER_FAMILIES.items() if label.startswith(prefix)), None)
+        if exp in FRONTIER_EXPERIMENTS and family is not None:
+            out.setdefault(exp, []).append({"family": family, "label": label,
+                                            "cost": _stat([sum(r["costs"]) for r in seeds]),
+                                            "loss": _stat([r["losses"][-1] for r in seeds]),
+                                            **{g: _stat([r["group_losses"][g][-1] for r in seeds])
+                                               for g in seeds[0]["group_losses"]}})  # fmt: skip
+    for points in out.values():
+        points.sort(key=lambda p: (p["family"] != "passive", p["family"], p["cost"]["mean"]))
     return out
 
 
@@ -308,11 +282,8 @@ def _group_split(frontier: dict[str, list[dict]]) -> dict[str, dict]:
     """Per microservice experiment: each learner's final loss by function group, and the share of its gap to passive
     that the carried-load functions make up."""
     out = {}
-    for exp, points in frontier.items():
-        groups = _groups(points)
-        if not groups:
-            continue
-        passive = next(p for p in points if p["family"] == "passive")
+    for exp, points in ((e, ps) for e, ps in frontier.items() if _groups(ps)):
+        groups, passive = _groups(points), next(p for p in points if p["family"] == "passive")
         rows = {}
         for p in points:
             gap = passive["loss"]["mean"] - p["loss"]["mean"]
@@ -328,15 +299,6 @@ def _frontier_rows(frontier: dict[str, list[dict]]) -> list[dict]:
     return [{"experiment": exp, "family": p["family"], "learner": p["label"], "seeds": p["loss"]["n"],
              **{f"{key}_{part}": stat[part] for key, stat in p.items() if isinstance(stat, dict)
                 for part in ("mean", "ci95")}} for exp, points in frontier.items() for p in points]  # fmt: skip
-
-
-def _total_costs(records: list[dict]) -> dict[str, dict[str, float]]:
-    """experiment -> learner -> mean over seeds of the summed intervention cost (Table 3 units)."""
-    by = grouped(records, lambda r: (r["cell"]["experiment"], r["cell"]["label"]))
-    out: dict = {}
-    for (exp, label), runs in by.items():
-        out.setdefault(exp, {})[label] = float(np.mean([sum(r["costs"]) for r in runs]))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------- figures
@@ -385,9 +347,7 @@ def _mark(own: float, other: float | None) -> str:
     return "-" if other is None else f"{other:.1f} ({'rollout below' if own < other else 'rollout not below'})"
 
 
-#: The frontier's titles per experiment, and the equal-cost comparison's columns.
-FRONTIER_TITLES = {"toy": "ToySCM (the paper's costs)", "ms1": "Microservice scenario 1",
-                   "ms2": "Microservice scenario 2"}  # fmt: skip
+#: The equal-cost comparison's columns.
 COMPARISON = {"experiment": lambda c: c["experiment"], "rollout": lambda c: c["rollout"],
               "metric": lambda c: c["metric"], "cost": lambda c: f"{c['cost']:.0f}",
               "rollout loss (+- 95% CI)": lambda c: f"{c['rollout_loss']:.1f} +- {c['rollout_ci95']:.1f}",
@@ -429,14 +389,7 @@ def _frontier_lines(frontier: dict[str, list[dict]], comparisons: list[dict], sp
     return lines
 
 
-#: The loss-curve tables' titles per curve key.
-CURVE_TITLES = {"toy": "Fig. 7 (ToySCM)", "ms1": "Fig. 17 (Microservice scenario 1)", "ms2": "Fig. 19 (scenario 2)",
-                "ms2_R2": "Scenario 2, the f_R2 term of loss (5) alone (it changes at t = 11)",
-                SCENARIO2_REFERENCE: "Scenario 2's changed system from t = 1 (the recovery reference)",
-                f"{SCENARIO2_REFERENCE}_R2": "Scenario 2's changed system from t = 1, the f_R2 term alone"}  # fmt: skip
-
-
-def _markdown(summary: dict, costs: dict) -> str:
+def _markdown(summary: dict, costs: dict[tuple[str, str], float]) -> str:
     table1, curves, recovery = summary["table1"], summary["curves"], summary["scenario2_recovery"]
     seeds, quick = summary["seeds"], summary["quick"]
     passive, best = (next(r for r in table1 if r["learner"] == k)["loss_mean"] for k in ("passive", "rollout l=1 m=5"))
@@ -468,7 +421,7 @@ def _markdown(summary: dict, costs: dict) -> str:
         lines += section(f"{CURVE_TITLES[exp]}: loss (mean +- std over seeds) at selected steps", table(by.items(), {
             "learner": lambda lc: lc[0], **{f"t={s}": (lambda lc, s=s: f"{lc[1]['mean'][s]:.1f} +- {lc[1]['std'][s]:.1f}")
                                             for s in steps},
-            "total intervention cost": lambda lc, e=exp: f"{costs[e.removesuffix('_R2')][lc[0]]:.0f}"}))  # fmt: skip
+            "total intervention cost": lambda lc, e=exp: f"{costs[(e.removesuffix('_R2'), lc[0])]:.0f}"}))  # fmt: skip
     if recovery:
         before, after, turned = next(iter(recovery.values()))["steps"]
 
@@ -498,32 +451,13 @@ def _markdown(summary: dict, costs: dict) -> str:
     return "\n".join(lines)
 
 
-def scenario2_recovery(out_dir: str | os.PathLike[str], seeds: Sequence[int], workers: int = 1) -> dict:
-    """The scenario-2 recovery summary (`_recovery`) of the random and rollout (1, 5) learners over many seeds, on
-    scenario 2 and on its changed system from t = 1; cells are cached (shared with the reproduction) under
-    `out_dir/runs/`, the summary is written to `out_dir/scenario2_recovery.json` and returned."""
-    if not seeds:
-        raise ValueError("scenario2_recovery needs at least one seed")
-    learners = (("acl-random", "random"), ("acl-rollout", "rollout l=1 m=5"))
-    cells = [Cell(exp, label, agent, seed, 30) for seed in seeds for exp in ("ms2", SCENARIO2_REFERENCE)
-             for agent, label in learners]  # fmt: skip
-    recovery = {"seeds": list(seeds), **_recovery(_collect(cells, Path(out_dir), workers))}
-    atomic_write_json(Path(out_dir) / "scenario2_recovery.json", recovery)
-    return recovery
-
-
-#: The loss-curve figures: curve key -> (title, file, change step drawn, log scale).
-FIGURES = {"toy": ("ToySCM (Fig. 7)", "fig7_toy_scm.png", None, False),
-           "ms1": ("Microservice scenario 1 (Fig. 17)", "fig17_microservice_s1.png", None, True),
-           "ms2": ("Microservice scenario 2 (Fig. 19)", "fig19_microservice_s2.png", CHANGE_STEP, True)}  # fmt: skip
-
-
 def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, table1_seeds: int) -> dict:
-    """Every output from the records (`_collect`): table1.csv, frontier.csv, frontier_comparison.csv, curves.csv,
+    """Every output from the records (`records`): table1.csv, frontier.csv, frontier_comparison.csv, curves.csv,
     summary.json, the figures and report.md (and the README block, from the default output folder); returns the
     summary: Table 1, the loss-against-cost frontier with the equal-cost comparisons and the microservice's
     function-group split, loss curves and scenario 2's recovery."""
-    table1, curves, frontier = _table1(records), _curves(records), _frontier(records)
+    runs = by_learner(records)
+    table1, curves, frontier = _table1(runs), _curves(runs), _frontier(runs)
     comparisons = _comparisons(frontier)
     atomic_write_text(out / "table1.csv", csv_text(table1))
     long = ["experiment,learner,seed,step,loss"] + [f"{c['experiment']},{c['label']},{c['seed']},{t},{v!r}"
@@ -534,7 +468,7 @@ def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, tab
     atomic_write_text(out / "frontier_comparison.csv", csv_text(comparisons))
     summary = {"seeds": list(seeds), "table1_seeds": 0 if quick else min(table1_seeds, len(seeds)), "quick": quick,
                "table1": table1, "frontier": frontier, "comparisons": comparisons,
-               "function_groups": _group_split(frontier), "curves": curves, "scenario2_recovery": _recovery(records)}  # fmt: skip
+               "function_groups": _group_split(frontier), "curves": curves, "scenario2_recovery": _recovery(runs)}  # fmt: skip
     atomic_write_json(out / "summary.json", summary)
     for exp, points in frontier.items():
         _plot_frontier(points, f"{exp}: final loss against cumulative cost", out / f"frontier_{exp}.png")
@@ -546,33 +480,43 @@ def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, tab
             if label.startswith("rollout"):  # the fresh-start reference, drawn from the change on
                 f_r2[f"{label}, fresh start on the changed system"] = _shifted(c, CHANGE_STEP - 1)
         _plot(f_r2, "Scenario 2: f_R2 term of the loss", out / "fig19b_microservice_s2_fR2.png", CHANGE_STEP)
-    atomic_write_text(out / "report.md", _markdown(summary, _total_costs(records)))
+    costs = {key: float(np.mean([sum(r["costs"]) for r in seeds])) for key, seeds in runs.items()}
+    atomic_write_text(out / "report.md", _markdown(summary, costs))
     if not quick and out.resolve() == DEFAULT_OUT.resolve():
         replace_block(README_BLOCK, readme_block(out))
     return summary
 
 
+def scenario2_recovery(out_dir: str | os.PathLike[str], seeds: Sequence[int], workers: int = 1) -> dict:
+    """The scenario-2 recovery summary (`_recovery`) of the random and rollout (1, 5) learners over many seeds, on
+    scenario 2 and on its changed system from t = 1; cells are cached (shared with the reproduction) under
+    `out_dir/runs/`, the summary is written to `out_dir/scenario2_recovery.json` and returned."""
+    if not seeds:
+        raise ValueError("scenario2_recovery needs at least one seed")
+    learners = (("acl-random", "random"), ("acl-rollout", "rollout l=1 m=5"))
+    cells = [Cell(exp, label, agent, seed, 30) for seed in seeds for exp in ("ms2", SCENARIO2_REFERENCE)
+             for agent, label in learners]  # fmt: skip
+    runs = run_grid([c.config(Path(out_dir) / "runs") for c in cells], workers, progress=False)
+    recovery = {"seeds": list(seeds), **_recovery(by_learner(records(cells, runs)))}
+    atomic_write_json(Path(out_dir) / "scenario2_recovery.json", recovery)
+    return recovery
+
+
 # ---------------------------------------------------------------------------------------------------- README block
-def final_losses(out_dir: Path) -> dict[tuple[str, str], dict[int, float]]:
-    """(experiment, learner) -> seed -> loss at the last step, from curves.csv."""
-    last: dict[tuple[str, str], dict[int, tuple[int, float]]] = {}
-    with (Path(out_dir) / "curves.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            by = last.setdefault((row["experiment"], row["learner"]), {})
-            step, seed = int(row["step"]), int(row["seed"])
-            if seed not in by or step > by[seed][0]:
-                by[seed] = (step, float(row["loss"]))
-    return {key: {seed: loss for seed, (_, loss) in by.items()} for key, by in last.items()}
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
 
 
 def paired_comparisons(out_dir: Path) -> list[dict[str, Any]]:
     """Every rollout point of the frontier against myopic at the same cost weight and against random at equal or
     higher cost (the random rate of least mean cost >= the rollout's; all-random when none costs as much), as paired
     per-seed differences of the final loss (rollout minus the other; negative: rollout better), from the committed
-    frontier.csv and curves.csv."""
-    losses = final_losses(out_dir)
-    with (Path(out_dir) / "frontier.csv").open(encoding="utf-8") as handle:
-        points = list(csv.DictReader(handle))
+    frontier.csv and curves.csv (each run's steps in order, so its last row is its final loss)."""
+    losses: dict[tuple[str, str], dict[int, float]] = {}
+    for row in _rows(Path(out_dir) / "curves.csv"):
+        losses.setdefault((row["experiment"], row["learner"]), {})[int(row["seed"])] = float(row["loss"])
+    points = _rows(Path(out_dir) / "frontier.csv")
     out = []
     for point in (p for p in points if p["learner"].startswith("rollout l=1 m=5")):
         exp, label, cost = point["experiment"], point["learner"], float(point["cost_mean"])
@@ -613,10 +557,8 @@ README_COLUMNS = {
 def readme_block(out_dir: Path) -> str:
     """The README's identification block: Table 1 on ToySCM and the paired comparisons of rollout against myopic
     and against random at equal or higher cost, computed from the committed result files."""
-    out = Path(out_dir)
-    with (out / "table1.csv").open(encoding="utf-8") as handle:
-        table1 = {r["learner"]: r for r in csv.DictReader(handle)}
-    rows = paired_comparisons(out)
+    table1 = {r["learner"]: r for r in _rows(Path(out_dir) / "table1.csv")}
+    rows = paired_comparisons(Path(out_dir))
     level = [r for r in rows if "vs_myopic" in r and r["vs_myopic"]["ci95"][0] <= 0 <= r["vs_myopic"]["ci95"][1]]
     worse = [r for r in rows if "vs_myopic" in r and r["vs_myopic"]["ci95"][0] > 0]
     beats = [r for r in rows if r["vs_random"]["ci95"][1] < 0 and r["random_cost"] >= r["cost"]]
@@ -662,8 +604,7 @@ class ACL(Paper):
         return [c.config(job.out / "runs") for c in self.cells(job)]
 
     def report(self, job: Reproduction, runs: list[dict[str, Any]], timing: Timing) -> Path:
-        records = [{"cell": asdict(cell), **run["run"]} for cell, run in zip(self.cells(job), runs, strict=True)]
-        write(job.out, records, job.seeds, job.quick, self.table1_seeds)
+        write(job.out, records(self.cells(job), runs), job.seeds, job.quick, self.table1_seeds)
         return job.out / "report.md"
 
 
