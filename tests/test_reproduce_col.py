@@ -72,17 +72,22 @@ def test_speed_targets_read_the_speed_benchmark(tmp_path):
     path = tmp_path / "speed.json"
     path.write_text('{"col_edge_budget20": {"median_cpu_seconds": 2.5, "median_wall_seconds": 2.6}, '
                     '"load_average": [1.0, 1.0, 1.0]}')  # fmt: skip
-    (target, ours, verdict), (quick, _, quick_verdict) = repro.speed_targets(path, quick_wall=200.0)
+    ((target, ours, verdict),) = repro.speed_targets(path)
     assert target == "Speed: one COL S1 run <= 2 s" and verdict == "**missed**" and "2.50 s CPU" in ours
-    assert quick == "Speed: reproduce col --quick <= 5 min" and quick_verdict == "met"
     assert repro.speed_targets(tmp_path / "missing.json") == []
 
 
 def test_report_has_the_papers_numbers_and_both_seed_blocks():
     runs = synthetic_runs(0.46) + synthetic_runs(0.45, seeds=range(200, 210))
     plan = repro.Plan.of(range(10), False)
-    text = repro.report(runs, plan, 60.0, "python train.py reproduce col")
+    text, every = repro.report(runs, plan, 60.0, "python train.py reproduce col")
     assert "6.1 ± 0.3" in text and "Wall time of this invocation 1.0 min" in text and "fresh seeds 200-209" in text
+    assert "| S1: COL unsafe interventions <= 10 [fresh seeds 200-209] |" in text
+    assert [t for t, _, _ in every if t.startswith("S1: COL unsafe")] == [
+        "S1: COL unsafe interventions <= 10 [reported]", "S1: COL unsafe interventions <= 10 [fresh]"]
+    quick, _ = repro.report(runs, repro.Plan.of(range(10), True), 200.0, "python train.py reproduce col --quick")
+    assert "| Speed: reproduce col --quick <= 5 min | 3.3 min wall | met |" in quick
+    assert "Speed: reproduce col --quick" not in str(every)
     rows = repro.table2(repro.in_block(runs, plan.seeds))
     col = next(r for r in rows if r["scenario"] == repro.S1 and r["method"] == "col")
     assert col["tolerant"] == "10/10" and col["seeds"] == 10 and col["grew"] == "10/10"
@@ -91,8 +96,10 @@ def test_report_has_the_papers_numbers_and_both_seed_blocks():
 def test_plan_and_grid_order():
     plan = repro.Plan.of(range(10), False)
     assert len(plan.seeds) == 10 and plan.fresh == repro.FRESH_SEEDS
-    edge, ran = repro.stages(repro.Path("/tmp/unused"), plan)
-    assert all(c.spec.family == "safe_region" for c in edge + ran)
+    grid = repro.configs(repro.Path("/tmp/unused"), plan)
+    assert all(c.spec.family == "safe_region" for c in grid)
+    edge = [c for c in grid if c.env in repro.SCENARIOS]
+    assert grid[: len(edge)] == edge  # the edge example runs first
     assert {c.seed for c in edge} == set(range(10)) | set(repro.FRESH_SEEDS)
     assert {c.seed for c in edge if c.label in repro.VARIANTS} == set(range(10))  # variants on the reported seeds
     assert {c.agent for c in edge if c.seed in repro.FRESH_SEEDS} == set(repro.FRESH_AGENTS)
