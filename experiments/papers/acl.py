@@ -355,41 +355,10 @@ COMPARISON = {"experiment": lambda c: c["experiment"], "rollout": lambda c: c["r
               "myopic at that cost": lambda c: _mark(c["rollout_loss"], c["myopic_at_cost"])}  # fmt: skip
 
 
-def _frontier_lines(frontier: dict[str, list[dict]], comparisons: list[dict], split: dict[str, dict]) -> list[str]:
-    lines = section(
-        "Final loss against cumulative intervention cost (the frontier)",
-        "Each point: one learner, final loss (5) at the last step and summed intervention cost over all steps, mean +- "
-        f"the half-width of the {INTERVAL_METHOD}. Random at rates r (intervene with probability r, else passive); "
-        "rollout (l=1, m=5) and myopic (l=1, m=0) at multiples cw of their base cost weight; passive is every family's "
-        "zero-intervention end. Plots: `frontier_<experiment>.png`.",
-    )
-    for exp, points in frontier.items():
-        groups = _groups(points)
-        lines += section(FRONTIER_TITLES[exp], table(points, {
-            "family": lambda p: p["family"], "learner": lambda p: p["label"],
-            "cumulative cost": lambda p: f"{p['cost']['mean']:.0f}", "final loss": lambda p: _pm(p["loss"]),
-            **{g: (lambda p, g=g: _pm(p[g])) for g in groups}}), level=3)  # fmt: skip
-    lines += section(
-        "The rollout against random and myopic at equal cost",
-        "Random's and the myopic policy's final loss at the rollout point's cumulative cost, linearly interpolated "
-        'between their sweep points ("-": outside their cost range). Below = the rollout\'s mean is lower.',
-        table(comparisons, COMPARISON), level=3,
-    )  # fmt: skip
-    for exp, rows in split.items():
-        groups = [g for g in FUNCTION_GROUPS.values() if g in next(iter(rows.values()))]
-        lines += section(
-            f"{FRONTIER_TITLES[exp]}: loss (5) by function group at the last step",
-            "Mean +- 95% CI; the last column is the share of the learner's gap to passive (total loss) made up by the "
-            "carried-load functions.",
-            table(rows.items(), {"learner": lambda lr: lr[0], "cumulative cost": lambda lr: f"{lr[1]['cost']:.0f}",
-                                 "total": lambda lr: _pm(lr[1]["loss"]), **{g: (lambda lr, g=g: _pm(lr[1][g]))
-                                                                            for g in groups},
-                                 "carried-load share of the gap": lambda lr: "-" if lr[1]["carried_share"] is None
-                                 else f"{100 * lr[1]['carried_share']:.0f}%"}), level=3)  # fmt: skip
-    return lines
-
-
 def _markdown(summary: dict, costs: dict[tuple[str, str], float]) -> str:
+    """report.md from the summary (`write`) and each learner's mean cumulative cost: Table 1, the frontier with the
+    equal-cost comparisons and the function-group split, the loss curves at selected steps and scenario 2's
+    recovery."""
     table1, curves, recovery = summary["table1"], summary["curves"], summary["scenario2_recovery"]
     seeds, quick = summary["seeds"], summary["quick"]
     passive, best = (next(r for r in table1 if r["learner"] == k)["loss_mean"] for k in ("passive", "rollout l=1 m=5"))
@@ -414,8 +383,37 @@ def _markdown(summary: dict, costs: dict[tuple[str, str], float]) -> str:
         f"Rollout (l=1, m=5) / passive loss under the paper's costs: ours {best / passive:.3f} (target <= 0.10), "
         f"paper {147 / 2345:.3f}.",
         "",
-        *_frontier_lines(summary["frontier"], summary["comparisons"], summary["function_groups"]),
     ]  # fmt: skip
+    lines += section(
+        "Final loss against cumulative intervention cost (the frontier)",
+        "Each point: one learner, final loss (5) at the last step and summed intervention cost over all steps, mean +- "
+        f"the half-width of the {INTERVAL_METHOD}. Random at rates r (intervene with probability r, else passive); "
+        "rollout (l=1, m=5) and myopic (l=1, m=0) at multiples cw of their base cost weight; passive is every family's "
+        "zero-intervention end. Plots: `frontier_<experiment>.png`.",
+    )
+    for exp, points in summary["frontier"].items():
+        groups = _groups(points)
+        lines += section(FRONTIER_TITLES[exp], table(points, {
+            "family": lambda p: p["family"], "learner": lambda p: p["label"],
+            "cumulative cost": lambda p: f"{p['cost']['mean']:.0f}", "final loss": lambda p: _pm(p["loss"]),
+            **{g: (lambda p, g=g: _pm(p[g])) for g in groups}}), level=3)  # fmt: skip
+    lines += section(
+        "The rollout against random and myopic at equal cost",
+        "Random's and the myopic policy's final loss at the rollout point's cumulative cost, linearly interpolated "
+        'between their sweep points ("-": outside their cost range). Below = the rollout\'s mean is lower.',
+        table(summary["comparisons"], COMPARISON), level=3,
+    )  # fmt: skip
+    for exp, rows in summary["function_groups"].items():
+        groups = [g for g in FUNCTION_GROUPS.values() if g in next(iter(rows.values()))]
+        lines += section(
+            f"{FRONTIER_TITLES[exp]}: loss (5) by function group at the last step",
+            "Mean +- 95% CI; the last column is the share of the learner's gap to passive (total loss) made up by the "
+            "carried-load functions.",
+            table(rows.items(), {"learner": lambda lr: lr[0], "cumulative cost": lambda lr: f"{lr[1]['cost']:.0f}",
+                                 "total": lambda lr: _pm(lr[1]["loss"]), **{g: (lambda lr, g=g: _pm(lr[1][g]))
+                                                                            for g in groups},
+                                 "carried-load share of the gap": lambda lr: "-" if lr[1]["carried_share"] is None
+                                 else f"{100 * lr[1]['carried_share']:.0f}%"}), level=3)  # fmt: skip
     for exp, by in ((e, by) for e, by in curves.items() if e in CURVE_TITLES):
         steps = [s for s in (0, 5, 10, 11, 15, 20, 30) if s < len(next(iter(by.values()))["mean"])]
         lines += section(f"{CURVE_TITLES[exp]}: loss (mean +- std over seeds) at selected steps", table(by.items(), {
@@ -504,6 +502,7 @@ def scenario2_recovery(out_dir: str | os.PathLike[str], seeds: Sequence[int], wo
 
 # ---------------------------------------------------------------------------------------------------- README block
 def _rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV result file."""
     with path.open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
@@ -520,10 +519,11 @@ def paired_comparisons(out_dir: Path) -> list[dict[str, Any]]:
     out = []
     for point in (p for p in points if p["learner"].startswith("rollout l=1 m=5")):
         exp, label, cost = point["experiment"], point["learner"], float(point["cost_mean"])
-        suffix = label.removeprefix("rollout l=1 m=5")
-        myopic = next((p for p in points if p["experiment"] == exp and p["learner"] == f"myopic l=1 m=0{suffix}"), None)
-        randoms = sorted((p for p in points if p["experiment"] == exp and p["family"] == "random"),
-                         key=lambda p: float(p["cost_mean"]))  # fmt: skip
+        same = [p for p in points if p["experiment"] == exp]
+        myopic = next(
+            (p for p in same if p["learner"] == f"myopic l=1 m=0{label.removeprefix('rollout l=1 m=5')}"), None
+        )
+        randoms = sorted((p for p in same if p["family"] == "random"), key=lambda p: float(p["cost_mean"]))
         random = next((p for p in randoms if float(p["cost_mean"]) >= cost), randoms[-1])
         row = {"experiment": exp, "rollout": label, "cost": cost, "loss": float(point["loss_mean"]),
                "random": random["learner"], "random_cost": float(random["cost_mean"]),
