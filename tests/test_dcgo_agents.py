@@ -19,6 +19,7 @@ from dogym.agents.dcgo.gap import (
     gap_table,
     optimal_set_percent,
     replicate_gaps,
+    replicate_scores,
     replicate_summary,
     set_hits,
 )
@@ -209,6 +210,10 @@ def test_gap_table_uses_a_common_initial_value_and_the_mean_curve():
     # common initial value 0 (slow's first values); fast's mean curve -1, -1.5, -2, -2 converges at index 2
     assert table["fast"]["gap"] == pytest.approx((1.0 + 2 / 4) / (1 + 3 / 4))
     assert table["slow"]["gap"] == pytest.approx((0.5 + 0.0) / (1 + 3 / 4))
+    # slow scored against fast's common initial value (-1) does not move it: fast scores as on its own
+    against = gap_table({"fast": fast, "slow": slow}, np.array([-2.0]), H=4, mode="authors", reference=["fast"])
+    assert against["fast"] == gap_table({"fast": fast}, np.array([-2.0]), H=4, mode="authors")["fast"]
+    assert against["slow"]["gap"] == pytest.approx((0.0 + 0.0) / (1 + 3 / 4))  # no closer to y* than the start
     per_rep = gap_table({"fast": fast}, np.array([-2.0]), mode="replicate")["fast"]
     assert per_rep["per_t"][0] == pytest.approx(np.mean([(1 + 2 / 4), (1 + 1 / 4)]) / (1 + 3 / 4))
     with pytest.raises(ValueError, match="expected H = 5"):
@@ -248,6 +253,21 @@ def test_per_replicate_gap_with_bootstrap_ci_on_hand_made_curves():
     np.testing.assert_allclose(final_regrets(curves, optima), [[0.0, 0.0], [1.0, 1.0]])
     with pytest.raises(ValueError, match="finite"):
         replicate_summary(np.array([np.nan]))
+
+
+def test_replicate_scores_summarise_a_method_over_its_replicates():
+    def result(curves, sets, seconds):
+        return ReplicateResult("m", 4, 0, 2, np.array(curves), decision_sets=sets, seconds=seconds, cpu_seconds=1.0)
+
+    curves = [[[0.0, -2.0, -2.0, -2.0], [1.0, 1.0, -2.0, -2.0]], [[0.0, -0.5, -1.0, -1.0], [0.0, 0.0, 0.0, -1.0]]]
+    results = [result(curves[0], [("Z",), ("X",)], 2.0), result(curves[1], [("X",), ("X",)], 4.0)]
+    optima = np.full((2, 2), -2.0)
+    tied = [[[["Z"]], [["X"], ["Z"]]]] * 2  # X ties with Z at t = 1
+    scores = replicate_scores(results, optima, tied, [[["Z"], ["Z"]]] * 2)
+    assert scores["gap"] == replicate_summary(replicate_gaps(np.array(curves), optima))
+    assert scores["optimal_set"] == 75.0 and scores["optimal_set_strict"] == 25.0
+    assert scores["regret"]["mean"] == 0.5 and [p["mean"] for p in scores["regret_per_t"]] == [0.5, 0.5]
+    assert scores["seconds"] == 3.0 and scores["cpu_seconds"] == 1.0 and scores["cost"] == 0.0  # no trials
 
 
 # ---------------------------------------------------------------------------------------------- the loop

@@ -6,23 +6,31 @@ import json
 
 import pytest
 
-from dogym.experiments.papers import dcbo
+from dogym.experiments.papers import Reproduction, dcbo
 from dogym.experiments.report import invocation_timing
 
 
-def test_grid_runs_every_scm_method_and_seed_at_both_table_horizons() -> None:
-    cells = dcbo._cells(range(10), quick=False)
-    assert {c.trials for c in cells} == {dcbo.H_TABLE1, dcbo.H_TABLE3}
-    assert len(cells) == 2 * len(dcbo.SCMS) * (len(dcbo.METHODS) + len(dcbo.BASELINES)) * 10
-    assert cells[0].trials == dcbo.H_TABLE3  # the cheaper table first
-    quick = dcbo._cells(range(10), quick=True)
-    assert {c.scm for c in quick} == set(dcbo.QUICK_SCMS) and {c.seed for c in quick} == {0, 1, 2}
+def _grid(tmp_path, paper=dcbo.PAPER, quick=False, seeds=range(10)) -> list:
+    return paper.grid(Reproduction(tmp_path, tuple(seeds), quick))
+
+
+def test_grid_runs_every_scm_method_and_seed_at_both_table_horizons(tmp_path) -> None:
+    runs = _grid(tmp_path)
+    assert {c.timesteps for c in runs} == {dcbo.H_TABLE1, dcbo.H_TABLE3}
+    assert len(runs) == 2 * len(dcbo.SCMS) * (len(dcbo.METHODS) + len(dcbo.BASELINES)) * 10
+    assert runs[0].timesteps == dcbo.H_TABLE3  # the cheaper table first
+    assert runs[0].log_folder == str(tmp_path / "runs" / "H30") and runs[0].label == runs[0].agent
+    quick = _grid(tmp_path, quick=True)
+    assert {c.env for c in quick} == {dcbo.SCMS[s] for s in dcbo.QUICK_SCMS} and {c.seed for c in quick} == {0, 1, 2}
+    assert {c.timesteps for c in quick} == {dcbo.H_QUICK}
+    with pytest.raises(ValueError, match="drop --timesteps"):
+        dcbo.PAPER.grid(Reproduction(tmp_path, (0,), timesteps=5))
 
 
 def test_ordering_check_compares_only_pairs_the_paper_separates() -> None:
     def row(m: str, ours: float, low: float, high: float, authors: float) -> dict:
         return {"H": 50, "scm": "STAT", "method": m, "gap": ours, "gap_ci_low": low, "gap_ci_high": high,
-                "gap_authors": authors, "paper_gap": dcbo.PAPER_TABLE1[m]["STAT"][0]}  # fmt: skip
+                "gap_authors": authors, "paper_gap": dcbo.PAPER_NUMBERS[(50, "gap", m)]["STAT"]}  # fmt: skip
 
     rows = [row("dcbo", 0.80, 0.75, 0.85, 0.9), row("cbo", 0.85, 0.82, 0.88, 0.7), row("abo", 0.5, 0.3, 0.83, 0.5),
             row("bo", 0.4, 0.35, 0.45, 0.4)]  # fmt: skip
@@ -39,17 +47,23 @@ def test_ordering_check_compares_only_pairs_the_paper_separates() -> None:
 
 
 def test_paper_tables_cover_every_scm_and_method() -> None:
-    for table in (dcbo.PAPER_TABLE1, dcbo.PAPER_TABLE2, dcbo.PAPER_TABLE3, dcbo.PAPER_TABLE4):
-        assert set(table) == set(dcbo.METHODS) and all(set(row) == set(dcbo.SCMS) for row in table.values())
+    tables = {(h, metric) for h, metric, _ in dcbo.PAPER_NUMBERS}
+    expected = {(h, m) for h in (50, 30) for m in ("gap", "optimal_set_pct")}
+    assert tables == expected | {(50, "gap_spread"), (30, "gap_se")}
+    for h, metric in tables:
+        assert all(set(dcbo.PAPER_NUMBERS[(h, metric, m)]) == set(dcbo.SCMS) for m in dcbo.METHODS)
+    assert dcbo.PAPER_NUMBERS[(50, "gap", "dcbo")]["STAT"] == 0.88  # Table 1, first cell
+    assert dcbo.PAPER_NUMBERS[(30, "optimal_set_pct", "bo")]["ODE"] == 0.0  # Table 4, last cell
 
 
 def test_a_variant_overrides_every_method_s_hyper_parameters(tmp_path) -> None:
-    cells = dcbo._cells(range(2), False, ["STAT"], [50], {"anchors": "grid"})
-    assert len(cells) == (len(dcbo.METHODS) + len(dcbo.BASELINES)) * 2 and {c.trials for c in cells} == {50}
-    assert all(c.config(tmp_path).hyperparams == {"anchors": "grid"} for c in cells)
-    assert dcbo._cells(range(2), False)[0].config(tmp_path).hyperparams == {}  # the defaults: agents/hyperparams
+    variant = dcbo.DCBO(("STAT",), (50,), (("anchors", "grid"),))
+    runs = _grid(tmp_path, variant, seeds=range(2))
+    assert len(runs) == (len(dcbo.METHODS) + len(dcbo.BASELINES)) * 2 and {c.timesteps for c in runs} == {50}
+    assert all(c.hyperparams == {"anchors": "grid"} for c in runs)
+    assert _grid(tmp_path, seeds=range(2))[0].hyperparams == {}  # the defaults: agents/hyperparams
     with pytest.raises(ValueError, match="unknown SCM"):
-        dcbo._cells(range(2), False, ["TOY"])
+        _grid(tmp_path, dcbo.DCBO(("TOY",)), seeds=range(2))
 
 
 def test_timings_follow_the_invocations_that_computed_the_runs(tmp_path) -> None:

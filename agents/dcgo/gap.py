@@ -99,19 +99,21 @@ def gap_table(
     optima: Mapping[str, np.ndarray] | np.ndarray,
     H: int | None = None,
     mode: str = "authors",
+    reference: Sequence[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The gap of every method: {method: {"gap", "std", "se", "per_t", "per_t_std", "n"}}.
 
     optima: y*_t as [T] (one optimum for every run), [R, T], or per method {method: [R, T]} (each replicate's
     optimum given its own decisions). H: checked against the curves' length when given. In the authors' form the
-    common initial value is taken over all methods given."""
+    common initial value is taken over the `reference` methods (default: all given); the others (e.g. a baseline
+    the paper does not compare) are scored against it without moving it."""
     curves = {m: curves_of(rs) for m, rs in results_by_method.items()}
     if not curves:
         raise ValueError("no methods to score")
     for m, c in curves.items():
         if H is not None and c.shape[2] != H:
             raise ValueError(f"{m}: curves have {c.shape[2]} trials per step, expected H = {H}")
-    init = common_initial_values(curves) if mode == "authors" else None
+    init = common_initial_values({m: curves[m] for m in reference or curves}) if mode == "authors" else None
     table = {}
     for m, c in curves.items():
         opt = optima[m] if isinstance(optima, Mapping) else optima
@@ -174,3 +176,26 @@ def final_regrets(curves: np.ndarray, optima: np.ndarray) -> np.ndarray:
     tolerance)."""
     curves = np.asarray(curves, dtype=np.float64)
     return curves[..., -1] - np.broadcast_to(np.asarray(optima, dtype=np.float64), curves.shape[:2])
+
+
+def replicate_scores(
+    results: Sequence[ReplicateResult], optima: np.ndarray, tied_sets: Sequence[Any], optimal_sets: Sequence[Any]
+) -> dict[str, Any]:
+    """One method's scores over its replicates, each against its own evaluation (optima [R, T]; per replicate and t,
+    the tied sets and the arg-min set): `replicate_summary`s of the per-replicate gap ("gap") and of the final regret
+    averaged over t ("regret") and per t ("regret_per_t"), the % of (replicate, t) whose decision set is optimal
+    (tolerant, any tied set: "optimal_set"; strict, the arg-min set: "optimal_set_strict"), the mean cumulative cost
+    ("cost") and the median "seconds" and "cpu_seconds" of a replicate."""
+    curves = curves_of(results)
+    regrets = final_regrets(curves, optima)
+    decisions = [r.decision_sets for r in results]
+    return {
+        "gap": replicate_summary(replicate_gaps(curves, optima)),
+        "optimal_set": float(100.0 * set_hits(decisions, tied_sets).mean()),
+        "optimal_set_strict": float(100.0 * set_hits(decisions, [[[s] for s in rep] for rep in optimal_sets]).mean()),
+        "regret": replicate_summary(regrets.mean(axis=1)),
+        "regret_per_t": [replicate_summary(regrets[:, t]) for t in range(regrets.shape[1])],
+        "cost": float(np.mean([r.cumulative_cost()[-1, -1] for r in results])),
+        "seconds": float(np.median([r.seconds for r in results])),
+        "cpu_seconds": float(np.median([r.cpu_seconds for r in results])),
+    }
