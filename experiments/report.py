@@ -496,3 +496,11 @@ def refuse_timesteps(job: Any, budget: str) -> None:
     phrase completing "reproduce NAME runs ...")."""
     if job.timesteps is not None:
         raise ValueError(f"reproduce {budget}")
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV result file, header -> cell text (e.g. a committed table that a README block reads)."""
+    import csv
+
+    with Path(path).open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))

@@ -76,6 +76,13 @@ def test_long_results_round_trip_to_run_records(tmp_path) -> None:
                                     {"label": "a", "env": "e", "seed": 1, "eval": {"r": 2.0}}]  # fmt: skip
 
 
+def test_read_csv_gives_the_rows_as_text(tmp_path) -> None:
+    from dogym.experiments.report import read_csv
+
+    (tmp_path / "t.csv").write_text("learner,loss\npassive,2.5\nrollout,\n")
+    assert read_csv(tmp_path / "t.csv") == [{"learner": "passive", "loss": "2.5"}, {"learner": "rollout", "loss": ""}]
+
+
 def test_invocation_timing_keeps_the_invocations_that_computed_the_runs(tmp_path) -> None:
     first = invocation_timing(tmp_path, 4, 4, 2, 3.0, 5.0)
     (tmp_path / "summary.json").write_text(json.dumps(first))

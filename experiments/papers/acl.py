@@ -8,7 +8,6 @@ and `report.md` (ours beside the paper's).
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -29,6 +28,7 @@ from dogym.experiments.report import (
     Panel,
     figure,
     mean_interval,
+    read_csv,
     refuse_timesteps,
     section,
     table,
@@ -294,7 +294,7 @@ def _group_split(frontier: dict[str, list[dict]]) -> dict[str, dict]:
     return out
 
 
-def _frontier_rows(frontier: dict[str, list[dict]]) -> list[dict]:
+def _frontierread_csv(frontier: dict[str, list[dict]]) -> list[dict]:
     """The frontier as flat CSV rows: experiment, family, learner, then mean / ci95 of cost, loss and groups."""
     return [{"experiment": exp, "family": p["family"], "learner": p["label"], "seeds": p["loss"]["n"],
              **{f"{key}_{part}": stat[part] for key, stat in p.items() if isinstance(stat, dict)
@@ -462,7 +462,7 @@ def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, tab
                                                     for r in records for c in [r["cell"]]
                                                     for t, v in enumerate(r["losses"])]  # fmt: skip
     atomic_write_text(out / "curves.csv", "\n".join(long) + "\n")
-    atomic_write_text(out / "frontier.csv", csv_text(_frontier_rows(frontier)))
+    atomic_write_text(out / "frontier.csv", csv_text(_frontierread_csv(frontier)))
     atomic_write_text(out / "frontier_comparison.csv", csv_text(comparisons))
     summary = {"seeds": list(seeds), "table1_seeds": 0 if quick else min(table1_seeds, len(seeds)), "quick": quick,
                "table1": table1, "frontier": frontier, "comparisons": comparisons,
@@ -501,21 +501,15 @@ def scenario2_recovery(out_dir: str | os.PathLike[str], seeds: Sequence[int], wo
 
 
 # ---------------------------------------------------------------------------------------------------- README block
-def _rows(path: Path) -> list[dict[str, str]]:
-    """The rows of a CSV result file."""
-    with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
 def paired_comparisons(out_dir: Path) -> list[dict[str, Any]]:
     """Every rollout point of the frontier against myopic at the same cost weight and against random at equal or
     higher cost (the random rate of least mean cost >= the rollout's; all-random when none costs as much), as paired
     per-seed differences of the final loss (rollout minus the other; negative: rollout better), from the committed
     frontier.csv and curves.csv (each run's steps in order, so its last row is its final loss)."""
     losses: dict[tuple[str, str], dict[int, float]] = {}
-    for row in _rows(Path(out_dir) / "curves.csv"):
+    for row in read_csv(Path(out_dir) / "curves.csv"):
         losses.setdefault((row["experiment"], row["learner"]), {})[int(row["seed"])] = float(row["loss"])
-    points = _rows(Path(out_dir) / "frontier.csv")
+    points = read_csv(Path(out_dir) / "frontier.csv")
     out = []
     for point in (p for p in points if p["learner"].startswith("rollout l=1 m=5")):
         exp, label, cost = point["experiment"], point["learner"], float(point["cost_mean"])
@@ -557,7 +551,7 @@ README_COLUMNS = {
 def readme_block(out_dir: Path) -> str:
     """The README's identification block: Table 1 on ToySCM and the paired comparisons of rollout against myopic
     and against random at equal or higher cost, computed from the committed result files."""
-    table1 = {r["learner"]: r for r in _rows(Path(out_dir) / "table1.csv")}
+    table1 = {r["learner"]: r for r in read_csv(Path(out_dir) / "table1.csv")}
     rows = paired_comparisons(Path(out_dir))
     level = [r for r in rows if "vs_myopic" in r and r["vs_myopic"]["ci95"][0] <= 0 <= r["vs_myopic"]["ci95"][1]]
     worse = [r for r in rows if "vs_myopic" in r and r["vs_myopic"]["ci95"][0] > 0]
