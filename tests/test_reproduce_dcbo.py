@@ -34,7 +34,8 @@ def test_ordering_check_compares_only_pairs_the_paper_separates() -> None:
 
     rows = [row("dcbo", 0.80, 0.75, 0.85, 0.9), row("cbo", 0.85, 0.82, 0.88, 0.7), row("abo", 0.5, 0.3, 0.83, 0.5),
             row("bo", 0.4, 0.35, 0.45, 0.4)]  # fmt: skip
-    pairs = {(o["paper_better"], o["paper_worse"]): o for o in dcbo._orderings(rows)}
+    cell = {r["method"]: r for r in rows}
+    pairs = {(o["paper_better"], o["paper_worse"]): o for o in dcbo._orderings(cell)}
     # paper STAT: DCBO .88 > CBO .70 > ABO .56 ~ BO .54 (|.56 - .54| < 0.05: not compared)
     assert ("abo", "bo") not in pairs and ("bo", "abo") not in pairs
     assert pairs[("dcbo", "cbo")]["holds"] is False and pairs[("dcbo", "cbo")]["reversed_separated"] is False
@@ -42,7 +43,8 @@ def test_ordering_check_compares_only_pairs_the_paper_separates() -> None:
     assert pairs[("cbo", "abo")]["holds"] is True and pairs[("cbo", "abo")]["separated"] is False  # CIs overlap
     assert pairs[("dcbo", "bo")]["separated"] is True
     random = {"H": 50, "scm": "STAT", "method": "dcgo-random", "gap": 0.9, "gap_ci_low": 0.86, "gap_ci_high": 0.95}
-    (check,) = dcbo._baseline_check([*rows, random])
+    assert dcbo._baseline_check(cell) == []  # no baseline in the cell
+    (check,) = dcbo._baseline_check({**cell, "dcgo-random": random})
     assert check["separated"] is False and check["random_separated"] is True  # 0.86 > DCBO's 0.85
 
 

@@ -78,38 +78,37 @@ def _interval(key: str, stats: dict[str, Any]) -> dict[str, float]:
     return {key: stats["mean"], f"{key}_ci_low": stats["ci"][0], f"{key}_ci_high": stats["ci"][1]}
 
 
-def _score(runs: list[dict]) -> list[dict]:
-    """One row per (H, SCM, method). Headline: the per-replicate gap (eq. 4 on each replicate's own curve and
-    optimum, averaged over t) with a 95% CI over replicates (`INTERVAL_METHOD`), % optimal set (tolerant: ties
-    within 1e-3 x the target's range count for every tied set; and strict), the final regret per t with CIs.
+def _score(trials: int, scm: str, runs: list[dict]) -> dict[str, dict]:
+    """The rows of one (H, SCM) cell, method -> row. Headline: the per-replicate gap (eq. 4 on each replicate's own
+    curve and optimum, averaged over t) with a 95% CI over replicates (`INTERVAL_METHOD`), % optimal set (tolerant:
+    ties within 1e-3 x the target's range count for every tied set; and strict), the final regret per t with CIs.
     Secondary: the gap in the authors' form (common initial value over the paper's four methods; the random baseline
     is scored against the same initial values), beside the paper's numbers where it prints them."""
     from dogym.agents.dcgo.gap import gap_table, replicate_scores
     from dogym.agents.dcgo.loop import ReplicateResult
 
-    rows = []
-    for (trials, scm), here in _by_cell(runs).items():
-        by_method = group(here, lambda r: r["label"])
-        results = {m: [ReplicateResult.from_dict(r["result"]) for r in rs] for m, rs in by_method.items()}
-        optima = {m: np.array([r["y_star"] for r in rs]) for m, rs in by_method.items()}
-        authors = gap_table(results, optima, trials, mode="authors", reference=[m for m in METHODS if m in results])
-        for m, rs in by_method.items():
-            s = replicate_scores(results[m], optima[m], [r["tied_sets"] for r in rs], [r["optimal_sets"] for r in rs])
-            per_t = s["regret_per_t"]
-            row = {"H": trials, "scm": scm, "method": m, "replicates": len(rs), **_interval("gap", s["gap"]),
-                   "optimal_set_pct": s["optimal_set"], "optimal_set_strict_pct": s["optimal_set_strict"],
-                   **_interval("regret", s["regret"]),
-                   **{f"regret_t{t}": p["mean"] for t, p in enumerate(per_t)},
-                   **{f"regret_t{t}_ci": f"[{p['ci'][0]:.4g}, {p['ci'][1]:.4g}]" for t, p in enumerate(per_t)},
-                   "gap_authors": authors[m]["gap"], "gap_authors_se": authors[m]["se"],
-                   "gap_authors_std": authors[m]["std"], "cost": s["cost"], "seconds": s["seconds"],
-                   "cpu_seconds": s["cpu_seconds"]}  # fmt: skip
-            paper_gap, paper_set = (PAPER_NUMBERS.get((trials, key, m)) for key in ("gap", "optimal_set_pct"))
-            if paper_gap and paper_set:
-                row.update(paper_gap=paper_gap[scm], paper_set_pct=paper_set[scm])
-                row["gap_met"] = abs(row["gap_authors"] - row["paper_gap"]) <= GAP_TOLERANCE
-                row["set_met"] = abs(row["optimal_set_pct"] - row["paper_set_pct"]) <= SET_TOLERANCE
-            rows.append(row)
+    by_method = group(runs, lambda r: r["label"])
+    results = {m: [ReplicateResult.from_dict(r["result"]) for r in rs] for m, rs in by_method.items()}
+    optima = {m: np.array([r["y_star"] for r in rs]) for m, rs in by_method.items()}
+    authors = gap_table(results, optima, trials, mode="authors", reference=[m for m in METHODS if m in results])
+    rows = {}
+    for m, rs in by_method.items():
+        s = replicate_scores(results[m], optima[m], [r["tied_sets"] for r in rs], [r["optimal_sets"] for r in rs])
+        per_t = s["regret_per_t"]
+        row = {"H": trials, "scm": scm, "method": m, "replicates": len(rs), **_interval("gap", s["gap"]),
+               "optimal_set_pct": s["optimal_set"], "optimal_set_strict_pct": s["optimal_set_strict"],
+               **_interval("regret", s["regret"]),
+               **{f"regret_t{t}": p["mean"] for t, p in enumerate(per_t)},
+               **{f"regret_t{t}_ci": f"[{p['ci'][0]:.4g}, {p['ci'][1]:.4g}]" for t, p in enumerate(per_t)},
+               "gap_authors": authors[m]["gap"], "gap_authors_se": authors[m]["se"],
+               "gap_authors_std": authors[m]["std"], "cost": s["cost"], "seconds": s["seconds"],
+               "cpu_seconds": s["cpu_seconds"]}  # fmt: skip
+        paper_gap, paper_set = (PAPER_NUMBERS.get((trials, key, m)) for key in ("gap", "optimal_set_pct"))
+        if paper_gap and paper_set:
+            row.update(paper_gap=paper_gap[scm], paper_set_pct=paper_set[scm])
+            row["gap_met"] = abs(row["gap_authors"] - row["paper_gap"]) <= GAP_TOLERANCE
+            row["set_met"] = abs(row["optimal_set_pct"] - row["paper_set_pct"]) <= SET_TOLERANCE
+        rows[m] = row
     return rows
 
 
@@ -118,50 +117,40 @@ def _above(a: dict, b: dict) -> bool:
     return a["gap_ci_low"] > b["gap_ci_high"]
 
 
-def _orderings(rows: list[dict]) -> list[dict]:
-    """Per (H, SCM) and pair of the paper's methods whose paper gaps differ by >= ORDER_MARGIN: does our order agree?
-    `holds`: on the headline per-replicate gap; `separated`: with non-overlapping 95% CIs (a clear agreement);
-    `reversed_separated`: the opposite order with non-overlapping CIs (a clear reversal); `holds_authors`: on the
-    authors' form."""
-    out = []
-    for (trials, scm), here in group((r for r in rows if "paper_gap" in r), lambda r: (r["H"], r["scm"])).items():
-        by = {r["method"]: r for r in here}
-        for a, b in itertools.combinations([m for m in METHODS if m in by], 2):
-            hi, lo = sorted((by[a], by[b]), key=lambda r: -r["paper_gap"])
-            if hi["paper_gap"] - lo["paper_gap"] >= ORDER_MARGIN:
-                out.append({"H": trials, "scm": scm, "paper_better": hi["method"], "paper_worse": lo["method"],
-                            "holds": hi["gap"] > lo["gap"], "separated": _above(hi, lo),
-                            "reversed_separated": _above(lo, hi),
-                            "holds_authors": hi["gap_authors"] > lo["gap_authors"]})  # fmt: skip
-    return out
+def _orderings(rows: dict[str, dict]) -> list[dict]:
+    """The pairs of the paper's methods in one (H, SCM) cell (method -> row) whose paper gaps differ by >=
+    ORDER_MARGIN: does our order agree? `holds`: on the headline per-replicate gap; `separated`: with non-overlapping
+    95% CIs (a clear agreement); `reversed_separated`: the opposite order with non-overlapping CIs (a clear
+    reversal); `holds_authors`: on the authors' form."""
+    paper = [rows[m] for m in METHODS if "paper_gap" in rows.get(m, {})]
+    pairs = (sorted(pair, key=lambda r: -r["paper_gap"]) for pair in itertools.combinations(paper, 2))
+    return [{"H": hi["H"], "scm": hi["scm"], "paper_better": hi["method"], "paper_worse": lo["method"],
+             "holds": hi["gap"] > lo["gap"], "separated": _above(hi, lo), "reversed_separated": _above(lo, hi),
+             "holds_authors": hi["gap_authors"] > lo["gap_authors"]}
+            for hi, lo in pairs if hi["paper_gap"] - lo["paper_gap"] >= ORDER_MARGIN]  # fmt: skip
 
 
-def _baseline_check(rows: list[dict]) -> list[dict]:
-    """Per (H, SCM): DCBO against the no-learning baseline on the per-replicate gap; `separated` when DCBO's 95% CI
-    lies above the baseline's."""
-    out = []
-    for (trials, scm), here in group(rows, lambda r: (r["H"], r["scm"])).items():
-        by = {r["method"]: r for r in here}
-        if "dcbo" in by and BASELINES[0] in by:
-            dcbo, random = by["dcbo"], by[BASELINES[0]]
-            out.append({"H": trials, "scm": scm, "dcbo": dcbo["gap"], "random": random["gap"],
-                        "separated": _above(dcbo, random), "random_separated": _above(random, dcbo)})  # fmt: skip
-    return out
+def _baseline_check(rows: dict[str, dict]) -> list[dict]:
+    """DCBO against the no-learning baseline in one (H, SCM) cell (method -> row) on the per-replicate gap (none
+    without both); `separated` when DCBO's 95% CI lies above the baseline's."""
+    dcbo, random = rows.get("dcbo"), rows.get(BASELINES[0])
+    if not (dcbo and random):
+        return []
+    return [{"H": dcbo["H"], "scm": dcbo["scm"], "dcbo": dcbo["gap"], "random": random["gap"],
+             "separated": _above(dcbo, random), "random_separated": _above(random, dcbo)}]  # fmt: skip
 
 
-def _figures(runs: list[dict], out: Path) -> list[Path]:
-    """convergence_<SCM>_H<h>.png: mean best-so-far against trials per method, one panel per t (Fig. 6 row 3)."""
+def _figure(trials: int, scm: str, runs: list[dict], out: Path) -> Path:
+    """convergence_<SCM>_H<h>.png of one cell: mean best-so-far against trials per method, one panel per t (Fig. 6
+    row 3)."""
     from dogym.agents.dcgo.plots import plot_convergence
 
-    paths = []
-    for (trials, scm), here in _by_cell(runs).items():
-        by = group(here, lambda r: r["label"])
-        curves = {m.upper() if m in METHODS else m: np.stack([np.asarray(r["result"]["best_so_far"]) for r in by[m]])
-                  for m in LABELS if m in by}  # fmt: skip
-        title = f"{scm} ({'synthetic stand-in, ' if scm in SYNTHETIC_STAND_INS else ''}H = {trials})"
-        y_star = np.mean([r["y_star"] for r in here], axis=0)
-        paths.append(plot_convergence(curves, y_star, out / f"convergence_{scm}_H{trials}.png", title))
-    return paths
+    by = group(runs, lambda r: r["label"])
+    curves = {m.upper() if m in METHODS else m: np.stack([np.asarray(r["result"]["best_so_far"]) for r in by[m]])
+              for m in LABELS if m in by}  # fmt: skip
+    title = f"{scm} ({'synthetic stand-in, ' if scm in SYNTHETIC_STAND_INS else ''}H = {trials})"
+    y_star = np.mean([r["y_star"] for r in runs], axis=0)
+    return plot_convergence(curves, y_star, out / f"convergence_{scm}_H{trials}.png", title)
 
 
 PROTOCOL = (
@@ -308,8 +297,10 @@ class DCBO(Paper):
 
     def report(self, job: Reproduction, runs: list[dict[str, Any]], timing: Timing) -> Path:
         """table.csv, orderings.csv, summary.json, the figures and report.md."""
-        rows = _score(runs)
-        orderings, baseline = _orderings(rows), _baseline_check(rows)
+        cells = [_score(trials, scm, here) for (trials, scm), here in _by_cell(runs).items()]
+        rows = [row for cell in cells for row in cell.values()]
+        orderings = [o for cell in cells for o in _orderings(cell)]
+        baseline = [b for cell in cells for b in _baseline_check(cell)]
         summary = {
             "command": job.command or "python train.py reproduce dcbo" + (" --quick" if job.quick else ""),
             "seeds": list(job.seeds)[:QUICK_SEEDS] if job.quick else list(job.seeds),
@@ -321,7 +312,7 @@ class DCBO(Paper):
             "rows": rows,
             "orderings": orderings,
             "baseline": baseline,
-            "figures": [p.name for p in _figures(runs, job.out)],
+            "figures": [_figure(trials, scm, here, job.out).name for (trials, scm), here in _by_cell(runs).items()],
         }  # fmt: skip
         atomic_write_text(job.out / "table.csv", csv_text(rows))
         if orderings:
