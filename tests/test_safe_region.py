@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 import dogym.envs  # noqa: F401
 from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
 from dogym.agents.safe_region.col import COL, COLConfig
-from dogym.agents.safe_region.family import region_scores, unsafe_to_converge, unsafe_to_cover
+from dogym.agents.safe_region.family import coverage, region_scores, unsafe_to_converge, unsafe_to_cover
 from dogym.experiments.runner import RunConfig, train
 
 EDGE = "dogym/EdgeSafeRegion-v0"
@@ -112,6 +112,11 @@ def test_unsafe_to_cover_counts_until_the_estimate_covers_90_percent():
     assert unsafe_to_cover([0.95], []) == 0  # the prior already covers it
     assert unsafe_to_cover([0.1, 0.2, 0.3], [0, 0]) is None  # never: censored
     assert unsafe_to_cover([0.95, 0.95], [0], precision=[0.5, 0.95]) == 1  # the prior covers it, but mostly outside
+
+
+def test_coverage_is_the_unsafe_count_until_covered_or_all_of_them():
+    assert coverage([0.1, 0.5, 0.95, 0.95], [0, 1, 0], [1.0] * 4) == {"covered": 1.0, "unsafe_to_cover": 1.0}
+    assert coverage([0.1, 0.2, 0.3], [0, 1], [1.0] * 3) == {"covered": 0.0, "unsafe_to_cover": 1.0}  # censored: all
 
 
 def test_col_never_reads_the_ground_truth():

@@ -48,6 +48,16 @@ def unsafe_to_cover(
     return None if reached is None else int(unsafe[reached])
 
 
+def coverage(recall: list[float], outcomes: list[int], precision: list[float]) -> dict[str, float]:
+    """A run's "truth/covered" (1 when its estimate reached the true region: `unsafe_to_cover`) and
+    "truth/unsafe_to_cover" (the unsafe interventions until then; all of them, a censored count, when it never did)."""
+    hit = unsafe_to_cover(recall, outcomes, precision)
+    return {
+        "covered": float(hit is not None),
+        "unsafe_to_cover": float(len(outcomes) - sum(outcomes) if hit is None else hit),
+    }
+
+
 def unsafe_to_converge(sizes: list[float], outcomes: list[int]) -> int:
     """Unsafe interventions until the region size changed by less than 0.01 over 3 consecutive interventions (all
     of them when that never happens)."""
@@ -213,8 +223,7 @@ class SafeRegionFamily(Family):
         truth = _true_regions(agent)
         scores = region_scores(run.regions[-1], truth[-1])
         curve = [region_scores(r, t) for r, t in zip(run.regions, truth, strict=True)]
-        recall = [c["recall"] for c in curve]
-        to_cover = unsafe_to_cover(recall, run.outcomes, [c["precision"] for c in curve])
+        recall, precision = [c["recall"] for c in curve], [c["precision"] for c in curve]
         final = edge_history_scores(agent.learner.graph_history[-1:], env.variable_names, env.ground_truth()["graph"])[
             0
         ]
@@ -222,11 +231,10 @@ class SafeRegionFamily(Family):
             "truth": {
                 "true_region_size": env.ground_truth(t=len(run.regions))["region"].size(),
                 **scores,
-                "covered": float(to_cover is not None),
-                "unsafe_to_cover": float(run.unsafe if to_cover is None else to_cover),
+                **coverage(recall, run.outcomes, precision),
             },  # fmt: skip
             "graph": {"shd": float(final["shd"]), "f1": final["f1"], "learn_seconds": agent.learner.learn_seconds},
-            "precision_curve": [c["precision"] for c in curve],
+            "precision_curve": precision,
             "recall_curve": recall,
         }
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from dogym.agents.io import atomic_write_bytes, atomic_write_text, csv_text
 from dogym.agents.protocol import NONNEGATIVE  # every number of the report: counts, sizes, shares
-from dogym.agents.safe_region.family import unsafe_to_cover
+from dogym.agents.safe_region.family import coverage
 from dogym.experiments.papers import Paper, Reproduction, Timing, col_rl
 from dogym.experiments.readme import replace_block
 from dogym.experiments.report import (
@@ -165,20 +165,19 @@ def configs(out: Path, plan: Plan) -> list[RunConfig]:
 METRICS = {"unsafe": "col/unsafe_interventions", "converge": "col/unsafe_to_converge", "size": "col/region_size",
            "interventions": "col/interventions", "cost": "col/cost_spent", "true_size": "truth/true_region_size",
            "inside": "truth/inside", "precision": "truth/precision", "recall": "truth/recall",
-           "covered": "truth/covered", "to_cover": "truth/unsafe_to_cover"}  # fmt: skip
+           "covered": "truth/covered", "unsafe_to_cover": "truth/unsafe_to_cover"}  # fmt: skip
 
 
 def value(run: dict[str, Any], name: str) -> float | None:
     """A run's number by name: `METRICS`, or derived from its curves: initial_size (the prior's region), grew (1 when
-    the region ended larger), tolerant (1 when precision >= `TOLERANT_PRECISION`), covered and to_cover
-    (`unsafe_to_cover` of its estimates' precision and recall: runs evaluated before it counted precision hold older
-    values in their metrics)."""
+    the region ended larger), tolerant (1 when precision >= `TOLERANT_PRECISION`), covered and unsafe_to_cover
+    (`coverage` of its estimates' precision and recall curves: the metrics of runs evaluated before it counted
+    precision hold older values)."""
     sizes = run.get("sizes")
     if name in ("initial_size", "grew"):
         return None if not sizes else float(sizes[0]) if name == "initial_size" else float(sizes[-1] > sizes[0])
-    if name in ("covered", "to_cover") and "recall_curve" in run:
-        hit = unsafe_to_cover(run["recall_curve"], run["outcomes"], run["precision_curve"])
-        return float(hit is not None) if name == "covered" else float(value(run, "unsafe") if hit is None else hit)
+    if name in ("covered", "unsafe_to_cover") and "recall_curve" in run:
+        return coverage(run["recall_curve"], run["outcomes"], run["precision_curve"])[name]
     if name == "tolerant":
         precision = value(run, "precision")
         return None if precision is None else float(precision >= TOLERANT_PRECISION)
@@ -212,39 +211,36 @@ ci = partial(values_text, support=NONNEGATIVE)
 
 # ---------------------------------------------------------------------------------------------------- targets
 def targets(runs: Sequence[dict[str, Any]]) -> list[Target]:
-    """The edge example's targets on one block of seeds, Fig. 8's findings (`ABLATION_CLAIMS`) last."""
-    v, out = Cells(runs), []
+    """The edge example's targets on one block of seeds, Fig. 8's findings (`ABLATION_CLAIMS`, on the seeds the
+    ablations ran on) last."""
+    v = Cells(runs)
     unsafe, rand, unsafe2 = v("col", S1, "unsafe"), v("col-random", S1, "unsafe"), v("col", S2, "unsafe")
     size, tolerant, grew, n = v("col", S1, "size"), v("col", S1, "tolerant"), v("col", S1, "grew"), len(unsafe)
-    if n:
-        out += [
-            target(f"S1: COL unsafe interventions <= {S1_MAX_UNSAFE}", f"{ci(unsafe, 1)} ({n} seeds)",
-                   unsafe.mean() <= S1_MAX_UNSAFE),
-            target(f"S1: region size within {SIZE_TOLERANCE} of the true {TRUE_S1_SIZE}", ci(size, 3),
-                   abs(size.mean() - TRUE_S1_SIZE) <= SIZE_TOLERANCE),
-            target(f"S1: precision >= {TOLERANT_PRECISION} in >= {PRECISE_SEEDS}/10 seeds",
-                   f"{count_text(tolerant)} seeds (strict inside: {count_text(v('col', S1, 'inside'))})",
-                   tolerant.sum() >= PRECISE_SEEDS * n / 10),
-            target(f"S1: the region grows from its prior in >= {GROWN_SEEDS}/10 seeds",
-                   f"{count_text(grew)} seeds ({ci(v('col', S1, 'initial_size'), 3)} -> {ci(size, 3)})",
-                   grew.sum() >= GROWN_SEEDS * n / 10),
-        ]  # fmt: skip
-    if n and len(rand):
-        ratio, r_size = rand.mean() / max(unsafe.mean(), 1e-9), v("col-random", S1, "size")
-        out.append(target(f"S1: COL spends >= {RANDOM_FACTOR:g}x fewer unsafe interventions than random at equal "
-                          "cost, and reaches a larger region (separated 95% CIs)",
-                          f"unsafe {ci(rand, 1)} vs {ci(unsafe, 1)} ({ratio:.1f}x); size {ci(r_size, 3)} vs "
-                          f"{ci(size, 3)}", ratio >= RANDOM_FACTOR and separated_above(size, r_size, NONNEGATIVE)))  # fmt: skip
-    if len(unsafe2):
-        size2, true2, precision2 = v("col", S2, "size"), v("col", S2, "true_size"), v("col", S2, "precision")
-        out += [target(f"S2: COL unsafe interventions <= {S2_MAX_UNSAFE}", ci(unsafe2, 1),
-                       unsafe2.mean() <= S2_MAX_UNSAFE),
-                target(f"S2: size within {SIZE_TOLERANCE} of the true final region, precision >= {S2_PRECISION}",
-                       f"{ci(size2, 3)} vs true {true2.mean():.3f} (paper 0.12); precision {ci(precision2, 3)}",
-                       abs(size2.mean() - true2.mean()) <= SIZE_TOLERANCE and precision2.mean() >= S2_PRECISION)]  # fmt: skip
-    for env in SCENARIOS:  # Fig. 8: the ablation's unsafe interventions above COL's (separated CIs) or overlapping
+    size2, true2, precision2 = v("col", S2, "size"), v("col", S2, "true_size"), v("col", S2, "precision")
+    ratio, r_size = rand.mean() / max(unsafe.mean(), 1e-9), v("col-random", S1, "size")
+    out = [
+        target(f"S1: COL unsafe interventions <= {S1_MAX_UNSAFE}", f"{ci(unsafe, 1)} ({n} seeds)",
+               unsafe.mean() <= S1_MAX_UNSAFE),
+        target(f"S1: region size within {SIZE_TOLERANCE} of the true {TRUE_S1_SIZE}", ci(size, 3),
+               abs(size.mean() - TRUE_S1_SIZE) <= SIZE_TOLERANCE),
+        target(f"S1: precision >= {TOLERANT_PRECISION} in >= {PRECISE_SEEDS}/10 seeds",
+               f"{count_text(tolerant)} seeds (strict inside: {count_text(v('col', S1, 'inside'))})",
+               tolerant.sum() >= PRECISE_SEEDS * n / 10),
+        target(f"S1: the region grows from its prior in >= {GROWN_SEEDS}/10 seeds",
+               f"{count_text(grew)} seeds ({ci(v('col', S1, 'initial_size'), 3)} -> {ci(size, 3)})",
+               grew.sum() >= GROWN_SEEDS * n / 10),
+        target(f"S1: COL spends >= {RANDOM_FACTOR:g}x fewer unsafe interventions than random at equal cost, and "
+               "reaches a larger region (separated 95% CIs)",
+               f"unsafe {ci(rand, 1)} vs {ci(unsafe, 1)} ({ratio:.1f}x); size {ci(r_size, 3)} vs {ci(size, 3)}",
+               ratio >= RANDOM_FACTOR and separated_above(size, r_size, NONNEGATIVE)),
+        target(f"S2: COL unsafe interventions <= {S2_MAX_UNSAFE}", ci(unsafe2, 1), unsafe2.mean() <= S2_MAX_UNSAFE),
+        target(f"S2: size within {SIZE_TOLERANCE} of the true final region, precision >= {S2_PRECISION}",
+               f"{ci(size2, 3)} vs true {true2.mean():.3f} (paper 0.12); precision {ci(precision2, 3)}",
+               abs(size2.mean() - true2.mean()) <= SIZE_TOLERANCE and precision2.mean() >= S2_PRECISION),
+    ]  # fmt: skip
+    for env in SCENARIOS:
         col = v("col", env, "unsafe")
-        for agent, (claim, above) in ABLATION_CLAIMS.items() if len(col) else ():
+        for agent, (claim, above) in ABLATION_CLAIMS.items():
             other = v(agent, env, "unsafe")
             if len(other):
                 met = separated_above(other, col, NONNEGATIVE) if above else overlap(other, col, NONNEGATIVE)
@@ -254,23 +250,18 @@ def targets(runs: Sequence[dict[str, Any]]) -> list[Target]:
 
 def ran_targets(runs: Sequence[dict[str, Any]]) -> list[Target]:
     """Fig. 14's findings on the synthetic RAN."""
-    v, out = Cells(runs), []
-    steer_col, steer_np = v("col", RAN_STEERING, "to_cover"), v("col-no-prior", RAN_STEERING, "to_cover")
-    if len(steer_col) and len(steer_np):
-        ratio = steer_np.mean() / max(steer_col.mean(), 1.0)
-        bound = ">= " if steer_col.mean() < 1.0 else ""
-        covered = [count_text(v(a, RAN_STEERING, "covered")) for a in ("col", "col-no-prior")]
-        out.append(target("RANSteering: the causal prior cuts unsafe interventions (until the estimate covers 90% of "
-                          f"the true region with precision >= 0.9) >= {STEERING_FACTOR:g}x",
-                          f"without prior {ci(steer_np, 1)}, with {ci(steer_col, 1)}: {bound}{ratio:.1f}x (covered: "
-                          f"with {covered[0]}, without {covered[1]} seeds; uncovered seeds count all their unsafe "
-                          "interventions, a lower bound)", ratio >= STEERING_FACTOR))  # fmt: skip
+    v = Cells(runs)
+    steer_col, steer_np = v("col", RAN_STEERING, "unsafe_to_cover"), v("col-no-prior", RAN_STEERING, "unsafe_to_cover")
     cpu_col, cpu_np = v("col", RAN_CPU, "unsafe"), v("col-no-prior", RAN_CPU, "unsafe")
-    if len(cpu_col) and len(cpu_np):
-        out.append(target("RANCpu: the causal prior has little effect (95% CIs of unsafe interventions overlap)",
-                          f"without prior {ci(cpu_np, 1)}, with {ci(cpu_col, 1)}",
-                          overlap(cpu_col, cpu_np, NONNEGATIVE)))  # fmt: skip
-    return out
+    ratio, bound = steer_np.mean() / max(steer_col.mean(), 1.0), ">= " if steer_col.mean() < 1.0 else ""
+    covered = [count_text(v(a, RAN_STEERING, "covered")) for a in ("col", "col-no-prior")]
+    return [target("RANSteering: the causal prior cuts unsafe interventions (until the estimate covers 90% of the true "
+                   f"region with precision >= 0.9) >= {STEERING_FACTOR:g}x",
+                   f"without prior {ci(steer_np, 1)}, with {ci(steer_col, 1)}: {bound}{ratio:.1f}x (covered: with "
+                   f"{covered[0]}, without {covered[1]} seeds; uncovered seeds count all their unsafe interventions, "
+                   "a lower bound)", ratio >= STEERING_FACTOR),
+            target("RANCpu: the causal prior has little effect (95% CIs of unsafe interventions overlap)",
+                   f"without prior {ci(cpu_np, 1)}, with {ci(cpu_col, 1)}", overlap(cpu_col, cpu_np, NONNEGATIVE))]  # fmt: skip
 
 
 def rl_targets(folder: Path = RL_RESULTS) -> list[Target]:
@@ -355,7 +346,7 @@ def fig14_table(runs: Sequence[dict[str, Any]]) -> list[str]:
     90% of the true region), the seeds that covered it, the estimated and true region sizes, precision and
     interventions."""
     v = Cells(runs)
-    body = [[env.split("/")[1], LABELS[agent], len(unsafe), ci(unsafe, 1), ci(v(agent, env, "to_cover"), 1),
+    body = [[env.split("/")[1], LABELS[agent], len(unsafe), ci(unsafe, 1), ci(v(agent, env, "unsafe_to_cover"), 1),
              count_text(v(agent, env, "covered")), ci(v(agent, env, "size")),
              mean_std_text(v(agent, env, "true_size"), 3), ci(v(agent, env, "precision"), 3),
              ci(v(agent, env, "interventions"), 1)]
@@ -506,15 +497,11 @@ def write(out: Path, configs: Sequence[RunConfig], runs: list[dict[str, Any]], p
     write_outputs(configs, runs, out, "Hammar, Alpcan and Lupu: COL")
     reported = in_block(runs, plan.seeds)
     atomic_write_text(out / "table2.csv", csv_text(table2(reported)))
-    if any(r["env"] in SCENARIOS and r["label"] in EDGE_AGENTS for r in reported):
-        plot_ablations(reported, out / "fig8_ablations.png")
-    if any(r["env"] in (RAN_CPU, RAN_STEERING) for r in runs):
-        plot_ran(runs, out / "fig14_ran.png")
-    for env, name in ((S1, "fig6_s1.png"), (S2, "fig6_s2.png")):
-        source = next((c.run_dir / "region_evolution.png" for c in configs
-                       if c.label == "col" and c.env == env and c.seed == plan.seeds[0]), None)  # fmt: skip
-        if source is not None and source.exists():
-            atomic_write_bytes(out / name, source.read_bytes())
+    plot_ablations(reported, out / "fig8_ablations.png")
+    plot_ran(runs, out / "fig14_ran.png")
+    for env, name in ((S1, "fig6_s1.png"), (S2, "fig6_s2.png")):  # Fig. 6: the first reported seed's COL run
+        run_dir = next(c.run_dir for c in configs if c.label == "col" and c.env == env and c.seed == plan.seeds[0])
+        atomic_write_bytes(out / name, (run_dir / "region_evolution.png").read_bytes())
     text, every = report(runs, plan, wall, command, rl_section(RL_RESULTS))
     atomic_write_text(out / "targets.json", json.dumps(every, indent=1))
     if out.resolve() == DEFAULT_OUT and not plan.quick:
