@@ -25,7 +25,6 @@ from dogym.experiments.papers import Paper, Reproduction, Timing
 from dogym.experiments.readme import replace_block
 from dogym.experiments.report import (
     INTERVAL_METHOD,
-    compared,
     interval_text,
     long_rows,
     markdown_table,
@@ -41,6 +40,7 @@ from dogym.experiments.report import (
     verdict,
     write_outputs,
 )
+from dogym.experiments.report import compared as _compared
 from dogym.experiments.runner import RunConfig
 
 THP_AGENTS = ("causal-ppo", "causal-dqn", "causal-d3qn")
@@ -60,18 +60,20 @@ COST = {"reference": 0, "MaskablePPO": 2, "PPO": 2}
 #: and std over its 4 seeds.
 PAPER_TABLE1 = {row["method"]: {f"paper {m}": {"mean": float(row[m]), "std": float(row[f"{m} std"])}
                                 for m in ("f1", "precision", "recall")}
-                for row in csv.DictReader(Path(__file__).with_name("faultalarm_paper.csv").read_text("utf-8").splitlines())}  # fmt: skip
+                for row in csv.DictReader(Path(__file__).with_name("faultalarm_paper.csv").read_text("utf-8")
+                                          .splitlines())}  # fmt: skip
 #: Headline comparisons (Fig. 3, causal agents against the mask baselines) need at least this many seeds; with fewer
 #: the report marks its verdicts provisional.
 HEADLINE_SEEDS = 10
 #: The reproduction's target for the graphs the causal agents learn (94 true edges).
 TARGET_F1, TARGET_SHD = 0.95, 6
 GRAPH_METRICS = ("f1", "precision", "recall", "shd", "f1_closure")
-#: The policy metrics of Fig. 3 (key, label); their directions are the family's (`higher_is_better`).
-POLICY_METRICS = tuple((f"{phase}/{key}", label) for phase in ("eval", "train")
-                       for key, label in (("reward_mean", "reward"), ("steps_mean", "steps"),
-                                          ("mean_alarms_mean", "alarms/step")))  # fmt: skip
 REWARD = "eval/reward_mean"
+#: The policy metrics the causal agents are compared on (Fig. 3): header -> key; their directions are the family's
+#: (`higher_is_better`).
+POLICY_METRICS = {"eval reward": REWARD, "eval steps": "eval/steps_mean", "eval alarms/step": "eval/mean_alarms_mean",
+                  "train reward": "train/reward_mean", "train steps": "train/steps_mean",
+                  "train alarms/step": "train/mean_alarms_mean"}  # fmt: skip
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "faultalarm"
 #: The grid run with the previous defaults, inside the default output folder (the README compares it with the main
 #: grid).
@@ -102,8 +104,9 @@ class FaultAlarm(Paper):
         write_outputs(configs, runs, job.out, f"FaultAlarm-v0, {len(job.seeds)} seeds, {timesteps} steps per run")
         initial = long_rows(runs, [f"graph_initial/{m}" for m in GRAPH_METRICS])
         atomic_write_text(job.out / "graph_initial.csv", csv_text(initial))
-        atomic_write_json(job.out / "meta.json", {"command": job.command, "seeds": list(job.seeds), "timesteps": timesteps,
-                                                  "wall_minutes": timing.wall_minutes, "machine": platform.machine()})  # fmt: skip
+        meta = {"command": job.command, "seeds": list(job.seeds), "timesteps": timesteps,
+                "wall_minutes": timing.wall_minutes, "machine": platform.machine()}  # fmt: skip
+        atomic_write_json(job.out / "meta.json", meta)
         write_report(job.out)
         return job.out / "report.md"
 
@@ -125,7 +128,7 @@ class Results(NamedTuple):
     def compared(self, agent: str, other: str, key: str) -> str:
         """`report.compared` in the family's direction of `key`: "yes" when `agent`'s 95% CI is separated from
         `other`'s on the better side, "worse" when on the worse side, "no" when they overlap, "-" without both."""
-        return compared(self.summary, agent, other, key, higher_is_better("fault_alarm", key))
+        return _compared(self.summary, agent, other, key, higher_is_better("fault_alarm", key))
 
     def improvement(self, agent: str, other: str, key: str) -> float | None:
         """rliable's probability of improvement P(agent better than other) on one metric's per-seed values, in the
@@ -177,16 +180,15 @@ def _initial_from_curves(out: Path) -> dict[str, dict[str, list[float]]]:
 
 
 # ---------------------------------------------------------------------------------------------------- report
-#: Table 1's columns after the method: header -> (metric, mean ± std with 3 digits, SHD with 1), then the paper's.
-TABLE1 = {**{h: (m, "ms1" if m == "shd" else "ms") for h, m in
-             zip(("F1", "precision", "recall", "SHD", "closure F1"), GRAPH_METRICS, strict=True)},
-          **{f"paper {h}": (f"paper {m}", "ms") for h, m in (("F1", "f1"), ("precision", "precision"),
-                                                             ("recall", "recall"))}}  # fmt: skip
-#: Fig. 3's columns: header -> (metric, format).
-FIG3 = {"n": (REWARD, "n"), **{f"eval {label}": (key, "ci") for key, label in POLICY_METRICS[:3]},
-        "eval cleared": ("eval/cleared_rate", "ci"),
-        **{f"train {label}": (key, "ci") for key, label in POLICY_METRICS[3:]},
-        "env steps/s": ("steps_per_second", ".0f")}  # fmt: skip
+#: Table 1's columns after the method: header -> (metric, format: mean ± std), ours then the paper's.
+TABLE1 = {"F1": ("f1", "ms"), "precision": ("precision", "ms"), "recall": ("recall", "ms"), "SHD": ("shd", "ms1"),
+          "closure F1": ("f1_closure", "ms"), "paper F1": ("paper f1", "ms"),
+          "paper precision": ("paper precision", "ms"), "paper recall": ("paper recall", "ms")}  # fmt: skip
+#: Fig. 3's columns: header -> (metric, format: mean [95% CI], seeds, or the mean's format).
+FIG3 = {"n": (REWARD, "n"), "eval reward": (REWARD, "ci"), "eval steps": ("eval/steps_mean", "ci"),
+        "eval alarms/step": ("eval/mean_alarms_mean", "ci"), "eval cleared": ("eval/cleared_rate", "ci"),
+        "train reward": ("train/reward_mean", "ci"), "train steps": ("train/steps_mean", "ci"),
+        "train alarms/step": ("train/mean_alarms_mean", "ci"), "env steps/s": ("steps_per_second", ".0f")}  # fmt: skip
 
 
 def graph_table(results: Results) -> list[str]:
@@ -217,20 +219,21 @@ def report(results: Results) -> str:
     timesteps, fewest = meta["timesteps"], min((s[REWARD]["n"] for s in summary.values() if REWARD in s), default=0)
     targets = [f"{a} {results.graph_text(a)} ({verdict(met)})" for a in (*THP_AGENTS, *RANDOM_AGENTS)
                if (met := results.meets_graph_target(a)) is not None]  # fmt: skip
-    columns = {f"{key.split('/')[0]} {label}": key for key, label in POLICY_METRICS}
     vanilla = [(c, v) for c, v in VANILLA_OF.items() if c in summary and v in summary]
     pairs = [(c, b) for c in VANILLA_OF for b in MASK_BASELINES if c in summary and b in summary]
     sps = {a: s["steps_per_second"]["mean"] for a, s in summary.items() if s.get("steps_per_second")}
     throughput = [(c, v, sps[c], sps[v]) for c, v in VANILLA_OF.items() if c in sps and v in sps]
+    code = f"Code: commit {meta['code_version']}. " if meta.get("code_version") else ""
     head = (f"Command: `{meta['command']}`; seeds {list(meta['seeds'])}; {timesteps} env steps per run; wall time "
-            f"{meta['wall_minutes']:.1f} min for the runs made by that invocation ({meta['machine']}, one thread per run). "
-            + (f"Code: commit {meta['code_version']}. " if meta.get("code_version") else "")
-            + "Written by `dogym.experiments.papers.faultalarm.write_report` from `results.csv` and the initial graphs' "
-            "scores (`graph_initial.csv`; older folders: F1 only, from `curves.csv`).")  # fmt: skip
+            f"{meta['wall_minutes']:.1f} min for the runs made by that invocation ({meta['machine']}, one thread per "
+            f"run). {code}Written by `dogym.experiments.papers.faultalarm.write_report` from `results.csv` and the "
+            "initial graphs' scores (`graph_initial.csv`; older folders: F1 only, from `curves.csv`).")  # fmt: skip
+    provisional = (f"**the fewest here is {fewest}, so every verdict below is provisional**." if fewest < HEADLINE_SEEDS
+                   else f"every agent has >= {HEADLINE_SEEDS}.")  # fmt: skip
     intervals = (f"Intervals: {INTERVAL_METHOD}; n is the number of seeds per agent. Headline comparisons need >= "
-                 f"{HEADLINE_SEEDS} seeds: " + (f"**the fewest here is {fewest}, so every verdict below is provisional**."
-                                                if fewest < HEADLINE_SEEDS else f"every agent has >= {HEADLINE_SEEDS}."))  # fmt: skip
-    better = {h: (lambda p, k=k: {"yes": "yes", "-": "-"}.get(results.compared(*p, k), "**no**")) for h, k in columns.items()}  # fmt: skip
+                 f"{HEADLINE_SEEDS} seeds: {provisional}")  # fmt: skip
+    better = {h: (lambda p, k=k: {"yes": "yes", "-": "-"}.get(results.compared(*p, k), "**no**"))
+              for h, k in POLICY_METRICS.items()}  # fmt: skip
     poi = {f"P(better) {label}": (lambda p, k=k: "-" if (x := results.improvement(*p, k)) is None else f"{x:.2f}")
            for k, label in ((REWARD, "eval reward"), ("train/reward_mean", "train reward"))}  # fmt: skip
     speeds = {"causal steps/s": lambda t: f"{t[2]:.0f}", "vanilla steps/s": lambda t: f"{t[3]:.0f}",
@@ -252,7 +255,7 @@ def report(results: Results) -> str:
         *section("Causal agents vs the no-learning mask baselines: is the causal agent's 95% CI separated, on the "
                  "better side?", '"yes": the RL policy beats random actions inside that mask; "no": the CIs overlap '
                  '(the mask explains the score); "worse": the baseline is better.',
-                 pair_table(pairs, "baseline", {h: (lambda p, k=k: results.compared(*p, k)) for h, k in columns.items()}),
+                 pair_table(pairs, "baseline", {h: (lambda p, k=k: results.compared(*p, k)) for h, k in POLICY_METRICS.items()}),
                  level=3),
         *section("Probability of improvement of each causal agent over the mask baselines (rliable)",
                  "P(X > Y) over the causal agent's and the baseline's seeds (ties count half; 0.5 = no difference; "
