@@ -168,20 +168,16 @@ METRICS = {"unsafe": "col/unsafe_interventions", "converge": "col/unsafe_to_conv
            "covered": "truth/covered", "unsafe_to_cover": "truth/unsafe_to_cover"}  # fmt: skip
 
 
-def value(run: dict[str, Any], name: str) -> float | None:
+def value(run: dict[str, Any], name: str) -> float:
     """A run's number by name: `METRICS`, or derived from its curves: initial_size (the prior's region), grew (1 when
     the region ended larger), tolerant (1 when precision >= `TOLERANT_PRECISION`), covered and unsafe_to_cover
     (`coverage` of its estimates' precision and recall curves: the metrics of runs evaluated before it counted
     precision hold older values)."""
-    sizes = run.get("sizes")
-    if name in ("initial_size", "grew"):
-        return None if not sizes else float(sizes[0]) if name == "initial_size" else float(sizes[-1] > sizes[0])
     if name in ("covered", "unsafe_to_cover") and "recall_curve" in run:
         return coverage(run["recall_curve"], run["outcomes"], run["precision_curve"])[name]
-    if name == "tolerant":
-        precision = value(run, "precision")
-        return None if precision is None else float(precision >= TOLERANT_PRECISION)
-    return metric_value(run, METRICS[name])
+    sizes, precision = run["sizes"], metric_value(run, "truth/precision")
+    derived = {"initial_size": sizes[0], "grew": sizes[-1] > sizes[0], "tolerant": precision >= TOLERANT_PRECISION}
+    return float(derived[name]) if name in derived else metric_value(run, METRICS[name])
 
 
 def unsafe_after(runs: Sequence[dict[str, Any]], k: int | None) -> np.ndarray:
@@ -190,14 +186,13 @@ def unsafe_after(runs: Sequence[dict[str, Any]], k: int | None) -> np.ndarray:
 
 
 class Cells:
-    """The runs by (agent label, env); called, a number's values over a cell's seeds (those that have it)."""
+    """The runs by (agent label, env); called, a number's values over a cell's seeds."""
 
     def __init__(self, runs: Sequence[dict[str, Any]]) -> None:
         self.runs = group(runs, lambda r: (r["label"], r["env"]))
 
     def __call__(self, agent: str, env: str, name: str) -> np.ndarray:
-        found = (value(r, name) for r in self.runs.get((agent, env), []))
-        return np.array([v for v in found if v is not None], dtype=float)
+        return np.array([value(r, name) for r in self.runs.get((agent, env), [])], dtype=float)
 
 
 def in_block(runs: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[dict[str, Any]]:
