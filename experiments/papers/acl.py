@@ -136,9 +136,8 @@ def _cells(
             for k in (1.0,) if quick else COST_WEIGHT_FACTORS[exp]:
                 weight, suffix = {"cost_weight": base_weight * k}, "" if k == 1.0 else f" cw=x{k:g}"
                 cells.append(Cell(exp, "rollout l=1 m=5" + suffix, "acl-rollout", seed, n, {**weight, **de}))
-                cells.append(
-                    Cell(exp, "myopic l=1 m=0" + suffix, "acl-rollout", seed, n, {**weight, **de, "horizon": 0})
-                )
+                myopic = {**weight, **de, "horizon": 0}
+                cells.append(Cell(exp, "myopic l=1 m=0" + suffix, "acl-rollout", seed, n, myopic))
     if quick:
         return cells
     extra = list(seeds)[:table1_seeds]
@@ -294,7 +293,7 @@ def _group_split(frontier: dict[str, list[dict]]) -> dict[str, dict]:
     return out
 
 
-def _frontierread_csv(frontier: dict[str, list[dict]]) -> list[dict]:
+def _frontier_rows(frontier: dict[str, list[dict]]) -> list[dict]:
     """The frontier as flat CSV rows: experiment, family, learner, then mean / ci95 of cost, loss and groups."""
     return [{"experiment": exp, "family": p["family"], "learner": p["label"], "seeds": p["loss"]["n"],
              **{f"{key}_{part}": stat[part] for key, stat in p.items() if isinstance(stat, dict)
@@ -462,7 +461,7 @@ def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, tab
                                                     for r in records for c in [r["cell"]]
                                                     for t, v in enumerate(r["losses"])]  # fmt: skip
     atomic_write_text(out / "curves.csv", "\n".join(long) + "\n")
-    atomic_write_text(out / "frontier.csv", csv_text(_frontierread_csv(frontier)))
+    atomic_write_text(out / "frontier.csv", csv_text(_frontier_rows(frontier)))
     atomic_write_text(out / "frontier_comparison.csv", csv_text(comparisons))
     summary = {"seeds": list(seeds), "table1_seeds": 0 if quick else min(table1_seeds, len(seeds)), "quick": quick,
                "table1": table1, "frontier": frontier, "comparisons": comparisons,
@@ -472,12 +471,11 @@ def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, tab
         _plot_frontier(points, f"{exp}: final loss against cumulative cost", out / f"frontier_{exp}.png")
     for exp, (title, name, change, log) in ((e, f) for e, f in FIGURES.items() if e in curves):
         _plot(curves[exp], title, out / name, change, log)
-    if "ms2_R2" in curves:
-        f_r2 = dict(curves["ms2_R2"])
-        for label, c in curves.get(f"{SCENARIO2_REFERENCE}_R2", {}).items():
-            if label.startswith("rollout"):  # the fresh-start reference, drawn from the change on
-                f_r2[f"{label}, fresh start on the changed system"] = _shifted(c, CHANGE_STEP - 1)
-        _plot(f_r2, "Scenario 2: f_R2 term of the loss", out / "fig19b_microservice_s2_fR2.png", CHANGE_STEP)
+    if "ms2_R2" in curves:  # with the rollout's fresh-start reference, drawn from the change on
+        fresh = {f"{label}, fresh start on the changed system": _shifted(c, CHANGE_STEP - 1)
+                 for label, c in curves.get(f"{SCENARIO2_REFERENCE}_R2", {}).items() if label.startswith("rollout")}  # fmt: skip
+        _plot({**curves["ms2_R2"], **fresh}, "Scenario 2: f_R2 term of the loss", out / "fig19b_microservice_s2_fR2.png",
+              CHANGE_STEP)  # fmt: skip
     costs = {key: float(np.mean([sum(r["costs"]) for r in seeds])) for key, seeds in runs.items()}
     atomic_write_text(out / "report.md", _markdown(summary, costs))
     if not quick and out.resolve() == DEFAULT_OUT.resolve():
