@@ -27,6 +27,7 @@ from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.experiments.papers import Paper, Reproduction, Timing
 from dogym.experiments.report import (
     INTERVAL_METHOD,
+    count_text,
     group,
     invocation_timing,
     invocations_text,
@@ -47,6 +48,11 @@ SCMS = {name: f"dogym/DCGO-{name}-v0" for name in ("STAT", "MISS", "NOISY", "MUL
 SYNTHETIC_STAND_INS = ("ECON", "ODE")
 #: Trials per time step of Table 1 / 2 (not stated by the paper; see the module docstring) and of Table 3 / 4.
 H_TABLE1, H_TABLE3 = 50, 30
+#: The report's section title of each table's H.
+H_TITLES = {
+    H_TABLE1: "Table 1 / Table 2 (H = 50; the paper does not state its H)",
+    H_TABLE3: "Table 3 / Table 4 (H = 30)",
+}
 #: Trials per time step and replicates of the quick mode.
 H_QUICK, QUICK_SEEDS, QUICK_SCMS = 10, 3, ("STAT", "IND")
 #: Targets: gap within 0.1 of the paper, % optimal set within 15 points, and the paper's
@@ -190,23 +196,6 @@ def _paper(r: dict, key: str, met: str, digits: int = 2) -> str:
     return f" \\| {r[key]:.{digits}f}{' ✓' if r[met] else ' ✗'}" if key in r else ""
 
 
-#: The tables of each H: title -> cell of a (method, SCM) row.
-TABLES = {
-    "Gap per replicate, mean [95% CI] (headline):": lambda r: _ci(r, "gap"),
-    "% optimal set, tolerant / strict (| paper):": lambda r: f"{r['optimal_set_pct']:.1f} / "
-    f"{r['optimal_set_strict_pct']:.1f}" + _paper(r, "paper_set_pct", "set_met", 1),
-    "Final regret (best found - y*_t), mean over t [95% CI]:": lambda r: _ci(r, "regret", 3),
-    "Gap in the authors' form ± s.e. (| paper):": lambda r: f"{r['gap_authors']:.2f} ± {r['gap_authors_se']:.2f}"
-    + _paper(r, "paper_gap", "gap_met"),
-}  # fmt: skip
-COST = "Cumulative intervention cost per replicate / median CPU seconds per replicate:"
-#: The section title of each H.
-H_NAMES = {
-    H_TABLE1: "Table 1 / Table 2 (H = 50; the paper does not state its H)",
-    H_TABLE3: "Table 3 / Table 4 (H = 30)",
-}
-
-
 def _ordering_blocks(order: list[dict], scms: list[str]) -> list[Any]:
     """The ordering check of one H: how often the paper's order holds, and per SCM the pairs held and reversed."""
     rows = []
@@ -227,32 +216,42 @@ def _ordering_blocks(order: list[dict], scms: list[str]) -> list[Any]:
     ]  # fmt: skip
 
 
-def _h_section(trials: int, mine: list[dict], order: list[dict], base: list[dict]) -> list[str]:
-    """The report's section of one H: the tables, the order of methods per SCM, cost and time, then the paper,
-    ordering and baseline checks where there are some."""
-    scms = list(dict.fromkeys(r["scm"] for r in mine))
+def _h_section(trials: int, rows: list[dict], order: list[dict], base: list[dict]) -> list[str]:
+    """The report's section of one H: its tables (title -> lines), then the paper, ordering and baseline checks where
+    there are some."""
+    scms = list(dict.fromkeys(r["scm"] for r in rows))
 
     def table(cell: Any) -> list[str]:
-        return pivot_table(mine, "method", LABELS, "scm", scms, cell)
+        return pivot_table(rows, "method", LABELS, "scm", scms, cell)
 
-    ranked = [f"- {scm}: " + " > ".join(f"{r['method']} {r['gap']:.2f}" for r in
-                                       sorted((r for r in mine if r["scm"] == scm), key=lambda r: -r["gap"]))
-              for scm in scms]  # fmt: skip
-    blocks = [block for title, cell in TABLES.items() for block in (title, table(cell))]
-    blocks += ["Order by per-replicate gap (mean), best first:", ranked,
-               COST, table(lambda r: f"{r['cost']:.0f} / {r['cpu_seconds']:.2f} s")]  # fmt: skip
-    checked = [r for r in mine if "gap_met" in r]
+    def ranked(scm: str) -> str:
+        best_first = sorted((r for r in rows if r["scm"] == scm), key=lambda r: -r["gap"])
+        return f"- {scm}: " + " > ".join(f"{r['method']} {r['gap']:.2f}" for r in best_first)
+
+    tables = {
+        "Gap per replicate, mean [95% CI] (headline):": table(lambda r: _ci(r, "gap")),
+        "% optimal set, tolerant / strict (| paper):": table(lambda r: f"{r['optimal_set_pct']:.1f} / "
+            f"{r['optimal_set_strict_pct']:.1f}" + _paper(r, "paper_set_pct", "set_met", 1)),
+        "Final regret (best found - y*_t), mean over t [95% CI]:": table(lambda r: _ci(r, "regret", 3)),
+        "Gap in the authors' form ± s.e. (| paper):": table(lambda r: f"{r['gap_authors']:.2f} ± "
+            f"{r['gap_authors_se']:.2f}" + _paper(r, "paper_gap", "gap_met")),
+        "Order by per-replicate gap (mean), best first:": [ranked(scm) for scm in scms],
+        "Cumulative intervention cost per replicate / median CPU seconds per replicate:":
+            table(lambda r: f"{r['cost']:.0f} / {r['cpu_seconds']:.2f} s"),
+    }  # fmt: skip
+    blocks = [block for title, lines in tables.items() for block in (title, lines)]
+    checked = [r for r in rows if "gap_met" in r]
     if checked:
-        blocks.append(f"Authors' form within {GAP_TOLERANCE} of the paper in {sum(r['gap_met'] for r in checked)}/"
-                      f"{len(checked)} cells; tolerant % optimal set within {SET_TOLERANCE:.0f} points in "
-                      f"{sum(r['set_met'] for r in checked)}/{len(checked)} cells.")  # fmt: skip
+        gaps, sets = count_text([r["gap_met"] for r in checked]), count_text([r["set_met"] for r in checked])
+        blocks.append(f"Authors' form within {GAP_TOLERANCE} of the paper in {gaps} cells; tolerant % optimal set "
+                      f"within {SET_TOLERANCE:.0f} points in {sets} cells.")  # fmt: skip
     blocks += _ordering_blocks(order, scms) if order else []
     if base:
         won, lost = [b["scm"] for b in base if b["separated"]], [b["scm"] for b in base if b["random_separated"]]
         blocks.append(f"DCBO above `dcgo-random` on the per-replicate gap with separated 95% CIs on {len(won)}/"
                       f"{len(base)} SCMs ({', '.join(won) or 'none'}); the baseline above DCBO with separated CIs on "
                       f"{', '.join(lost) or 'none'}; overlapping elsewhere.")  # fmt: skip
-    return section(H_NAMES.get(trials, f"H = {trials} (quick mode; no paper table)"), *blocks)
+    return section(H_TITLES.get(trials, f"H = {trials} (quick mode; no paper table)"), *blocks)
 
 
 def _markdown(rows: list[dict], orderings: list[dict], baseline: list[dict], summary: dict) -> str:
@@ -297,7 +296,8 @@ class DCBO(Paper):
 
     def report(self, job: Reproduction, runs: list[dict[str, Any]], timing: Timing) -> Path:
         """table.csv, orderings.csv, summary.json, the figures and report.md."""
-        cells = [_score(trials, scm, here) for (trials, scm), here in _by_cell(runs).items()]
+        by_cell = _by_cell(runs)
+        cells = [_score(trials, scm, here) for (trials, scm), here in by_cell.items()]
         rows = [row for cell in cells for row in cell.values()]
         orderings = [o for cell in cells for o in _orderings(cell)]
         baseline = [b for cell in cells for b in _baseline_check(cell)]
@@ -312,7 +312,7 @@ class DCBO(Paper):
             "rows": rows,
             "orderings": orderings,
             "baseline": baseline,
-            "figures": [_figure(trials, scm, here, job.out).name for (trials, scm), here in _by_cell(runs).items()],
+            "figures": [_figure(trials, scm, here, job.out).name for (trials, scm), here in by_cell.items()],
         }  # fmt: skip
         atomic_write_text(job.out / "table.csv", csv_text(rows))
         if orderings:
