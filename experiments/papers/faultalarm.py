@@ -9,7 +9,6 @@ so a report and the README block can be rewritten without running anything."""
 
 from __future__ import annotations
 
-import csv
 import json
 import platform
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from dogym.experiments.report import (
     markdown_table,
     mean_std_text,
     probability_of_improvement,
+    read_csv,
     read_long,
     runs_of,
     section,
@@ -60,8 +60,7 @@ COST = {"reference": 0, "MaskablePPO": 2, "PPO": 2}
 #: and std over its 4 seeds.
 PAPER_TABLE1 = {row["method"]: {f"paper {m}": {"mean": float(row[m]), "std": float(row[f"{m} std"])}
                                 for m in ("f1", "precision", "recall")}
-                for row in csv.DictReader(Path(__file__).with_name("faultalarm_paper.csv").read_text("utf-8")
-                                          .splitlines())}  # fmt: skip
+                for row in read_csv(Path(__file__).with_name("faultalarm_paper.csv"))}  # fmt: skip
 #: Headline comparisons (Fig. 3, causal agents against the mask baselines) need at least this many seeds; with fewer
 #: the report marks its verdicts provisional.
 HEADLINE_SEEDS = 10
@@ -171,8 +170,7 @@ def _initial_from_curves(out: Path) -> dict[str, dict[str, list[float]]]:
     """The initial graphs' F1 per seed from curves.csv (the first "graph" row of each run), for result folders written
     before graph_initial.csv existed."""
     first: dict[tuple[str, int], float] = {}
-    rows = csv.DictReader((out / "curves.csv").open(encoding="utf-8")) if (out / "curves.csv").exists() else []
-    for row in rows:
+    for row in read_csv(out / "curves.csv") if (out / "curves.csv").exists() else []:
         if row["kind"] == "graph" and row["f1"]:
             first.setdefault((row["agent"], int(row["seed"])), float(row["f1"]))
     agents = dict.fromkeys(agent for agent, _ in sorted(first))
