@@ -18,20 +18,21 @@ from threadpoolctl import threadpool_limits
 import dogym.envs  # noqa: F401
 from dogym.agents.registry import AGENTS, RunContext, family, resolve_hyperparams
 from dogym.agents.safe_region.safe_rl.cpo import CPO, conjugate_gradient, cpo_step
+from dogym.agents.safe_region.safe_rl.experience import (
+    Scorer,
+    baseline_readings,
+    certified,
+    experience_counts,
+    log_timeline,
+    reading,
+    run_timeline,
+    until,
+)
 from dogym.agents.safe_region.safe_rl.family import ALGORITHMS, infer_region, scaled_cost_limit, split_options
 from dogym.agents.safe_region.safe_rl.ppo_lagrangian import Lagrange, PPOLagrangian
 from dogym.agents.safe_region.safe_rl.view import ControlView
 from dogym.experiments.cli import main
-from dogym.experiments.papers.col_rl import (
-    Scorer,
-    certified,
-    experience_counts,
-    log_timeline,
-    run_baseline,
-    summarize,
-    text,
-    until,
-)
+from dogym.experiments.papers.col_rl import collect_rl, run_baseline, summarize, text
 
 th.set_num_threads(1)
 threadpool_limits(1)
@@ -325,7 +326,7 @@ def test_experience_certifies_a_cell_only_with_enough_safe_visits():
 
 
 def test_the_logged_steps_give_the_region_and_unsafe_count_at_every_reading():
-    scorer = Scorer("dogym/EdgeSafeRegion-v0", 1)
+    scorer = Scorer("dogym/EdgeSafeRegion-v0", step=1)
     centre = scorer.cells // 2 + scorer.grid // 2  # the cell at (0.5, 0.5)
     log = np.array([[0, centre, 0]] * 9 + [[3, 0, 1]] + [[5, centre, 0]] * 2)
     rows = log_timeline(log, scorer, stationary=True, every=5)
@@ -341,6 +342,9 @@ def test_unsafe_until_90_percent_is_the_count_when_first_reached_and_censored_ot
     miss = until([0, 5, 9], [0.0, 0.1, 0.2], 0.5)
     assert miss == {"reached": False, "unsafe": 9.0, "index": None}  # a lower bound: censored
     assert until([0, 1, 2], [0.3, 0.3, 0.3], [1.0, 0.4, 0.3])["index"] == 2  # one target per step (scenario 2)
+    score = reading("region", [0, 1, 2], [0.3, 0.3, 0.3], [1.0, 0.4, 0.3], steps=2, total_unsafe=2)
+    assert score == {"reading": "region", "reached": True, "unsafe_until": 2.0, "steps": 2.0, "total_unsafe": 2.0,
+                     "final_size": 0.3, "target_size": 0.3}  # fmt: skip
     rows = [
         {
             "method": "m",
@@ -363,19 +367,26 @@ def test_unsafe_until_90_percent_is_the_count_when_first_reached_and_censored_ot
 
 
 def test_the_baselines_step_the_env_random_is_often_unsafe_and_the_centre_never():
-    rows, curve = run_baseline("random", "dogym/EdgeSafeRegion-v0", 0, budget=2000, block=1000)
-    assert [c["timesteps"] for c in curve] == [1000.0, 2000.0]
-    assert 0.38 < curve[-1]["unsafe"] / 2000 < 0.51  # the uniform action is unsafe on ~44% of S1's steps
-    assert {r["reading"] for r in rows} == {"experience", "experience/ceiling"}
-    rows, curve = run_baseline("fixed", "dogym/EdgeSafeRegion-v0", 0, budget=1000, block=1000)
-    assert curve[-1]["unsafe"] == 0 and curve[-1]["precision"] == 1.0
-    assert 0 < curve[-1]["size"] < 0.01 and not rows[0]["reached"]  # one certified cell of 20 x 20
+    _, timeline = baseline_readings("random", "dogym/EdgeSafeRegion-v0", 0, budget=2000, stationary=True, block=1000)
+    assert [c["timesteps"] for c in timeline] == [1000.0, 2000.0]
+    assert 0.38 < timeline[-1]["unsafe"] / 2000 < 0.51  # the uniform action is unsafe on ~44% of S1's steps
+    assert timeline[-1]["step_cost"] == (timeline[-1]["unsafe"] - timeline[0]["unsafe"]) / 1000
+    readings, timeline = baseline_readings("fixed", "dogym/EdgeSafeRegion-v0", 0, budget=1000, stationary=True,
+                                           block=1000)  # fmt: skip
+    assert timeline[-1]["unsafe"] == 0 and timeline[-1]["precision"] == 1.0
+    assert 0 < timeline[-1]["size"] < 0.01  # one certified cell of 20 x 20
+    assert [r["reading"] for r in readings] == ["experience", "experience/ceiling"] and not readings[0]["reached"]
+    assert readings[0]["final_size"] == timeline[-1]["size"] and readings[0]["steps"] == 1000
     with pytest.raises(ValueError, match="baseline"):
-        run_baseline("greedy", "dogym/EdgeSafeRegion-v0", 0, budget=1000, block=1000)
+        baseline_readings("greedy", "dogym/EdgeSafeRegion-v0", 0, budget=1000, stationary=True, block=1000)
+    with pytest.raises(ValueError, match="multiple of block"):
+        baseline_readings("fixed", "dogym/EdgeSafeRegion-v0", 0, budget=1500, stationary=True, block=1000)
+    rows, curve = run_baseline("fixed", "dogym/EdgeSafeRegion-v0", 0, budget=1000, block=1000)
+    assert rows == [{"method": "fixed", "env": "dogym/EdgeSafeRegion-v0", "seed": 0, **r} for r in readings]
+    assert curve == [{"method": "fixed", "env": "dogym/EdgeSafeRegion-v0", "seed": 0, **r} for r in timeline]
 
 
 def test_a_shorter_same_seed_rerun_lends_its_step_log_only_when_it_repeated_the_steps(tmp_path):
-    from dogym.experiments.papers.col_rl import rl_records
     from dogym.experiments.runner import RunConfig, train
 
     def run(folder: str, steps: int, log: int, seed: int = 0):
@@ -386,10 +397,15 @@ def test_a_shorter_same_seed_rerun_lends_its_step_log_only_when_it_repeated_the_
         return config.run_dir
 
     full, short, other = run("full", 600, 0), run("short", 200, 10_000), run("other", 200, 10_000, seed=1)
-    _, without = rl_records(full, "cpo", "dogym/EdgeSafeRegion-v0", 0)
-    _, with_log = rl_records(full, "cpo", "dogym/EdgeSafeRegion-v0", 0, log_run=short)
+    _, without = run_timeline(full, "dogym/EdgeSafeRegion-v0", stationary=True)
+    _, with_log = run_timeline(full, "dogym/EdgeSafeRegion-v0", stationary=True, log_run=short)
     assert [c["timesteps"] for c in without] == [200, 400, 600]
     assert [c["timesteps"] for c in with_log][:2] == [200, 400] and len(with_log) == 3  # every 500: 200, then updates
     assert with_log[0]["unsafe"] == without[0]["unsafe"]
     with pytest.raises(ValueError, match="did not repeat"):
-        rl_records(full, "cpo", "dogym/EdgeSafeRegion-v0", 0, log_run=other)
+        run_timeline(full, "dogym/EdgeSafeRegion-v0", stationary=True, log_run=other)
+    rows, curve = collect_rl(tmp_path / "full", log_runs=tmp_path / "short")  # the run folders under full/
+    assert [(r["method"], r["seed"], r["reading"]) for r in rows] == [("cpo", 0, "policy"), ("cpo", 0, "experience"),
+                                                                      ("cpo", 0, "experience/ceiling")]  # fmt: skip
+    assert [c["timesteps"] for c in curve] == [c["timesteps"] for c in with_log]
+    assert curve[1]["step_cost"] is not None and curve[2]["episode_cost"] is not None  # the updates at 400, 600

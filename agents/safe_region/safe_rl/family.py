@@ -18,9 +18,9 @@ Metrics comparable with COL's:
   over region_grid^|U'| (one cell: 0.01 in 2-D, the paper's 0.01 +- 0.01);
 - the experience region (`experience.npz`): every training step's outcome counted per episode step and per cell of
   a grid of `experience_grid` cells per axis of U' (default 20), a snapshot after every update; which cells the run's
-  own experience certifies safe (`dogym.experiments.papers.col_rl`) is the region the RL's data supports; the first
-  `experience_log` steps (default 200 000) are also logged one by one (episode step, cell, outcome), so the region
-  can be read at any step there, not only after each update;
+  own experience certifies safe (`dogym.agents.safe_region.safe_rl.experience`, which scores it) is the region the
+  RL's data supports; the first `experience_log` steps (default 200 000) are also logged one by one (episode step,
+  cell, outcome), so the region can be read at any step there, not only after each update;
 - `truth/*`: the inferred region against the env's true region at the last evaluation step (ground truth, evaluation
   only), on COL's evaluation points (101^2 grid midpoints in 2-D, 501 in 1-D, 2048 Sobol points otherwise) with
   COL's `region_scores`: true region size, precision, recall, and whether the inferred region lies inside the truth.
