@@ -15,7 +15,6 @@ their columns compare methods on another system than the paper's.
 
 from __future__ import annotations
 
-import csv
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from dogym.experiments.report import (
     invocations_text,
     markdown_table,
     pivot_table,
+    read_csv,
     refuse_timesteps,
     section,
 )
@@ -58,14 +58,12 @@ H_QUICK, QUICK_SEEDS, QUICK_SCMS = 10, 3, ("STAT", "IND")
 #: Targets: gap within 0.1 of the paper, % optimal set within 15 points, and the paper's
 #: ordering wherever its gaps differ by at least this much.
 GAP_TOLERANCE, SET_TOLERANCE, ORDER_MARGIN = 0.1, 15.0, 0.05
-#: The paper's printed Tables 1-4: one row per table, metric and method, one column per SCM.
-PAPER_CSV = Path(__file__).with_name("dcbo_paper.csv")
-#: (H, metric, method) -> SCM -> the paper's number. Tables 1 / 3: "gap", the average G_t over 10 replicates and time
-#: steps, with Table 1's bracketed spread ("gap_spread") and Table 3's standard error ("gap_se"); Tables 2 / 4:
-#: "optimal_set_pct", the average % of replicates across time steps that identify the optimal set. H is ours for
-#: Tables 1 / 2 (`H_TABLE1`).
+#: The paper's printed Tables 1-4 (dcbo_paper.csv: one row per table, metric and method, one column per SCM) as
+#: (H, metric, method) -> SCM -> number. Tables 1 / 3: "gap", the average G_t over 10 replicates and time steps, with
+#: Table 1's bracketed spread ("gap_spread") and Table 3's standard error ("gap_se"); Tables 2 / 4: "optimal_set_pct",
+#: the average % of replicates across time steps that identify the optimal set. H is ours for Tables 1 / 2.
 PAPER_NUMBERS = {(int(r["H"]), r["metric"], r["method"]): {s: float(r[s]) for s in SCMS}
-                 for r in csv.DictReader(PAPER_CSV.read_text("utf-8").splitlines())}  # fmt: skip
+                 for r in read_csv(Path(__file__).with_name("dcbo_paper.csv"))}  # fmt: skip
 
 
 def _by_cell(runs: list[dict]) -> dict[tuple[int, str], list[dict]]:
