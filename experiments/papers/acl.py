@@ -174,7 +174,15 @@ def _stat(values: Sequence[float]) -> dict[str, float]:
     return {"mean": float(arr.mean()), "std": float(arr.std()), "ci95": (high - low) / 2, "n": int(arr.size)}
 
 
-def _table1(runs: dict[tuple[str, str], list[dict]]) -> list[dict]:
+def _finals(runs: dict[tuple[str, str], list[dict]]) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
+    """(experiment, learner) -> its cumulative intervention cost, final loss (5) and (on the microservice) each
+    function group's final part, each as `_stat` over seeds."""
+    return {key: {"cost": _stat([sum(r["costs"]) for r in seeds]), "loss": _stat([r["losses"][-1] for r in seeds]),
+                  **{g: _stat([r["group_losses"][g][-1] for r in seeds]) for g in seeds[0]["group_losses"]}}
+            for key, seeds in runs.items()}  # fmt: skip
+
+
+def _table1(runs: dict[tuple[str, str], list[dict]], finals: dict[tuple[str, str], dict]) -> list[dict]:
     """Table 1's rows (ToySCM, the paper's costs; then the all-1 costs with kernel (13)): final loss, cumulative
     intervention cost and seconds per decision."""
     rows = []
@@ -183,10 +191,10 @@ def _table1(runs: dict[tuple[str, str], list[dict]]) -> list[dict]:
     for exp, suffix in (("toy", ""), ("toy_unit", " (all-1 costs, kernel (13))")):
         for label, seeds in ((lab, runs[(exp, lab)]) for lab in order if (exp, lab) in runs):
             paper = PAPER_TABLE1.get(label, (None, None)) if exp == "toy" else (None, None)
-            loss = _stat([r["losses"][-1] for r in seeds])
+            loss = finals[(exp, label)]["loss"]
             rows.append({"learner": label + suffix, "samples": seeds[0]["cell"]["n_steps"], "seeds": loss["n"],
                          "loss_mean": loss["mean"], "loss_std": loss["std"], "loss_ci95": loss["ci95"],
-                         "cost_mean": float(np.mean([sum(r["costs"]) for r in seeds])),
+                         "cost_mean": finals[(exp, label)]["cost"]["mean"],
                          "decision_s_median": float(np.median(np.concatenate([r["decision_seconds"] for r in seeds]))),
                          "paper_loss": paper[0], "paper_decision_s": paper[1]})  # fmt: skip
     return rows
@@ -232,19 +240,14 @@ def _recovery(runs: dict[tuple[str, str], list[dict]]) -> dict[str, dict]:
     return out
 
 
-def _frontier(runs: dict[tuple[str, str], list[dict]]) -> dict[str, list[dict]]:
-    """experiment -> one point per learner of a frontier family (`FRONTIER_FAMILIES`): family, label, cumulative
-    intervention cost and final loss (5) (and, on the microservice, each function group's part), each as `_stat`
-    over seeds; passive first, then by family and cost."""
+def _frontier(finals: dict[tuple[str, str], dict]) -> dict[str, list[dict]]:
+    """experiment -> one point per learner of a frontier family (`FRONTIER_FAMILIES`): family, label and its
+    `_finals`; passive first, then by family and cost."""
     out: dict[str, list[dict]] = {}
-    for (exp, label), seeds in runs.items():
+    for (exp, label), stats in finals.items():
         family = next((fam for prefix, fam in FRONTIER_FAMILIES.items() if label.startswith(prefix)), None)
         if exp in FRONTIER_EXPERIMENTS and family is not None:
-            out.setdefault(exp, []).append({"family": family, "label": label,
-                                            "cost": _stat([sum(r["costs"]) for r in seeds]),
-                                            "loss": _stat([r["losses"][-1] for r in seeds]),
-                                            **{g: _stat([r["group_losses"][g][-1] for r in seeds])
-                                               for g in seeds[0]["group_losses"]}})  # fmt: skip
+            out.setdefault(exp, []).append({"family": family, "label": label, **stats})
     for points in out.values():
         points.sort(key=lambda p: (p["family"] != "passive", p["family"], p["cost"]["mean"]))
     return out
@@ -354,10 +357,10 @@ COMPARISON = {"experiment": lambda c: c["experiment"], "rollout": lambda c: c["r
               "myopic at that cost": lambda c: _mark(c["rollout_loss"], c["myopic_at_cost"])}  # fmt: skip
 
 
-def _markdown(summary: dict, costs: dict[tuple[str, str], float]) -> str:
-    """report.md from the summary (`write`) and each learner's mean cumulative cost: Table 1, the frontier with the
-    equal-cost comparisons and the function-group split, the loss curves at selected steps and scenario 2's
-    recovery."""
+def _markdown(summary: dict, finals: dict[tuple[str, str], dict]) -> str:
+    """report.md from the summary (`write`) and each learner's `_finals` (for its mean cumulative cost): Table 1, the
+    frontier with the equal-cost comparisons and the function-group split, the loss curves at selected steps and
+    scenario 2's recovery."""
     table1, curves, recovery = summary["table1"], summary["curves"], summary["scenario2_recovery"]
     seeds, quick = summary["seeds"], summary["quick"]
     passive, best = (next(r for r in table1 if r["learner"] == k)["loss_mean"] for k in ("passive", "rollout l=1 m=5"))
@@ -418,7 +421,8 @@ def _markdown(summary: dict, costs: dict[tuple[str, str], float]) -> str:
         lines += section(f"{CURVE_TITLES[exp]}: loss (mean +- std over seeds) at selected steps", table(by.items(), {
             "learner": lambda lc: lc[0], **{f"t={s}": (lambda lc, s=s: f"{lc[1]['mean'][s]:.1f} +- {lc[1]['std'][s]:.1f}")
                                             for s in steps},
-            "total intervention cost": lambda lc, e=exp: f"{costs[(e.removesuffix('_R2'), lc[0])]:.0f}"}))  # fmt: skip
+            "total intervention cost":
+            lambda lc, e=exp: f"{finals[(e.removesuffix('_R2'), lc[0])]['cost']['mean']:.0f}"}))  # fmt: skip
     if recovery:
         before, after, turned = next(iter(recovery.values()))["steps"]
 
@@ -454,7 +458,8 @@ def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, tab
     summary: Table 1, the loss-against-cost frontier with the equal-cost comparisons and the microservice's
     function-group split, loss curves and scenario 2's recovery."""
     runs = by_learner(records)
-    table1, curves, frontier = _table1(runs), _curves(runs), _frontier(runs)
+    finals = _finals(runs)
+    table1, curves, frontier = _table1(runs, finals), _curves(runs), _frontier(finals)
     comparisons = _comparisons(frontier)
     atomic_write_text(out / "table1.csv", csv_text(table1))
     long = ["experiment,learner,seed,step,loss"] + [f"{c['experiment']},{c['label']},{c['seed']},{t},{v!r}"
@@ -473,11 +478,11 @@ def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, tab
         _plot(curves[exp], title, out / name, change, log)
     if "ms2_R2" in curves:  # with the rollout's fresh-start reference, drawn from the change on
         fresh = {f"{label}, fresh start on the changed system": _shifted(c, CHANGE_STEP - 1)
-                 for label, c in curves.get(f"{SCENARIO2_REFERENCE}_R2", {}).items() if label.startswith("rollout")}  # fmt: skip
-        _plot({**curves["ms2_R2"], **fresh}, "Scenario 2: f_R2 term of the loss", out / "fig19b_microservice_s2_fR2.png",
-              CHANGE_STEP)  # fmt: skip
-    costs = {key: float(np.mean([sum(r["costs"]) for r in seeds])) for key, seeds in runs.items()}
-    atomic_write_text(out / "report.md", _markdown(summary, costs))
+                 for label, c in curves.get(f"{SCENARIO2_REFERENCE}_R2", {}).items()
+                 if label.startswith("rollout")}  # fmt: skip
+        _plot({**curves["ms2_R2"], **fresh}, "Scenario 2: f_R2 term of the loss",
+              out / "fig19b_microservice_s2_fR2.png", CHANGE_STEP)  # fmt: skip
+    atomic_write_text(out / "report.md", _markdown(summary, finals))
     if not quick and out.resolve() == DEFAULT_OUT.resolve():
         replace_block(README_BLOCK, readme_block(out))
     return summary
