@@ -2,7 +2,7 @@
 the loss curves of Figs. 7, 17, 19.
 
 The grid (`_cells`) runs every (experiment, learner, seed) cell; the report writes `table1.csv`, `curves.csv` (long
-format), `frontier*.csv`, `summary.json`, `fig7_toy_scm.png`, `fig17_microservice_s1.png`, `fig19_microservice_s2.png`
+format), `frontier.csv`, `summary.json`, `fig7_toy_scm.png`, `fig17_microservice_s1.png`, `fig19_microservice_s2.png`
 and `report.md` (ours beside the paper's).
 """
 
@@ -202,7 +202,7 @@ def _table1(runs: dict[tuple[str, str], list[dict]], finals: dict[tuple[str, str
 
 def _curves(runs: dict[tuple[str, str], list[dict]]) -> dict[str, dict[str, dict[str, list[float]]]]:
     """experiment -> learner -> {"mean", "std"} of loss per step over seeds (`CURVE_LABELS`, every Table-1 rollout
-    on the ToySCM); also scenario 2's f_R2 term alone and each microservice experiment's function groups."""
+    on the ToySCM); also scenario 2's f_R2 term alone."""
     out: dict = {}
     for (exp, label), seeds in runs.items():
         drawn = label in CURVE_LABELS or (exp == "toy" and label.startswith("rollout l="))
@@ -211,8 +211,6 @@ def _curves(runs: dict[tuple[str, str], list[dict]]) -> dict[str, dict[str, dict
         out.setdefault(exp, {})[label] = [r["losses"] for r in seeds]
         if exp in ("ms2", SCENARIO2_REFERENCE):  # scenario 2's changing function on its own
             out.setdefault(f"{exp}_R2", {})[label] = [[f["R2"] for f in r["function_losses"]] for r in seeds]
-        for group in seeds[0]["group_losses"] if exp in FRONTIER_EXPERIMENTS else ():
-            out.setdefault(f"{exp}:{group}", {})[label] = [r["group_losses"][group] for r in seeds]
     return {exp: {lab: {"mean": np.mean(v, 0).tolist(), "std": np.std(v, 0).tolist()} for lab, v in by.items()}
             for exp, by in out.items()}  # fmt: skip
 
@@ -258,42 +256,11 @@ def _groups(points: list[dict]) -> list[str]:
     return [g for g in FUNCTION_GROUPS.values() if g in points[0]]
 
 
-def _at_cost(points: list[dict], family: str, cost: float, metric: str) -> float | None:
-    """`family`'s final `metric` at cumulative cost `cost`, linearly interpolated between its sweep points with
-    passive as the zero-intervention end; None outside the family's cost range."""
-    line = sorted(((p["cost"]["mean"], p[metric]["mean"]) for p in points if p["family"] in (family, "passive")),
-                  key=lambda xy: xy[0])  # fmt: skip
-    xs, ys = np.array([c for c, _ in line]), np.array([v for _, v in line])
-    if len(xs) < 2 or not xs[0] <= cost <= xs[-1]:
-        return None
-    return float(np.interp(cost, xs, ys))
-
-
-def _comparisons(frontier: dict[str, list[dict]]) -> list[dict]:
-    """For every rollout sweep point: its final loss (total and per function group) beside random's and the myopic
-    policy's frontier at the same cumulative cost (`_at_cost`)."""
-    return [{"experiment": exp, "rollout": p["label"], "metric": metric, "cost": p["cost"]["mean"],
-             "rollout_loss": p[metric]["mean"], "rollout_ci95": p[metric]["ci95"],
-             **{f"{fam.split()[0]}_at_cost": _at_cost(points, fam, p["cost"]["mean"], metric)
-                for fam in ("random", FRONTIER_FAMILIES["myopic"])}}
-            for exp, points in frontier.items() for p in points if p["family"] == FRONTIER_FAMILIES["rollout l=1 m=5"]
-            for metric in ["loss", *_groups(points)]]  # fmt: skip
-
-
-def _group_split(frontier: dict[str, list[dict]]) -> dict[str, dict]:
-    """Per microservice experiment: each learner's final loss by function group, and the share of its gap to passive
-    that the carried-load functions make up."""
-    out = {}
-    for exp, points in ((e, ps) for e, ps in frontier.items() if _groups(ps)):
-        groups, passive = _groups(points), next(p for p in points if p["family"] == "passive")
-        rows = {}
-        for p in points:
-            gap = passive["loss"]["mean"] - p["loss"]["mean"]
-            share = (passive[groups[0]]["mean"] - p[groups[0]]["mean"]) / gap if abs(gap) > 1e-9 else None
-            rows[p["label"]] = {"cost": p["cost"]["mean"], **{g: p[g] for g in ("loss", *groups)},
-                                "carried_share": share}  # fmt: skip
-        out[exp] = rows
-    return out
+def _carried_share(point: dict, passive: dict) -> str:
+    """The share of a frontier point's gap to passive in final loss (5) that the carried-load functions make up
+    (means over seeds), in percent; "-" without a gap (passive itself)."""
+    carried, gap = FUNCTION_GROUPS["Lt"], passive["loss"]["mean"] - point["loss"]["mean"]
+    return f"{100 * (passive[carried]['mean'] - point[carried]['mean']) / gap:.0f}%" if abs(gap) > 1e-9 else "-"
 
 
 def _frontier_rows(frontier: dict[str, list[dict]]) -> list[dict]:
@@ -345,22 +312,70 @@ def _pm(stat: dict[str, float], digits: int = 1) -> str:
     return f"{stat['mean']:.{digits}f} +- {stat['ci95']:.{digits}f}"
 
 
-def _mark(own: float, other: float | None) -> str:
-    return "-" if other is None else f"{other:.1f} ({'rollout below' if own < other else 'rollout not below'})"
+def paired_comparisons(out_dir: Path) -> list[dict[str, Any]]:
+    """Every rollout point of the frontier against myopic at the same cost weight and against random at equal or
+    higher cost (the random rate of least mean cost >= the rollout's; all-random when none costs as much), as paired
+    per-seed differences of the final loss (rollout minus the other; negative: rollout better), from `out_dir`'s
+    frontier.csv and curves.csv (each run's steps in order, so its last row is its final loss)."""
+    losses: dict[tuple[str, str], dict[int, float]] = {}
+    for row in read_csv(Path(out_dir) / "curves.csv"):
+        losses.setdefault((row["experiment"], row["learner"]), {})[int(row["seed"])] = float(row["loss"])
+    points = read_csv(Path(out_dir) / "frontier.csv")
+    out = []
+    for point in (p for p in points if p["learner"].startswith("rollout l=1 m=5")):
+        exp, label, cost = point["experiment"], point["learner"], float(point["cost_mean"])
+        same = [p for p in points if p["experiment"] == exp]
+        myopic = next(
+            (p for p in same if p["learner"] == f"myopic l=1 m=0{label.removeprefix('rollout l=1 m=5')}"), None
+        )
+        randoms = sorted((p for p in same if p["family"] == "random"), key=lambda p: float(p["cost_mean"]))
+        random = next((p for p in randoms if float(p["cost_mean"]) >= cost), randoms[-1])
+        row = {"experiment": exp, "rollout": label, "cost": cost, "loss": float(point["loss_mean"]),
+               "random": random["learner"], "random_cost": float(random["cost_mean"]),
+               "vs_random": paired(losses[(exp, label)], losses[(exp, random["learner"])])}  # fmt: skip
+        if myopic is not None:
+            row.update(myopic=myopic["learner"], myopic_cost=float(myopic["cost_mean"]),
+                       vs_myopic=paired(losses[(exp, label)], losses[(exp, myopic["learner"])]))  # fmt: skip
+        out.append(row)
+    return out
 
 
-#: The equal-cost comparison's columns.
-COMPARISON = {"experiment": lambda c: c["experiment"], "rollout": lambda c: c["rollout"],
-              "metric": lambda c: c["metric"], "cost": lambda c: f"{c['cost']:.0f}",
-              "rollout loss (+- 95% CI)": lambda c: f"{c['rollout_loss']:.1f} +- {c['rollout_ci95']:.1f}",
-              "random at that cost": lambda c: _mark(c["rollout_loss"], c["random_at_cost"]),
-              "myopic at that cost": lambda c: _mark(c["rollout_loss"], c["myopic_at_cost"])}  # fmt: skip
+def _cost(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
 
 
-def _markdown(summary: dict, finals: dict[tuple[str, str], dict]) -> str:
-    """report.md from the summary (`write`) and each learner's `_finals` (for its mean cumulative cost): Table 1, the
-    frontier with the equal-cost comparisons and the function-group split, the loss curves at selected steps and
-    scenario 2's recovery."""
+def _diff(stat: dict[str, Any]) -> str:
+    low, high = stat["ci95"]
+    return f"{stat['mean']:+.1f} [{low:+.1f}, {high:+.1f}]"
+
+
+#: The paired comparisons' table (README block and report): header -> cell of a paired comparison
+#: (`paired_comparisons`).
+PAIRED_COLUMNS = {
+    "env": lambda r: TITLES[r["experiment"]], "rollout": lambda r: r["rollout"], "cost": lambda r: _cost(r["cost"]),
+    "loss": lambda r: f"{r['loss']:.1f}",
+    "vs myopic (cost)": lambda r: f"{_diff(r['vs_myopic'])} ({_cost(r['myopic_cost'])})" if "vs_myopic" in r else "-",
+    "vs random at >= cost (cost)": lambda r: f"{_diff(r['vs_random'])} ({r['random']}, {_cost(r['random_cost'])}"
+    + ("; cheaper: no random rate costs as much" if r["random_cost"] < r["cost"] else "") + ")",
+}  # fmt: skip
+
+
+def _paired_text(rows: list[dict[str, Any]]) -> list[str]:
+    """The paired comparisons (`paired_comparisons`) as the README block and the report print them: a sentence saying
+    what they are, then the table."""
+    return [
+        f"Paired per-seed differences of the final loss, rollout minus the other (negative: rollout better), mean "
+        f"[{INTERVAL_METHOD}], {'/'.join(map(str, sorted({r['vs_random']['n'] for r in rows})))} seeds; costs are "
+        "mean cumulative intervention costs:",
+        "",
+        *table(rows, PAIRED_COLUMNS),
+    ]
+
+
+def _markdown(summary: dict, finals: dict[tuple[str, str], dict], paired: list[dict[str, Any]]) -> str:
+    """report.md from the summary (`write`), each learner's `_finals` (for its mean cumulative cost) and the paired
+    comparisons (`paired_comparisons`): Table 1, the frontier with its function-group split and the paired
+    comparisons, the loss curves at selected steps and scenario 2's recovery."""
     table1, curves, recovery = summary["table1"], summary["curves"], summary["scenario2_recovery"]
     seeds, quick = summary["seeds"], summary["quick"]
     passive, best = (next(r for r in table1 if r["learner"] == k)["loss_mean"] for k in ("passive", "rollout l=1 m=5"))
@@ -391,31 +406,18 @@ def _markdown(summary: dict, finals: dict[tuple[str, str], dict]) -> str:
         "Each point: one learner, final loss (5) at the last step and summed intervention cost over all steps, mean +- "
         f"the half-width of the {INTERVAL_METHOD}. Random at rates r (intervene with probability r, else passive); "
         "rollout (l=1, m=5) and myopic (l=1, m=0) at multiples cw of their base cost weight; passive is every family's "
-        "zero-intervention end. Plots: `frontier_<experiment>.png`.",
+        "zero-intervention end. On the microservice, the last column is the share of the learner's gap to passive "
+        "(final loss) made up by the carried-load functions. Plots: `frontier_<experiment>.png`.",
     )
     for exp, points in summary["frontier"].items():
-        groups = _groups(points)
+        groups, zero = _groups(points), next(p for p in points if p["family"] == "passive")
+        share = {"carried-load share of the gap": lambda p, zero=zero: _carried_share(p, zero)} if groups else {}
         lines += section(FRONTIER_TITLES[exp], table(points, {
             "family": lambda p: p["family"], "learner": lambda p: p["label"],
             "cumulative cost": lambda p: f"{p['cost']['mean']:.0f}", "final loss": lambda p: _pm(p["loss"]),
-            **{g: (lambda p, g=g: _pm(p[g])) for g in groups}}), level=3)  # fmt: skip
-    lines += section(
-        "The rollout against random and myopic at equal cost",
-        "Random's and the myopic policy's final loss at the rollout point's cumulative cost, linearly interpolated "
-        'between their sweep points ("-": outside their cost range). Below = the rollout\'s mean is lower.',
-        table(summary["comparisons"], COMPARISON), level=3,
-    )  # fmt: skip
-    for exp, rows in summary["function_groups"].items():
-        groups = [g for g in FUNCTION_GROUPS.values() if g in next(iter(rows.values()))]
-        lines += section(
-            f"{FRONTIER_TITLES[exp]}: loss (5) by function group at the last step",
-            "Mean +- 95% CI; the last column is the share of the learner's gap to passive (total loss) made up by the "
-            "carried-load functions.",
-            table(rows.items(), {"learner": lambda lr: lr[0], "cumulative cost": lambda lr: f"{lr[1]['cost']:.0f}",
-                                 "total": lambda lr: _pm(lr[1]["loss"]), **{g: (lambda lr, g=g: _pm(lr[1][g]))
-                                                                            for g in groups},
-                                 "carried-load share of the gap": lambda lr: "-" if lr[1]["carried_share"] is None
-                                 else f"{100 * lr[1]['carried_share']:.0f}%"}), level=3)  # fmt: skip
+            **{g: (lambda p, g=g: _pm(p[g])) for g in groups}, **share}), level=3)  # fmt: skip
+    lines += section("The rollout against myopic and random: paired per-seed differences", _paired_text(paired),
+                     level=3)  # fmt: skip
     for exp, by in ((e, by) for e, by in curves.items() if e in CURVE_TITLES):
         steps = [s for s in (0, 5, 10, 11, 15, 20, 30) if s < len(next(iter(by.values()))["mean"])]
         lines += section(f"{CURVE_TITLES[exp]}: loss (mean +- std over seeds) at selected steps", table(by.items(), {
@@ -453,24 +455,20 @@ def _markdown(summary: dict, finals: dict[tuple[str, str], dict]) -> str:
 
 
 def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, table1_seeds: int) -> dict:
-    """Every output from the records (`records`): table1.csv, frontier.csv, frontier_comparison.csv, curves.csv,
-    summary.json, the figures and report.md (and the README block, from the default output folder); returns the
-    summary: Table 1, the loss-against-cost frontier with the equal-cost comparisons and the microservice's
-    function-group split, loss curves and scenario 2's recovery."""
+    """Every output from the records (`records`): table1.csv, frontier.csv, curves.csv, summary.json, the figures
+    and report.md (and the README block, from the default output folder); returns the summary: Table 1, the
+    loss-against-cost frontier (with the microservice's function groups), loss curves and scenario 2's recovery."""
     runs = by_learner(records)
     finals = _finals(runs)
     table1, curves, frontier = _table1(runs, finals), _curves(runs), _frontier(finals)
-    comparisons = _comparisons(frontier)
     atomic_write_text(out / "table1.csv", csv_text(table1))
     long = ["experiment,learner,seed,step,loss"] + [f"{c['experiment']},{c['label']},{c['seed']},{t},{v!r}"
                                                     for r in records for c in [r["cell"]]
                                                     for t, v in enumerate(r["losses"])]  # fmt: skip
     atomic_write_text(out / "curves.csv", "\n".join(long) + "\n")
     atomic_write_text(out / "frontier.csv", csv_text(_frontier_rows(frontier)))
-    atomic_write_text(out / "frontier_comparison.csv", csv_text(comparisons))
     summary = {"seeds": list(seeds), "table1_seeds": 0 if quick else min(table1_seeds, len(seeds)), "quick": quick,
-               "table1": table1, "frontier": frontier, "comparisons": comparisons,
-               "function_groups": _group_split(frontier), "curves": curves, "scenario2_recovery": _recovery(runs)}  # fmt: skip
+               "table1": table1, "frontier": frontier, "curves": curves, "scenario2_recovery": _recovery(runs)}  # fmt: skip
     atomic_write_json(out / "summary.json", summary)
     for exp, points in frontier.items():
         _plot_frontier(points, f"{exp}: final loss against cumulative cost", out / f"frontier_{exp}.png")
@@ -482,7 +480,7 @@ def write(out: Path, records: list[dict], seeds: Sequence[int], quick: bool, tab
                  if label.startswith("rollout")}  # fmt: skip
         _plot({**curves["ms2_R2"], **fresh}, "Scenario 2: f_R2 term of the loss",
               out / "fig19b_microservice_s2_fR2.png", CHANGE_STEP)  # fmt: skip
-    atomic_write_text(out / "report.md", _markdown(summary, finals))
+    atomic_write_text(out / "report.md", _markdown(summary, finals, paired_comparisons(out)))
     if not quick and out.resolve() == DEFAULT_OUT.resolve():
         replace_block(README_BLOCK, readme_block(out))
     return summary
@@ -504,53 +502,6 @@ def scenario2_recovery(out_dir: str | os.PathLike[str], seeds: Sequence[int], wo
 
 
 # ---------------------------------------------------------------------------------------------------- README block
-def paired_comparisons(out_dir: Path) -> list[dict[str, Any]]:
-    """Every rollout point of the frontier against myopic at the same cost weight and against random at equal or
-    higher cost (the random rate of least mean cost >= the rollout's; all-random when none costs as much), as paired
-    per-seed differences of the final loss (rollout minus the other; negative: rollout better), from the committed
-    frontier.csv and curves.csv (each run's steps in order, so its last row is its final loss)."""
-    losses: dict[tuple[str, str], dict[int, float]] = {}
-    for row in read_csv(Path(out_dir) / "curves.csv"):
-        losses.setdefault((row["experiment"], row["learner"]), {})[int(row["seed"])] = float(row["loss"])
-    points = read_csv(Path(out_dir) / "frontier.csv")
-    out = []
-    for point in (p for p in points if p["learner"].startswith("rollout l=1 m=5")):
-        exp, label, cost = point["experiment"], point["learner"], float(point["cost_mean"])
-        same = [p for p in points if p["experiment"] == exp]
-        myopic = next(
-            (p for p in same if p["learner"] == f"myopic l=1 m=0{label.removeprefix('rollout l=1 m=5')}"), None
-        )
-        randoms = sorted((p for p in same if p["family"] == "random"), key=lambda p: float(p["cost_mean"]))
-        random = next((p for p in randoms if float(p["cost_mean"]) >= cost), randoms[-1])
-        row = {"experiment": exp, "rollout": label, "cost": cost, "loss": float(point["loss_mean"]),
-               "random": random["learner"], "random_cost": float(random["cost_mean"]),
-               "vs_random": paired(losses[(exp, label)], losses[(exp, random["learner"])])}  # fmt: skip
-        if myopic is not None:
-            row.update(myopic=myopic["learner"], myopic_cost=float(myopic["cost_mean"]),
-                       vs_myopic=paired(losses[(exp, label)], losses[(exp, myopic["learner"])]))  # fmt: skip
-        out.append(row)
-    return out
-
-
-def _cost(value: float) -> str:
-    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
-
-
-def _diff(stat: dict[str, Any]) -> str:
-    low, high = stat["ci95"]
-    return f"{stat['mean']:+.1f} [{low:+.1f}, {high:+.1f}]"
-
-
-#: The README block's table: header -> cell of a paired comparison (`paired_comparisons`).
-README_COLUMNS = {
-    "env": lambda r: TITLES[r["experiment"]], "rollout": lambda r: r["rollout"], "cost": lambda r: _cost(r["cost"]),
-    "loss": lambda r: f"{r['loss']:.1f}",
-    "vs myopic (cost)": lambda r: f"{_diff(r['vs_myopic'])} ({_cost(r['myopic_cost'])})" if "vs_myopic" in r else "-",
-    "vs random at >= cost (cost)": lambda r: f"{_diff(r['vs_random'])} ({r['random']}, {_cost(r['random_cost'])}"
-    + ("; cheaper: no random rate costs as much" if r["random_cost"] < r["cost"] else "") + ")",
-}  # fmt: skip
-
-
 def readme_block(out_dir: Path) -> str:
     """The README's identification block: Table 1 on ToySCM and the paired comparisons of rollout against myopic
     and against random at equal or higher cost, computed from the committed result files."""
@@ -572,11 +523,7 @@ def readme_block(out_dir: Path) -> str:
         + ", rollout ".join(f"{float(r['loss_mean']):.1f}" for r in t1[:2])
         + f" (paper 2345 vs 147); myopic {float(t1[2]['loss_mean']):.1f}; random {float(t1[3]['loss_mean']):.1f}.",
         "",
-        f"Paired per-seed differences of the final loss, rollout minus the other (negative: rollout better), mean "
-        f"[{INTERVAL_METHOD}], {'/'.join(map(str, sorted({r['vs_random']['n'] for r in rows})))} seeds; costs are "
-        "mean cumulative intervention costs:",
-        "",
-        *table(rows, README_COLUMNS),
+        *_paired_text(rows),
         "",
         "Details: `benchmarks/results/acl/report.md`.",
     ])  # fmt: skip
