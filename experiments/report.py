@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from dogym.agents.intervals import INTERVAL_METHOD, mean_interval, seed_summary  # noqa: F401  (re-exported: the reports name them here)
 from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.agents.registry import family
 from dogym.experiments.runner import RunConfig
@@ -56,50 +57,6 @@ def long_rows(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[di
                 rows.append({"agent": run["label"], "env": run["env"], "seed": run["seed"], "phase": phase or "run",
                              "metric": metric, "value": value})  # fmt: skip
     return rows
-
-
-#: The one interval method of every comparison over seeds in the project (named in every report).
-INTERVAL_METHOD = "Student-t 95% confidence interval of the mean over seeds"
-
-
-def mean_interval(
-    values: Sequence[float] | np.ndarray, confidence: float = 0.95, support: tuple[float, float] = (-np.inf, np.inf)
-) -> tuple[float, float]:
-    """The Student-t confidence interval of the mean of `values` (seeds, replicates): mean -+ t_{n-1} s / sqrt(n), with
-    s the sample standard deviation. Its coverage holds at small n for roughly normal means, unlike a percentile
-    bootstrap, which under-covers at a few seeds. One value gives (mean, mean): no interval can be estimated.
-    `support` is the range the metric can take (e.g. (0, inf) for counts): the interval is clipped to it, since a
-    mean outside it is impossible."""
-    from scipy.stats import t as student_t
-
-    values = np.asarray(values, dtype=float).reshape(-1)
-    if values.size == 0 or not np.all(np.isfinite(values)):
-        raise ValueError(f"need at least one finite value, got {values!r}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    mean = float(values.mean())
-    if values.size == 1:
-        return mean, mean
-    half = float(student_t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
-    low, high = support
-    return max(mean - half, low), min(mean + half, high)
-
-
-def seed_summary(
-    values: Sequence[float] | np.ndarray, support: tuple[float, float] = (-np.inf, np.inf)
-) -> dict[str, Any]:
-    """n, mean, std, IQM (the mean of the middle 50%) and the `INTERVAL_METHOD` interval of the mean ("mean_ci95",
-    clipped to the metric's `support`) of one metric's values over seeds."""
-    from scipy.stats import trim_mean
-
-    values = np.asarray(values, dtype=float).reshape(-1)
-    return {
-        "n": int(values.size),
-        "mean": float(values.mean()),
-        "std": float(values.std()),
-        "iqm": float(trim_mean(values, 0.25)),
-        "mean_ci95": list(mean_interval(values, support=support)),
-    }
 
 
 def probability_of_improvement(x: Sequence[float], y: Sequence[float]) -> float:

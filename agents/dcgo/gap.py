@@ -17,7 +17,7 @@ with y*_t the true optimum at t and H(x*) the trial at which the run converged (
 Where y*_t equals y_init (nothing to close) the gap term is 1; the authors' code divides by zero there.
 Tables report the mean over replicates per t, averaged over t, with the standard deviation over replicates (as the
 authors' code) and the standard error; `replicate_gaps` and `replicate_summary` give the per-replicate gap (averaged
-over t) with a 95% CI over replicates (`dogym.experiments.report.INTERVAL_METHOD`), `final_regrets` the final regret per (replicate, t).
+over t) with a 95% CI over replicates (`dogym.agents.intervals.INTERVAL_METHOD`), `final_regrets` the final regret per (replicate, t).
 
 Quirks of the authors' form (why the per-replicate form is the headline): each method's system is driven by its own
 decisions, so at t >= 1 the common initial value mixes states of different methods; the convergence test on the
@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from dogym.agents.dcgo.loop import ReplicateResult
+from dogym.agents.intervals import seed_summary
 
 MODES = ("authors", "replicate")
 #: Rounding (decimals) of the convergence test.
@@ -152,10 +153,8 @@ def optimal_set_percent(decision_sets: Sequence[Sequence[tuple[str, ...]]], opti
 
 
 def replicate_summary(values: np.ndarray) -> dict[str, Any]:
-    """Mean of per-replicate values [R] with its 95% CI over replicates (`dogym.experiments.report.INTERVAL_METHOD`,
+    """Mean of per-replicate values [R] with its 95% CI over replicates (`dogym.agents.intervals.INTERVAL_METHOD`,
     `seed_summary`): {"mean", "ci": [low, high], "std", "n"}."""
-    from dogym.experiments.report import seed_summary
-
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise ValueError("need at least one finite per-replicate value")
