@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from dogym.agents.io import atomic_write_bytes, atomic_write_text, csv_text
-from dogym.agents.protocol import NONNEGATIVE  # every number of the report: counts, sizes, shares
+from dogym.agents.protocol import NONNEGATIVE, UNIT_INTERVAL
 from dogym.agents.safe_region.family import coverage
 from dogym.experiments.papers import Paper, Reproduction, Timing, col_rl
 from dogym.experiments.readme import replace_block
@@ -200,8 +200,10 @@ def in_block(runs: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[dict[
     return [r for r in runs if int(r["seed"]) in set(seeds)]
 
 
-#: "mean [low, high]" of values over seeds (`INTERVAL_METHOD`, clipped to the report's `NONNEGATIVE` numbers).
+#: "mean [low, high]" of values over seeds (`INTERVAL_METHOD`), clipped to the range of a count (`ci`) or of a
+#: region's size or precision, a share of the control box or of the estimate (`share`).
 ci = partial(values_text, support=NONNEGATIVE)
+share = partial(values_text, support=UNIT_INTERVAL)
 
 
 # ---------------------------------------------------------------------------------------------------- targets
@@ -216,21 +218,21 @@ def targets(runs: Sequence[dict[str, Any]]) -> list[Target]:
     out = [
         target(f"S1: COL unsafe interventions <= {S1_MAX_UNSAFE}", f"{ci(unsafe, 1)} ({n} seeds)",
                unsafe.mean() <= S1_MAX_UNSAFE),
-        target(f"S1: region size within {SIZE_TOLERANCE} of the true {TRUE_S1_SIZE}", ci(size, 3),
+        target(f"S1: region size within {SIZE_TOLERANCE} of the true {TRUE_S1_SIZE}", share(size, 3),
                abs(size.mean() - TRUE_S1_SIZE) <= SIZE_TOLERANCE),
         target(f"S1: precision >= {TOLERANT_PRECISION} in >= {PRECISE_SEEDS}/10 seeds",
                f"{count_text(tolerant)} seeds (strict inside: {count_text(v('col', S1, 'inside'))})",
                tolerant.sum() >= PRECISE_SEEDS * n / 10),
         target(f"S1: the region grows from its prior in >= {GROWN_SEEDS}/10 seeds",
-               f"{count_text(grew)} seeds ({ci(v('col', S1, 'initial_size'), 3)} -> {ci(size, 3)})",
+               f"{count_text(grew)} seeds ({share(v('col', S1, 'initial_size'), 3)} -> {share(size, 3)})",
                grew.sum() >= GROWN_SEEDS * n / 10),
         target(f"S1: COL spends >= {RANDOM_FACTOR:g}x fewer unsafe interventions than random at equal cost, and "
                "reaches a larger region (separated 95% CIs)",
-               f"unsafe {ci(rand, 1)} vs {ci(unsafe, 1)} ({ratio:.1f}x); size {ci(r_size, 3)} vs {ci(size, 3)}",
-               ratio >= RANDOM_FACTOR and separated_above(size, r_size, NONNEGATIVE)),
+               f"unsafe {ci(rand, 1)} vs {ci(unsafe, 1)} ({ratio:.1f}x); size {share(r_size, 3)} vs {share(size, 3)}",
+               ratio >= RANDOM_FACTOR and separated_above(size, r_size, UNIT_INTERVAL)),
         target(f"S2: COL unsafe interventions <= {S2_MAX_UNSAFE}", ci(unsafe2, 1), unsafe2.mean() <= S2_MAX_UNSAFE),
         target(f"S2: size within {SIZE_TOLERANCE} of the true final region, precision >= {S2_PRECISION}",
-               f"{ci(size2, 3)} vs true {true2.mean():.3f} (paper 0.12); precision {ci(precision2, 3)}",
+               f"{share(size2, 3)} vs true {true2.mean():.3f} (paper 0.12); precision {share(precision2, 3)}",
                abs(size2.mean() - true2.mean()) <= SIZE_TOLERANCE and precision2.mean() >= S2_PRECISION),
     ]  # fmt: skip
     for env in SCENARIOS:
@@ -329,7 +331,7 @@ def fig8_tables(runs: Sequence[dict[str, Any]]) -> list[str]:
               "precision >= 0.98", "interventions")  # fmt: skip
     for env in SCENARIOS:
         body = [[LABELS[agent], len(mine), *(ci(unsafe_after(mine, k), 1) for k in FIG8_STEPS),
-                 ci(v(agent, env, "unsafe"), 1), ci(v(agent, env, "size")), ci(v(agent, env, "precision"), 3),
+                 ci(v(agent, env, "unsafe"), 1), share(v(agent, env, "size")), share(v(agent, env, "precision"), 3),
                  count_text(v(agent, env, "tolerant")), ci(v(agent, env, "interventions"), 1)]
                 for agent, mine in ablations(v, env).items()]  # fmt: skip
         lines += section(SCENARIOS[env], markdown_table(header, body), level=3)
@@ -342,8 +344,8 @@ def fig14_table(runs: Sequence[dict[str, Any]]) -> list[str]:
     interventions."""
     v = Cells(runs)
     body = [[env.split("/")[1], LABELS[agent], len(unsafe), ci(unsafe, 1), ci(v(agent, env, "unsafe_to_cover"), 1),
-             count_text(v(agent, env, "covered")), ci(v(agent, env, "size")),
-             mean_std_text(v(agent, env, "true_size"), 3), ci(v(agent, env, "precision"), 3),
+             count_text(v(agent, env, "covered")), share(v(agent, env, "size")),
+             mean_std_text(v(agent, env, "true_size"), 3), share(v(agent, env, "precision"), 3),
              ci(v(agent, env, "interventions"), 1)]
             for env in (RAN_CPU, RAN_STEERING) for agent in RAN_AGENTS for unsafe in [v(agent, env, "unsafe")]
             if len(unsafe)]  # fmt: skip
