@@ -1,6 +1,6 @@
 """The FaultAlarm reproduction's report is a pure function of its result files: the committed report.md is rewritten
-byte for byte from the committed results.csv, graph_initial.csv and meta.json, and the paper's Table 1 is read from
-its data file."""
+byte for byte from the committed results.csv, graph_initial.csv and meta.json (also in the folder of the grid run with
+the previous defaults), and the paper's Table 1 is read from its data file."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from dogym.experiments.papers import faultalarm
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "faultalarm"
 
 
-def test_the_committed_report_is_rewritten_from_the_committed_files(tmp_path):
+@pytest.mark.parametrize("folder", [RESULTS, RESULTS / "old-defaults"], ids=["main grid", "old defaults"])
+def test_the_committed_report_is_rewritten_from_the_committed_files(tmp_path, folder):
     copy = tmp_path / "faultalarm"
-    shutil.copytree(RESULTS, copy, ignore=shutil.ignore_patterns("*.png", "old-defaults", "report.md", "summary.json"))
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("*.png", "old-defaults", "report.md", "summary.json"))
     faultalarm.write_report(copy)  # not the default folder: the README is left alone
-    assert (copy / "report.md").read_text(encoding="utf-8") == (RESULTS / "report.md").read_text(encoding="utf-8")
-    assert (copy / "summary.json").read_text(encoding="utf-8") == (RESULTS / "summary.json").read_text(encoding="utf-8")
+    assert (copy / "report.md").read_text(encoding="utf-8") == (folder / "report.md").read_text(encoding="utf-8")
+    assert (copy / "summary.json").read_text(encoding="utf-8") == (folder / "summary.json").read_text(encoding="utf-8")
 
 
 def test_the_papers_table1_is_read_from_its_data_file():
