@@ -29,7 +29,6 @@ import numpy as np
 
 from dogym.agents.io import atomic_write_bytes, atomic_write_text, csv_text
 from dogym.agents.protocol import NONNEGATIVE, UNIT_INTERVAL
-from dogym.agents.safe_region.family import coverage
 from dogym.experiments.papers import Paper, Reproduction, Timing, col_rl
 from dogym.experiments.readme import replace_block
 from dogym.experiments.report import (
@@ -170,11 +169,7 @@ METRICS = {"unsafe": "col/unsafe_interventions", "converge": "col/unsafe_to_conv
 
 def value(run: dict[str, Any], name: str) -> float:
     """A run's number by name: `METRICS`, or derived from its curves: initial_size (the prior's region), grew (1 when
-    the region ended larger), tolerant (1 when precision >= `TOLERANT_PRECISION`), covered and unsafe_to_cover
-    (`coverage` of its estimates' precision and recall curves: the metrics of runs evaluated before it counted
-    precision hold older values)."""
-    if name in ("covered", "unsafe_to_cover") and "recall_curve" in run:
-        return coverage(run["recall_curve"], run["outcomes"], run["precision_curve"])[name]
+    the region ended larger) and tolerant (1 when precision >= `TOLERANT_PRECISION`)."""
     sizes, precision = run["sizes"], metric_value(run, "truth/precision")
     derived = {"initial_size": sizes[0], "grew": sizes[-1] > sizes[0], "tolerant": precision >= TOLERANT_PRECISION}
     return float(derived[name]) if name in derived else metric_value(run, METRICS[name])
