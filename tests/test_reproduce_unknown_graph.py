@@ -139,3 +139,46 @@ def test_a_changed_committed_result_changes_the_readme_block(tmp_path: Path) -> 
     rows[i]["value"] = str(float(rows[i]["value"]) - 0.5)
     (tmp_path / "results.csv").write_text(ug.csv_text(rows), encoding="utf-8")
     assert ug.readme_block(tmp_path) != ug.readme_block(committed)
+
+
+def test_the_frozen_graph_is_learned_once_before_the_first_intervention_and_never_relearned() -> None:
+    """`learned-frozen` (relearn_every above any budget) in each family: the data still reach the learner, the graph
+    stays its first estimate; the same data relearned on schedule change it (so the check can fail)."""
+    import gymnasium as gym
+    import numpy as np
+
+    import dogym.envs  # noqa: F401
+    from dogym.agents.dcgo.loop import run_replicate
+    from dogym.agents.identification.graph import GraphSource, view_edges
+    from dogym.agents.safe_region.col import COL, COLConfig
+    from dogym.causal.intervention import Intervention
+    from dogym.envs.identification.toy_scm import toy_scm
+
+    grid = ug.UnknownGraph().cells(Reproduction(Path("unused"), (0,)))
+    frozen = [c for c in grid if c.label.endswith("-learned-frozen")]
+    assert {c.setting for c in frozen} == set(ug.SETTING) and len(frozen) == 7  # DCGO: dcbo and cbo
+    assert all(c.overrides == {"graph": "learned", "relearn_every": ug.FROZEN_RELEARN} for c in frozen)
+    every = ug.FROZEN_RELEARN
+    # The rollout learner: no data before its first intervention, so its starting graph stays.
+    scm, rng = toy_scm(), np.random.default_rng(0)
+    sources = {n: GraphSource("learned", scm.structural_view(), 0, relearn_every=n) for n in (every, 2)}
+    start = view_edges(sources[every].view)
+    for k in range(12):
+        do = Intervention.passive() if k % 2 else Intervention({"X": float(rng.uniform(-2, 2))})
+        rows = scm.sample_array(3, rng, do)
+        for source in sources.values():
+            source.observe(rows, do)
+    assert sources[every].history == [(0, start)] and view_edges(sources[every].view) == start
+    assert sources[every].learner.n_interventional > 0 and view_edges(sources[2].view) != start
+    # COL: learned from the passive log, then only fed the interventions' rows.
+    options = {"graph": "learned", "graph_passive_steps": 200, "resolution": 41, "prior_rows": 16, "prior_draws": 4}
+    col = COL(gym.make("dogym/EdgeSafeRegion-v0").unwrapped, COLConfig(**options, relearn_every=every), 1)
+    col.run(6.0)
+    assert [n for n, _ in col.graph_history] == [0] and col.structure.n_interventional >= 2
+    # DCBO / CBO: the slice graph of D^O, no causal prior, so both make the same choices.
+    env = gym.make("dogym/DCGO-IND-v0")
+    dcbo, cbo = (run_replicate(env, method, 4, 100, graph="learned", relearn_every=every) for method in ("dcbo", "cbo"))
+    assert [n for n, _ in dcbo.graph_history] == [0] and len([t for t in dcbo.trials if t.set]) > 4
+    assert [(t.set, t.value) for t in dcbo.trials] == [(t.set, t.value) for t in cbo.trials]
+    relearned = run_replicate(env, "dcbo", 4, 100, graph="learned", relearn_every=2)
+    assert [(t.set, t.value) for t in relearned.trials] != [(t.set, t.value) for t in dcbo.trials]

@@ -9,7 +9,8 @@ defaults (`train.py reproduce acl / col / dcbo`), so the known-graph cells are t
 
 Grid (`cells`; each cell one run of the one grid runner under `out/runs/<env>/`, so a re-run skips finished cells),
 per env and seed: the graph-aware agent with `graph` known (no override: the agent's default), learned, learned with
-the orientation-valuing rule (`orientation_weight` > 0) and wrong, and the family's random-intervention baseline at
+the orientation-valuing rule (`orientation_weight` > 0), wrong, and learned but frozen at its first estimate (never
+relearned: the no-learning baseline of the structure learner), and the family's random-intervention baseline at
 equal cost (`acl-random`, `col-random`, `dcgo-random`). The learned / wrong cells of an agent run only when the agent
 accepts `graph: learned` (`graph_ready`); an env without them is reported as missing. `--quick` runs 2 seeds at small
 budgets to check the pipeline.
@@ -17,9 +18,9 @@ budgets to check the pipeline.
 The report (`write`) reads only `results.csv` and `graph_curves.csv`, which it writes first from the runs: per env the
 headline metric (identification loss (5); region size and unsafe interventions; the per-replicate gap) under each
 graph with Student-t 95% intervals over seeds (`INTERVAL_METHOD`), paired per-seed differences against the known
-graph, SHD and F1 of the learned graph at the end and over interventions (a figure per env), the share of a run's wall
-time spent learning the graph, and every target with a met / missed verdict; from the default output folder, the
-README block `unknown-graph`.
+graph and of relearning against the frozen graph, SHD and F1 of the learned graph at the end and over interventions
+(a figure per env), the share of a run's wall time spent learning the graph, and every target with a met / missed
+verdict; from the default output folder, the README block `unknown-graph`.
 """
 
 from __future__ import annotations
@@ -63,10 +64,16 @@ QUICK_SEEDS = 2
 #: The graph-aware agents' graph modes: label suffix -> hyper-parameter overrides. "known" has none (the agents'
 #: default), so its cells are the family reproductions' own runs; "learned-ow" adds the orientation-valuing rule with
 #: the env's `Setting.orientation_weight`.
-MODES = {"known": {}, "learned": {"graph": "learned"}, "wrong": {"graph": "wrong"}, "learned-ow": {"graph": "learned"}}
+#: "learned-frozen" is the structure learner without relearning: `relearn_every` at its declared maximum
+#: (`FROZEN_RELEARN`), above every family's budget, so the graph stays the learner's first estimate, made from what the
+#: agent has before its first intervention (`FROZEN_READING`).
+FROZEN_RELEARN = 1_000_000
+MODES = {"known": {}, "learned": {"graph": "learned"}, "wrong": {"graph": "wrong"}, "learned-ow": {"graph": "learned"},
+         "learned-frozen": {"graph": "learned", "relearn_every": FROZEN_RELEARN}}  # fmt: skip
 #: Column titles of the modes in the README block.
 MODE_TITLES = {"known": "known graph", "learned": "learned graph", "wrong": "wrong graph (one edge reversed)",
-               "learned-ow": "learned graph, orientation rule"}  # fmt: skip
+               "learned-ow": "learned graph, orientation rule",
+               "learned-frozen": "learned graph frozen at its first estimate"}  # fmt: skip
 #: The graph metrics every graph-aware agent reports (final graph against the true one; CPU seconds of structure
 #: learning) and the run's wall time (written by the runner).
 SHD, F1, LEARN_SECONDS, WALL_SECONDS = "graph/shd", "graph/f1", "graph/learn_seconds", "train_seconds"
@@ -193,7 +200,7 @@ def cells(
     seeds: Sequence[int], settings: Sequence[Setting] = SETTINGS, modes: Sequence[str] = tuple(MODES)
 ) -> list[Cell]:
     """The grid in the order it runs: mode by mode in `MODES` order (the known graph with the random baselines,
-    then learned, wrong, the orientation rule: an interrupted grid has the most important cells), within a mode the
+    then learned, wrong, the orientation rule, the frozen graph: an interrupted grid has the most important cells), within a mode the
     cheapest envs first (DCGO, the edge example, then the rollout learner), every label of `Setting.labels` (with
     `modes`) over the seeds."""
     unknown = sorted(set(modes) - set(MODES))
@@ -313,9 +320,12 @@ def analyse(values: Values, supports: Mapping[str, tuple[float, float]]) -> dict
                      "wrong - known": (f"{agent}-wrong", f"{agent}-known"),
                      "learned-ow - learned": (f"{agent}-learned-ow", f"{agent}-learned"),
                      "learned - random": (f"{agent}-learned", s.baseline),
-                     "known - random": (f"{agent}-known", s.baseline)}  # fmt: skip
+                     "known - random": (f"{agent}-known", s.baseline),
+                     "learned - learned-frozen": (f"{agent}-learned", f"{agent}-learned-frozen"),
+                     "learned-frozen - random": (f"{agent}-learned-frozen", s.baseline)}  # fmt: skip
             for name, (a, b) in pairs.items():
-                for m in (*(k for k, _ in s.metrics), *((SHD,) if name == "learned-ow - learned" else ())):
+                graph = name in ("learned-ow - learned", "learned - learned-frozen")
+                for m in (*(k for k, _ in s.metrics), *((SHD,) if graph else ())):
                     diff = paired(of(a, m), of(b, m))
                     if diff is not None:
                         comparisons[f"{agent}: {name}: {m}"] = diff
@@ -393,6 +403,22 @@ def targets(envs: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     out.append(("A learned run's wall time against the known graph's (everything the learned graph adds: learning "
                 "and rebuilding the models on each new graph; mean wall seconds of runs measured at different loads of "
                 "a shared machine: shown, not judged)", "; ".join(ratios_text) or "missing", verdict(None)))  # fmt: skip
+    out.append(("Relearning against the learned graph frozen at its first estimate (paired per-seed difference "
+                "learned - learned-frozen of the headline metric; no target was set: shown, not judged)",
+                "; ".join(relearning(envs)) or "missing", verdict(None)))  # fmt: skip
+    return out
+
+
+def relearning(envs: Mapping[str, Any]) -> list[str]:
+    """Per env, the headline agent's paired difference learned - learned-frozen of the headline metric, and whether
+    its interval says relearning is better, worse or neither."""
+    out = []
+    for s in SETTINGS:
+        diff = envs.get(s.key, {}).get("comparisons", {}).get(f"{s.agents[0]}: learned - learned-frozen: {s.headline}")
+        if diff is not None:
+            side = ("better" if worse(diff, not s.larger_is_better) else "worse" if worse(diff, s.larger_is_better)
+                    else "no difference")  # fmt: skip
+            out.append(f"{s.title} {_diff_text(diff)}: {side}")
     return out
 
 
@@ -429,7 +455,7 @@ def plot_setting(s: Setting, env: Mapping[str, Any], histories: Mapping, path: P
             if xs[-1] < end:  # a fixed graph (known, wrong) is recorded once: hold it to the env's last count
                 xs, mean, low, high = (np.append(a, a[-1]) for a in (xs, mean, low, high))
                 xs[-1] = end
-            style = {"known": ":", "wrong": "--"}.get(label.rsplit("-", 1)[-1], "-")
+            style = {"known": ":", "wrong": "--", "frozen": "-."}.get(label.rsplit("-", 1)[-1], "-")
             ax.step(xs, mean, style, where="post", color=f"C{i}", label=f"{label} ({len(by_seed)} seeds)")
             ax.fill_between(xs, low, high, step="post", color=f"C{i}", alpha=0.15)
     for ax, name in ((axes[0], "SHD to the true graph"), (axes[1], "F1 of the edges")):
@@ -481,6 +507,21 @@ READING = {
     "ind": "as STAT: the slice graph from D^O and the noise-free explorations, transitions assumed.",
 }  # fmt: skip
 
+#: Per headline agent, what its learned graph frozen at its first estimate is (the families' own first graphs).
+FROZEN_READING = {
+    "acl-rollout": "the rollout learner has no data before its first intervention, so its first graph is its starting "
+                   "graph: every exogenous or controllable variable a parent of every endogenous variable after it in "
+                   "the order exogenous first, then by name (on ToySCM the complete DAG of U, X, Y, Z, so Z -> Y is "
+                   "reversed; on the microservice every exogenous variable a parent of every endogenous one, and no "
+                   "edge out of the latencies). It keeps every possible parent and never prunes one.",
+    "col": "COL's first graph is learned from the passive log before its first intervention (`graph_passive_steps` "
+           "rows) and kept; the interventions' rows reach the model but never the graph.",
+    "dcbo": "the slice graph learned from D^O alone, kept for the run. Its exploration sets keep every manipulative "
+            "variable alone (none was probed when the graph was learned), and, as a learned graph gets the causal "
+            "prior only once it was relearned after every manipulative variable was probed, the frozen runs have no "
+            "causal prior: DCBO and CBO then make the same choices.",
+}  # fmt: skip
+
 
 def env_lines(s: Setting, env: Mapping[str, Any], budget: str) -> list[str]:
     """An env's section: the table per label, the paired comparisons and the figure."""
@@ -492,6 +533,8 @@ def env_lines(s: Setting, env: Mapping[str, Any], budget: str) -> list[str]:
     lines = [f"## {s.title} (`{s.env}`, {budget})", "", *markdown_table(header, rows), ""]
     if s.key in READING:
         lines += [f"What the learned graph sees here: {READING[s.key]}", ""]
+    if f"{s.agents[0]}-learned-frozen" in env["labels"]:
+        lines += [f"The graph frozen at its first estimate (`learned-frozen`): {FROZEN_READING[s.agents[0]]}", ""]
     if env["comparisons"]:
         lines += ["Paired per-seed differences (first minus second; mean [95% CI], n seeds):", ""]
         lines += markdown_table(("comparison", "metric", "difference"),
@@ -552,8 +595,10 @@ def markdown(analysis: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
         "`relearn_every` interventions; background knowledge: the variables the view declares exogenous have no "
         "parents), `learned-ow` (the same with the orientation-valuing rule: `orientation_weight` x the expected "
         "number of edges a candidate intervention orients is added to its acquisition value) and `graph: wrong` (the "
-        "known graph with one edge reversed, fixed for the run). The random baseline intervenes at random under the "
-        "same budget. SHD and F1 score the agent's final graph against the true graph (evaluation only; 0 and 1 for "
+        "known graph with one edge reversed, fixed for the run). `learned-frozen` is the structure learner without "
+        f"relearning: `graph: learned` with `relearn_every` {FROZEN_RELEARN}, above the budget, so the graph stays "
+        "the learner's first estimate, made from what the agent has before its first intervention (per family "
+        "below each env's table). The random baseline intervenes at random under the same budget. SHD and F1 score the agent's final graph against the true graph (evaluation only; 0 and 1 for "
         "the known graph); for DCGO the within-slice graph against the true slice graph (the transitions "
         "V_{t-1} -> V_t are assumed, not learned or scored). The curves hold each seed's graph after its last "
         "relearning. The learning share is the CPU seconds of structure learning over the run's wall seconds.",
@@ -580,7 +625,7 @@ def markdown(analysis: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
 
 def readme_block(out: Path) -> str:
     """The README's block: one row per env, the headline metric under the known, learned and wrong graph (and the
-    orientation rule, the random baseline, the learned graph's SHD), and the targets, from the committed
+    orientation rule, the graph frozen at its first estimate, the random baseline, the learned graph's SHD), and the targets, from the committed
     results.csv."""
     values = read_values(out)
     analysis = analyse(values, _supports())
