@@ -26,14 +26,15 @@ import numpy as np
 import dogym.envs  # noqa: F401  (registers the envs)
 from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.agents.protocol import NONNEGATIVE
+from dogym.agents.registry import agent_spec, resolve_hyperparams
 from dogym.agents.safe_region.safe_rl import experience
 from dogym.agents.safe_region.safe_rl.family import scaled_cost_limit
 from dogym.experiments.report import INTERVAL_METHOD, Line, Panel, figure, group, mean_interval, section, table
 
 #: The edge scenarios S1 and S2, and whether each is stationary.
 STATIONARY = {"dogym/EdgeSafeRegion-v0": True, "dogym/EdgeSafeRegionNonStationary-v0": False}
-#: Env steps per update (OmniSafe's steps_per_epoch).
-UPDATE = 20_000
+#: Env steps per update of the RL baselines (their `n_steps`: OmniSafe's steps_per_epoch), from their YAML.
+UPDATE = int(resolve_hyperparams(agent_spec("cpo"), "dogym/EdgeSafeRegion-v0")["n_steps"])
 RL_AGENTS = ("cpo", "ppo-lagrangian")
 LABELS = {"col": "COL", "col-c40": "COL with C = 40", "cpo": "CPO", "ppo-lagrangian": "PPO-Lagrangian",
           "random": "uniform random actions", "fixed": "fixed centre action (reference)"}  # fmt: skip

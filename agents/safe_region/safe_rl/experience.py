@@ -83,6 +83,7 @@ class Scorer:
         fine_cells = cells(fine)
         mean_p = np.bincount(fine_cells, region.probability(fine), self.cells) / np.bincount(fine_cells)
         self.ceiling = float(np.mean((mean_p >= self.delta)[self.point_cells]))
+        env.close()
 
     def score(self, cells: np.ndarray) -> dict[str, float]:
         """Size, precision and recall of the region made of the cells marked True in `cells` [grid^d]."""
