@@ -356,15 +356,12 @@ def overlap(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
 def read_long(path: Path) -> dict[str, dict[str, list[float]]]:
     """agent -> "phase/metric" -> per-seed values (in seed order) from a long-format results file (`long_rows`);
     empty when the file does not exist."""
-    import csv
-
     out: dict[str, dict[str, list[tuple[int, float]]]] = {}
     if not Path(path).exists():
         return {}
-    with Path(path).open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            key = f"{row['phase']}/{row['metric']}" if row["phase"] != "run" else row["metric"]
-            out.setdefault(row["agent"], {}).setdefault(key, []).append((int(row["seed"]), float(row["value"])))
+    for row in read_csv(path):
+        key = f"{row['phase']}/{row['metric']}" if row["phase"] != "run" else row["metric"]
+        out.setdefault(row["agent"], {}).setdefault(key, []).append((int(row["seed"]), float(row["value"])))
     return {a: {k: [v for _, v in sorted(pairs)] for k, pairs in by.items()} for a, by in out.items()}
 
 

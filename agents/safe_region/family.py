@@ -13,7 +13,7 @@ learner is part of the seeded run).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,18 @@ CONVERGED_RUN, CONVERGED_CHANGE = 3, 0.01
 COVERAGE = 0.9
 
 
+def cumulative_unsafe(outcomes: Sequence[int]) -> np.ndarray:
+    """[k + 1]: the unsafe interventions (outcome 0) among the first k, for k = 0 .. len(outcomes)."""
+    return np.concatenate([[0], np.cumsum(1 - np.asarray(outcomes, dtype=int))])
+
+
 def unsafe_to_cover(
     recall: list[float], outcomes: list[int], precision: list[float] | None = None, coverage: float = COVERAGE
 ) -> int | None:
     """Unsafe interventions spent until the estimate first covers `coverage` of the true region with at least that
     share of itself inside it (estimate k follows k interventions; estimate 0 is the prior's; without `precision`
     coverage alone counts), or None when it never does (a censored count: at least all of them)."""
-    unsafe = np.concatenate([[0], np.cumsum(1 - np.asarray(outcomes, dtype=int))])
+    unsafe = cumulative_unsafe(outcomes)
     precision = [1.0] * len(recall) if precision is None else precision
     reached = next((k for k, (r, p) in enumerate(zip(recall, precision, strict=True))
                     if r >= coverage and p >= coverage), None)  # fmt: skip
@@ -262,7 +267,7 @@ class SafeRegionFamily(Family):
         """Region size and cumulative unsafe interventions after each intervention."""
         metrics = read_json_checked(context.run_dir / "metrics.json")
         base = {"agent": context.spec.name, "env": context.env_id, "seed": context.seed, "kind": "region"}
-        unsafe = np.concatenate([[0], np.cumsum(1 - np.array(metrics["outcomes"], dtype=int))])
+        unsafe = cumulative_unsafe(metrics["outcomes"])
         return [{**base, "timesteps": k, "region_size": size, "unsafe": int(unsafe[k])}
                 for k, size in enumerate(metrics["sizes"])]  # fmt: skip
 

@@ -27,6 +27,7 @@ import dogym.envs  # noqa: F401  (registers the envs)
 from dogym.agents.io import atomic_write_json, atomic_write_text, csv_text
 from dogym.agents.protocol import NONNEGATIVE
 from dogym.agents.registry import agent_spec, resolve_hyperparams
+from dogym.agents.safe_region.family import cumulative_unsafe
 from dogym.agents.safe_region.safe_rl import experience
 from dogym.agents.safe_region.safe_rl.family import scaled_cost_limit
 from dogym.experiments.report import INTERVAL_METHOD, Line, Panel, figure, group, mean_interval, section, table
@@ -53,7 +54,7 @@ def col_records(metrics: Sequence[Mapping[str, Any]], env_id: str, seeds: Sequen
     env.reset(seed=0)
     rows = []
     for run, seed in zip(metrics, seeds, strict=True):
-        unsafe = np.concatenate([[0], np.cumsum(1 - np.array(run["outcomes"], dtype=int))])
+        unsafe = cumulative_unsafe(run["outcomes"])
         truth = [env.ground_truth(t=k + 1)["region"].size() for k in range(len(run["sizes"]))]
         score = experience.reading("region", unsafe, run["sizes"], truth, len(run["outcomes"]), unsafe[-1])
         rows += _tagged("col", env_id, seed, [score])

@@ -25,7 +25,6 @@ verdict; from the default output folder, the README block `unknown-graph`.
 
 from __future__ import annotations
 
-import csv
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from dogym.experiments.report import (
     metric_value,
     paired_difference,
     pyplot,
+    read_csv,
     seed_summary,
     separated,
     verdict,
@@ -229,9 +229,8 @@ def history_rows(grid: Sequence[Cell], configs: Sequence[RunConfig]) -> list[dic
     for c, config in zip(grid, configs, strict=True):
         path = config.run_dir / "graph_history.csv"
         if path.exists():
-            with path.open(encoding="utf-8") as handle:
-                rows += [{"env": c.setting, "label": c.label, "seed": c.seed, "interventions": int(r["interventions"]),
-                          "shd": float(r["shd"]), "f1": float(r["f1"])} for r in csv.DictReader(handle)]  # fmt: skip
+            rows += [{"env": c.setting, "label": c.label, "seed": c.seed, "interventions": int(r["interventions"]),
+                      "shd": float(r["shd"]), "f1": float(r["f1"])} for r in read_csv(path)]  # fmt: skip
     return rows
 
 
@@ -242,11 +241,10 @@ Values = dict[str, dict[str, dict[str, dict[int, float]]]]
 def read_values(out: Path) -> Values:
     """results.csv as env key -> label -> metric -> seed -> value."""
     values: Values = {}
-    with (Path(out) / "results.csv").open(encoding="utf-8") as handle:
-        for r in csv.DictReader(handle):
-            values.setdefault(r["env"], {}).setdefault(r["label"], {}).setdefault(r["metric"], {})[int(r["seed"])] = (
-                float(r["value"])
-            )
+    for r in read_csv(Path(out) / "results.csv"):
+        values.setdefault(r["env"], {}).setdefault(r["label"], {}).setdefault(r["metric"], {})[int(r["seed"])] = float(
+            r["value"]
+        )
     return values
 
 
@@ -254,12 +252,10 @@ def read_histories(out: Path) -> dict[tuple[str, str], dict[int, list[tuple[int,
     """graph_curves.csv as (env key, label) -> seed -> [(interventions, shd, f1)] (absent file: empty)."""
     path = Path(out) / "graph_curves.csv"
     histories: dict[tuple[str, str], dict[int, list[tuple[int, float, float]]]] = {}
-    if path.exists():
-        with path.open(encoding="utf-8") as handle:
-            for r in csv.DictReader(handle):
-                histories.setdefault((r["env"], r["label"]), {}).setdefault(int(r["seed"]), []).append(
-                    (int(r["interventions"]), float(r["shd"]), float(r["f1"]))
-                )
+    for r in read_csv(path) if path.exists() else []:
+        histories.setdefault((r["env"], r["label"]), {}).setdefault(int(r["seed"]), []).append(
+            (int(r["interventions"]), float(r["shd"]), float(r["f1"]))
+        )
     return histories
 
 
